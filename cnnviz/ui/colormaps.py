@@ -1,0 +1,75 @@
+"""Colours shared by the live heatmaps and the exported figures (numpy only, no Qt).
+
+Signed maps use a diverging blue-white-red map centred on 0 with symmetric levels; the input uses greys
+(DESIGN.md, "What users of the anchors taught").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ColorBrewer RdBu stops, reversed so that negative is blue and positive is red.
+_RDBU = np.array(
+    [
+        (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
+        (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+    ],
+    dtype=float,
+)
+
+
+def _lut_from_stops(stops: np.ndarray, n: int = 256) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, len(stops))
+    u = np.linspace(0.0, 1.0, n)
+    rgb = np.stack([np.interp(u, t, stops[:, i]) for i in range(3)], axis=1)
+    return np.concatenate([np.round(rgb), np.full((n, 1), 255.0)], axis=1).astype(np.uint8)
+
+
+DIVERGING = _lut_from_stops(_RDBU)
+GREYS = _lut_from_stops(np.array([(0, 0, 0), (255, 255, 255)], dtype=float))
+
+
+def symmetric_levels(*arrays: np.ndarray) -> tuple[float, float]:
+    """(−m, m) with m the largest magnitude over the arrays (1 when all are zero or empty)."""
+    m = max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
+    m = m if np.isfinite(m) and m > 0 else 1.0
+    return -m, m
+
+
+def input_levels(*arrays: np.ndarray) -> tuple[float, float]:
+    """Greys range for pixels: at least 0..1, stretched to include every value."""
+    lo = min((float(np.min(a)) for a in arrays if np.size(a)), default=0.0)
+    hi = max((float(np.max(a)) for a in arrays if np.size(a)), default=1.0)
+    lo, hi = min(lo, 0.0), max(hi, 1.0)
+    return lo, hi
+
+
+def colorize(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
+    """Map a 2-D array to RGBA uint8 through `lut`, clipping to `levels`."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    idx = np.clip((np.asarray(values, dtype=float) - lo) / span, 0.0, 1.0) * (len(lut) - 1)
+    return lut[np.round(idx).astype(int)]
+
+
+def text_color(rgb) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on the background colour `rgb`."""
+    r, g, b = (float(c) for c in rgb[:3])
+    luminance = 0.299 * r + 0.587 * g + 0.114 * b
+    return (0, 0, 0) if luminance > 140 else (255, 255, 255)
+
+
+def format_value(v: float) -> str:
+    """Short text for a cell: integers without a point, else at most 2 decimals ("−" is a real minus)."""
+    v = float(v)
+    if not np.isfinite(v):
+        return str(v)
+    if abs(v - round(v)) < 5e-5:
+        text = str(int(round(v)))
+    elif abs(v) >= 100:
+        text = f"{v:.0f}"
+    elif abs(v) >= 0.01:
+        text = f"{v:.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{v:.0e}"
+    return text.replace("-", "−")

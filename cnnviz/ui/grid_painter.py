@@ -1,0 +1,256 @@
+"""Draw a 2-D array as a grid of coloured cells with one QPainter routine.
+
+Live views (widgets) and exported figures (QImage, QSvgGenerator, QPdfWriter) call the same `paint_grid`,
+so a figure looks exactly like the screen. Everything is sized from the target rectangle in painter
+coordinates (fonts use pixel sizes scaled to the cell), never from screen DPI.
+
+Cell coordinates are array coordinates (row, col); padding cells around the array have negative indices or
+indices ≥ the array size, so a window that reaches into the padding is described with the same numbers the
+core's provenance uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+
+from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
+
+ACCENT = QColor(0, 170, 80)  # highlight outline: green reads on blue, white, red and grey cells alike
+MARK = QColor(255, 190, 0)  # the one marked cell (the chosen maximum, the cell being filled)
+PAD_FILL = QColor(205, 205, 205)
+PAD_HATCH = QColor(140, 140, 140)
+GRID_LINE = QColor(120, 120, 120)
+DIM = QColor(255, 255, 255, 170)  # veil over cells not reached yet
+
+Cell = tuple[int, int]
+
+
+@dataclass
+class Grid:
+    """What to draw: the values and every decoration (all optional but the values and levels)."""
+
+    values: np.ndarray  # 2-D
+    levels: tuple[float, float]
+    lut: np.ndarray = field(default_factory=lambda: DIVERGING)
+    title: str = ""
+    show_values: bool | None = None  # None: write numbers when the cells are large enough
+    texts: np.ndarray | None = None  # 2-D array of str overriding the numbers written in the cells
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0)  # padding cells (top, bottom, left, right)
+    pad_text: str = "0"  # written in padding cells ("" for pooling, whose padding is ignored)
+    highlights: Iterable[Cell] = ()
+    highlight_color: QColor = field(default_factory=lambda: QColor(ACCENT))
+    highlight_fill: QColor | None = None
+    marked: Cell | None = None
+    dimmed: np.ndarray | None = None  # bool mask (array shape): True cells are veiled
+    colorbar: bool = False
+
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """Where the cells landed: for hit-testing and for drawing arrows between grids."""
+
+    origin: QPointF  # top-left corner of the top-left padding cell
+    cell: float  # cell side in painter units
+    shape: tuple[int, int]  # array rows, cols
+    pad: tuple[int, int, int, int]
+    title_rect: QRectF
+    colorbar_rect: QRectF | None
+
+    def cell_rect(self, row: int, col: int) -> QRectF:
+        top, _, left, _ = self.pad
+        return QRectF(
+            self.origin.x() + (col + left) * self.cell, self.origin.y() + (row + top) * self.cell, self.cell, self.cell
+        )
+
+    @property
+    def grid_rect(self) -> QRectF:
+        top, bottom, left, right = self.pad
+        rows, cols = self.shape
+        return QRectF(self.origin.x(), self.origin.y(), (cols + left + right) * self.cell, (rows + top + bottom) * self.cell)
+
+    @property
+    def array_rect(self) -> QRectF:
+        rows, cols = self.shape
+        return self.cell_rect(0, 0).united(self.cell_rect(rows - 1, cols - 1))
+
+    def cell_at(self, point: QPointF, include_pad: bool = False) -> Cell | None:
+        """The (row, col) under `point`, or None outside the array (or outside the padding too)."""
+        top, bottom, left, right = self.pad
+        if self.cell <= 0:
+            return None
+        col = math.floor((point.x() - self.origin.x()) / self.cell) - left
+        row = math.floor((point.y() - self.origin.y()) / self.cell) - top
+        rows, cols = self.shape
+        lo_r, hi_r, lo_c, hi_c = (-top, rows + bottom, -left, cols + right) if include_pad else (0, rows, 0, cols)
+        if lo_r <= row < hi_r and lo_c <= col < hi_c:
+            return row, col
+        return None
+
+
+def _title_height(rect: QRectF) -> float:
+    return max(10.0, min(24.0, rect.height() * 0.08))
+
+
+def layout_grid(rect: QRectF, shape: tuple[int, int], pad=(0, 0, 0, 0), title: str = "", colorbar: bool = False) -> GridGeometry:
+    """Square cells, as large as fit in `rect` below the title and left of the colour bar, centred."""
+    rows, cols = shape
+    top, bottom, left, right = pad
+    title_h = _title_height(rect) if title else 0.0
+    total_r, total_c = rows + top + bottom, cols + left + right
+    # The colour bar takes a fixed share of the width (a thin bar plus its labels) and leaves half a
+    # label's height free above and below so the end labels are not cut off.
+    bar_w = max(30.0, min(70.0, rect.width() * 0.16)) if colorbar else 0.0
+    margin = colorbar_font_px(bar_w) * 0.6 if colorbar else 0.0
+    avail_h = rect.height() - title_h * 1.4 - 2 * margin
+    avail_w = rect.width() - bar_w
+    cell = max(0.0, min(avail_w / max(total_c, 1), avail_h / max(total_r, 1)))
+    grid_w, grid_h = total_c * cell, total_r * cell
+    x0 = rect.x() + (avail_w - grid_w) / 2
+    y0 = rect.y() + title_h * 1.4 + margin + (avail_h - grid_h) / 2
+    title_rect = QRectF(rect.x(), y0 - title_h * 1.4, rect.width() - bar_w, title_h * 1.3)
+    bar_rect = None
+    if colorbar:
+        bar_rect = QRectF(x0 + grid_w + bar_w * 0.12, y0, bar_w * 0.22, grid_h)
+    return GridGeometry(QPointF(x0, y0), cell, (rows, cols), tuple(pad), title_rect, bar_rect)
+
+
+def colorbar_font_px(bar_w: float) -> float:
+    return max(8.0, min(14.0, bar_w * 0.2))
+
+
+def pixel_font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPixelSize(max(1, int(round(size))))
+    font.setBold(bold)
+    return font
+
+
+def _cell_font(cell: float, texts: list[str]) -> QFont | None:
+    """The largest font (up to 40 % of the cell) in which the longest text fits; None if unreadable."""
+    longest = max((len(t) for t in texts), default=1) or 1
+    size = min(cell * 0.4, cell * 0.9 / (0.62 * longest))
+    return pixel_font(size) if size >= 7 else None
+
+
+def _hatch(painter: QPainter, r: QRectF) -> None:
+    painter.fillRect(r, PAD_FILL)
+    painter.save()
+    painter.setClipRect(r)
+    painter.setPen(QPen(PAD_HATCH, max(1.0, r.width() * 0.04)))
+    step = r.width() / 3
+    for i in range(-3, 4):
+        x = r.left() + i * step
+        painter.drawLine(QPointF(x, r.bottom()), QPointF(x + r.width(), r.top()))
+    painter.restore()
+
+
+def _qcolor(rgba) -> QColor:
+    return QColor(int(rgba[0]), int(rgba[1]), int(rgba[2]), int(rgba[3]) if len(rgba) > 3 else 255)
+
+
+def paint_colorbar(painter: QPainter, bar: QRectF, levels: tuple[float, float], lut: np.ndarray, font_px: float) -> None:
+    """A vertical legend: high at the top, with the two ends (and 0 when it lies inside) labelled."""
+    lo, hi = levels
+    steps = max(2, int(bar.height()))
+    ramp = np.linspace(hi, lo, steps)[:, None]
+    img = QImage(np.ascontiguousarray(colorize(ramp, levels, lut)).tobytes(), 1, steps, 4, QImage.Format.Format_RGBA8888)
+    painter.drawImage(bar, img.copy())
+    painter.setPen(QPen(GRID_LINE, 1))
+    painter.drawRect(bar)
+    painter.setFont(pixel_font(font_px))
+    ticks = [(hi, bar.top()), (lo, bar.bottom())]
+    if lo < 0 < hi:
+        ticks.append((0.0, bar.top() + bar.height() * hi / (hi - lo)))
+    painter.setPen(QColor(30, 30, 30))
+    for value, y in ticks:
+        painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + bar.width() * 0.3, y))
+        text_rect = QRectF(bar.right() + bar.width() * 0.45, y - font_px, 200, 2 * font_px)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, format_value(value))
+
+
+def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
+    """Draw `grid` inside `rect` with `painter`; return where the cells went."""
+    values = np.asarray(grid.values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"paint_grid needs a 2-D array, got shape {values.shape}")
+    geo = layout_grid(rect, values.shape, grid.pad, grid.title, grid.colorbar)
+    rows, cols = values.shape
+    top, bottom, left, right = grid.pad
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    if grid.title:
+        painter.setPen(QColor(20, 20, 20))
+        painter.setFont(pixel_font(geo.title_rect.height() * 0.8, bold=True))
+        painter.drawText(geo.title_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, grid.title)
+    if geo.cell <= 0:
+        painter.restore()
+        return geo
+
+    rgba = colorize(values, grid.levels, grid.lut)
+    texts = grid.texts
+    show = grid.show_values
+    if texts is None and show is not False:
+        texts = np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
+    font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text]) if texts is not None else None
+    if show is False:
+        font = None
+
+    for r in range(-top, rows + bottom):
+        for c in range(-left, cols + right):
+            cr = geo.cell_rect(r, c)
+            inside = 0 <= r < rows and 0 <= c < cols
+            if not inside:
+                _hatch(painter, cr)
+                if font is not None and grid.pad_text:
+                    painter.setFont(font)
+                    painter.setPen(QColor(60, 60, 60))
+                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
+                continue
+            colour = rgba[r, c]
+            painter.fillRect(cr, _qcolor(colour))
+            if font is not None:
+                painter.setFont(font)
+                painter.setPen(QColor(*text_color(colour)))
+                painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
+            if grid.dimmed is not None and grid.dimmed[r, c]:
+                painter.fillRect(cr, DIM)
+
+    # Thin grid lines, then a firmer frame around the real array so padding reads as "outside".
+    painter.setPen(QPen(GRID_LINE, max(1.0, geo.cell * 0.02)))
+    full = geo.grid_rect
+    for i in range(rows + top + bottom + 1):
+        y = full.top() + i * geo.cell
+        painter.drawLine(QPointF(full.left(), y), QPointF(full.right(), y))
+    for j in range(cols + left + right + 1):
+        x = full.left() + j * geo.cell
+        painter.drawLine(QPointF(x, full.top()), QPointF(x, full.bottom()))
+    if any(grid.pad):
+        painter.setPen(QPen(QColor(40, 40, 40), max(1.5, geo.cell * 0.05)))
+        painter.drawRect(geo.array_rect)
+
+    pen_w = max(2.0, geo.cell * 0.1)
+    for r, c in grid.highlights:
+        inner = geo.cell_rect(r, c).adjusted(pen_w / 2, pen_w / 2, -pen_w / 2, -pen_w / 2)
+        if grid.highlight_fill is not None:
+            painter.fillRect(inner, grid.highlight_fill)
+        painter.setPen(QPen(grid.highlight_color, pen_w, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(inner)
+    if grid.marked is not None:
+        w = pen_w * 1.4
+        inner = geo.cell_rect(*grid.marked).adjusted(w / 2, w / 2, -w / 2, -w / 2)
+        painter.setPen(QPen(MARK, w, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(inner)
+
+    if geo.colorbar_rect is not None:
+        font_px = colorbar_font_px(geo.colorbar_rect.width() / 0.22)
+        paint_colorbar(painter, geo.colorbar_rect, grid.levels, grid.lut, font_px)
+    painter.restore()
+    return geo

@@ -1,0 +1,117 @@
+"""grid_painter draws the same picture on any QPainter: check real pixels of a QImage."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from cnnviz.ui.colormaps import DIVERGING, GREYS, colorize
+from cnnviz.ui.grid_painter import ACCENT, MARK, PAD_FILL, Grid, layout_grid, paint_grid
+
+
+@pytest.fixture(autouse=True)
+def _app(qapp):
+    return qapp
+
+
+def render(grid: Grid, size=(400, 300)):
+    image = QImage(*size, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    geo = paint_grid(painter, QRectF(0, 0, *size), grid)
+    painter.end()
+    return image, geo
+
+
+def pixel(image: QImage, point) -> tuple[int, int, int]:
+    c = image.pixelColor(int(point.x()), int(point.y()))
+    return c.red(), c.green(), c.blue()
+
+
+def test_cell_centres_have_the_colormap_colour():
+    values = np.array([[-3.0, 0.0, 3.0], [1.5, -1.5, 2.0]])
+    levels = (-3.0, 3.0)
+    image, geo = render(Grid(values, levels, show_values=False))
+    expected = colorize(values, levels, DIVERGING)
+    for r in range(2):
+        for c in range(3):
+            assert pixel(image, geo.cell_rect(r, c).center()) == tuple(int(v) for v in expected[r, c, :3])
+    # pure blue for the minimum, near-white for 0, dark red for the maximum
+    assert pixel(image, geo.cell_rect(0, 0).center()) == (5, 48, 97)
+    assert pixel(image, geo.cell_rect(0, 2).center()) == (103, 0, 31)
+
+
+def test_highlight_gets_accent_outline_and_others_do_not():
+    values = np.zeros((4, 4))
+    image, geo = render(Grid(values, (-1.0, 1.0), show_values=False, highlights=[(1, 2)]))
+    lit, plain = geo.cell_rect(1, 2), geo.cell_rect(2, 1)
+    edge = lambda r: r.topLeft() + (r.center() - r.topLeft()) * 0.15  # noqa: E731 - just inside the border
+    accent = (ACCENT.red(), ACCENT.green(), ACCENT.blue())
+    assert pixel(image, edge(lit)) == accent
+    assert pixel(image, edge(plain)) != accent
+    assert pixel(image, lit.center()) == tuple(int(v) for v in colorize(np.zeros((1, 1)), (-1, 1), DIVERGING)[0, 0, :3])
+
+
+def test_marked_cell_and_highlight_fill():
+    values = np.ones((3, 3))
+    fill = QColor(0, 255, 0)
+    image, geo = render(Grid(values, (0.0, 1.0), lut=GREYS, show_values=False, highlights=[(0, 0)],
+                             highlight_fill=fill, marked=(2, 2)))
+    assert pixel(image, geo.cell_rect(0, 0).center()) == (0, 255, 0)
+    r = geo.cell_rect(2, 2)
+    assert pixel(image, r.topLeft() + (r.center() - r.topLeft()) * 0.15) == (MARK.red(), MARK.green(), MARK.blue())
+
+
+def test_padding_cells_are_drawn_around_the_array_and_hit_test_maps_back():
+    values = np.full((2, 2), 1.0)
+    image, geo = render(Grid(values, (0.0, 1.0), lut=GREYS, show_values=False, pad=(1, 2, 0, 1)))
+    assert geo.grid_rect.height() == pytest.approx(5 * geo.cell)
+    assert geo.grid_rect.width() == pytest.approx(3 * geo.cell)
+    pad_cell = geo.cell_rect(-1, 0)
+    # the hatched padding is grey-ish, never the white of a value-1 cell
+    corner = pad_cell.topLeft() + (pad_cell.center() - pad_cell.topLeft()) * 0.5
+    colour = pixel(image, corner)
+    assert colour != (255, 255, 255)
+    assert max(colour) <= PAD_FILL.red()
+    assert geo.cell_at(geo.cell_rect(1, 1).center()) == (1, 1)
+    assert geo.cell_at(pad_cell.center()) is None
+    assert geo.cell_at(pad_cell.center(), include_pad=True) == (-1, 0)
+
+
+def test_values_written_in_contrasting_colour_only_when_cells_are_large():
+    values = np.array([[-8.0, 8.0]])
+    image, geo = render(Grid(values, (-8.0, 8.0)), size=(400, 250))
+    # a dark blue cell with a number: some pixels are white text
+    r = geo.cell_rect(0, 0)
+    colours = {pixel(image, r.topLeft() + QPointF(x, y)) for x in range(int(r.width())) for y in range(int(r.height()))}
+    assert (255, 255, 255) in colours
+    small, geo_small = render(Grid(np.zeros((60, 60)), (-1, 1)), size=(120, 120))
+    assert geo_small.cell < 3  # too small for text: nothing but cell colours and lines drawn
+
+
+def test_layout_fits_rect_title_and_colorbar():
+    geo = layout_grid(QRectF(10, 20, 300, 200), (4, 6), title="Input 4×6", colorbar=True)
+    assert geo.grid_rect.right() <= geo.colorbar_rect.left()
+    assert geo.colorbar_rect.right() <= 310
+    assert geo.title_rect.bottom() <= geo.grid_rect.top()
+    assert geo.grid_rect.bottom() <= 220
+
+
+def test_same_picture_on_svg_and_pdf_painters(tmp_path):
+    from PySide6.QtGui import QPdfWriter
+    from PySide6.QtSvg import QSvgGenerator
+
+    grid = Grid(np.arange(9.0).reshape(3, 3) - 4, (-4, 4), title="map", pad=(1, 1, 1, 1), colorbar=True,
+                highlights=[(0, 0)], marked=(1, 1))
+    svg = QSvgGenerator()
+    svg.setFileName(str(tmp_path / "g.svg"))
+    svg.setSize(QImage(300, 200, QImage.Format.Format_ARGB32).size())
+    p = QPainter(svg)
+    paint_grid(p, QRectF(0, 0, 300, 200), grid)
+    p.end()
+    assert "<svg" in (tmp_path / "g.svg").read_text()
+    pdf = QPdfWriter(str(tmp_path / "g.pdf"))
+    p = QPainter(pdf)
+    paint_grid(p, QRectF(0, 0, pdf.width(), pdf.height() / 2), grid)
+    p.end()
+    assert (tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")

@@ -1,5 +1,65 @@
 """The numeric core: numpy only, no Qt, no files. Every number cnnviz shows is computed here."""
 
 from cnnviz.core.errors import ConfigError
+from cnnviz.core.layers import (
+    LAYER_TYPES,
+    Activation,
+    AveragePooling2D,
+    Conv2D,
+    Conv2DTranspose,
+    Dropout,
+    Layer,
+    MaxPooling2D,
+    ReLU,
+    UpSampling2D,
+    layer_from_config,
+    layer_to_config,
+)
+from cnnviz.core.ops import (
+    activation,
+    bilinear_matrix,
+    conv2d,
+    conv2d_transpose,
+    dropout,
+    pool2d,
+    upsample2d,
+)
+from cnnviz.core.pipeline import Pipeline
+from cnnviz.core.presets import (
+    FILTER_PRESETS,
+    INPUT_EXAMPLES,
+    example_input,
+    filter_preset,
+    seed_input,
+    seed_pipeline,
+)
 
-__all__ = ["ConfigError"]
+__all__ = [
+    "ConfigError",
+    "LAYER_TYPES",
+    "Activation",
+    "AveragePooling2D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dropout",
+    "Layer",
+    "MaxPooling2D",
+    "ReLU",
+    "UpSampling2D",
+    "layer_from_config",
+    "layer_to_config",
+    "activation",
+    "bilinear_matrix",
+    "conv2d",
+    "conv2d_transpose",
+    "dropout",
+    "pool2d",
+    "upsample2d",
+    "Pipeline",
+    "FILTER_PRESETS",
+    "INPUT_EXAMPLES",
+    "example_input",
+    "filter_preset",
+    "seed_input",
+    "seed_pipeline",
+]

@@ -1,0 +1,206 @@
+"""The maths of every layer as pure functions on one channels-last image (SEMANTICS.md).
+
+Arguments are assumed valid (the layers validate them and raise ConfigError); these functions only
+compute. Everything is vectorised: loops run over kernel offsets at most, never over pixels.
+Results are float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnviz.core.arithmetic import (
+    conv_output_size,
+    conv_padding,
+    transpose_crop,
+    transpose_full_size,
+    transpose_output_size,
+)
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+INTERPOLATIONS = ("nearest", "bilinear")
+POOL_MODES = ("max", "average")
+
+
+def _f32(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def _pad(x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], value: float = 0.0) -> np.ndarray:
+    if rows == (0, 0) and cols == (0, 0):
+        return x
+    return np.pad(x, (rows, cols, (0, 0)), constant_values=value)
+
+
+def _windows(xp: np.ndarray, kh: int, kw: int, out: tuple[int, int], strides, dilation) -> np.ndarray:
+    """im2col: (oh, ow, kh, kw, C) contiguous copy of every window, built one kernel offset at a time."""
+    (oh, ow), (sh, sw), (dh, dw) = out, strides, dilation
+    cols = np.empty((oh, ow, kh, kw, xp.shape[2]), dtype=xp.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            r0, c0 = a * dh, b * dw
+            cols[:, :, a, b, :] = xp[r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw, :]
+    return cols
+
+
+def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1)) -> np.ndarray:
+    """Keras Conv2D: cross-correlation (no flip), kernel (kh, kw, in, out), TF `same` split (§1).
+
+    y[i,j,o] = bias[o] + Σ_{a,b,c} xpad[i·s + a·d, j·s + b·d, c] · W[a,b,c,o]
+    """
+    x, kernel = _f32(x), _f32(kernel)
+    h, w, c = x.shape
+    kh, kw, _, f = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    oh = conv_output_size(h, kh, sh, padding, dh)
+    ow = conv_output_size(w, kw, sw, padding, dw)
+    xp = _pad(x, conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw))
+    cols = _windows(xp, kh, kw, (oh, ow), (sh, sw), (dh, dw))
+    y = cols.reshape(oh * ow, kh * kw * c) @ kernel.reshape(kh * kw * c, f)
+    if bias is not None:
+        y += _f32(bias)
+    return y.reshape(oh, ow, f)
+
+
+def conv2d_transpose(
+    x, kernel, bias=None, strides=(1, 1), padding="valid", output_padding=None, dilation=(1, 1)
+) -> np.ndarray:
+    """Keras Conv2DTranspose: scatter-add without flip, kernel (kh, kw, out, in), Keras crop (§2).
+
+    full[i·s + a·d, j·s + b·d, o] += Σ_c x[i,j,c] · W[a,b,o,c];  y = full[top:top+O, left:left+O] + bias
+    """
+    x, kernel = _f32(x), _f32(kernel)
+    h, w, c = x.shape
+    kh, kw, f, _ = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    oph, opw = (None, None) if output_padding is None else output_padding
+    oh = transpose_output_size(h, kh, sh, padding, oph, dh)
+    ow = transpose_output_size(w, kw, sw, padding, opw, dw)
+    top = transpose_crop(h, kh, sh, padding, oph, dh)
+    left = transpose_crop(w, kw, sw, padding, opw, dw)
+    # One product gives every input cell's contribution at every kernel offset: (h, w, kh, kw, f).
+    contrib = (x.reshape(h * w, c) @ kernel.transpose(3, 0, 1, 2).reshape(c, kh * kw * f)).reshape(h, w, kh, kw, f)
+    # The canvas is large enough for the scatter (F) and for the crop window (rows past F stay zero).
+    fh = max(transpose_full_size(h, kh, sh, dh), top + oh)
+    fw = max(transpose_full_size(w, kw, sw, dw), left + ow)
+    full = np.zeros((fh, fw, f), dtype=np.float32)
+    for a in range(kh):
+        for b in range(kw):
+            r0, c0 = a * dh, b * dw
+            full[r0 : r0 + (h - 1) * sh + 1 : sh, c0 : c0 + (w - 1) * sw + 1 : sw, :] += contrib[:, :, a, b, :]
+    y = full[top : top + oh, left : left + ow, :]
+    if bias is not None:
+        y = y + _f32(bias)
+    return np.ascontiguousarray(y)
+
+
+def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np.ndarray:
+    """Keras Max/AveragePooling2D; under `same` the padded cells are ignored (§3).
+
+    Max treats padding as −∞; average divides by the number of real cells in each window.
+    """
+    x = _f32(x)
+    h, w, c = x.shape
+    kh, kw = pool_size
+    sh, sw = pool_size if strides is None else strides
+    oh = conv_output_size(h, kh, sh, padding)
+    ow = conv_output_size(w, kw, sw, padding)
+    prow, pcol = conv_padding(h, kh, sh, padding), conv_padding(w, kw, sw, padding)
+    if mode == "max":
+        xp = _pad(x, prow, pcol, -np.inf)
+        return _reduce_windows(xp, (kh, kw), (oh, ow), (sh, sw), np.maximum)
+    sums = _reduce_windows(_pad(x, prow, pcol), (kh, kw), (oh, ow), (sh, sw), np.add)
+    counts = np.outer(_real_counts(h, kh, sh, oh, prow[0]), _real_counts(w, kw, sw, ow, pcol[0]))
+    return (sums / counts[:, :, None].astype(np.float32)).astype(np.float32)
+
+
+def _reduce_windows(xp, pool, out, strides, ufunc) -> np.ndarray:
+    """ufunc-reduce every window, one pool offset at a time (kh·kw strided slices)."""
+    (kh, kw), (oh, ow), (sh, sw) = pool, out, strides
+    acc = None
+    for a in range(kh):
+        for b in range(kw):
+            part = xp[a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw, :]
+            acc = part.copy() if acc is None else ufunc(acc, part, out=acc)
+    return acc
+
+
+def _real_counts(n: int, k: int, s: int, out: int, before: int) -> np.ndarray:
+    """Per output position, how many of the k window cells along an axis lie inside the input."""
+    start = np.arange(out) * s - before
+    return np.minimum(start + k, n) - np.maximum(start, 0)
+
+
+def bilinear_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-pixel-centre sources per output position: (i0, i1, w) with y = (1−w)·x[i0] + w·x[i1] (§4)."""
+    src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    src = np.clip(src, 0, n_in - 1)
+    i0 = np.floor(src).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, src - i0
+
+
+def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """R (n_out, n_in) with y = R · x along one axis; bilinear up-sampling is R_h · X · R_wᵀ."""
+    i0, i1, wt = bilinear_weights(n_in, n_out)
+    r = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    np.add.at(r, (rows, i0), 1 - wt)
+    np.add.at(r, (rows, i1), wt)
+    return r
+
+
+def _lerp_axis(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    """Multiply by bilinear_matrix along one axis, using its two non-zeros per row (a gather, no dense product)."""
+    i0, i1, wt = bilinear_weights(x.shape[axis], n_out)
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    wt = wt.astype(np.float32).reshape(shape)
+    return np.take(x, i0, axis=axis) * (1 - wt) + np.take(x, i1, axis=axis) * wt
+
+
+def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
+    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (§4)."""
+    x = _f32(x)
+    fh, fw = size
+    if interpolation == "nearest":
+        return np.repeat(np.repeat(x, fh, axis=0), fw, axis=1)
+    h, w, _ = x.shape
+    return _lerp_axis(_lerp_axis(x, h * fh, 0), w * fw, 1).astype(np.float32)
+
+
+def dropout(x, rate: float, mask=None) -> np.ndarray:
+    """Inverted dropout (§5): kept cells are scaled by 1/(1−rate), dropped ones are 0; no mask = identity."""
+    x = _f32(x)
+    if mask is None or rate == 0:
+        return x.copy()
+    return np.where(mask, x / np.float32(1 - rate), np.float32(0)).astype(np.float32)
+
+
+def activation(x, name: str) -> np.ndarray:
+    """Element-wise activation: relu, sigmoid, tanh or linear (identity)."""
+    x = _f32(x)
+    if name == "relu":
+        return np.maximum(x, np.float32(0))
+    if name == "sigmoid":
+        # exp of a non-positive number only: no overflow warning for large |x|.
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+    if name == "tanh":
+        return np.tanh(x)
+    return x.copy()
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "INTERPOLATIONS",
+    "POOL_MODES",
+    "activation",
+    "bilinear_matrix",
+    "bilinear_weights",
+    "conv2d",
+    "conv2d_transpose",
+    "dropout",
+    "pool2d",
+    "upsample2d",
+]

@@ -1,0 +1,151 @@
+"""A chain of layers on one input shape: shape inference, build, run (from the first changed layer)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from cnnviz.core.errors import ConfigError
+from cnnviz.core.layers import MAX_CHANNELS, MAX_VALUES, Layer, _is_int, layer_from_config, layer_to_config
+
+
+def _check_pipeline_input_shape(input_shape) -> tuple[int, int, int]:
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = ()
+    if len(shape) != 3 or not all(_is_int(v) for v in shape) or min(shape) < 1:
+        raise ConfigError(f"Input: shape must be three positive integers (H, W, C), got {input_shape!r}",
+                          param="input_shape", layer="Input")
+    h, w, c = (int(v) for v in shape)
+    if h > 4096 or w > 4096 or c > MAX_CHANNELS or h * w * c > MAX_VALUES:
+        raise ConfigError(
+            f"Input: {h}×{w}×{c} is too large to compute interactively "
+            f"(at most 4096×4096 cells, {MAX_CHANNELS} channels and 2^26 values)",
+            param="input_shape", layer="Input",
+        )
+    return h, w, c
+
+
+class Pipeline:
+    """Layers applied in order to an (H, W, C) input; layer i (1-based) produces level i."""
+
+    def __init__(self, input_shape, layers, seed: int = 0):
+        self.input_shape = _check_pipeline_input_shape(input_shape)
+        if not _is_int(seed):
+            raise ConfigError(f"Pipeline: seed must be an integer, got {seed!r}", param="seed")
+        self.seed = int(seed)
+        self.layers = layers
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self._layers
+
+    @layers.setter
+    def layers(self, layers) -> None:
+        layers = list(layers)
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise ConfigError(f"Pipeline: not a layer: {layer!r}", param="layers")
+        self._layers = layers
+        _number_and_name(layers)
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def output_shapes(self) -> list[tuple[int, int, int]]:
+        """Every layer's output shape; the first impossible layer raises ConfigError naming it."""
+        shapes, shape = [], self.input_shape
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+            shapes.append(shape)
+        return shapes
+
+    def _rng(self, i: int) -> np.random.Generator:
+        # One stream per position: inserting a layer does not change the initial weights of the others.
+        return np.random.default_rng((self.seed, i))
+
+    def build(self) -> None:
+        """Build every layer on its input shape (existing weights stay when the channel count fits)."""
+        shape = self.input_shape
+        for i, layer in enumerate(self._layers):
+            if not layer.built or layer.input_shape != shape:
+                layer.build(shape, self._rng(i))
+            shape = layer.compute_output_shape(shape)
+
+    def run(self, x, training: bool = False, start: int = 0, previous=None) -> list[np.ndarray]:
+        """Every layer's output in order.
+
+        `start` is the 0-based position of the first layer to compute (= the 1-based index of the
+        last unchanged layer); outputs before it are taken from `previous`, an earlier run's result.
+        """
+        x = np.asarray(x)
+        if x.shape != self.input_shape:
+            raise ConfigError(f"Input: array has shape {x.shape}, the pipeline expects {self.input_shape}",
+                              param="input", layer="Input")
+        if not _is_int(start) or not 0 <= start <= len(self._layers):
+            raise ConfigError(f"Pipeline: start must be in 0..{len(self._layers)}, got {start!r}", param="start")
+        if start and (previous is None or len(previous) < start):
+            start = 0  # nothing to reuse: compute everything
+        self.build()
+        outputs = [np.asarray(previous[i]) for i in range(start)]
+        current = outputs[-1] if outputs else x
+        for layer in self._layers[start:]:
+            current = layer(current, training=training)
+            outputs.append(current)
+        return outputs
+
+    @staticmethod
+    def levels(x, outputs) -> list[np.ndarray]:
+        """[x] + outputs: level 0 is the input, level i the output of layer i."""
+        return [x, *outputs]
+
+    # ---- config and weights ----------------------------------------------------------------------
+    def get_config(self) -> dict:
+        return {"input_shape": list(self.input_shape), "layers": [layer_to_config(layer) for layer in self._layers]}
+
+    @classmethod
+    def from_config(cls, config: dict, seed: int = 0) -> Pipeline:
+        if not isinstance(config, dict) or not {"input_shape", "layers"} <= set(config):
+            raise ConfigError("Pipeline: config must be a dict with input_shape and layers", param="config")
+        if not isinstance(config["layers"], (list, tuple)):
+            raise ConfigError("Pipeline: layers must be a list", param="layers")
+        return cls(config["input_shape"], [layer_from_config(c) for c in config["layers"]],
+                   seed=config.get("seed", seed))
+
+    def get_weights(self) -> list[list[np.ndarray]]:
+        self.build()
+        return [layer.get_weights() for layer in self._layers]
+
+    def set_weights(self, weights) -> None:
+        """One list per layer (empty for layers without weights), in Keras layouts."""
+        weights = list(weights)
+        if len(weights) != len(self._layers):
+            raise ConfigError(f"Pipeline: expected {len(self._layers)} weight lists, got {len(weights)}",
+                              param="weights")
+        self.build()
+        for layer, arrays in zip(self._layers, weights):
+            layer.set_weights(arrays)
+
+    def copy(self) -> Pipeline:
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        chain = " → ".join(["×".join(map(str, self.input_shape))] + [layer.label for layer in self._layers])
+        return f"Pipeline({chain})"
+
+
+def _number_and_name(layers: list[Layer]) -> None:
+    """Set 1-based indices; give later duplicates of a name Keras-like suffixes (conv2d, conv2d_1, ...)."""
+    taken = {layer.name for layer in layers}
+    seen: set[str] = set()
+    for i, layer in enumerate(layers):
+        layer.index = i + 1
+        if layer.name in seen:
+            k = 1
+            while f"{layer.name}_{k}" in taken:
+                k += 1
+            layer.name = f"{layer.name}_{k}"
+            taken.add(layer.name)
+        seen.add(layer.name)

@@ -1,0 +1,459 @@
+"""The Document: the only owner of cnnviz's state (input, pipeline, outputs, selection, probe).
+
+Widgets never own state: they render the Document and send edits back through its methods, each of
+which pushes one QUndoCommand on the one QUndoStack. Value edits (painting) recompute lazily through
+a zero-timer, so many edits within one event-loop turn cost one recompute, starting at the first
+changed layer; structural edits recompute at once so `pipeline` and `outputs` always agree when
+`pipelineChanged` is emitted.
+
+Levels: level 0 is the input, level i the output of layer i (1-based, as `Layer.index`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from cnnviz.core import ConfigError
+from cnnviz.core.layers import layer_from_config, layer_to_config
+from cnnviz.core.pipeline import Pipeline
+from cnnviz.ui.commands import (
+    CallCommand,
+    PaintCellsCommand,
+    PaintWeightsCommand,
+    SetWeightsCommand,
+    Snapshot,
+    SnapshotCommand,
+)
+
+log = logging.getLogger(__name__)
+
+_stroke_ids = itertools.count(1)
+
+
+def new_stroke_id() -> int:
+    """A fresh id for one mouse stroke: every edit sent with it merges into one undo step."""
+    return next(_stroke_ids)
+
+
+@dataclass
+class Probe:
+    """What to light up: cells per level and kernel weights per layer."""
+
+    level: int
+    cell: tuple | None  # the probed output cell, or None for a weight probe
+    fields: dict = field(default_factory=dict)  # level -> set of (row, col, channel)
+    weights: dict = field(default_factory=dict)  # layer index -> set of kernel indices
+    pinned: bool = False
+    weight: tuple | None = None  # the probed kernel index of a weight probe
+
+
+class Document(QObject):
+    inputChanged = Signal()
+    pipelineChanged = Signal()
+    outputsChanged = Signal(int)
+    selectionChanged = Signal(int)
+    probeChanged = Signal(object)
+    errorChanged = Signal(str)
+
+    def __init__(self, pipeline=None, input=None, parent=None):
+        super().__init__(parent)
+        if pipeline is None:
+            from cnnviz.core.presets import seed_input, seed_pipeline
+
+            pipeline = seed_pipeline()
+            input = seed_input() if input is None else input
+        if input is None:
+            input = np.zeros(pipeline.input_shape, np.float32)
+        self.undo_stack = QUndoStack(self)
+        self._input = _as_input(input)
+        self._pipeline = pipeline
+        self._pipeline.build()
+        self._training = False
+        self._selected = 1 if pipeline.layers else 0
+        self._probe: Probe | None = None
+        self._error: str | None = None
+        self._dirty: int | None = None
+        self._outputs: list[np.ndarray] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._recompute)
+        self._recompute_now(0)
+
+    # ----------------------------------------------------------------- state
+    @property
+    def input(self) -> np.ndarray:
+        return self._input
+
+    @property
+    def pipeline(self):
+        return self._pipeline
+
+    @property
+    def outputs(self) -> list[np.ndarray]:
+        return self._outputs
+
+    @property
+    def levels(self) -> list[np.ndarray]:
+        return [self._input] + list(self._outputs)
+
+    @property
+    def training(self) -> bool:
+        return self._training
+
+    @property
+    def selected_layer(self) -> int:
+        return self._selected
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    @property
+    def probe(self) -> Probe | None:
+        return self._probe
+
+    def layer(self, index: int):
+        """Layer by 1-based index."""
+        return self._pipeline.layers[index - 1]
+
+    def level_label(self, level: int) -> str:
+        return "Input" if level == 0 else self.layer(level).label
+
+    def level_shape(self, level: int) -> tuple:
+        arrays = self.levels
+        return tuple(arrays[level].shape) if level < len(arrays) else ()
+
+    # ----------------------------------------------------------------- value edits
+    def paint_cells(self, cells, value: float, stroke_id=None, text="Paint input"):
+        h, w, c = self._input.shape
+        changes = {}
+        for cell in cells:
+            r, col, ch = (int(v) for v in cell)
+            if 0 <= r < h and 0 <= col < w and 0 <= ch < c:
+                old = float(self._input[r, col, ch])
+                if old != float(value):
+                    changes[(r, col, ch)] = (old, float(np.float32(value)))
+        if changes:
+            self.undo_stack.push(PaintCellsCommand(self, changes, stroke_id, text))
+
+    def set_input(self, array, text="Set input"):
+        """Replace the whole input (fill, random, examples, resize); validated before anything changes."""
+        array = _as_input(array)
+        if array.shape != self._input.shape:
+            self._validate(array.shape, self._pipeline.layers)
+        before = self._snapshot()
+        after = Snapshot(array, before.layers, before.weights, self._training, before.seed)
+        self.undo_stack.push(SnapshotCommand(self, before, after, 0, text))
+
+    def set_weights(self, layer_index: int, weights, stroke_id=None, text="Set weights"):
+        layer = self.layer(layer_index)
+        old = layer.get_weights()
+        new = [np.array(w, np.float32) for w in weights]
+        _check_weights(layer, new)
+        self.undo_stack.push(SetWeightsCommand(self, layer_index, old, new, stroke_id, text))
+
+    def paint_weight(self, layer_index: int, weight_index, value: float, stroke_id=None, text="Paint weight"):
+        kernel = self.layer(layer_index).get_weights()[0]
+        widx = tuple(int(i) for i in weight_index)
+        old = float(kernel[widx])
+        if old != float(value):
+            changes = {widx: (old, float(np.float32(value)))}
+            self.undo_stack.push(PaintWeightsCommand(self, layer_index, changes, stroke_id, text))
+
+    # ----------------------------------------------------------------- structural edits
+    def replace_layer(self, layer_index: int, layer, text=None):
+        layers = list(self._pipeline.layers)
+        layers[layer_index - 1] = layer
+        self._push_layers(layers, layer_index, text or f"Change {self.layer(layer_index).label}")
+
+    def insert_layer(self, pos: int, layer, text=None):
+        """Insert before 0-based position `pos` (the layer becomes layer pos+1)."""
+        layers = list(self._pipeline.layers)
+        pos = max(0, min(pos, len(layers)))
+        layers.insert(pos, layer)
+        self._push_layers(layers, pos + 1, text or f"Add {type(layer).__name__}")
+
+    def remove_layer(self, layer_index: int, text=None):
+        layers = list(self._pipeline.layers)
+        removed = layers.pop(layer_index - 1)
+        self._push_layers(layers, layer_index, text or f"Remove {removed.label}")
+
+    def move_layer(self, i: int, j: int, text=None):
+        """Move layer i (1-based) so that it becomes layer j."""
+        if i == j:
+            return
+        layers = list(self._pipeline.layers)
+        layer = layers.pop(i - 1)
+        layers.insert(j - 1, layer)
+        self._push_layers(layers, min(i, j), text or f"Move {layer.label}")
+
+    def set_pipeline(self, pipeline, input, text="Open session"):
+        """Replace the whole session (File > Open, New); validated first."""
+        array = _as_input(input)
+        layers = list(pipeline.layers)
+        self._validate(array.shape, layers)
+        weights = tuple(l.get_weights() if l.built else None for l in layers)
+        before = self._snapshot()
+        after = Snapshot(array, tuple(layers), weights, self._training, getattr(pipeline, "seed", 0))
+        self.undo_stack.push(SnapshotCommand(self, before, after, 0, text))
+        self.select_layer(1 if layers else 0)
+
+    def set_training(self, training: bool):
+        training = bool(training)
+        if training != self._training:
+            self.undo_stack.push(
+                CallCommand(
+                    lambda: self._apply_training(training),
+                    lambda: self._apply_training(not training),
+                    "Training mode" if training else "Inference mode",
+                )
+            )
+
+    def new_dropout_mask(self, layer_index: int):
+        layer = self.layer(layer_index)
+        old = None if getattr(layer, "mask", None) is None else layer.mask.copy()
+        layer.new_mask()
+        new = None if layer.mask is None else layer.mask.copy()
+        self._set_mask(layer_index, old)
+        self.undo_stack.push(
+            CallCommand(
+                lambda: self._set_mask(layer_index, new),
+                lambda: self._set_mask(layer_index, old),
+                f"New mask for {layer.label}",
+            )
+        )
+
+    def select_layer(self, index: int):
+        index = max(0, min(int(index), len(self._pipeline.layers)))
+        if index != self._selected:
+            self._selected = index
+            self.selectionChanged.emit(index)
+
+    # ----------------------------------------------------------------- recompute
+    def flush(self):
+        """Run a pending recompute now (tests and benchmarks call this instead of waiting)."""
+        if self._dirty is not None:
+            self._timer.stop()
+            self._recompute()
+
+    def _schedule(self, level: int):
+        self._dirty = level if self._dirty is None else min(self._dirty, level)
+        self._timer.start()
+
+    def _recompute(self):
+        if self._dirty is None:
+            return
+        level, self._dirty = self._dirty, None
+        if self._recompute_now(level):
+            self.outputsChanged.emit(level)
+
+    def _recompute_now(self, level: int) -> bool:
+        start = max(level - 1, 0)
+        previous = self._outputs if start > 0 and len(self._outputs) >= start else None
+        if previous is None:
+            start = 0
+        try:
+            self._outputs = self._pipeline.run(self._input, training=self._training, start=start, previous=previous)
+        except Exception as exc:  # a ConfigError, or a bug in the core: show it, keep the last good outputs
+            if not isinstance(exc, ConfigError):
+                log.exception("recompute failed")
+            self._set_error(str(exc))
+            if len(self._outputs) != len(self._pipeline.layers):
+                self._outputs = self._zero_outputs()
+            return True
+        self._set_error(None)
+        return True
+
+    def _zero_outputs(self):
+        try:
+            return [np.zeros(s, np.float32) for s in self._pipeline.output_shapes()]
+        except ConfigError:
+            return [np.zeros((1, 1, 1), np.float32) for _ in self._pipeline.layers]
+
+    def _set_error(self, message: str | None):
+        if message != self._error:
+            self._error = message
+            self.errorChanged.emit(message or "")
+
+    # ----------------------------------------------------------------- command primitives
+    def _write_cells(self, values: dict):
+        new = self._input.copy()
+        for cell, v in values.items():
+            new[cell] = v
+        self._input = new
+        self.inputChanged.emit()
+        self._schedule(0)
+
+    def _write_kernel(self, layer_index: int, values: dict):
+        layer = self.layer(layer_index)
+        weights = layer.get_weights()
+        for w, v in values.items():
+            weights[0][w] = v
+        layer.set_weights(weights)
+        self._weights_written(layer_index)
+
+    def _write_weights(self, layer_index: int, weights: list):
+        self.layer(layer_index).set_weights([w.copy() for w in weights])
+        self._weights_written(layer_index)
+
+    def _weights_written(self, layer_index: int):
+        self.pipelineChanged.emit()
+        self._schedule(layer_index)
+
+    def _apply_training(self, training: bool):
+        self._training = training
+        self.pipelineChanged.emit()
+        self._schedule(1)
+
+    def _set_mask(self, layer_index: int, mask):
+        layer = self.layer(layer_index)
+        if mask is None:
+            layer.mask = None
+        else:
+            layer.set_mask(mask.copy())
+        self.pipelineChanged.emit()
+        self._schedule(layer_index)
+
+    def _snapshot(self) -> Snapshot:
+        layers = tuple(self._pipeline.layers)
+        weights = tuple(l.get_weights() if l.built else None for l in layers)
+        return Snapshot(self._input, layers, weights, self._training, self._pipeline.seed)
+
+    def _validate(self, input_shape, layers):
+        """Raise ConfigError if the layers cannot run on input_shape; touches none of them."""
+        copies = [layer_from_config(layer_to_config(l)) for l in layers]
+        Pipeline(tuple(input_shape), copies, seed=self._pipeline.seed).output_shapes()
+
+    def _push_layers(self, layers, first_level: int, text: str):
+        self._validate(self._input.shape, layers)
+        before = self._snapshot()
+        after = Snapshot(self._input, tuple(layers), (None,) * len(layers), self._training, self._pipeline.seed)
+        self.undo_stack.push(SnapshotCommand(self, before, after, first_level, text))
+
+    def _restore(self, snap: Snapshot, first_level: int) -> Snapshot:
+        """Make `snap` current, recompute at once, and return it with the weights as built."""
+        input_changed = snap.input is not self._input
+        pipeline = Pipeline(tuple(snap.input.shape), list(snap.layers), seed=snap.seed)
+        pipeline.build()
+        for layer, weights in zip(snap.layers, snap.weights):
+            if weights is not None:
+                layer.set_weights([w.copy() for w in weights])
+        self._pipeline = pipeline
+        self._input = snap.input
+        self._training = snap.training
+        self._dirty = None
+        self._timer.stop()
+        if input_changed:
+            first_level = 0
+        self._recompute_now(first_level)
+        if self._selected > len(pipeline.layers):
+            self.select_layer(len(pipeline.layers))
+        self._refresh_probe()
+        if input_changed:
+            self.inputChanged.emit()
+        self.pipelineChanged.emit()
+        self.outputsChanged.emit(first_level)
+        return self._snapshot()
+
+    # ----------------------------------------------------------------- probes
+    def set_probe(self, level: int, cell, pinned: bool = False):
+        """Light `cell` of `level` and everything it comes from; a click pins it (click again: unpin)."""
+        cell = tuple(int(v) for v in cell)
+        current = self._probe
+        if current is not None and current.pinned and not pinned:
+            return
+        if pinned and current is not None and current.pinned and (current.level, current.cell) == (level, cell):
+            self._emit_probe(None)
+            return
+        if not pinned and current is not None and (current.level, current.cell, current.pinned) == (level, cell, False):
+            return
+        self._emit_probe(self._cell_probe(level, cell, pinned))
+
+    def set_weight_probe(self, layer_index: int, weight, pinned: bool = False):
+        """Light every input cell that kernel weight `weight` of layer `layer_index` multiplies."""
+        weight = tuple(int(v) for v in weight)
+        current = self._probe
+        if current is not None and current.pinned and not pinned:
+            return
+        if pinned and current is not None and current.pinned and current.weight == weight and current.level == layer_index:
+            self._emit_probe(None)
+            return
+        self._emit_probe(self._weight_probe(layer_index, weight, pinned))
+
+    def clear_probe(self, pinned: bool = False):
+        """Clear a hover probe; a pinned probe is cleared only with pinned=True."""
+        if self._probe is not None and (pinned or not self._probe.pinned):
+            self._emit_probe(None)
+
+    def _emit_probe(self, probe):
+        self._probe = probe
+        self.probeChanged.emit(probe)
+
+    def _cell_probe(self, level: int, cell: tuple, pinned: bool) -> Probe:
+        fields: dict = {}
+        weights: dict = {}
+        try:
+            from cnnviz.core import provenance
+
+            fields = {k: set(v) for k, v in provenance.receptive_field(self._pipeline, self.levels, level, cell).items()}
+            if level > 0:
+                layer = self.layer(level)
+                if getattr(layer, "TRAINABLE", False) and layer.built:
+                    weights[level] = set(provenance.weights_used(layer, cell, self.level_shape(level - 1)))
+        except (ImportError, AttributeError, ConfigError, IndexError):
+            log.debug("no provenance for level %s cell %s", level, cell, exc_info=True)
+        fields.setdefault(level, set()).add(cell)
+        return Probe(level, cell, fields, weights, pinned)
+
+    def _weight_probe(self, layer_index: int, weight: tuple, pinned: bool) -> Probe:
+        fields: dict = {}
+        try:
+            from cnnviz.core import provenance
+
+            layer = self.layer(layer_index)
+            fields[layer_index - 1] = set(provenance.weight_footprint(layer, self.level_shape(layer_index - 1), weight))
+        except (ImportError, AttributeError, ConfigError, IndexError):
+            log.debug("no footprint for layer %s weight %s", layer_index, weight, exc_info=True)
+        return Probe(layer_index, None, fields, {layer_index: {weight}}, pinned, weight)
+
+    def _refresh_probe(self):
+        p = self._probe
+        if p is None:
+            return
+        try:
+            if p.cell is None:
+                self._probe = self._weight_probe(p.level, p.weight, p.pinned)
+            elif p.level < len(self.levels) and all(0 <= v < s for v, s in zip(p.cell, self.level_shape(p.level))):
+                self._probe = self._cell_probe(p.level, p.cell, p.pinned)
+            else:
+                self._probe = None
+        except Exception:  # the probed layer may be gone
+            self._probe = None
+        self.probeChanged.emit(self._probe)
+
+
+def _as_input(array) -> np.ndarray:
+    a = np.array(array, dtype=np.float32)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or min(a.shape) < 1:
+        raise ConfigError(f"Input: expected an (H, W, C) array, got shape {a.shape}", param="input")
+    if not np.all(np.isfinite(a)):
+        raise ConfigError("Input: every value must be a finite number", param="input")
+    return np.ascontiguousarray(a)
+
+
+def _check_weights(layer, weights):
+    expected = [w.shape for w in layer.get_weights()]
+    got = [w.shape for w in weights]
+    if expected != got:
+        raise ConfigError(f"{layer.label}: expected weights of shapes {expected}, got {got}", param="weights")
+    if not all(np.all(np.isfinite(w)) for w in weights):
+        raise ConfigError(f"{layer.label}: every weight must be a finite number", param="weights")

@@ -1,0 +1,241 @@
+"""Session files: exact round trips, strict validation with file-and-place messages, atomic save."""
+
+import json
+import os
+import sys
+import subprocess
+
+import numpy as np
+import pytest
+
+from cnnviz.core import (
+    Conv2D,
+    Conv2DTranspose,
+    Dropout,
+    MaxPooling2D,
+    Pipeline,
+    UpSampling2D,
+    seed_input,
+    seed_pipeline,
+)
+from cnnviz.io import Session, SessionError, load_session, save_session, session_to_dict
+from cnnviz.io import session as session_module
+
+RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
+
+
+def random_session():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(7, 5, 2)).astype(np.float32)
+    layers = [Conv2D(3, (3, 2), strides=2, padding="same", use_bias=True), Dropout(0.25, seed=4),
+              Conv2DTranspose(2, 3, strides=2, padding="same"), MaxPooling2D(2, padding="same"),
+              UpSampling2D((2, 3), interpolation="bilinear")]
+    p = Pipeline(x.shape, layers, seed=11)
+    p.build()
+    p.layers[0].set_weights([rng.normal(size=(3, 2, 2, 3)).astype(np.float32),
+                             rng.normal(size=3).astype(np.float32)])
+    p.run(x, training=True)  # draws the Dropout mask
+    return Session(x, p, {"selected_layer": 2, "training": True})
+
+
+def write(tmp_path, data, name="bad.cnnviz.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_round_trip_gives_identical_arrays_configs_masks_and_view(tmp_path):
+    s = random_session()
+    path = tmp_path / "s.cnnviz.json"
+    save_session(s, path)
+    t = load_session(path)
+    assert t.input.dtype == np.float32 and np.array_equal(t.input, s.input)
+    assert t.pipeline.get_config() == s.pipeline.get_config()
+    assert t.pipeline.seed == 11
+    for a, b in zip(s.pipeline.get_weights(), t.pipeline.get_weights()):
+        assert len(a) == len(b) and all(np.array_equal(u, v) and v.dtype == np.float32 for u, v in zip(a, b))
+    assert np.array_equal(t.pipeline.layers[1].mask, s.pipeline.layers[1].mask)
+    assert t.view == {"selected_layer": 2, "training": True}
+    for u, v in zip(s.pipeline.run(s.input, training=True), t.pipeline.run(t.input, training=True)):
+        assert np.array_equal(u, v)
+    # saving the loaded session again gives the very same bytes
+    save_session(t, tmp_path / "again.cnnviz.json")
+    assert (tmp_path / "again.cnnviz.json").read_bytes() == path.read_bytes()
+
+
+def test_numbers_are_written_as_short_float32_text(tmp_path):
+    x = np.full((1, 2, 1), 0.1, np.float32)
+    x[0, 1, 0] = 3.0
+    p = Pipeline(x.shape, [])
+    save_session(Session(x, p, {}), tmp_path / "s.cnnviz.json")
+    text = (tmp_path / "s.cnnviz.json").read_text()
+    assert "[[[0.1], [3]]]" in text
+    assert load_session(tmp_path / "s.cnnviz.json").input[0, 0, 0] == np.float32(0.1)
+
+
+def good_dict():
+    s = Session(seed_input(), seed_pipeline(), {})
+    s.pipeline.build()
+    return json.loads(json.dumps(session_to_dict(s)))
+
+
+def with_change(change):
+    d = good_dict()
+    change(d)
+    return d
+
+
+BAD_FILES = [
+    ("not json {", "bad.cnnviz.json: not valid JSON: Expecting value at line 1 column 1"),
+    ([1, 2], "bad.cnnviz.json: expected a JSON object with a \"format\" field, got a list"),
+    ({"input": []}, "bad.cnnviz.json: not a cnnviz session (no \"format\" field)"),
+    (with_change(lambda d: d.update(format=7)),
+     "bad.cnnviz.json: format: unknown format 7 (written by a newer cnnviz?); this cnnviz reads format 1"),
+    (with_change(lambda d: d.update(format="1")), "bad.cnnviz.json: format: expected an integer format number, got \"1\""),
+    (with_change(lambda d: d.pop("input")), "bad.cnnviz.json: input: missing"),
+    (with_change(lambda d: d.update(extra=1)), "bad.cnnviz.json: extra: unknown field (expected format, generator, "
+                                               "input, layers, seed, view)"),
+    (with_change(lambda d: d["layers"][1].update(class_name="Dense")),
+     "bad.cnnviz.json: layers[1].class_name: unknown layer 'Dense' (cnnviz knows Conv2D, Conv2DTranspose, "
+     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation)"),
+    (with_change(lambda d: d["layers"][1]["config"].update(strides=[0, 1])),
+     "bad.cnnviz.json: layers[1].config.strides: expected two positive integers, got [0, 1]"),
+    (with_change(lambda d: d["layers"][0]["config"].update(strides=[1.5, 1])),
+     "bad.cnnviz.json: layers[0].config.strides: expected two positive integers, got [1.5, 1]"),
+    (with_change(lambda d: d["layers"][0]["config"].pop("filters")),
+     "bad.cnnviz.json: layers[0].config.filters: missing (a Conv2D needs it)"),
+    (with_change(lambda d: d["layers"][0]["config"].update(padding="full")),
+     "bad.cnnviz.json: layers[0].config.padding: expected 'valid' or 'same', got \"full\""),
+    (with_change(lambda d: d["layers"][0]["config"].update(use_bias="yes")),
+     "bad.cnnviz.json: layers[0].config.use_bias: expected true or false, got \"yes\""),
+    (with_change(lambda d: d["layers"][0]["config"].update(groups=2)),
+     "bad.cnnviz.json: layers[0].config.groups: unknown field for Conv2D (expected dilation_rate, filters, "
+     "kernel_size, name, padding, strides, use_bias)"),
+    (with_change(lambda d: d["layers"][0]["config"].update(kernel_size=[9, 9])),
+     "bad.cnnviz.json: layers[0].config.kernel_size: Conv2D #1: kernel 9×9 does not fit a 6×6 input with "
+     "padding \"valid\": output would be 0×0"),
+    (with_change(lambda d: d["layers"][0]["config"].update(kernel_size=[100000, 3])),
+     "bad.cnnviz.json: layers[0].config.kernel_size: expected two positive integers of at most 4096, "
+     "got [100000, 3]"),
+    (with_change(lambda d: d["layers"][0]["weights"].__setitem__(0, [[[[1.0, 2.0]]]])),
+     "bad.cnnviz.json: layers[0].weights[0]: expected shape 3×3×1×2 for Conv2D #1 (kernel rows, cols, in "
+     "channels, filters), got 1×1×1×2"),
+    (with_change(lambda d: d["layers"][0]["weights"].pop()),
+     "bad.cnnviz.json: layers[0].weights: Conv2D #1 has 2 weight arrays (3×3×1×2, 2), got 1"),
+    (with_change(lambda d: d["layers"][0]["weights"][1].__setitem__(1, "NaN")),
+     "bad.cnnviz.json: layers[0].weights[1][1]: expected a number, got \"NaN\""),
+    (with_change(lambda d: d["input"][2].__setitem__(3, [1, 2])),
+     "bad.cnnviz.json: input[2][3]: expected 1 entries like input[2][0], got 2 (ragged array)"),
+    (with_change(lambda d: d["input"].append([[0]] * 6) or d["input"][6].__setitem__(0, [True])),
+     "bad.cnnviz.json: input[6][0][0]: expected a number, got true"),
+    (with_change(lambda d: d["view"].update(selected_layer=9)),
+     "bad.cnnviz.json: view.selected_layer: expected a layer number from 0 (the input) to 3, got 9"),
+    (with_change(lambda d: d.update(input=[[[0.0] * 65]])),
+     "bad.cnnviz.json: input: grid 1×1×65 is too large (at most 4096×4096×64)"),
+]
+
+
+@pytest.mark.parametrize("data,message", BAD_FILES, ids=[m.split(": ", 1)[1][:40] for _, m in BAD_FILES])
+def test_bad_file_message_names_file_and_place(tmp_path, data, message):
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, data))
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_refused_with_their_place(tmp_path, token):
+    text = json.dumps(good_dict()).replace('"input": [[[1], [0]', f'"input": [[[1], [{token}]', 1)
+    with pytest.raises(SessionError, match=r"^bad\.cnnviz\.json: input\[0\]\[1\]\[0\]: expected a finite number"):
+        load_session(write(tmp_path, text))
+
+
+def test_float32_overflow_is_non_finite(tmp_path):
+    d = good_dict()
+    d["layers"][0]["weights"][1] = [1e39, 0]
+    with pytest.raises(SessionError, match=r"layers\[0\]\.weights\[1\]\[0\]: expected a finite number, got 1e\+39"):
+        load_session(write(tmp_path, d))
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(SessionError, match=r"^nothing\.cnnviz\.json: no such file$"):
+        load_session(tmp_path / "nothing.cnnviz.json")
+    (tmp_path / "bin.cnnviz.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SessionError, match="not a text file"):
+        load_session(tmp_path / "bin.cnnviz.json")
+    deep = "[" * 100000 + "]" * 100000
+    with pytest.raises(SessionError, match="bad.cnnviz.json: "):
+        load_session(write(tmp_path, deep))
+
+
+def test_huge_file_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(session_module, "MAX_FILE_BYTES", 100)
+    with pytest.raises(SessionError, match=r"more than a session can be"):
+        load_session(write(tmp_path, good_dict()))
+
+
+def test_weights_absent_means_fresh_initialisation(tmp_path):
+    d = good_dict()
+    for entry in d["layers"]:
+        entry.pop("weights", None)
+    s = load_session(write(tmp_path, d, "fresh.cnnviz.json"))
+    assert s.pipeline.layers[0].kernel.shape == (3, 3, 1, 2)
+
+
+def test_nothing_in_a_file_is_executed(tmp_path):
+    d = good_dict()
+    d["layers"][0]["class_name"] = "__import__('os').system('touch pwned')"
+    with pytest.raises(SessionError, match="unknown layer"):
+        load_session(write(tmp_path, d))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "s.cnnviz.json"
+    save_session(Session(seed_input(), seed_pipeline(), {}), path)
+    before = path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(session_module.os, "fsync", broken_fsync)
+    with pytest.raises(SessionError, match=r"^s\.cnnviz\.json: cannot save \(No space left on device\)$"):
+        save_session(random_session(), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["s.cnnviz.json"]  # no temp file left behind
+
+
+def test_a_killed_writer_leaves_the_old_file(tmp_path):
+    """A process killed in the middle of a save (after writing part of the temp file) loses nothing."""
+    path = tmp_path / "s.cnnviz.json"
+    save_session(Session(seed_input(), seed_pipeline(), {}), path)
+    before = path.read_bytes()
+    script = (
+        "import os, sys\n"
+        "from cnnviz.io import session\n"
+        "real = os.fdopen\n"
+        "class Dying:\n"
+        "    def __init__(self, f): self.f = f\n"
+        "    def __enter__(self): return self\n"
+        "    def __exit__(self, *a): pass\n"
+        "    def write(self, data): self.f.write(data[:len(data) // 2]); self.f.flush(); os._exit(9)\n"
+        "session.os.fdopen = lambda fd, mode: Dying(real(fd, mode))\n"
+        "from cnnviz.core import seed_input, seed_pipeline\n"
+        f"session.save_session(session.Session(seed_input(), seed_pipeline(), {{}}), {str(path)!r})\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script]).returncode == 9
+    assert path.read_bytes() == before
+    assert load_session(path).input.shape == (6, 6, 1)
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(RESOURCES) if f.endswith(".cnnviz.json")))
+def test_example_sessions_load(name):
+    s = load_session(os.path.join(RESOURCES, name))
+    s.pipeline.run(s.input)
+
+
+def test_lecture_example_is_the_seed():
+    s = load_session(os.path.join(RESOURCES, "lecture.cnnviz.json"))
+    assert np.array_equal(s.input, seed_input())
+    assert s.pipeline.get_config() == seed_pipeline().get_config()
+    outputs = s.pipeline.run(s.input)
+    assert [o.shape for o in outputs] == [(4, 4, 2), (2, 2, 2), (6, 6, 2)]

@@ -24,6 +24,7 @@ from cnnviz.core.ops import (
     pool2d,
     upsample2d,
 )
+from cnnviz.core.matrix import ConvMatrix, conv_matrix, transpose_matrix
 from cnnviz.core.pipeline import Pipeline
 from cnnviz.core.presets import (
     FILTER_PRESETS,
@@ -32,6 +33,14 @@ from cnnviz.core.presets import (
     filter_preset,
     seed_input,
     seed_pipeline,
+)
+from cnnviz.core.provenance import (
+    Provenance,
+    Term,
+    cell_provenance,
+    receptive_field,
+    weight_footprint,
+    weights_used,
 )
 
 __all__ = [
@@ -62,4 +71,13 @@ __all__ = [
     "filter_preset",
     "seed_input",
     "seed_pipeline",
+    "Provenance",
+    "Term",
+    "cell_provenance",
+    "receptive_field",
+    "weight_footprint",
+    "weights_used",
+    "ConvMatrix",
+    "conv_matrix",
+    "transpose_matrix",
 ]

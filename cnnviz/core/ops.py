@@ -8,10 +8,12 @@ Results are float32.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnviz.core.arithmetic import (
     conv_output_size,
     conv_padding,
+    effective_size,
     transpose_crop,
     transpose_full_size,
     transpose_output_size,
@@ -33,14 +35,11 @@ def _pad(x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], value: flo
 
 
 def _windows(xp: np.ndarray, kh: int, kw: int, out: tuple[int, int], strides, dilation) -> np.ndarray:
-    """im2col: (oh, ow, kh, kw, C) contiguous copy of every window, built one kernel offset at a time."""
+    """im2col: every (kh, kw, C) window as one contiguous row, shape (oh·ow, kh·kw·C)."""
     (oh, ow), (sh, sw), (dh, dw) = out, strides, dilation
-    cols = np.empty((oh, ow, kh, kw, xp.shape[2]), dtype=xp.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            r0, c0 = a * dh, b * dw
-            cols[:, :, a, b, :] = xp[r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw, :]
-    return cols
+    view = sliding_window_view(xp, (effective_size(kh, dh), effective_size(kw, dw)), axis=(0, 1))
+    view = view[: (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, :, ::dh, ::dw]  # (oh, ow, C, kh, kw)
+    return np.ascontiguousarray(view.transpose(0, 1, 3, 4, 2)).reshape(oh * ow, kh * kw * xp.shape[2])
 
 
 def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1)) -> np.ndarray:
@@ -55,8 +54,7 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1
     oh = conv_output_size(h, kh, sh, padding, dh)
     ow = conv_output_size(w, kw, sw, padding, dw)
     xp = _pad(x, conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw))
-    cols = _windows(xp, kh, kw, (oh, ow), (sh, sw), (dh, dw))
-    y = cols.reshape(oh * ow, kh * kw * c) @ kernel.reshape(kh * kw * c, f)
+    y = _windows(xp, kh, kw, (oh, ow), (sh, sw), (dh, dw)) @ kernel.reshape(kh * kw * c, f)
     if bias is not None:
         y += _f32(bias)
     return y.reshape(oh, ow, f)
@@ -78,16 +76,17 @@ def conv2d_transpose(
     ow = transpose_output_size(w, kw, sw, padding, opw, dw)
     top = transpose_crop(h, kh, sh, padding, oph, dh)
     left = transpose_crop(w, kw, sw, padding, opw, dw)
-    # One product gives every input cell's contribution at every kernel offset: (h, w, kh, kw, f).
-    contrib = (x.reshape(h * w, c) @ kernel.transpose(3, 0, 1, 2).reshape(c, kh * kw * f)).reshape(h, w, kh, kw, f)
     # The canvas is large enough for the scatter (F) and for the crop window (rows past F stay zero).
     fh = max(transpose_full_size(h, kh, sh, dh), top + oh)
     fw = max(transpose_full_size(w, kw, sw, dw), left + ow)
     full = np.zeros((fh, fw, f), dtype=np.float32)
+    x2 = x.reshape(h * w, c)
+    weights = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))  # (kh, kw, in, out)
     for a in range(kh):
         for b in range(kw):
             r0, c0 = a * dh, b * dw
-            full[r0 : r0 + (h - 1) * sh + 1 : sh, c0 : c0 + (w - 1) * sw + 1 : sw, :] += contrib[:, :, a, b, :]
+            # every input cell's contribution through kernel offset (a, b), added at stride s
+            full[r0 : r0 + (h - 1) * sh + 1 : sh, c0 : c0 + (w - 1) * sw + 1 : sw, :] += (x2 @ weights[a, b]).reshape(h, w, f)
     y = full[top : top + oh, left : left + ow, :]
     if bias is not None:
         y = y + _f32(bias)
@@ -151,12 +150,17 @@ def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def _lerp_axis(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
-    """Multiply by bilinear_matrix along one axis, using its two non-zeros per row (a gather, no dense product)."""
+    """bilinear_matrix applied along one axis through its two non-zeros per row: a + w·(b − a), the
+    form tf.image.resize uses (a gather, not a dense product)."""
     i0, i1, wt = bilinear_weights(x.shape[axis], n_out)
     shape = [1] * x.ndim
     shape[axis] = n_out
-    wt = wt.astype(np.float32).reshape(shape)
-    return np.take(x, i0, axis=axis) * (1 - wt) + np.take(x, i1, axis=axis) * wt
+    y = np.take(x, i0, axis=axis)
+    diff = np.take(x, i1, axis=axis)
+    diff -= y
+    diff *= wt.astype(np.float32).reshape(shape)
+    y += diff
+    return y
 
 
 def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
@@ -166,7 +170,7 @@ def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
     if interpolation == "nearest":
         return np.repeat(np.repeat(x, fh, axis=0), fw, axis=1)
     h, w, _ = x.shape
-    return _lerp_axis(_lerp_axis(x, h * fh, 0), w * fw, 1).astype(np.float32)
+    return _lerp_axis(_lerp_axis(x, h * fh, 0), w * fw, 1)
 
 
 def dropout(x, rate: float, mask=None) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -26,7 +26,7 @@ MARK = QColor(255, 190, 0)  # the one marked cell (the chosen maximum, the cell 
 PAD_FILL = QColor(205, 205, 205)
 PAD_HATCH = QColor(140, 140, 140)
 GRID_LINE = QColor(120, 120, 120)
-DIM = QColor(255, 255, 255, 170)  # veil over cells not reached yet
+DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
 
 Cell = tuple[int, int]
 
@@ -49,6 +49,8 @@ class Grid:
     marked: Cell | None = None
     dimmed: np.ndarray | None = None  # bool mask (array shape): True cells are veiled
     colorbar: bool = False
+    max_cell: float | None = None  # cap the cell side so neighbouring grids share one cell size
+    title_px: float | None = None  # cap the title font so neighbouring titles share one size
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,10 @@ def _title_height(rect: QRectF) -> float:
     return max(10.0, min(24.0, rect.height() * 0.08))
 
 
-def layout_grid(rect: QRectF, shape: tuple[int, int], pad=(0, 0, 0, 0), title: str = "", colorbar: bool = False) -> GridGeometry:
+def layout_grid(
+    rect: QRectF, shape: tuple[int, int], pad=(0, 0, 0, 0), title: str = "", colorbar: bool = False,
+    max_cell: float | None = None,
+) -> GridGeometry:
     """Square cells, as large as fit in `rect` below the title and left of the colour bar, centred."""
     rows, cols = shape
     top, bottom, left, right = pad
@@ -110,6 +115,8 @@ def layout_grid(rect: QRectF, shape: tuple[int, int], pad=(0, 0, 0, 0), title: s
     avail_h = rect.height() - title_h * 1.4 - 2 * margin
     avail_w = rect.width() - bar_w
     cell = max(0.0, min(avail_w / max(total_c, 1), avail_h / max(total_r, 1)))
+    if max_cell is not None:
+        cell = min(cell, max_cell)
     grid_w, grid_h = total_c * cell, total_r * cell
     x0 = rect.x() + (avail_w - grid_w) / 2
     y0 = rect.y() + title_h * 1.4 + margin + (avail_h - grid_h) / 2
@@ -131,11 +138,23 @@ def pixel_font(size: float, bold: bool = False) -> QFont:
     return font
 
 
+def fitted_font(text: str, rect: QRectF, bold: bool = False) -> QFont:
+    """The largest font up to 80 % of the rect's height in which `text` fits the rect's width."""
+    font = pixel_font(rect.height() * 0.8, bold)
+    width = QFontMetricsF(font).horizontalAdvance(text)
+    if width > rect.width() > 0:
+        font = pixel_font(font.pixelSize() * rect.width() / width * 0.97, bold)
+    return font
+
+
 def _cell_font(cell: float, texts: list[str]) -> QFont | None:
-    """The largest font (up to 40 % of the cell) in which the longest text fits; None if unreadable."""
-    longest = max((len(t) for t in texts), default=1) or 1
-    size = min(cell * 0.4, cell * 0.9 / (0.62 * longest))
-    return pixel_font(size) if size >= 7 else None
+    """The largest font (up to 40 % of the cell) in which the widest text fits; None if unreadable."""
+    font = pixel_font(cell * 0.4)
+    metrics = QFontMetricsF(font)
+    widest = max((metrics.horizontalAdvance(t) for t in set(texts)), default=0.0)
+    if widest > cell * 0.82:
+        font = pixel_font(font.pixelSize() * cell * 0.82 / widest)
+    return font if font.pixelSize() >= 7 else None
 
 
 def _hatch(painter: QPainter, r: QRectF) -> None:
@@ -174,19 +193,39 @@ def paint_colorbar(painter: QPainter, bar: QRectF, levels: tuple[float, float], 
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, format_value(value))
 
 
+def paint_grids(painter: QPainter, placed: list[tuple[object, QRectF, Grid]], same_cell: bool = True) -> dict:
+    """Paint several grids, each in its rect, with one shared cell size (the smallest that fits all)."""
+    if same_cell and placed:
+        cell = min(
+            layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed
+        )
+        placed = [(k, r, replace(g, max_cell=cell)) for k, r, g in placed]
+        titled = [(r, g) for _, r, g in placed if g.title]
+        if titled:
+            px = min(
+                fitted_font(g.title, layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).title_rect).pixelSize()
+                for r, g in titled
+            )
+            placed = [(k, r, replace(g, title_px=px)) for k, r, g in placed]
+    return {key: paint_grid(painter, rect, grid) for key, rect, grid in placed}
+
+
 def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     """Draw `grid` inside `rect` with `painter`; return where the cells went."""
     values = np.asarray(grid.values, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"paint_grid needs a 2-D array, got shape {values.shape}")
-    geo = layout_grid(rect, values.shape, grid.pad, grid.title, grid.colorbar)
+    geo = layout_grid(rect, values.shape, grid.pad, grid.title, grid.colorbar, grid.max_cell)
     rows, cols = values.shape
     top, bottom, left, right = grid.pad
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
     if grid.title:
         painter.setPen(QColor(20, 20, 20))
-        painter.setFont(pixel_font(geo.title_rect.height() * 0.8, bold=True))
+        font = fitted_font(grid.title, geo.title_rect, bold=True)
+        if grid.title_px is not None and grid.title_px < font.pixelSize():
+            font = pixel_font(grid.title_px, bold=True)
+        painter.setFont(font)
         painter.drawText(geo.title_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, grid.title)
     if geo.cell <= 0:
         painter.restore()

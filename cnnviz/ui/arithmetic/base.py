@@ -1,0 +1,204 @@
+"""What every arithmetic view shares: following the Document, and a canvas of grids.
+
+A view never owns state: it re-reads the Document whenever the Document says something changed, and
+sends edits back through the Document's methods. Its picture is a *scene*: a function that paints grids
+(grid_painter) into a rectangle and returns where each grid landed, so the same code draws the live widget
+and an exported figure, and mouse positions map back to cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from cnnviz.ui.grid_painter import GridGeometry, pixel_font
+
+Scene = Callable[[QPainter, QRectF], dict]  # paints, returns {key: GridGeometry}
+
+
+class DocumentView(QWidget):
+    """A QWidget that follows a Document: `refresh()` runs on every change; links are cut on close."""
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self._links = [
+            (document.pipelineChanged, self._document_changed),
+            (document.outputsChanged, self._document_changed),
+            (document.inputChanged, self._document_changed),
+            (document.selectionChanged, self._document_changed),
+            (document.probeChanged, self._probe_changed),
+        ]
+        for signal, slot in self._links:
+            signal.connect(slot)
+
+    def _document_changed(self, *_):
+        if self._links:
+            self.blockSignals(True)
+            try:
+                self.refresh()
+            finally:
+                self.blockSignals(False)
+
+    def _probe_changed(self, probe):
+        if self._links:
+            self.probe_changed(probe)
+
+    def refresh(self) -> None:  # pragma: no cover - every view overrides it
+        raise NotImplementedError
+
+    def probe_changed(self, probe) -> None:
+        """Views that follow hover probes override this."""
+
+    def disconnect_document(self) -> None:
+        for signal, slot in self._links:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):  # already gone with the Document
+                pass
+        self._links = []
+
+    def closeEvent(self, event):
+        self.disconnect_document()
+        super().closeEvent(event)
+
+
+class SceneCanvas(QWidget):
+    """Paints a scene on white and reports the grid cell under the mouse.
+
+    `cellHovered(key, (row, col))` fires when the mouse enters another cell of a grid, `cellClicked`
+    on a left click, and `hoverLeft()` when the mouse leaves every grid.
+    """
+
+    cellHovered = Signal(object, object)
+    cellClicked = Signal(object, object)
+    hoverLeft = Signal()
+
+    def __init__(self, scene: Scene, parent=None):
+        super().__init__(parent)
+        self._scene = scene
+        self._geometries: dict = {}
+        self._hover = None
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click focuses the view, so its shortcuts work
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 160)
+
+    def sizeHint(self) -> QSize:
+        return QSize(720, 360)
+
+    @property
+    def geometries(self) -> dict:
+        """Where each grid was drawn in the last paint: {key: GridGeometry}."""
+        return self._geometries
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("white"))
+        self._geometries = self._scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4)) or {}
+        painter.end()
+
+    def cell_center(self, key, cell) -> QPointF:
+        """Widget position of a cell's centre (tests move the mouse there)."""
+        return self._geometries[key].cell_rect(*cell).center()
+
+    def hit(self, point: QPointF):
+        for key, geo in self._geometries.items():
+            cell = geo.cell_at(point) if isinstance(geo, GridGeometry) else None
+            if cell is not None:
+                return key, cell
+        return None
+
+    def mouseMoveEvent(self, event):
+        hit = self.hit(event.position())
+        if hit != self._hover:
+            self._hover = hit
+            if hit is None:
+                self.hoverLeft.emit()
+            else:
+                self.cellHovered.emit(*hit)
+        super().mouseMoveEvent(event)
+
+    def mousePressEvent(self, event):
+        hit = self.hit(event.position())
+        if hit is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.cellClicked.emit(*hit)
+        super().mousePressEvent(event)
+
+    def leaveEvent(self, event):
+        if self._hover is not None:
+            self._hover = None
+            self.hoverLeft.emit()
+        super().leaveEvent(event)
+
+
+def split_row(rect: QRectF, weights: list[float], gap: float = 0.0) -> list[QRectF]:
+    """Cut `rect` left to right into pieces proportional to `weights`, `gap` apart."""
+    total = sum(weights) or 1.0
+    free = rect.width() - gap * (len(weights) - 1)
+    out, x = [], rect.left()
+    for w in weights:
+        width = free * w / total
+        out.append(QRectF(x, rect.top(), width, rect.height()))
+        x += width + gap
+    return out
+
+
+def split_column(rect: QRectF, weights: list[float], gap: float = 0.0) -> list[QRectF]:
+    """Cut `rect` top to bottom into pieces proportional to `weights`, `gap` apart."""
+    total = sum(weights) or 1.0
+    free = rect.height() - gap * (len(weights) - 1)
+    out, y = [], rect.top()
+    for w in weights:
+        height = free * w / total
+        out.append(QRectF(rect.left(), y, rect.width(), height))
+        y += height + gap
+    return out
+
+
+def draw_symbol(painter: QPainter, rect: QRectF, text: str, size: float | None = None) -> None:
+    """A big operator between grids: "⊙", "=", "→", "+"."""
+    painter.save()
+    painter.setPen(QColor(50, 50, 50))
+    font = pixel_font(size or min(rect.height() * 0.2, 40.0), bold=True)
+    width = QFontMetricsF(font).horizontalAdvance(text)
+    if width > rect.width() * 0.9:
+        font = pixel_font(font.pixelSize() * rect.width() * 0.9 / width, bold=True)
+    painter.setFont(font)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
+
+
+def draw_message(painter: QPainter, rect: QRectF, text: str) -> None:
+    """A centred sentence, for 'nothing to show here, and why'."""
+    painter.save()
+    painter.setPen(QColor(70, 70, 70))
+    painter.setFont(pixel_font(max(12.0, min(18.0, rect.height() * 0.06))))
+    painter.drawText(rect.adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+    painter.restore()
+
+
+def formula_label() -> QLabel:
+    """The label under a canvas that writes the arithmetic out with the real numbers."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    label.setFont(font)
+    label.setStyleSheet("QLabel { background: #f7f7f2; border: 1px solid #ddd; padding: 6px; }")
+    return label
+
+
+def find_layer(document, kinds: tuple[type, ...]) -> int:
+    """The selected layer if it is one of `kinds`, else the first such layer; 0 when there is none."""
+    layers = document.pipeline.layers
+    selected = document.selected_layer
+    if 1 <= selected <= len(layers) and isinstance(layers[selected - 1], kinds):
+        return selected
+    return next((i for i, layer in enumerate(layers, start=1) if isinstance(layer, kinds)), 0)

@@ -1,0 +1,492 @@
+"""Step the window of a sliding layer across its input, one output number at a time (the lecture's walk).
+
+Conv2D and pooling: step k fills output cell k (filter by filter, row-major); the window is drawn on the
+(padded) input and the sum is written out with the real numbers from the core's provenance.
+Conv2DTranspose runs the other way round: step k takes ONE INPUT cell, multiplies it by the kernel and adds
+the products into the output canvas, where overlapping contributions pile up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout
+
+from cnnviz.core import ConfigError, ops
+from cnnviz.core.arithmetic import conv_padding, transpose_crop, transpose_full_size
+from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
+from cnnviz.core.provenance import cell_provenance
+from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, draw_symbol, find_layer, formula_label, split_column, split_row
+from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
+from cnnviz.ui.grid_painter import Grid, paint_grids
+
+SLIDING_KINDS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
+MAX_CHANNEL_ROWS = 3  # input channels drawn one above the other; the formula lists every channel
+
+
+@dataclass(frozen=True)
+class Step:
+    """One animation step: output channel and cell (Conv2D, pooling) or the input cell scattered (transpose)."""
+
+    channel: int  # output channel (filter)
+    cell: tuple[int, int]  # output cell (Conv2D, pooling) or input cell (Conv2DTranspose)
+    in_channel: int = 0  # Conv2DTranspose: the input channel of the scattered cell
+
+
+def steps_for(layer, input_shape, output_shape) -> list[Step]:
+    h, w, c = input_shape
+    oh, ow, f = output_shape
+    if isinstance(layer, Conv2DTranspose):
+        return [Step(o, (i, j), ch) for o in range(f) for ch in range(c) for i in range(h) for j in range(w)]
+    return [Step(o, (i, j)) for o in range(f) for i in range(oh) for j in range(ow)]
+
+
+def level_style(level: int, array: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Greys for the input image, the diverging map centred on 0 for every computed map."""
+    return (GREYS, input_levels(array)) if level == 0 else (DIVERGING, symmetric_levels(array))
+
+
+def product_grids(prov, kernel_shape) -> np.ndarray:
+    """(kh, kw, C): each term's x·w placed at its kernel tap, the inner product before it is summed."""
+    out = np.zeros(kernel_shape[:3])
+    for term in prov.terms:
+        a, b, c, _ = term.weight
+        out[a, b, c] = term.value * term.coefficient
+    return out
+
+
+class StepperView(DocumentView):
+    """Play / pause / step / scrub through the window positions of the selected sliding layer."""
+
+    def __init__(self, document, parent=None):
+        super().__init__(document, parent)
+        self.setObjectName("arithmeticStepper")
+        self._index = 0  # layer index shown (1-based), 0 = none
+        self._steps: list[Step] = []
+        self._step = 0
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.canvas = SceneCanvas(self._paint_scene)
+        self.canvas.cellHovered.connect(self._canvas_hovered)
+        self.canvas.cellClicked.connect(self._canvas_clicked)
+        self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
+        self.formula = formula_label()
+
+        self.play_action = self._action("Play", "Ctrl+Space", self.toggle_play, "Play or pause the animation")
+        self.back_action = self._action("Step back", "Ctrl+Left", lambda: self.step_by(-1), "One window position back")
+        self.forward_action = self._action("Step forward", "Ctrl+Right", lambda: self.step_by(1), "One window position on")
+        self.restart_action = self._action("Restart", "Ctrl+Home", self.restart, "Back to the first window position")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Scrub through the window positions")
+        self.slider.valueChanged.connect(self._scrubbed)
+        self.position = QLabel()
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(1, 20)
+        self.speed.setValue(2)
+        self.speed.setFixedWidth(110)
+        self.speed.setToolTip("Animation speed in steps per second")
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.speed_label = QLabel()
+
+        controls = QHBoxLayout()
+        for action in (self.restart_action, self.back_action, self.play_action, self.forward_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            controls.addWidget(button)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.position)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("Speed"))
+        controls.addWidget(self.speed)
+        controls.addWidget(self.speed_label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.formula)
+        layout.addLayout(controls)
+        self._speed_changed(self.speed.value())
+        self.refresh()
+
+    def _action(self, text, shortcut, slot, tip) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"{tip} ({shortcut})")
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # ------------------------------------------------------------------ state read from the document
+    @property
+    def layer(self):
+        return self.document.layer(self._index) if self._index else None
+
+    @property
+    def layer_index(self) -> int:
+        return self._index
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @property
+    def steps(self) -> list[Step]:
+        return list(self._steps)
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def _arrays(self):
+        levels = self.document.levels
+        return levels[self._index - 1], levels[self._index]
+
+    def refresh(self) -> None:
+        index = find_layer(self.document, SLIDING_KINDS)
+        try:
+            if index:
+                x, y = self.document.levels[index - 1], self.document.levels[index]
+                steps = steps_for(self.document.layer(index), x.shape, y.shape)
+            else:
+                steps = []
+        except IndexError:  # outputs not computed for this pipeline (an error is shown elsewhere)
+            index, steps = 0, []
+        if index != self._index:
+            self._step = 0
+        self._index, self._steps = index, steps
+        if not steps:
+            self.pause()
+        self._step = max(0, min(self._step, len(steps) - 1))
+        self._show()
+
+    def _show(self) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(len(self._steps) - 1, 0))
+        self.slider.setValue(self._step)
+        self.slider.blockSignals(False)
+        self.play_action.setText("Pause" if self.playing else "Play")
+        for action in (self.play_action, self.back_action, self.forward_action, self.restart_action):
+            action.setEnabled(bool(self._steps))
+        self.slider.setEnabled(bool(self._steps))
+        self.position.setText(f"step {self._step + 1} / {len(self._steps)}" if self._steps else "")
+        self.header.setText(self._header_text())
+        self.formula.setText(self.formula_text())
+        self.canvas.update()
+
+    def _header_text(self) -> str:
+        layer = self.layer
+        if layer is None:
+            return "Add a Conv2D, pooling or Conv2DTranspose layer to step through it."
+        x, y = self._arrays()
+        shape = lambda s: "×".join(map(str, s))  # noqa: E731
+        text = f"<b>{layer.label}</b>: input {shape(x.shape)} → output {shape(y.shape)}"
+        if self._index != self.document.selected_layer:
+            text += "  <i>(the selected layer does not slide a window; showing this one)</i>"
+        try:
+            text += "<br>" + "; ".join(layer.explain_output_shape(x.shape))
+        except ConfigError:
+            pass
+        return text
+
+    # ------------------------------------------------------------------ controls
+    def set_step(self, step: int) -> None:
+        if self._steps:
+            self._step = max(0, min(int(step), len(self._steps) - 1))
+            self._show()
+
+    def step_by(self, delta: int) -> None:
+        self.pause()
+        self.set_step(self._step + delta)
+
+    def restart(self) -> None:
+        self.pause()
+        self.set_step(0)
+
+    def play(self) -> None:
+        if not self._steps:
+            return
+        if self._step >= len(self._steps) - 1:
+            self._step = 0
+        self._timer.start()
+        self._show()
+
+    def pause(self) -> None:
+        self._timer.stop()
+        self.play_action.setText("Play")
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def _tick(self) -> None:
+        if self._step >= len(self._steps) - 1:
+            self.pause()
+            self._show()
+            return
+        self.set_step(self._step + 1)
+
+    def _scrubbed(self, value: int) -> None:
+        self.pause()
+        self.set_step(value)
+
+    def _speed_changed(self, per_second: int) -> None:
+        self._timer.setInterval(int(1000 / per_second))
+        self.speed_label.setText(f"{per_second}/s")
+
+    # ------------------------------------------------------------------ linking
+    def probe_changed(self, probe) -> None:
+        """A hovered or pinned cell of this layer's output (or a transpose's input) pauses and moves there."""
+        if probe is None or probe.cell is None or not self._steps:
+            return
+        step = self.step_for_cell(probe.level, tuple(probe.cell))
+        if step is not None:
+            self.pause()
+            self.set_step(step)
+
+    def step_for_cell(self, level: int, cell: tuple) -> int | None:
+        layer = self.layer
+        r, c, ch = cell
+        if isinstance(layer, Conv2DTranspose):
+            if level == self._index - 1:
+                return self._steps.index(Step(self._steps[self._step].channel, (r, c), ch))
+            if level == self._index:  # the step after which this output cell is complete
+                x, _ = self._arrays()
+                prov = cell_provenance(layer, x, cell)
+                done = [self._steps.index(Step(ch, t.cell[:2], t.cell[2])) for t in prov.terms if not t.padding]
+                return max(done) if done else None
+            return None
+        if level == self._index:
+            return self._steps.index(Step(ch, (r, c)))
+        return None
+
+    def _canvas_hovered(self, key, cell) -> None:
+        target = self._probe_target(key, cell)
+        if target is not None:
+            self.document.set_probe(*target)
+
+    def _canvas_clicked(self, key, cell) -> None:
+        target = self._probe_target(key, cell)
+        if target is not None:
+            self.document.set_probe(*target, pinned=True)
+
+    def _probe_target(self, key, cell):
+        """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for."""
+        if not isinstance(key, tuple) or key[0] not in ("input", "output"):
+            return None
+        level = self._index if key[0] == "output" else self._index - 1
+        return level, (cell[0], cell[1], key[1])
+
+    # ------------------------------------------------------------------ what one step shows
+    def provenance(self):
+        """The core's provenance of the output cell the current step fills (Conv2D and pooling)."""
+        step = self._steps[self._step]
+        x, _ = self._arrays()
+        return cell_provenance(self.layer, x, (*step.cell, step.channel))
+
+    def formula_text(self) -> str:
+        lines = self.formula_lines()
+        return "<br>".join(line.replace("  ", "&nbsp;&nbsp;") for line in lines)
+
+    def formula_lines(self) -> list[str]:
+        if not self._steps:
+            return []
+        layer = self.layer
+        x, _ = self._arrays()
+        if isinstance(layer, Conv2DTranspose):
+            return self._scatter_lines()
+        prov = self.provenance()
+        if isinstance(layer, Conv2D):
+            return formulas.conv_lines(prov, x.shape[2])
+        if isinstance(layer, MaxPooling2D):
+            h, w, _ = x.shape
+            ch = prov.cell[2]
+            window = [float(x[i, j, ch]) if 0 <= i < h and 0 <= j < w else None for i, j in prov.window]
+            return formulas.max_pool_lines(prov, window)
+        return formulas.average_pool_lines(prov)
+
+    def _paddings(self, x_shape):
+        """(top, bottom, left, right) padding cells drawn around the input of a Conv2D or pooling layer."""
+        layer = self.layer
+        if isinstance(layer, Conv2D):
+            k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
+        else:
+            k, s, d = layer.pool_size, layer.strides, (1, 1)
+        top, bottom = conv_padding(x_shape[0], k[0], s[0], layer.padding, d[0])
+        left, right = conv_padding(x_shape[1], k[1], s[1], layer.padding, d[1])
+        return top, bottom, left, right
+
+    # ------------------------------------------------------------------ Conv2DTranspose geometry
+    def transpose_canvas(self, upto: int | None = None):
+        """The output canvas of filter `step.channel` after scattering every input cell up to step `upto`.
+
+        Returns (canvas, touched, (top, left), (O_h, O_w)): the canvas is the full scatter-add size, grown
+        with zero rows/cols when the crop window reaches past it; `touched` marks cells that got a product.
+        """
+        layer = self.layer
+        x, y = self._arrays()
+        upto = self._step if upto is None else upto
+        step = self._steps[upto]
+        reached = np.zeros(x.shape, bool)
+        for s in self._steps[: upto + 1]:
+            if s.channel == step.channel:
+                reached[s.cell[0], s.cell[1], s.in_channel] = True
+        kernel = layer.kernel[:, :, step.channel : step.channel + 1, :]
+        geometry = dict(strides=layer.strides, padding="valid", output_padding=(0, 0), dilation=layer.dilation_rate)
+        canvas = ops.conv2d_transpose(np.where(reached, x, 0), kernel, None, **geometry)[:, :, 0]
+        touched = ops.conv2d_transpose(reached.astype(np.float32), np.ones_like(kernel), None, **geometry)[:, :, 0] > 0
+        crops = [
+            transpose_crop(x.shape[a], layer.kernel_size[a], layer.strides[a], layer.padding,
+                           None if layer.output_padding is None else layer.output_padding[a], layer.dilation_rate[a])
+            for a in (0, 1)
+        ]
+        out = y.shape[:2]
+        size = [max(canvas.shape[a], crops[a] + out[a]) for a in (0, 1)]
+        grown = np.zeros(size, np.float32)
+        grown[: canvas.shape[0], : canvas.shape[1]] = canvas
+        grown_touched = np.zeros(size, bool)
+        grown_touched[: canvas.shape[0], : canvas.shape[1]] = touched
+        return grown, grown_touched, tuple(crops), out
+
+    def scatter_targets(self, upto: int | None = None):
+        """(tap, weight, output cell, cropped?) for the input cell of step `upto`, in kernel order."""
+        layer = self.layer
+        step = self._steps[self._step if upto is None else upto]
+        _, _, (top, left), (oh, ow) = self.transpose_canvas(upto)
+        (i, j), (sh, sw), (dh, dw) = step.cell, layer.strides, layer.dilation_rate
+        kh, kw = layer.kernel_size
+        out = []
+        for a in range(kh):
+            for b in range(kw):
+                r, c = i * sh + a * dh - top, j * sw + b * dw - left
+                cropped = not (0 <= r < oh and 0 <= c < ow)
+                out.append(((a, b), float(layer.kernel[a, b, step.channel, step.in_channel]), (r, c), cropped))
+        return out
+
+    def _scatter_lines(self) -> list[str]:
+        layer = self.layer
+        x, _ = self._arrays()
+        step = self._steps[self._step]
+        previous = self.transpose_canvas(self._step - 1)[0] if self._step and self._steps[self._step - 1].channel == step.channel else None
+        _, _, (top, left), _ = self.transpose_canvas()
+        contributions = []
+        for tap, w, (r, c), cropped in self.scatter_targets():
+            before = 0.0 if previous is None else float(previous[r + top, c + left])
+            contributions.append((tap, w, (r, c), before, cropped))
+        value = float(x[step.cell[0], step.cell[1], step.in_channel])
+        cell = step.cell if x.shape[2] == 1 else (*step.cell, step.in_channel)
+        lines = formulas.scatter_lines(value, cell, contributions)
+        bias = 0.0 if layer.bias is None else float(layer.bias[step.channel])
+        lines.append(f"When every input cell has been scattered: output = canvas (cropped) + bias {formulas.num(bias)}.")
+        return lines
+
+    # ------------------------------------------------------------------ painting
+    def _paint_scene(self, painter, rect: QRectF) -> dict:
+        if not self._steps:
+            draw_message(painter, rect, self._header_text().replace("<b>", "").replace("</b>", ""))
+            return {}
+        try:
+            if isinstance(self.layer, Conv2DTranspose):
+                return self._paint_transpose(painter, rect)
+            return self._paint_sliding(painter, rect)
+        except (ConfigError, IndexError, ValueError) as exc:  # outputs from before a refused edit
+            draw_message(painter, rect, str(exc))
+            return {}
+
+    def _paint_sliding(self, painter, rect: QRectF) -> dict:
+        layer = self.layer
+        x, y = self._arrays()
+        step = self._steps[self._step]
+        prov = self.provenance()
+        pad = self._paddings(x.shape)
+        in_lut, in_levels = level_style(self._index - 1, x)
+        out_lut, out_levels = level_style(self._index, y)
+        window = list(prov.window)
+        is_conv = isinstance(layer, Conv2D)
+        channels = list(range(x.shape[2])) if is_conv else [step.channel]
+        shown = channels[:MAX_CHANNEL_ROWS]
+        out_map = y[:, :, step.channel]
+        order = np.arange(out_map.size).reshape(out_map.shape)
+        not_yet = order > step.cell[0] * out_map.shape[1] + step.cell[1]
+        texts = np.where(not_yet, "", np.vectorize(formulas.format_value, otypes=[object])(out_map))
+        shape = lambda a: "×".join(map(str, a))  # noqa: E731
+
+        in_w = x.shape[1] + pad[2] + pad[3]
+        if is_conv:
+            kh, kw = layer.kernel_size
+            columns = split_row(rect, [in_w + 1, 1.0, kw + 1.5, 1.0, kw + 1.5, 1.4, y.shape[1] + 3])
+        else:
+            columns = split_row(rect, [in_w + 1, 1.2, y.shape[1] + 3])
+        rows_in = split_column(columns[0], [1] * len(shown), gap=6)
+        placed = []
+        for row_rect, c in zip(rows_in, shown):
+            title = f"Input {shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
+            if any(pad):
+                title += " + padding"
+            marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
+            placed.append((("input", c), row_rect, Grid(
+                x[:, :, c], in_levels, in_lut, title=title, pad=pad, pad_text="0" if is_conv else "",
+                highlights=window, marked=marked)))
+        if is_conv:
+            rows_k = split_column(columns[2], [1] * len(shown), gap=6)
+            bias = 0.0 if layer.bias is None else float(layer.bias[step.channel])
+            kernel = layer.kernel[:, :, :, step.channel]
+            for row_rect, c in zip(rows_k, shown):
+                title = f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
+                if c == shown[-1]:
+                    title += f"  (b = {formulas.format_value(bias)})"
+                placed.append((("filter", c), row_rect, Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title)))
+            products = product_grids(prov, kernel.shape)
+            product_levels = symmetric_levels(products)
+            for row_rect, c in zip(split_column(columns[4], [1] * len(shown), gap=6), shown):
+                title = f"x·w, sum {formulas.format_value(products[:, :, c].sum())}"
+                placed.append((("products", c), row_rect, Grid(products[:, :, c], product_levels, DIVERGING, title=title)))
+        out_title = f"Output {shape(y.shape)}" + (f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else "")
+        placed.append((("output", step.channel), columns[-1], Grid(
+            out_map, out_levels, out_lut, title=out_title, texts=texts, dimmed=not_yet, marked=step.cell, colorbar=True)))
+        geometries = paint_grids(painter, placed)
+        symbols = ["⊙", "=", "Σ+b→"] if is_conv else ["→"]
+        for sym_rect, sym in zip(columns[1::2], symbols):
+            draw_symbol(painter, sym_rect, sym)
+        if is_conv and len(channels) > len(shown):
+            draw_message(painter, QRectF(columns[0].left(), rect.bottom() - 24, columns[0].width(), 24),
+                         f"+ {len(channels) - len(shown)} more channels (in the sum below)")
+        return geometries
+
+    def _paint_transpose(self, painter, rect: QRectF) -> dict:
+        layer = self.layer
+        x, y = self._arrays()
+        step = self._steps[self._step]
+        canvas, touched, (top, left), (oh, ow) = self.transpose_canvas()
+        targets = self.scatter_targets()
+        in_lut, in_levels = level_style(self._index - 1, x)
+        out_lut, out_levels = level_style(self._index, y)
+        kernel = layer.kernel[:, :, step.channel, step.in_channel]
+        shape = lambda a: "×".join(map(str, a))  # noqa: E731
+        region = canvas[top : top + oh, left : left + ow]
+        region_touched = touched[top : top + oh, left : left + ow]
+        texts = np.where(region_touched, np.vectorize(formulas.format_value, otypes=[object])(region), "")
+        pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
+        columns = split_row(rect, [x.shape[1] + 1, 1.2, layer.kernel_size[1] + 1, 1.2, canvas.shape[1] + 3])
+        in_title = f"INPUT {shape(x.shape)}" + (f", channel {step.in_channel + 1}" if x.shape[2] > 1 else "")
+        k_title = f"Kernel (filter {step.channel + 1}" + (f", in-ch {step.in_channel + 1})" if x.shape[2] > 1 else ")")
+        out_title = f"OUTPUT {shape(y.shape)} being built" + (f", filter {step.channel + 1}" if y.shape[2] > 1 else "")
+        if any(pad):
+            out_title += " (hatched: cropped)"
+        placed = [
+            (("input", step.in_channel), columns[0], Grid(x[:, :, step.in_channel], in_levels, in_lut, title=in_title, marked=step.cell)),
+            (("kernel", 0), columns[2], Grid(kernel, symmetric_levels(kernel), DIVERGING, title=k_title,
+                                              highlights=[(a, b) for a in range(kernel.shape[0]) for b in range(kernel.shape[1])])),
+            (("output", step.channel), columns[4], Grid(
+                region, out_levels, out_lut, title=out_title, texts=texts, dimmed=~region_touched, pad=pad, pad_text="",
+                highlights=[t[2] for t in targets], colorbar=True)),
+        ]
+        geometries = paint_grids(painter, placed)
+        draw_symbol(painter, columns[1], "×")
+        draw_symbol(painter, columns[3], "→")
+        return geometries

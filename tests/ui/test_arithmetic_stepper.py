@@ -1,0 +1,196 @@
+"""The step-through view, driven as a student would: step, scrub, play, hover; the numbers it writes out
+are checked against the document's outputs and the core's provenance."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cnnviz import core
+from cnnviz.core.provenance import cell_provenance
+from cnnviz.ui.arithmetic.stepper import Step, StepperView
+from cnnviz.ui.document import Document
+
+
+def number(text: str) -> float:
+    return float(text.strip().strip("()").replace("−", "-"))
+
+
+def final_value(line: str) -> float:
+    """The number after the last '=' (a note after three spaces is not part of it)."""
+    return number(line.rsplit("=", 1)[1].split("   ")[0])
+
+
+def products(line: str) -> list[tuple[float, float]]:
+    """'y[0,0] = 1·0 + 2·(−1) + … + b = y' -> [(1, 0), (2, −1), …] (the x·w pairs)."""
+    rhs = line.split(":", 1)[1] if line.startswith("channel") else line.split("=", 1)[1]
+    rhs = rhs.rsplit("=", 1)[0]
+    pairs = [p for p in rhs.split(" + ") if "·" in p]
+    return [tuple(number(v) for v in p.split("·")) for p in pairs]
+
+
+@pytest.fixture
+def seed(qtbot):
+    document = Document()
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    view.resize(1000, 560)
+    return document, view
+
+
+def test_every_step_writes_the_output_cell_value_and_the_core_terms(seed):
+    document, view = seed
+    layer = document.layer(1)
+    out = document.outputs[0]
+    assert view.layer_index == 1 and len(view.steps) == 4 * 4 * 2
+    for k in range(len(view.steps)):
+        view.set_step(k)
+        step = view.steps[k]
+        # filter by filter, row-major: step k fills output cell k
+        assert (step.channel, *step.cell) == (k // 16, (k % 16) // 4, k % 4)
+        [line] = view.formula_lines()
+        assert final_value(line) == out[step.cell[0], step.cell[1], step.channel]
+        prov = cell_provenance(layer, document.input, (*step.cell, step.channel))
+        assert products(line) == [(t.value, t.coefficient) for t in prov.terms]
+        assert view.formula.text().replace("&nbsp;", " ") == line
+
+
+def test_seed_first_window_is_the_lecture_inner_product(seed):
+    _, view = seed
+    [line] = view.formula_lines()
+    assert line.startswith("y[0,0] = ")
+    assert len(products(line)) == 9  # a 3×3 window on a 1-channel input: x₁·w₁ + … + x₉·w₉ + b
+
+
+def test_step_buttons_scrub_slider_and_keyboard(seed, qtbot):
+    _, view = seed
+    view.forward_action.trigger()
+    view.forward_action.trigger()
+    assert view.step == 2
+    view.back_action.trigger()
+    assert view.step == 1
+    view.slider.setValue(20)
+    assert view.step == 20 and view.position.text() == "step 21 / 32"
+    assert final_value(view.formula_lines()[0]) == pytest.approx(float(view.document.outputs[0][1, 0, 1]))
+    view.restart_action.trigger()
+    assert view.step == 0 and view.slider.value() == 0
+    view.show()
+    qtbot.waitExposed(view)
+    view.activateWindow()
+    view.canvas.setFocus()
+    qtbot.waitUntil(view.canvas.hasFocus, timeout=2000)
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert view.step == 1
+    view.step_by(-5)
+    assert view.step == 0  # clamped, never negative
+
+
+def test_play_runs_to_the_end_and_stops(seed, qtbot):
+    document, view = seed
+    view.speed.setValue(20)
+    view.play_action.trigger()
+    assert view.playing and view.play_action.text() == "Pause"
+    qtbot.waitUntil(lambda: view.step >= 3, timeout=3000)
+    view.slider.setValue(29)
+    view.play()
+    qtbot.waitUntil(lambda: not view.playing, timeout=3000)
+    assert view.step == 31
+    assert final_value(view.formula_lines()[0]) == document.outputs[0][3, 3, 1]
+
+
+def test_hover_pauses_and_moves_the_window(seed, qtbot):
+    document, view = seed
+    view.play()
+    document.set_probe(1, (2, 3, 1))
+    assert not view.playing
+    assert view.steps[view.step] == Step(1, (2, 3))
+    # hovering the output grid in the stepper itself sends the probe through the document
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: ("output", 1) in view.canvas.geometries, timeout=2000)
+    qtbot.mouseMove(view.canvas, view.canvas.cell_center(("output", 1), (1, 2)).toPoint())
+    qtbot.waitUntil(lambda: document.probe is not None and document.probe.cell == (1, 2, 1), timeout=2000)
+    assert view.steps[view.step] == Step(1, (1, 2))
+    # the receptive field in the input grid is exactly the window the stepper draws
+    assert document.probe.fields[0] == {(r, c, 0) for r, c in view.provenance().window}
+    assert document.probe.fields[0] == {(r, c, 0) for r in range(1, 4) for c in range(2, 5)}
+
+
+def test_stride_padding_dilation_change_shows_at_once(seed):
+    document, view = seed
+    view.set_step(3)
+    document.replace_layer(1, document.layer(1).replace(strides=(2, 2), padding="same"))
+    assert len(view.steps) == 3 * 3 * 2
+    assert view.step == 3
+    step = view.steps[3]
+    assert final_value(view.formula_lines()[0]) == pytest.approx(float(document.outputs[0][step.cell[0], step.cell[1], 0]), abs=5e-3)
+    document.replace_layer(1, document.layer(1).replace(strides=(1, 1), padding="valid", dilation_rate=(2, 2)))
+    assert len(view.steps) == 2 * 2 * 2
+    view.restart()
+    prov = view.provenance()
+    assert prov.window == ((0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4), (4, 0), (4, 2), (4, 4))
+
+
+def test_multichannel_filter_sums_per_channel_then_adds_bias(qtbot):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, (5, 5, 3)).astype(np.float32)
+    layer = core.Conv2D(2, 3)
+    document = Document(core.Pipeline(x.shape, [layer]), x)
+    bias = np.array([0.5, -1.0], np.float32)
+    document.set_weights(1, [document.layer(1).kernel, bias])
+    document.flush()
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    view.set_step(9 + 4)  # filter 2, cell (1, 1)
+    lines = view.formula_lines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["channel 1", "channel 2", "channel 3"]
+    prov = view.provenance()
+    for c, line in enumerate(lines[:3]):
+        expected = [(t.value, t.coefficient) for t in prov.terms if t.cell[2] == c]
+        np.testing.assert_allclose(products(line), expected, atol=5e-3)
+    assert "(−1) (bias)" in lines[3]
+    assert final_value(lines[3]) == pytest.approx(float(document.outputs[0][1, 1, 1]), abs=5e-3)
+
+
+def test_pooling_marks_the_maximum_and_divides_by_real_cells(qtbot):
+    x = -np.arange(36, dtype=np.float32).reshape(6, 6, 1)
+    document = Document(core.Pipeline(x.shape, [core.MaxPooling2D(3, strides=2, padding="same")]), x)
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    view.set_step(8)
+    [line] = view.formula_lines()
+    assert line == "y[2,2] = max(−28, −29, −34, −35) = −28   (5 padding cells ignored)"
+    document.replace_layer(1, core.AveragePooling2D(3, strides=1, padding="same"))
+    x5 = np.arange(25, dtype=np.float32).reshape(5, 5, 1)
+    document.set_input(x5)
+    document.flush()
+    view.set_step(1)
+    [line] = view.formula_lines()
+    # SEMANTICS.md §3: first row [3, 3.5, 4.5, 5.5, 6]; the window of (0, 1) has 6 real cells
+    assert line == "y[0,1] = (0 + 1 + 2 + 5 + 6 + 7) / 6 = 21 / 6 = 3.5   (3 padding cells not counted)"
+
+
+def test_transpose_scatters_one_input_cell_and_the_canvas_ends_as_the_output(qtbot):
+    x = np.array([[1, 2], [3, 4]], np.float32)[:, :, None]
+    layer = core.Conv2DTranspose(1, 3, strides=2, padding="same")
+    document = Document(core.Pipeline(x.shape, [layer]), x)
+    kernel = np.arange(1, 10, dtype=np.float32).reshape(3, 3, 1, 1)
+    document.set_weights(1, [kernel, np.array([0.5], np.float32)])
+    document.flush()
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    assert [s.cell for s in view.steps] == [(0, 0), (0, 1), (1, 0), (1, 1)]  # one step per INPUT cell
+    view.set_step(1)  # x[0,1] = 2 scattered at rows 0..2, cols 2..4 of the full 5×5 canvas
+    lines = view.formula_lines()
+    assert lines[0].startswith("input x[0,1] = 2 ")
+    assert lines[1] == "  out[0,2] += 2·1 = 2  →  3 + 2 = 5"  # x[0,0]·W[0,2] = 3 was there already
+    assert lines[3].endswith("(cropped away)")  # column 4 lies past the 4×4 output (crop: 0 left, 1 right)
+    view.set_step(3)
+    canvas, touched, (top, left), (oh, ow) = view.transpose_canvas()
+    assert touched.all()
+    out = document.outputs[0][:, :, 0]
+    np.testing.assert_allclose(canvas[top : top + oh, left : left + ow] + 0.5, out, atol=1e-5)
+    # hovering an output cell moves to the step after which that cell is complete
+    document.set_probe(1, (2, 2, 0))
+    assert view.steps[view.step].cell == (1, 1)
+    document.set_probe(0, (0, 1, 0))
+    assert view.steps[view.step].cell == (0, 1)

@@ -6,8 +6,8 @@ answer the UI's hover questions: which cells and weights light up.
 
 Every sliding layer is separable per axis, so the geometry lives in two small tables:
 ``conv_taps`` (which input index each kernel tap of each output reads) and ``transpose_taps`` (which
-output index each input reaches through each tap). Everything else reads from them, and so does
-matrix.py.
+output index each input reaches through each tap); ``tap_sources`` reads one output's taps from them.
+Everything else, matrix.py included, works from these.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def cell_provenance(layer, x: np.ndarray, cell: Cell, training: bool = False) ->
     """
     x = np.asarray(x)
     out_shape = layer.compute_output_shape(x.shape)
-    cell = _checked_cell(layer, cell, out_shape)
+    cell = _checked_cell(layer.label, cell, out_shape)
     if isinstance(layer, (Conv2D, Conv2DTranspose)):
         kernel_for(layer, x.shape)
     explain = _explainer(layer)
@@ -123,11 +123,11 @@ def cell_provenance(layer, x: np.ndarray, cell: Cell, training: bool = False) ->
     return Provenance(layer.index, cell, tuple(terms), float(bias), activation, float(value), tuple(window))
 
 
-def _checked_cell(layer, cell, out_shape) -> Cell:
+def _checked_cell(label: str, cell, shape) -> Cell:
     cell = tuple(int(v) for v in cell)
-    if len(cell) != 3 or not all(0 <= v < n for v, n in zip(cell, out_shape)):
-        shape = "×".join(map(str, out_shape))
-        raise ConfigError(f"{layer.label}: cell {cell} is outside the {shape} output", param="cell", layer=layer.label)
+    if len(cell) != 3 or not all(0 <= v < n for v, n in zip(cell, shape)):
+        dims = "×".join(map(str, shape))
+        raise ConfigError(f"{label}: cell {cell} is outside the {dims} output", param="cell", layer=label)
     return cell
 
 
@@ -259,18 +259,13 @@ def receptive_field(pipeline, levels, level: int, cell: Cell) -> dict[int, set[C
     shapes = [np.shape(v) for v in levels][: len(pipeline.layers) + 1]
     if not 0 <= level < len(shapes):
         raise ConfigError(f"level {level} does not exist; levels are 0..{len(shapes) - 1}", param="level")
-    owner = pipeline.layers[level - 1] if level > 0 else None
-    _checked_cell(owner or _INPUT, cell, shapes[level])
+    _checked_cell(pipeline.layers[level - 1].label if level else "Input", cell, shapes[level])
     field = tuple(np.array([int(v)]) for v in cell)
     fields = {level: field}
     for index in range(level, 0, -1):
         field = _field_back(pipeline.layers[index - 1], shapes[index - 1], field)
         fields[index - 1] = field
     return {lvl: set(itertools.product(*(axis.tolist() for axis in axes))) for lvl, axes in fields.items()}
-
-
-class _INPUT:
-    label = "Input"
 
 
 def _field_back(layer, input_shape, field):
@@ -332,7 +327,7 @@ def weights_used(layer, cell: Cell, input_shape) -> set[tuple]:
     """
     if not isinstance(layer, (Conv2D, Conv2DTranspose)):
         return set()
-    r, c, o = _checked_cell(layer, cell, layer.compute_output_shape(tuple(input_shape)))
+    r, c, o = _checked_cell(layer.label, cell, layer.compute_output_shape(tuple(input_shape)))
     kernel_for(layer, input_shape)
     rows = [a for a, i in tap_sources(layer, 0, input_shape[0], r) if _inside(i, input_shape[0])]
     cols = [b for b, j in tap_sources(layer, 1, input_shape[1], c) if _inside(j, input_shape[1])]

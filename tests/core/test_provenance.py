@@ -230,7 +230,8 @@ def test_multichannel_conv_sums_every_channel_then_adds_bias():
     p = cell_provenance(layer, x, (1, 0, 1))
     assert len(p.terms) == 8 and p.bias == 20
     assert {t.weight for t in p.terms} == {(a, b, c, 1) for a in range(2) for b in range(2) for c in range(2)}
-    assert p.value == sum(x[1 + a, b, c] * kernel[a, b, c, 1] for a in range(2) for b in range(2) for c in range(2)) + 20
+    products = [x[1 + a, b, c] * kernel[a, b, c, 1] for a in range(2) for b in range(2) for c in range(2)]
+    assert p.value == sum(products) + 20
 
 
 def test_transpose_delta_scatters_the_kernel_unflipped():
@@ -317,6 +318,13 @@ def test_bad_cells_and_channel_counts_are_config_errors():
         cell_provenance(edge_conv(), np.zeros((6, 6, 2), np.float32), (0, 0, 0))
     with pytest.raises(ConfigError, match="weight"):
         weight_footprint(edge_conv(), (6, 6, 1), (3, 0, 0, 0))
+    pipeline = seed_pipeline()
+    levels = pipeline.levels(seed_input(), pipeline.run(seed_input()))
+    with pytest.raises(ConfigError, match="MaxPooling2D #2: cell .* outside the 2×2×2 output"):
+        receptive_field(pipeline, levels, 2, (2, 0, 0))
+    with pytest.raises(ConfigError, match="level 4 does not exist"):
+        receptive_field(pipeline, levels, 4, (0, 0, 0))
+    assert receptive_field(pipeline, levels, 0, (1, 2, 0)) == {0: {(1, 2, 0)}}
 
 
 # --- receptive fields --------------------------------------------------------------------------------
@@ -338,7 +346,9 @@ def test_seed_pipeline_receptive_field():
     assert field[0] == cells(range(2, 6), range(0, 4), [0])
 
 
-@pytest.mark.parametrize("interpolation, sources", [("nearest", cells([0], [0], [0])), ("bilinear", cells([0, 1], [0, 1], [0]))])
+@pytest.mark.parametrize(
+    "interpolation, sources", [("nearest", cells([0], [0], [0])), ("bilinear", cells([0, 1], [0, 1], [0]))]
+)
 def test_receptive_field_through_upsampling_after_a_conv(interpolation, sources):
     pipeline = Pipeline((3, 3, 1), [UpSampling2D(2, interpolation=interpolation), Conv2D(1, 2)])
     x = np.ones((3, 3, 1), np.float32)

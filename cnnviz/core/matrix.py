@@ -45,7 +45,7 @@ def conv_matrix(layer, input_shape) -> ConvMatrix:
 
 
 def transpose_matrix(layer, input_shape) -> ConvMatrix:
-    """C of a Conv2DTranspose: input (i,j,c) adds W[a,b,o,c] to output (i·s + a·d − top, j·s + b·d − left, o)."""
+    """C of a Conv2DTranspose: input (i,j,c) adds W[a,b,o,c] to output (i·s+a·d − top, j·s+b·d − left, o)."""
     input_shape, output_shape = _shapes(layer, input_shape)
     rows = transpose_taps(input_shape[0], **axis_geometry(layer, 0))  # (in rows, kh): output row reached
     cols = transpose_taps(input_shape[1], **axis_geometry(layer, 1))

@@ -28,6 +28,9 @@ PAD_HATCH = QColor(140, 140, 140)
 GRID_LINE = QColor(120, 120, 120)
 DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
 
+MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
+IMAGE_ABOVE = 2500  # more cells than this are drawn as one scaled image (fast); fewer as vector rects (crisp in SVG/PDF)
+
 Cell = tuple[int, int]
 
 
@@ -154,7 +157,7 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
     widest = max((metrics.horizontalAdvance(t) for t in set(texts)), default=0.0)
     if widest > cell * 0.82:
         font = pixel_font(font.pixelSize() * cell * 0.82 / widest)
-    return font if font.pixelSize() >= 7 else None
+    return font if font.pixelSize() >= MIN_TEXT_PX else None
 
 
 def _hatch(painter: QPainter, r: QRectF) -> None:
@@ -171,6 +174,22 @@ def _hatch(painter: QPainter, r: QRectF) -> None:
 
 def _qcolor(rgba) -> QColor:
     return QColor(int(rgba[0]), int(rgba[1]), int(rgba[2]), int(rgba[3]) if len(rgba) > 3 else 255)
+
+
+def _paint_cells_as_image(painter: QPainter, geo: GridGeometry, rgba: np.ndarray, dimmed) -> None:
+    """Every cell colour as one pixel of an image scaled onto the array (no smoothing: cells stay sharp)."""
+    pixels = rgba.astype(np.float32)
+    if dimmed is not None:
+        veil = np.array([DIM.red(), DIM.green(), DIM.blue(), 255], np.float32)
+        alpha = DIM.alpha() / 255
+        pixels[dimmed] = pixels[dimmed] * (1 - alpha) + veil * alpha
+    pixels = np.ascontiguousarray(pixels.round().astype(np.uint8))
+    rows, cols = pixels.shape[:2]
+    image = QImage(pixels.tobytes(), cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+    painter.drawImage(geo.array_rect, image)
+    painter.restore()
 
 
 def paint_colorbar(painter: QPainter, bar: QRectF, levels: tuple[float, float], lut: np.ndarray, font_px: float) -> None:
@@ -232,43 +251,54 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         return geo
 
     rgba = colorize(values, grid.levels, grid.lut)
-    texts = grid.texts
-    show = grid.show_values
-    if texts is None and show is not False:
-        texts = np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
-    font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text]) if texts is not None else None
-    if show is False:
-        font = None
+    font, texts = None, grid.texts
+    if grid.show_values is not False and geo.cell * 0.4 >= MIN_TEXT_PX:  # text could be readable
+        if texts is None:
+            texts = np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
+        font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text])
 
-    for r in range(-top, rows + bottom):
+    for r in range(-top, rows + bottom):  # padding cells: hatched
         for c in range(-left, cols + right):
-            cr = geo.cell_rect(r, c)
-            inside = 0 <= r < rows and 0 <= c < cols
-            if not inside:
-                _hatch(painter, cr)
-                if font is not None and grid.pad_text:
-                    painter.setFont(font)
-                    painter.setPen(QColor(60, 60, 60))
-                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
+            if 0 <= r < rows and 0 <= c < cols:
                 continue
-            colour = rgba[r, c]
-            painter.fillRect(cr, _qcolor(colour))
-            if font is not None:
+            cr = geo.cell_rect(r, c)
+            _hatch(painter, cr)
+            if font is not None and grid.pad_text:
                 painter.setFont(font)
-                painter.setPen(QColor(*text_color(colour)))
-                painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
-            if grid.dimmed is not None and grid.dimmed[r, c]:
-                painter.fillRect(cr, DIM)
+                painter.setPen(QColor(60, 60, 60))
+                painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
+    as_image = rows * cols > IMAGE_ABOVE
+    if as_image:
+        _paint_cells_as_image(painter, geo, rgba, grid.dimmed)
+    if font is not None or not as_image:
+        if font is not None:
+            painter.setFont(font)
+        for r in range(rows):
+            for c in range(cols):
+                cr = geo.cell_rect(r, c)
+                colour = rgba[r, c]
+                veiled = grid.dimmed is not None and grid.dimmed[r, c]
+                if not as_image:
+                    painter.fillRect(cr, _qcolor(colour))
+                if font is not None:
+                    painter.setPen(QColor(*text_color(colour)))
+                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
+                if veiled and not as_image:
+                    painter.fillRect(cr, DIM)
 
-    # Thin grid lines, then a firmer frame around the real array so padding reads as "outside".
+    # Thin grid lines (unless cells are too small to show them), then a firmer frame around the real
+    # array so padding reads as "outside".
     painter.setPen(QPen(GRID_LINE, max(1.0, geo.cell * 0.02)))
     full = geo.grid_rect
-    for i in range(rows + top + bottom + 1):
-        y = full.top() + i * geo.cell
-        painter.drawLine(QPointF(full.left(), y), QPointF(full.right(), y))
-    for j in range(cols + left + right + 1):
-        x = full.left() + j * geo.cell
-        painter.drawLine(QPointF(x, full.top()), QPointF(x, full.bottom()))
+    if geo.cell >= 4:
+        for i in range(rows + top + bottom + 1):
+            y = full.top() + i * geo.cell
+            painter.drawLine(QPointF(full.left(), y), QPointF(full.right(), y))
+        for j in range(cols + left + right + 1):
+            x = full.left() + j * geo.cell
+            painter.drawLine(QPointF(x, full.top()), QPointF(x, full.bottom()))
+    else:
+        painter.drawRect(full)
     if any(grid.pad):
         painter.setPen(QPen(QColor(40, 40, 40), max(1.5, geo.cell * 0.05)))
         painter.drawRect(geo.array_rect)

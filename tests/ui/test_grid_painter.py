@@ -115,3 +115,12 @@ def test_same_picture_on_svg_and_pdf_painters(tmp_path):
     paint_grid(p, QRectF(0, 0, pdf.width(), pdf.height() / 2), grid)
     p.end()
     assert (tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_large_grids_are_drawn_as_an_image_with_the_same_colours():
+    rng = np.random.default_rng(1)
+    values = rng.uniform(-1, 1, (80, 90))
+    image, geo = render(Grid(values, (-1.0, 1.0)), size=(900, 820))
+    expected = colorize(values, (-1.0, 1.0), DIVERGING)
+    for r, c in [(0, 0), (79, 89), (40, 17), (5, 60)]:
+        assert pixel(image, geo.cell_rect(r, c).center()) == tuple(int(v) for v in expected[r, c, :3])

@@ -1,0 +1,162 @@
+"""Mouse and keyboard editing of a Heatmap's cells, shared by the input grid and the filter editor.
+
+Left-drag paints the brush value, right-drag (or Shift+left) paints 0; every cell the mouse passes
+over is painted (a fast drag is filled in along a line) and the whole stroke is one undo step.
+Arrow keys move a cursor cell; typing a number, Enter or a double-click opens an exact-value editor
+on the cell; Delete sets 0; Space paints the brush value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import QApplication, QLineEdit
+
+from cnnviz.core import ConfigError
+from cnnviz.ui.document import new_stroke_id
+from cnnviz.ui.heatmap import Heatmap
+
+_NUMBER_KEYS = set("0123456789.-+")
+
+
+def line_cells(a, b):
+    """Cells on the straight line from a to b (Bresenham), both ends included."""
+    (r0, c0), (r1, c1) = a, b
+    dr, dc = abs(r1 - r0), -abs(c1 - c0)
+    sr, sc = (1 if r1 > r0 else -1), (1 if c1 > c0 else -1)
+    err = dr + dc
+    cells = []
+    while True:
+        cells.append((r0, c0))
+        if (r0, c0) == (r1, c1):
+            return cells
+        e2 = 2 * err
+        if e2 >= dc:
+            err += dc
+            r0 += sr
+        if e2 <= dr:
+            err += dr
+            c0 += sc
+
+
+class CellEditing(QObject):
+    """Turns mouse strokes and keys on `heatmap` into `write(cells, value, stroke_id)` calls."""
+
+    def __init__(self, heatmap: Heatmap, write: Callable, brush: Callable[[], float], read: Callable):
+        super().__init__(heatmap)
+        self.heatmap = heatmap
+        self._write = write  # (list of (row, col), value, stroke_id) -> None
+        self._brush = brush
+        self._read = read  # (row, col) -> current value, for the editor's initial text
+        self.cursor: tuple[int, int] | None = None
+        self._stroke = None  # (stroke id, value, last cell)
+        self.editor = QLineEdit(heatmap)
+        self.editor.setValidator(QDoubleValidator(-1e9, 1e9, 6, self.editor))
+        self.editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.editor.hide()
+        self.editor.installEventFilter(self)
+        self.editor.returnPressed.connect(self.commit_editor)
+        heatmap.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        heatmap.installEventFilter(self)
+        heatmap.cellPressed.connect(self._press)
+        heatmap.cellDragged.connect(self._drag)
+        heatmap.strokeEnded.connect(self._end)
+        heatmap.cellDoubleClicked.connect(self.open_editor)
+
+    # ------------------------------------------------------------------ mouse
+    def _press(self, r, c, button):
+        self.heatmap.setFocus()
+        erase = button == Qt.MouseButton.RightButton or _shift_held()
+        value = 0.0 if erase else float(self._brush())
+        self._stroke = (new_stroke_id(), value, (r, c))
+        self.set_cursor((r, c))
+        self._safe_write([(r, c)], value, self._stroke[0])
+
+    def _drag(self, r, c):
+        if self._stroke is None:
+            return
+        sid, value, last = self._stroke
+        self._stroke = (sid, value, (r, c))
+        self._safe_write(line_cells(last, (r, c))[1:], value, sid)
+
+    def _end(self):
+        self._stroke = None
+
+    def _safe_write(self, cells, value, stroke_id):
+        try:
+            self._write(cells, value, stroke_id)
+        except ConfigError:
+            pass  # cells outside the current shape after a resize mid-stroke: nothing to paint
+
+    # ------------------------------------------------------------------ keyboard
+    def set_cursor(self, cell):
+        self.cursor = cell
+        self.heatmap.set_cursor(cell)
+
+    def eventFilter(self, obj, ev):
+        if obj is self.editor and ev.type() == QEvent.Type.KeyPress and ev.key() == Qt.Key.Key_Escape:
+            self.editor.hide()
+            self.heatmap.setFocus()
+            return True
+        if obj is self.editor and ev.type() == QEvent.Type.FocusOut:
+            self.editor.hide()
+            return False
+        if obj is self.heatmap and ev.type() == QEvent.Type.KeyPress:
+            return self._key(ev)
+        if obj is self.heatmap and ev.type() == QEvent.Type.FocusIn and self.cursor is None:
+            self.set_cursor((0, 0))
+        return False
+
+    def _key(self, ev) -> bool:
+        rows, cols = self.heatmap.shape
+        if not rows or not cols:
+            return False
+        r, c = self.cursor if self.cursor is not None else (0, 0)
+        moves = {Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0), Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1)}
+        key = ev.key()
+        if key in moves:
+            dr, dc = moves[key]
+            self.set_cursor((min(max(r + dr, 0), rows - 1), min(max(c + dc, 0), cols - 1)))
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2):
+            self.open_editor(r, c)
+            return True
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self._safe_write([(r, c)], 0.0, None)
+            return True
+        if key == Qt.Key.Key_Space:
+            self._safe_write([(r, c)], float(self._brush()), None)
+            return True
+        if ev.text() and ev.text() in _NUMBER_KEYS:
+            self.open_editor(r, c, ev.text())
+            return True
+        return False
+
+    def open_editor(self, r, c, text=None):
+        """An inline box over the cell; Enter writes the exact value, Escape cancels."""
+        self.set_cursor((r, c))
+        rect = self.heatmap.cell_rect(r, c).toRect()
+        width, height = max(rect.width(), 64), max(rect.height(), 24)
+        self.editor.setGeometry(rect.center().x() - width // 2, rect.center().y() - height // 2, width, height)
+        self.editor.setText(text if text is not None else f"{float(self._read(r, c)):g}")
+        self.editor.show()
+        self.editor.setFocus()
+        if text is None:
+            self.editor.selectAll()
+
+    def commit_editor(self):
+        text = self.editor.text().replace("−", "-").strip()
+        self.editor.hide()
+        self.heatmap.setFocus()
+        try:
+            value = float(text)
+        except ValueError:
+            return
+        if self.cursor is not None:
+            self._safe_write([self.cursor], value, None)
+
+
+def _shift_held() -> bool:
+    return bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)

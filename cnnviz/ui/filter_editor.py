@@ -1,0 +1,398 @@
+"""The filter editor: every filter of the selected Conv2D / Conv2DTranspose, every channel slice of it.
+
+A Conv2D filter is kh×kw×C (the lecture's "a filter is 3-D"): one row per filter shows its C slices side
+by side joined by "+", then its bias, because the layer adds the per-channel inner products and the bias.
+Slices are painted like the input grid; hovering a weight lights every input cell it multiplies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core import FILTER_PRESETS, ConfigError, filter_preset
+from cnnviz.ui.cell_editing import CellEditing
+from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
+from cnnviz.ui.heatmap import ColorBar, Heatmap
+from cnnviz.ui.pipeline_panel import PairEdit
+from cnnviz.ui.texts import PARAM_HELP, pair_text
+
+TRAINABLE = ("Conv2D", "Conv2DTranspose")
+
+
+def weight_index(layer, filt: int, channel: int, r: int, c: int) -> tuple:
+    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter `filt`."""
+    if type(layer).__name__ == "Conv2DTranspose":
+        return (r, c, filt, channel)  # (kh, kw, out, in)
+    return (r, c, channel, filt)  # (kh, kw, in, out)
+
+
+def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarray:
+    if type(layer).__name__ == "Conv2DTranspose":
+        return kernel[:, :, filt, channel]
+    return kernel[:, :, channel, filt]
+
+
+def filter_axis(layer) -> int:
+    return 2 if type(layer).__name__ == "Conv2DTranspose" else 3
+
+
+class SliceView(QWidget):
+    """One kh×kw slice: caption and heatmap."""
+
+    def __init__(self, filt: int, channel: int, caption: str, parent=None):
+        super().__init__(parent)
+        self.filt, self.channel = filt, channel
+        self.heatmap = Heatmap()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(1)
+        label = QLabel(caption)
+        label.setStyleSheet("color: #555; font-size: 11px;")
+        box.addWidget(label)
+        box.addWidget(self.heatmap)
+
+
+class FilterEditor(QWidget):
+    hoverText = Signal(str)
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.setObjectName("filterEditor")
+        self.document = document
+        self.selected_filter = 0
+        self.show_values = True
+        self.slices: list[SliceView] = []
+        self.bias_boxes: list[QDoubleSpinBox] = []
+        self._key = None
+
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: bold;")
+        self.brush = QDoubleSpinBox(objectName="weightBrush")
+        self.brush.setRange(-1000, 1000)
+        self.brush.setDecimals(3)
+        self.brush.setSingleStep(0.5)
+        self.brush.setValue(1.0)
+        self.brush.setToolTip("The weight a left-drag paints into a filter; right-drag paints 0")
+        self.preset = QComboBox(objectName="filterPreset")
+        self.preset.addItems([name.capitalize() for name in FILTER_PRESETS])
+        self.preset.setToolTip("A ready-made filter for the selected filter (every channel slice)")
+        apply_preset = QPushButton("Apply")
+        apply_preset.setToolTip("Put the chosen preset into the selected filter")
+        apply_preset.clicked.connect(lambda: self.apply_preset(FILTER_PRESETS[self.preset.currentIndex()]))
+        self.kernel_size = PairEdit(minimum=0, maximum=64)
+        self.kernel_size.setObjectName("kernelSize")
+        self.kernel_size.setToolTip(PARAM_HELP["kernel_size"])
+        self.kernel_size.edited.connect(self.set_kernel_size)
+
+        tools = QGridLayout()
+        tools.addWidget(QLabel("Brush"), 0, 0)
+        tools.addWidget(self.brush, 0, 1)
+        tools.addWidget(QLabel("Kernel"), 0, 2)
+        tools.addWidget(self.kernel_size, 0, 3)
+        tools.addWidget(QLabel("Preset"), 1, 0)
+        tools.addWidget(self.preset, 1, 1)
+        tools.addWidget(apply_preset, 1, 2)
+        filter_buttons = QHBoxLayout()
+        filter_buttons.addWidget(QLabel("Filter:"))
+        for text, slot, tip in (
+            ("Add", self.add_filter, "Add a filter (one more output map)"),
+            ("Remove", self.remove_filter, "Remove the selected filter"),
+            ("↑", lambda: self.move_filter(-1), "Move the selected filter up (its map moves too)"),
+            ("↓", lambda: self.move_filter(+1), "Move the selected filter down"),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            filter_buttons.addWidget(button)
+        filter_buttons.addStretch(1)
+        self.controls = QWidget()
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(tools)
+        controls.addLayout(filter_buttons)
+
+        self.message = QLabel(objectName="filterMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.hide()
+        self.grid_widget = QWidget()
+        self.grid = QGridLayout(self.grid_widget)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.grid.setHorizontalSpacing(6)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.grid_widget)
+        self.colorbar = ColorBar()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.message)
+        body = QHBoxLayout()
+        body.addWidget(scroll, 1)
+        body.addWidget(self.colorbar)
+        layout.addLayout(body, 1)
+
+        document.selectionChanged.connect(self.refresh)
+        document.pipelineChanged.connect(self.refresh)
+        document.probeChanged.connect(self._on_probe)
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def layer_index(self) -> int:
+        return self.document.selected_layer
+
+    def layer(self):
+        i = self.layer_index
+        if i < 1 or i > len(self.document.pipeline.layers):
+            return None
+        layer = self.document.layer(i)
+        return layer if type(layer).__name__ in TRAINABLE and layer.built else None
+
+    def refresh(self):
+        layer = self.layer()
+        if layer is None:
+            self._show_nothing()
+            return
+        kernel = layer.get_weights()[0]
+        n_filters = kernel.shape[filter_axis(layer)]
+        n_channels = kernel.shape[5 - filter_axis(layer)]
+        self.selected_filter = min(self.selected_filter, n_filters - 1)
+        key = (self.layer_index, type(layer).__name__, kernel.shape, layer.use_bias)
+        if key != self._key:
+            self._build(layer, kernel, n_filters, n_channels)
+            self._key = key
+        self.controls.show()
+        self.kernel_size.set_value(layer.kernel_size)
+        kind = "filter" if type(layer).__name__ == "Conv2D" else "kernel slice"
+        self.title.setText(
+            f"{layer.label}: {n_filters} {kind}{'s' if n_filters > 1 else ''}, each "
+            f"{layer.kernel_size[0]}×{layer.kernel_size[1]}×{n_channels} (rows × cols × input channels)"
+        )
+        self._update_values(layer, kernel)
+
+    def _show_nothing(self):
+        self._clear_grid()
+        self._key = None
+        self.controls.hide()
+        self.colorbar.hide()
+        i = self.layer_index
+        if i == 0:
+            self.title.setText("Select a Conv2D or Conv2DTranspose layer to see and edit its filters.")
+        else:
+            layer = self.document.layer(i)
+            self.title.setText(f"{layer.label} has no weights: nothing to edit here. "
+                               "Select a Conv2D or Conv2DTranspose layer to see its filters.")
+
+    def _clear_grid(self):
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.slices, self.bias_boxes = [], []
+
+    def _build(self, layer, kernel, n_filters, n_channels):
+        self._clear_grid()
+        kh, kw = layer.kernel_size
+        cell_px = max(14.0, min(34.0, 150.0 / max(kh, kw)))
+        transpose = type(layer).__name__ == "Conv2DTranspose"
+        for o in range(n_filters):
+            name = QPushButton(f"Filter {o + 1}" if not transpose else f"Output {o + 1}")
+            name.setFlat(True)
+            name.setToolTip("Select this filter (presets, remove and move act on it). "
+                            f"It makes map {o + 1} of {layer.label}'s output.")
+            name.clicked.connect(lambda checked=False, o=o: self.select_filter(o))
+            self.grid.addWidget(name, 2 * o, 0, 2, 1, Qt.AlignmentFlag.AlignVCenter)
+            col = 1
+            for c in range(n_channels):
+                if c > 0:
+                    plus = QLabel("+")
+                    plus.setStyleSheet("font-size: 16px; color: #555;")
+                    self.grid.addWidget(plus, 2 * o + 1, col, Qt.AlignmentFlag.AlignCenter)
+                    col += 1
+                view = SliceView(o, c, f"× input ch {c + 1}" if not transpose else f"from input ch {c + 1}")
+                view.heatmap.set_data(np.zeros((kh, kw), np.float32), (-1, 1), DIVERGING)
+                view.heatmap.fit(cell_px)
+                view.heatmap.set_show_values(self.show_values)
+                self._connect(view)
+                self.slices.append(view)
+                self.grid.addWidget(view, 2 * o, col, 2, 1, Qt.AlignmentFlag.AlignTop)
+                col += 1
+            if layer.use_bias:
+                self.grid.addWidget(QLabel("+ bias"), 2 * o, col, Qt.AlignmentFlag.AlignBottom)
+                box = QDoubleSpinBox(objectName=f"bias_{o}")
+                box.setRange(-1e6, 1e6)
+                box.setDecimals(3)
+                box.setSingleStep(0.5)
+                box.setKeyboardTracking(False)
+                box.setToolTip(f"The bias of filter {o + 1}: added to every cell of map {o + 1}")
+                box.valueChanged.connect(lambda v, o=o: self.set_bias(o, v))
+                self.bias_boxes.append(box)
+                self.grid.addWidget(box, 2 * o + 1, col, Qt.AlignmentFlag.AlignTop)
+
+    def _connect(self, view: SliceView):
+        hm = view.heatmap
+
+        def write(cells, value, stroke_id, view=view):
+            layer = self.layer()
+            for r, c in cells:
+                self.document.paint_weight(self.layer_index, weight_index(layer, view.filt, view.channel, r, c),
+                                           value, stroke_id)
+
+        def read(r, c, view=view):
+            return filter_slice(self.layer().get_weights()[0], self.layer(), view.filt, view.channel)[r, c]
+
+        view.editing = CellEditing(hm, write, self.brush.value, read)
+        hm.cellPressed.connect(lambda *_a, o=view.filt: self.select_filter(o, refresh=False))
+        hm.cellHovered.connect(lambda r, c, view=view: self._hover(view, r, c))
+
+    def _update_values(self, layer, kernel):
+        levels = symmetric_levels(kernel)
+        for view in self.slices:
+            view.heatmap.set_data(filter_slice(kernel, layer, view.filt, view.channel), levels, DIVERGING)
+            selected = view.filt == self.selected_filter
+            view.setStyleSheet("background: #e8f1fb;" if selected else "")
+        weights = layer.get_weights()
+        for o, box in enumerate(self.bias_boxes):
+            box.blockSignals(True)
+            box.setValue(float(weights[1][o]))
+            box.blockSignals(False)
+        self.colorbar.show()
+        self.colorbar.set_levels(levels, DIVERGING)
+        self._on_probe(self.document.probe)
+
+    def set_show_values(self, show: bool):
+        self.show_values = show
+        for view in self.slices:
+            view.heatmap.set_show_values(show)
+
+    def select_filter(self, o: int, refresh: bool = True):
+        self.selected_filter = o
+        for view in self.slices:
+            view.setStyleSheet("background: #e8f1fb;" if view.filt == o else "")
+
+    # ------------------------------------------------------------------ probes
+    def _hover(self, view: SliceView, r: int, c: int):
+        if r < 0:
+            self.document.clear_probe()
+            self.hoverText.emit("")
+            return
+        layer = self.layer()
+        index = weight_index(layer, view.filt, view.channel, r, c)
+        self.document.set_weight_probe(self.layer_index, index)
+        value = layer.get_weights()[0][index]
+        self.hoverText.emit(
+            f"{layer.label} filter {view.filt + 1}, input channel {view.channel + 1}, row {r + 1}, col {c + 1}: "
+            f"weight {format_value(value)}    (kernel index {list(index)})"
+        )
+
+    def _on_probe(self, probe):
+        layer = self.layer()
+        used = probe.weights.get(self.layer_index, set()) if probe is not None and layer is not None else set()
+        for view in self.slices:
+            cells = [(w[0], w[1]) for w in used if weight_index(layer, view.filt, view.channel, w[0], w[1]) == tuple(w)]
+            view.heatmap.set_highlight(cells)
+
+    # ------------------------------------------------------------------ edits
+    def _edit(self, action) -> bool:
+        try:
+            action()
+        except ConfigError as exc:
+            self.message.setText(str(exc))
+            self.message.show()
+            return False
+        self.message.hide()
+        return True
+
+    def set_bias(self, o: int, value: float):
+        layer = self.layer()
+        weights = layer.get_weights()
+        weights[1][o] = value
+        self._edit(lambda: self.document.set_weights(self.layer_index, weights, text=f"Bias of filter {o + 1} = {value:g}"))
+
+    def apply_preset(self, name: str):
+        layer = self.layer()
+        if layer is None:
+            return
+        weights = layer.get_weights()
+        k = filter_preset(name, layer.kernel_size)
+        index = [slice(None)] * 4
+        index[filter_axis(layer)] = self.selected_filter
+        weights[0][tuple(index)] = k[:, :, None]
+        self._edit(lambda: self.document.set_weights(self.layer_index, weights,
+                                                      text=f"Filter {self.selected_filter + 1} = {name}"))
+
+    def set_kernel_size(self, size):
+        layer = self.layer()
+        if layer is None or tuple(size) == tuple(layer.kernel_size):
+            return
+        i = self.layer_index
+
+        def change():
+            self.document.replace_layer(i, layer.replace(kernel_size=tuple(size)),
+                                        f"{layer.label}: kernel {pair_text(size)}")
+
+        if not self._edit(change):
+            self.kernel_size.setStyleSheet("border: 2px solid #b00020;")
+        else:
+            self.kernel_size.setStyleSheet("")
+
+    def add_filter(self):
+        layer = self.layer()
+        if layer is not None:
+            self._edit(lambda: self.document.replace_layer(
+                self.layer_index, layer.replace(filters=layer.filters + 1), f"{layer.label}: add a filter"))
+
+    def remove_filter(self):
+        layer = self.layer()
+        if layer is None:
+            return
+        if layer.filters == 1:
+            self.message.setText(f"{layer.label}: a layer needs at least one filter; remove the layer instead.")
+            self.message.show()
+            return
+        o = self.selected_filter
+        kernel, *bias = layer.get_weights()
+        new = layer.replace(filters=layer.filters - 1)
+        weights = [np.delete(kernel, o, axis=filter_axis(layer))] + [np.delete(b, o) for b in bias]
+
+        def change():
+            new.set_weights(weights)
+            self.document.replace_layer(self.layer_index, new, f"{layer.label}: remove filter {o + 1}")
+
+        if self._edit(change):
+            self.selected_filter = max(0, o - 1)
+            self.refresh()
+
+    def move_filter(self, delta: int):
+        layer = self.layer()
+        if layer is None:
+            return
+        o, p = self.selected_filter, self.selected_filter + delta
+        if not 0 <= p < layer.filters:
+            return
+        order = list(range(layer.filters))
+        order[o], order[p] = order[p], order[o]
+        kernel, *bias = layer.get_weights()
+        weights = [np.take(kernel, order, axis=filter_axis(layer))] + [b[order] for b in bias]
+        if self._edit(lambda: self.document.set_weights(self.layer_index, weights,
+                                                         text=f"{layer.label}: move filter {o + 1}")):
+            self.selected_filter = p
+            self.refresh()

@@ -1,0 +1,266 @@
+"""One 2-D map on screen: a pyqtgraph ImageItem for the colours, one overlay item for everything else.
+
+The overlay paints the cell values (only when a cell is big enough on screen to read them, with the text
+colour flipped for contrast), thin cell borders, the probe highlight and the keyboard cursor, all in one
+paint() call: no per-cell QGraphicsItems, so a 256×256 map costs the same as a 6×6 one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+
+from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
+from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
+
+MIN_TEXT_CELL_PX = 20  # below this a number would not be readable
+CURSOR = QColor(255, 140, 0)
+HIGHLIGHT_RGBA = (0, 170, 80, 90)
+
+
+class CellOverlay(QGraphicsItem):
+    """Values, borders, highlight outlines and cursor over an image of rows × cols unit cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: np.ndarray | None = None  # 2-D, or None (RGB view: no numbers)
+        self.rgb: np.ndarray | None = None  # (rows, cols, 4) cell colours for text contrast
+        self.shape = (1, 1)
+        self.show_values = True
+        self.highlight: list[tuple[int, int]] = []
+        self.cursor: tuple[int, int] | None = None
+
+    def boundingRect(self) -> QRectF:
+        rows, cols = self.shape
+        return QRectF(-0.1, -0.1, cols + 0.2, rows + 0.2)
+
+    def set_shape(self, shape):
+        if tuple(shape) != self.shape:
+            self.prepareGeometryChange()
+            self.shape = tuple(shape)
+
+    def paint(self, painter: QPainter, option, widget=None):
+        t = painter.worldTransform()
+        cell_px = math.hypot(t.m11(), t.m12())
+        rows, cols = self.shape
+        painter.save()
+        painter.resetTransform()
+        if cell_px >= 8:
+            painter.setPen(QPen(QColor(0, 0, 0, 45), 1))
+            for r in range(rows + 1):
+                painter.drawLine(t.map(QPointF(0, r)), t.map(QPointF(cols, r)))
+            for c in range(cols + 1):
+                painter.drawLine(t.map(QPointF(c, 0)), t.map(QPointF(c, rows)))
+        if self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX:
+            self._paint_values(painter, t, cell_px)
+        if self.highlight and cell_px >= 6 and len(self.highlight) <= 1024:
+            painter.setPen(QPen(ACCENT, 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for r, c in self.highlight:
+                painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)).adjusted(1, 1, -1, -1))
+        if self.cursor is not None:
+            r, c = self.cursor
+            pen = QPen(CURSOR, 3 if cell_px >= 12 else 2)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)))
+        painter.restore()
+
+    def _paint_values(self, painter, t, cell_px):
+        texts = [[format_value(v) for v in row] for row in self.values]
+        longest = max((len(s) for row in texts for s in row), default=1)
+        size = min(cell_px * 0.38, cell_px * 0.92 / (0.6 * max(longest, 1)))
+        if size < 7:
+            return
+        painter.setFont(pixel_font(size))
+        colors = {}
+        for r, row in enumerate(texts):
+            for c, text in enumerate(row):
+                rgb = tuple(int(v) for v in self.rgb[r, c, :3]) if self.rgb is not None else (255, 255, 255)
+                if rgb not in colors:
+                    colors[rgb] = QColor(*text_color(rgb))
+                painter.setPen(colors[rgb])
+                painter.drawText(t.mapRect(QRectF(c, r, 1, 1)), Qt.AlignmentFlag.AlignCenter, text)
+
+
+class Heatmap(pg.GraphicsView):
+    """A map of cells that reports the cell under the mouse; editable maps also report strokes."""
+
+    cellHovered = Signal(int, int)  # row, col; (-1, -1) when the mouse leaves
+    cellPressed = Signal(int, int, object)  # row, col, Qt.MouseButton
+    cellDragged = Signal(int, int)  # the cell entered while a button is held
+    strokeEnded = Signal()
+    cellDoubleClicked = Signal(int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setFrameShape(self.Shape.NoFrame)
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setAntialiasing(False)
+        self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0)
+        self.setCentralItem(self.box)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.mask = pg.ImageItem(axisOrder="row-major")  # probe highlight fill (RGBA, mostly transparent)
+        self.mask.setZValue(1)
+        self.overlay = CellOverlay()
+        self.overlay.setZValue(2)
+        for item in (self.image, self.mask, self.overlay):
+            self.box.addItem(item)
+        self.shape = (0, 0)
+        self.levels = (0.0, 1.0)
+        self._lut = None
+        self._pressed = False
+        self._last_cell = None
+        self._highlight = frozenset()
+
+    # ------------------------------------------------------------------ data
+    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
+        """Show a 2-D map through `lut`, or an (H, W, 3) RGB array when `lut` is None."""
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        shape = values.shape[:2]
+        levels = (float(levels[0]), float(levels[1]))
+        if lut is not self._lut:
+            self.image.setLookupTable(lut)
+            self._lut = lut
+        self.image.setImage(values.copy(), levels=levels, autoLevels=False)
+        self.levels = levels
+        if shape != self.shape:
+            self.shape = shape
+            self.overlay.set_shape(shape)
+            self.box.setRange(QRectF(0, 0, shape[1], shape[0]), padding=0)
+            self._paint_mask()
+        if values.ndim == 2:
+            self.overlay.values = values
+            self.overlay.rgb = colorize(values, levels, lut) if lut is not None and values.size <= 4096 else None
+        else:
+            self.overlay.values = None
+        self.overlay.update()
+
+    def set_show_values(self, show: bool):
+        self.overlay.show_values = show
+        self.overlay.update()
+
+    def set_highlight(self, cells):
+        """Light these (row, col) cells (the probe's field on this map)."""
+        cells = frozenset(cells)
+        if cells == self._highlight:
+            return
+        self._highlight = cells
+        self.overlay.highlight = sorted(cells)
+        self._paint_mask()
+        self.overlay.update()
+
+    def _paint_mask(self):
+        rows, cols = self.shape
+        if not rows or not cols:
+            return
+        rgba = np.zeros((rows, cols, 4), np.uint8)
+        if self._highlight:
+            idx = np.array([(r, c) for r, c in self._highlight if 0 <= r < rows and 0 <= c < cols], dtype=int)
+            if idx.size:
+                rgba[idx[:, 0], idx[:, 1]] = HIGHLIGHT_RGBA
+        self.mask.setImage(rgba, levels=(0, 255), autoLevels=False)
+
+    def set_cursor(self, cell):
+        self.overlay.cursor = None if cell is None else tuple(cell)
+        self.overlay.update()
+
+    def fit(self, cell_px: float):
+        """Fix the widget size so every cell is `cell_px` pixels square."""
+        rows, cols = self.shape
+        self.setFixedSize(QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px))))
+        self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+
+    # ------------------------------------------------------------------ geometry
+    def cell_at(self, pos) -> tuple[int, int] | None:
+        """The (row, col) under a widget position, or None outside the map."""
+        p = self.image.mapFromScene(self.mapToScene(QPoint(int(pos.x()), int(pos.y()))))
+        r, c = math.floor(p.y()), math.floor(p.x())
+        rows, cols = self.shape
+        return (r, c) if 0 <= r < rows and 0 <= c < cols else None
+
+    def cell_center(self, row: int, col: int) -> QPoint:
+        """Widget coordinates of the centre of a cell (tests drive the mouse with this)."""
+        return self.mapFromScene(self.image.mapToScene(QPointF(col + 0.5, row + 0.5)))
+
+    def cell_rect(self, row: int, col: int) -> QRectF:
+        a = self.mapFromScene(self.image.mapToScene(QPointF(col, row)))
+        b = self.mapFromScene(self.image.mapToScene(QPointF(col + 1, row + 1)))
+        return QRectF(QPointF(a), QPointF(b))
+
+    # ------------------------------------------------------------------ mouse
+    def mousePressEvent(self, ev):
+        cell = self.cell_at(ev.position())
+        if cell is not None and ev.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            self._pressed = True
+            self._last_cell = cell
+            self.cellPressed.emit(cell[0], cell[1], ev.button())
+        ev.accept()
+
+    def mouseMoveEvent(self, ev):
+        cell = self.cell_at(ev.position())
+        if cell is None:
+            self.cellHovered.emit(-1, -1)
+        else:
+            self.cellHovered.emit(*cell)
+            if self._pressed and cell != self._last_cell:
+                self._last_cell = cell
+                self.cellDragged.emit(*cell)
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev):
+        if self._pressed:
+            cell = self.cell_at(ev.position())
+            if cell is not None and cell != self._last_cell:
+                self.cellDragged.emit(*cell)
+            self._pressed = False
+            self._last_cell = None
+            self.strokeEnded.emit()
+        ev.accept()
+
+    def mouseDoubleClickEvent(self, ev):
+        cell = self.cell_at(ev.position())
+        if cell is not None and ev.button() == Qt.MouseButton.LeftButton:
+            self.cellDoubleClicked.emit(*cell)
+        ev.accept()
+
+    def leaveEvent(self, ev):
+        self.cellHovered.emit(-1, -1)
+        super().leaveEvent(ev)
+
+    def wheelEvent(self, ev):
+        ev.ignore()  # let the surrounding scroll area scroll; maps do not zoom on their own
+
+    def contextMenuEvent(self, ev):
+        ev.accept()  # right-drag erases; no menu
+
+
+class ColorBar(QWidget):
+    """The legend of one map or one layer: the colour ramp with its ends (and 0) labelled."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.levels = (0.0, 1.0)
+        self.lut = DIVERGING
+        self.setFixedWidth(48)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Colour legend: the value each colour stands for")
+
+    def set_levels(self, levels, lut):
+        levels = (float(levels[0]), float(levels[1]))
+        if levels != self.levels or lut is not self.lut:
+            self.levels, self.lut = levels, lut
+            self.update()
+
+    def paintEvent(self, ev):
+        painter = QPainter(self)
+        font_px = 10.0
+        bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
+        paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+        painter.end()

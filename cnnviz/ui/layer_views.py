@@ -1,0 +1,259 @@
+"""Every level of the pipeline as live heatmaps, left to right: the input, then each layer's output.
+
+One column per level, one map per channel, each labelled; cells keep the same size on screen from one
+column to the next (up to a cap), so a student sees 6×6 shrink to 4×4 and 2×2 and grow back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
+from cnnviz.ui.heatmap import ColorBar, Heatmap
+from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
+
+RANGE_MODES = ("map", "layer", "global")
+BASE_CELL_PX = 30  # a cell of a small map
+MAX_MAP_PX = 210  # a big map is scaled down to this side
+MIN_MAP_PX = 36
+
+
+def map_cell_px(shape, zoom: float = 1.0) -> float:
+    rows, cols = shape[:2]
+    side = max(rows, cols)
+    px = min(BASE_CELL_PX, MAX_MAP_PX / side) * zoom
+    return max(px, MIN_MAP_PX * zoom / side)
+
+
+def channel_caption(level: int, layer, ch: int, channels: int) -> str:
+    if level == 0:
+        return f"channel {ch + 1}" + (f" ({'RGB'[ch]})" if channels == 3 else "")
+    if type(layer).__name__ in ("Conv2D", "Conv2DTranspose"):
+        return f"map {ch + 1} (filter {ch + 1})"
+    return f"channel {ch + 1}"
+
+
+class MapCard(QWidget):
+    """One channel: caption above, heatmap with its colour bar beside it."""
+
+    def __init__(self, level: int, channel: int, caption: str, parent=None):
+        super().__init__(parent)
+        self.level, self.channel = level, channel
+        self.caption = QLabel(caption)
+        self.caption.setStyleSheet("color: #444;")
+        self.heatmap = Heatmap()
+        self.colorbar = ColorBar()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(self.caption)
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        row.addWidget(self.heatmap, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.colorbar)
+        box.addLayout(row)
+
+    def show_map(self, values, levels, lut):
+        self.heatmap.set_data(values, levels, lut)
+        self.colorbar.set_levels(levels, lut)
+        self.colorbar.setFixedHeight(self.heatmap.height())
+
+
+class LevelColumn(QFrame):
+    """The maps of one level with a header naming what they are and their shape."""
+
+    def __init__(self, level: int, title: str, subtitle: str, detail: str, parent=None):
+        super().__init__(parent)
+        self.level = level
+        self.setObjectName("levelColumn")
+        self.title = QLabel(title)
+        self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
+        self.subtitle = QLabel(subtitle)
+        self.subtitle.setStyleSheet("font-size: 12px;")
+        self.detail = QLabel(detail)
+        self.detail.setStyleSheet("color: #666; font-size: 11px;")
+        self.detail.setWordWrap(True)
+        self.cards: list[MapCard] = []
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(8, 6, 8, 6)
+        self.box.setSpacing(4)
+        for w in (self.title, self.subtitle, self.detail):
+            self.box.addWidget(w)
+
+    def set_selected(self, selected: bool):
+        self.setStyleSheet(
+            "#levelColumn { background: #e8f1fb; border: 1px solid #8fb4dc; border-radius: 4px; }"
+            if selected
+            else "#levelColumn { border: 1px solid transparent; }"
+        )
+
+
+class LayerViews(QScrollArea):
+    """All levels' heatmaps; hovering a cell probes it, a click pins the probe and selects the layer."""
+
+    hoverText = Signal(str)
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.setObjectName("layerViews")
+        self.document = document
+        self.range_mode = "layer"
+        self.show_values = True
+        self.zoom = 1.0
+        self.columns: list[LevelColumn] = []
+        self._signature = None
+        self.setWidgetResizable(True)
+        self._content = QWidget()
+        self._row = QHBoxLayout(self._content)
+        self._row.setContentsMargins(6, 6, 6, 6)
+        self._row.setSpacing(2)
+        self._row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setWidget(self._content)
+        document.pipelineChanged.connect(self._on_pipeline)
+        document.outputsChanged.connect(self._on_outputs)
+        document.probeChanged.connect(self._on_probe)
+        document.selectionChanged.connect(self._on_selection)
+        self._on_pipeline()
+
+    # ------------------------------------------------------------------ public
+    def cards(self, level: int | None = None) -> list[MapCard]:
+        cols = self.columns if level is None else [self.columns[level]]
+        return [card for col in cols for card in col.cards]
+
+    def set_range_mode(self, mode: str):
+        if mode not in RANGE_MODES:
+            raise ValueError(f"range mode must be one of {RANGE_MODES}, got {mode!r}")
+        self.range_mode = mode
+        self._update_values(0)
+
+    def set_show_values(self, show: bool):
+        self.show_values = bool(show)
+        for card in self.cards():
+            card.heatmap.set_show_values(self.show_values)
+
+    def set_zoom(self, zoom: float):
+        self.zoom = max(0.25, min(4.0, zoom))
+        self._signature = None
+        self._on_pipeline()
+
+    # ------------------------------------------------------------------ structure
+    def _structure(self):
+        doc = self.document
+        rows = [("Input", shape_text(doc.input.shape), "what you paint on the left", doc.input.shape)]
+        for i, layer in enumerate(doc.pipeline.layers, start=1):
+            shape = doc.level_shape(i)
+            rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), shape))
+        return rows
+
+    def _on_pipeline(self):
+        rows = self._structure()
+        signature = [(title, shape) for title, _, _, shape in rows] + [self.zoom]
+        if signature != self._signature:
+            self._build(rows)
+            self._signature = signature
+        else:
+            for col, (title, subtitle, detail, _) in zip(self.columns, rows):
+                col.title.setText(title)
+                col.subtitle.setText(subtitle)
+                col.detail.setText(detail)
+        self._update_values(0)
+        self._on_selection(self.document.selected_layer)
+        self._on_probe(self.document.probe)
+
+    def _build(self, rows):
+        while self._row.count():
+            item = self._row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.columns = []
+        layers = self.document.pipeline.layers
+        for level, (title, subtitle, detail, shape) in enumerate(rows):
+            if level > 0:
+                arrow = QLabel("→")
+                arrow.setStyleSheet("font-size: 22px; color: #777;")
+                arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
+                arrow.setContentsMargins(0, 50, 0, 0)
+                self._row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
+            column = LevelColumn(level, title, subtitle, detail)
+            layer = layers[level - 1] if level else None
+            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else "The input image, channels-last (rows × cols × channels).")
+            cell_px = map_cell_px(shape, self.zoom)
+            for ch in range(shape[2]):
+                card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
+                card.heatmap.set_show_values(self.show_values)
+                card.heatmap.set_data(np.zeros(shape[:2], np.float32), (-1, 1), DIVERGING)
+                card.heatmap.fit(cell_px)
+                self._connect(card)
+                column.cards.append(card)
+                column.box.addWidget(card)
+            column.box.addStretch(1)
+            column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+            self.columns.append(column)
+            self._row.addWidget(column, 0, Qt.AlignmentFlag.AlignTop)
+        self._row.addStretch(1)
+
+    def _connect(self, card: MapCard):
+        hm = card.heatmap
+        hm.cellHovered.connect(lambda r, c, card=card: self._hover(card, r, c))
+        hm.cellPressed.connect(lambda r, c, button, card=card: self._press(card, r, c))
+
+    # ------------------------------------------------------------------ values
+    def _on_outputs(self, level: int):
+        if len(self.columns) != len(self.document.levels):
+            self._on_pipeline()
+            return
+        self._update_values(0 if self.range_mode == "global" else level)
+
+    def _update_values(self, first: int):
+        doc = self.document
+        levels = doc.levels
+        if len(levels) != len(self.columns):
+            return
+        global_levels = symmetric_levels(*levels[1:]) if self.range_mode == "global" else None
+        for level in range(first, len(levels)):
+            array = levels[level]
+            column = self.columns[level]
+            if array.shape[2] != len(column.cards):
+                continue
+            if level == 0:
+                lut, layer_levels = GREYS, input_levels(array)
+            else:
+                lut = DIVERGING
+                layer_levels = global_levels or symmetric_levels(array)
+            for card in column.cards:
+                values = array[:, :, card.channel]
+                lv = symmetric_levels(values) if level and self.range_mode == "map" else layer_levels
+                card.show_map(values, lv, lut)
+
+    # ------------------------------------------------------------------ probes and selection
+    def _hover(self, card: MapCard, r: int, c: int):
+        doc = self.document
+        if r < 0:
+            doc.clear_probe()
+            self.hoverText.emit("")
+            return
+        doc.set_probe(card.level, (r, c, card.channel))
+        value = doc.levels[card.level][r, c, card.channel]
+        what = "Input" if card.level == 0 else f"{doc.level_label(card.level)} output"
+        self.hoverText.emit(
+            f"{what}: row {r + 1}, col {c + 1}, channel {card.channel + 1} = {format_value(value)}"
+            f"    (array index [{r}, {c}, {card.channel}])"
+        )
+
+    def _press(self, card: MapCard, r: int, c: int):
+        self.document.set_probe(card.level, (r, c, card.channel), pinned=True)
+        if card.level > 0:
+            self.document.select_layer(card.level)
+
+    def _on_probe(self, probe):
+        fields = probe.fields if probe is not None else {}
+        for column in self.columns:
+            cells = fields.get(column.level, ())
+            for card in column.cards:
+                card.heatmap.set_highlight((r, c) for r, c, ch in cells if ch == card.channel)
+
+    def _on_selection(self, index: int):
+        for column in self.columns:
+            column.set_selected(column.level == index and index > 0)

@@ -1,0 +1,219 @@
+"""The main window: layer views in the centre, the editors in docks, menus, toolbar and status bar.
+
+Other parts attach themselves with one line each: `window.menus[name]` is a QMenu, `window.document`
+the Document, `window.add_dock(...)` puts a panel in a dock (arithmetic views, file actions).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar
+
+import cnnviz
+from cnnviz.ui import settings
+from cnnviz.ui.actions import Actions
+from cnnviz.ui.app import configure_pyqtgraph
+from cnnviz.ui.document import Document
+from cnnviz.ui.filter_editor import FilterEditor
+from cnnviz.ui.input_grid import InputGrid
+from cnnviz.ui.layer_views import LayerViews
+from cnnviz.ui.pipeline_panel import PipelinePanel
+
+STATE_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document: Document | None = None, parent=None):
+        super().__init__(parent)
+        configure_pyqtgraph()
+        self.setWindowTitle("cnnviz")
+        self.document = document if document is not None else Document(parent=self)
+        self.action_set = Actions(self, self.document.undo_stack)
+        self.menus = {}
+        self.docks = {}
+        # Callables asked before the window closes; one returning False keeps it open (unsaved work).
+        self.close_guards = []
+
+        self.layer_views = LayerViews(self.document)
+        self.setCentralWidget(self.layer_views)
+        self.input_grid = InputGrid(self.document)
+        self.pipeline_panel = PipelinePanel(self.document)
+        self.filter_editor = FilterEditor(self.document)
+        self.add_dock("input", "Input", self.input_grid, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_dock("pipeline", "Pipeline", self.pipeline_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_dock("filters", "Filters of the selected layer", self.filter_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._default_state = None
+
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.resize(1400, 900)
+        self._default_state = self.saveState(STATE_VERSION)
+        self._restore_settings()
+
+    # ------------------------------------------------------------------ layout
+    def add_dock(self, key: str, title: str, widget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Put `widget` in a resizable dock (remembered in the window state under `key`)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        if "View" in self.menus:
+            self.menus["View"].insertAction(self._view_docks_anchor, dock.toggleViewAction())
+        return dock
+
+    def _build_menus(self):
+        a = self.action_set
+        bar = self.menuBar()
+        for name in ("File", "Edit", "View", "Layer", "Help"):
+            self.menus[name] = bar.addMenu(f"&{name}")
+        self.menus["File"].addAction(a.quit)
+
+        edit = self.menus["Edit"]
+        edit.addActions([a.undo, a.redo])
+        edit.addSeparator()
+        edit.addActions([a.fill, a.clear, a.invert, a.random])
+        examples = edit.addMenu("&Example input")
+        examples.addActions(list(a.example.values()))
+        self.menus["Examples"] = examples
+
+        view = self.menus["View"]
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        self._view_docks_anchor = view.addSeparator()
+        view.addActions(list(a.range.values()))
+        view.addSeparator()
+        view.addActions([a.show_values, a.zoom_in, a.zoom_out])
+        view.addSeparator()
+        view.addAction(a.reset_layout)
+
+        layer = self.menus["Layer"]
+        add = layer.addMenu("&Add layer")
+        add.addActions(list(a.add_layer.values()))
+        self.menus["Add layer"] = add
+        layer.addActions([a.duplicate_layer, a.remove_layer, a.move_up, a.move_down])
+        layer.addSeparator()
+        layer.addAction(a.training)
+
+        self.menus["Help"].addAction(a.about)
+
+    def _build_toolbar(self):
+        a = self.action_set
+        tb = QToolBar("Main toolbar", self)
+        tb.setObjectName("mainToolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addActions([a.undo, a.redo])
+        tb.addSeparator()
+        tb.addActions([a.clear, a.random])
+        tb.addSeparator()
+        for name in ("Conv2D", "MaxPooling2D", "UpSampling2D"):
+            action = a.add_layer[name]
+            tb.addAction(action)
+        tb.addAction(a.remove_layer)
+        tb.addSeparator()
+        tb.addAction(a.training)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    def _build_status_bar(self):
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #b00020;")
+        self.statusBar().addPermanentWidget(self.error_label)
+        self.statusBar().showMessage("Drag on the input to paint; hover any map to see where its numbers come from.")
+
+    # ------------------------------------------------------------------ wiring
+    def _connect(self):
+        a, doc = self.action_set, self.document
+        a.quit.triggered.connect(self.close)
+        a.about.triggered.connect(self.show_about)
+        a.fill.triggered.connect(self.input_grid.fill)
+        a.clear.triggered.connect(self.input_grid.clear)
+        a.invert.triggered.connect(self.input_grid.invert)
+        a.random.triggered.connect(self.input_grid.randomize)
+        for name, action in a.example.items():
+            action.triggered.connect(lambda checked=False, n=name: self.input_grid.load_example(n))
+        for name, action in a.add_layer.items():
+            action.triggered.connect(lambda checked=False, n=name: self.pipeline_panel.add_layer(n))
+        a.duplicate_layer.triggered.connect(self.pipeline_panel.duplicate_selected)
+        a.remove_layer.triggered.connect(self.pipeline_panel.remove_selected)
+        a.move_up.triggered.connect(lambda: self.pipeline_panel.move_selected(-1))
+        a.move_down.triggered.connect(lambda: self.pipeline_panel.move_selected(+1))
+        a.training.toggled.connect(doc.set_training)
+        doc.pipelineChanged.connect(lambda: a.training.setChecked(doc.training))
+        for mode, action in a.range.items():
+            action.triggered.connect(lambda checked=False, m=mode: self.set_range_mode(m))
+        a.show_values.toggled.connect(self.set_show_values)
+        a.zoom_in.triggered.connect(lambda: self.layer_views.set_zoom(self.layer_views.zoom * 1.25))
+        a.zoom_out.triggered.connect(lambda: self.layer_views.set_zoom(self.layer_views.zoom / 1.25))
+        a.reset_layout.triggered.connect(self.reset_layout)
+        for view in (self.layer_views, self.input_grid, self.filter_editor):
+            view.hoverText.connect(self._show_hover)
+        doc.errorChanged.connect(self.error_label.setText)
+
+    def _show_hover(self, text: str):
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
+    def set_range_mode(self, mode: str):
+        self.layer_views.set_range_mode(mode)
+        self.action_set.range[mode].setChecked(True)
+        settings.set_preference("view/color_range", mode)
+
+    def set_show_values(self, show: bool):
+        self.layer_views.set_show_values(show)
+        self.input_grid.set_show_values(show)
+        self.filter_editor.set_show_values(show)
+        if self.action_set.show_values.isChecked() != show:
+            self.action_set.show_values.setChecked(show)
+        settings.set_preference("view/show_values", show)
+
+    def reset_layout(self):
+        if self._default_state is not None:
+            self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    def show_about(self):
+        QMessageBox.about(
+            self,
+            "About cnnviz",
+            f"<h3>cnnviz {cnnviz.__version__}</h3>"
+            "<p>See how a convolutional neural network transforms numbers: paint the input, edit the "
+            "filters, build the pipeline, and watch every layer's output change live.</p>"
+            "<p>Layers follow Keras 3 exactly (names, arguments, padding, weight layouts).</p>",
+        )
+
+    # ------------------------------------------------------------------ settings
+    def _restore_settings(self):
+        s = settings.open_settings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, STATE_VERSION)
+        mode = settings.preference("view/color_range")
+        self.set_range_mode(mode if mode in self.action_set.range else "layer")
+        self.set_show_values(settings.preference("view/show_values"))
+
+    def save_settings(self):
+        s = settings.open_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(STATE_VERSION))
+        s.sync()
+
+    def closeEvent(self, event):
+        if not all(guard() for guard in self.close_guards):
+            event.ignore()
+            return
+        self.save_settings()
+        super().closeEvent(event)

@@ -1,0 +1,456 @@
+"""The pipeline panel: the layers with their output shapes, and a form for the selected layer.
+
+Every parameter edit goes through `Layer.replace` and `Document.replace_layer`; a value the core
+refuses leaves the pipeline untouched and its ConfigError message is shown under the form, with the
+field marked and the output-size arithmetic of the attempted setting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core import (
+    LAYER_TYPES,
+    Activation,
+    AveragePooling2D,
+    ConfigError,
+    Conv2D,
+    Conv2DTranspose,
+    Dropout,
+    MaxPooling2D,
+    ReLU,
+    UpSampling2D,
+    filter_preset,
+    layer_from_config,
+    layer_to_config,
+)
+from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
+from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
+
+ERROR_STYLE = "border: 2px solid #b00020;"
+EDGE_FILTERS = ("vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity")
+
+
+def new_layer(class_name: str, input_shape):
+    """A sensible new layer of a type for an input shape (edge filters for a new Conv2D, as the lecture)."""
+    candidates = {
+        "Conv2D": lambda p: Conv2D(2, 3, padding=p),
+        "Conv2DTranspose": lambda p: Conv2DTranspose(1, 3, strides=2, padding="same"),
+        "MaxPooling2D": lambda p: MaxPooling2D(2, padding=p),
+        "AveragePooling2D": lambda p: AveragePooling2D(2, padding=p),
+        "UpSampling2D": lambda p: UpSampling2D(2),
+        "Dropout": lambda p: Dropout(0.25, seed=0),
+        "ReLU": lambda p: ReLU(),
+        "Activation": lambda p: Activation("relu"),
+    }[class_name]
+    layer = candidates("valid")
+    try:
+        layer.compute_output_shape(input_shape)
+    except ConfigError:
+        layer = candidates("same")  # a small map: keep the size instead of refusing
+    if isinstance(layer, Conv2D):
+        layer.build(input_shape)
+        kernel = np.stack(
+            [np.repeat(filter_preset(EDGE_FILTERS[o % len(EDGE_FILTERS)])[:, :, None], input_shape[2], axis=2)
+             / input_shape[2] for o in range(layer.filters)],
+            axis=3,
+        )
+        layer.set_weights([kernel.astype(np.float32), np.zeros(layer.filters, np.float32)])
+    return layer
+
+
+def copy_layer(layer):
+    """An independent copy with the same config and weights."""
+    copy = layer_from_config(layer_to_config(layer))
+    if layer.built:
+        copy.build(layer.input_shape)
+        weights = layer.get_weights()
+        if weights:
+            copy.set_weights(weights)
+    return copy
+
+
+class PairEdit(QWidget):
+    """rows × cols as two spin boxes; emits `edited` with the pair when either is committed."""
+
+    edited = Signal(object)
+
+    def __init__(self, minimum=0, maximum=999, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.boxes = []
+        for i, tip in enumerate(("rows", "cols")):
+            box = QSpinBox()
+            box.setRange(minimum, maximum)
+            box.setKeyboardTracking(False)
+            box.setToolTip(tip)
+            box.valueChanged.connect(lambda _v: self.edited.emit(self.value()))
+            self.boxes.append(box)
+            row.addWidget(box)
+            if i == 0:
+                row.addWidget(QLabel("×"))
+
+    def value(self):
+        return tuple(b.value() for b in self.boxes)
+
+    def set_value(self, pair):
+        for box, v in zip(self.boxes, pair):
+            box.blockSignals(True)
+            box.setValue(int(v))
+            box.blockSignals(False)
+
+    def setToolTip(self, text):  # noqa: N802 (Qt name)
+        super().setToolTip(text)
+        for box, axis in zip(self.boxes, ("rows", "cols")):
+            box.setToolTip(f"{text}\n({axis})")
+
+
+class PipelinePanel(QWidget):
+    hoverText = Signal(str)
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.setObjectName("pipelinePanel")
+        self.document = document
+        self.fields: dict[str, QWidget] = {}
+        self._form_key = None
+
+        self.chain = QLabel(objectName="shapeChain")
+        self.chain.setWordWrap(True)
+        self.chain.setStyleSheet("font-weight: bold;")
+        self.chain.setToolTip("The shape of the data after each layer: rows × cols × channels")
+        self.list = QListWidget(objectName="layerList")
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list.setToolTip("The layers in order, input at the top. Drag a layer to move it.")
+        self.list.currentRowChanged.connect(self._row_selected)
+        self.list.model().rowsMoved.connect(self._rows_moved)
+
+        self.add_button = QToolButton(objectName="addLayer")
+        self.add_button.setText("Add layer")
+        self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.add_button)
+        for name in LAYER_TYPES:
+            action = menu.addAction(name)
+            action.setToolTip(LAYER_HELP.get(name, ""))
+            action.triggered.connect(lambda checked=False, n=name: self.add_layer(n))
+        self.add_button.setMenu(menu)
+        self.add_button.setToolTip("Insert a new layer after the selected one")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        for text, slot, tip in (
+            ("Duplicate", self.duplicate_selected, "Insert a copy of the selected layer after it"),
+            ("Remove", self.remove_selected, "Remove the selected layer"),
+            ("↑", lambda: self.move_selected(-1), "Move the selected layer earlier"),
+            ("↓", lambda: self.move_selected(+1), "Move the selected layer later"),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        self.form_box = QGroupBox()
+        self.form = QFormLayout(self.form_box)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.error = QLabel(objectName="layerError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.error.hide()
+        self.arithmetic = QLabel(objectName="layerArithmetic")
+        self.arithmetic.setWordWrap(True)
+        self.arithmetic.setTextFormat(Qt.TextFormat.PlainText)
+        self.arithmetic.setStyleSheet("font-family: monospace; background: #f4f4f4; padding: 4px;")
+        self.arithmetic.setToolTip("How the output size follows from the input size and the settings")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.chain)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.form_box)
+        layout.addWidget(self.error)
+        layout.addWidget(self.arithmetic)
+
+        document.pipelineChanged.connect(self.refresh)
+        document.selectionChanged.connect(self._on_selection)
+        self.refresh()
+
+    # ------------------------------------------------------------------ list
+    def refresh(self):
+        doc = self.document
+        shapes = [doc.level_shape(i) for i in range(len(doc.levels))]
+        self.chain.setText(" → ".join(shape_text(s) for s in shapes))
+        self.list.blockSignals(True)
+        self.list.clear()
+        for i, layer in enumerate(doc.pipeline.layers, start=1):
+            item = QListWidgetItem(f"{layer.label}   → {shape_text(shapes[i])}\n    {describe_layer(layer)}")
+            item.setToolTip(LAYER_HELP.get(type(layer).__name__, ""))
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
+            self.list.addItem(item)
+        self.list.setCurrentRow(doc.selected_layer - 1)
+        self.list.blockSignals(False)
+        self._refresh_form()
+
+    def _row_selected(self, row: int):
+        self.document.select_layer(row + 1 if row >= 0 else 0)
+
+    def _on_selection(self, index: int):
+        if self.list.currentRow() != index - 1:
+            self.list.blockSignals(True)
+            self.list.setCurrentRow(index - 1)
+            self.list.blockSignals(False)
+        self._refresh_form()
+
+    def _rows_moved(self, _parent, start, _end, _dest, row):
+        target = row if row < start else row - 1
+        # The list changes under the drop; apply the move after Qt has finished with it.
+        QTimer.singleShot(0, lambda: self._move(start + 1, target + 1))
+
+    # ------------------------------------------------------------------ layer edits
+    def _insert_position(self) -> int:
+        return self.document.selected_layer  # after the selected layer (0: after the input)
+
+    def add_layer(self, class_name: str):
+        doc = self.document
+        pos = self._insert_position()
+        layer = new_layer(class_name, doc.level_shape(pos))
+        self._try(lambda: doc.insert_layer(pos, layer))
+        if self.error.isHidden():
+            doc.select_layer(pos + 1)
+
+    def duplicate_selected(self):
+        i = self.document.selected_layer
+        if i > 0:
+            self._try(lambda: self.document.insert_layer(i, copy_layer(self.document.layer(i)), f"Duplicate {self.document.layer(i).label}"))
+            if self.error.isHidden():
+                self.document.select_layer(i + 1)
+
+    def remove_selected(self):
+        i = self.document.selected_layer
+        if i > 0:
+            self._try(lambda: self.document.remove_layer(i))
+
+    def move_selected(self, delta: int):
+        i = self.document.selected_layer
+        j = i + delta
+        if i > 0 and 1 <= j <= len(self.document.pipeline.layers):
+            self._move(i, j)
+
+    def _move(self, i: int, j: int):
+        self._try(lambda: self.document.move_layer(i, j))
+        if self.error.isHidden():
+            self.document.select_layer(j)
+        else:
+            self.refresh()  # put the dragged row back
+            self.error.show()
+
+    def _try(self, edit) -> bool:
+        try:
+            edit()
+        except ConfigError as exc:
+            self._show_error(str(exc))
+            return False
+        self._clear_error()
+        return True
+
+    # ------------------------------------------------------------------ form
+    def _refresh_form(self):
+        i = self.document.selected_layer
+        if i == 0 or i > len(self.document.pipeline.layers):
+            self._rebuild_form(None)
+            return
+        layer = self.document.layer(i)
+        key = (i, type(layer).__name__)
+        if key != self._form_key:
+            self._rebuild_form(layer)
+            self._form_key = key
+        self._load_values(layer)
+        self._show_arithmetic(layer)
+
+    def _rebuild_form(self, layer):
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields = {}
+        self._clear_error()
+        if layer is None:
+            self._form_key = None
+            self.form_box.setTitle("Input")
+            self.form.addRow(QLabel("Select a layer to change its settings."))
+            self.arithmetic.setText(f"input {shape_text(self.document.input.shape)}")
+            return
+        name = type(layer).__name__
+        self.form_box.setTitle(f"{layer.label} settings")
+        self.form_box.setToolTip(LAYER_HELP.get(name, ""))
+        if name in ("Conv2D", "Conv2DTranspose"):
+            filters = QSpinBox()
+            filters.setRange(0, 64)
+            filters.setKeyboardTracking(False)
+            self._add("filters", "Filters", filters)
+            self._add("kernel_size", "Kernel size", PairEdit())
+            self._add("strides", "Stride", PairEdit())
+            self._add("padding", "Padding", self._combo(("valid", "same")))
+            if name == "Conv2DTranspose":
+                op = QLineEdit()
+                op.setPlaceholderText("default")
+                self._add("output_padding", "Output padding", op)
+            self._add("dilation_rate", "Dilation", PairEdit())
+            self._add("use_bias", "Use bias", QCheckBox())
+        elif name in ("MaxPooling2D", "AveragePooling2D"):
+            self._add("pool_size", "Pool size", PairEdit())
+            strides = QLineEdit()
+            strides.setPlaceholderText("= pool size")
+            self._add("strides", "Stride", strides, PARAM_HELP["pool_strides"])
+            self._add("padding", "Padding", self._combo(("valid", "same")))
+        elif name == "UpSampling2D":
+            self._add("size", "Factor", PairEdit())
+            self._add("interpolation", "Interpolation", self._combo(INTERPOLATIONS))
+        elif name == "Dropout":
+            rate = QDoubleSpinBox()
+            rate.setRange(0.0, 1.0)
+            rate.setSingleStep(0.05)
+            rate.setKeyboardTracking(False)
+            self._add("rate", "Rate", rate)
+            seed = QLineEdit()
+            seed.setPlaceholderText("none")
+            self._add("seed", "Seed", seed)
+            training = QCheckBox("training (dropout acts)")
+            training.setToolTip(PARAM_HELP["training"])
+            training.toggled.connect(self.document.set_training)
+            self.fields["training"] = training
+            self.form.addRow("Mode", training)
+            mask = QPushButton("New mask")
+            mask.setToolTip("Draw a new random mask of dropped cells")
+            mask.clicked.connect(lambda: self.document.new_dropout_mask(self.document.selected_layer))
+            self.form.addRow("", mask)
+        elif name == "Activation":
+            self._add("activation", "Function", self._combo(ACTIVATIONS))
+        else:
+            self.form.addRow(QLabel("max(0, x) on every number: nothing to set."))
+
+    @staticmethod
+    def _combo(items):
+        box = QComboBox()
+        box.addItems(list(items))
+        return box
+
+    def _add(self, key: str, label: str, widget: QWidget, tip: str | None = None):
+        widget.setToolTip(tip or PARAM_HELP.get(key, ""))
+        widget.setObjectName(f"param_{key}")
+        self.fields[key] = widget
+        if isinstance(widget, PairEdit):
+            widget.edited.connect(lambda v, k=key: self.set_param(k, v))
+        elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+            widget.valueChanged.connect(lambda v, k=key: self.set_param(k, v))
+        elif isinstance(widget, QComboBox):
+            widget.activated.connect(lambda _i, k=key, w=widget: self.set_param(k, w.currentText()))
+        elif isinstance(widget, QCheckBox):
+            widget.toggled.connect(lambda v, k=key: self.set_param(k, bool(v)))
+        elif isinstance(widget, QLineEdit):
+            widget.editingFinished.connect(lambda k=key, w=widget: self._text_param(k, w.text()))
+        label_widget = QLabel(label)
+        label_widget.setToolTip(widget.toolTip())
+        self.form.addRow(label_widget, widget)
+
+    def _load_values(self, layer):
+        config = layer.get_config()
+        for key, widget in self.fields.items():
+            widget.blockSignals(True)
+            widget.setStyleSheet("")
+            if key == "training":
+                widget.setChecked(self.document.training)
+            elif isinstance(widget, PairEdit):
+                widget.set_value(config[key])
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.setValue(config[key])
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentText(str(config[key]))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(config[key]))
+            elif isinstance(widget, QLineEdit):
+                value = config.get(key)
+                widget.setText("" if value is None else (str(value) if not isinstance(value, tuple) else ", ".join(map(str, value))))
+            widget.blockSignals(False)
+
+    def _text_param(self, key: str, text: str):
+        """Line edits: empty means None (Keras default); else one or two integers."""
+        text = text.strip()
+        if not text:
+            value = None
+        else:
+            try:
+                numbers = [int(part) for part in text.replace("×", ",").replace("x", ",").split(",") if part.strip()]
+            except ValueError:
+                self._show_error(f"{self.document.layer(self.document.selected_layer).label}: {key} must be "
+                                 f"one or two whole numbers, got {text!r}", key)
+                return
+            value = numbers[0] if len(numbers) == 1 else tuple(numbers)
+        self.set_param(key, value)
+
+    def set_param(self, key: str, value):
+        """Apply one parameter to the selected layer; refused settings change nothing."""
+        i = self.document.selected_layer
+        layer = self.document.layer(i)
+        if layer.get_config().get(key) == value:
+            return
+        try:
+            new = layer.replace(**{key: value})
+        except ConfigError as exc:
+            self._show_error(str(exc), key)
+            return
+        try:
+            self.document.replace_layer(i, new, f"{layer.label}: {key} = {value}")
+        except ConfigError as exc:
+            self._show_error(str(exc), key)
+            self._show_arithmetic(new)
+            return
+        self._clear_error()
+
+    def _show_arithmetic(self, layer):
+        doc = self.document
+        i = doc.selected_layer
+        in_shape = doc.level_shape(i - 1)
+        try:
+            lines = layer.explain_output_shape(in_shape)
+        except ConfigError as exc:
+            lines = [str(exc)]
+        try:
+            out = f"output {shape_text(layer.compute_output_shape(in_shape))}"
+        except ConfigError:
+            out = "no valid output"
+        self.arithmetic.setText(f"input {shape_text(in_shape)}\n" + "\n".join(lines) + f"\n→ {out}")
+
+    def _show_error(self, message: str, key: str | None = None):
+        self.error.setText(message)
+        self.error.show()
+        widget = self.fields.get(key)
+        if widget is not None:
+            widget.setStyleSheet(ERROR_STYLE)
+
+    def _clear_error(self):
+        self.error.hide()
+        self.error.setText("")
+        for widget in self.fields.values():
+            widget.setStyleSheet("")

@@ -185,18 +185,23 @@ def _window(rows, cols) -> list[tuple[int, int]]:
 def _upsampling(layer, x, cell, training):
     """Nearest: y[r,c] = x[r//fh, c//fw]. Bilinear: Σ R_h[r,i]·R_w[c,j]·x[i,j] (half-pixel centres)."""
     r, c, ch = cell
-    rows = _upsampling_sources(x.shape[0], layer.size[0], layer.interpolation)[r]
-    cols = _upsampling_sources(x.shape[1], layer.size[1], layer.interpolation)[c]
+    rows = _upsampling_sources(layer, 0, x.shape[0], r)
+    cols = _upsampling_sources(layer, 1, x.shape[1], c)
     terms = [_term(x, (i, j, ch), wi * wj, None) for i, wi in rows for j, wj in cols]
     return terms, 0.0, None, []
 
 
-def _upsampling_sources(n: int, factor: int, interpolation: str) -> list[list[tuple[int, float]]]:
-    """Per output index along one axis: the (source index, weight) pairs with a non-zero weight."""
-    if interpolation == "nearest":
-        return [[(r // factor, 1.0)] for r in range(n * factor)]
-    matrix = ops.bilinear_matrix(n, n * factor)
-    return [[(int(i), float(row[i])) for i in np.flatnonzero(row)] for row in matrix]
+def _upsampling_sources(layer, axis: int, n: int, index: int) -> list[tuple[int, float]]:
+    """The (source index, weight) pairs of output `index` along one axis, weights non-zero.
+
+    Bilinear: (1−w)·x[i0] + w·x[i1], one row of R (SEMANTICS §4); i1 only counts when w > 0
+    (at a clipped edge i0 = i1 and w = 0).
+    """
+    factor = layer.size[axis]
+    if layer.interpolation == "nearest":
+        return [(index // factor, 1.0)]
+    i0, i1, w = (float(v[index]) for v in ops.bilinear_weights(n, n * factor))
+    return [(int(i0), 1.0 - w)] + ([(int(i1), w)] if w > 0 else [])
 
 
 def _dropout(layer, x, cell, training):
@@ -288,7 +293,8 @@ def _axis_back(layer, axis: int, n: int, wanted: np.ndarray) -> np.ndarray:
         factor = layer.size[axis]
         if layer.interpolation == "nearest":
             return np.unique(wanted // factor)
-        return np.flatnonzero(ops.bilinear_matrix(n, n * factor)[wanted].any(axis=0))
+        i0, i1, w = (v[wanted] for v in ops.bilinear_weights(n, n * factor))
+        return np.unique(np.concatenate([i0, i1[w > 0]]))
     return wanted  # Dropout, ReLU, Activation: cell to cell
 
 

@@ -1,0 +1,127 @@
+"""Naive loop references for the core ops, written straight from SEMANTICS.md (no shared code with
+cnnviz.core, so a wrong formula there cannot hide in both)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def same_split(n: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
+    ke = d * (k - 1) + 1
+    out = math.ceil(n / s)
+    total = max((out - 1) * s + ke - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, kernel, bias, strides, padding, dilation):
+    h, w, c = x.shape
+    kh, kw, _, f = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    if padding == "same":
+        (top, _), (left, _) = same_split(h, kh, sh, dh), same_split(w, kw, sw, dw)
+        oh, ow = math.ceil(h / sh), math.ceil(w / sw)
+    else:
+        top = left = 0
+        oh = (h - (dh * (kh - 1) + 1)) // sh + 1
+        ow = (w - (dw * (kw - 1) + 1)) // sw + 1
+    y = np.zeros((oh, ow, f))
+    for i in range(oh):
+        for j in range(ow):
+            for o in range(f):
+                total = 0.0 if bias is None else float(bias[o])
+                for a in range(kh):
+                    for b in range(kw):
+                        r, q = i * sh + a * dh - top, j * sw + b * dw - left
+                        if 0 <= r < h and 0 <= q < w:
+                            for ch in range(c):
+                                total += float(x[r, q, ch]) * float(kernel[a, b, ch, o])
+                y[i, j, o] = total
+    return y
+
+
+def transpose_shape(n, k, s, padding, op, d=1):
+    """(output size, top crop) per SEMANTICS.md §2."""
+    ke = d * (k - 1) + 1
+    full = (n - 1) * s + ke
+    if padding == "valid":
+        return (n - 1) * s + ke + (max(ke, s) - ke if op is None else op), 0
+    out = n * s if op is None else (n - 1) * s + ke % 2 + op
+    return out, max(full - out, 0) // 2
+
+
+def conv2d_transpose(x, kernel, bias, strides, padding, output_padding, dilation):
+    h, w, c = x.shape
+    kh, kw, f, _ = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    oph, opw = (None, None) if output_padding is None else output_padding
+    oh, top = transpose_shape(h, kh, sh, padding, oph, dh)
+    ow, left = transpose_shape(w, kw, sw, padding, opw, dw)
+    full = np.zeros(((h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1, f))
+    for i in range(h):
+        for j in range(w):
+            for a in range(kh):
+                for b in range(kw):
+                    for o in range(f):
+                        for ch in range(c):
+                            full[i * sh + a * dh, j * sw + b * dw, o] += float(x[i, j, ch]) * float(kernel[a, b, o, ch])
+    y = np.zeros((oh, ow, f))
+    for r in range(oh):
+        for q in range(ow):
+            if r + top < full.shape[0] and q + left < full.shape[1]:
+                y[r, q] = full[r + top, q + left]
+    return y if bias is None else y + bias
+
+
+def pool2d(x, pool_size, strides, padding, mode):
+    h, w, c = x.shape
+    kh, kw = pool_size
+    sh, sw = pool_size if strides is None else strides
+    if padding == "same":
+        (top, _), (left, _) = same_split(h, kh, sh), same_split(w, kw, sw)
+        oh, ow = math.ceil(h / sh), math.ceil(w / sw)
+    else:
+        top = left = 0
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    y = np.zeros((oh, ow, c))
+    for i in range(oh):
+        for j in range(ow):
+            for ch in range(c):
+                cells = [
+                    float(x[r, q, ch])
+                    for r in range(i * sh - top, i * sh - top + kh)
+                    for q in range(j * sw - left, j * sw - left + kw)
+                    if 0 <= r < h and 0 <= q < w
+                ]
+                y[i, j, ch] = max(cells) if mode == "max" else sum(cells) / len(cells)
+    return y
+
+
+def bilinear(x, size):
+    h, w, c = x.shape
+    fh, fw = size
+    y = np.zeros((h * fh, w * fw, c))
+
+    def source(dst, n_in, n_out):
+        src = min(max((dst + 0.5) * n_in / n_out - 0.5, 0.0), n_in - 1)
+        i0 = int(math.floor(src))
+        return i0, min(i0 + 1, n_in - 1), src - i0
+
+    for r in range(h * fh):
+        r0, r1, wr = source(r, h, h * fh)
+        for q in range(w * fw):
+            c0, c1, wc = source(q, w, w * fw)
+            y[r, q] = ((1 - wr) * ((1 - wc) * x[r0, c0] + wc * x[r0, c1])
+                       + wr * ((1 - wc) * x[r1, c0] + wc * x[r1, c1]))
+    return y
+
+
+def nearest(x, size):
+    h, w, c = x.shape
+    fh, fw = size
+    y = np.zeros((h * fh, w * fw, c))
+    for r in range(h * fh):
+        for q in range(w * fw):
+            y[r, q] = x[r // fh, q // fw]
+    return y

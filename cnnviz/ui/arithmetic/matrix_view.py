@@ -1,0 +1,240 @@
+"""Convolution as a matrix (conv_arithmetic §4): y = C·x + b, live, for the selected Conv2D/Conv2DTranspose.
+
+The flattened input x is drawn as a row above C (each column of C sits under the input cell it multiplies),
+b and y as columns to its right (each row of C sits beside the output cell it makes). Structural zeros are
+left blank. A Conv2DTranspose is drawn the same way; its matrix is the transpose Cᵀ of the matching Conv2D.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QVBoxLayout
+
+from cnnviz.core import ConfigError
+from cnnviz.core.layers import Conv2D, Conv2DTranspose
+from cnnviz.core.matrix import conv_matrix, transpose_matrix
+from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, find_layer, formula_label
+from cnnviz.ui.arithmetic.stepper import level_style
+from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
+from cnnviz.ui.grid_painter import Grid, GridGeometry, paint_grid, pixel_font
+
+MAX_DRAWN_ENTRIES = 40_000  # beyond this the matrix is unreadable on any screen: explain instead
+MATRIX_KINDS = (Conv2D, Conv2DTranspose)
+
+
+def matching_conv(layer: Conv2DTranspose) -> Conv2D:
+    """The Conv2D whose matrix, transposed, is this Conv2DTranspose's (same kernel tensor, channels swapped)."""
+    kh, kw, out_c, in_c = layer.kernel.shape
+    conv = Conv2D(in_c, layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                  dilation_rate=layer.dilation_rate, use_bias=False)
+    conv.build((1, 1, out_c))
+    conv.set_weights([layer.kernel.copy()])
+    return conv
+
+
+class MatrixView(DocumentView):
+    """C (or Cᵀ) with x above and b, y beside; hover a row to see that output's dot product."""
+
+    def __init__(self, document, parent=None):
+        super().__init__(document, parent)
+        self.setObjectName("arithmeticMatrix")
+        self._index = 0
+        self._matrix = None
+        self._message = ""
+        self._row: int | None = None  # the highlighted output cell (flat index)
+        self.canvas = SceneCanvas(self._paint_scene)
+        self.canvas.cellHovered.connect(self._hovered)
+        self.canvas.cellClicked.connect(self._clicked)
+        self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
+        self.formula = formula_label()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.formula)
+        self.refresh()
+
+    @property
+    def layer_index(self) -> int:
+        return self._index
+
+    @property
+    def matrix(self):
+        """The ConvMatrix shown (None with a message when there is none or it is too large to draw)."""
+        return self._matrix
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def row(self) -> int | None:
+        return self._row
+
+    def _arrays(self):
+        levels = self.document.levels
+        return levels[self._index - 1], levels[self._index]
+
+    def refresh(self) -> None:
+        self._index = find_layer(self.document, MATRIX_KINDS)
+        self._matrix, self._message = None, ""
+        if not self._index:
+            self._message = "Add a Conv2D or Conv2DTranspose layer to see it as a matrix."
+        else:
+            layer = self.document.layer(self._index)
+            x, _ = self._arrays()
+            try:
+                build = transpose_matrix if isinstance(layer, Conv2DTranspose) else conv_matrix
+                m = build(layer, x.shape)
+                n_out, n_in = m.matrix.shape
+                if n_out * n_in > MAX_DRAWN_ENTRIES:
+                    self._message = (
+                        f"{layer.label}: the matrix would be {n_out} × {n_in} = {n_out * n_in:,} entries "
+                        f"(rows = {'×'.join(map(str, m.output_shape))} output cells, columns = "
+                        f"{'×'.join(map(str, m.input_shape))} input cells): too large to draw legibly. "
+                        f"Make the input smaller (at most {MAX_DRAWN_ENTRIES:,} entries are drawn) to see it."
+                    )
+                else:
+                    self._matrix = m
+            except ConfigError as exc:
+                self._message = str(exc)
+        if self._matrix is None or (self._row is not None and self._row >= self._matrix.matrix.shape[0]):
+            self._row = None
+        self.formula.setText(self.formula_text())
+        self.canvas.update()
+
+    # ------------------------------------------------------------------ the numbers
+    def check(self) -> float:
+        """max |C·x + b − y| over every output cell: the matrix and the layer agree."""
+        x, y = self._arrays()
+        m = self._matrix
+        return float(np.max(np.abs(m.matrix @ x.ravel().astype(np.float64) + m.bias - y.ravel())))
+
+    def formula_text(self) -> str:
+        if self._matrix is None:
+            return self._message
+        layer = self.document.layer(self._index)
+        m = self._matrix
+        n_out, n_in = m.matrix.shape
+        name = "Cᵀ" if isinstance(layer, Conv2DTranspose) else "C"
+        shape = lambda s: "×".join(map(str, s))  # noqa: E731
+        lines = [
+            f"<b>{layer.label} as a matrix</b>: y = {name}·x + b with {name} of {n_out} rows (output cells "
+            f"{shape(m.output_shape)}) × {n_in} columns (input cells {shape(m.input_shape)}); "
+            f"{int(np.count_nonzero(m.weight_index >= 0))} of {n_out * n_in} entries are weights, the rest are 0.",
+            f"Check: {name}·x + b equals the layer's output everywhere (largest difference {self.check():.1e}).",
+        ]
+        if isinstance(layer, Conv2DTranspose):
+            lines.append(self._transpose_note(layer))
+        if self._row is not None:
+            lines.append(self.row_formula(self._row))
+        else:
+            lines.append("Hover a row of the matrix (or any output cell) to see its dot product.")
+        return "<br>".join(lines)
+
+    def _transpose_note(self, layer) -> str:
+        try:
+            conv = matching_conv(layer)
+            c = conv_matrix(conv, self._matrix.output_shape)
+        except ConfigError:
+            return "No Conv2D with these settings maps the output shape back to the input shape."
+        if c.output_shape != self._matrix.input_shape:
+            return (f"The Conv2D with this kernel maps {'×'.join(map(str, self._matrix.output_shape))} to "
+                    f"{'×'.join(map(str, c.output_shape))}, not to this input shape, so Cᵀ has no Conv2D partner here.")
+        same = np.allclose(c.matrix.T, self._matrix.matrix)
+        return (f"This is the transpose of C of a Conv2D with the same kernel from "
+                f"{'×'.join(map(str, c.input_shape))} to {'×'.join(map(str, c.output_shape))}: "
+                f"Cᵀ == C.T {'✓' if same else '✗'}")
+
+    def row_formula(self, row: int) -> str:
+        m = self._matrix
+        x, y = self._arrays()
+        flat = x.ravel()
+        cols = np.flatnonzero(m.weight_index[row] >= 0)
+        out_cell = np.unravel_index(row, m.output_shape)
+        terms = " + ".join(f"{formulas.num(m.matrix[row, k])}·{formulas.num(flat[k])}" for k in cols)
+        return (f"row {row} = output cell {tuple(int(v) for v in out_cell)}: y[{row}] = {terms or '0'} + "
+                f"{formulas.num(m.bias[row])} = {format_value(y.ravel()[row])}")
+
+    # ------------------------------------------------------------------ linking
+    def probe_changed(self, probe) -> None:
+        if self._matrix is None:
+            return
+        row = None
+        if probe is not None and probe.cell is not None and probe.level == self._index:
+            row = int(np.ravel_multi_index(tuple(probe.cell), self._matrix.output_shape))
+        if row != self._row:
+            self._row = row
+            self.formula.setText(self.formula_text())
+            self.canvas.update()
+
+    def _target(self, key, cell):
+        """Grid keys: "matrix"/"y"/"b" rows are output cells, "x" columns are input cells."""
+        m = self._matrix
+        if m is None:
+            return None
+        if key in ("matrix", "y", "b"):
+            return self._index, tuple(int(v) for v in np.unravel_index(cell[0], m.output_shape))
+        if key == "x":
+            return self._index - 1, tuple(int(v) for v in np.unravel_index(cell[1], m.input_shape))
+        return None
+
+    def _hovered(self, key, cell):
+        target = self._target(key, cell)
+        if target is not None:
+            self.document.set_probe(*target)
+
+    def _clicked(self, key, cell):
+        target = self._target(key, cell)
+        if target is not None:
+            self.document.set_probe(*target, pinned=True)
+
+    # ------------------------------------------------------------------ painting
+    def _paint_scene(self, painter, rect: QRectF) -> dict:
+        m = self._matrix
+        if m is None:
+            draw_message(painter, rect, self._message)
+            return {}
+        layer = self.document.layer(self._index)
+        x, y = self._arrays()
+        n_out, n_in = m.matrix.shape
+        x_lut, x_levels = level_style(self._index - 1, x)
+        y_lut, y_levels = level_style(self._index, y)
+        name = "Cᵀ" if isinstance(layer, Conv2DTranspose) else "C"
+        structural = m.weight_index < 0
+        texts = np.where(structural, "", np.vectorize(format_value, otypes=[object])(m.matrix))
+        # One cell size for all: columns = n_in + gap + b + gap + y (+ colour bar); rows = label + x + gap + n_out.
+        label_h = 22.0
+        cell = min((rect.width() - 60) / (n_in + 4.5), (rect.height() - 3 * label_h) / (n_out + 2.5))
+        cell = max(cell, 0.5)
+        x0 = rect.left() + 4
+        y_top = rect.top() + label_h
+        x_rect = QRectF(x0, y_top, n_in * cell, cell)
+        c_rect = QRectF(x0, y_top + 1.5 * cell + label_h, n_in * cell, n_out * cell)
+        b_rect = QRectF(c_rect.right() + cell * 0.8, c_rect.top(), cell, c_rect.height())
+        y_rect = QRectF(b_rect.right() + cell * 0.8, c_rect.top(), cell, c_rect.height())
+        highlight_rows = [] if self._row is None else [(self._row, 0)]
+        used = [] if self._row is None else [(0, int(k)) for k in np.flatnonzero(~structural[self._row])]
+        row_cells = [] if self._row is None else [(self._row, int(k)) for k in range(n_in)]
+        grids = {
+            "x": (x_rect, Grid(x.ravel()[None, :], x_levels, x_lut, highlights=used)),
+            "matrix": (c_rect, Grid(m.matrix, symmetric_levels(m.matrix), DIVERGING, texts=texts, dimmed=structural,
+                                     highlights=row_cells)),
+            "b": (b_rect, Grid(m.bias[:, None], y_levels, y_lut, highlights=highlight_rows)),
+            "y": (y_rect, Grid(y.ravel()[:, None], y_levels, y_lut, highlights=highlight_rows)),
+        }
+        geometries: dict[str, GridGeometry] = {key: paint_grid(painter, r, g) for key, (r, g) in grids.items()}
+        painter.save()
+        painter.setPen(Qt.GlobalColor.black)
+        font_px = max(9.0, min(15.0, label_h * 0.7))
+        painter.setFont(pixel_font(font_px, bold=True))
+        shape = lambda s: "×".join(map(str, s))  # noqa: E731
+        painter.drawText(QPointF(x0, y_top - 5), f"xᵀ: input {shape(m.input_shape)} flattened row by row ({n_in} cells)")
+        painter.drawText(QPointF(x0, c_rect.top() - 5),
+                         f"{name}: {n_out} rows (one per output cell) × {n_in} columns (one per input cell)")
+        painter.setFont(pixel_font(font_px))
+        for label, r in (("+ b", b_rect), ("= y", y_rect)):
+            painter.drawText(QRectF(r.center().x() - 30, r.bottom() + 2, 60, label_h),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
+        painter.restore()
+        return geometries

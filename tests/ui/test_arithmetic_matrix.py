@@ -1,0 +1,76 @@
+"""The convolution-as-a-matrix view: the matrix it draws times the flattened input is the layer's output."""
+
+import numpy as np
+
+from cnnviz import core
+from cnnviz.ui.arithmetic.matrix_view import MatrixView
+from cnnviz.ui.colormaps import format_value
+from cnnviz.ui.document import Document
+
+
+def view_of(qtbot, document):
+    view = MatrixView(document)
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    return view
+
+
+def test_seed_conv_matrix_times_x_plus_b_is_the_flattened_output(qtbot):
+    document = Document()
+    view = view_of(qtbot, document)
+    m = view.matrix
+    assert m.matrix.shape == (4 * 4 * 2, 36)
+    x = document.input.ravel()
+    np.testing.assert_allclose(m.matrix @ x + m.bias, document.outputs[0].ravel(), atol=1e-5)
+    # every row holds exactly the 9 weights of its filter, zeros elsewhere
+    assert (np.count_nonzero(m.weight_index >= 0, axis=1) == 9).all()
+    assert "Check: C·x + b equals the layer's output" in view.formula.text()
+    # a live edit of the input is followed
+    document.paint_cells([(0, 0, 0)], 5.0)
+    document.flush()
+    np.testing.assert_allclose(view.matrix.matrix @ document.input.ravel() + view.matrix.bias,
+                               document.outputs[0].ravel(), atol=1e-5)
+
+
+def test_hovering_an_output_cell_highlights_its_row_and_writes_its_dot_product(qtbot):
+    document = Document()
+    view = view_of(qtbot, document)
+    document.set_probe(1, (1, 2, 1))
+    row = (1 * 4 + 2) * 2 + 1
+    assert view.row == row
+    text = view.row_formula(row)
+    assert text.startswith(f"row {row} = output cell (1, 2, 1): ")
+    assert text.endswith(f"= {format_value(document.outputs[0][1, 2, 1])}")
+
+
+def test_transposed_conv_is_c_transposed_and_applied_gives_the_output(qtbot):
+    x = np.array([[1, 2], [3, 4]], np.float32)[:, :, None]
+    layer = core.Conv2DTranspose(1, 3, strides=2, padding="same")
+    document = Document(core.Pipeline(x.shape, [layer]), x)
+    view = view_of(qtbot, document)
+    m = view.matrix
+    assert m.matrix.shape == (16, 4)
+    np.testing.assert_allclose(m.matrix @ x.ravel() + m.bias, document.outputs[0].ravel(), atol=1e-5)
+    # and it is the transpose of the Conv2D with the same kernel from 4×4 to 2×2
+    conv = core.Conv2D(1, 3, strides=2, padding="same", use_bias=False)
+    conv.build((4, 4, 1))
+    conv.set_weights([document.layer(1).kernel.copy()])
+    c = core.conv_matrix(conv, (4, 4, 1))
+    np.testing.assert_allclose(m.matrix, c.matrix.T, atol=1e-6)
+    assert "Cᵀ == C.T ✓" in view.formula.text()
+
+
+def test_too_large_gives_a_message_not_a_hang(qtbot):
+    x = np.zeros((40, 40, 1), np.float32)
+    document = Document(core.Pipeline(x.shape, [core.Conv2D(1, 3)]), x)
+    view = view_of(qtbot, document)
+    assert view.matrix is None
+    assert "1444 × 1600" in view.message and "too large" in view.message
+    view.grab()  # paints the message
+
+
+def test_no_conv_layer_says_so(qtbot):
+    x = np.zeros((4, 4, 1), np.float32)
+    document = Document(core.Pipeline(x.shape, [core.ReLU()]), x)
+    view = view_of(qtbot, document)
+    assert view.matrix is None and "Add a Conv2D" in view.message

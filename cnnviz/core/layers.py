@@ -148,7 +148,8 @@ class Layer:
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise self._error(f"input must hold real numbers, got {x.dtype}", "input")
         self._check_input_shape(x.shape)
-        x = x.astype(np.float32, copy=False)
+        with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
+            x = x.astype(np.float32, copy=False)
         if not np.isfinite(x).all():
             raise self._error("input holds NaN or infinite values (or values too large for float32)", "input")
         if self.built and self.input_shape[2] != x.shape[2]:

@@ -86,6 +86,7 @@ class FilterEditor(QWidget):
         self.brush.setDecimals(3)
         self.brush.setSingleStep(0.5)
         self.brush.setValue(1.0)
+        self.brush.setMaximumWidth(90)
         self.brush.setToolTip("The weight a left-drag paints into a filter; right-drag paints 0")
         self.preset = QComboBox(objectName="filterPreset")
         self.preset.addItems([name.capitalize() for name in FILTER_PRESETS])
@@ -116,6 +117,7 @@ class FilterEditor(QWidget):
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
+            button.setMaximumWidth(64)
             button.clicked.connect(slot)
             filter_buttons.addWidget(button)
         filter_buttons.addStretch(1)
@@ -146,7 +148,8 @@ class FilterEditor(QWidget):
         layout.addWidget(self.message)
         body = QHBoxLayout()
         body.addWidget(scroll, 1)
-        body.addWidget(self.colorbar)
+        self.colorbar.setFixedHeight(200)
+        body.addWidget(self.colorbar, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(body, 1)
 
         document.selectionChanged.connect(self.refresh)
@@ -211,7 +214,7 @@ class FilterEditor(QWidget):
     def _build(self, layer, kernel, n_filters, n_channels):
         self._clear_grid()
         kh, kw = layer.kernel_size
-        cell_px = max(14.0, min(34.0, 150.0 / max(kh, kw)))
+        cell_px = max(12.0, min(28.0, 140.0 / max(kh, kw)))
         transpose = type(layer).__name__ == "Conv2DTranspose"
         for o in range(n_filters):
             name = QPushButton(f"Filter {o + 1}" if not transpose else f"Output {o + 1}")

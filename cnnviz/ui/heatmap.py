@@ -248,7 +248,7 @@ class ColorBar(QWidget):
         super().__init__(parent)
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
-        self.setFixedWidth(48)
+        self.setFixedWidth(42)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
 

@@ -45,6 +45,7 @@ class InputGrid(QWidget):
         self.brush.setDecimals(3)
         self.brush.setSingleStep(0.1)
         self.brush.setValue(settings.preference("input/brush"))
+        self.brush.setMaximumWidth(90)
         self.brush.setToolTip("Brush: the value a left-drag paints. Right-drag (or Shift+drag) paints 0.")
         self.brush.valueChanged.connect(lambda v: settings.set_preference("input/brush", v))
         self.channel_box = QComboBox(objectName="channelSelector")
@@ -60,6 +61,7 @@ class InputGrid(QWidget):
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
+            button.setMaximumWidth(64)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         self.examples = QComboBox(objectName="exampleInputs")

@@ -15,9 +15,9 @@ from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
 
 RANGE_MODES = ("map", "layer", "global")
-BASE_CELL_PX = 30  # a cell of a small map
+BASE_CELL_PX = 26  # a cell of a small map
 MAX_MAP_PX = 210  # a big map is scaled down to this side
-MIN_MAP_PX = 36
+MIN_MAP_PX = 80  # room for a readable colour bar beside even a 1×1 map
 
 
 def map_cell_px(shape, zoom: float = 1.0) -> float:
@@ -141,7 +141,7 @@ class LayerViews(QScrollArea):
     # ------------------------------------------------------------------ structure
     def _structure(self):
         doc = self.document
-        rows = [("Input", shape_text(doc.input.shape), "what you paint on the left", doc.input.shape)]
+        rows = [("Input", shape_text(doc.input.shape), "the numbers you paint", doc.input.shape)]
         for i, layer in enumerate(doc.pipeline.layers, start=1):
             shape = doc.level_shape(i)
             rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), shape))

@@ -42,15 +42,14 @@ class MainWindow(QMainWindow):
         self.add_dock("input", "Input", self.input_grid, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock("pipeline", "Pipeline", self.pipeline_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock("filters", "Filters of the selected layer", self.filter_editor, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._default_state = None
 
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
         self.resize(1400, 900)
-        self._default_state = self.saveState(STATE_VERSION)
-        self._restore_settings()
+        self._first_show = True
+        self._restored = self._restore_settings()
 
     # ------------------------------------------------------------------ layout
     def add_dock(self, key: str, title: str, widget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
@@ -115,6 +114,7 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         for name in ("Conv2D", "MaxPooling2D", "UpSampling2D"):
             action = a.add_layer[name]
+            action.setIconText(f"+ {name}")
             tb.addAction(action)
         tb.addAction(a.remove_layer)
         tb.addSeparator()
@@ -176,11 +176,22 @@ class MainWindow(QMainWindow):
             self.action_set.show_values.setChecked(show)
         settings.set_preference("view/show_values", show)
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._first_show:
+            if not self._restored:
+                self._size_docks()
+            self._first_show = False
+
+    def _size_docks(self):
+        self.resizeDocks([self.docks["input"], self.docks["filters"]], [340, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["input"], self.docks["pipeline"]], [360, 470], Qt.Orientation.Vertical)
+
     def reset_layout(self):
-        if self._default_state is not None:
-            self.restoreState(self._default_state, STATE_VERSION)
         for dock in self.docks.values():
+            dock.setFloating(False)
             dock.show()
+        self._size_docks()
 
     def show_about(self):
         QMessageBox.about(
@@ -193,17 +204,18 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------------ settings
-    def _restore_settings(self):
+    def _restore_settings(self) -> bool:
+        """Preferences and, if saved, the window layout; True when a layout was restored."""
         s = settings.open_settings()
         geometry = s.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state, STATE_VERSION)
+        restored = isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state, STATE_VERSION)
         mode = settings.preference("view/color_range")
         self.set_range_mode(mode if mode in self.action_set.range else "layer")
         self.set_show_values(settings.preference("view/show_values"))
+        return bool(restored)
 
     def save_settings(self):
         s = settings.open_settings()

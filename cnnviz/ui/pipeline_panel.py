@@ -104,6 +104,7 @@ class PairEdit(QWidget):
             box = QSpinBox()
             box.setRange(minimum, maximum)
             box.setKeyboardTracking(False)
+            box.setMaximumWidth(64)
             box.setToolTip(tip)
             box.valueChanged.connect(lambda _v: self.edited.emit(self.value()))
             self.boxes.append(box)
@@ -144,6 +145,7 @@ class PipelinePanel(QWidget):
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.list.setToolTip("The layers in order, input at the top. Drag a layer to move it.")
+        self.list.setMinimumHeight(130)
         self.list.currentRowChanged.connect(self._row_selected)
         self.list.model().rowsMoved.connect(self._rows_moved)
 
@@ -168,6 +170,7 @@ class PipelinePanel(QWidget):
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
+            button.setMaximumWidth(32 if len(text) == 1 else 80)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)

@@ -9,15 +9,21 @@ def shape_text(shape) -> str:
 
 
 def pair_text(pair) -> str:
+    """A stride or factor: (2, 2) -> "2", (1, 2) -> "1×2"."""
     a, b = pair
     return str(a) if a == b else f"{a}×{b}"
+
+
+def size_text(pair) -> str:
+    """A window or kernel: always rows×cols, (3, 3) -> "3×3"."""
+    return f"{pair[0]}×{pair[1]}"
 
 
 def describe_layer(layer) -> str:
     """A one-line summary of a layer's settings, e.g. "2 filters 3×3, stride 1, valid"."""
     name = type(layer).__name__
     if name in ("Conv2D", "Conv2DTranspose"):
-        text = f"{layer.filters} filter{'s' if layer.filters != 1 else ''} {pair_text(layer.kernel_size)}"
+        text = f"{layer.filters} filter{'s' if layer.filters != 1 else ''} {size_text(layer.kernel_size)}"
         text += f", stride {pair_text(layer.strides)}, {layer.padding}"
         if tuple(layer.dilation_rate) != (1, 1):
             text += f", dilation {pair_text(layer.dilation_rate)}"
@@ -26,7 +32,7 @@ def describe_layer(layer) -> str:
         return text
     if name in ("MaxPooling2D", "AveragePooling2D"):
         kind = "max" if name == "MaxPooling2D" else "average"
-        return f"{kind} of {pair_text(layer.pool_size)} windows, stride {pair_text(layer.strides)}, {layer.padding}"
+        return f"{kind} of {size_text(layer.pool_size)} windows, stride {pair_text(layer.strides)}, {layer.padding}"
     if name == "UpSampling2D":
         return f"× {pair_text(layer.size)}, {layer.interpolation}"
     if name == "Dropout":

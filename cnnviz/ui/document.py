@@ -149,7 +149,10 @@ class Document(QObject):
         if array.shape != self._input.shape:
             self._validate(array.shape, self._pipeline.layers)
         before = self._snapshot()
-        after = Snapshot(array, before.layers, before.weights, self._training, before.seed)
+        # A new shape rebuilds what no longer fits (a new channel count gives the first conv new weights);
+        # the first redo records the weights as built.
+        weights = before.weights if array.shape == self._input.shape else (None,) * len(before.layers)
+        after = Snapshot(array, before.layers, weights, self._training, before.seed)
         self.undo_stack.push(SnapshotCommand(self, before, after, 0, text))
 
     def set_weights(self, layer_index: int, weights, stroke_id=None, text="Set weights"):

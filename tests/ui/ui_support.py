@@ -1,0 +1,36 @@
+"""Helpers for the app's widget tests: a window with private settings, and mouse strokes over map cells."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from cnnviz.ui import settings
+
+
+def make_window(qtbot, tmp_path, document=None):
+    from cnnviz.ui.main_window import MainWindow
+
+    settings.use_file(tmp_path / "settings.ini")
+    window = MainWindow(document)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def stroke(qtbot, heatmap, cells, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
+    """Press on the first cell, move through the others, release on the last (as a hand would)."""
+    target = heatmap.viewport()
+    points = [heatmap.cell_center(r, c) for r, c in cells]
+    qtbot.mousePress(target, button, modifier, points[0])
+    for p in points[1:]:
+        qtbot.mouseMove(target, p)
+    qtbot.mouseRelease(target, button, modifier, points[-1])
+    QApplication.processEvents()
+
+
+def hover(qtbot, heatmap, cell):
+    qtbot.mouseMove(heatmap.viewport(), heatmap.cell_center(*cell))
+    QApplication.processEvents()

@@ -99,8 +99,8 @@ def filter_preset(name: str, size=(3, 3), rng: np.random.Generator | None = None
 # ---- inputs ---------------------------------------------------------------------------------------
 # A hand-drawn "2" as a polyline in unit coordinates (x right, y down), rendered with a soft pen.
 _DIGIT_STROKE = np.array(
-    [(0.22, 0.30), (0.30, 0.17), (0.45, 0.10), (0.62, 0.12), (0.74, 0.24), (0.74, 0.40), (0.62, 0.56),
-     (0.44, 0.70), (0.26, 0.86), (0.50, 0.85), (0.80, 0.87)]
+    [(0.26, 0.33), (0.33, 0.21), (0.46, 0.15), (0.61, 0.17), (0.71, 0.27), (0.71, 0.41), (0.61, 0.55),
+     (0.45, 0.68), (0.28, 0.83), (0.50, 0.82), (0.76, 0.84)]
 )
 
 
@@ -115,10 +115,14 @@ def _polyline_distance(px: np.ndarray, py: np.ndarray, points: np.ndarray) -> np
 
 
 def _digit(h: int, w: int) -> np.ndarray:
-    py, px = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
+    """The stroke drawn with a soft pen; coarse grids are drawn finer and area-averaged down, so a 6×6
+    "2" keeps its shape instead of becoming a blob."""
+    f = -(-28 // min(h, w))  # supersampling factor: draw on a grid of at least 28 cells
+    py, px = np.meshgrid((np.arange(h * f) + 0.5) / (h * f), (np.arange(w * f) + 0.5) / (w * f), indexing="ij")
     dist = _polyline_distance(px, py, _DIGIT_STROKE)
-    pen = max(0.06, 0.6 / min(h, w))  # at least about one cell wide on coarse grids
-    return np.clip(1 - (dist - pen) / pen, 0, 1).round(2)
+    pen = 0.05
+    ink = np.clip(1 - (dist - pen) / pen, 0, 1).reshape(h, f, w, f).mean(axis=(1, 3))
+    return np.clip(ink / ink.max() * 1.25, 0, 1).round(2)  # the darkest cells full ink
 
 
 def _diagonal(h: int, w: int) -> np.ndarray:

@@ -1,0 +1,184 @@
+"""Dropout opened up: the mask the layer uses, the 1/(1−rate) scaling with numbers, training vs inference.
+
+The mask shown is the Dropout layer's own (`layer.mask`), the one the core multiplies by, so what the student
+sees is what produced the next layer's input. Training mode, a new mask and the seed are Document edits
+(undoable); the view keeps none of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+
+from cnnviz.core import ConfigError
+from cnnviz.core.layers import Dropout
+from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, draw_symbol, find_layer, formula_label, split_row
+from cnnviz.ui.arithmetic.stepper import level_style
+from cnnviz.ui.colormaps import GREYS
+from cnnviz.ui.grid_painter import Grid, paint_grids
+
+NO_SEED = -1  # the seed box's "none" value (a fresh random mask each run, as Keras without a seed)
+
+
+class DropoutView(DocumentView):
+    """Input × mask = output for the selected Dropout layer, with the mode, mask and seed controls."""
+
+    def __init__(self, document, parent=None):
+        super().__init__(document, parent)
+        self.setObjectName("arithmeticDropout")
+        self._index = 0
+        self.canvas = SceneCanvas(self._paint_scene)
+        self.formula = formula_label()
+        self.training_button = QPushButton("Training")
+        self.training_button.setToolTip("Training: cells are dropped and the kept ones scaled by 1/(1−rate)")
+        self.inference_button = QPushButton("Inference")
+        self.inference_button.setToolTip("Inference (prediction): Dropout does nothing, y = x")
+        self.mode = QButtonGroup(self)
+        for button in (self.training_button, self.inference_button):
+            button.setCheckable(True)
+            self.mode.addButton(button)
+        self.training_button.toggled.connect(lambda on: self.document.set_training(on))
+        self.new_mask_button = QPushButton("New mask")
+        self.new_mask_button.setToolTip("Draw another random mask (undoable)")
+        self.new_mask_button.clicked.connect(lambda: self.document.new_dropout_mask(self._index))
+        self.seed = QSpinBox()
+        self.seed.setRange(NO_SEED, 2**31 - 1)
+        self.seed.setSpecialValueText("none")
+        self.seed.setToolTip("The random seed of the mask (Keras Dropout(seed=…)); 'none' draws a fresh one")
+        self.seed.editingFinished.connect(self._seed_edited)
+        self.channel = QSpinBox()
+        self.channel.setPrefix("channel ")
+        self.channel.setToolTip("Which channel of the mask to draw")
+        self.channel.valueChanged.connect(lambda _: self.refresh())
+        self.rate = QLabel()
+        controls = QHBoxLayout()
+        for widget in (self.training_button, self.inference_button, self.new_mask_button, QLabel("Seed"), self.seed,
+                       self.channel, self.rate):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.formula)
+        self.refresh()
+
+    @property
+    def layer_index(self) -> int:
+        return self._index
+
+    @property
+    def layer(self):
+        return self.document.layer(self._index) if self._index else None
+
+    def refresh(self) -> None:
+        self._index = find_layer(self.document, (Dropout,))
+        layer = self.layer
+        for widget in (self.training_button, self.inference_button, self.new_mask_button, self.seed, self.channel):
+            widget.setEnabled(layer is not None)
+        if layer is not None:
+            x = self.document.levels[self._index - 1]
+            for widget, value in ((self.seed, NO_SEED if layer.seed is None else layer.seed),
+                                  (self.training_button, self.document.training),
+                                  (self.inference_button, not self.document.training)):
+                widget.blockSignals(True)
+                widget.setValue(value) if isinstance(widget, QSpinBox) else widget.setChecked(value)
+                widget.blockSignals(False)
+            self.channel.blockSignals(True)
+            self.channel.setRange(0, x.shape[2] - 1)
+            self.channel.setVisible(x.shape[2] > 1)
+            self.channel.blockSignals(False)
+            self.rate.setText(f"rate {formulas.format_value(layer.rate)}")
+        self.new_mask_button.setEnabled(layer is not None and self.document.training)
+        self.formula.setText(self.formula_text())
+        self.canvas.update()
+
+    def _seed_edited(self) -> None:
+        layer = self.layer
+        value = self.seed.value()
+        seed = None if value == NO_SEED else value
+        if layer is None or seed == layer.seed:
+            return
+        try:
+            self.document.replace_layer(self._index, layer.replace(seed=seed))
+        except ConfigError as exc:
+            self.formula.setText(str(exc))
+
+    # ------------------------------------------------------------------ the numbers
+    def mask(self) -> np.ndarray | None:
+        """The mask the layer multiplies by (None before it has been drawn, i.e. before any training run)."""
+        layer = self.layer
+        return None if layer is None or layer.mask is None else layer.mask
+
+    def grids(self) -> dict:
+        """The three grids drawn: input, mask (1 = kept, 0 = dropped) and output, of the shown channel."""
+        layer = self.layer
+        x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
+        ch = self.channel.value()
+        # One colour scale for input and output, so that scaled cells visibly darken and dropped ones fade.
+        lut, levels = level_style(self._index - 1, np.concatenate([x.ravel(), y.ravel()]))
+        out_lut, out_levels = lut, levels
+        training = self.document.training
+        mask = self.mask()
+        scale = 1.0 / (1.0 - layer.rate)
+        grids = {"input": Grid(x[:, :, ch], levels, lut, title=f"Input {'×'.join(map(str, x.shape))}")}
+        if mask is not None:
+            keep = mask[:, :, ch]
+            texts = np.where(keep, "×" + formulas.format_value(scale), "×0") if training else np.full(keep.shape, "×1", object)
+            grids["mask"] = Grid(keep.astype(float), (0.0, 1.0), GREYS, texts=texts,
+                                 dimmed=None if training else np.ones(keep.shape, bool),
+                                 title="Mask (white = kept)" if training else "Mask (unused at inference)")
+        else:
+            grids["mask"] = Grid(np.ones(x.shape[:2]), (0.0, 1.0), GREYS, texts=np.full(x.shape[:2], "×1", object),
+                                 title="No mask yet: switch to Training")
+        grids["output"] = Grid(y[:, :, ch], out_levels, out_lut, title=f"Output ({'training' if training else 'inference'})")
+        return grids
+
+    def formula_text(self) -> str:
+        layer = self.layer
+        if layer is None:
+            return "Add a Dropout layer to see its mask."
+        x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
+        rate = layer.rate
+        r = formulas.format_value(rate)
+        if not self.document.training:
+            return (f"<b>Inference</b>: {layer.label} passes every value through unchanged, y = x. "
+                    f"(In training each cell would be dropped with probability {r}.)")
+        mask = self.mask()
+        if mask is None or rate == 0:
+            return f"<b>Training</b> with rate {r}: nothing is dropped, y = x."
+        scale = 1.0 / (1.0 - rate)
+        kept = int(mask.sum())
+        lines = [
+            f"<b>Training</b>: each cell is dropped (set to 0) with probability {r}; the kept cells are multiplied "
+            f"by 1/(1 − {r}) = {formulas.format_value(scale)} so that the expected sum stays what inference sees.",
+            f"This mask keeps {kept} of {mask.size} cells ({100 * kept / mask.size:.0f} %).",
+        ]
+        kept_cells = np.argwhere(mask)
+        if len(kept_cells):
+            i, j, c = (int(v) for v in kept_cells[np.argmax(np.abs(x[mask]))])
+            cell = (i, j) if x.shape[2] == 1 else (i, j, c)
+            lines.append(f"For example kept {formulas.cell_name('x', cell)} = {formulas.format_value(x[i, j, c])} → "
+                         f"{formulas.num(x[i, j, c])} × {formulas.format_value(scale)} = {formulas.format_value(y[i, j, c])}; "
+                         f"a dropped cell gives 0.")
+        return "<br>".join(lines)
+
+    # ------------------------------------------------------------------ painting
+    def _paint_scene(self, painter, rect: QRectF) -> dict:
+        if self.layer is None:
+            draw_message(painter, rect, self.formula_text())
+            return {}
+        try:
+            grids = self.grids()
+        except (IndexError, ValueError) as exc:  # outputs from before a refused edit
+            draw_message(painter, rect, str(exc))
+            return {}
+        w = grids["input"].values.shape[1] + 1
+        columns = split_row(rect, [w, 1.0, w, 1.0, w + 2])
+        grids["output"].colorbar = True
+        placed = [(key, r, grids[key]) for key, r in zip(("input", "mask", "output"), columns[::2])]
+        geometries = paint_grids(painter, placed)
+        draw_symbol(painter, columns[1], "×")
+        draw_symbol(painter, columns[3], "=")
+        return geometries

@@ -151,12 +151,18 @@ def fitted_font(text: str, rect: QRectF, bold: bool = False) -> QFont:
 
 
 def _cell_font(cell: float, texts: list[str]) -> QFont | None:
-    """The largest font (up to 40 % of the cell) in which the widest text fits; None if unreadable."""
+    """The largest font (up to 40 % of the cell) in which the widest text fits; None if unreadable.
+
+    A text may have several lines ("5\n×0.25"); they must fit the cell's height too.
+    """
     font = pixel_font(cell * 0.4)
     metrics = QFontMetricsF(font)
-    widest = max((metrics.horizontalAdvance(t) for t in set(texts)), default=0.0)
-    if widest > cell * 0.82:
-        font = pixel_font(font.pixelSize() * cell * 0.82 / widest)
+    lines = [line for t in set(texts) for line in t.split("\n")]
+    widest = max((metrics.horizontalAdvance(line) for line in lines), default=0.0)
+    tallest = max((t.count("\n") + 1 for t in texts), default=1) * metrics.height()
+    shrink = min(1.0, cell * 0.82 / widest if widest else 1.0, cell * 0.9 / tallest)
+    if shrink < 1.0:
+        font = pixel_font(font.pixelSize() * shrink)
     return font if font.pixelSize() >= MIN_TEXT_PX else None
 
 
@@ -303,7 +309,7 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         painter.setPen(QPen(QColor(40, 40, 40), max(1.5, geo.cell * 0.05)))
         painter.drawRect(geo.array_rect)
 
-    pen_w = max(2.0, geo.cell * 0.1)
+    pen_w = max(2.0, min(geo.cell * 0.08, 6.0))
     for r, c in grid.highlights:
         inner = geo.cell_rect(r, c).adjusted(pen_w / 2, pen_w / 2, -pen_w / 2, -pen_w / 2)
         if grid.highlight_fill is not None:

@@ -68,6 +68,10 @@ class DropoutView(DocumentView):
     def layer_index(self) -> int:
         return self._index
 
+    def _channel(self) -> int:
+        """The channel shown, 0-based (the box counts from 1 like every label)."""
+        return self.channel.value() - 1
+
     @property
     def layer(self):
         return self.document.layer(self._index) if self._index else None
@@ -86,7 +90,7 @@ class DropoutView(DocumentView):
                 widget.setValue(value) if isinstance(widget, QSpinBox) else widget.setChecked(value)
                 widget.blockSignals(False)
             self.channel.blockSignals(True)
-            self.channel.setRange(0, x.shape[2] - 1)
+            self.channel.setRange(1, x.shape[2])
             self.channel.setVisible(x.shape[2] > 1)
             self.channel.blockSignals(False)
             self.rate.setText(f"rate {formulas.format_value(layer.rate)}")
@@ -115,7 +119,7 @@ class DropoutView(DocumentView):
         """The three grids drawn: input, mask (1 = kept, 0 = dropped) and output, of the shown channel."""
         layer = self.layer
         x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
-        ch = self.channel.value()
+        ch = self._channel()
         # One colour scale for input and output, so that scaled cells visibly darken and dropped ones fade.
         lut, levels = level_style(self._index - 1, np.concatenate([x.ravel(), y.ravel()]))
         out_lut, out_levels = lut, levels

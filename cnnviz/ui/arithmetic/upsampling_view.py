@@ -1,0 +1,185 @@
+"""UpSampling2D: nearest and bilinear side by side on the layer's real input, with each output cell's sources.
+
+For the selected (hovered) output cell the input cells it reads are lit: the nearest source marked, the
+bilinear sources outlined, and the interpolation weights written out per axis with Keras/TF's half-pixel
+centres: src = (dst + 0.5)·n_in/n_out − 0.5, clipped to the input, split between its two neighbours.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+
+from cnnviz.core import ConfigError, ops
+from cnnviz.core.layers import UpSampling2D
+from cnnviz.core.provenance import cell_provenance
+from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, find_layer, formula_label, split_row
+from cnnviz.ui.arithmetic.stepper import level_style
+from cnnviz.ui.colormaps import format_value
+from cnnviz.ui.grid_painter import Grid, paint_grids
+
+MODES = ("nearest", "bilinear")
+
+
+def axis_text(dst: int, n_in: int, factor: int, axis: str) -> str:
+    """One axis of the bilinear rule, with the numbers: which two sources and with what weights."""
+    n_out = n_in * factor
+    raw = (dst + 0.5) * n_in / n_out - 0.5
+    src = min(max(raw, 0.0), n_in - 1)
+    i0, i1, w = ops.bilinear_weights(n_in, n_out)
+    a, b, t = int(i0[dst]), int(i1[dst]), float(w[dst])
+    clip = f" → clipped to {format_value(src)}" if not math.isclose(raw, src) else ""
+    text = f"{axis} {dst}: ({dst} + 0.5)·{n_in}/{n_out} − 0.5 = {format_value(raw)}{clip}"
+    if a == b or t == 0:
+        return text + f" → {axis} {a} with weight 1"
+    return text + f" → {axis} {a} × {format_value(1 - t)} and {axis} {b} × {format_value(t)}"
+
+
+class UpsamplingView(DocumentView):
+    """Nearest vs bilinear outputs of the selected UpSampling2D, with the selected cell's sources."""
+
+    def __init__(self, document, parent=None):
+        super().__init__(document, parent)
+        self.setObjectName("arithmeticUpsampling")
+        self._index = 0
+        self._cell = (1, 1)
+        self.canvas = SceneCanvas(self._paint_scene)
+        self.canvas.cellHovered.connect(self._hovered)
+        self.canvas.cellClicked.connect(self._clicked)
+        self.formula = formula_label()
+        self.channel = QSpinBox()
+        self.channel.setPrefix("channel ")
+        self.channel.valueChanged.connect(lambda _: self.refresh())
+        self.info = QLabel()
+        controls = QHBoxLayout()
+        controls.addWidget(self.info, 1)
+        controls.addWidget(self.channel)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.formula)
+        self.refresh()
+
+    @property
+    def layer_index(self) -> int:
+        return self._index
+
+    def _channel(self) -> int:
+        """The channel shown, 0-based (the box counts from 1 like every label)."""
+        return self.channel.value() - 1
+
+    @property
+    def cell(self) -> tuple[int, int]:
+        return self._cell
+
+    def _input(self):
+        return self.document.levels[self._index - 1]
+
+    def refresh(self) -> None:
+        self._index = find_layer(self.document, (UpSampling2D,))
+        if self._index:
+            x = self._input()
+            layer = self.document.layer(self._index)
+            fh, fw = layer.size
+            self._cell = (min(self._cell[0], x.shape[0] * fh - 1), min(self._cell[1], x.shape[1] * fw - 1))
+            self.channel.blockSignals(True)
+            self.channel.setRange(1, x.shape[2])
+            self.channel.blockSignals(False)
+            self.channel.setVisible(x.shape[2] > 1)
+            self.info.setText(f"<b>{layer.label}</b>: size {fh}×{fw}, this layer uses <b>{layer.interpolation}</b>; "
+                              f"both ways are shown on its input. Hover an output cell.")
+        else:
+            self.info.setText("")
+        self.formula.setText(self.formula_text())
+        self.canvas.update()
+
+    def provenance(self, mode: str):
+        """The core's provenance of the selected cell with `mode` interpolation (same size, same input)."""
+        layer = self.document.layer(self._index).replace(interpolation=mode)
+        return cell_provenance(layer, self._input(), (*self._cell, self._channel()))
+
+    def outputs(self) -> dict:
+        layer = self.document.layer(self._index)
+        return {mode: ops.upsample2d(self._input(), layer.size, mode) for mode in MODES}
+
+    def formula_text(self) -> str:
+        if not self._index:
+            return "Add an UpSampling2D layer to compare nearest and bilinear up-sampling."
+        layer = self.document.layer(self._index)
+        x = self._input()
+        fh, fw = layer.size
+        r, c = self._cell
+        ch = self._channel()
+        one_channel = x.shape[2] == 1
+        name = lambda cell: formulas.cell_name("x", cell[:2] if one_channel else cell)  # noqa: E731
+        near = self.provenance("nearest")
+        bil = self.provenance("bilinear")
+        # each coefficient is (row weight)·(col weight): written as that product, it stays exact
+        rows = ops.bilinear_matrix(x.shape[0], x.shape[0] * fh)[r]
+        cols = ops.bilinear_matrix(x.shape[1], x.shape[1] * fw)[c]
+        weight = lambda t: f"{format_value(rows[t.cell[0]])}·{format_value(cols[t.cell[1]])}"  # noqa: E731
+        bil_terms = " + ".join(f"{weight(t)}·{name(t.cell)}" for t in bil.terms)
+        bil_values = " + ".join(f"{weight(t)}·{formulas.num(t.value)}" for t in bil.terms)
+        return "<br>".join([
+            f"<b>Nearest</b> (source marked gold): y[{r},{c}] = x[{r}//{fh}, {c}//{fw}] = {name(near.terms[0].cell)} = "
+            f"{format_value(near.value)}",
+            f"<b>Bilinear</b> (sources outlined green; half-pixel centres, as Keras): {axis_text(r, x.shape[0], fh, 'row')}; "
+            f"{axis_text(c, x.shape[1], fw, 'col')}",
+            f"y[{r},{c}] = {bil_terms} = {bil_values} = {format_value(bil.value)}",
+        ]) + ("" if one_channel else f"  (channel {ch + 1})")
+
+    # ------------------------------------------------------------------ linking
+    def probe_changed(self, probe) -> None:
+        if self._index and probe is not None and probe.cell is not None and probe.level == self._index:
+            self._cell = tuple(int(v) for v in probe.cell[:2])
+            if probe.cell[2] != self._channel():
+                self.channel.setValue(int(probe.cell[2]) + 1)
+            self.formula.setText(self.formula_text())
+            self.canvas.update()
+
+    def _hovered(self, key, cell):
+        if key in MODES:
+            self.document.set_probe(self._index, (cell[0], cell[1], self._channel()))
+
+    def _clicked(self, key, cell):
+        if key in MODES:
+            self.document.set_probe(self._index, (cell[0], cell[1], self._channel()), pinned=True)
+
+    # ------------------------------------------------------------------ painting
+    def _paint_scene(self, painter, rect: QRectF) -> dict:
+        if not self._index:
+            draw_message(painter, rect, self.formula_text())
+            return {}
+        try:
+            return self._paint_modes(painter, rect)
+        except (ConfigError, IndexError, ValueError) as exc:
+            draw_message(painter, rect, str(exc))
+            return {}
+
+    def _paint_modes(self, painter, rect: QRectF) -> dict:
+        layer = self.document.layer(self._index)
+        x = self._input()
+        ch = self._channel()
+        outputs = self.outputs()
+        lut, levels = level_style(self._index - 1, x)  # one scale: up-sampling never leaves the input's range
+        near, bil = self.provenance("nearest"), self.provenance("bilinear")
+        weights = {t.cell[:2]: t.coefficient for t in bil.terms}
+        input_texts = [[format_value(x[i, j, ch]) + (f"\n×{format_value(weights[(i, j)])}" if (i, j) in weights else "")
+                        for j in range(x.shape[1])] for i in range(x.shape[0])]
+        columns = split_row(rect, [x.shape[1] + 1, outputs["nearest"].shape[1] + 1, outputs["bilinear"].shape[1] + 1], gap=12)
+        shape = lambda a: "×".join(map(str, a.shape))  # noqa: E731
+        mark = lambda mode: " (this layer)" if mode == layer.interpolation else ""  # noqa: E731
+        placed = [
+            ("input", columns[0], Grid(x[:, :, ch], levels, lut, title=f"Input {shape(x)}: sources",
+                                       texts=np.array(input_texts, dtype=object), highlights=list(weights),
+                                       marked=near.terms[0].cell[:2])),
+        ]
+        for mode, col in zip(MODES, columns[1:]):
+            placed.append((mode, col, Grid(outputs[mode][:, :, ch], levels, lut,
+                                           title=f"{mode.capitalize()} {shape(outputs[mode])}{mark(mode)}",
+                                           highlights=[self._cell])))
+        return paint_grids(painter, placed)

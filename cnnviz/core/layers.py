@@ -29,7 +29,9 @@ from cnnviz.core.errors import ConfigError
 # Interactive limits: larger inputs are refused rather than freezing the app.
 MAX_CELLS = 4096 * 4096
 MAX_CHANNELS = 64
-MAX_VALUES = 2**26
+MAX_VALUES = 2**26  # any array the computation makes (outputs, padded inputs, window matrices)
+MAX_WORK = 2**31  # multiply-adds (or comparisons) of one layer: a few seconds of numpy at most
+MAX_KERNEL = 64  # per axis; a transposed conv loops over kernel offsets
 
 
 def _times(a: int, b: int) -> str:
@@ -107,16 +109,27 @@ class Layer:
         return h, w, c
 
     def compute_output_shape(self, input_shape) -> tuple[int, int, int]:
-        shape = self._output_shape(self._check_input_shape(input_shape))
-        if math.prod(shape) > MAX_VALUES:
-            raise self._error(
-                f"output {shape[0]}×{shape[1]}×{shape[2]} has more than 2^26 values: too large to compute interactively",
-                "input",
-            )
-        return shape
+        shape = self._check_input_shape(input_shape)
+        out = self._output_shape(shape)
+        for what, size in [(f"output {_times(*out[:2])}×{out[2]}", math.prod(out)), *self._intermediates(shape, out)]:
+            if size > MAX_VALUES:
+                raise self._error(f"{what} has {size:,} values, more than 2^26: too large to compute interactively",
+                                  "input")
+        work = self._work(shape, out)
+        if work > MAX_WORK:
+            raise self._error(f"{work:,} arithmetic operations (more than 2^31): too much to compute interactively",
+                              "input")
+        return out
 
     def _output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         return shape
+
+    def _intermediates(self, shape, out) -> list[tuple[str, int]]:
+        """(description, number of values) of the temporary arrays computing this layer makes."""
+        return []
+
+    def _work(self, shape, out) -> int:
+        return math.prod(out)
 
     def explain_output_shape(self, input_shape) -> list[str]:
         """The output-shape arithmetic per axis as text for the UI (does not raise for an empty result)."""
@@ -214,6 +227,9 @@ class _Conv(Layer):
             raise self._error(f"filters must be at most {MAX_CHANNELS}, got {filters}", "filters")
         self.filters = int(filters)
         self.kernel_size = self._pair(kernel_size, "kernel_size")
+        if max(self.kernel_size) > MAX_KERNEL:
+            raise self._error(f"kernel_size must be at most {MAX_KERNEL} per axis, got {_times(*self.kernel_size)}",
+                              "kernel_size")
         self.strides = self._pair(strides, "strides")
         self.padding = self._choice(padding, PADDINGS, "padding")
         self.dilation_rate = self._pair(dilation_rate, "dilation_rate")
@@ -357,6 +373,12 @@ class Conv2D(_Conv):
             )
         return oh, ow, self.filters
 
+    def _intermediates(self, shape, out):
+        return _padded_and_windows(shape, out, self.kernel_size, self.strides, self.padding, self.dilation_rate)
+
+    def _work(self, shape, out):
+        return math.prod(out) * math.prod(self.kernel_size) * shape[2]
+
     def explain_output_shape(self, input_shape):
         h, w, _ = self._check_input_shape(input_shape)
         lines = [_explain_sliding(name, n, *self._axis_sizes(n, axis)[:3], self.padding, sides)
@@ -365,6 +387,15 @@ class Conv2D(_Conv):
 
     def _call(self, x, training):
         return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+
+def _padded_and_windows(shape, out, size, strides, padding, dilation=(1, 1)) -> list[tuple[str, int]]:
+    """The padded input and the window matrix (im2col) a sliding layer builds."""
+    h, w, c = shape
+    rows = h + sum(conv_padding(h, size[0], strides[0], padding, dilation[0]))
+    cols = w + sum(conv_padding(w, size[1], strides[1], padding, dilation[1]))
+    return [(f"padded input {_times(rows, cols)}×{c}", rows * cols * c),
+            (f"window matrix {out[0] * out[1]}×{size[0] * size[1] * c}", out[0] * out[1] * size[0] * size[1] * c)]
 
 
 def _explain_sliding(name, n, k, s, d, padding, sides, pool=False) -> str:
@@ -433,6 +464,16 @@ class Conv2DTranspose(_Conv):
             )
         return oh, ow, self.filters
 
+    def _intermediates(self, shape, out):
+        h, w, _ = shape
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+        rows = max(transpose_full_size(h, kh, sh, dh), out[0] + transpose_crop(h, kh, sh, self.padding, self._op(0), dh))
+        cols = max(transpose_full_size(w, kw, sw, dw), out[1] + transpose_crop(w, kw, sw, self.padding, self._op(1), dw))
+        return [(f"scatter canvas {_times(rows, cols)}×{self.filters}", rows * cols * self.filters)]
+
+    def _work(self, shape, out):
+        return math.prod(shape) * math.prod(self.kernel_size) * self.filters
+
     def explain_output_shape(self, input_shape):
         h, w, _ = self._check_input_shape(input_shape)
         lines = [self._explain_axis(name, n, axis, sides)
@@ -495,6 +536,13 @@ class _Pooling(Layer):
                 "pool_size",
             )
         return oh, ow, c
+
+    def _intermediates(self, shape, out):
+        return _padded_and_windows(shape, out, self.pool_size, self.strides, self.padding)[:1]
+
+    def _work(self, shape, out):
+        padded_rows = shape[0] + sum(conv_padding(shape[0], self.pool_size[0], self.strides[0], self.padding))
+        return (padded_rows * self.pool_size[1] + out[0] * self.pool_size[0]) * out[1] * out[2]
 
     def explain_output_shape(self, input_shape):
         h, w, c = self._check_input_shape(input_shape)

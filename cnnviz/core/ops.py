@@ -114,13 +114,15 @@ def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np
 
 
 def _reduce_windows(xp, pool, out, strides, ufunc) -> np.ndarray:
-    """ufunc-reduce every window, one pool offset at a time (kh·kw strided slices)."""
+    """ufunc-reduce every window. Max and sum are separable: reduce along columns, then along rows,
+    one strided slice per pool offset (kh + kw slices in all)."""
     (kh, kw), (oh, ow), (sh, sw) = pool, out, strides
-    acc = None
-    for a in range(kh):
-        for b in range(kw):
-            part = xp[a : a + (oh - 1) * sh + 1 : sh, b : b + (ow - 1) * sw + 1 : sw, :]
-            acc = part.copy() if acc is None else ufunc(acc, part, out=acc)
+    cols = xp[:, : (ow - 1) * sw + 1 : sw, :].copy()
+    for b in range(1, kw):
+        ufunc(cols, xp[:, b : b + (ow - 1) * sw + 1 : sw, :], out=cols)
+    acc = cols[: (oh - 1) * sh + 1 : sh].copy()
+    for a in range(1, kh):
+        ufunc(acc, cols[a : a + (oh - 1) * sh + 1 : sh], out=acc)
     return acc
 
 

@@ -312,7 +312,9 @@ def _torch_layer(layer, in_shape, out_shape) -> _Child:
         expr = (f"KerasConvTranspose2d({channels}, {c['filters']}, kernel_size={(kh, kw)}, stride={(sh, sw)}, "
                 f"dilation={(dh, dw)}, crop={crop}, out_size={size}, bias={c['use_bias']})")
         note = [f"# Keras keeps rows {crop[0]}..{crop[0] + size[0] - 1} and cols {crop[1]}..{crop[1] + size[1] - 1}"
-                f" of the {full[0]}×{full[1]} canvas"]
+                f" of the {full[0]}×{full[1]} canvas"
+                + ("; rows/cols past its end are zeros (plus the bias)"
+                   if any(c + n > f for c, n, f in zip(crop, size, full)) else "")]
         return _Child(expr, note, ["transpose"], _weight_loads(layer, f"{ref}.conv", ref))
     if kind in ("MaxPooling2D", "AveragePooling2D"):
         (kh, kw) = c["pool_size"]

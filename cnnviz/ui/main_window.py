@@ -14,6 +14,7 @@ from cnnviz.ui import settings
 from cnnviz.ui.actions import Actions
 from cnnviz.ui.app import configure_pyqtgraph
 from cnnviz.ui.document import Document
+from cnnviz.ui.file_actions import FileActions
 from cnnviz.ui.filter_editor import FilterEditor
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
         self.resize(1400, 900)
         self._first_show = True
         self._restored = self._restore_settings()

@@ -1,0 +1,151 @@
+"""The `cnnviz` command: open the app, or render figures and export code without a window.
+
+    cnnviz                         the app with the lecture's example
+    cnnviz SESSION                 the app with a session file
+    cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
+    cnnviz export-code SESSION --framework keras|pytorch -o model.py
+
+A bad file or argument ends with status 2 and one line on stderr, never a traceback. Qt is imported only
+when a command needs it (render and the app), so `export-code`, `--help` and `--version` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import cnnviz
+
+COMMANDS = ("render", "export-code")
+QUIT_FOR_TESTS = "--quit-after-start"
+
+
+class UsageError(Exception):
+    """A bad argument; reported as one line, status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (and no usage block) with status 2."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="cnnviz",
+        description="See how a convolutional neural network transforms numbers: paint the pixels, edit the "
+                    "filters, build a pipeline of Keras layers and watch every layer's output change.",
+        epilog="Headless commands:\n"
+               "  cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]\n"
+               "  cnnviz export-code SESSION --framework keras|pytorch -o model.py\n"
+               "Run `cnnviz render --help` or `cnnviz export-code --help` for their options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("session", nargs="?", metavar="SESSION",
+                   help="a .cnnviz.json session file to open (default: the lecture's 6×6 example)")
+    p.add_argument("--version", action="version", version=f"cnnviz {cnnviz.__version__}")
+    p.add_argument(QUIT_FOR_TESTS, action="store_true",
+                   help="for testing: close the window right after it first appears")
+    return p
+
+
+def _render_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz render", description="Render a session as a figure (no display needed).")
+    p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the figure to write; the format follows the name: .png, .svg or .pdf")
+    p.add_argument("--layer", type=int, metavar="N",
+                   help="draw only layer N (1 = the first layer): its input, filters and output")
+    p.add_argument("--scale", type=float, default=1.0, metavar="S",
+                   help="PNG only: pixels per figure unit, e.g. 2 for a sharp slide (default 1)")
+    return p
+
+
+def _code_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz export-code",
+                description="Write a runnable Python module that builds the session's pipeline with its weights.")
+    p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
+    p.add_argument("--framework", required=True, choices=("keras", "pytorch"), help="keras or pytorch")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .py file to write")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "render":
+            return _render(_render_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "export-code":
+            return _export_code(_code_parser().parse_args(argv[1:]))
+        return _open_app(_app_parser().parse_args(argv))
+    except UsageError as e:
+        return _fail(str(e))
+    except ValueError as e:  # SessionError and ConfigError: a bad file or setting, already explained
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"cnnviz: error: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def _render(args) -> int:
+    from cnnviz.io import load_session
+    from cnnviz.io.errors import SessionError
+
+    if not os.environ.get("QT_QPA_PLATFORM") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # render needs no screen
+    if not 0.1 <= args.scale <= 16:
+        raise UsageError(f"--scale must be between 0.1 and 16, got {args.scale:g}")
+    session = load_session(args.session)
+    n = len(session.pipeline.layers)
+    if args.layer is not None and not 1 <= args.layer <= n:
+        raise SessionError(f"--layer {args.layer}: {os.path.basename(args.session)} has layers 1 to {n}"
+                           if n else f"--layer {args.layer}: {os.path.basename(args.session)} has no layers")
+    from PySide6.QtGui import QGuiApplication
+
+    from cnnviz.ui.figure import figure_format, save_figure, session_figure
+
+    figure_format(args.output)  # refuse a bad name before any work
+    _app = QGuiApplication.instance() or QGuiApplication(["cnnviz"])  # fonts need a GUI application
+    save_figure(session_figure(session, args.layer), args.output, args.scale)
+    return 0
+
+
+def _export_code(args) -> int:
+    from cnnviz.io import generate_code, load_session
+    from cnnviz.io.session import write_atomic
+
+    source = generate_code(load_session(args.session), args.framework)
+    write_atomic(Path(args.output), source.encode("utf-8"))
+    return 0
+
+
+def _open_app(args) -> int:
+    session = None
+    if args.session is not None:
+        from cnnviz.io import load_session
+
+        session = load_session(args.session)  # a bad file stops here, before any window
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UsageError("no display to open the window on (set DISPLAY, or use `cnnviz render` headless)")
+    from cnnviz.ui.app import run
+
+    def setup(window):
+        window.file_actions.enable_recovery()  # offers work a crash left behind, then autosaves
+        if session is not None:
+            window.file_actions.open(os.path.abspath(args.session))
+
+    return run(["cnnviz"] + ([QUIT_FOR_TESTS] if args.quit_after_start else []), setup)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Generated Keras/PyTorch code: it parses, and the PyTorch module reproduces cnnviz's numbers layer by layer."""
+
+import ast
+import importlib.util
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cnnviz.core import (
+    Activation,
+    AveragePooling2D,
+    Conv2D,
+    Conv2DTranspose,
+    Dropout,
+    MaxPooling2D,
+    Pipeline,
+    ReLU,
+    UpSampling2D,
+    seed_input,
+    seed_pipeline,
+)
+from cnnviz.io import Session, SessionError, generate_code
+
+
+def make_session(input_shape, layers, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=input_shape).astype(np.float32)
+    p = Pipeline(input_shape, layers, seed=seed)
+    p.build()
+    for layer in p.layers:  # non-zero biases, so a bias lost in padding or cropping would show
+        weights = layer.get_weights()
+        if len(weights) == 2:
+            layer.set_weights([weights[0], rng.normal(size=weights[1].shape).astype(np.float32)])
+    return Session(x, p, {})
+
+
+SESSIONS = {
+    "seed lecture": lambda: Session(seed_input(), seed_pipeline(), {}),
+    "same padding stride 2 (pads 0 top, 1 bottom)": lambda: make_session(
+        (6, 6, 2), [Conv2D(3, 3, strides=2, padding="same")]),
+    "same padding stride 1 even kernel, dilation": lambda: make_session(
+        (7, 6, 1), [Conv2D(2, (2, 4), padding="same"), Conv2D(2, 3, padding="same", dilation_rate=2),
+                    Conv2D(1, (3, 2), strides=(3, 2), padding="valid", use_bias=False)]),
+    "transpose same n3 k3 s2 (crop 0 top, 1 bottom)": lambda: make_session(
+        (3, 3, 2), [Conv2DTranspose(2, 3, strides=2, padding="same")]),
+    "transpose same n3 k5 s2 and n3 k4 s2": lambda: make_session(
+        (3, 3, 1), [Conv2DTranspose(2, 5, strides=2, padding="same"), Conv2DTranspose(1, 4, strides=2, padding="same")]),
+    "transpose s > k (zero rows past the canvas get the bias)": lambda: make_session(
+        (2, 3, 1), [Conv2DTranspose(2, 2, strides=3, padding="same"),
+                    Conv2DTranspose(1, 2, strides=3, padding="valid", output_padding=2)]),
+    "transpose valid default and dilated": lambda: make_session(
+        (3, 2, 2), [Conv2DTranspose(2, 3, strides=3), Conv2DTranspose(1, 2, strides=2, dilation_rate=2)]),
+    "average pooling same, asymmetric (7x6, pool 3, stride 2)": lambda: make_session(
+        (7, 6, 2), [AveragePooling2D(3, strides=2, padding="same"), AveragePooling2D(2)]),
+    "max pooling same on negatives": lambda: Session(
+        -np.arange(1, 26, dtype=np.float32).reshape(5, 5, 1),
+        Pipeline((5, 5, 1), [MaxPooling2D(2, padding="same"), MaxPooling2D(3, strides=1, padding="same")]), {}),
+    "bilinear and nearest upsampling": lambda: make_session(
+        (2, 3, 2), [UpSampling2D((2, 3), interpolation="bilinear"), UpSampling2D(2), UpSampling2D(3, "bilinear")]),
+    "activations and dropout at inference": lambda: make_session(
+        (5, 5, 1), [Conv2D(2, 3, padding="same"), ReLU(), Dropout(0.5), Activation("sigmoid"),
+                    Activation("tanh"), Activation("linear")]),
+}
+
+
+def load_module(tmp_path, source, name):
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("framework", ["keras", "pytorch"])
+@pytest.mark.parametrize("name", list(SESSIONS))
+def test_generated_code_parses_and_exposes_the_api(name, framework):
+    source = generate_code(SESSIONS[name](), framework)
+    tree = ast.parse(source)
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    assert {"build_model", "INPUT", "WEIGHTS", "run"} <= names
+    compile(source, name, "exec")
+
+
+@pytest.mark.parametrize("name", list(SESSIONS))
+def test_pytorch_code_reproduces_cnnviz_layer_by_layer(tmp_path, name):
+    pytest.importorskip("torch")
+    session = SESSIONS[name]()
+    module = load_module(tmp_path, generate_code(session, "pytorch"), "generated_torch")
+    assert np.array_equal(module.INPUT, session.input) and module.INPUT.dtype == np.float32
+    expected = session.pipeline.run(session.input)
+    got = module.run()
+    assert len(got) == len(expected)
+    for i, (g, e) in enumerate(zip(got, expected), start=1):
+        assert g.shape == e.shape, f"layer {i}"
+        np.testing.assert_allclose(g, e, atol=1e-5, rtol=1e-5, err_msg=f"layer {i}")
+    model = module.build_model()
+    assert [n for n, _ in model.named_children()] == [layer.name for layer in session.pipeline.layers]
+
+
+def test_pytorch_same_stride2_gives_the_semantics_table_numbers(tmp_path):
+    pytest.importorskip("torch")
+    x = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
+    p = Pipeline((6, 6, 1), [Conv2D(1, 3, strides=2, padding="same")])
+    p.build()
+    p.layers[0].set_weights([np.array([[1, 0, -1]] * 3, np.float32)[:, :, None, None], np.zeros(1, np.float32)])
+    source = generate_code(Session(x, p, {}), "pytorch")
+    assert "KerasSamePad(0, 1, 0, 1)" in source and "top 0, bottom 1" in source
+    (y,) = load_module(tmp_path, source, "same2").run()
+    assert y[..., 0].tolist() == [[-6, -6, 30], [-6, -6, 66], [-4, -4, 62]]
+
+
+def test_pytorch_code_explains_the_emulation_in_comments():
+    source = generate_code(SESSIONS["transpose same n3 k3 s2 (crop 0 top, 1 bottom)"](), "pytorch")
+    assert "padding=0" in source and "output_padding=0" in source
+    assert "# Keras keeps rows 0..5 and cols 0..5 of the 7×7 canvas" in source
+    avg = generate_code(SESSIONS["average pooling same, asymmetric (7x6, pool 3, stride 2)"](), "pytorch")
+    assert "padded cells are not counted" in avg
+    bil = generate_code(SESSIONS["bilinear and nearest upsampling"](), "pytorch")
+    assert "align_corners=False" in bil and "half-pixel" in bil
+    assert "HWC -> NCHW" in bil
+
+
+def test_generated_module_runs_as_a_script(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "model.py"
+    path.write_text(generate_code(Session(seed_input(), seed_pipeline(), {}), "pytorch"))
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "layer 3: output (6, 6, 2)" in out.stdout
+
+
+def test_keras_code_builds_the_same_model(tmp_path):
+    keras = pytest.importorskip("keras")
+    session = SESSIONS["transpose same n3 k3 s2 (crop 0 top, 1 bottom)"]()
+    module = load_module(tmp_path, generate_code(session, "keras"), "generated_keras")
+    y = keras.ops.convert_to_numpy(module.build_model()(module.INPUT[None]))[0]
+    np.testing.assert_allclose(y, session.pipeline.run(session.input)[-1], atol=1e-5)
+
+
+def test_keras_code_uses_keras_names_and_arguments():
+    source = generate_code(SESSIONS["same padding stride 2 (pads 0 top, 1 bottom)"](), "keras")
+    assert "keras.Input(shape=(6, 6, 2))" in source
+    assert "layers.Conv2D(3, (3, 3), strides=(2, 2), padding='same', dilation_rate=(1, 1), use_bias=True, " \
+           "name='conv2d')" in source
+    assert "model.get_layer(name).set_weights(arrays)" in source
+
+
+def test_weights_are_written_exactly(tmp_path):
+    pytest.importorskip("torch")
+    session = make_session((4, 4, 1), [Conv2D(2, 3)], seed=9)
+    module = load_module(tmp_path, generate_code(session, "pytorch"), "exact")
+    for a, b in zip(module.WEIGHTS["conv2d"], session.pipeline.layers[0].get_weights()):
+        assert a.dtype == np.float32 and np.array_equal(a, b)
+
+
+def test_unknown_framework_is_refused():
+    with pytest.raises(SessionError, match="unknown framework 'jax'"):
+        generate_code(Session(seed_input(), seed_pipeline(), {}), "jax")

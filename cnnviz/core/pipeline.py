@@ -28,6 +28,22 @@ def _check_pipeline_input_shape(input_shape) -> tuple[int, int, int]:
     return h, w, c
 
 
+def _check_input_array(x, shape) -> np.ndarray:
+    """The input as float32, or ConfigError labelled "Input" for a wrong shape, type or value."""
+    x = np.asarray(x)
+    if x.shape != shape:
+        raise ConfigError(f"Input: array has shape {x.shape}, the pipeline expects {shape}", param="input",
+                          layer="Input")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise ConfigError(f"Input: the array must hold real numbers, got {x.dtype}", param="input", layer="Input")
+    with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
+        x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        raise ConfigError("Input: the array holds NaN or infinite values (or values too large for float32)",
+                          param="input", layer="Input")
+    return x
+
+
 class Pipeline:
     """Layers applied in order to an (H, W, C) input; layer i (1-based) produces level i."""
 
@@ -80,10 +96,7 @@ class Pipeline:
         `start` is the 0-based position of the first layer to compute (= the 1-based index of the
         last unchanged layer); outputs before it are taken from `previous`, an earlier run's result.
         """
-        x = np.asarray(x)
-        if x.shape != self.input_shape:
-            raise ConfigError(f"Input: array has shape {x.shape}, the pipeline expects {self.input_shape}",
-                              param="input", layer="Input")
+        x = _check_input_array(x, self.input_shape)
         if not _is_int(start) or not 0 <= start <= len(self._layers):
             raise ConfigError(f"Pipeline: start must be in 0..{len(self._layers)}, got {start!r}", param="start")
         if start and (previous is None or len(previous) < start):

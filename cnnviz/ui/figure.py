@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QPointF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPageSize, QPainter, QPainterPath, QPdfWriter, QPen
 from PySide6.QtSvg import QSvgGenerator
 
@@ -223,7 +223,7 @@ class WidgetFigure:
         painter.fillRect(QRectF(0, 0, self.size.width(), self.size.height()), QColor("white"))
         painter.save()
         painter.translate(MARGIN, MARGIN)
-        self.widget.render(painter)
+        self.widget.render(painter, QPoint(0, 0))
         painter.restore()
         if self.caption:
             painter.setFont(pixel_font(NOTE_PX * 1.2))

@@ -1,0 +1,140 @@
+"""Exported figures: valid PNG/SVG/PDF of the figure's size, with the cell values, labels and colours."""
+
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QLabel
+
+from cnnviz.io import SessionError, load_session
+from cnnviz.ui.colormaps import DIVERGING, GREYS, colorize
+from cnnviz.ui.figure import WidgetFigure, render_bytes, save_figure, session_figure
+from cnnviz.ui.grid_painter import layout_grid
+
+RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
+
+
+def session(name):
+    return load_session(os.path.join(RESOURCES, f"{name}.cnnviz.json"))
+
+
+def cell_pixel(figure, image, key, row, col, scale=1.0):
+    """The colour near the top-left corner of a cell (away from the number written in its middle)."""
+    (rect, grid), = [(r, g) for k, r, g in figure.placed if k == key]
+    geo = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, figure.cell)
+    r = geo.cell_rect(row, col)
+    return QColor(image.pixel(int((r.left() + 4) * scale), int((r.top() + 4) * scale)))
+
+
+def lut_colour(value, levels, lut):
+    rgba = colorize(np.array([[value]]), levels, lut)[0, 0]
+    return tuple(int(v) for v in rgba[:3])
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_png_has_the_right_size_and_the_cell_colours(qapp, tmp_path, scale):
+    fig = session_figure(session("lecture"))
+    path = tmp_path / "fig.png"
+    save_figure(fig, path, scale)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (round(fig.size.width() * scale), round(fig.size.height() * scale))
+    x = session("lecture").input
+    # input: greys, 1 = white, 0 = black
+    assert cell_pixel(fig, image, (0, 0), 0, 0, scale).getRgb()[:3] == lut_colour(1, (0, 1), GREYS) == (255, 255, 255)
+    assert cell_pixel(fig, image, (0, 0), 0, 1, scale).getRgb()[:3] == (0, 0, 0)
+    # Conv2D #1 map 1: the diverging colour of −2 (the most negative cell) with symmetric levels ±2
+    y = session("lecture").pipeline.run(x)[0]
+    assert y[3, 2, 0] == -2
+    assert cell_pixel(fig, image, (1, 0), 3, 2, scale).getRgb()[:3] == lut_colour(-2, (-2, 2), DIVERGING)
+
+
+def test_png_cells_have_their_numbers_written(qapp, tmp_path):
+    fig = session_figure(session("lecture"))
+    image = QImage.fromData(render_bytes(fig, "png"))
+    (rect, grid), = [(r, g) for k, r, g in fig.placed if k == (0, 0)]
+    geo = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, fig.cell)
+    black_cell = geo.cell_rect(0, 1)  # value 0 on black: the "0" is drawn in white
+    centre = [QColor(image.pixel(int(black_cell.center().x()) + dx, int(black_cell.center().y()) + dy)).lightness()
+              for dx in range(-6, 7) for dy in range(-8, 9)]
+    assert max(centre) > 200 and min(centre) < 30
+
+
+def svg_texts(data: bytes):
+    root = ET.fromstring(data)
+    return root, [t.text.strip() for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and t.text.strip()]
+
+
+def test_svg_is_vector_with_the_values_and_labels(qapp, tmp_path):
+    fig = session_figure(session("same-padding-stride2"), layer=1)
+    path = tmp_path / "fig.svg"
+    save_figure(fig, path)
+    root, texts = svg_texts(path.read_bytes())
+    assert root.get("viewBox") == f"0 0 {fig.size.width():g} {fig.size.height():g}"
+    # the Keras same-padding stride-2 result of SEMANTICS.md §6, every input value, the padding zeros
+    for value in ["−6", "30", "66", "−4", "62"] + [str(v) for v in range(36)]:
+        assert value in texts, value
+    assert "Conv2D #1 → 3×3×1" in texts and "Filters" in texts and "Input 6×6×1" in texts
+    assert "rows: ⌈6/2⌉ = 3 (padding 0 top, 1 bottom)" in texts
+    assert texts.count("0") >= 13 + 3  # 13 padding cells written "0", plus 0 in the input and filter
+
+
+def test_pdf_page_is_the_figure_and_holds_the_text(qapp, tmp_path):
+    fig = session_figure(session("transposed-back-to-6x6"))
+    path = tmp_path / "fig.pdf"
+    save_figure(fig, path)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert box and (float(box.group(1)), float(box.group(2))) == (fig.size.width(), fig.size.height())
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed: PDF text not checked")
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    for label in ["Input 6×6×1", "Conv2D #1 → 4×4×1", "MaxPooling2D #2 → 2×2×1", "Conv2DTranspose #3 → 6×6×1",
+                  "0.11", "0.89", "−2"]:
+        assert label in text, label
+
+
+def test_layer_figure_shows_filters_per_channel_and_the_arithmetic(qapp):
+    fig = session_figure(session("rgb-edges"), layer=1)
+    headings = [c.heading for c in fig.columns]
+    assert headings == ["Input 8×8×3", "Filters", "Conv2D #1 → 8×8×2"]
+    filters = fig.columns[1]
+    assert filters.captions == [f"filter {f}, channel {c}" for f in (1, 2) for c in (1, 2, 3)]
+    kernel = session("rgb-edges").pipeline.layers[0].get_weights()[0]
+    np.testing.assert_array_equal(filters.grids[4].values, kernel[:, :, 1, 1])
+    assert fig.columns[0].grids[0].pad == (1, 1, 1, 1)  # same padding drawn around the input
+    assert any("rows: ⌈8/1⌉ = 8" in n for n in fig.columns[2].notes)
+
+
+def test_pipeline_figure_labels_every_level(qapp):
+    fig = session_figure(session("lecture"))
+    assert [c.heading for c in fig.columns] == ["Input 6×6×1", "Conv2D #1 → 4×4×2", "MaxPooling2D #2 → 2×2×2",
+                                              "UpSampling2D #3 → 6×6×2"]
+    assert [len(c.grids) for c in fig.columns] == [1, 2, 2, 2]
+    assert len(fig.arrows) == 3
+    for (col, ch), _, grid in fig.placed:
+        assert grid.colorbar
+
+
+def test_widget_figure_renders_a_live_widget(qapp):
+    label = QLabel("step 3 of 16")
+    label.resize(200, 40)
+    root, texts = svg_texts(render_bytes(WidgetFigure(label, "y = 1·1 + 0·0 = 1"), "svg"))
+    assert "step 3 of 16" in texts and "y = 1·1 + 0·0 = 1" in texts
+
+
+def test_bad_names_and_scales_are_refused(qapp, tmp_path):
+    fig = session_figure(session("lecture"))
+    with pytest.raises(SessionError, match=r"^fig\.gif: cannot tell the figure format"):
+        save_figure(fig, tmp_path / "fig.gif")
+    with pytest.raises(SessionError, match="scale must be between 0.1 and 16, got 100"):
+        save_figure(fig, tmp_path / "fig.png", scale=100)
+    with pytest.raises(SessionError, match="layer 9 does not exist: the pipeline has layers 1 to 3"):
+        session_figure(session("lecture"), layer=9)
+    assert not list(tmp_path.iterdir())

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
 from cnnviz.ui.grid_painter import GridGeometry, pixel_font
 
@@ -85,10 +85,10 @@ class SceneCanvas(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click focuses the view, so its shortcuts work
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(240, 160)
+        self.setMinimumSize(200, 120)
 
     def sizeHint(self) -> QSize:
-        return QSize(720, 360)
+        return QSize(640, 230)
 
     @property
     def geometries(self) -> dict:
@@ -181,18 +181,44 @@ def draw_message(painter: QPainter, rect: QRectF, text: str) -> None:
     painter.restore()
 
 
-def formula_label() -> QLabel:
-    """The label under a canvas that writes the arithmetic out with the real numbers."""
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 1.15)
-    label.setFont(font)
-    label.setStyleSheet("QLabel { background: #f7f7f2; border: 1px solid #ddd; padding: 6px; }")
-    return label
+class FormulaBox(QScrollArea):
+    """The arithmetic written out under a canvas: as tall as its text, scrolling past `max_height`.
+
+    A long sum (a transposed conv's scatter list) never pushes the window taller, and a one-line sum
+    leaves the room to the picture.
+    """
+
+    def __init__(self, max_height: int = 150, parent=None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.label.setFont(font)
+        self.label.setStyleSheet("QLabel { background: #f7f7f2; border: 1px solid #ddd; padding: 6px; }")
+        self.setWidget(self.label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._max_height = max_height
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def setText(self, text: str) -> None:
+        self.label.setText(text)
+        self._fit()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = max(self.viewport().width(), 200)
+        needed = self.label.heightForWidth(width) if self.label.text() else 0
+        self.setFixedHeight(min(max(needed, 0) + 2, self._max_height))
 
 
 def find_layer(document, kinds: tuple[type, ...]) -> int:

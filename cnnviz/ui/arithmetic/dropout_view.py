@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStyle, QVBoxLayout
 
 from cnnviz.core import ConfigError
 from cnnviz.core.layers import Dropout
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, draw_symbol, find_layer, formula_label, split_row
+from cnnviz.ui.arithmetic.base import (
+    DocumentView,
+    SceneCanvas,
+    draw_message,
+    draw_symbol,
+    find_layer,
+    FormulaBox,
+    split_row,
+)
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import GREYS
 from cnnviz.ui.grid_painter import Grid, paint_grids
@@ -30,7 +38,7 @@ class DropoutView(DocumentView):
         self.setObjectName("arithmeticDropout")
         self._index = 0
         self.canvas = SceneCanvas(self._paint_scene)
-        self.formula = formula_label()
+        self.formula = FormulaBox()
         self.training_button = QPushButton("Training")
         self.training_button.setToolTip("Training: cells are dropped and the kept ones scaled by 1/(1−rate)")
         self.inference_button = QPushButton("Inference")
@@ -41,10 +49,11 @@ class DropoutView(DocumentView):
             self.mode.addButton(button)
         self.training_button.toggled.connect(lambda on: self.document.set_training(on))
         self.new_mask_button = QPushButton("New mask")
+        self.new_mask_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
         self.new_mask_button.setToolTip("Draw another random mask (undoable)")
         self.new_mask_button.clicked.connect(lambda: self.document.new_dropout_mask(self._index))
         self.seed = QSpinBox()
-        self.seed.setRange(NO_SEED, 2**31 - 1)
+        self.seed.setRange(NO_SEED, 99_999)
         self.seed.setSpecialValueText("none")
         self.seed.setToolTip("The random seed of the mask (Keras Dropout(seed=…)); 'none' draws a fresh one")
         self.seed.editingFinished.connect(self._seed_edited)
@@ -58,6 +67,7 @@ class DropoutView(DocumentView):
                        self.channel, self.rate):
             controls.addWidget(widget)
         controls.addStretch(1)
+        controls.setSpacing(4)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.canvas, 1)

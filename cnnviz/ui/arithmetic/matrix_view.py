@@ -15,7 +15,13 @@ from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.matrix import conv_matrix, transpose_matrix
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, find_layer, formula_label
+from cnnviz.ui.arithmetic.base import (
+    DocumentView,
+    SceneCanvas,
+    draw_message,
+    find_layer,
+    FormulaBox,
+)
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, GridGeometry, paint_grid, pixel_font
@@ -48,7 +54,7 @@ class MatrixView(DocumentView):
         self.canvas.cellHovered.connect(self._hovered)
         self.canvas.cellClicked.connect(self._clicked)
         self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
-        self.formula = formula_label()
+        self.formula = FormulaBox()
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)

@@ -15,7 +15,15 @@ from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, find_layer, formula_label, split_column, split_row
+from cnnviz.ui.arithmetic.base import (
+    DocumentView,
+    SceneCanvas,
+    draw_message,
+    find_layer,
+    FormulaBox,
+    split_column,
+    split_row,
+)
 from cnnviz.ui.arithmetic.stepper import MAX_CHANNEL_ROWS, level_style
 from cnnviz.ui.colormaps import DIVERGING, colorize, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grids, pixel_font
@@ -50,7 +58,7 @@ class NeuronView(DocumentView):
         self.canvas = SceneCanvas(self._paint_scene)
         self.canvas.cellHovered.connect(self._hovered)
         self.canvas.cellClicked.connect(self._clicked)
-        self.formula = formula_label()
+        self.formula = FormulaBox()
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)

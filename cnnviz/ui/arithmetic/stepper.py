@@ -13,14 +13,23 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout
 
 from cnnviz.core import ConfigError, ops
 from cnnviz.core.arithmetic import conv_padding, transpose_crop, transpose_full_size
 from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, draw_symbol, find_layer, formula_label, split_column, split_row
+from cnnviz.ui.arithmetic.base import (
+    DocumentView,
+    SceneCanvas,
+    draw_message,
+    draw_symbol,
+    find_layer,
+    FormulaBox,
+    split_column,
+    split_row,
+)
 from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grids
 
@@ -77,12 +86,16 @@ class StepperView(DocumentView):
         self.canvas.cellHovered.connect(self._canvas_hovered)
         self.canvas.cellClicked.connect(self._canvas_clicked)
         self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
-        self.formula = formula_label()
+        self.formula = FormulaBox()
 
-        self.play_action = self._action("Play", "Ctrl+Space", self.toggle_play, "Play or pause the animation")
-        self.back_action = self._action("Step back", "Ctrl+Left", lambda: self.step_by(-1), "One window position back")
-        self.forward_action = self._action("Step forward", "Ctrl+Right", lambda: self.step_by(1), "One window position on")
-        self.restart_action = self._action("Restart", "Ctrl+Home", self.restart, "Back to the first window position")
+        icon = QStyle.StandardPixmap
+        self.play_action = self._action("Play", "Ctrl+Space", self.toggle_play, "Play or pause the animation", icon.SP_MediaPlay)
+        self.back_action = self._action("Step back", "Ctrl+Left", lambda: self.step_by(-1), "One window position back",
+                                        icon.SP_MediaSeekBackward)
+        self.forward_action = self._action("Step forward", "Ctrl+Right", lambda: self.step_by(1), "One window position on",
+                                           icon.SP_MediaSeekForward)
+        self.restart_action = self._action("Restart", "Ctrl+Home", self.restart, "Back to the first window position",
+                                           icon.SP_MediaSkipBackward)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Scrub through the window positions")
         self.slider.valueChanged.connect(self._scrubbed)
@@ -90,7 +103,7 @@ class StepperView(DocumentView):
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setRange(1, 20)
         self.speed.setValue(2)
-        self.speed.setFixedWidth(110)
+        self.speed.setFixedWidth(80)
         self.speed.setToolTip("Animation speed in steps per second")
         self.speed.valueChanged.connect(self._speed_changed)
         self.speed_label = QLabel()
@@ -103,7 +116,7 @@ class StepperView(DocumentView):
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.position)
         controls.addSpacing(12)
-        controls.addWidget(QLabel("Speed"))
+        controls.addWidget(QLabel("speed"))
         controls.addWidget(self.speed)
         controls.addWidget(self.speed_label)
         layout = QVBoxLayout(self)
@@ -114,8 +127,8 @@ class StepperView(DocumentView):
         self._speed_changed(self.speed.value())
         self.refresh()
 
-    def _action(self, text, shortcut, slot, tip) -> QAction:
-        action = QAction(text, self)
+    def _action(self, text, shortcut, slot, tip, icon) -> QAction:
+        action = QAction(self.style().standardIcon(icon), text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.setToolTip(f"{tip} ({shortcut})")
@@ -171,7 +184,7 @@ class StepperView(DocumentView):
         self.slider.setRange(0, max(len(self._steps) - 1, 0))
         self.slider.setValue(self._step)
         self.slider.blockSignals(False)
-        self.play_action.setText("Pause" if self.playing else "Play")
+        self._show_play_state()
         for action in (self.play_action, self.back_action, self.forward_action, self.restart_action):
             action.setEnabled(bool(self._steps))
         self.slider.setEnabled(bool(self._steps))
@@ -219,7 +232,13 @@ class StepperView(DocumentView):
 
     def pause(self) -> None:
         self._timer.stop()
-        self.play_action.setText("Play")
+        self._show_play_state()
+
+    def _show_play_state(self) -> None:
+        playing = self.playing
+        self.play_action.setText("Pause" if playing else "Play")
+        pixmap = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_action.setIcon(self.style().standardIcon(pixmap))
 
     def toggle_play(self) -> None:
         self.pause() if self.playing else self.play()

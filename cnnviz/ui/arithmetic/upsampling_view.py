@@ -17,7 +17,14 @@ from cnnviz.core import ConfigError, ops
 from cnnviz.core.layers import UpSampling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import DocumentView, SceneCanvas, draw_message, find_layer, formula_label, split_row
+from cnnviz.ui.arithmetic.base import (
+    DocumentView,
+    SceneCanvas,
+    draw_message,
+    find_layer,
+    FormulaBox,
+    split_row,
+)
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import format_value
 from cnnviz.ui.grid_painter import Grid, paint_grids
@@ -50,11 +57,12 @@ class UpsamplingView(DocumentView):
         self.canvas = SceneCanvas(self._paint_scene)
         self.canvas.cellHovered.connect(self._hovered)
         self.canvas.cellClicked.connect(self._clicked)
-        self.formula = formula_label()
+        self.formula = FormulaBox()
         self.channel = QSpinBox()
         self.channel.setPrefix("channel ")
         self.channel.valueChanged.connect(lambda _: self.refresh())
         self.info = QLabel()
+        self.info.setWordWrap(True)
         controls = QHBoxLayout()
         controls.addWidget(self.info, 1)
         controls.addWidget(self.channel)

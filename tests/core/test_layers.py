@@ -25,7 +25,8 @@ EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
 
 EXAMPLES = [
     Conv2D(2, 3),
-    Conv2D(4, (3, 2), strides=2, padding="SAME", dilation_rate=(1, 2), use_bias=False, name="edges"),
+    Conv2D(4, (3, 2), strides=(1, 1), padding="SAME", dilation_rate=(1, 2), use_bias=False, name="edges"),
+    Conv2D(3, 1, strides=(2, 3), padding="valid"),
     Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1),
     Conv2DTranspose(1, [2, 4], strides=[3, 1], padding="valid"),
     MaxPooling2D(),
@@ -60,8 +61,9 @@ def test_keras_default_names_and_labels():
 
 
 def test_arguments_are_normalised():
-    layer = Conv2D(2, 3, strides=[2, 1], padding="Same", dilation_rate=2)
-    assert (layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate) == ((3, 3), (2, 1), "same", (2, 2))
+    layer = Conv2D(2, 3, strides=[2, 1], padding="Same")
+    assert (layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate) == ((3, 3), (2, 1), "same", (1, 1))
+    assert Conv2D(2, [3, 1], dilation_rate=2).dilation_rate == (2, 2)
     assert MaxPooling2D((2, 2)).strides == (2, 2)  # strides default to pool_size
     assert MaxPooling2D(3).get_config()["strides"] is None
 

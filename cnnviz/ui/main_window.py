@@ -13,6 +13,7 @@ import cnnviz
 from cnnviz.ui import settings
 from cnnviz.ui.actions import Actions
 from cnnviz.ui.app import configure_pyqtgraph
+from cnnviz.ui.arithmetic import install_arithmetic_docks
 from cnnviz.ui.document import Document
 from cnnviz.ui.file_actions import FileActions
 from cnnviz.ui.filter_editor import FilterEditor
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
+        install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
         self.resize(1400, 900)
         self._first_show = True
         self._restored = self._restore_settings()

@@ -1,0 +1,51 @@
+"""The arithmetic views inside the real main window: docks, menu, shortcuts and hover links."""
+
+from PySide6.QtCore import Qt
+
+from cnnviz.ui.arithmetic.stepper import Step
+from tests.ui.ui_support import hover, make_window
+
+
+def test_docks_menu_and_shortcuts(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    views = window.arithmetic_views
+    assert set(views) == {"stepper", "matrix", "neuron", "upsampling", "dropout"}
+    for key in views:
+        assert f"arithmetic_{key}" in window.docks
+    menu = window.menus["Step-through"]
+    assert [a.text() for a in menu.actions()] == ["Play", "Step back", "Step forward", "Restart"]
+    stepper = views["stepper"]
+    window.activateWindow()
+    window.input_grid.setFocus()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.keyClick(window.input_grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert stepper.step == 1  # the shortcut works wherever the focus is
+    qtbot.keyClick(window.input_grid, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert stepper.playing
+    qtbot.keyClick(window.input_grid, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert not stepper.playing
+
+
+def test_hovering_a_layer_heatmap_pauses_the_stepper_and_moves_the_window(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    stepper = window.arithmetic_views["stepper"]
+    stepper.play()
+    card = window.layer_views.cards(1)[0]  # Conv2D #1, map of filter 1
+    # the heatmap fits its picture to its size in the event loop: wait until its cells are on it
+    qtbot.waitUntil(lambda: card.heatmap.rect().contains(card.heatmap.cell_center(3, 2)), timeout=2000)
+    hover(qtbot, card.heatmap, (3, 2))
+    qtbot.waitUntil(lambda: not stepper.playing, timeout=2000)
+    assert stepper.steps[stepper.step] == Step(0, (3, 2))
+    assert window.arithmetic_views["neuron"].neuron == (3, 2, 0)
+    assert window.arithmetic_views["matrix"].row == (3 * 4 + 2) * 2 + 0
+
+
+def test_selecting_the_pooling_layer_switches_the_stepper(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    stepper = window.arithmetic_views["stepper"]
+    window.document.select_layer(2)
+    assert stepper.layer_index == 2 and len(stepper.steps) == 2 * 2 * 2
+    assert stepper.formula_lines()[0].startswith("y[0,0] = max(")
+    window.document.select_layer(3)  # up-sampling does not slide a window: the stepper keeps a sliding layer
+    assert stepper.layer_index in (1, 2)
+    assert window.arithmetic_views["upsampling"].layer_index == 3

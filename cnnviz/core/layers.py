@@ -343,16 +343,6 @@ class Conv2D(_Conv):
 
     DEFAULT_NAME = "conv2d"
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
-                 use_bias=True, name=None):
-        super().__init__(filters, kernel_size, strides, padding, dilation_rate, use_bias, name)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # Keras refuses this pair too
-            raise self._error(
-                f"strides > 1 together with dilation_rate > 1 is not supported by Keras "
-                f"(strides {_times(*self.strides)}, dilation_rate {_times(*self.dilation_rate)})",
-                "dilation_rate",
-            )
-
     def _kernel_shape(self, channels):
         return (*self.kernel_size, channels, self.filters)
 

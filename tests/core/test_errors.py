@@ -27,8 +27,6 @@ INVALID = [  # (make the layer, param, text the message must hold)
     (lambda: Conv2D(1, 3, padding="full"), "padding", "padding must be \"valid\" or \"same\", got 'full'"),
     (lambda: Conv2D(1, 3, dilation_rate=0), "dilation_rate", "dilation_rate must be ≥ 1"),
     (lambda: Conv2D(1, 3, use_bias="yes"), "use_bias", "use_bias must be true or false"),
-    (lambda: Conv2D(1, 3, strides=(2, 1), dilation_rate=(1, 2)), "dilation_rate",
-     "Conv2D: strides > 1 together with dilation_rate > 1 is not supported by Keras (strides 2×1, dilation_rate 1×2)"),
     (lambda: Conv2DTranspose(1, 3, strides=2, output_padding=2), "output_padding",
      "Conv2DTranspose: output_padding must be smaller than the stride (rows: 2 ≥ 2)"),
     (lambda: Conv2DTranspose(1, 3, output_padding=-1), "output_padding", "output_padding must be ≥ 0"),

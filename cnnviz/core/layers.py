@@ -205,6 +205,11 @@ class Layer:
             raise ConfigError(message, param=exc.param, layer=self.label) from None
         new.index = self.index
         self._carry_state(new)
+        if self.built:
+            try:  # ready to run on the same input; an impossible shape is left for the pipeline to report
+                new.build(self.input_shape)
+            except ConfigError:
+                pass
         return new
 
     def _carry_state(self, new: Layer) -> None:

@@ -150,11 +150,14 @@ class Pipeline:
 
 
 def _number_and_name(layers: list[Layer]) -> None:
-    """Set 1-based indices; give later duplicates of a name Keras-like suffixes (conv2d, conv2d_1, ...)."""
+    """Set 1-based indices and make names unique with Keras-like suffixes (conv2d, conv2d_1, ...).
+
+    Layers that already sat in a pipeline (index set) keep their names; a newly added layer that
+    collides is the one renamed, so inserting a Conv2D never renames the existing "conv2d".
+    """
     taken = {layer.name for layer in layers}
     seen: set[str] = set()
-    for i, layer in enumerate(layers):
-        layer.index = i + 1
+    for layer in sorted(layers, key=lambda layer: layer.index is None):  # stable: old layers first
         if layer.name in seen:
             k = 1
             while f"{layer.name}_{k}" in taken:
@@ -162,3 +165,5 @@ def _number_and_name(layers: list[Layer]) -> None:
             layer.name = f"{layer.name}_{k}"
             taken.add(layer.name)
         seen.add(layer.name)
+    for i, layer in enumerate(layers):
+        layer.index = i + 1

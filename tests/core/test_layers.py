@@ -257,6 +257,8 @@ def test_replace_keeps_weights_when_shapes_fit():
     assert (new.strides, new.padding, new.name, new.label) == ((2, 2), "same", "c", "Conv2D #1")
     np.testing.assert_array_equal(new.get_weights()[0], old.get_weights()[0])
     assert old.strides == (1, 1)  # the original is unchanged
+    assert new.built and new.input_shape == (8, 8, 1)  # ready for the same input
+    assert not old.replace(kernel_size=9).built  # does not fit 8×8: left for the pipeline to report
 
 
 def test_replace_larger_kernel_keeps_the_centre_and_pads_zeros():

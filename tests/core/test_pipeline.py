@@ -52,6 +52,13 @@ def test_indices_and_unique_keras_names():
     assert pipeline.layers[2].label == "Conv2D #3"
 
 
+def test_an_inserted_layer_is_renamed_not_the_existing_one():
+    pipeline = Pipeline((6, 6, 1), [Conv2D(1, 3), MaxPooling2D(2)])
+    again = Pipeline((6, 6, 1), [Conv2D(2, 1), *pipeline.layers])
+    assert [layer.name for layer in again.layers] == ["conv2d_1", "conv2d", "max_pooling2d"]
+    assert [layer.index for layer in again.layers] == [1, 2, 3]
+
+
 def test_output_shapes_and_the_error_names_the_layer():
     pipeline = Pipeline((6, 6, 1), [Conv2D(2, 3), MaxPooling2D(2), MaxPooling2D(3)])
     with pytest.raises(ConfigError) as info:

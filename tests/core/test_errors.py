@@ -129,8 +129,9 @@ def layer_configs(draw):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs=st.lists(layer_configs(), min_size=1, max_size=3),
        shape=st.tuples(st.integers(1, 7), st.integers(1, 7), st.integers(1, 3)),
-       training=st.booleans(), poison=st.sampled_from([None, np.nan, np.inf]), seed=st.integers(0, 99))
-def test_random_configs_give_results_or_config_error(configs, shape, training, poison, seed):
+       training=st.booleans(), poison=st.sampled_from([None, np.nan, np.inf]), seed=st.integers(0, 99),
+       data=st.data())
+def test_random_configs_give_results_or_config_error(configs, shape, training, poison, seed, data):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
     if poison is not None:
@@ -142,6 +143,12 @@ def test_random_configs_give_results_or_config_error(configs, shape, training, p
             assert layer.explain_output_shape(in_shape)
             assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
         outputs = pipeline.run(x, training=training)
+        layer = data.draw(st.sampled_from(pipeline.layers))
+        key = data.draw(st.sampled_from(KEYS[type(layer).__name__] or ["name"]))
+        value = data.draw(st.one_of(VALID[key], junk))
+        pipeline.layers = [layer.replace(**{key: value}) if other is layer else other for other in pipeline.layers]
+        pipeline.output_shapes()
+        pipeline.run(np.nan_to_num(x), training=training, start=layer.index - 1, previous=outputs)
     except ConfigError as exc:
         assert str(exc)
         return

@@ -4,8 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnviz.core import (
+    AveragePooling2D,
     ConfigError,
     Conv2D,
     Conv2DTranspose,
@@ -169,3 +172,16 @@ def test_too_large_intermediate_is_refused():
     pipeline = Pipeline((1024, 1024, 1), [UpSampling2D(4), Conv2D(64, 1)])
     with pytest.raises(ConfigError, match="Conv2D #2: output 4096×4096×64 has 1,073,741,824 values, more than 2\\^26"):
         pipeline.output_shapes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(start=st.integers(0, 5), training=st.booleans(), seed=st.integers(0, 99))
+def test_partial_run_equals_full_run(start, training, seed):
+    pipeline = Pipeline((9, 8, 2), [Conv2D(3, 3, padding="same"), ReLU(), Dropout(0.4, seed=seed),
+                                    AveragePooling2D(2, padding="same"), UpSampling2D(2, "bilinear")], seed=seed)
+    x = np.random.default_rng(seed).standard_normal((9, 8, 2)).astype(np.float32)
+    full = pipeline.run(x, training=training)
+    partial = pipeline.run(x, training=training, start=start, previous=full)
+    assert all(a is b for a, b in zip(partial[:start], full))
+    for a, b in zip(partial, full):
+        np.testing.assert_array_equal(a, b)

@@ -146,3 +146,12 @@ def test_gui_opens_a_session_file(tmp_path):
     out = run([str(RESOURCES / "rgb-edges.cnnviz.json"), "--quit-after-start"], tmp_path, display=True)
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_io_and_the_command_line_do_not_import_qt(tmp_path):
+    code = ("import sys, cnnviz.core, cnnviz.io, cnnviz.cli\n"
+            "from cnnviz.cli import main\n"
+            "main(['export-code', sys.argv[1], '--framework', 'pytorch', '-o', sys.argv[2]])\n"
+            "assert 'PySide6' not in sys.modules and 'pyqtgraph' not in sys.modules, 'Qt imported'\n")
+    out = subprocess.run([sys.executable, "-c", code, LECTURE, str(tmp_path / "m.py")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

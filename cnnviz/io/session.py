@@ -414,8 +414,18 @@ def save_session(session: Session, path) -> None:
 
 
 def write_atomic(path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old file or the new one, never half of one."""
-    path = Path(path)
+    """Replace `path` with `data` so that readers see the old file or the new one, never half of one.
+
+    A symlink is followed (its target is replaced, the link stays); a target that exists but is not a
+    regular file (/dev/stdout, a pipe) is written straight into, never replaced."""
+    path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     except OSError as e:

@@ -239,3 +239,26 @@ def test_lecture_example_is_the_seed():
     assert s.pipeline.get_config() == seed_pipeline().get_config()
     outputs = s.pipeline.run(s.input)
     assert [o.shape for o in outputs] == [(4, 4, 2), (2, 2, 2), (6, 6, 2)]
+
+
+def test_save_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "real.cnnviz.json"
+    save_session(Session(seed_input(), seed_pipeline(), {}), target)
+    link = tmp_path / "link.cnnviz.json"
+    link.symlink_to(target)
+    save_session(random_session(), link)
+    assert link.is_symlink() and load_session(target).input.shape == (7, 5, 2)
+
+
+def test_a_pipe_is_written_into_not_replaced(tmp_path):
+    """`-o /dev/stdout` and pipes must never be swapped for a regular file (atomic replace is for files)."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
+    reader.start()
+    session_module.write_atomic(fifo, b"hello")
+    reader.join(10)
+    assert received == [b"hello"] and fifo.is_fifo()

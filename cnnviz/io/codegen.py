@@ -77,10 +77,11 @@ def _header(session, framework: str, shapes) -> list[str]:
         "INPUT is the session's input (rows, cols, channels); WEIGHTS holds each layer's arrays in Keras",
         "layout: Conv2D kernel (rows, cols, in, out), Conv2DTranspose kernel (rows, cols, out, in), bias (out,).",
         "Run this file to print every layer's output on INPUT, the numbers cnnviz shows.",
-        '"""',
-        "",
     ]
-    return lines
+    if session.view.get("training") and any(type(layer).__name__ == "Dropout" for layer in p.layers):
+        lines += ["", "cnnviz was in training mode (Dropout masks applied); this model runs at inference, where",
+                  "Dropout is the identity, as in Keras. Masks are random per framework and not reproduced."]
+    return lines + ['"""', ""]
 
 
 def _describe(layer) -> str:

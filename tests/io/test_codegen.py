@@ -160,3 +160,10 @@ def test_weights_are_written_exactly(tmp_path):
 def test_unknown_framework_is_refused():
     with pytest.raises(SessionError, match="unknown framework 'jax'"):
         generate_code(Session(seed_input(), seed_pipeline(), {}), "jax")
+
+
+def test_training_mode_dropout_is_explained():
+    session = SESSIONS["activations and dropout at inference"]()
+    assert "training mode" not in generate_code(session, "pytorch")
+    session.view["training"] = True
+    assert "Dropout is the identity, as in Keras" in generate_code(session, "keras")

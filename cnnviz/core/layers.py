@@ -166,7 +166,8 @@ class Layer:
         if not np.isfinite(x).all():
             raise self._error("input holds NaN or infinite values (or values too large for float32)", "input")
         if self.built and self.input_shape[2] != x.shape[2]:
-            raise self._error(f"input has {x.shape[2]} channels, the layer was built for {self.input_shape[2]}", "input")
+            raise self._error(f"input has {x.shape[2]} channels, the layer was built for {self.input_shape[2]}",
+                              "input")
         return x
 
     def _call(self, x: np.ndarray, training: bool) -> np.ndarray:
@@ -222,6 +223,8 @@ class _Conv(Layer):
 
     SLIDING = True
     TRAINABLE = True
+    IN_AXIS = 2  # kernel axes of the input channels and of the filters (Keras layouts)
+    FILTER_AXIS = 3
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                  use_bias=True, name=None):
@@ -244,12 +247,14 @@ class _Conv(Layer):
         self.kernel: np.ndarray | None = None
         self.bias: np.ndarray | None = None
 
-    def _kernel_shape(self, channels: int) -> tuple[int, int, int, int]:
-        raise NotImplementedError
+    def _kernel_shape(self, channels) -> tuple:
+        shape = [*self.kernel_size, None, None]
+        shape[self.IN_AXIS], shape[self.FILTER_AXIS] = channels, self.filters
+        return tuple(shape)
 
     def _in_channels(self) -> int | None:
         """Input channel count the current kernel was made for (None before any weights)."""
-        raise NotImplementedError
+        return None if self.kernel is None else self.kernel.shape[self.IN_AXIS]
 
     def _build_weights(self, channels: int, rng: np.random.Generator) -> None:
         if self.kernel is not None and self._in_channels() == channels:
@@ -270,14 +275,15 @@ class _Conv(Layer):
         weights = list(weights)
         count = 2 if self.use_bias else 1
         channels = self.input_shape[2] if self.built else None
-        expected = self._expected_text(channels)
+        expected = _shape_text(self._kernel_shape(channels))
         if len(weights) != count:
-            raise self._error(f"expected {count} weight arrays ({expected}), got {len(weights)}", "weights")
+            bias = f" and bias ({self.filters},)" if self.use_bias else ""
+            raise self._error(f"expected {count} weight arrays (kernel {expected}{bias}), got {len(weights)}",
+                              "weights")
         kernel = np.asarray(weights[0])
         if kernel.ndim != 4:
-            raise self._error(f"kernel must have shape {expected.split(' and ')[0]}, got {kernel.shape}", "weights")
-        in_axis = self._in_axis()
-        shape = self._kernel_shape(kernel.shape[in_axis] if channels is None else channels)
+            raise self._error(f"kernel must have shape {expected}, got {kernel.shape}", "weights")
+        shape = self._kernel_shape(kernel.shape[self.IN_AXIS] if channels is None else channels)
         if kernel.shape != shape:
             raise self._error(f"kernel must have shape {shape}, got {kernel.shape}", "weights")
         arrays = [kernel]
@@ -292,18 +298,6 @@ class _Conv(Layer):
         self.kernel = kernel.astype(np.float32).copy()
         self.bias = arrays[1].astype(np.float32).copy() if self.use_bias else None
 
-    def _in_axis(self) -> int:
-        raise NotImplementedError
-
-    def _filter_axis(self) -> int:
-        raise NotImplementedError
-
-    def _expected_text(self, channels: int | None) -> str:
-        c = "in" if channels is None else channels
-        shape = list(self._kernel_shape(0))
-        shape[self._in_axis()] = c
-        text = "kernel (" + ", ".join(str(v) for v in shape) + ")"
-        return text + (f" and bias ({self.filters},)" if self.use_bias else "")
 
     def get_config(self) -> dict:
         return {
@@ -322,7 +316,7 @@ class _Conv(Layer):
         if self.kernel is None:
             return
         new._build_weights(self._in_channels(), np.random.default_rng(0))
-        axis = self._filter_axis()
+        axis = self.FILTER_AXIS
         kept = min(self.filters, new.filters)
         (oh, ow), (nh, nw) = self.kernel_size, new.kernel_size
         old_index = [_centre_overlap(oh, nh), _centre_overlap(ow, nw), slice(None), slice(None)]
@@ -336,6 +330,11 @@ class _Conv(Layer):
             new.bias[:kept] = self.bias[:kept]
 
 
+def _shape_text(shape) -> str:
+    """(3, 3, 1, 2); an unknown input channel count reads "in": (3, 3, in, 2)."""
+    return "(" + ", ".join("in" if v is None else str(v) for v in shape) + ")"
+
+
 def _centre_overlap(size: int, other: int) -> slice:
     """The slice of an extent `size` that overlaps a centred extent `other`."""
     n = min(size, other)
@@ -347,18 +346,6 @@ class Conv2D(_Conv):
     """Keras Conv2D: cross-correlation of every filter (kh×kw×C) with the input, plus bias."""
 
     DEFAULT_NAME = "conv2d"
-
-    def _kernel_shape(self, channels):
-        return (*self.kernel_size, channels, self.filters)
-
-    def _in_axis(self) -> int:
-        return 2
-
-    def _filter_axis(self) -> int:
-        return 3
-
-    def _in_channels(self):
-        return None if self.kernel is None else self.kernel.shape[2]
 
     def _axis_sizes(self, n: int, axis: int) -> tuple[int, int, int, int]:
         k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
@@ -387,11 +374,16 @@ class Conv2D(_Conv):
     def explain_output_shape(self, input_shape):
         h, w, _ = self._check_input_shape(input_shape)
         lines = [_explain_sliding(name, n, *self._axis_sizes(n, axis)[:3], self.padding, sides)
-                 for axis, (name, n, sides) in enumerate((("rows", h, ("top", "bottom")), ("cols", w, ("left", "right"))))]
+                 for axis, (name, n, sides) in enumerate(_axes(h, w))]
         return lines + [f"depth: {self.filters} (one per filter)"]
 
     def _call(self, x, training):
         return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+
+def _axes(h: int, w: int):
+    """(name, size, sides) of the two spatial axes, for the explanations."""
+    return (("rows", h, ("top", "bottom")), ("cols", w, ("left", "right")))
 
 
 def _padded_and_windows(shape, out, size, strides, padding, dilation=(1, 1)) -> list[tuple[str, int]]:
@@ -425,6 +417,8 @@ class Conv2DTranspose(_Conv):
     """Keras Conv2DTranspose: every input cell scatters kernel×value into the output, then the crop."""
 
     DEFAULT_NAME = "conv2d_transpose"
+    IN_AXIS = 3
+    FILTER_AXIS = 2
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
                  dilation_rate=(1, 1), use_bias=True, name=None):
@@ -439,18 +433,6 @@ class Conv2DTranspose(_Conv):
                         f"output_padding must be smaller than the stride ({axis}: {op} ≥ {s})", "output_padding"
                     )
 
-    def _kernel_shape(self, channels):
-        return (*self.kernel_size, self.filters, channels)
-
-    def _in_axis(self) -> int:
-        return 3
-
-    def _filter_axis(self) -> int:
-        return 2
-
-    def _in_channels(self):
-        return None if self.kernel is None else self.kernel.shape[3]
-
     def _op(self, axis: int):
         return None if self.output_padding is None else self.output_padding[axis]
 
@@ -464,7 +446,8 @@ class Conv2DTranspose(_Conv):
         if oh < 1 or ow < 1:
             raise self._error(
                 f"output would be {_times(max(oh, 0), max(ow, 0))} for a {_times(h, w)} input "
-                f'(padding "same", output_padding {self.output_padding}): ' + "; ".join(self.explain_output_shape(shape)[:2]),
+                f'(padding "same", output_padding {self.output_padding}): '
+                + "; ".join(self.explain_output_shape(shape)[:2]),
                 "output_padding",
             )
         return oh, ow, self.filters
@@ -472,8 +455,10 @@ class Conv2DTranspose(_Conv):
     def _intermediates(self, shape, out):
         h, w, _ = shape
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
-        rows = max(transpose_full_size(h, kh, sh, dh), out[0] + transpose_crop(h, kh, sh, self.padding, self._op(0), dh))
-        cols = max(transpose_full_size(w, kw, sw, dw), out[1] + transpose_crop(w, kw, sw, self.padding, self._op(1), dw))
+        rows = max(transpose_full_size(h, kh, sh, dh),
+                   out[0] + transpose_crop(h, kh, sh, self.padding, self._op(0), dh))
+        cols = max(transpose_full_size(w, kw, sw, dw),
+                   out[1] + transpose_crop(w, kw, sw, self.padding, self._op(1), dw))
         return [(f"scatter canvas {_times(rows, cols)}×{self.filters}", rows * cols * self.filters)]
 
     def _work(self, shape, out):
@@ -481,8 +466,7 @@ class Conv2DTranspose(_Conv):
 
     def explain_output_shape(self, input_shape):
         h, w, _ = self._check_input_shape(input_shape)
-        lines = [self._explain_axis(name, n, axis, sides)
-                 for axis, (name, n, sides) in enumerate((("rows", h, ("top", "bottom")), ("cols", w, ("left", "right"))))]
+        lines = [self._explain_axis(name, n, axis, sides) for axis, (name, n, sides) in enumerate(_axes(h, w))]
         return lines + [f"depth: {self.filters} (one per filter)"]
 
     def _explain_axis(self, name, n, axis, sides) -> str:

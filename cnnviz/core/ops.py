@@ -86,7 +86,8 @@ def conv2d_transpose(
         for b in range(kw):
             r0, c0 = a * dh, b * dw
             # every input cell's contribution through kernel offset (a, b), added at stride s
-            full[r0 : r0 + (h - 1) * sh + 1 : sh, c0 : c0 + (w - 1) * sw + 1 : sw, :] += (x2 @ weights[a, b]).reshape(h, w, f)
+            rows, cols = slice(r0, r0 + (h - 1) * sh + 1, sh), slice(c0, c0 + (w - 1) * sw + 1, sw)
+            full[rows, cols, :] += (x2 @ weights[a, b]).reshape(h, w, f)
     y = full[top : top + oh, left : left + ow, :]
     if bias is not None:
         y = y + _f32(bias)

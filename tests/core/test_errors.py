@@ -105,7 +105,8 @@ VALID = {
     "pool_size": pair, "size": pair, "padding": st.sampled_from(["valid", "same", "Same"]), "use_bias": st.booleans(),
     "output_padding": st.one_of(st.none(), st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2))),
     "interpolation": st.sampled_from(["nearest", "bilinear"]), "rate": st.floats(0, 0.99),
-    "seed": st.one_of(st.none(), st.integers(0, 9)), "activation": st.sampled_from(["relu", "sigmoid", "tanh", "linear"]),
+    "seed": st.one_of(st.none(), st.integers(0, 9)),
+    "activation": st.sampled_from(["relu", "sigmoid", "tanh", "linear"]),
     "name": st.one_of(st.none(), st.text(min_size=1, max_size=4)),
 }
 REQUIRED = {"Conv2D": ["filters", "kernel_size"], "Conv2DTranspose": ["filters", "kernel_size"], "Dropout": ["rate"]}

@@ -112,7 +112,10 @@ def test_conv_output_shapes():
 
 def test_explain_conv_valid_and_same():
     assert Conv2D(2, 3).explain_output_shape((6, 6, 1)) == [
-        "rows: ⌊(6 + 0 + 0 − 3)/1⌋ + 1 = 4", "cols: ⌊(6 + 0 + 0 − 3)/1⌋ + 1 = 4", "depth: 2 (one per filter)"]
+        "rows: ⌊(6 + 0 + 0 − 3)/1⌋ + 1 = 4",
+        "cols: ⌊(6 + 0 + 0 − 3)/1⌋ + 1 = 4",
+        "depth: 2 (one per filter)",
+    ]
     assert Conv2D(1, 3, strides=2, padding="same").explain_output_shape((6, 5, 1))[:2] == [
         "rows: ⌈6/2⌉ = 3 (padding 0 top, 1 bottom)", "cols: ⌈5/2⌉ = 3 (padding 1 left, 1 right)"]
     assert Conv2D(1, 3, dilation_rate=2).explain_output_shape((6, 6, 1))[0] == \
@@ -132,7 +135,8 @@ def test_explain_transpose_pooling_upsampling():
     assert MaxPooling2D(2).explain_output_shape((5, 5, 1))[0] == "rows: ⌊(5 + 0 + 0 − 2)/2⌋ + 1 = 2"
     assert AveragePooling2D(3, strides=1, padding="same").explain_output_shape((5, 5, 1))[0] == \
         "rows: ⌈5/1⌉ = 5 (padding 1 top, 1 bottom, padded cells ignored)"
-    assert UpSampling2D(3).explain_output_shape((2, 2, 2)) == ["rows: 2·3 = 6", "cols: 2·3 = 6", "depth: 2 (unchanged)"]
+    assert UpSampling2D(3).explain_output_shape((2, 2, 2)) == [
+        "rows: 2·3 = 6", "cols: 2·3 = 6", "depth: 2 (unchanged)"]
 
 
 # ---- calling -----------------------------------------------------------------------------------------

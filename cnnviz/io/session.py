@@ -498,8 +498,14 @@ def dumps(obj, indent: int = 0) -> str:
         items = [f"{inner}{json.dumps(k)}: {dumps(v, indent + 2)}" for k, v in obj.items()]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(obj, list):
-        flat = json.dumps(obj, separators=(", ", ": "))
-        if len(flat) + indent <= 110 or not any(isinstance(v, (list, dict)) for v in obj):
+        parts = [dumps(v, indent + 2) for v in obj]
+        flat = "[" + ", ".join(parts) + "]"
+        nested = any(isinstance(v, (list, dict)) for v in obj)
+        if not nested or (len(flat) + indent <= 110 and "\n" not in flat):
             return flat
-        return "[\n" + ",\n".join(inner + dumps(v, indent + 2) for v in obj) + "\n" + pad + "]"
+        return "[\n" + ",\n".join(inner + part for part in parts) + "\n" + pad + "]"
+    if isinstance(obj, bool) or obj is None:
+        return json.dumps(obj)
+    if isinstance(obj, (int, float)):
+        return repr(obj) if isinstance(obj, int) or math.isfinite(obj) else json.dumps(obj)
     return json.dumps(obj)

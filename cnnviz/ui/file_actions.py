@@ -183,6 +183,9 @@ class FileActions(QObject):
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
+        self._unsaved_edits = False  # anything new since the last autosave (a big session takes ~0.5 s)
+        for signal in (self.document.outputsChanged, self.document.pipelineChanged, self.document.inputChanged):
+            signal.connect(self._note_edit)
         self._make_actions()
         self._install_menu(window.menus["File"])
         self.document.undo_stack.cleanChanged.connect(self._update_title)
@@ -390,10 +393,16 @@ class FileActions(QObject):
                 self.remove_recovery()
         self._autosave.start()
 
+    def _note_edit(self, *_):
+        self._unsaved_edits = True
+
     def autosave(self):
         if not self.modified:
             self.remove_recovery()
             return
+        if not self._unsaved_edits and self.recovery_path.exists():
+            return
+        self._unsaved_edits = False
         session = self.current_session()
         if self.path:
             session.view["recovery_of"] = os.path.abspath(self.path)

@@ -284,3 +284,22 @@ def test_drag_and_drop_a_session_or_an_image(window, qtbot, tmp_path):
     window.file_actions.dialogs.changes = "discard"
     drop(window, make_png(tmp_path))
     qtbot.waitUntil(lambda: doc.input.shape == (4, 4, 1))
+
+
+def test_autosave_writes_only_after_new_edits(window):
+    fa, doc = window.file_actions, window.document
+    doc.paint_cells([(0, 0, 0)], 0.5)
+    doc.flush()
+    fa.autosave()
+    first = fa.recovery_path.stat().st_mtime_ns
+    os.utime(fa.recovery_path, ns=(first - 10**9, first - 10**9))
+    fa.autosave()  # nothing new: the file is left alone
+    assert fa.recovery_path.stat().st_mtime_ns == first - 10**9
+    doc.paint_cells([(0, 0, 0)], 0.25)
+    doc.flush()
+    fa.autosave()
+    assert load_session(fa.recovery_path).input[0, 0, 0] == np.float32(0.25)
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    fa.autosave()  # back at the saved state: no recovery needed
+    assert not fa.recovery_path.exists()

@@ -394,3 +394,22 @@ def test_upsampling_matches_torch_interpolate(h, w, c, fh, fw, seed):
     nearest = torch.nn.functional.interpolate(_to_torch(x), size=size, mode="nearest")
     np.testing.assert_allclose(ops.upsample2d(x, (fh, fw), "bilinear"), _from_torch(bilinear), atol=1e-5)
     np.testing.assert_array_equal(ops.upsample2d(x, (fh, fw), "nearest"), _from_torch(nearest))
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(2, 9), k=st.integers(1, 4), s=st.integers(1, 3), padding=padding, c=st.integers(1, 3),
+       f=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_transpose_is_the_adjoint_of_conv_with_the_same_kernel(n, k, s, padding, c, f, seed):
+    """⟨Conv(a), b⟩ = ⟨ConvT(b), a⟩ (SEMANTICS.md §2), with output_padding chosen to give back n."""
+    out = -(-n // s) if padding == "same" else (n - k) // s + 1
+    assume(out >= 1)
+    op = n - ((out - 1) * s + (k % 2 if padding == "same" else k))
+    assume(0 <= op < s)
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, n, c)).astype(np.float32)
+    b = rng.standard_normal((out, out, f)).astype(np.float32)
+    kernel = rng.standard_normal((k, k, c, f)).astype(np.float32)  # Conv2D (in=c, out=f) = ConvT (out=c, in=f)
+    conv = ops.conv2d(a, kernel, None, (s, s), padding)
+    back = ops.conv2d_transpose(b, kernel, None, (s, s), padding, (op, op))
+    assert back.shape == a.shape
+    np.testing.assert_allclose(np.vdot(conv, b), np.vdot(back, a), rtol=1e-4, atol=1e-4)

@@ -20,7 +20,7 @@ from PySide6.QtSvg import QSvgGenerator
 from cnnviz.core.arithmetic import conv_padding
 from cnnviz.io.errors import SessionError
 from cnnviz.io.session import write_atomic
-from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
+from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, colorbar_font_px, paint_grids, pixel_font
 from cnnviz.ui.layer_views import channel_caption
 from cnnviz.ui.texts import describe_layer, shape_text
@@ -32,6 +32,8 @@ MARGIN = 24.0
 GAP = 56.0  # between columns, room for the arrow
 HEADING_PX, NOTE_PX, CAPTION_PX = 18.0, 12.5, 13.0
 MAX_STACK = 4  # channels stacked in one column before wrapping into another
+MAX_STACK_HEIGHT = 1200.0  # cells of a column's stacked maps shrink to keep the figure slide-shaped
+MIN_VALUE_PX = 8.0  # numbers smaller than this are not written at all
 INK, SOFT = QColor(20, 20, 20), QColor(90, 90, 90)
 BAR_W = 70.0  # grid_painter's widest colour bar (largest labels)
 BAR_MARGIN = colorbar_font_px(BAR_W) * 0.6  # grid_painter keeps this free above and below the bar
@@ -55,17 +57,23 @@ class Figure:
     def __init__(self, columns: list[Column], title: str = ""):
         self.columns = columns
         self.title = title
-        sides = [max(np.shape(g.values)[0] + g.pad[0] + g.pad[1], np.shape(g.values)[1] + g.pad[2] + g.pad[3])
-                 for c in columns for g in c.grids]
-        self.cell = min(CELL, MAX_MAP / max(sides, default=1))
+        self.cell = min([CELL, MAX_MAP / max((max(_rows(g), _cols(g)) for c in columns for g in c.grids), default=1)]
+                        + [MAX_STACK_HEIGHT / _stack_rows(c) for c in columns if c.grids])
+        self._numbers_or_none()
         self._layout()
+
+    def _numbers_or_none(self):
+        """Numbers in every map or in none: only when the widest value fits a cell in a readable font."""
+        texts = {str(format_value(v)) for c in self.columns for g in c.grids for v in np.ravel(g.values)}
+        widest = max((QFontMetricsF(pixel_font(MIN_VALUE_PX)).horizontalAdvance(t) for t in texts), default=0.0)
+        show = widest <= self.cell * 0.82
+        for column in self.columns:
+            column.grids = [replace(g, show_values=show) if g.show_values is None else g for g in column.grids]
 
     # ---- layout -------------------------------------------------------------------------------
     def _grid_box(self, grid: Grid) -> tuple[float, float, float]:
         """(width, height, room right of the grid) of one grid with its colour bar at cell size `cell`."""
-        rows = np.shape(grid.values)[0] + grid.pad[0] + grid.pad[1]
-        cols = np.shape(grid.values)[1] + grid.pad[2] + grid.pad[3]
-        return cols * self.cell, rows * self.cell + 2 * BAR_MARGIN, BAR_ROOM
+        return _cols(grid) * self.cell, _rows(grid) * self.cell + 2 * BAR_MARGIN, BAR_ROOM
 
     @staticmethod
     def _painter_rect(x: float, y: float, w: float, h: float) -> QRectF:
@@ -135,6 +143,21 @@ class Figure:
         for x0, x1 in self.arrows:
             _arrow(painter, QPointF(x0, self.arrow_y), QPointF(x1, self.arrow_y))
         painter.restore()
+
+
+def _rows(grid: Grid) -> int:
+    return np.shape(grid.values)[0] + grid.pad[0] + grid.pad[1]
+
+
+def _cols(grid: Grid) -> int:
+    return np.shape(grid.values)[1] + grid.pad[2] + grid.pad[3]
+
+
+def _stack_rows(column: Column) -> int:
+    """Cell rows in the tallest sub-column of a column (its grids wrap after `stack`)."""
+    n_sub = math.ceil(len(column.grids) / column.stack)
+    per_sub = math.ceil(len(column.grids) / n_sub)
+    return max(sum(_rows(g) for g in column.grids[i:i + per_sub]) for i in range(0, len(column.grids), per_sub))
 
 
 def _arrow(painter: QPainter, a: QPointF, b: QPointF) -> None:

@@ -138,3 +138,16 @@ def test_bad_names_and_scales_are_refused(qapp, tmp_path):
     with pytest.raises(SessionError, match="layer 9 does not exist: the pipeline has layers 1 to 3"):
         session_figure(session("lecture"), layer=9)
     assert not list(tmp_path.iterdir())
+
+
+def test_numbers_in_every_map_or_in_none(qapp):
+    from cnnviz.core import Conv2D, MaxPooling2D, Pipeline, example_input
+    from cnnviz.io import Session
+
+    small = session_figure(session("lecture"))
+    assert {g.show_values for _, _, g in small.placed} == {True} and small.cell == 40
+    x = example_input("digit", (16, 16, 1))
+    p = Pipeline(x.shape, [Conv2D(8, 3, padding="same"), MaxPooling2D(2)])
+    big = session_figure(Session(x, p, {}))
+    assert {g.show_values for _, _, g in big.placed} == {False}
+    assert big.cell * 16 * 4 <= 1200  # four 16-row maps stacked stay within a slide's height

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.core import Conv2D, Pipeline, seed_input
 from cnnviz.io import load_image, load_session
 from cnnviz.ui import settings
-from cnnviz.ui.file_actions import FileActions, ImageImportDialog
+from cnnviz.ui.file_actions import ImageImportDialog
 
 RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
 

@@ -34,16 +34,22 @@ def median_ms(fn, repeat: int = 30, warmup: int = 3) -> float:
     return statistics.median(times) * 1e3
 
 
-def torch_conv_ms(x: np.ndarray, kernel: np.ndarray) -> float | None:
-    """torch's CPU conv2d on the same data (same padding at stride 1 = padding 1), or None without torch."""
+def torch_conv_ms(x: np.ndarray, kernel: np.ndarray, threads: int | None = None) -> float | None:
+    """torch's CPU conv2d on the same data (`same` at stride 1 = padding 1), or None without torch.
+    `threads` pins torch's thread count for that measurement (None: torch's default)."""
     try:
         import torch
     except ImportError:
         return None
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
     wt = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
-    with torch.no_grad():
-        return median_ms(lambda: torch.nn.functional.conv2d(xt, wt, padding=1))
+    default = torch.get_num_threads()
+    torch.set_num_threads(threads or default)
+    try:
+        with torch.no_grad():
+            return median_ms(lambda: torch.nn.functional.conv2d(xt, wt, padding=1))
+    finally:
+        torch.set_num_threads(default)
 
 
 def six_layer_pipeline() -> Pipeline:
@@ -87,8 +93,11 @@ def main() -> None:
     if torch_ms is None:
         print("torch not importable: no conv2d ratio")
     else:
-        print(f"{'torch conv2d (same data, CPU)':<48} median {torch_ms:8.3f} ms")
-        print(f"Conv2D / torch ratio: {rows[0][1] / torch_ms:.2f} (target ≤ 2)")
+        single_ms = torch_conv_ms(x, conv.kernel, threads=1)
+        print(f"{'torch conv2d (same data, CPU, default threads)':<48} median {torch_ms:8.3f} ms")
+        print(f"{'torch conv2d (same data, CPU, 1 thread)':<48} median {single_ms:8.3f} ms")
+        print(f"Conv2D / torch ratio: {rows[0][1] / torch_ms:.2f} (target ≤ 2); "
+              f"against single-threaded torch: {rows[0][1] / single_ms:.2f}")
     print(f"6-layer pipeline: {rows[-1][1]:.2f} ms (target < 5 ms)")
 
 

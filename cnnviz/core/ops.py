@@ -54,10 +54,48 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1
     oh = conv_output_size(h, kh, sh, padding, dh)
     ow = conv_output_size(w, kw, sw, padding, dw)
     xp = _pad(x, conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw))
+    bias = None if bias is None else _f32(bias)
+    if (sh, sw) == (1, 1):
+        return _conv_shifted(xp, kernel, bias, (oh, ow), (dh, dw))
     y = (_windows(xp, kh, kw, (oh, ow), (sh, sw), (dh, dw)) @ kernel.reshape(kh * kw * c, f)).reshape(oh, ow * f)
     if bias is not None:
-        y += np.tile(_f32(bias), ow)  # one long row per output row: twice as fast as broadcasting (f,)
+        y += np.tile(bias, ow)  # one long row per output row: twice as fast as broadcasting (f,)
     return y.reshape(oh, ow, f)
+
+
+_BAND_VALUES = 1 << 16  # output values computed per band in _conv_shifted: the band stays in cache
+
+
+def _conv_shifted(xp: np.ndarray, kernel: np.ndarray, bias, out: tuple[int, int], dilation) -> np.ndarray:
+    """Stride-1 convolution without im2col: y += shift(xp, a·d, b·d) @ W[a, b] for every kernel offset.
+
+    With rows flattened at the padded width, each shift is one contiguous slice, so each offset is one
+    matrix product with no copy; the wp − ow columns past the output's right edge are computed and
+    dropped. Measured 1.5-4× faster than im2col here, and steadier on a busy machine (small products).
+    """
+    (oh, ow), (dh, dw) = out, dilation
+    _, wp, c = xp.shape
+    kh, kw, _, f = kernel.shape
+    flat = np.concatenate([xp.reshape(-1, c), np.zeros(((kw - 1) * dw, c), np.float32)])  # the last shift's tail
+    y = np.empty((oh, wp, f), np.float32)
+    band = max(1, _BAND_VALUES // (wp * f))
+    part = np.empty((band * wp, f), np.float32)
+    bias_row = None if bias is None else np.tile(bias, wp)
+    for r0 in range(0, oh, band):
+        r1 = min(r0 + band, oh)
+        n = (r1 - r0) * wp
+        acc = y[r0:r1].reshape(n, f)
+        for a in range(kh):
+            for b in range(kw):
+                start = (r0 + a * dh) * wp + b * dw
+                if a == b == 0:
+                    np.matmul(flat[start : start + n], kernel[0, 0], out=acc)
+                else:
+                    np.matmul(flat[start : start + n], kernel[a, b], out=part[:n])
+                    acc += part[:n]
+        if bias_row is not None:
+            acc.reshape(r1 - r0, wp * f)[...] += bias_row
+    return np.ascontiguousarray(y[:, :ow])
 
 
 def conv2d_transpose(

@@ -254,6 +254,23 @@ def test_conv2d_matches_naive(h, w, c, f, kh, kw, sh, sw, dh, dw, padding, seed)
     np.testing.assert_allclose(y, ref.conv2d(x, kernel, bias, (sh, sw), padding, (dh, dw)), atol=1e-5)
 
 
+@settings(max_examples=40, deadline=None)
+@given(h=small, w=small, c=st.integers(1, 3), f=st.integers(1, 3), k=st.integers(1, 4), d=st.integers(1, 2),
+       padding=padding, band=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_conv2d_stride1_in_many_bands_matches_naive(h, w, c, f, k, d, padding, band, seed):
+    """Stride-1 conv works on bands of output rows; tiny bands make every seam appear on small inputs."""
+    if padding == "valid":
+        assume(min(h, w) >= d * (k - 1) + 1)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((h, w, c)).astype(np.float32)
+    kernel = rng.standard_normal((k, k, c, f)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ops, "_BAND_VALUES", band)
+        y = ops.conv2d(x, kernel, bias, (1, 1), padding, (d, d))
+    np.testing.assert_allclose(y, ref.conv2d(x, kernel, bias, (1, 1), padding, (d, d)), atol=1e-5)
+
+
 @settings(max_examples=60, deadline=None)
 @given(h=st.integers(1, 5), w=st.integers(1, 5), c=st.integers(1, 3), f=st.integers(1, 3), kh=st.integers(1, 4),
        kw=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3), dh=st.integers(1, 2), dw=st.integers(1, 2),

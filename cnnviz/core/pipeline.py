@@ -82,26 +82,31 @@ class Pipeline:
         # One stream per position: inserting a layer does not change the initial weights of the others.
         return np.random.default_rng((self.seed, i))
 
-    def build(self) -> None:
-        """Build every layer on its input shape (existing weights stay when the channel count fits)."""
-        shape = self.input_shape
+    def build(self) -> list[tuple[int, int, int]]:
+        """Build every layer on its input shape (existing weights stay when the channel count fits);
+        returns the output shapes."""
+        shapes, shape = [], self.input_shape
         for i, layer in enumerate(self._layers):
             if not layer.built or layer.input_shape != shape:
                 layer.build(shape, self._rng(i))
             shape = layer.compute_output_shape(shape)
+            shapes.append(shape)
+        return shapes
 
     def run(self, x, training: bool = False, start: int = 0, previous=None) -> list[np.ndarray]:
         """Every layer's output in order.
 
         `start` is the 0-based position of the first layer to compute (= the 1-based index of the
-        last unchanged layer); outputs before it are taken from `previous`, an earlier run's result.
+        last unchanged layer); outputs before it are taken from `previous`, an earlier run's result,
+        when they still have the shapes this pipeline gives (otherwise everything is computed).
         """
         x = _check_input_array(x, self.input_shape)
         if not _is_int(start) or not 0 <= start <= len(self._layers):
             raise ConfigError(f"Pipeline: start must be in 0..{len(self._layers)}, got {start!r}", param="start")
-        if start and (previous is None or len(previous) < start):
-            start = 0  # nothing to reuse: compute everything
-        self.build()
+        shapes = self.build()
+        if start and (previous is None or len(previous) < start
+                      or any(np.shape(previous[i]) != shapes[i] for i in range(start))):
+            start = 0  # nothing (valid) to reuse
         outputs = [np.asarray(previous[i]) for i in range(start)]
         current = outputs[-1] if outputs else x
         for layer in self._layers[start:]:

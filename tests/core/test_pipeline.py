@@ -94,9 +94,12 @@ def test_run_from_start_uses_the_changed_layer():
     assert partial[2].shape == (4, 4, 1)
 
 
-def test_run_without_previous_falls_back_to_everything():
+def test_run_without_usable_previous_falls_back_to_everything():
     pipeline = lecture_pipeline()
     assert len(pipeline.run(X36, start=2, previous=None)) == 3
+    stale = [np.zeros((3, 3, 1)), np.zeros((1, 1, 1))]  # shapes of some other pipeline
+    outputs = pipeline.run(X36, start=2, previous=stale)
+    assert outputs[1][:, :, 0].tolist() == [[-6, -6], [-6, -6]]
 
 
 def test_run_rejects_wrong_input_and_start():

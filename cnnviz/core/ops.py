@@ -149,7 +149,7 @@ def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np
         return _reduce_windows(xp, (kh, kw), (oh, ow), (sh, sw), np.maximum)
     sums = _reduce_windows(_pad(x, prow, pcol), (kh, kw), (oh, ow), (sh, sw), np.add)
     counts = np.outer(_real_counts(h, kh, sh, oh, prow[0]), _real_counts(w, kw, sw, ow, pcol[0]))
-    return (sums / counts[:, :, None].astype(np.float32)).astype(np.float32)
+    return sums / counts[:, :, None].astype(np.float32)
 
 
 def _reduce_windows(xp, pool, out, strides, ufunc) -> np.ndarray:

@@ -423,6 +423,10 @@ class Conv2DTranspose(_Conv):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
                  dilation_rate=(1, 1), use_bias=True, name=None):
         super().__init__(filters, kernel_size, strides, padding, dilation_rate, use_bias, name)
+        # 0 ≤ output_padding < stride (the torch / Keras 2 rule). Beyond that every case is accepted, as
+        # the Keras torch backend does: `same` with output_padding gives O = (n−1)s + k_e%2 + op, zero rows
+        # past the scatter canvas. TF's backend refuses some of these (an even k with op 0), but its
+        # results agree wherever it answers (SEMANTICS.md §2). Only an empty output is an error.
         if output_padding is None:
             self.output_padding = None
         else:

@@ -53,10 +53,11 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1
     (sh, sw), (dh, dw) = strides, dilation
     oh = conv_output_size(h, kh, sh, padding, dh)
     ow = conv_output_size(w, kw, sw, padding, dw)
-    xp = _pad(x, conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw))
+    (top, bottom), cols = conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw)
     bias = None if bias is None else _f32(bias)
-    if (sh, sw) == (1, 1):
-        return _conv_shifted(xp, kernel, bias, (oh, ow), (dh, dw))
+    if (sh, sw) == (1, 1):  # one more zero row: the tail the last shifted slice reads
+        return _conv_shifted(_pad(x, (top, bottom + 1), cols), kernel, bias, (oh, ow), (dh, dw))
+    xp = _pad(x, (top, bottom), cols)
     y = (_windows(xp, kh, kw, (oh, ow), (sh, sw), (dh, dw)) @ kernel.reshape(kh * kw * c, f)).reshape(oh, ow * f)
     if bias is not None:
         y += np.tile(bias, ow)  # one long row per output row: twice as fast as broadcasting (f,)
@@ -71,31 +72,33 @@ def _conv_shifted(xp: np.ndarray, kernel: np.ndarray, bias, out: tuple[int, int]
 
     With rows flattened at the padded width, each shift is one contiguous slice, so each offset is one
     matrix product with no copy; the wp − ow columns past the output's right edge are computed and
-    dropped. Measured 1.5-4× faster than im2col here, and steadier on a busy machine (small products).
+    dropped. Bands of output rows are computed in two small reused buffers and copied into the result:
+    only the result is a new large array (fresh memory is costly: page faults).
     """
     (oh, ow), (dh, dw) = out, dilation
     _, wp, c = xp.shape
     kh, kw, _, f = kernel.shape
-    flat = np.concatenate([xp.reshape(-1, c), np.zeros(((kw - 1) * dw, c), np.float32)])  # the last shift's tail
-    y = np.empty((oh, wp, f), np.float32)
+    flat = xp.reshape(-1, c)
+    y = np.empty((oh, ow, f), np.float32)
     band = max(1, _BAND_VALUES // (wp * f))
-    part = np.empty((band * wp, f), np.float32)
+    acc_buffer, part_buffer = np.empty((2, band * wp, f), np.float32)
     bias_row = None if bias is None else np.tile(bias, wp)
     for r0 in range(0, oh, band):
         r1 = min(r0 + band, oh)
         n = (r1 - r0) * wp
-        acc = y[r0:r1].reshape(n, f)
+        acc, part = acc_buffer[:n], part_buffer[:n]
         for a in range(kh):
             for b in range(kw):
                 start = (r0 + a * dh) * wp + b * dw
                 if a == b == 0:
                     np.matmul(flat[start : start + n], kernel[0, 0], out=acc)
                 else:
-                    np.matmul(flat[start : start + n], kernel[a, b], out=part[:n])
-                    acc += part[:n]
+                    np.matmul(flat[start : start + n], kernel[a, b], out=part)
+                    acc += part
         if bias_row is not None:
             acc.reshape(r1 - r0, wp * f)[...] += bias_row
-    return np.ascontiguousarray(y[:, :ow])
+        y[r0:r1] = acc.reshape(r1 - r0, wp, f)[:, :ow]
+    return y
 
 
 def conv2d_transpose(

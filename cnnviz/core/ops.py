@@ -15,7 +15,6 @@ from cnnviz.core.arithmetic import (
     conv_padding,
     effective_size,
     transpose_crop,
-    transpose_full_size,
     transpose_output_size,
 )
 
@@ -107,6 +106,8 @@ def conv2d_transpose(
     """Keras Conv2DTranspose: scatter-add without flip, kernel (kh, kw, out, in), Keras crop (§2).
 
     full[i·s + a·d, j·s + b·d, o] += Σ_c x[i,j,c] · W[a,b,o,c];  y = full[top:top+O, left:left+O] + bias
+    Rows/cols of y past the canvas F stay at the bias. The scatter writes straight into y: the parts of
+    `full` outside the crop are never made.
     """
     x, kernel = _f32(x), _f32(kernel)
     h, w, c = x.shape
@@ -117,22 +118,33 @@ def conv2d_transpose(
     ow = transpose_output_size(w, kw, sw, padding, opw, dw)
     top = transpose_crop(h, kh, sh, padding, oph, dh)
     left = transpose_crop(w, kw, sw, padding, opw, dw)
-    # The canvas is large enough for the scatter (F) and for the crop window (rows past F stay zero).
-    fh = max(transpose_full_size(h, kh, sh, dh), top + oh)
-    fw = max(transpose_full_size(w, kw, sw, dw), left + ow)
-    full = np.zeros((fh, fw, f), dtype=np.float32)
+    y = np.empty((oh, ow, f), np.float32)
+    y[...] = 0 if bias is None else _f32(bias)
     x2 = x.reshape(h * w, c)
     weights = np.ascontiguousarray(kernel.transpose(0, 1, 3, 2))  # (kh, kw, in, out)
-    for a in range(kh):
-        for b in range(kw):
-            r0, c0 = a * dh, b * dw
-            # every input cell's contribution through kernel offset (a, b), added at stride s
-            rows, cols = slice(r0, r0 + (h - 1) * sh + 1, sh), slice(c0, c0 + (w - 1) * sw + 1, sw)
-            full[rows, cols, :] += (x2 @ weights[a, b]).reshape(h, w, f)
-    y = full[top : top + oh, left : left + ow, :]
-    if bias is not None:
-        y = y + _f32(bias)
-    return np.ascontiguousarray(y)
+    band = max(1, _BAND_VALUES // (w * f))  # input rows per pass: small products, one reused buffer
+    part_buffer = np.empty((band * w, f), np.float32)
+    col_ranges = [_scatter_range(w, b * dw, sw, left, ow) for b in range(kw)]
+    for i0 in range(0, h, band):
+        i1 = min(i0 + band, h)
+        part = part_buffer[: (i1 - i0) * w]
+        for a in range(kh):
+            ilo, ihi = _scatter_range(h, a * dh, sh, top, oh)
+            ilo, ihi = max(ilo, i0), min(ihi, i1 - 1)
+            for b, (jlo, jhi) in enumerate(col_ranges):
+                if ilo > ihi or jlo > jhi:
+                    continue
+                # the band's contribution through kernel offset (a, b), added at stride s
+                np.matmul(x2[i0 * w : i1 * w], weights[a, b], out=part)
+                r, q = ilo * sh + a * dh - top, jlo * sw + b * dw - left
+                y[r : r + (ihi - ilo) * sh + 1 : sh, q : q + (jhi - jlo) * sw + 1 : sw] += part.reshape(
+                    i1 - i0, w, f)[ilo - i0 : ihi - i0 + 1, jlo : jhi + 1]
+    return y
+
+
+def _scatter_range(n: int, offset: int, s: int, crop: int, out: int) -> tuple[int, int]:
+    """First and last input index i whose scatter target i·s + offset − crop lies in 0..out−1."""
+    return max(0, -((offset - crop) // s)), min(n - 1, (out - 1 + crop - offset) // s)
 
 
 def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np.ndarray:

@@ -430,3 +430,24 @@ def test_transpose_is_the_adjoint_of_conv_with_the_same_kernel(n, k, s, padding,
     back = ops.conv2d_transpose(b, kernel, None, (s, s), padding, (op, op))
     assert back.shape == a.shape
     np.testing.assert_allclose(np.vdot(conv, b), np.vdot(back, a), rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 3), f=st.integers(1, 3), k=st.integers(1, 4),
+       s=st.integers(1, 3), d=st.integers(1, 2), padding=padding, op=st.one_of(st.none(), st.integers(0, 2)),
+       band=st.integers(1, 30), seed=st.integers(0, 2**16))
+def test_conv2d_transpose_in_many_bands_matches_naive(h, w, c, f, k, s, d, padding, op, band, seed):
+    """The scatter runs over bands of input rows straight into the cropped output; tiny bands show seams."""
+    if op is not None:
+        assume(op < s)
+        assume(ref.transpose_shape(h, k, s, padding, op, d)[0] >= 1)
+        assume(ref.transpose_shape(w, k, s, padding, op, d)[0] >= 1)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((h, w, c)).astype(np.float32)
+    kernel = rng.standard_normal((k, k, f, c)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    ops_op = None if op is None else (op, op)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ops, "_BAND_VALUES", band)
+        y = ops.conv2d_transpose(x, kernel, bias, (s, s), padding, ops_op, (d, d))
+    np.testing.assert_allclose(y, ref.conv2d_transpose(x, kernel, bias, (s, s), padding, ops_op, (d, d)), atol=1e-5)

@@ -205,28 +205,36 @@ def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
     return r
 
 
-def _lerp_axis(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
-    """bilinear_matrix applied along one axis through its two non-zeros per row: a + w·(b − a), the
-    form tf.image.resize uses (a gather, not a dense product)."""
-    i0, i1, wt = bilinear_weights(x.shape[axis], n_out)
-    shape = [1] * x.ndim
-    shape[axis] = n_out
-    y = np.take(x, i0, axis=axis)
-    diff = np.take(x, i1, axis=axis)
-    diff -= y
-    diff *= wt.astype(np.float32).reshape(shape)
-    y += diff
-    return y
-
-
 def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
     """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (§4)."""
     x = _f32(x)
     fh, fw = size
     if interpolation == "nearest":
         return np.repeat(np.repeat(x, fh, axis=0), fw, axis=1)
-    h, w, _ = x.shape
-    return _lerp_axis(_lerp_axis(x, h * fh, 0), w * fw, 1)
+    return _bilinear(x, x.shape[0] * fh, x.shape[1] * fw)
+
+
+def _bilinear(x: np.ndarray, oh: int, ow: int) -> np.ndarray:
+    """Y = R_h · X · R_wᵀ through the two non-zeros per row of each bilinear_matrix: a + w·(b − a) per
+    axis (the form tf.image.resize uses), a gather rather than dense products. Bands of output rows keep
+    the temporaries small; only the result is fresh memory."""
+    h, w, c = x.shape
+    i0, i1, wr = bilinear_weights(h, oh)
+    j0, j1, wc = bilinear_weights(w, ow)
+    wr, wc = wr.astype(np.float32)[:, None, None], wc.astype(np.float32)[None, :, None]
+    y = np.empty((oh, ow, c), np.float32)
+    band = max(1, _BAND_VALUES // (ow * c))
+    for r0 in range(0, oh, band):
+        r1 = min(r0 + band, oh)
+        rows = x[i0[r0:r1]]  # rows first: (band, w, c)
+        rows += wr[r0:r1] * (x[i1[r0:r1]] - rows)
+        out = y[r0:r1]  # then columns, straight into the result
+        np.take(rows, j0, axis=1, out=out)
+        right = np.take(rows, j1, axis=1)
+        right -= out
+        right *= wc
+        out += right
+    return y
 
 
 def dropout(x, rate: float, mask=None) -> np.ndarray:

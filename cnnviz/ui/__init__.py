@@ -1,5 +1,17 @@
 """The desktop app (PySide6 + pyqtgraph): the only package that imports Qt."""
 
-from cnnviz.ui.main_window import MainWindow
+from cnnviz.ui import qt_fixes
+
+qt_fixes.apply()
+
+
+def __getattr__(name):
+    # MainWindow pulls in pyqtgraph and every panel: load it only when asked for.
+    if name == "MainWindow":
+        from cnnviz.ui.main_window import MainWindow
+
+        return MainWindow
+    raise AttributeError(name)
+
 
 __all__ = ["MainWindow"]

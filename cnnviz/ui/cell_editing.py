@@ -57,7 +57,6 @@ class CellEditing(QObject):
         self.editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.editor.hide()
         self.editor.installEventFilter(self)
-        self.editor.returnPressed.connect(self.commit_editor)
         heatmap.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         heatmap.installEventFilter(self)
         heatmap.cellPressed.connect(self._press)
@@ -96,10 +95,15 @@ class CellEditing(QObject):
         self.heatmap.set_cursor(cell)
 
     def eventFilter(self, obj, ev):
-        if obj is self.editor and ev.type() == QEvent.Type.KeyPress and ev.key() == Qt.Key.Key_Escape:
-            self.editor.hide()
-            self.heatmap.setFocus()
-            return True
+        if obj is self.editor and ev.type() == QEvent.Type.KeyPress:
+            if ev.key() == Qt.Key.Key_Escape:
+                self.editor.hide()
+                self.heatmap.setFocus()
+                return True
+            if ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                # Handled here: QLineEdit would pass Return on to the map, which would reopen the editor.
+                self.commit_editor()
+                return True
         if obj is self.editor and ev.type() == QEvent.Type.FocusOut:
             self.editor.hide()
             return False

@@ -22,6 +22,10 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
 INTERPOLATIONS = ("nearest", "bilinear")
 POOL_MODES = ("max", "average")
 
+# Large layers are computed in bands of about this many values: a band's buffers stay in cache and
+# are reused, so only the result is fresh memory (page faults cost more than the maths here).
+_BAND_VALUES = 1 << 16
+
 
 def _f32(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)
@@ -61,9 +65,6 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1
     if bias is not None:
         y += np.tile(bias, ow)  # one long row per output row: twice as fast as broadcasting (f,)
     return y.reshape(oh, ow, f)
-
-
-_BAND_VALUES = 1 << 16  # output values computed per band in _conv_shifted: the band stays in cache
 
 
 def _conv_shifted(xp: np.ndarray, kernel: np.ndarray, bias, out: tuple[int, int], dilation) -> np.ndarray:

@@ -140,7 +140,7 @@ def _open_app(args) -> int:
     from cnnviz.ui.app import run
 
     def setup(window):
-        window.file_actions.enable_recovery()  # offers work a crash left behind, then autosaves
+        window.file_actions.activate()  # offers work a crash left behind, then autosaves
         if session is not None:
             window.file_actions.open(os.path.abspath(args.session))
 

@@ -1,9 +1,10 @@
 """The File menu and everything about files in the window: sessions, images, Keras configs, code, figures.
 
 Installed by MainWindow with one line (`self.file_actions = FileActions(self)`). It owns the current file
-path, the modified marker in the title (the undo stack's clean state), the prompt before unsaved work is
-closed, recent files (QSettings), drag-and-drop of a session or image onto the window, and the recovery
-file: unsaved work is autosaved beside the app's data and offered back at the next start after a crash.
+path, the modified marker in the title (the undo stack's clean state), recent files (QSettings) and
+drag-and-drop of a session or image onto the window. `activate()`, called when the app starts, adds the
+prompt before unsaved work is closed and the recovery file: unsaved work is autosaved beside the app's
+data and offered back at the next start after a crash.
 
 Every question to the user goes through `self.dialogs` (a `Dialogs`), so tests swap in answers.
 """
@@ -189,7 +190,6 @@ class FileActions(QObject):
         self._make_actions()
         self._install_menu(window.menus["File"])
         self.document.undo_stack.cleanChanged.connect(self._update_title)
-        window.close_guards.append(self.close_guard)
         window.setAcceptDrops(True)
         window.installEventFilter(self)
         self._update_title()
@@ -378,8 +378,12 @@ class FileActions(QObject):
     def recovery_path(self) -> Path:
         return recovery_dir() / RECOVERY_NAME
 
-    def enable_recovery(self):
-        """At app start: offer work left by a crash, then autosave unsaved work from now on."""
+    def activate(self):
+        """At app start (the `cnnviz` command): offer work a crash left behind, autosave unsaved work from
+        now on, and ask before unsaved work is closed. A window built without it (tests, embedding) never
+        blocks its own closing with a question."""
+        if self.close_guard not in self.window.close_guards:
+            self.window.close_guards.append(self.close_guard)
         path = self.recovery_path
         if path.exists():
             try:

@@ -71,6 +71,13 @@ def window(qtbot, tmp_path, monkeypatch):
     settings.use_file(None)
 
 
+def test_a_window_built_without_activate_closes_without_asking(window):
+    window.document.paint_cells([(0, 1, 0)], 0.5)
+    window.document.flush()
+    window.show()
+    assert window.close() and window.file_actions.dialogs.asked == []
+
+
 def state(doc):
     doc.flush()
     return (doc.input.copy(), json.dumps(doc.pipeline.get_config()), [[w.copy() for w in ws] for ws in doc.pipeline.get_weights()],
@@ -133,6 +140,7 @@ def test_failed_open_changes_nothing(window, tmp_path):
 
 def test_closing_unsaved_work_asks_first(window, tmp_path, qtbot):
     fa, doc = window.file_actions, window.document
+    fa.activate()
     window.show()
     doc.paint_cells([(0, 1, 0)], 0.5)
     doc.flush()
@@ -169,7 +177,7 @@ def test_unsaved_work_is_recovered_after_a_crash(window, qtbot, tmp_path):
     again = MainWindow()
     qtbot.addWidget(again)
     again.file_actions.dialogs = FakeDialogs()
-    again.file_actions.enable_recovery()
+    again.file_actions.activate()
     assert again.file_actions.dialogs.asked == ["recover?"]
     assert again.document.input[5, 5, 0] == np.float32(0.75)
     assert again.isWindowModified() and again.file_actions.path == os.path.abspath(
@@ -186,7 +194,7 @@ def test_declined_recovery_is_removed(window):
     window.document.paint_cells([(0, 0, 0)], 0.5)
     fa.autosave()
     fa.dialogs.recover_answer = False
-    fa.enable_recovery()
+    fa.activate()
     assert not fa.recovery_path.exists() and fa._autosave.isActive()
 
 

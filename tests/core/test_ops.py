@@ -454,3 +454,27 @@ def test_conv2d_transpose_in_many_bands_matches_naive(h, w, c, f, k, s, d, paddi
         patch.setattr(ops, "_BAND_VALUES", band)
         y = ops.conv2d_transpose(x, kernel, bias, (s, s), padding, ops_op, (d, d))
     np.testing.assert_allclose(y, ref.conv2d_transpose(x, kernel, bias, (s, s), padding, ops_op, (d, d)), atol=1e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(1, 6), k=st.integers(1, 5), s=st.integers(1, 3), padding=padding,
+       op=st.one_of(st.none(), st.integers(0, 2)), c=st.integers(1, 2), f=st.integers(1, 2), seed=st.integers(0, 999))
+def test_transpose_is_conv_of_zero_stuffed_input_with_rotated_kernel(n, k, s, padding, op, c, f, seed):
+    """Dumoulin & Visin as checked in SEMANTICS.md §2: s−1 zeros between samples, p' = k − 1 − top before,
+    O + k − 1 − p' − ((n−1)s+1) after, then a valid conv with W[::-1, ::-1] (in/out swapped)."""
+    if op is not None:
+        assume(op < s)
+    out, top = ref.transpose_shape(n, k, s, padding, op)
+    assume(out >= 1)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, n, c)).astype(np.float32)
+    kernel = rng.standard_normal((k, k, f, c)).astype(np.float32)  # Conv2DTranspose layout (out=f, in=c)
+    stuffed = np.zeros(((n - 1) * s + 1, (n - 1) * s + 1, c), np.float32)
+    stuffed[::s, ::s] = x
+    before = k - 1 - top
+    after = out + k - 1 - before - ((n - 1) * s + 1)
+    padded = np.pad(stuffed, ((before, after), (before, after), (0, 0)))
+    rotated = kernel[::-1, ::-1].transpose(0, 1, 3, 2)  # (k, k, in=c, out=f) for Conv2D
+    expected = ops.conv2d(padded, rotated, None, (1, 1), "valid")
+    got = ops.conv2d_transpose(x, kernel, None, (s, s), padding, None if op is None else (op, op))
+    np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -90,8 +90,10 @@ class FilterEditor(QWidget):
         self.brush.setToolTip("The weight a left-drag paints into a filter; right-drag paints 0")
         self.preset = QComboBox(objectName="filterPreset")
         self.preset.addItems([name.capitalize() for name in FILTER_PRESETS])
+        self.preset.setMaximumWidth(130)
         self.preset.setToolTip("A ready-made filter for the selected filter (every channel slice)")
         apply_preset = QPushButton("Apply")
+        apply_preset.setMaximumWidth(60)
         apply_preset.setToolTip("Put the chosen preset into the selected filter")
         apply_preset.clicked.connect(lambda: self.apply_preset(FILTER_PRESETS[self.preset.currentIndex()]))
         self.kernel_size = PairEdit(minimum=0, maximum=64)
@@ -100,15 +102,16 @@ class FilterEditor(QWidget):
         self.kernel_size.edited.connect(self.set_kernel_size)
 
         tools = QGridLayout()
-        tools.addWidget(QLabel("Brush"), 0, 0)
-        tools.addWidget(self.brush, 0, 1)
-        tools.addWidget(QLabel("Kernel"), 0, 2)
-        tools.addWidget(self.kernel_size, 0, 3)
-        tools.addWidget(QLabel("Preset"), 1, 0)
-        tools.addWidget(self.preset, 1, 1)
-        tools.addWidget(apply_preset, 1, 2)
+        tools.addWidget(QLabel("Kernel"), 0, 0)
+        tools.addWidget(self.kernel_size, 0, 1)
+        tools.addWidget(QLabel("Brush"), 1, 0)
+        tools.addWidget(self.brush, 1, 1)
+        tools.addWidget(QLabel("Preset"), 2, 0)
+        tools.addWidget(self.preset, 2, 1)
+        tools.addWidget(apply_preset, 2, 2)
+        tools.setColumnStretch(3, 1)
         filter_buttons = QHBoxLayout()
-        filter_buttons.addWidget(QLabel("Filter:"))
+        filter_buttons.addWidget(QLabel("Filter"))
         for text, slot, tip in (
             ("Add", self.add_filter, "Add a filter (one more output map)"),
             ("Remove", self.remove_filter, "Remove the selected filter"),
@@ -117,7 +120,7 @@ class FilterEditor(QWidget):
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
-            button.setMaximumWidth(64)
+            button.setMaximumWidth(60 if len(text) > 1 else 30)
             button.clicked.connect(slot)
             filter_buttons.addWidget(button)
         filter_buttons.addStretch(1)
@@ -222,7 +225,23 @@ class FilterEditor(QWidget):
             name.setToolTip("Select this filter (presets, remove and move act on it). "
                             f"It makes map {o + 1} of {layer.label}'s output.")
             name.clicked.connect(lambda checked=False, o=o: self.select_filter(o))
-            self.grid.addWidget(name, 2 * o, 0, 2, 1, Qt.AlignmentFlag.AlignVCenter)
+            head = QVBoxLayout()
+            head.addStretch(1)
+            head.addWidget(name)
+            if layer.use_bias:
+                head.addWidget(QLabel("bias (added)"))
+                box = QDoubleSpinBox(objectName=f"bias_{o}")
+                box.setRange(-1e6, 1e6)
+                box.setDecimals(3)
+                box.setSingleStep(0.5)
+                box.setKeyboardTracking(False)
+                box.setMaximumWidth(90)
+                box.setToolTip(f"The bias of filter {o + 1}: added to every cell of map {o + 1}")
+                box.valueChanged.connect(lambda v, o=o: self.set_bias(o, v))
+                self.bias_boxes.append(box)
+                head.addWidget(box)
+            head.addStretch(1)
+            self.grid.addLayout(head, 2 * o, 0, 2, 1)
             col = 1
             for c in range(n_channels):
                 if c > 0:
@@ -238,17 +257,6 @@ class FilterEditor(QWidget):
                 self.slices.append(view)
                 self.grid.addWidget(view, 2 * o, col, 2, 1, Qt.AlignmentFlag.AlignTop)
                 col += 1
-            if layer.use_bias:
-                self.grid.addWidget(QLabel("+ bias"), 2 * o, col, Qt.AlignmentFlag.AlignBottom)
-                box = QDoubleSpinBox(objectName=f"bias_{o}")
-                box.setRange(-1e6, 1e6)
-                box.setDecimals(3)
-                box.setSingleStep(0.5)
-                box.setKeyboardTracking(False)
-                box.setToolTip(f"The bias of filter {o + 1}: added to every cell of map {o + 1}")
-                box.valueChanged.connect(lambda v, o=o: self.set_bias(o, v))
-                self.bias_boxes.append(box)
-                self.grid.addWidget(box, 2 * o + 1, col, Qt.AlignmentFlag.AlignTop)
 
     def _connect(self, view: SliceView):
         hm = view.heatmap

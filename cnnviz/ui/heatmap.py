@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
 from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
 
-MIN_TEXT_CELL_PX = 20  # below this a number would not be readable
+MIN_TEXT_CELL_PX = 18  # below this a number would not be readable
 CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
 
@@ -176,6 +176,12 @@ class Heatmap(pg.GraphicsView):
         rows, cols = self.shape
         self.setFixedSize(QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px))))
         self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        rows, cols = getattr(self, "shape", (0, 0))  # pyqtgraph calls this from its own __init__
+        if rows and cols:  # keep the whole map in view at the new size
+            self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
 
     # ------------------------------------------------------------------ geometry
     def cell_at(self, pos) -> tuple[int, int] | None:

@@ -69,7 +69,6 @@ class InputGrid(QWidget):
         self.examples.addItems([name.capitalize() for name in INPUT_EXAMPLES])
         self.examples.setToolTip("Load an example picture at the current size")
         self.examples.activated.connect(self._example_chosen)
-        buttons.addWidget(self.examples)
 
         self.size_boxes = []
         sizes = QHBoxLayout()
@@ -89,6 +88,7 @@ class InputGrid(QWidget):
                 sizes.addWidget(QLabel("×"))
             sizes.addWidget(box)
         sizes.addStretch(1)
+        sizes.addWidget(self.examples)
         self.message = QLabel(objectName="inputMessage")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020;")

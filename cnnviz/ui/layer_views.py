@@ -18,6 +18,8 @@ RANGE_MODES = ("map", "layer", "global")
 BASE_CELL_PX = 26  # a cell of a small map
 MAX_MAP_PX = 210  # a big map is scaled down to this side
 MIN_MAP_PX = 80  # room for a readable colour bar beside even a 1×1 map
+COLORBAR_PX = 42
+ARROW_PX = 26
 
 
 def map_cell_px(shape, zoom: float = 1.0) -> float:
@@ -76,11 +78,31 @@ class LevelColumn(QFrame):
         self.detail.setStyleSheet("color: #666; font-size: 11px;")
         self.detail.setWordWrap(True)
         self.cards: list[MapCard] = []
-        self.box = QVBoxLayout(self)
-        self.box.setContentsMargins(8, 6, 8, 6)
-        self.box.setSpacing(4)
+        self.colorbar = ColorBar()  # one legend for the whole column when its maps share a colour range
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(4)
         for w in (self.title, self.subtitle, self.detail):
-            self.box.addWidget(w)
+            outer.addWidget(w)
+        maps = QHBoxLayout()
+        self.box = QVBoxLayout()
+        self.box.setSpacing(4)
+        maps.addLayout(self.box)
+        maps.addWidget(self.colorbar)
+        outer.addLayout(maps)
+        outer.addStretch(1)
+
+    def add_card(self, card: MapCard):
+        self.cards.append(card)
+        self.box.addWidget(card)
+
+    def show_legend(self, levels, lut, shared: bool):
+        """One colour bar beside all maps (shared range) or one beside each map."""
+        self.colorbar.setVisible(shared)
+        if shared:
+            self.colorbar.set_levels(levels, lut)
+        for card in self.cards:
+            card.colorbar.setVisible(not shared)
 
     def set_selected(self, selected: bool):
         self.setStyleSheet(
@@ -102,6 +124,7 @@ class LayerViews(QScrollArea):
         self.range_mode = "layer"
         self.show_values = True
         self.zoom = 1.0
+        self._factor = 1.0
         self.columns: list[LevelColumn] = []
         self._signature = None
         self.setWidgetResizable(True)
@@ -135,8 +158,32 @@ class LayerViews(QScrollArea):
 
     def set_zoom(self, zoom: float):
         self.zoom = max(0.25, min(4.0, zoom))
-        self._signature = None
-        self._on_pipeline()
+        self._apply_sizes()
+
+    # ------------------------------------------------------------------ sizes
+    def _fit_factor(self) -> float:
+        """Shrink the maps a little (never below readable numbers) so that more levels fit the width."""
+        if not self.columns:
+            return 1.0
+        sides = [max(map_cell_px(c.cards[0].heatmap.shape) * max(c.cards[0].heatmap.shape), 1) for c in self.columns if c.cards]
+        overhead = len(self.columns) * (COLORBAR_PX + 20 + ARROW_PX) + 16
+        room = self.viewport().width() - overhead
+        return max(0.75, min(1.0, room / max(sum(sides), 1)))
+
+    def _apply_sizes(self):
+        factor = self.zoom * self._fit_factor()
+        self._factor = factor
+        for column in self.columns:
+            for card in column.cards:
+                card.heatmap.fit(map_cell_px(card.heatmap.shape, factor))
+                card.layout().invalidate()
+            column.layout().invalidate()  # Qt keeps the old size hints of fixed-size columns otherwise
+        self._row.invalidate()
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        if abs(self.zoom * self._fit_factor() - self._factor) > 0.03:
+            self._apply_sizes()
 
     # ------------------------------------------------------------------ structure
     def _structure(self):
@@ -149,9 +196,10 @@ class LayerViews(QScrollArea):
 
     def _on_pipeline(self):
         rows = self._structure()
-        signature = [(title, shape) for title, _, _, shape in rows] + [self.zoom]
+        signature = [(title, shape) for title, _, _, shape in rows]
         if signature != self._signature:
             self._build(rows)
+            self._apply_sizes()
             self._signature = signature
         else:
             for col, (title, subtitle, detail, _) in zip(self.columns, rows):
@@ -179,16 +227,12 @@ class LayerViews(QScrollArea):
             column = LevelColumn(level, title, subtitle, detail)
             layer = layers[level - 1] if level else None
             column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else "The input image, channels-last (rows × cols × channels).")
-            cell_px = map_cell_px(shape, self.zoom)
             for ch in range(shape[2]):
                 card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
                 card.heatmap.set_show_values(self.show_values)
                 card.heatmap.set_data(np.zeros(shape[:2], np.float32), (-1, 1), DIVERGING)
-                card.heatmap.fit(cell_px)
                 self._connect(card)
-                column.cards.append(card)
-                column.box.addWidget(card)
-            column.box.addStretch(1)
+                column.add_card(card)
             column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
             self.columns.append(column)
             self._row.addWidget(column, 0, Qt.AlignmentFlag.AlignTop)
@@ -222,10 +266,11 @@ class LayerViews(QScrollArea):
             else:
                 lut = DIVERGING
                 layer_levels = global_levels or symmetric_levels(array)
+            per_map = level > 0 and self.range_mode == "map"
             for card in column.cards:
                 values = array[:, :, card.channel]
-                lv = symmetric_levels(values) if level and self.range_mode == "map" else layer_levels
-                card.show_map(values, lv, lut)
+                card.show_map(values, symmetric_levels(values) if per_map else layer_levels, lut)
+            column.show_legend(layer_levels, lut, shared=not per_map)
 
     # ------------------------------------------------------------------ probes and selection
     def _hover(self, card: MapCard, r: int, c: int):

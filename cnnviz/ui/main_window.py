@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
             self._first_show = False
 
     def _size_docks(self):
-        self.resizeDocks([self.docks["input"], self.docks["filters"]], [340, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["input"], self.docks["filters"]], [330, 270], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["input"], self.docks["pipeline"]], [360, 470], Qt.Orientation.Vertical)
 
     def reset_layout(self):

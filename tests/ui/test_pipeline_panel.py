@@ -1,0 +1,148 @@
+"""The pipeline panel: add, duplicate, reorder and remove layers; edit parameters; refused settings."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QListWidget, QWidget
+
+from ui_support import make_window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    return make_window(qtbot, tmp_path)
+
+
+def panel_of(window):
+    return window.findChild(QWidget, "pipelinePanel")
+
+
+def labels(doc):
+    return [l.label for l in doc.pipeline.layers]
+
+
+def shapes(doc):
+    return [o.shape for o in doc.outputs]
+
+
+def test_list_shows_layers_with_output_shapes(window):
+    panel = panel_of(window)
+    lst = panel.findChild(QListWidget, "layerList")
+    assert lst.count() == 3
+    assert "Conv2D #1" in lst.item(0).text() and "4×4×2" in lst.item(0).text()
+    assert "MaxPooling2D #2" in lst.item(1).text() and "2×2×2" in lst.item(1).text()
+    assert panel.findChild(QLabel, "shapeChain").text() == "6×6×1 → 4×4×2 → 2×2×2 → 6×6×2"
+    arithmetic = panel.findChild(QLabel, "layerArithmetic").text()
+    assert "rows: ⌊(6 + 0 + 0 − 3)/1⌋ + 1 = 4" in arithmetic and "output 4×4×2" in arithmetic
+
+
+def test_add_reorder_and_remove_layers(window, qtbot):
+    doc = window.document
+    panel = panel_of(window)
+    lst = panel.findChild(QListWidget, "layerList")
+    lst.setCurrentRow(1)  # the pooling layer
+    assert doc.selected_layer == 2
+    window.action_set.add_layer["ReLU"].trigger()
+    assert labels(doc) == ["Conv2D #1", "MaxPooling2D #2", "ReLU #3", "UpSampling2D #4"]
+    assert doc.selected_layer == 3 and lst.count() == 4 and lst.currentRow() == 2
+    assert len(window.layer_views.columns) == 5
+    window.action_set.move_up.trigger()
+    assert labels(doc) == ["Conv2D #1", "ReLU #2", "MaxPooling2D #3", "UpSampling2D #4"]
+    assert doc.selected_layer == 2
+    np.testing.assert_array_equal(doc.outputs[1], np.maximum(doc.outputs[0], 0))
+    # drag-reorder in the list moves the layer in the pipeline (the model's move is what a drop does)
+    lst.model().moveRow(lst.rootIndex(), 3, lst.rootIndex(), 0)
+    qtbot.waitUntil(lambda: labels(doc)[0] == "UpSampling2D #1", timeout=1000)
+    assert shapes(doc) == [(18, 18, 1), (16, 16, 2), (16, 16, 2), (8, 8, 2)]
+    window.action_set.duplicate_layer.trigger()
+    assert labels(doc) == ["UpSampling2D #1", "UpSampling2D #2", "Conv2D #3", "ReLU #4", "MaxPooling2D #5"]
+    doc.select_layer(2)
+    window.action_set.remove_layer.trigger()
+    assert labels(doc) == ["UpSampling2D #1", "Conv2D #2", "ReLU #3", "MaxPooling2D #4"]
+    expected = doc.pipeline.copy().run(doc.input)
+    for got, want in zip(doc.outputs, expected):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    for _ in range(5):
+        window.action_set.undo.trigger()
+    assert labels(doc) == ["Conv2D #1", "MaxPooling2D #2", "UpSampling2D #3"]
+    assert shapes(doc) == [(4, 4, 2), (2, 2, 2), (6, 6, 2)]
+
+
+def test_every_layer_type_can_be_added(window):
+    doc = window.document
+    from cnnviz.core import LAYER_TYPES
+
+    for name in LAYER_TYPES:
+        doc.select_layer(len(doc.pipeline.layers))
+        window.action_set.add_layer[name].trigger()
+        assert type(doc.layer(doc.selected_layer)).__name__ == name
+        assert panel_of(window).error.isHidden(), panel_of(window).error.text()
+    assert len(doc.pipeline.layers) == 3 + len(LAYER_TYPES)
+    assert len(window.layer_views.columns) == len(doc.levels)
+
+
+def test_invalid_stride_is_refused_in_place(window, qtbot):
+    doc = window.document
+    panel = panel_of(window)
+    config = doc.pipeline.get_config()
+    outputs = [o.copy() for o in doc.outputs]
+    stride = panel.fields["strides"].boxes[0]
+    stride.lineEdit().selectAll()
+    qtbot.keyClicks(stride.lineEdit(), "0")
+    qtbot.keyClick(stride.lineEdit(), Qt.Key.Key_Return)
+    error = panel.findChild(QLabel, "layerError")
+    assert error.isVisible()
+    assert error.text() == "Conv2D #1: strides must be ≥ 1, got 0×1"
+    assert "b00020" in panel.fields["strides"].styleSheet()
+    assert doc.pipeline.get_config() == config
+    assert doc.undo_stack.count() == 0
+    for got, want in zip(doc.outputs, outputs):
+        np.testing.assert_array_equal(got, want)
+    # a good value clears the message and applies
+    stride.setValue(2)
+    assert error.isHidden()
+    assert doc.layer(1).strides == (2, 1)
+    assert doc.outputs[0].shape == (2, 4, 2)
+    assert "rows: ⌊(6 + 0 + 0 − 3)/2⌋ + 1 = 2" in panel.arithmetic.text()
+
+
+def test_kernel_too_big_shows_the_formula_and_changes_nothing(window):
+    doc = window.document
+    panel = panel_of(window)
+    panel.fields["kernel_size"].boxes[0].setValue(7)
+    assert "does not fit a 6×6 input" in panel.error.text()
+    assert "rows: ⌊(6 + 0 + 0 − 7)/1⌋ + 1 = 0" in panel.arithmetic.text()
+    assert doc.layer(1).kernel_size == (3, 3)
+    # padding same makes it fit: ⌈6/1⌉ = 6
+    panel.fields["kernel_size"].boxes[0].setValue(3)
+    panel.fields["padding"].setCurrentText("same")
+    panel.fields["padding"].activated.emit(1)
+    assert doc.layer(1).padding == "same" and doc.outputs[0].shape == (6, 6, 2)
+    assert "⌈6/1⌉ = 6" in panel.arithmetic.text()
+
+
+def test_forms_for_other_layer_types(window, qtbot):
+    doc = window.document
+    panel = panel_of(window)
+    doc.select_layer(2)
+    assert set(panel.fields) == {"pool_size", "strides", "padding"}
+    panel.fields["strides"].setText("1")
+    panel.fields["strides"].editingFinished.emit()
+    assert doc.layer(2).strides == (1, 1) and doc.outputs[1].shape == (3, 3, 2)
+    panel.fields["strides"].setText("a")
+    panel.fields["strides"].editingFinished.emit()
+    assert "whole numbers" in panel.error.text()
+    doc.select_layer(3)
+    panel.fields["interpolation"].setCurrentText("bilinear")
+    panel.fields["interpolation"].activated.emit(1)
+    assert doc.layer(3).interpolation == "bilinear"
+    window.action_set.add_layer["Dropout"].trigger()
+    rate = panel.fields["rate"]
+    rate.setValue(1.0)
+    assert "rate must be a number in [0, 1)" in panel.error.text()
+    assert doc.layer(4).rate == 0.25
+    panel.fields["training"].setChecked(True)
+    assert doc.training
+    doc.flush()
+    kept = doc.layer(4).mask
+    np.testing.assert_allclose(doc.outputs[3], np.where(kept, doc.outputs[2] / 0.75, 0), atol=1e-6)

@@ -1,0 +1,128 @@
+"""The filter editor: every filter and channel slice, painting weights, bias, presets, filter edits."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from cnnviz import core
+from cnnviz.core import ops
+from ui_support import hover, make_window, stroke
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    return make_window(qtbot, tmp_path)
+
+
+def editor_of(window):
+    return window.findChild(QWidget, "filterEditor")
+
+
+def slice_view(editor, filt, channel):
+    return next(v for v in editor.slices if (v.filt, v.channel) == (filt, channel))
+
+
+def conv_reference(doc, i=1):
+    layer = doc.layer(i)
+    x = doc.levels[i - 1]
+    return ops.conv2d(x, layer.kernel, layer.bias, layer.strides, layer.padding, layer.dilation_rate)
+
+
+def test_shows_every_filter_and_every_channel_slice(window):
+    doc = window.document
+    editor = editor_of(window)
+    assert len(editor.slices) == 2  # 2 filters × 1 input channel
+    for view in editor.slices:
+        np.testing.assert_array_equal(view.heatmap.image.image, doc.layer(1).kernel[:, :, 0, view.filt])
+    window.input_grid.size_boxes[2].setValue(3)  # RGB input: each filter is 3×3×3
+    assert len(editor.slices) == 6
+    assert "each 3×3×3" in editor.title.text()
+    for view in editor.slices:
+        np.testing.assert_array_equal(view.heatmap.image.image, doc.layer(1).kernel[:, :, view.channel, view.filt])
+    doc.select_layer(2)
+    assert editor.slices == [] and "no weights" in editor.title.text()
+
+
+def test_paint_a_weight_and_the_conv_output_follows(window, qtbot):
+    doc = window.document
+    editor = editor_of(window)
+    editor.brush.setValue(2.0)
+    hm = slice_view(editor, 1, 0).heatmap
+    stroke(qtbot, hm, [(1, 0), (1, 1), (1, 2)])  # middle row of filter 2
+    doc.flush()
+    assert doc.undo_stack.count() == 1
+    np.testing.assert_array_equal(doc.layer(1).kernel[1, :, 0, 1], [2, 2, 2])
+    np.testing.assert_allclose(doc.outputs[0], conv_reference(doc), atol=1e-6)
+    # one output value by hand: window at (0, 0) of the seed input with the edited filter
+    x = doc.input[:, :, 0]
+    k = doc.layer(1).kernel[:, :, 0, 1]
+    assert doc.outputs[0][0, 0, 1] == pytest.approx(float((x[:3, :3] * k).sum()))
+    card = window.layer_views.cards(1)[1]
+    np.testing.assert_array_equal(card.heatmap.image.image, doc.outputs[0][:, :, 1])
+    window.action_set.undo.trigger()
+    doc.flush()
+    np.testing.assert_array_equal(doc.layer(1).kernel[1, :, 0, 1], [0, 0, 0])
+
+
+def test_exact_weight_by_keyboard_and_bias(window, qtbot):
+    doc = window.document
+    editor = editor_of(window)
+    hm = slice_view(editor, 0, 0).heatmap
+    qtbot.mouseDClick(hm.viewport(), Qt.MouseButton.LeftButton, pos=hm.cell_center(2, 1))
+    view = slice_view(editor, 0, 0)
+    view.editing.editor.setText("-1.5")
+    qtbot.keyClick(view.editing.editor, Qt.Key.Key_Return)
+    doc.flush()
+    assert doc.layer(1).kernel[2, 1, 0, 0] == -1.5
+    editor.bias_boxes[0].setValue(0.25)
+    doc.flush()
+    assert doc.layer(1).bias[0] == 0.25
+    np.testing.assert_allclose(doc.outputs[0], conv_reference(doc), atol=1e-6)
+
+
+def test_presets_add_remove_reorder_filters_and_kernel_size(window, qtbot):
+    doc = window.document
+    editor = editor_of(window)
+    editor.select_filter(0)
+    editor.apply_preset("sobel x")
+    np.testing.assert_array_equal(doc.layer(1).kernel[:, :, 0, 0], core.filter_preset("sobel x"))
+    old = doc.layer(1).kernel.copy()
+    editor.add_filter()
+    assert doc.layer(1).filters == 3 and doc.outputs[0].shape == (4, 4, 3) and len(editor.slices) == 3
+    np.testing.assert_array_equal(doc.layer(1).kernel[..., :2], old)
+    editor.select_filter(0)
+    editor.move_filter(+1)
+    np.testing.assert_array_equal(doc.layer(1).kernel[..., 1], old[..., 0])
+    np.testing.assert_array_equal(doc.layer(1).kernel[..., 0], old[..., 1])
+    editor.select_filter(0)
+    editor.remove_filter()  # removes the horizontal edge, now first
+    assert doc.layer(1).filters == 2
+    np.testing.assert_array_equal(doc.layer(1).kernel[..., 0], old[..., 0])
+    editor.kernel_size.boxes[0].setValue(5)
+    editor.kernel_size.boxes[1].setValue(5)
+    assert doc.layer(1).kernel_size == (5, 5) and doc.outputs[0].shape == (2, 2, 2)
+    np.testing.assert_array_equal(doc.layer(1).kernel[1:4, 1:4, 0, 0], old[..., 0, 0])
+    editor.kernel_size.boxes[0].setValue(9)
+    assert "does not fit" in editor.message.text() and doc.layer(1).kernel_size == (5, 5)
+    np.testing.assert_allclose(doc.outputs[0], conv_reference(doc), atol=1e-6)
+
+
+def test_hovering_a_weight_lights_the_input_it_multiplies(window, qtbot):
+    doc = window.document
+    editor = editor_of(window)
+    hover(qtbot, slice_view(editor, 0, 0).heatmap, (0, 0))
+    expected = core.weight_footprint(doc.layer(1), (6, 6, 1), (0, 0, 0, 0))
+    assert doc.probe.fields[0] == expected
+    assert window.input_grid.heatmap._highlight == {(r, c) for r, c, _ in expected}
+    assert slice_view(editor, 0, 0).heatmap._highlight == {(0, 0)}
+    assert "weight 1" in window.statusBar().currentMessage()
+
+
+def test_hovering_an_output_lights_the_weights_used(window, qtbot):
+    doc = window.document
+    editor = editor_of(window)
+    hover(qtbot, window.layer_views.cards(1)[1].heatmap, (2, 2))
+    assert doc.probe.weights[1] == {(a, b, 0, 1) for a in range(3) for b in range(3)}
+    assert slice_view(editor, 1, 0).heatmap._highlight == {(a, b) for a in range(3) for b in range(3)}
+    assert slice_view(editor, 0, 0).heatmap._highlight == frozenset()

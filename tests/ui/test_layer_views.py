@@ -1,0 +1,87 @@
+"""Layer views: one labelled map per channel of every level, colours, ranges, and hover probes."""
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QWidget
+
+from cnnviz import core
+from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
+from ui_support import hover, make_window, stroke
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    return make_window(qtbot, tmp_path)
+
+
+def test_every_level_and_channel_is_shown_and_labelled(window):
+    views = window.findChild(QWidget, "layerViews")
+    doc = window.document
+    assert [c.title.text() for c in views.columns] == ["Input", "Conv2D #1", "MaxPooling2D #2", "UpSampling2D #3"]
+    assert [c.subtitle.text() for c in views.columns] == ["6×6×1", "output 4×4×2", "output 2×2×2", "output 6×6×2"]
+    assert [len(c.cards) for c in views.columns] == [1, 2, 2, 2]
+    assert views.columns[1].cards[1].caption.text() == "map 2 (filter 2)"
+    for card in views.cards():
+        np.testing.assert_array_equal(card.heatmap.image.image, doc.levels[card.level][:, :, card.channel])
+    # greys for the input, diverging centred on 0 for outputs
+    input_card = views.cards(0)[0]
+    assert input_card.heatmap._lut is GREYS and input_card.heatmap.levels == input_levels(doc.input)
+    for card in views.cards()[1:]:
+        lo, hi = card.heatmap.levels
+        assert card.heatmap._lut is DIVERGING and lo == -hi
+    # small maps show their numbers; cells keep one size so 6×6 → 4×4 → 2×2 is visible
+    sides = [c.cards[0].heatmap.width() for c in views.columns]
+    assert sides[0] > sides[1] > sides[2] and sides[3] == sides[0]
+
+
+def test_colour_range_per_map_layer_global(window):
+    views = window.layer_views
+    doc = window.document
+    doc.paint_cells([(0, 0, 0)], 9.0)
+    doc.flush()
+    conv = doc.outputs[0]
+    window.action_set.range["map"].trigger()
+    assert [c.heatmap.levels for c in views.cards(1)] == [symmetric_levels(conv[:, :, 0]), symmetric_levels(conv[:, :, 1])]
+    assert views.cards(1)[0].colorbar.isVisibleTo(views) and not views.columns[1].colorbar.isVisibleTo(views)
+    window.action_set.range["layer"].trigger()
+    assert {c.heatmap.levels for c in views.cards(1)} == {symmetric_levels(conv)}
+    assert views.columns[1].colorbar.isVisibleTo(views) and not views.cards(1)[0].colorbar.isVisibleTo(views)
+    window.action_set.range["global"].trigger()
+    expected = symmetric_levels(*doc.outputs)
+    assert {c.heatmap.levels for c in views.cards()[1:]} == {expected}
+
+
+def test_hovering_an_output_cell_lights_its_receptive_field_everywhere(window, qtbot):
+    doc = window.document
+    views = window.layer_views
+    pooled = views.cards(2)[0].heatmap
+    hover(qtbot, pooled, (1, 0))
+    expected = core.receptive_field(doc.pipeline, doc.levels, 2, (1, 0, 0))
+    assert doc.probe.fields == expected
+    for card in views.cards():
+        want = {(r, c) for r, c, ch in expected.get(card.level, ()) if ch == card.channel}
+        assert card.heatmap._highlight == want
+    assert window.input_grid.heatmap._highlight == {(r, c) for r, c, _ in expected[0]}
+    assert "MaxPooling2D #2 output: row 2, col 1, channel 1" in window.statusBar().currentMessage()
+    # a click pins: moving elsewhere keeps it, clicking again releases it
+    stroke(qtbot, pooled, [(1, 0)])
+    hover(qtbot, views.cards(1)[0].heatmap, (0, 0))
+    assert doc.probe.level == 2 and doc.probe.pinned
+    assert doc.selected_layer == 2
+    stroke(qtbot, pooled, [(1, 0)])
+    assert doc.probe is None or not doc.probe.pinned
+
+
+def test_big_session_builds_and_follows_edits(window, qtbot):
+    doc = window.document
+    x = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
+    pipeline = core.Pipeline((64, 64, 3), [core.Conv2D(8, 3, padding="same"), core.ReLU(), core.MaxPooling2D(2),
+                                           core.Conv2D(8, 3), core.UpSampling2D(2, "bilinear")])
+    doc.set_pipeline(pipeline, x)
+    views = window.layer_views
+    assert [len(c.cards) for c in views.columns] == [3, 8, 8, 8, 8, 8]
+    assert views.columns[5].subtitle.text() == "output 60×60×8"
+    stroke(qtbot, window.input_grid.heatmap, [(5, 5), (5, 20)])
+    doc.flush()
+    for card in views.cards():
+        np.testing.assert_array_equal(card.heatmap.image.image, doc.levels[card.level][:, :, card.channel])

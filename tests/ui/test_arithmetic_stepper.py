@@ -182,8 +182,9 @@ def test_transpose_scatters_one_input_cell_and_the_canvas_ends_as_the_output(qtb
     view.set_step(1)  # x[0,1] = 2 scattered at rows 0..2, cols 2..4 of the full 5×5 canvas
     lines = view.formula_lines()
     assert lines[0].startswith("input x[0,1] = 2 ")
-    assert lines[1] == "  out[0,2] += 2·1 = 2  →  3 + 2 = 5"  # x[0,0]·W[0,2] = 3 was there already
-    assert lines[3].endswith("(cropped away)")  # column 4 lies past the 4×4 output (crop: 0 left, 1 right)
+    # one line per kernel row; out[0,2] already held x[0,0]·W[0,2] = 3: overlapping contributions add up
+    assert lines[1] == "  out[0,2]: 3 + 2·1 = 5;   out[0,3]: 0 + 2·2 = 4;   out[0,4]: 0 + 2·3 = 6 (cropped away)"
+    assert len(lines) == 1 + 3 + 1
     view.set_step(3)
     canvas, touched, (top, left), (oh, ow) = view.transpose_canvas()
     assert touched.all()

@@ -35,6 +35,12 @@ class DocumentView(QWidget):
         for signal, slot in self._links:
             signal.connect(slot)
 
+    def start(self) -> None:
+        """Show the document as it is now (views call this once at the end of __init__)."""
+        self.refresh()
+        if self.document.probe is not None:
+            self.probe_changed(self.document.probe)
+
     def _document_changed(self, *_):
         if self._links:
             self.blockSignals(True)

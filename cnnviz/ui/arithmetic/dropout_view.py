@@ -72,7 +72,7 @@ class DropoutView(DocumentView):
         layout.addLayout(controls)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)
-        self.refresh()
+        self.start()
 
     @property
     def layer_index(self) -> int:

@@ -66,20 +66,17 @@ def average_pool_lines(prov) -> list[str]:
     ]
 
 
-def scatter_lines(value: float, cell, contributions: list[tuple], limit: int = 9) -> list[str]:
+def scatter_lines(value: float, cell, contributions: list[tuple]) -> list[str]:
     """Conv2DTranspose: one input cell times every kernel weight, added into the output canvas.
 
-    `contributions` holds (kernel tap (a, b), weight, output (row, col), sum before, cropped?).
+    `contributions` holds (kernel tap (a, b), weight, output (row, col), sum before, cropped?); one line
+    per kernel row, each entry `out[r,c]: before + x·w = after`, so overlapping contributions show as sums.
     """
     lines = [f"input {cell_name('x', cell)} = {format_value(value)} is multiplied by each kernel weight "
              f"and added into the output:"]
-    for (a, b), w, target, before, cropped in contributions[:limit]:
-        product = value * w
-        where = "(cropped away)" if cropped else ""
-        lines.append(
-            f"  {cell_name('out', target)} += {num(value)}·{num(w)} = {format_value(product)}"
-            f"  →  {format_value(before)} + {num(product)} = {format_value(before + product)} {where}".rstrip()
-        )
-    if len(contributions) > limit:
-        lines.append(f"  … and {len(contributions) - limit} more kernel weights")
+    rows: dict[int, list[str]] = {}
+    for (a, _), w, target, before, cropped in contributions:
+        entry = f"{cell_name('out', target)}: {format_value(before)} + {num(value)}·{num(w)} = {format_value(before + value * w)}"
+        rows.setdefault(a, []).append(entry + (" (cropped away)" if cropped else ""))
+    lines += ["  " + ";   ".join(entries) for _, entries in sorted(rows.items())]
     return lines

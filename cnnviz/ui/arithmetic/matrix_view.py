@@ -24,7 +24,7 @@ from cnnviz.ui.arithmetic.base import (
 )
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, GridGeometry, paint_grid, pixel_font
+from cnnviz.ui.grid_painter import Grid, GridGeometry, fitted_font, paint_colorbar, paint_grid, pixel_font
 
 MAX_DRAWN_ENTRIES = 40_000  # beyond this the matrix is unreadable on any screen: explain instead
 MATRIX_KINDS = (Conv2D, Conv2DTranspose)
@@ -58,7 +58,7 @@ class MatrixView(DocumentView):
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)
-        self.refresh()
+        self.start()
 
     @property
     def layer_index(self) -> int:
@@ -211,14 +211,15 @@ class MatrixView(DocumentView):
         texts = np.where(structural, "", np.vectorize(format_value, otypes=[object])(m.matrix))
         # One cell size for all: columns = n_in + gap + b + gap + y (+ colour bar); rows = label + x + gap + n_out.
         label_h = 22.0
-        cell = min((rect.width() - 60) / (n_in + 4.5), (rect.height() - 3 * label_h) / (n_out + 2.5))
+        cell = min((rect.width() - 60) / (n_in + 6), (rect.height() - 3 * label_h) / (n_out + 2.5))
         cell = max(cell, 0.5)
         x0 = rect.left() + 4
         y_top = rect.top() + label_h
         x_rect = QRectF(x0, y_top, n_in * cell, cell)
         c_rect = QRectF(x0, y_top + 1.5 * cell + label_h, n_in * cell, n_out * cell)
-        b_rect = QRectF(c_rect.right() + cell * 0.8, c_rect.top(), cell, c_rect.height())
-        y_rect = QRectF(b_rect.right() + cell * 0.8, c_rect.top(), cell, c_rect.height())
+        gap = max(cell * 1.5, 14.0)  # room for the "+" and "=" between C, b and y
+        b_rect = QRectF(c_rect.right() + gap, c_rect.top(), cell, c_rect.height())
+        y_rect = QRectF(b_rect.right() + gap, c_rect.top(), cell, c_rect.height())
         highlight_rows = [] if self._row is None else [(self._row, 0)]
         used = [] if self._row is None else [(0, int(k)) for k in np.flatnonzero(~structural[self._row])]
         row_cells = [] if self._row is None else [(self._row, int(k)) for k in range(n_in)]
@@ -230,17 +231,27 @@ class MatrixView(DocumentView):
             "y": (y_rect, Grid(y.ravel()[:, None], y_levels, y_lut, highlights=highlight_rows)),
         }
         geometries: dict[str, GridGeometry] = {key: paint_grid(painter, r, g) for key, (r, g) in grids.items()}
+        bar = QRectF(y_rect.right() + gap * 1.5, c_rect.top(), 12, min(c_rect.height(), 240))
+        paint_colorbar(painter, bar, grids["matrix"][1].levels, DIVERGING, 11)
         painter.save()
         painter.setPen(Qt.GlobalColor.black)
         font_px = max(9.0, min(15.0, label_h * 0.7))
         painter.setFont(pixel_font(font_px, bold=True))
         shape = lambda s: "×".join(map(str, s))  # noqa: E731
-        painter.drawText(QPointF(x0, y_top - 5), f"xᵀ: input {shape(m.input_shape)} flattened row by row ({n_in} cells)")
-        painter.drawText(QPointF(x0, c_rect.top() - 5),
-                         f"{name}: {n_out} rows (one per output cell) × {n_in} columns (one per input cell)")
-        painter.setFont(pixel_font(font_px))
-        for label, r in (("+ b", b_rect), ("= y", y_rect)):
-            painter.drawText(QRectF(r.center().x() - 30, r.bottom() + 2, 60, label_h),
-                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
+        titles = (
+            (QRectF(x0, y_top - label_h, max(x_rect.width(), 300), label_h),
+             f"xᵀ: the {shape(m.input_shape)} input, flattened row by row"),
+            (QRectF(x0, c_rect.top() - label_h, max(c_rect.width(), 300), label_h),
+             f"{name} ({n_out} × {n_in}): row = output cell, column = input cell"),
+        )
+        for title_rect, text in titles:
+            painter.setFont(fitted_font(text, title_rect, bold=True))
+            painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
+        painter.setFont(pixel_font(font_px, bold=True))
+        for label, r in (("b", b_rect), ("y", y_rect), ("weights", bar)):
+            painter.drawText(QRectF(r.center().x() - 40, r.top() - label_h, 80, label_h),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, label)
+        for symbol, left in (("+", c_rect.right()), ("=", b_rect.right())):
+            painter.drawText(QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), Qt.AlignmentFlag.AlignCenter, symbol)
         painter.restore()
         return geometries

@@ -62,7 +62,7 @@ class NeuronView(DocumentView):
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)
-        self.refresh()
+        self.start()
 
     @property
     def layer_index(self) -> int:

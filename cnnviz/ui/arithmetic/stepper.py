@@ -125,7 +125,7 @@ class StepperView(DocumentView):
         layout.addWidget(self.formula)
         layout.addLayout(controls)
         self._speed_changed(self.speed.value())
-        self.refresh()
+        self.start()
 
     def _action(self, text, shortcut, slot, tip, icon) -> QAction:
         action = QAction(self.style().standardIcon(icon), text, self)

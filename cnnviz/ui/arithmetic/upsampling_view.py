@@ -70,7 +70,7 @@ class UpsamplingView(DocumentView):
         layout.addLayout(controls)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)
-        self.refresh()
+        self.start()
 
     @property
     def layer_index(self) -> int:

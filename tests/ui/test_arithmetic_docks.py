@@ -49,3 +49,23 @@ def test_selecting_the_pooling_layer_switches_the_stepper(qtbot, tmp_path):
     window.document.select_layer(3)  # up-sampling does not slide a window: the stepper keeps a sliding layer
     assert stepper.layer_index in (1, 2)
     assert window.arithmetic_views["upsampling"].layer_index == 3
+
+
+def test_hidden_tabs_catch_up_when_shown_and_closed_views_let_go(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    views = window.arithmetic_views
+    matrix = views["matrix"]
+    qtbot.waitUntil(lambda: matrix.visibleRegion().isEmpty(), timeout=2000)  # behind the step-through tab
+    first = matrix.matrix
+    window.document.replace_layer(1, window.document.layer(1).replace(strides=(2, 2)))
+    assert matrix.matrix is first  # skipped while hidden
+    window.docks["arithmetic_matrix"].raise_()
+    qtbot.waitUntil(lambda: matrix.matrix is not first, timeout=2000)
+    m = matrix.matrix
+    assert m.matrix.shape == (2 * 2 * 2, 36)
+    assert (m.matrix @ window.document.input.ravel() + m.bias)[0] == window.document.outputs[0].ravel()[0]
+    assert "Check: C·x + b equals" in matrix.formula.text()
+    neuron = views["neuron"]
+    neuron.close()
+    window.document.select_layer(2)  # a closed view no longer follows the document (and does not fail)
+    assert neuron.layer_index == 1

@@ -34,8 +34,11 @@ def install_arithmetic_docks(window) -> dict:
     window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
     views, docks = {}, []
     for key, title, cls in _VIEWS:
-        views[key] = cls(window.document)
-        docks.append(window.add_dock(f"arithmetic_{key}", title, views[key], Qt.DockWidgetArea.BottomDockWidgetArea))
+        view = views[key] = cls(window.document)
+        view.lazy = True  # hidden tabs skip refreshes and catch up when their tab is raised
+        dock = window.add_dock(f"arithmetic_{key}", title, view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        dock.visibilityChanged.connect(lambda shown, view=view: shown and view.catch_up())
+        docks.append(dock)
     for dock in docks[1:]:
         window.tabifyDockWidget(docks[0], dock)
     docks[0].raise_()

@@ -25,6 +25,10 @@ class DocumentView(QWidget):
     def __init__(self, document, parent=None):
         super().__init__(parent)
         self.document = document
+        # In the main window a view in a hidden dock tab skips refreshes and catches up when shown, so
+        # a brush stroke costs only the views on screen (install_arithmetic_docks sets this).
+        self.lazy = False
+        self._stale = False
         self._links = [
             (document.pipelineChanged, self._document_changed),
             (document.outputsChanged, self._document_changed),
@@ -42,6 +46,9 @@ class DocumentView(QWidget):
             self.probe_changed(self.document.probe)
 
     def _document_changed(self, *_):
+        if self.lazy and (not self.isVisible() or self.visibleRegion().isEmpty()):  # a hidden tab is "visible"
+            self._stale = True
+            return
         if self._links:
             self.blockSignals(True)
             try:
@@ -52,6 +59,20 @@ class DocumentView(QWidget):
     def _probe_changed(self, probe):
         if self._links:
             self.probe_changed(probe)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Refresh now if changes were skipped while the view was hidden."""
+        if self._stale and self._links:
+            self._stale = False
+            self.blockSignals(True)
+            try:
+                self.refresh()
+            finally:
+                self.blockSignals(False)
 
     def refresh(self) -> None:  # pragma: no cover - every view overrides it
         raise NotImplementedError

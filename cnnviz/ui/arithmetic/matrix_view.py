@@ -88,22 +88,21 @@ class MatrixView(DocumentView):
             self._message = "Add a Conv2D or Conv2DTranspose layer to see it as a matrix."
         else:
             layer = self.document.layer(self._index)
-            x, _ = self._arrays()
-            try:
-                build = transpose_matrix if isinstance(layer, Conv2DTranspose) else conv_matrix
-                m = build(layer, x.shape)
-                n_out, n_in = m.matrix.shape
-                if n_out * n_in > MAX_DRAWN_ENTRIES:
-                    self._message = (
-                        f"{layer.label}: the matrix would be {n_out} × {n_in} = {n_out * n_in:,} entries "
-                        f"(rows = {'×'.join(map(str, m.output_shape))} output cells, columns = "
-                        f"{'×'.join(map(str, m.input_shape))} input cells): too large to draw legibly. "
-                        f"Make the input smaller (at most {MAX_DRAWN_ENTRIES:,} entries are drawn) to see it."
-                    )
-                else:
-                    self._matrix = m
-            except ConfigError as exc:
-                self._message = str(exc)
+            x, y = self._arrays()
+            n_out, n_in = y.size, x.size
+            if n_out * n_in > MAX_DRAWN_ENTRIES:  # said before building it: a big matrix costs every stroke
+                self._message = (
+                    f"{layer.label}: the matrix would be {n_out} × {n_in} = {n_out * n_in:,} entries "
+                    f"(rows = {'×'.join(map(str, y.shape))} output cells, columns = "
+                    f"{'×'.join(map(str, x.shape))} input cells): too large to draw legibly. "
+                    f"Make the input smaller (at most {MAX_DRAWN_ENTRIES:,} entries are drawn) to see it."
+                )
+            else:
+                try:
+                    build = transpose_matrix if isinstance(layer, Conv2DTranspose) else conv_matrix
+                    self._matrix = build(layer, x.shape)
+                except ConfigError as exc:
+                    self._message = str(exc)
         if self._matrix is None or (self._row is not None and self._row >= self._matrix.matrix.shape[0]):
             self._row = None
         self.formula.setText(self.formula_text())

@@ -28,6 +28,7 @@ PAD_HATCH = QColor(140, 140, 140)
 GRID_LINE = QColor(120, 120, 120)
 DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
 
+MIN_HATCH_CELL = 6  # px: smaller padding cells are drawn as a plain grey band
 MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
 IMAGE_ABOVE = 2500  # more cells than this are drawn as one scaled image (fast); fewer as vector rects (crisp in SVG/PDF)
 
@@ -44,6 +45,7 @@ class Grid:
     title: str = ""
     show_values: bool | None = None  # None: write numbers when the cells are large enough
     texts: np.ndarray | None = None  # 2-D array of str overriding the numbers written in the cells
+    blank: np.ndarray | None = None  # bool mask: True cells get no text (e.g. not computed yet)
     pad: tuple[int, int, int, int] = (0, 0, 0, 0)  # padding cells (top, bottom, left, right)
     pad_text: str = "0"  # written in padding cells ("" for pooling, whose padding is ignored)
     highlights: Iterable[Cell] = ()
@@ -261,18 +263,23 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     if grid.show_values is not False and geo.cell * 0.4 >= MIN_TEXT_PX:  # text could be readable
         if texts is None:
             texts = np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
+        if grid.blank is not None:
+            texts = np.where(grid.blank, "", texts)
         font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text])
 
-    for r in range(-top, rows + bottom):  # padding cells: hatched
-        for c in range(-left, cols + right):
-            if 0 <= r < rows and 0 <= c < cols:
-                continue
-            cr = geo.cell_rect(r, c)
-            _hatch(painter, cr)
-            if font is not None and grid.pad_text:
-                painter.setFont(font)
-                painter.setPen(QColor(60, 60, 60))
-                painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
+    if any(grid.pad) and geo.cell < MIN_HATCH_CELL:  # padding cells too small to hatch one by one: a grey band
+        painter.fillRect(geo.grid_rect, PAD_FILL)
+    elif any(grid.pad):
+        for r in range(-top, rows + bottom):  # padding cells: hatched
+            for c in range(-left, cols + right):
+                if 0 <= r < rows and 0 <= c < cols:
+                    continue
+                cr = geo.cell_rect(r, c)
+                _hatch(painter, cr)
+                if font is not None and grid.pad_text:
+                    painter.setFont(font)
+                    painter.setPen(QColor(60, 60, 60))
+                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
     as_image = rows * cols > IMAGE_ABOVE
     if as_image:
         _paint_cells_as_image(painter, geo, rgba, grid.dimmed)

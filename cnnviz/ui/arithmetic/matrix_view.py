@@ -207,7 +207,6 @@ class MatrixView(DocumentView):
         y_lut, y_levels = level_style(self._index, y)
         name = "Cᵀ" if isinstance(layer, Conv2DTranspose) else "C"
         structural = m.weight_index < 0
-        texts = np.where(structural, "", np.vectorize(format_value, otypes=[object])(m.matrix))
         # One cell size for all: columns = n_in + gap + b + gap + y (+ colour bar); rows = label + x + gap + n_out.
         label_h = 22.0
         cell = min((rect.width() - 60) / (n_in + 6), (rect.height() - 3 * label_h) / (n_out + 2.5))
@@ -224,7 +223,7 @@ class MatrixView(DocumentView):
         row_cells = [] if self._row is None else [(self._row, int(k)) for k in range(n_in)]
         grids = {
             "x": (x_rect, Grid(x.ravel()[None, :], x_levels, x_lut, highlights=used)),
-            "matrix": (c_rect, Grid(m.matrix, symmetric_levels(m.matrix), DIVERGING, texts=texts, dimmed=structural,
+            "matrix": (c_rect, Grid(m.matrix, symmetric_levels(m.matrix), DIVERGING, blank=structural, dimmed=structural,
                                      highlights=row_cells)),
             "b": (b_rect, Grid(m.bias[:, None], y_levels, y_lut, highlights=highlight_rows)),
             "y": (y_rect, Grid(y.ravel()[:, None], y_levels, y_lut, highlights=highlight_rows)),

@@ -8,6 +8,7 @@ the products into the output canvas, where overlapping contributions pile up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,12 +47,42 @@ class Step:
     in_channel: int = 0  # Conv2DTranspose: the input channel of the scattered cell
 
 
-def steps_for(layer, input_shape, output_shape) -> list[Step]:
+class Steps(Sequence):
+    """The window positions in animation order, computed from the index (a 128×128 map with 8 filters has
+    131 072 steps: no list of them is ever built).
+
+    Conv2D and pooling: filter by filter, then output cells row-major. Conv2DTranspose: filter by filter,
+    then input channel, then input cells row-major.
+    """
+
+    def __init__(self, transpose: bool, filters: int, channels: int, rows: int, cols: int):
+        self.transpose = transpose
+        self._dims = (filters, channels if transpose else 1, rows, cols)
+
+    def __len__(self) -> int:
+        return int(np.prod(self._dims))
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        o, ch, i, j = (int(v) for v in np.unravel_index(k % len(self), self._dims))
+        return Step(o, (i, j), ch)
+
+    def index(self, step: Step, *_) -> int:
+        try:
+            return int(np.ravel_multi_index((step.channel, step.in_channel, *step.cell), self._dims))
+        except ValueError:
+            raise ValueError(f"{step} is not a step") from None
+
+
+def steps_for(layer, input_shape, output_shape) -> Steps:
     h, w, c = input_shape
     oh, ow, f = output_shape
     if isinstance(layer, Conv2DTranspose):
-        return [Step(o, (i, j), ch) for o in range(f) for ch in range(c) for i in range(h) for j in range(w)]
-    return [Step(o, (i, j)) for o in range(f) for i in range(oh) for j in range(ow)]
+        return Steps(True, f, c, h, w)
+    return Steps(False, f, 1, oh, ow)
 
 
 def level_style(level: int, array: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -75,7 +106,8 @@ class StepperView(DocumentView):
         super().__init__(document, parent)
         self.setObjectName("arithmeticStepper")
         self._index = 0  # layer index shown (1-based), 0 = none
-        self._steps: list[Step] = []
+        self._steps: Sequence[Step] = []
+        self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step, valid until the next refresh
         self._step = 0
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -150,8 +182,8 @@ class StepperView(DocumentView):
         return self._step
 
     @property
-    def steps(self) -> list[Step]:
-        return list(self._steps)
+    def steps(self) -> Sequence[Step]:
+        return self._steps
 
     @property
     def playing(self) -> bool:
@@ -174,6 +206,7 @@ class StepperView(DocumentView):
         if index != self._index:
             self._step = 0
         self._index, self._steps = index, steps
+        self._canvas_cache = {}
         if not steps:
             self.pause()
         self._step = max(0, min(self._step, len(steps) - 1))
@@ -347,14 +380,23 @@ class StepperView(DocumentView):
         Returns (canvas, touched, (top, left), (O_h, O_w)): the canvas is the full scatter-add size, grown
         with zero rows/cols when the crop window reaches past it; `touched` marks cells that got a product.
         """
+        upto = self._step if upto is None else upto
+        if upto not in self._canvas_cache:
+            if len(self._canvas_cache) >= 4:  # a step needs itself and the one before: keep a few
+                self._canvas_cache.pop(next(iter(self._canvas_cache)))
+            self._canvas_cache[upto] = self._scatter_canvas(upto)
+        return self._canvas_cache[upto]
+
+    def _scatter_canvas(self, upto: int):
         layer = self.layer
         x, y = self._arrays()
-        upto = self._step if upto is None else upto
         step = self._steps[upto]
+        # scattered so far (this filter): every earlier input channel, and this channel up to this cell
         reached = np.zeros(x.shape, bool)
-        for s in self._steps[: upto + 1]:
-            if s.channel == step.channel:
-                reached[s.cell[0], s.cell[1], s.in_channel] = True
+        reached[:, :, : step.in_channel] = True
+        flat = reached[:, :, step.in_channel].reshape(-1)
+        flat[: step.cell[0] * x.shape[1] + step.cell[1] + 1] = True
+        reached[:, :, step.in_channel] = flat.reshape(x.shape[:2])
         kernel = layer.kernel[:, :, step.channel : step.channel + 1, :]
         geometry = dict(strides=layer.strides, padding="valid", output_padding=(0, 0), dilation=layer.dilation_rate)
         canvas = ops.conv2d_transpose(np.where(reached, x, 0), kernel, None, **geometry)[:, :, 0]
@@ -432,7 +474,6 @@ class StepperView(DocumentView):
         out_map = y[:, :, step.channel]
         order = np.arange(out_map.size).reshape(out_map.shape)
         not_yet = order > step.cell[0] * out_map.shape[1] + step.cell[1]
-        texts = np.where(not_yet, "", np.vectorize(formulas.format_value, otypes=[object])(out_map))
         shape = lambda a: "×".join(map(str, a))  # noqa: E731
 
         in_w = x.shape[1] + pad[2] + pad[3]
@@ -467,7 +508,7 @@ class StepperView(DocumentView):
                 placed.append((("products", c), row_rect, Grid(products[:, :, c], product_levels, DIVERGING, title=title)))
         out_title = f"Output {shape(y.shape)}" + (f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else "")
         placed.append((("output", step.channel), columns[-1], Grid(
-            out_map, out_levels, out_lut, title=out_title, texts=texts, dimmed=not_yet, marked=step.cell, colorbar=True)))
+            out_map, out_levels, out_lut, title=out_title, blank=not_yet, dimmed=not_yet, marked=step.cell, colorbar=True)))
         geometries = paint_grids(painter, placed)
         symbols = ["⊙", "=", "Σ+b→"] if is_conv else ["→"]
         for sym_rect, sym in zip(columns[1::2], symbols):
@@ -489,7 +530,6 @@ class StepperView(DocumentView):
         shape = lambda a: "×".join(map(str, a))  # noqa: E731
         region = canvas[top : top + oh, left : left + ow]
         region_touched = touched[top : top + oh, left : left + ow]
-        texts = np.where(region_touched, np.vectorize(formulas.format_value, otypes=[object])(region), "")
         pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
         columns = split_row(rect, [x.shape[1] + 1, 1.2, layer.kernel_size[1] + 1, 1.2, canvas.shape[1] + 3])
         in_title = f"INPUT {shape(x.shape)}" + (f", channel {step.in_channel + 1}" if x.shape[2] > 1 else "")
@@ -502,7 +542,7 @@ class StepperView(DocumentView):
             (("kernel", 0), columns[2], Grid(kernel, symmetric_levels(kernel), DIVERGING, title=k_title,
                                               highlights=[(a, b) for a in range(kernel.shape[0]) for b in range(kernel.shape[1])])),
             (("output", step.channel), columns[4], Grid(
-                region, out_levels, out_lut, title=out_title, texts=texts, dimmed=~region_touched, pad=pad, pad_text="",
+                region, out_levels, out_lut, title=out_title, blank=~region_touched, dimmed=~region_touched, pad=pad, pad_text="",
                 highlights=[t[2] for t in targets], colorbar=True)),
         ]
         geometries = paint_grids(painter, placed)

@@ -20,7 +20,11 @@ Scene = Callable[[QPainter, QRectF], dict]  # paints, returns {key: GridGeometry
 
 
 class DocumentView(QWidget):
-    """A QWidget that follows a Document: `refresh()` runs on every change; links are cut on close."""
+    """A QWidget that follows a Document: `refresh()` runs on every change; links are cut on close.
+
+    inputChanged is not followed: every input edit is followed by outputsChanged once recomputed, and
+    refreshing twice per brush stroke would only cost time.
+    """
 
     def __init__(self, document, parent=None):
         super().__init__(parent)
@@ -32,7 +36,6 @@ class DocumentView(QWidget):
         self._links = [
             (document.pipelineChanged, self._document_changed),
             (document.outputsChanged, self._document_changed),
-            (document.inputChanged, self._document_changed),
             (document.selectionChanged, self._document_changed),
             (document.probeChanged, self._probe_changed),
         ]
@@ -235,8 +238,9 @@ class FormulaBox(QScrollArea):
         return self.label.text()
 
     def setText(self, text: str) -> None:
-        self.label.setText(text)
-        self._fit()
+        if text != self.label.text():
+            self.label.setText(text)
+            self._fit()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

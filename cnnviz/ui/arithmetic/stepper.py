@@ -108,6 +108,7 @@ class StepperView(DocumentView):
         self._index = 0  # layer index shown (1-based), 0 = none
         self._steps: Sequence[Step] = []
         self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step, valid until the next refresh
+        self._prov_cache: dict = {}  # the current step's provenance, valid until the next refresh
         self._step = 0
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -206,7 +207,7 @@ class StepperView(DocumentView):
         if index != self._index:
             self._step = 0
         self._index, self._steps = index, steps
-        self._canvas_cache = {}
+        self._canvas_cache, self._prov_cache = {}, {}
         if not steps:
             self.pause()
         self._step = max(0, min(self._step, len(steps) - 1))
@@ -269,6 +270,8 @@ class StepperView(DocumentView):
 
     def _show_play_state(self) -> None:
         playing = self.playing
+        if self.play_action.text() == ("Pause" if playing else "Play"):
+            return
         self.play_action.setText("Pause" if playing else "Play")
         pixmap = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_action.setIcon(self.style().standardIcon(pixmap))
@@ -337,9 +340,11 @@ class StepperView(DocumentView):
     # ------------------------------------------------------------------ what one step shows
     def provenance(self):
         """The core's provenance of the output cell the current step fills (Conv2D and pooling)."""
-        step = self._steps[self._step]
-        x, _ = self._arrays()
-        return cell_provenance(self.layer, x, (*step.cell, step.channel))
+        if self._step not in self._prov_cache:  # the formula and the picture both need it
+            step = self._steps[self._step]
+            x, _ = self._arrays()
+            self._prov_cache = {self._step: cell_provenance(self.layer, x, (*step.cell, step.channel))}
+        return self._prov_cache[self._step]
 
     def formula_text(self) -> str:
         lines = self.formula_lines()

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
@@ -29,7 +29,9 @@ class CellOverlay(QGraphicsItem):
     def __init__(self):
         super().__init__()
         self.values: np.ndarray | None = None  # 2-D, or None (RGB view: no numbers)
-        self.rgb: np.ndarray | None = None  # (rows, cols, 4) cell colours for text contrast
+        self.levels = (0.0, 1.0)
+        self.lut: np.ndarray | None = None
+        self._texts = None  # (longest, [(row, col, text, QColor)]) built at the first paint after new values
         self.shape = (1, 1)
         self.show_values = True
         self.highlight: list[tuple[int, int]] = []
@@ -38,6 +40,11 @@ class CellOverlay(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         rows, cols = self.shape
         return QRectF(-0.1, -0.1, cols + 0.2, rows + 0.2)
+
+    def set_values(self, values, levels, lut):
+        self.values, self.levels, self.lut = values, levels, lut
+        self._texts = None
+        self.update()
 
     def set_shape(self, shape):
         if tuple(shape) != self.shape:
@@ -52,10 +59,9 @@ class CellOverlay(QGraphicsItem):
         painter.resetTransform()
         if cell_px >= 8:
             painter.setPen(QPen(QColor(0, 0, 0, 45), 1))
-            for r in range(rows + 1):
-                painter.drawLine(t.map(QPointF(0, r)), t.map(QPointF(cols, r)))
-            for c in range(cols + 1):
-                painter.drawLine(t.map(QPointF(c, 0)), t.map(QPointF(c, rows)))
+            lines = [QLineF(t.map(QPointF(0, r)), t.map(QPointF(cols, r))) for r in range(rows + 1)]
+            lines += [QLineF(t.map(QPointF(c, 0)), t.map(QPointF(c, rows))) for c in range(cols + 1)]
+            painter.drawLines(lines)
         if self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX:
             self._paint_values(painter, t, cell_px)
         if self.highlight and cell_px >= 6 and len(self.highlight) <= 1024:
@@ -71,21 +77,32 @@ class CellOverlay(QGraphicsItem):
             painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)))
         painter.restore()
 
+    def _cell_texts(self):
+        """The numbers and their contrasting colours, made once per new set of values."""
+        if self._texts is None:
+            rgb = colorize(self.values, self.levels, self.lut) if self.lut is not None else None
+            colors: dict = {}
+            cells = []
+            for (r, c), v in np.ndenumerate(self.values):
+                key = tuple(int(x) for x in rgb[r, c, :3]) if rgb is not None else (255, 255, 255)
+                if key not in colors:
+                    colors[key] = QColor(*text_color(key))
+                cells.append((r, c, format_value(v), colors[key]))
+            self._texts = (max((len(text) for _, _, text, _ in cells), default=1), cells)
+        return self._texts
+
     def _paint_values(self, painter, t, cell_px):
-        texts = [[format_value(v) for v in row] for row in self.values]
-        longest = max((len(s) for row in texts for s in row), default=1)
+        longest, cells = self._cell_texts()
         size = min(cell_px * 0.38, cell_px * 0.92 / (0.6 * max(longest, 1)))
         if size < 7:
             return
         painter.setFont(pixel_font(size))
-        colors = {}
-        for r, row in enumerate(texts):
-            for c, text in enumerate(row):
-                rgb = tuple(int(v) for v in self.rgb[r, c, :3]) if self.rgb is not None else (255, 255, 255)
-                if rgb not in colors:
-                    colors[rgb] = QColor(*text_color(rgb))
-                painter.setPen(colors[rgb])
-                painter.drawText(t.mapRect(QRectF(c, r, 1, 1)), Qt.AlignmentFlag.AlignCenter, text)
+        pen = None
+        for r, c, text, color in cells:
+            if color is not pen:
+                painter.setPen(color)
+                pen = color
+            painter.drawText(t.mapRect(QRectF(c, r, 1, 1)), Qt.AlignmentFlag.AlignCenter, text)
 
 
 class Heatmap(pg.GraphicsView):
@@ -135,12 +152,7 @@ class Heatmap(pg.GraphicsView):
             self.overlay.set_shape(shape)
             self.box.setRange(QRectF(0, 0, shape[1], shape[0]), padding=0)
             self._paint_mask()
-        if values.ndim == 2:
-            self.overlay.values = values
-            self.overlay.rgb = colorize(values, levels, lut) if lut is not None and values.size <= 4096 else None
-        else:
-            self.overlay.values = None
-        self.overlay.update()
+        self.overlay.set_values(values if values.ndim == 2 else None, levels, lut)
 
     def set_show_values(self, show: bool):
         self.overlay.show_values = show
@@ -160,11 +172,13 @@ class Heatmap(pg.GraphicsView):
         rows, cols = self.shape
         if not rows or not cols:
             return
+        self.mask.setVisible(bool(self._highlight))  # an empty mask would still cost a full draw
+        if not self._highlight:
+            return
         rgba = np.zeros((rows, cols, 4), np.uint8)
-        if self._highlight:
-            idx = np.array([(r, c) for r, c in self._highlight if 0 <= r < rows and 0 <= c < cols], dtype=int)
-            if idx.size:
-                rgba[idx[:, 0], idx[:, 1]] = HIGHLIGHT_RGBA
+        idx = np.array([(r, c) for r, c in self._highlight if 0 <= r < rows and 0 <= c < cols], dtype=int)
+        if idx.size:
+            rgba[idx[:, 0], idx[:, 1]] = HIGHLIGHT_RGBA
         self.mask.setImage(rgba, levels=(0, 255), autoLevels=False)
 
     def set_cursor(self, cell):

@@ -151,7 +151,7 @@ class NeuronView(DocumentView):
     def _paint_neuron(self, painter, rect: QRectF) -> dict:
         x, y = self._arrays()
         r, c, o = self._cell
-        synapses = self.synapses()
+        synapses = sorted(self.synapses(), key=lambda s: (s[0][2], s[0][0], s[0][1]))  # channel by channel: wires do not cross
         in_lut, in_levels = level_style(self._index - 1, x)
         out_lut, out_levels = level_style(self._index, y)
         channels = list(range(min(x.shape[2], MAX_CHANNEL_ROWS)))

@@ -514,7 +514,11 @@ class StepperView(DocumentView):
         out_title = f"Output {shape(y.shape)}" + (f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else "")
         placed.append((("output", step.channel), columns[-1], Grid(
             out_map, out_levels, out_lut, title=out_title, blank=not_yet, dimmed=not_yet, marked=step.cell, colorbar=True)))
-        geometries = paint_grids(painter, placed)
+        # One cell size per group: several input channels share the height, so only their own cells are
+        # small; the filter, products and output keep readable cells.
+        inputs = [p for p in placed if p[0][0] == "input"]
+        geometries = paint_grids(painter, inputs) if len(inputs) > 1 else {}
+        geometries.update(paint_grids(painter, [p for p in placed if p not in inputs or len(inputs) == 1]))
         symbols = ["⊙", "=", "Σ+b→"] if is_conv else ["→"]
         for sym_rect, sym in zip(columns[1::2], symbols):
             draw_symbol(painter, sym_rect, sym)

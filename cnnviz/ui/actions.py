@@ -39,6 +39,8 @@ class Actions:
         self.redo = undo_stack.createRedoAction(window, "&Redo")
         self.redo.setShortcuts(QKeySequence.keyBindings(SK.Redo))
         self.redo.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+        self.undo.setIconText("Undo")  # the toolbar stays put; menus and tooltips name the step
+        self.redo.setIconText("Redo")
         self.quit = make("&Quit", "Close cnnviz", SK.Quit)
         if self.quit.shortcut().isEmpty():
             self.quit.setShortcut(QKeySequence("Ctrl+Q"))

@@ -59,9 +59,10 @@ class SliceView(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(1)
-        label = QLabel(caption)
-        label.setStyleSheet("color: #555; font-size: 11px;")
-        box.addWidget(label)
+        if caption:
+            label = QLabel(caption)
+            label.setStyleSheet("color: #555; font-size: 11px;")
+            box.addWidget(label)
         box.addWidget(self.heatmap)
 
 
@@ -211,25 +212,29 @@ class FilterEditor(QWidget):
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # gone from the screen now, not at the next event-loop turn
                 item.widget().deleteLater()
         self.slices, self.bias_boxes = [], []
 
     def _build(self, layer, kernel, n_filters, n_channels):
         self._clear_grid()
         kh, kw = layer.kernel_size
-        cell_px = max(12.0, min(28.0, 140.0 / max(kh, kw)))
+        cell_px = self._cell_px(layer, n_channels)
         transpose = type(layer).__name__ == "Conv2DTranspose"
         for o in range(n_filters):
+            # Row 2·o: the filter's name and bias; row 2·o+1: its channel slices joined by "+".
             name = QPushButton(f"Filter {o + 1}" if not transpose else f"Output {o + 1}")
             name.setFlat(True)
+            name.setStyleSheet("font-weight: bold; text-align: left;")
             name.setToolTip("Select this filter (presets, remove and move act on it). "
                             f"It makes map {o + 1} of {layer.label}'s output.")
             name.clicked.connect(lambda checked=False, o=o: self.select_filter(o))
-            head = QVBoxLayout()
-            head.addStretch(1)
+            head_widget = QWidget()  # a widget, not a bare layout, so that _clear_grid removes it whole
+            head = QHBoxLayout(head_widget)
+            head.setContentsMargins(0, 4, 0, 0)
             head.addWidget(name)
             if layer.use_bias:
-                head.addWidget(QLabel("bias (added)"))
+                head.addWidget(QLabel("+ bias"))
                 box = QDoubleSpinBox(objectName=f"bias_{o}")
                 box.setRange(-1e6, 1e6)
                 box.setDecimals(3)
@@ -241,22 +246,38 @@ class FilterEditor(QWidget):
                 self.bias_boxes.append(box)
                 head.addWidget(box)
             head.addStretch(1)
-            self.grid.addLayout(head, 2 * o, 0, 2, 1)
-            col = 1
+            self.grid.addWidget(head_widget, 2 * o, 0, 1, 2 * n_channels)
+            col = 0
             for c in range(n_channels):
                 if c > 0:
                     plus = QLabel("+")
                     plus.setStyleSheet("font-size: 16px; color: #555;")
                     self.grid.addWidget(plus, 2 * o + 1, col, Qt.AlignmentFlag.AlignCenter)
                     col += 1
-                view = SliceView(o, c, f"× input ch {c + 1}" if not transpose else f"from input ch {c + 1}")
+                view = SliceView(o, c, f"ch {c + 1}" if n_channels > 1 else "")
+                view.setToolTip(f"The slice of filter {o + 1} that multiplies input channel {c + 1}"
+                                if not transpose else f"What input channel {c + 1} scatters into output {o + 1}")
                 view.heatmap.set_data(np.zeros((kh, kw), np.float32), (-1, 1), DIVERGING)
                 view.heatmap.fit(cell_px)
                 view.heatmap.set_show_values(self.show_values)
                 self._connect(view)
                 self.slices.append(view)
-                self.grid.addWidget(view, 2 * o, col, 2, 1, Qt.AlignmentFlag.AlignTop)
+                self.grid.addWidget(view, 2 * o + 1, col, Qt.AlignmentFlag.AlignTop)
                 col += 1
+
+    def _cell_px(self, layer, n_channels: int) -> float:
+        """Kernel cells as big as fit: all channel slices of a filter side by side in the dock's width."""
+        kh, kw = layer.kernel_size
+        room = self.width() - 80 - 24 * (n_channels - 1)  # margins, "+" signs, colour bar
+        return max(10.0, min(28.0, 140.0 / max(kh, kw), room / (n_channels * kw)))
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        layer = self.layer()
+        if layer is not None and self.slices:
+            px = self._cell_px(layer, max(v.channel for v in self.slices) + 1)
+            for view in self.slices:
+                view.heatmap.fit(px)
 
     def _connect(self, view: SliceView):
         hm = view.heatmap

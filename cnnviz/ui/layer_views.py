@@ -214,6 +214,7 @@ class LayerViews(QScrollArea):
         while self._row.count():
             item = self._row.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # gone from the screen now, not at the next event-loop turn
                 item.widget().deleteLater()
         self.columns = []
         layers = self.document.pipeline.layers

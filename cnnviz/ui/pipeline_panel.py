@@ -47,7 +47,7 @@ from cnnviz.core import (
 from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
 from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
-ERROR_STYLE = "border: 2px solid #b00020;"
+ERROR_STYLE = "QSpinBox, QDoubleSpinBox, QLineEdit, QComboBox { border: 2px solid #b00020; }"
 EDGE_FILTERS = ("vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity")
 
 
@@ -290,6 +290,7 @@ class PipelinePanel(QWidget):
         if key != self._form_key:
             self._rebuild_form(layer)
             self._form_key = key
+        self._clear_error()  # the pipeline changed since the refused value: its message is stale
         self._load_values(layer)
         self._show_arithmetic(layer)
 

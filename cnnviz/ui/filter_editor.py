@@ -225,7 +225,7 @@ class FilterEditor(QWidget):
             # Row 2·o: the filter's name and bias; row 2·o+1: its channel slices joined by "+".
             name = QPushButton(f"Filter {o + 1}" if not transpose else f"Output {o + 1}")
             name.setFlat(True)
-            name.setStyleSheet("font-weight: bold; text-align: left;")
+            name.setStyleSheet("font-weight: bold; text-align: left; padding: 0 2px;")
             name.setToolTip("Select this filter (presets, remove and move act on it). "
                             f"It makes map {o + 1} of {layer.label}'s output.")
             name.clicked.connect(lambda checked=False, o=o: self.select_filter(o))
@@ -240,7 +240,7 @@ class FilterEditor(QWidget):
                 box.setDecimals(3)
                 box.setSingleStep(0.5)
                 box.setKeyboardTracking(False)
-                box.setMaximumWidth(90)
+                box.setMaximumWidth(72)
                 box.setToolTip(f"The bias of filter {o + 1}: added to every cell of map {o + 1}")
                 box.valueChanged.connect(lambda v, o=o: self.set_bias(o, v))
                 self.bias_boxes.append(box)

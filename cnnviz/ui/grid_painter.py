@@ -30,7 +30,9 @@ DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
 
 MIN_HATCH_CELL = 6  # px: smaller padding cells are drawn as a plain grey band
 MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
-IMAGE_ABOVE = 2500  # more cells than this are drawn as one scaled image (fast); fewer as vector rects (crisp in SVG/PDF)
+IMAGE_ABOVE = (
+    2500  # more cells than this are drawn as one scaled image (fast); fewer as vector rects (crisp in SVG/PDF)
+)
 
 Cell = tuple[int, int]
 
@@ -79,7 +81,9 @@ class GridGeometry:
     def grid_rect(self) -> QRectF:
         top, bottom, left, right = self.pad
         rows, cols = self.shape
-        return QRectF(self.origin.x(), self.origin.y(), (cols + left + right) * self.cell, (rows + top + bottom) * self.cell)
+        return QRectF(
+            self.origin.x(), self.origin.y(), (cols + left + right) * self.cell, (rows + top + bottom) * self.cell
+        )
 
     @property
     def array_rect(self) -> QRectF:
@@ -105,7 +109,11 @@ def _title_height(rect: QRectF) -> float:
 
 
 def layout_grid(
-    rect: QRectF, shape: tuple[int, int], pad=(0, 0, 0, 0), title: str = "", colorbar: bool = False,
+    rect: QRectF,
+    shape: tuple[int, int],
+    pad=(0, 0, 0, 0),
+    title: str = "",
+    colorbar: bool = False,
     max_cell: float | None = None,
 ) -> GridGeometry:
     """Square cells, as large as fit in `rect` below the title and left of the colour bar, centred."""
@@ -200,12 +208,16 @@ def _paint_cells_as_image(painter: QPainter, geo: GridGeometry, rgba: np.ndarray
     painter.restore()
 
 
-def paint_colorbar(painter: QPainter, bar: QRectF, levels: tuple[float, float], lut: np.ndarray, font_px: float) -> None:
+def paint_colorbar(
+    painter: QPainter, bar: QRectF, levels: tuple[float, float], lut: np.ndarray, font_px: float
+) -> None:
     """A vertical legend: high at the top, with the two ends (and 0 when it lies inside) labelled."""
     lo, hi = levels
     steps = max(2, int(bar.height()))
     ramp = np.linspace(hi, lo, steps)[:, None]
-    img = QImage(np.ascontiguousarray(colorize(ramp, levels, lut)).tobytes(), 1, steps, 4, QImage.Format.Format_RGBA8888)
+    img = QImage(
+        np.ascontiguousarray(colorize(ramp, levels, lut)).tobytes(), 1, steps, 4, QImage.Format.Format_RGBA8888
+    )
     painter.drawImage(bar, img.copy())
     painter.setPen(QPen(GRID_LINE, 1))
     painter.drawRect(bar)
@@ -230,7 +242,9 @@ def paint_grids(painter: QPainter, placed: list[tuple[object, QRectF, Grid]], sa
         titled = [(r, g) for _, r, g in placed if g.title]
         if titled:
             px = min(
-                fitted_font(g.title, layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).title_rect).pixelSize()
+                fitted_font(
+                    g.title, layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).title_rect
+                ).pixelSize()
                 for r, g in titled
             )
             placed = [(k, r, replace(g, title_px=px)) for k, r, g in placed]
@@ -321,7 +335,11 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         inner = geo.cell_rect(r, c).adjusted(pen_w / 2, pen_w / 2, -pen_w / 2, -pen_w / 2)
         if grid.highlight_fill is not None:
             painter.fillRect(inner, grid.highlight_fill)
-        painter.setPen(QPen(grid.highlight_color, pen_w, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin))
+        painter.setPen(
+            QPen(
+                grid.highlight_color, pen_w, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin
+            )
+        )
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(inner)
     if grid.marked is not None:

@@ -31,7 +31,7 @@ def test_training_toggle_shows_the_layer_mask_and_the_scaling(dropout):
     np.testing.assert_array_equal(shown.values, mask[:, :, 0].astype(float))
     assert set(shown.texts[mask[:, :, 0]]) == {"×1.33"} and set(shown.texts[~mask[:, :, 0]]) == {"×0"}
     # the output drawn is x/(1−rate) where kept, 0 where dropped: exactly the mask applied
-    x, y = document.levels[1], document.outputs[1]
+    x = document.levels[1]
     np.testing.assert_allclose(view.grids()["output"].values, np.where(mask, x / 0.75, 0)[:, :, 0], atol=1e-6)
     assert f"keeps {int(mask.sum())} of 16 cells" in view.formula.text()
     assert "1/(1 − 0.25) = 1.33" in view.formula.text()

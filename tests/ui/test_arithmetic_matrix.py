@@ -28,8 +28,9 @@ def test_seed_conv_matrix_times_x_plus_b_is_the_flattened_output(qtbot):
     # a live edit of the input is followed
     document.paint_cells([(0, 0, 0)], 5.0)
     document.flush()
-    np.testing.assert_allclose(view.matrix.matrix @ document.input.ravel() + view.matrix.bias,
-                               document.outputs[0].ravel(), atol=1e-5)
+    np.testing.assert_allclose(
+        view.matrix.matrix @ document.input.ravel() + view.matrix.bias, document.outputs[0].ravel(), atol=1e-5
+    )
 
 
 def test_hovering_an_output_cell_highlights_its_row_and_writes_its_dot_product(qtbot):

@@ -39,7 +39,12 @@ def test_counts_for_multichannel_no_bias_and_padding_drops_padding_synapses(qtbo
     view = NeuronView(document)
     qtbot.addWidget(view)
     assert weight_counts(document.layer(1), x.shape, (5, 5, 4)) == {
-        "per_filter": 3 * 2 * 3, "conv": 72, "dense": 75 * 100 + 100, "n_in": 75, "n_out": 100}
+        "per_filter": 3 * 2 * 3,
+        "conv": 72,
+        "dense": 75 * 100 + 100,
+        "n_in": 75,
+        "n_out": 100,
+    }
     # the corner neuron: its window hangs over the padding, those taps carry no synapse
     # same padding, kernel 3×2: rows −1..1 (row −1 is padding), cols 0..1 (left padding 0): 2·2 cells · 3 channels
     assert len(view.synapses()) == 12

@@ -29,12 +29,20 @@ def stepper_for(qapp, layer, shape, seed):
 
 
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(["conv", "max", "average"]), kernel=pairs, strides=pairs,
-       dilation=st.sampled_from([(1, 1), (2, 1), (1, 2)]), padding=st.sampled_from(["valid", "same"]),
-       size=st.tuples(st.integers(3, 7), st.integers(3, 7), st.integers(1, 2)), seed=st.integers(0, 99))
+@given(
+    kind=st.sampled_from(["conv", "max", "average"]),
+    kernel=pairs,
+    strides=pairs,
+    dilation=st.sampled_from([(1, 1), (2, 1), (1, 2)]),
+    padding=st.sampled_from(["valid", "same"]),
+    size=st.tuples(st.integers(3, 7), st.integers(3, 7), st.integers(1, 2)),
+    seed=st.integers(0, 99),
+)
 def test_every_shown_final_value_is_the_output_cell(qapp, kind, kernel, strides, dilation, padding, size, seed):
     if kind == "conv":
-        layer = core.Conv2D(2, kernel, strides=strides, padding=padding, dilation_rate=dilation if strides == (1, 1) else (1, 1))
+        layer = core.Conv2D(
+            2, kernel, strides=strides, padding=padding, dilation_rate=dilation if strides == (1, 1) else (1, 1)
+        )
     elif kind == "max":
         layer = core.MaxPooling2D(kernel, strides=strides, padding=padding)
     else:
@@ -50,14 +58,20 @@ def test_every_shown_final_value_is_the_output_cell(qapp, kind, kernel, strides,
         assert abs(shown - out[step.cell[0], step.cell[1], step.channel]) <= 0.006  # two decimals shown
         prov = view.provenance()
         assert prov.value == out[step.cell[0], step.cell[1], step.channel] or np.isclose(
-            prov.value, out[step.cell[0], step.cell[1], step.channel], atol=1e-5)
+            prov.value, out[step.cell[0], step.cell[1], step.channel], atol=1e-5
+        )
     view.close()
 
 
 @settings(max_examples=40, deadline=None)
-@given(kernel=pairs, strides=pairs, padding=st.sampled_from(["valid", "same"]),
-       size=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2)), filters=st.integers(1, 2),
-       seed=st.integers(0, 99))
+@given(
+    kernel=pairs,
+    strides=pairs,
+    padding=st.sampled_from(["valid", "same"]),
+    size=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2)),
+    filters=st.integers(1, 2),
+    seed=st.integers(0, 99),
+)
 def test_transposed_scatter_canvas_ends_at_the_output(qapp, kernel, strides, padding, size, filters, seed):
     layer = core.Conv2DTranspose(filters, kernel, strides=strides, padding=padding)
     made = stepper_for(qapp, layer, size, seed)

@@ -122,7 +122,9 @@ def test_stride_padding_dilation_change_shows_at_once(seed):
     assert len(view.steps) == 3 * 3 * 2
     assert view.step == 3
     step = view.steps[3]
-    assert final_value(view.formula_lines()[0]) == pytest.approx(float(document.outputs[0][step.cell[0], step.cell[1], 0]), abs=5e-3)
+    assert final_value(view.formula_lines()[0]) == pytest.approx(
+        float(document.outputs[0][step.cell[0], step.cell[1], 0]), abs=5e-3
+    )
     document.replace_layer(1, document.layer(1).replace(strides=(1, 1), padding="valid", dilation_rate=(2, 2)))
     assert len(view.steps) == 2 * 2 * 2
     view.restart()

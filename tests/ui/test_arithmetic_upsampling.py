@@ -20,8 +20,10 @@ def test_both_modes_shown_with_the_keras_numbers(qtbot):
     _, view = make(qtbot)
     out = view.outputs()
     # SEMANTICS.md §4, [[1,2],[3,4]] factor 2
-    np.testing.assert_allclose(out["bilinear"][:, :, 0], [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5],
-                                                          [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]])
+    np.testing.assert_allclose(
+        out["bilinear"][:, :, 0],
+        [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]],
+    )
     np.testing.assert_array_equal(out["nearest"][:, :, 0], np.repeat(np.repeat([[1, 2], [3, 4]], 2, 0), 2, 1))
     view.grab()
 
@@ -37,7 +39,11 @@ def test_hovered_cell_sources_and_weights_follow_the_probe(qtbot):
     assert lines[2].endswith("= 2.25") and "0.75·0.75·x[0,1]" in lines[2]
     bil = view.provenance("bilinear")
     assert {t.cell: t.coefficient for t in bil.terms} == {
-        (0, 0, 0): 0.75 * 0.25, (0, 1, 0): 0.75 * 0.75, (1, 0, 0): 0.25 * 0.25, (1, 1, 0): 0.25 * 0.75}
+        (0, 0, 0): 0.75 * 0.25,
+        (0, 1, 0): 0.75 * 0.75,
+        (1, 0, 0): 0.25 * 0.25,
+        (1, 1, 0): 0.25 * 0.75,
+    }
     assert bil.value == document.outputs[0][1, 2, 0]
 
 

@@ -55,8 +55,9 @@ def test_highlight_gets_accent_outline_and_others_do_not():
 def test_marked_cell_and_highlight_fill():
     values = np.ones((3, 3))
     fill = QColor(0, 255, 0)
-    image, geo = render(Grid(values, (0.0, 1.0), lut=GREYS, show_values=False, highlights=[(0, 0)],
-                             highlight_fill=fill, marked=(2, 2)))
+    image, geo = render(
+        Grid(values, (0.0, 1.0), lut=GREYS, show_values=False, highlights=[(0, 0)], highlight_fill=fill, marked=(2, 2))
+    )
     assert pixel(image, geo.cell_rect(0, 0).center()) == (0, 255, 0)
     r = geo.cell_rect(2, 2)
     assert pixel(image, r.topLeft() + (r.center() - r.topLeft()) * 0.15) == (MARK.red(), MARK.green(), MARK.blue())
@@ -101,8 +102,15 @@ def test_same_picture_on_svg_and_pdf_painters(tmp_path):
     from PySide6.QtGui import QPdfWriter
     from PySide6.QtSvg import QSvgGenerator
 
-    grid = Grid(np.arange(9.0).reshape(3, 3) - 4, (-4, 4), title="map", pad=(1, 1, 1, 1), colorbar=True,
-                highlights=[(0, 0)], marked=(1, 1))
+    grid = Grid(
+        np.arange(9.0).reshape(3, 3) - 4,
+        (-4, 4),
+        title="map",
+        pad=(1, 1, 1, 1),
+        colorbar=True,
+        highlights=[(0, 0)],
+        marked=(1, 1),
+    )
     svg = QSvgGenerator()
     svg.setFileName(str(tmp_path / "g.svg"))
     svg.setSize(QImage(300, 200, QImage.Format.Format_ARGB32).size())

@@ -16,11 +16,11 @@ from cnnviz.core.layers import Dropout
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import (
     DocumentView,
+    FormulaBox,
     SceneCanvas,
     draw_message,
     draw_symbol,
     find_layer,
-    FormulaBox,
     split_row,
 )
 from cnnviz.ui.arithmetic.stepper import level_style
@@ -63,8 +63,15 @@ class DropoutView(DocumentView):
         self.channel.valueChanged.connect(lambda _: self.refresh())
         self.rate = QLabel()
         controls = QHBoxLayout()
-        for widget in (self.training_button, self.inference_button, self.new_mask_button, QLabel("Seed"), self.seed,
-                       self.channel, self.rate):
+        for widget in (
+            self.training_button,
+            self.inference_button,
+            self.new_mask_button,
+            QLabel("Seed"),
+            self.seed,
+            self.channel,
+            self.rate,
+        ):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.setSpacing(4)
@@ -93,9 +100,11 @@ class DropoutView(DocumentView):
             widget.setEnabled(layer is not None)
         if layer is not None:
             x = self.document.levels[self._index - 1]
-            for widget, value in ((self.seed, NO_SEED if layer.seed is None else layer.seed),
-                                  (self.training_button, self.document.training),
-                                  (self.inference_button, not self.document.training)):
+            for widget, value in (
+                (self.seed, NO_SEED if layer.seed is None else layer.seed),
+                (self.training_button, self.document.training),
+                (self.inference_button, not self.document.training),
+            ):
                 widget.blockSignals(True)
                 widget.setValue(value) if isinstance(widget, QSpinBox) else widget.setChecked(value)
                 widget.blockSignals(False)
@@ -139,14 +148,30 @@ class DropoutView(DocumentView):
         grids = {"input": Grid(x[:, :, ch], levels, lut, title=f"Input {'×'.join(map(str, x.shape))}")}
         if mask is not None:
             keep = mask[:, :, ch]
-            texts = np.where(keep, "×" + formulas.format_value(scale), "×0") if training else np.full(keep.shape, "×1", object)
-            grids["mask"] = Grid(keep.astype(float), (0.0, 1.0), GREYS, texts=texts,
-                                 dimmed=None if training else np.ones(keep.shape, bool),
-                                 title="Mask (white = kept)" if training else "Mask (unused at inference)")
+            texts = (
+                np.where(keep, "×" + formulas.format_value(scale), "×0")
+                if training
+                else np.full(keep.shape, "×1", object)
+            )
+            grids["mask"] = Grid(
+                keep.astype(float),
+                (0.0, 1.0),
+                GREYS,
+                texts=texts,
+                dimmed=None if training else np.ones(keep.shape, bool),
+                title="Mask (white = kept)" if training else "Mask (unused at inference)",
+            )
         else:
-            grids["mask"] = Grid(np.ones(x.shape[:2]), (0.0, 1.0), GREYS, texts=np.full(x.shape[:2], "×1", object),
-                                 title="No mask yet: switch to Training")
-        grids["output"] = Grid(y[:, :, ch], out_levels, out_lut, title=f"Output ({'training' if training else 'inference'})")
+            grids["mask"] = Grid(
+                np.ones(x.shape[:2]),
+                (0.0, 1.0),
+                GREYS,
+                texts=np.full(x.shape[:2], "×1", object),
+                title="No mask yet: switch to Training",
+            )
+        grids["output"] = Grid(
+            y[:, :, ch], out_levels, out_lut, title=f"Output ({'training' if training else 'inference'})"
+        )
         return grids
 
     def formula_text(self) -> str:
@@ -157,8 +182,10 @@ class DropoutView(DocumentView):
         rate = layer.rate
         r = formulas.format_value(rate)
         if not self.document.training:
-            return (f"<b>Inference</b>: {layer.label} passes every value through unchanged, y = x. "
-                    f"(In training each cell would be dropped with probability {r}.)")
+            return (
+                f"<b>Inference</b>: {layer.label} passes every value through unchanged, y = x. "
+                f"(In training each cell would be dropped with probability {r}.)"
+            )
         mask = self.mask()
         if mask is None or rate == 0:
             return f"<b>Training</b> with rate {r}: nothing is dropped, y = x."
@@ -173,9 +200,11 @@ class DropoutView(DocumentView):
         if len(kept_cells):
             i, j, c = (int(v) for v in kept_cells[np.argmax(np.abs(x[mask]))])
             cell = (i, j) if x.shape[2] == 1 else (i, j, c)
-            lines.append(f"For example kept {formulas.cell_name('x', cell)} = {formulas.format_value(x[i, j, c])} → "
-                         f"{formulas.num(x[i, j, c])} × {formulas.format_value(scale)} = {formulas.format_value(y[i, j, c])}; "
-                         f"a dropped cell gives 0.")
+            lines.append(
+                f"For example kept {formulas.cell_name('x', cell)} = {formulas.format_value(x[i, j, c])} → "
+                f"{formulas.num(x[i, j, c])} × {formulas.format_value(scale)} = {formulas.format_value(y[i, j, c])}; "
+                f"a dropped cell gives 0."
+            )
         return "<br>".join(lines)
 
     # ------------------------------------------------------------------ painting

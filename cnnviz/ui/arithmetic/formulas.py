@@ -72,11 +72,14 @@ def scatter_lines(value: float, cell, contributions: list[tuple]) -> list[str]:
     `contributions` holds (kernel tap (a, b), weight, output (row, col), sum before, cropped?); one line
     per kernel row, each entry `out[r,c]: before + x·w = after`, so overlapping contributions show as sums.
     """
-    lines = [f"input {cell_name('x', cell)} = {format_value(value)} is multiplied by each kernel weight "
-             f"and added into the output:"]
+    lines = [
+        f"input {cell_name('x', cell)} = {format_value(value)} is multiplied by each kernel weight "
+        f"and added into the output:"
+    ]
     rows: dict[int, list[str]] = {}
     for (a, _), w, target, before, cropped in contributions:
-        entry = f"{cell_name('out', target)}: {format_value(before)} + {num(value)}·{num(w)} = {format_value(before + value * w)}"
+        after = format_value(before + value * w)
+        entry = f"{cell_name('out', target)}: {format_value(before)} + {num(value)}·{num(w)} = {after}"
         rows.setdefault(a, []).append(entry + (" (cropped away)" if cropped else ""))
     lines += ["  " + ";   ".join(entries) for _, entries in sorted(rows.items())]
     return lines

@@ -8,7 +8,7 @@ left blank. A Conv2DTranspose is drawn the same way; its matrix is the transpose
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QVBoxLayout
 
 from cnnviz.core import ConfigError
@@ -17,10 +17,10 @@ from cnnviz.core.matrix import conv_matrix, transpose_matrix
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import (
     DocumentView,
+    FormulaBox,
     SceneCanvas,
     draw_message,
     find_layer,
-    FormulaBox,
 )
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
@@ -33,8 +33,14 @@ MATRIX_KINDS = (Conv2D, Conv2DTranspose)
 def matching_conv(layer: Conv2DTranspose) -> Conv2D:
     """The Conv2D whose matrix, transposed, is this Conv2DTranspose's (same kernel tensor, channels swapped)."""
     kh, kw, out_c, in_c = layer.kernel.shape
-    conv = Conv2D(in_c, layer.kernel_size, strides=layer.strides, padding=layer.padding,
-                  dilation_rate=layer.dilation_rate, use_bias=False)
+    conv = Conv2D(
+        in_c,
+        layer.kernel_size,
+        strides=layer.strides,
+        padding=layer.padding,
+        dilation_rate=layer.dilation_rate,
+        use_bias=False,
+    )
     conv.build((1, 1, out_c))
     conv.set_weights([layer.kernel.copy()])
     return conv
@@ -144,12 +150,16 @@ class MatrixView(DocumentView):
         except ConfigError:
             return "No Conv2D with these settings maps the output shape back to the input shape."
         if c.output_shape != self._matrix.input_shape:
-            return (f"The Conv2D with this kernel maps {'×'.join(map(str, self._matrix.output_shape))} to "
-                    f"{'×'.join(map(str, c.output_shape))}, not to this input shape, so Cᵀ has no Conv2D partner here.")
+            return (
+                f"The Conv2D with this kernel maps {'×'.join(map(str, self._matrix.output_shape))} to "
+                f"{'×'.join(map(str, c.output_shape))}, not to this input shape, so Cᵀ has no Conv2D partner here."
+            )
         same = np.allclose(c.matrix.T, self._matrix.matrix)
-        return (f"This is the transpose of C of a Conv2D with the same kernel from "
-                f"{'×'.join(map(str, c.input_shape))} to {'×'.join(map(str, c.output_shape))}: "
-                f"Cᵀ == C.T {'✓' if same else '✗'}")
+        return (
+            f"This is the transpose of C of a Conv2D with the same kernel from "
+            f"{'×'.join(map(str, c.input_shape))} to {'×'.join(map(str, c.output_shape))}: "
+            f"Cᵀ == C.T {'✓' if same else '✗'}"
+        )
 
     def row_formula(self, row: int) -> str:
         m = self._matrix
@@ -158,8 +168,10 @@ class MatrixView(DocumentView):
         cols = np.flatnonzero(m.weight_index[row] >= 0)
         out_cell = np.unravel_index(row, m.output_shape)
         terms = " + ".join(f"{formulas.num(m.matrix[row, k])}·{formulas.num(flat[k])}" for k in cols)
-        return (f"row {row} = output cell {tuple(int(v) for v in out_cell)}: y[{row}] = {terms or '0'} + "
-                f"{formulas.num(m.bias[row])} = {format_value(y.ravel()[row])}")
+        return (
+            f"row {row} = output cell {tuple(int(v) for v in out_cell)}: y[{row}] = {terms or '0'} + "
+            f"{formulas.num(m.bias[row])} = {format_value(y.ravel()[row])}"
+        )
 
     # ------------------------------------------------------------------ linking
     def probe_changed(self, probe) -> None:
@@ -223,8 +235,17 @@ class MatrixView(DocumentView):
         row_cells = [] if self._row is None else [(self._row, int(k)) for k in range(n_in)]
         grids = {
             "x": (x_rect, Grid(x.ravel()[None, :], x_levels, x_lut, highlights=used)),
-            "matrix": (c_rect, Grid(m.matrix, symmetric_levels(m.matrix), DIVERGING, blank=structural, dimmed=structural,
-                                     highlights=row_cells)),
+            "matrix": (
+                c_rect,
+                Grid(
+                    m.matrix,
+                    symmetric_levels(m.matrix),
+                    DIVERGING,
+                    blank=structural,
+                    dimmed=structural,
+                    highlights=row_cells,
+                ),
+            ),
             "b": (b_rect, Grid(m.bias[:, None], y_levels, y_lut, highlights=highlight_rows)),
             "y": (y_rect, Grid(y.ravel()[:, None], y_levels, y_lut, highlights=highlight_rows)),
         }
@@ -237,19 +258,28 @@ class MatrixView(DocumentView):
         painter.setFont(pixel_font(font_px, bold=True))
         shape = lambda s: "×".join(map(str, s))  # noqa: E731
         titles = (
-            (QRectF(x0, y_top - label_h, max(x_rect.width(), 300), label_h),
-             f"xᵀ: the {shape(m.input_shape)} input, flattened row by row"),
-            (QRectF(x0, c_rect.top() - label_h, max(c_rect.width(), 300), label_h),
-             f"{name} ({n_out} × {n_in}): row = output cell, column = input cell"),
+            (
+                QRectF(x0, y_top - label_h, max(x_rect.width(), 300), label_h),
+                f"xᵀ: the {shape(m.input_shape)} input, flattened row by row",
+            ),
+            (
+                QRectF(x0, c_rect.top() - label_h, max(c_rect.width(), 300), label_h),
+                f"{name} ({n_out} × {n_in}): row = output cell, column = input cell",
+            ),
         )
         for title_rect, text in titles:
             painter.setFont(fitted_font(text, title_rect, bold=True))
             painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
         painter.setFont(pixel_font(font_px, bold=True))
         for label, r in (("b", b_rect), ("y", y_rect), ("weights", bar)):
-            painter.drawText(QRectF(r.center().x() - 40, r.top() - label_h, 80, label_h),
-                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, label)
+            painter.drawText(
+                QRectF(r.center().x() - 40, r.top() - label_h, 80, label_h),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                label,
+            )
         for symbol, left in (("+", c_rect.right()), ("=", b_rect.right())):
-            painter.drawText(QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), Qt.AlignmentFlag.AlignCenter, symbol)
+            painter.drawText(
+                QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), Qt.AlignmentFlag.AlignCenter, symbol
+            )
         painter.restore()
         return geometries

@@ -17,10 +17,10 @@ from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import (
     DocumentView,
+    FormulaBox,
     SceneCanvas,
     draw_message,
     find_layer,
-    FormulaBox,
     split_column,
     split_row,
 )
@@ -111,16 +111,20 @@ class NeuronView(DocumentView):
         prov = self.provenance()
         wired = len(self.synapses())
         r, col, o = self._cell
-        return "<br>".join([
-            f"Neuron y[{r},{col}] of filter {o + 1}: {wired} synapses from the input cells under the window, "
-            f"weighted by the filter, {'plus the bias ' + formulas.num(prov.bias) if layer.use_bias else 'no bias'}: "
-            f"value {formulas.format_value(prov.value)}.",
-            f"<b>{layer.label}</b>: kh·kw·C{bias} = {kh}·{kw}·{c}{bias} = {k['per_filter']} weights per filter × {f} "
-            f"filter{'s' if f != 1 else ''} = <b>{k['conv']:,} weights</b>, shared by all {y.shape[0]}·{y.shape[1]} "
-            f"positions of each filter.",
-            f"A dense layer between the same shapes: (H·W·C)·(H'·W'·F) + H'·W'·F = {k['n_in']}·{k['n_out']} + "
-            f"{k['n_out']} = <b>{k['dense']:,} weights</b> ({k['dense'] / max(k['conv'], 1):.0f}× as many).",
-        ])
+        with_bias = "plus the bias " + formulas.num(prov.bias) if layer.use_bias else "no bias"
+        filters = f"{f} filter{'s' if f != 1 else ''}"
+        return "<br>".join(
+            [
+                f"Neuron y[{r},{col}] of filter {o + 1}: {wired} synapses from the input cells under the window, "
+                f"weighted by the filter, {with_bias}: "
+                f"value {formulas.format_value(prov.value)}.",
+                f"<b>{layer.label}</b>: kh·kw·C{bias} = {kh}·{kw}·{c}{bias} = {k['per_filter']} weights per filter "
+                f"× {filters} = <b>{k['conv']:,} weights</b>, shared by all {y.shape[0]}·{y.shape[1]} "
+                f"positions of each filter.",
+                f"A dense layer between the same shapes: (H·W·C)·(H'·W'·F) + H'·W'·F = {k['n_in']}·{k['n_out']} + "
+                f"{k['n_out']} = <b>{k['dense']:,} weights</b> ({k['dense'] / max(k['conv'], 1):.0f}× as many).",
+            ]
+        )
 
     # ------------------------------------------------------------------ linking
     def probe_changed(self, probe) -> None:
@@ -151,7 +155,9 @@ class NeuronView(DocumentView):
     def _paint_neuron(self, painter, rect: QRectF) -> dict:
         x, y = self._arrays()
         r, c, o = self._cell
-        synapses = sorted(self.synapses(), key=lambda s: (s[0][2], s[0][0], s[0][1]))  # channel by channel: wires do not cross
+        synapses = sorted(
+            self.synapses(), key=lambda s: (s[0][2], s[0][0], s[0][1])
+        )  # channel by channel: wires do not cross
         in_lut, in_levels = level_style(self._index - 1, x)
         out_lut, out_levels = level_style(self._index, y)
         channels = list(range(min(x.shape[2], MAX_CHANNEL_ROWS)))
@@ -199,8 +205,11 @@ class NeuronView(DocumentView):
             painter.setBrush(QColor(255, 255, 255))
             painter.drawEllipse(node, node_r, node_r)
             painter.setFont(value_font)
-            painter.drawText(QRectF(node.x() - node_r, node.y() - node_r, 2 * node_r, 2 * node_r),
-                             Qt.AlignmentFlag.AlignCenter, formulas.format_value(x[row, col, ch]))
+            painter.drawText(
+                QRectF(node.x() - node_r, node.y() - node_r, 2 * node_r, 2 * node_r),
+                Qt.AlignmentFlag.AlignCenter,
+                formulas.format_value(x[row, col, ch]),
+            )
             text = "w=" + formulas.format_value(w)
             box = metrics.boundingRect(text).adjusted(-3, -1, 3, 1)
             box.moveCenter(QLineF(node, centre).pointAt(0.3))
@@ -213,7 +222,10 @@ class NeuronView(DocumentView):
         painter.setBrush(QColor(255, 240, 200))
         painter.drawEllipse(centre, radius, radius)
         painter.setFont(pixel_font(radius * 0.6, bold=True))
-        painter.drawText(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius),
-                         Qt.AlignmentFlag.AlignCenter, "Σ+b")
+        painter.drawText(
+            QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius),
+            Qt.AlignmentFlag.AlignCenter,
+            "Σ+b",
+        )
         painter.restore()
         return geometries

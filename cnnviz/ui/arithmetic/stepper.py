@@ -17,17 +17,17 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout
 
 from cnnviz.core import ConfigError, ops
-from cnnviz.core.arithmetic import conv_padding, transpose_crop, transpose_full_size
+from cnnviz.core.arithmetic import conv_padding, transpose_crop
 from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import (
     DocumentView,
+    FormulaBox,
     SceneCanvas,
     draw_message,
     draw_symbol,
     find_layer,
-    FormulaBox,
     split_column,
     split_row,
 )
@@ -122,13 +122,18 @@ class StepperView(DocumentView):
         self.formula = FormulaBox()
 
         icon = QStyle.StandardPixmap
-        self.play_action = self._action("Play", "Ctrl+Space", self.toggle_play, "Play or pause the animation", icon.SP_MediaPlay)
-        self.back_action = self._action("Step back", "Ctrl+Left", lambda: self.step_by(-1), "One window position back",
-                                        icon.SP_MediaSeekBackward)
-        self.forward_action = self._action("Step forward", "Ctrl+Right", lambda: self.step_by(1), "One window position on",
-                                           icon.SP_MediaSeekForward)
-        self.restart_action = self._action("Restart", "Ctrl+Home", self.restart, "Back to the first window position",
-                                           icon.SP_MediaSkipBackward)
+        self.play_action = self._action(
+            "Play", "Ctrl+Space", self.toggle_play, "Play or pause the animation", icon.SP_MediaPlay
+        )
+        self.back_action = self._action(
+            "Step back", "Ctrl+Left", lambda: self.step_by(-1), "One window position back", icon.SP_MediaSeekBackward
+        )
+        self.forward_action = self._action(
+            "Step forward", "Ctrl+Right", lambda: self.step_by(1), "One window position on", icon.SP_MediaSeekForward
+        )
+        self.restart_action = self._action(
+            "Restart", "Ctrl+Home", self.restart, "Back to the first window position", icon.SP_MediaSkipBackward
+        )
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Scrub through the window positions")
         self.slider.valueChanged.connect(self._scrubbed)
@@ -407,8 +412,14 @@ class StepperView(DocumentView):
         canvas = ops.conv2d_transpose(np.where(reached, x, 0), kernel, None, **geometry)[:, :, 0]
         touched = ops.conv2d_transpose(reached.astype(np.float32), np.ones_like(kernel), None, **geometry)[:, :, 0] > 0
         crops = [
-            transpose_crop(x.shape[a], layer.kernel_size[a], layer.strides[a], layer.padding,
-                           None if layer.output_padding is None else layer.output_padding[a], layer.dilation_rate[a])
+            transpose_crop(
+                x.shape[a],
+                layer.kernel_size[a],
+                layer.strides[a],
+                layer.padding,
+                None if layer.output_padding is None else layer.output_padding[a],
+                layer.dilation_rate[a],
+            )
             for a in (0, 1)
         ]
         out = y.shape[:2]
@@ -438,7 +449,11 @@ class StepperView(DocumentView):
         layer = self.layer
         x, _ = self._arrays()
         step = self._steps[self._step]
-        previous = self.transpose_canvas(self._step - 1)[0] if self._step and self._steps[self._step - 1].channel == step.channel else None
+        previous = (
+            self.transpose_canvas(self._step - 1)[0]
+            if self._step and self._steps[self._step - 1].channel == step.channel
+            else None
+        )
         _, _, (top, left), _ = self.transpose_canvas()
         contributions = []
         for tap, w, (r, c), cropped in self.scatter_targets():
@@ -448,7 +463,9 @@ class StepperView(DocumentView):
         cell = step.cell if x.shape[2] == 1 else (*step.cell, step.in_channel)
         lines = formulas.scatter_lines(value, cell, contributions)
         bias = 0.0 if layer.bias is None else float(layer.bias[step.channel])
-        lines.append(f"When every input cell has been scattered: output = canvas (cropped) + bias {formulas.num(bias)}.")
+        lines.append(
+            f"When every input cell has been scattered: output = canvas (cropped) + bias {formulas.num(bias)}."
+        )
         return lines
 
     # ------------------------------------------------------------------ painting
@@ -494,9 +511,22 @@ class StepperView(DocumentView):
             if any(pad):
                 title += " + padding"
             marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
-            placed.append((("input", c), row_rect, Grid(
-                x[:, :, c], in_levels, in_lut, title=title, pad=pad, pad_text="0" if is_conv else "",
-                highlights=window, marked=marked)))
+            placed.append(
+                (
+                    ("input", c),
+                    row_rect,
+                    Grid(
+                        x[:, :, c],
+                        in_levels,
+                        in_lut,
+                        title=title,
+                        pad=pad,
+                        pad_text="0" if is_conv else "",
+                        highlights=window,
+                        marked=marked,
+                    ),
+                )
+            )
         if is_conv:
             rows_k = split_column(columns[2], [1] * len(shown), gap=6)
             bias = 0.0 if layer.bias is None else float(layer.bias[step.channel])
@@ -505,15 +535,35 @@ class StepperView(DocumentView):
                 title = f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
                 if c == shown[-1]:
                     title += f"  (b = {formulas.format_value(bias)})"
-                placed.append((("filter", c), row_rect, Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title)))
+                placed.append(
+                    (("filter", c), row_rect, Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title))
+                )
             products = product_grids(prov, kernel.shape)
             product_levels = symmetric_levels(products)
             for row_rect, c in zip(split_column(columns[4], [1] * len(shown), gap=6), shown):
                 title = f"x·w, sum {formulas.format_value(products[:, :, c].sum())}"
-                placed.append((("products", c), row_rect, Grid(products[:, :, c], product_levels, DIVERGING, title=title)))
-        out_title = f"Output {shape(y.shape)}" + (f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else "")
-        placed.append((("output", step.channel), columns[-1], Grid(
-            out_map, out_levels, out_lut, title=out_title, blank=not_yet, dimmed=not_yet, marked=step.cell, colorbar=True)))
+                placed.append(
+                    (("products", c), row_rect, Grid(products[:, :, c], product_levels, DIVERGING, title=title))
+                )
+        out_title = f"Output {shape(y.shape)}" + (
+            f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
+        )
+        placed.append(
+            (
+                ("output", step.channel),
+                columns[-1],
+                Grid(
+                    out_map,
+                    out_levels,
+                    out_lut,
+                    title=out_title,
+                    blank=not_yet,
+                    dimmed=not_yet,
+                    marked=step.cell,
+                    colorbar=True,
+                ),
+            )
+        )
         # One cell size per group: several input channels share the height, so only their own cells are
         # small; the filter, products and output keep readable cells.
         inputs = [p for p in placed if p[0][0] == "input"]
@@ -523,8 +573,11 @@ class StepperView(DocumentView):
         for sym_rect, sym in zip(columns[1::2], symbols):
             draw_symbol(painter, sym_rect, sym)
         if is_conv and len(channels) > len(shown):
-            draw_message(painter, QRectF(columns[0].left(), rect.bottom() - 24, columns[0].width(), 24),
-                         f"+ {len(channels) - len(shown)} more channels (in the sum below)")
+            draw_message(
+                painter,
+                QRectF(columns[0].left(), rect.bottom() - 24, columns[0].width(), 24),
+                f"+ {len(channels) - len(shown)} more channels (in the sum below)",
+            )
         return geometries
 
     def _paint_transpose(self, painter, rect: QRectF) -> dict:
@@ -547,12 +600,38 @@ class StepperView(DocumentView):
         if any(pad):
             out_title += " (hatched: cropped)"
         placed = [
-            (("input", step.in_channel), columns[0], Grid(x[:, :, step.in_channel], in_levels, in_lut, title=in_title, marked=step.cell)),
-            (("kernel", 0), columns[2], Grid(kernel, symmetric_levels(kernel), DIVERGING, title=k_title,
-                                              highlights=[(a, b) for a in range(kernel.shape[0]) for b in range(kernel.shape[1])])),
-            (("output", step.channel), columns[4], Grid(
-                region, out_levels, out_lut, title=out_title, blank=~region_touched, dimmed=~region_touched, pad=pad, pad_text="",
-                highlights=[t[2] for t in targets], colorbar=True)),
+            (
+                ("input", step.in_channel),
+                columns[0],
+                Grid(x[:, :, step.in_channel], in_levels, in_lut, title=in_title, marked=step.cell),
+            ),
+            (
+                ("kernel", 0),
+                columns[2],
+                Grid(
+                    kernel,
+                    symmetric_levels(kernel),
+                    DIVERGING,
+                    title=k_title,
+                    highlights=[(a, b) for a in range(kernel.shape[0]) for b in range(kernel.shape[1])],
+                ),
+            ),
+            (
+                ("output", step.channel),
+                columns[4],
+                Grid(
+                    region,
+                    out_levels,
+                    out_lut,
+                    title=out_title,
+                    blank=~region_touched,
+                    dimmed=~region_touched,
+                    pad=pad,
+                    pad_text="",
+                    highlights=[t[2] for t in targets],
+                    colorbar=True,
+                ),
+            ),
         ]
         geometries = paint_grids(painter, placed)
         draw_symbol(painter, columns[1], "×")

@@ -19,10 +19,10 @@ from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import (
     DocumentView,
+    FormulaBox,
     SceneCanvas,
     draw_message,
     find_layer,
-    FormulaBox,
     split_row,
 )
 from cnnviz.ui.arithmetic.stepper import level_style
@@ -98,8 +98,10 @@ class UpsamplingView(DocumentView):
             self.channel.setRange(1, x.shape[2])
             self.channel.blockSignals(False)
             self.channel.setVisible(x.shape[2] > 1)
-            self.info.setText(f"<b>{layer.label}</b>: size {fh}×{fw}, this layer uses <b>{layer.interpolation}</b>; "
-                              f"both ways are shown on its input. Hover an output cell.")
+            self.info.setText(
+                f"<b>{layer.label}</b>: size {fh}×{fw}, this layer uses <b>{layer.interpolation}</b>; "
+                f"both ways are shown on its input. Hover an output cell."
+            )
         else:
             self.info.setText("")
         self.formula.setText(self.formula_text())
@@ -132,13 +134,15 @@ class UpsamplingView(DocumentView):
         weight = lambda t: f"{format_value(rows[t.cell[0]])}·{format_value(cols[t.cell[1]])}"  # noqa: E731
         bil_terms = " + ".join(f"{weight(t)}·{name(t.cell)}" for t in bil.terms)
         bil_values = " + ".join(f"{weight(t)}·{formulas.num(t.value)}" for t in bil.terms)
-        return "<br>".join([
-            f"<b>Nearest</b> (source marked gold): y[{r},{c}] = x[{r}//{fh}, {c}//{fw}] = {name(near.terms[0].cell)} = "
-            f"{format_value(near.value)}",
-            f"<b>Bilinear</b> (sources outlined green; half-pixel centres, as Keras): {axis_text(r, x.shape[0], fh, 'row')}; "
-            f"{axis_text(c, x.shape[1], fw, 'col')}",
-            f"y[{r},{c}] = {bil_terms} = {bil_values} = {format_value(bil.value)}",
-        ]) + ("" if one_channel else f"  (channel {ch + 1})")
+        return "<br>".join(
+            [
+                f"<b>Nearest</b> (source marked gold): y[{r},{c}] = x[{r}//{fh}, {c}//{fw}] = "
+                f"{name(near.terms[0].cell)} = {format_value(near.value)}",
+                "<b>Bilinear</b> (sources outlined green; half-pixel centres, as Keras): "
+                f"{axis_text(r, x.shape[0], fh, 'row')}; {axis_text(c, x.shape[1], fw, 'col')}",
+                f"y[{r},{c}] = {bil_terms} = {bil_values} = {format_value(bil.value)}",
+            ]
+        ) + ("" if one_channel else f"  (channel {ch + 1})")
 
     # ------------------------------------------------------------------ linking
     def probe_changed(self, probe) -> None:
@@ -176,18 +180,45 @@ class UpsamplingView(DocumentView):
         lut, levels = level_style(self._index - 1, x)  # one scale: up-sampling never leaves the input's range
         near, bil = self.provenance("nearest"), self.provenance("bilinear")
         weights = {t.cell[:2]: t.coefficient for t in bil.terms}
-        input_texts = [[format_value(x[i, j, ch]) + (f"\n×{format_value(weights[(i, j)])}" if (i, j) in weights else "")
-                        for j in range(x.shape[1])] for i in range(x.shape[0])]
-        columns = split_row(rect, [x.shape[1] + 1, outputs["nearest"].shape[1] + 1, outputs["bilinear"].shape[1] + 1], gap=12)
+        input_texts = [
+            [
+                format_value(x[i, j, ch]) + (f"\n×{format_value(weights[(i, j)])}" if (i, j) in weights else "")
+                for j in range(x.shape[1])
+            ]
+            for i in range(x.shape[0])
+        ]
+        columns = split_row(
+            rect, [x.shape[1] + 1, outputs["nearest"].shape[1] + 1, outputs["bilinear"].shape[1] + 1], gap=12
+        )
         shape = lambda a: "×".join(map(str, a.shape))  # noqa: E731
         mark = lambda mode: " (this layer)" if mode == layer.interpolation else ""  # noqa: E731
         placed = [
-            ("input", columns[0], Grid(x[:, :, ch], levels, lut, title=f"Input {shape(x)}: sources",
-                                       texts=np.array(input_texts, dtype=object), highlights=list(weights),
-                                       marked=near.terms[0].cell[:2])),
+            (
+                "input",
+                columns[0],
+                Grid(
+                    x[:, :, ch],
+                    levels,
+                    lut,
+                    title=f"Input {shape(x)}: sources",
+                    texts=np.array(input_texts, dtype=object),
+                    highlights=list(weights),
+                    marked=near.terms[0].cell[:2],
+                ),
+            ),
         ]
         for mode, col in zip(MODES, columns[1:]):
-            placed.append((mode, col, Grid(outputs[mode][:, :, ch], levels, lut,
-                                           title=f"{mode.capitalize()} {shape(outputs[mode])}{mark(mode)}",
-                                           highlights=[self._cell])))
+            placed.append(
+                (
+                    mode,
+                    col,
+                    Grid(
+                        outputs[mode][:, :, ch],
+                        levels,
+                        lut,
+                        title=f"{mode.capitalize()} {shape(outputs[mode])}{mark(mode)}",
+                        highlights=[self._cell],
+                    ),
+                )
+            )
         return paint_grids(painter, placed)

@@ -68,7 +68,7 @@ def format_value(v: float) -> str:
         text = str(int(round(v)))
     elif abs(v) >= 100:
         text = f"{v:.0f}"
-    elif abs(v) >= 0.01:
+    elif abs(v) >= 0.005:  # float32 0.01 is 0.0099999998: still "0.01", not "1e-02"
         text = f"{v:.2f}".rstrip("0").rstrip(".")
     else:
         text = f"{v:.0e}"

@@ -53,7 +53,7 @@ class UpsamplingView(DocumentView):
         super().__init__(document, parent)
         self.setObjectName("arithmeticUpsampling")
         self._index = 0
-        self._cell = (1, 1)
+        self._cell: tuple[int, int] | None = None  # the selected output cell (None: a central one)
         self.canvas = SceneCanvas(self._paint_scene)
         self.canvas.cellHovered.connect(self._hovered)
         self.canvas.cellClicked.connect(self._clicked)
@@ -93,7 +93,10 @@ class UpsamplingView(DocumentView):
             x = self._input()
             layer = self.document.layer(self._index)
             fh, fw = layer.size
-            self._cell = (min(self._cell[0], x.shape[0] * fh - 1), min(self._cell[1], x.shape[1] * fw - 1))
+            rows, cols = x.shape[0] * fh, x.shape[1] * fw
+            # by default a cell just off the centre: its bilinear sources are four cells with unequal weights
+            r, c = self._cell or ((rows - 1) // 2, cols // 2)
+            self._cell = (min(r, rows - 1), min(c, cols - 1))
             self.channel.blockSignals(True)
             self.channel.setRange(1, x.shape[2])
             self.channel.blockSignals(False)
@@ -221,4 +224,7 @@ class UpsamplingView(DocumentView):
                     ),
                 )
             )
-        return paint_grids(painter, placed)
+        # the input gets its own (larger) cells: its sources carry two lines, the value and the weight
+        geometries = paint_grids(painter, placed[:1])
+        geometries.update(paint_grids(painter, placed[1:]))
+        return geometries

@@ -8,7 +8,7 @@ field marked and the output-size arithmetic of the attempted setting.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -127,6 +127,35 @@ class PairEdit(QWidget):
             box.setToolTip(f"{text}\n({axis})")
 
 
+class LayerList(QListWidget):
+    """The layer list; a drag within it asks for a move (the Document does it, the list then follows)."""
+
+    layerDropped = Signal(int, int)  # from row, to row (0-based, the row the layer ends up in)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+
+    def drop_row(self, pos) -> int:
+        """The row a layer dropped at `pos` lands in: before the item under the upper half, after the lower."""
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return self.count()
+        rect = self.visualRect(index)
+        return index.row() + (1 if pos.y() > rect.center().y() else 0)
+
+    def dropEvent(self, ev):
+        source = self.currentRow()
+        target = self.drop_row(ev.position().toPoint())
+        if target > source:
+            target -= 1  # the gap the layer leaves
+        ev.setDropAction(Qt.DropAction.IgnoreAction)  # the list is rebuilt from the pipeline instead
+        ev.accept()
+        if source >= 0 and target != source:
+            self.layerDropped.emit(source, target)
+
+
 class PipelinePanel(QWidget):
     hoverText = Signal(str)
 
@@ -141,13 +170,12 @@ class PipelinePanel(QWidget):
         self.chain.setWordWrap(True)
         self.chain.setStyleSheet("font-weight: bold;")
         self.chain.setToolTip("The shape of the data after each layer: rows × cols × channels")
-        self.list = QListWidget(objectName="layerList")
-        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list = LayerList()
+        self.list.setObjectName("layerList")
         self.list.setToolTip("The layers in order, input at the top. Drag a layer to move it.")
         self.list.setMinimumHeight(130)
         self.list.currentRowChanged.connect(self._row_selected)
-        self.list.model().rowsMoved.connect(self._rows_moved)
+        self.list.layerDropped.connect(lambda i, j: self._move(i + 1, j + 1))
 
         self.add_button = QToolButton(objectName="addLayer")
         self.add_button.setText("Add layer")
@@ -226,11 +254,6 @@ class PipelinePanel(QWidget):
             self.list.setCurrentRow(index - 1)
             self.list.blockSignals(False)
         self._refresh_form()
-
-    def _rows_moved(self, _parent, start, _end, _dest, row):
-        target = row if row < start else row - 1
-        # The list changes under the drop; apply the move after Qt has finished with it.
-        QTimer.singleShot(0, lambda: self._move(start + 1, target + 1))
 
     # ------------------------------------------------------------------ layer edits
     def _insert_position(self) -> int:

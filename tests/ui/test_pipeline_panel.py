@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel, QListWidget, QWidget
 
 from ui_support import make_window
@@ -50,9 +51,14 @@ def test_add_reorder_and_remove_layers(window, qtbot):
     assert labels(doc) == ["Conv2D #1", "ReLU #2", "MaxPooling2D #3", "UpSampling2D #4"]
     assert doc.selected_layer == 2
     np.testing.assert_array_equal(doc.outputs[1], np.maximum(doc.outputs[0], 0))
-    # drag-reorder in the list moves the layer in the pipeline (the model's move is what a drop does)
-    lst.model().moveRow(lst.rootIndex(), 3, lst.rootIndex(), 0)
-    qtbot.waitUntil(lambda: labels(doc)[0] == "UpSampling2D #1", timeout=1000)
+    # drag the last layer onto the upper half of the first row: it becomes the first layer
+    lst.setCurrentRow(3)
+    top = lst.visualItemRect(lst.item(0)).topLeft() + QPoint(5, 2)
+    mime = lst.model().mimeData([lst.model().index(3, 0)])
+    drop = QDropEvent(QPointF(top), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    lst.dropEvent(drop)
+    assert labels(doc)[0] == "UpSampling2D #1" and lst.count() == 4
     assert shapes(doc) == [(18, 18, 1), (16, 16, 2), (16, 16, 2), (8, 8, 2)]
     window.action_set.duplicate_layer.trigger()
     assert labels(doc) == ["UpSampling2D #1", "UpSampling2D #2", "Conv2D #3", "ReLU #4", "MaxPooling2D #5"]
@@ -146,3 +152,16 @@ def test_forms_for_other_layer_types(window, qtbot):
     doc.flush()
     kept = doc.layer(4).mask
     np.testing.assert_allclose(doc.outputs[3], np.where(kept, doc.outputs[2] / 0.75, 0), atol=1e-6)
+
+
+def test_drop_below_an_item_moves_the_layer_down(window):
+    doc = window.document
+    lst = panel_of(window).findChild(QListWidget, "layerList")
+    lst.setCurrentRow(0)
+    rect = lst.visualItemRect(lst.item(1))
+    below_middle = QPointF(rect.left() + 5, rect.bottom() - 2)
+    mime = lst.model().mimeData([lst.model().index(0, 0)])
+    lst.dropEvent(QDropEvent(below_middle, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                             Qt.KeyboardModifier.NoModifier))
+    assert labels(doc) == ["MaxPooling2D #1", "Conv2D #2", "UpSampling2D #3"]
+    assert doc.selected_layer == 2

@@ -241,6 +241,7 @@ class FormulaBox(QScrollArea):
         if text != self.label.text():
             self.label.setText(text)
             self._fit()
+        self.setVisible(bool(text))
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -98,6 +98,8 @@ class DropoutView(DocumentView):
         layer = self.layer
         for widget in (self.training_button, self.inference_button, self.new_mask_button, self.seed, self.channel):
             widget.setEnabled(layer is not None)
+        self.channel.setVisible(False)
+        self.rate.setText("")
         if layer is not None:
             x = self.document.levels[self._index - 1]
             for widget, value in (
@@ -177,7 +179,7 @@ class DropoutView(DocumentView):
     def formula_text(self) -> str:
         layer = self.layer
         if layer is None:
-            return "Add a Dropout layer to see its mask."
+            return ""  # the canvas says what to do
         x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
         rate = layer.rate
         r = formulas.format_value(rate)
@@ -210,7 +212,7 @@ class DropoutView(DocumentView):
     # ------------------------------------------------------------------ painting
     def _paint_scene(self, painter, rect: QRectF) -> dict:
         if self.layer is None:
-            draw_message(painter, rect, self.formula_text())
+            draw_message(painter, rect, "Add a Dropout layer to see its mask.")
             return {}
         try:
             grids = self.grids()

@@ -123,7 +123,7 @@ class MatrixView(DocumentView):
 
     def formula_text(self) -> str:
         if self._matrix is None:
-            return self._message
+            return ""  # the canvas shows the message
         layer = self.document.layer(self._index)
         m = self._matrix
         n_out, n_in = m.matrix.shape

@@ -101,7 +101,7 @@ class NeuronView(DocumentView):
 
     def formula_text(self) -> str:
         if not self._index:
-            return "Add a Conv2D layer to see one of its neurons."
+            return ""  # the canvas says what to do
         layer = self.document.layer(self._index)
         x, y = self._arrays()
         k = self.counts()
@@ -144,7 +144,7 @@ class NeuronView(DocumentView):
     # ------------------------------------------------------------------ painting
     def _paint_scene(self, painter, rect: QRectF) -> dict:
         if not self._index:
-            draw_message(painter, rect, self.formula_text())
+            draw_message(painter, rect, "Add a Conv2D layer to see one of its neurons.")
             return {}
         try:
             return self._paint_neuron(painter, rect)

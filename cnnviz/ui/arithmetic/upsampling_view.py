@@ -107,6 +107,7 @@ class UpsamplingView(DocumentView):
             )
         else:
             self.info.setText("")
+            self.channel.setVisible(False)
         self.formula.setText(self.formula_text())
         self.canvas.update()
 
@@ -121,7 +122,7 @@ class UpsamplingView(DocumentView):
 
     def formula_text(self) -> str:
         if not self._index:
-            return "Add an UpSampling2D layer to compare nearest and bilinear up-sampling."
+            return ""  # the canvas says what to do
         layer = self.document.layer(self._index)
         x = self._input()
         fh, fw = layer.size
@@ -167,7 +168,7 @@ class UpsamplingView(DocumentView):
     # ------------------------------------------------------------------ painting
     def _paint_scene(self, painter, rect: QRectF) -> dict:
         if not self._index:
-            draw_message(painter, rect, self.formula_text())
+            draw_message(painter, rect, "Add an UpSampling2D layer to compare nearest and bilinear up-sampling.")
             return {}
         try:
             return self._paint_modes(painter, rect)

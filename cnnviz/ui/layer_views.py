@@ -197,15 +197,16 @@ class LayerViews(QScrollArea):
     def _on_pipeline(self):
         rows = self._structure()
         signature = [(title, shape) for title, _, _, shape in rows]
-        if signature != self._signature:
-            self._build(rows)
-            self._apply_sizes()
-            self._signature = signature
-        else:
+        if signature == self._signature:
+            # Same levels and shapes: only the words may differ; new values arrive with outputsChanged.
             for col, (title, subtitle, detail, _) in zip(self.columns, rows):
                 col.title.setText(title)
                 col.subtitle.setText(subtitle)
                 col.detail.setText(detail)
+            return
+        self._build(rows)
+        self._apply_sizes()
+        self._signature = signature
         self._update_values(0)
         self._on_selection(self.document.selected_layer)
         self._on_probe(self.document.probe)

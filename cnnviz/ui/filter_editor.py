@@ -188,11 +188,14 @@ class FilterEditor(QWidget):
             self._key = key
         self.controls.show()
         self.kernel_size.set_value(layer.kernel_size)
-        kind = "filter" if type(layer).__name__ == "Conv2D" else "kernel slice"
-        self.title.setText(
-            f"{layer.label}: {n_filters} {kind}{'s' if n_filters > 1 else ''}, each "
-            f"{layer.kernel_size[0]}×{layer.kernel_size[1]}×{n_channels} (rows × cols × input channels)"
-        )
+        kh, kw = layer.kernel_size
+        plural = "s" if n_filters > 1 else ""
+        if type(layer).__name__ == "Conv2D":
+            text = f"{n_filters} filter{plural}, each {kh}×{kw}×{n_channels} (rows × cols × input channels)"
+        else:
+            text = (f"{n_filters} output map{plural}; each input cell scatters a {kh}×{kw} kernel slice per "
+                    f"input channel ({n_channels}) into each output map")
+        self.title.setText(f"{layer.label}: {text}")
         self._update_values(layer, kernel)
 
     def _show_nothing(self):

@@ -197,3 +197,21 @@ def test_transpose_scatters_one_input_cell_and_the_canvas_ends_as_the_output(qtb
     assert view.steps[view.step].cell == (1, 1)
     document.set_probe(0, (0, 1, 0))
     assert view.steps[view.step].cell == (0, 1)
+
+
+def test_the_scene_exports_to_svg_as_on_screen(seed, tmp_path):
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    _, view = seed
+    view.set_step(5)
+    svg = QSvgGenerator()
+    svg.setFileName(str(tmp_path / "step.svg"))
+    svg.setSize(QSize(900, 400))
+    painter = QPainter(svg)
+    geometries = view.canvas.paint_scene(painter, QRectF(0, 0, 900, 400))
+    painter.end()
+    assert set(geometries) == {("input", 0), ("filter", 0), ("products", 0), ("output", 0)}
+    text = (tmp_path / "step.svg").read_text()
+    assert "Filter 1" in text and "x·w, sum 0" in text

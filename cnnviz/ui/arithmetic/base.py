@@ -128,8 +128,12 @@ class SceneCanvas(QWidget):
     def paintEvent(self, event):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
-        self._geometries = self._scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4)) or {}
+        self._geometries = self.paint_scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4))
         painter.end()
+
+    def paint_scene(self, painter: QPainter, rect: QRectF) -> dict:
+        """Draw the picture into `rect` of any painter (an SVG or PDF export draws what the screen shows)."""
+        return self._scene(painter, rect) or {}
 
     def cell_center(self, key, cell) -> QPointF:
         """Widget position of a cell's centre (tests move the mouse there)."""

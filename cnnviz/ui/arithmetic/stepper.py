@@ -633,7 +633,9 @@ class StepperView(DocumentView):
                 ),
             ),
         ]
-        geometries = paint_grids(painter, placed)
+        # the kernel is stamped onto the output, so they share a scale; the small input gets its own cells
+        geometries = paint_grids(painter, placed[:1])
+        geometries.update(paint_grids(painter, placed[1:]))
         draw_symbol(painter, columns[1], "×")
         draw_symbol(painter, columns[3], "→")
         return geometries

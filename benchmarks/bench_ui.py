@@ -150,7 +150,8 @@ def main(argv=None) -> int:
                              + extra, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         docks = "whole app          " if r["arithmetic"] else "without arithmetic "
-        print(f"{docks}{r['session']:4s} {r['shape']:>9s} input, {r['layers']} layers, {r['maps_visible']}/{r['maps_total']} maps "
+        maps = f"{r['maps_visible']}/{r['maps_total']} maps"
+        print(f"{docks}{r['session']:4s} {r['shape']:>9s} input, {r['layers']} layers, {maps} "
               f"visible: edit → repainted p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms; "
               f"peak RSS {r['peak_rss_mb']:.0f} MB")
     return 0

@@ -26,7 +26,8 @@ class Actions:
                 action.setStatusTip(tip)
                 action.setToolTip(f"{text.replace('&', '')}: {tip}")
             if shortcut is not None:
-                action.setShortcuts(QKeySequence.keyBindings(shortcut) if isinstance(shortcut, SK) else [QKeySequence(shortcut)])
+                standard = isinstance(shortcut, SK)
+                action.setShortcuts(QKeySequence.keyBindings(shortcut) if standard else [QKeySequence(shortcut)])
             if icon is not None:
                 action.setIcon(style.standardIcon(icon))
             action.setCheckable(checkable)
@@ -46,7 +47,8 @@ class Actions:
             self.quit.setShortcut(QKeySequence("Ctrl+Q"))
 
         # Input.
-        self.fill = make("&Fill input", "Set every input cell (of the shown channel) to the brush value", "Ctrl+Shift+F")
+        self.fill = make("&Fill input", "Set every input cell (of the shown channel) to the brush value",
+                         "Ctrl+Shift+F")
         self.clear = make("&Clear input", "Set every input cell to 0", "Ctrl+Shift+Backspace")
         self.invert = make("&Invert input", "Replace every value v by (max + min) − v", "Ctrl+I")
         self.random = make("&Random input", "Random values between 0 and 1", "Ctrl+Shift+R")
@@ -57,8 +59,8 @@ class Actions:
         self.duplicate_layer = make("D&uplicate layer", "Insert a copy of the selected layer after it", "Ctrl+D")
         self.remove_layer = make("&Remove layer", "Remove the selected layer from the pipeline", "Ctrl+Shift+Delete",
                                  QStyle.StandardPixmap.SP_TrashIcon)
-        self.move_up = make("Move layer &earlier", "Move the selected layer one place towards the input", "Ctrl+Shift+Up",
-                            QStyle.StandardPixmap.SP_ArrowUp)
+        self.move_up = make("Move layer &earlier", "Move the selected layer one place towards the input",
+                            "Ctrl+Shift+Up", QStyle.StandardPixmap.SP_ArrowUp)
         self.move_down = make("Move layer &later", "Move the selected layer one place towards the output",
                               "Ctrl+Shift+Down", QStyle.StandardPixmap.SP_ArrowDown)
         self.training = make("&Training mode", "Dropout acts only while training: show it acting", "Ctrl+T",
@@ -82,4 +84,5 @@ class Actions:
         self.reset_layout = make("&Reset layout", "Put every panel back where it started")
 
         # Help.
-        self.about = make("&About cnnviz", "Version and what cnnviz is", None, QStyle.StandardPixmap.SP_MessageBoxInformation)
+        self.about = make("&About cnnviz", "Version and what cnnviz is", None,
+                          QStyle.StandardPixmap.SP_MessageBoxInformation)

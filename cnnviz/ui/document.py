@@ -385,7 +385,8 @@ class Document(QObject):
         current = self._probe
         if current is not None and current.pinned and not pinned:
             return
-        if pinned and current is not None and current.pinned and current.weight == weight and current.level == layer_index:
+        same = current is not None and (current.weight, current.level) == (weight, layer_index)
+        if pinned and same and current.pinned:
             self._emit_probe(None)
             return
         self._emit_probe(self._weight_probe(layer_index, weight, pinned))
@@ -405,7 +406,8 @@ class Document(QObject):
         try:
             from cnnviz.core import provenance
 
-            fields = {k: set(v) for k, v in provenance.receptive_field(self._pipeline, self.levels, level, cell).items()}
+            field_sets = provenance.receptive_field(self._pipeline, self.levels, level, cell)
+            fields = {k: set(v) for k, v in field_sets.items()}
             if level > 0:
                 layer = self.layer(level)
                 if getattr(layer, "TRAINABLE", False) and layer.built:

@@ -360,7 +360,8 @@ class FilterEditor(QWidget):
         layer = self.layer()
         weights = layer.get_weights()
         weights[1][o] = value
-        self._edit(lambda: self.document.set_weights(self.layer_index, weights, text=f"Bias of filter {o + 1} = {value:g}"))
+        text = f"Bias of filter {o + 1} = {value:g}"
+        self._edit(lambda: self.document.set_weights(self.layer_index, weights, text=text))
 
     def apply_preset(self, name: str):
         layer = self.layer()

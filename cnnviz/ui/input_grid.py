@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -148,7 +148,8 @@ class InputGrid(QWidget):
         wanted = [(f"{i + 1}" + (f" ({'RGB'[i]})" if channels == 3 else ""), i) for i in range(channels)]
         if channels == 3:
             wanted.append(("RGB (all three)", RGB))
-        current = [(self.channel_box.itemText(i), self.channel_box.itemData(i)) for i in range(self.channel_box.count())]
+        box = self.channel_box
+        current = [(box.itemText(i), box.itemData(i)) for i in range(box.count())]
         if current != wanted:
             self.channel_box.blockSignals(True)
             self.channel_box.clear()

@@ -165,7 +165,8 @@ class LayerViews(QScrollArea):
         """Shrink the maps a little (never below readable numbers) so that more levels fit the width."""
         if not self.columns:
             return 1.0
-        sides = [max(map_cell_px(c.cards[0].heatmap.shape) * max(c.cards[0].heatmap.shape), 1) for c in self.columns if c.cards]
+        shapes = [c.cards[0].heatmap.shape for c in self.columns if c.cards]
+        sides = [max(map_cell_px(shape) * max(shape), 1) for shape in shapes]
         overhead = len(self.columns) * (COLORBAR_PX + 20 + ARROW_PX) + 16
         room = self.viewport().width() - overhead
         return max(0.75, min(1.0, room / max(sum(sides), 1)))
@@ -228,7 +229,8 @@ class LayerViews(QScrollArea):
                 self._row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
             column = LevelColumn(level, title, subtitle, detail)
             layer = layers[level - 1] if level else None
-            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else "The input image, channels-last (rows × cols × channels).")
+            input_help = "The input image, channels-last (rows × cols × channels)."
+            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
             for ch in range(shape[2]):
                 card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
                 card.heatmap.set_show_values(self.show_values)

@@ -43,7 +43,9 @@ class MainWindow(QMainWindow):
         self.filter_editor = FilterEditor(self.document)
         self.add_dock("input", "Input", self.input_grid, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock("pipeline", "Pipeline", self.pipeline_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.add_dock("filters", "Filters of the selected layer", self.filter_editor, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_dock(
+            "filters", "Filters of the selected layer", self.filter_editor, Qt.DockWidgetArea.RightDockWidgetArea
+        )
 
         self._build_menus()
         self._build_toolbar()

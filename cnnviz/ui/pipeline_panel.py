@@ -48,7 +48,9 @@ from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
 from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
 ERROR_STYLE = "QSpinBox, QDoubleSpinBox, QLineEdit, QComboBox { border: 2px solid #b00020; }"
-EDGE_FILTERS = ("vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity")
+EDGE_FILTERS = (
+    "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
+)
 
 
 def new_layer(class_name: str, input_shape):
@@ -270,7 +272,8 @@ class PipelinePanel(QWidget):
     def duplicate_selected(self):
         i = self.document.selected_layer
         if i > 0:
-            self._try(lambda: self.document.insert_layer(i, copy_layer(self.document.layer(i)), f"Duplicate {self.document.layer(i).label}"))
+            layer = self.document.layer(i)
+            self._try(lambda: self.document.insert_layer(i, copy_layer(layer), f"Duplicate {layer.label}"))
             if self.error.isHidden():
                 self.document.select_layer(i + 1)
 
@@ -418,7 +421,8 @@ class PipelinePanel(QWidget):
                 widget.setChecked(bool(config[key]))
             elif isinstance(widget, QLineEdit):
                 value = config.get(key)
-                widget.setText("" if value is None else (str(value) if not isinstance(value, tuple) else ", ".join(map(str, value))))
+                text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+                widget.setText("" if value is None else text)
             widget.blockSignals(False)
 
     def _text_param(self, key: str, text: str):

@@ -120,7 +120,8 @@ def test_structure_edits_and_undo_restore_weights(doc):
     assert [o.shape for o in doc.outputs] == [(12, 12, 1), (10, 10, 2), (5, 5, 2), (15, 15, 2)]
     assert_consistent(doc)
     doc.move_layer(1, 2)
-    assert [l.label for l in doc.pipeline.layers] == ["Conv2D #1", "UpSampling2D #2", "MaxPooling2D #3", "UpSampling2D #4"]
+    labels = [l.label for l in doc.pipeline.layers]
+    assert labels == ["Conv2D #1", "UpSampling2D #2", "MaxPooling2D #3", "UpSampling2D #4"]
     assert [o.shape for o in doc.outputs] == [(4, 4, 2), (8, 8, 2), (4, 4, 2), (12, 12, 2)]
     assert_consistent(doc)
     doc.remove_layer(2)

@@ -39,7 +39,8 @@ def test_drag_paints_cells_and_every_downstream_map_changes(window, qtbot):
     # every heatmap shows its new values
     for card, old in zip(window.layer_views.cards(), before_images):
         np.testing.assert_array_equal(card.heatmap.image.image, doc.levels[card.level][:, :, card.channel])
-    changed = [not np.array_equal(card.heatmap.image.image, old) for card, old in zip(window.layer_views.cards(), before_images)]
+    cards = window.layer_views.cards()
+    changed = [not np.array_equal(card.heatmap.image.image, old) for card, old in zip(cards, before_images)]
     assert sum(changed) >= 6  # the input and both maps of every layer
     np.testing.assert_array_equal(grid.heatmap.image.image, doc.input[:, :, 0])
 

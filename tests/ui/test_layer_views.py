@@ -18,7 +18,8 @@ def test_every_level_and_channel_is_shown_and_labelled(window):
     views = window.findChild(QWidget, "layerViews")
     doc = window.document
     assert [c.title.text() for c in views.columns] == ["Input", "Conv2D #1", "MaxPooling2D #2", "UpSampling2D #3"]
-    assert [c.subtitle.text() for c in views.columns] == ["6×6×1", "output 4×4×2", "output 2×2×2", "output 6×6×2"]
+    subtitles = [c.subtitle.text() for c in views.columns]
+    assert subtitles == ["6×6×1", "output 4×4×2", "output 2×2×2", "output 6×6×2"]
     assert [len(c.cards) for c in views.columns] == [1, 2, 2, 2]
     assert views.columns[1].cards[1].caption.text() == "map 2 (filter 2)"
     for card in views.cards():
@@ -41,7 +42,8 @@ def test_colour_range_per_map_layer_global(window):
     doc.flush()
     conv = doc.outputs[0]
     window.action_set.range["map"].trigger()
-    assert [c.heatmap.levels for c in views.cards(1)] == [symmetric_levels(conv[:, :, 0]), symmetric_levels(conv[:, :, 1])]
+    per_map = [symmetric_levels(conv[:, :, 0]), symmetric_levels(conv[:, :, 1])]
+    assert [c.heatmap.levels for c in views.cards(1)] == per_map
     assert views.cards(1)[0].colorbar.isVisibleTo(views) and not views.columns[1].colorbar.isVisibleTo(views)
     window.action_set.range["layer"].trigger()
     assert {c.heatmap.levels for c in views.cards(1)} == {symmetric_levels(conv)}

@@ -9,7 +9,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 import cnnviz
-from cnnviz.ui import MainWindow, app as app_module, settings
+from cnnviz.ui import MainWindow, app as app_module
 from ui_support import make_window
 
 

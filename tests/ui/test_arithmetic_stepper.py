@@ -215,3 +215,16 @@ def test_the_scene_exports_to_svg_as_on_screen(seed, tmp_path):
     assert set(geometries) == {("input", 0), ("filter", 0), ("products", 0), ("output", 0)}
     text = (tmp_path / "step.svg").read_text()
     assert "Filter 1" in text and "x·w, sum 0" in text
+
+
+def test_a_state_the_view_cannot_explain_is_said_not_raised(seed, monkeypatch):
+    from cnnviz.core import ConfigError
+
+    document, view = seed
+
+    def fail():
+        raise ConfigError("Conv2D #1: cell (9, 9, 0) is outside the 4×4×2 output")
+
+    monkeypatch.setattr(view, "formula_lines", fail)
+    document.replace_layer(1, document.layer(1).replace(strides=(2, 2)))  # the view refreshes: no exception
+    assert view.formula.text() == "Conv2D #1: cell (9, 9, 0) is outside the 4×4×2 output"

@@ -8,13 +8,17 @@ and an exported figure, and mouse positions map back to cells.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
+from cnnviz.core import ConfigError
 from cnnviz.ui.grid_painter import GridGeometry, pixel_font
+
+log = logging.getLogger(__name__)
 
 Scene = Callable[[QPainter, QRectF], dict]  # paints, returns {key: GridGeometry}
 
@@ -53,15 +57,25 @@ class DocumentView(QWidget):
             self._stale = True
             return
         if self._links:
-            self.blockSignals(True)
-            try:
-                self.refresh()
-            finally:
-                self.blockSignals(False)
+            self._guarded(self.refresh)
 
     def _probe_changed(self, probe):
         if self._links:
-            self.probe_changed(probe)
+            self._guarded(lambda: self.probe_changed(probe))
+
+    def _guarded(self, update) -> None:
+        """Run an update with this view's own signals blocked; a state the view cannot explain (outputs kept
+        from before a failed recompute) is said in the formula box instead of raising into Qt."""
+        self.blockSignals(True)
+        try:
+            update()
+        except (ConfigError, IndexError, ValueError) as exc:
+            log.warning("%s cannot show the document: %s", type(self).__name__, exc)
+            formula = getattr(self, "formula", None)
+            if formula is not None:
+                formula.setText(str(exc))
+        finally:
+            self.blockSignals(False)
 
     def showEvent(self, event):
         super().showEvent(event)
@@ -71,11 +85,7 @@ class DocumentView(QWidget):
         """Refresh now if changes were skipped while the view was hidden."""
         if self._stale and self._links:
             self._stale = False
-            self.blockSignals(True)
-            try:
-                self.refresh()
-            finally:
-                self.blockSignals(False)
+            self._guarded(self.refresh)
 
     def refresh(self) -> None:  # pragma: no cover - every view overrides it
         raise NotImplementedError

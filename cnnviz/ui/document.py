@@ -149,9 +149,10 @@ class Document(QObject):
         if array.shape != self._input.shape:
             self._validate(array.shape, self._pipeline.layers)
         before = self._snapshot()
-        # A new shape rebuilds what no longer fits (a new channel count gives the first conv new weights);
-        # the first redo records the weights as built.
-        weights = before.weights if array.shape == self._input.shape else (None,) * len(before.layers)
+        weights = before.weights
+        if array.shape != self._input.shape:
+            # Layers keep their weights where the channel count still fits; the first redo records them.
+            weights = _spread_channels(before.layers, before.weights, self._input.shape[2], array.shape[2])
         after = Snapshot(array, before.layers, weights, self._training, before.seed)
         self.undo_stack.push(SnapshotCommand(self, before, after, 0, text))
 
@@ -453,6 +454,24 @@ def _as_input(array) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise ConfigError("Input: every value must be a finite number", param="input")
     return np.ascontiguousarray(a)
+
+
+def _spread_channels(layers, weights, old_channels: int, new_channels: int) -> tuple:
+    """Weights for an input with a new channel count: None (keep as built) for every layer but the first
+    kernel layer, whose filters get one slice per new channel, taken cyclically from the old slices and
+    scaled by old/new so that a grey picture copied into every channel gives the same outputs."""
+    spread = [None] * len(layers)
+    if new_channels == old_channels:
+        return tuple(spread)
+    for i, (layer, w) in enumerate(zip(layers, weights)):
+        if getattr(layer, "TRAINABLE", False):
+            if w:
+                axis = 3 if type(layer).__name__ == "Conv2DTranspose" else 2
+                take = [c % old_channels for c in range(new_channels)]
+                kernel = np.take(w[0], take, axis=axis) * (old_channels / new_channels)
+                spread[i] = [kernel.astype(np.float32)] + list(w[1:])
+            break  # later layers see the first kernel layer's output: their channel counts do not change
+    return tuple(spread)
 
 
 def _check_weights(layer, weights):

@@ -211,3 +211,20 @@ def test_random_edit_sequences_match_a_full_recompute(qapp, edits, weight):
     doc.flush()
     np.testing.assert_array_equal(doc.input, core.seed_input())
     assert_consistent(doc)
+
+
+def test_more_channels_spread_the_first_filters_over_them(doc):
+    grey = np.repeat(doc.input, 3, axis=2)
+    before = [o.copy() for o in doc.outputs]
+    old_kernel = doc.layer(1).kernel.copy()  # (3, 3, 1, 2)
+    doc.set_input(grey)
+    kernel = doc.layer(1).kernel
+    assert kernel.shape == (3, 3, 3, 2)
+    for c in range(3):
+        np.testing.assert_allclose(kernel[:, :, c, :], old_kernel[:, :, 0, :] / 3, atol=1e-7)
+    for got, want in zip(doc.outputs, before):  # a grey picture in every channel: same numbers
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    doc.undo_stack.undo()
+    assert doc.layer(1).kernel.shape == (3, 3, 1, 2)
+    for got, want in zip(doc.outputs, before):
+        np.testing.assert_allclose(got, want, atol=1e-6)

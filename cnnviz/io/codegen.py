@@ -119,7 +119,8 @@ def _keras_module(session, shapes) -> str:
     lines += ["", "def build_model():", '    """The pipeline as a keras.Sequential with the session\'s weights."""',
               "    model = keras.Sequential(", "        [",
               f"            keras.Input(shape={tuple(int(v) for v in p.input_shape)}),"]
-    for layer in p.layers:
+    for layer, in_shape in zip(p.layers, shapes):
+        lines += [f"            {note}" for note in _keras_notes(layer, in_shape)]
         lines.append(f"            {_keras_layer(layer)},")
     lines += ["        ]", "    )", "    for name, arrays in WEIGHTS.items():",
               "        model.get_layer(name).set_weights(arrays)", "    return model", "", "",
@@ -147,6 +148,19 @@ def _keras_layer(layer) -> str:
     else:
         args = [f"{k}={v!r}" for k, v in c.items()]
     return f"layers.{kind}({', '.join(args + [name])})"
+
+
+def _keras_notes(layer, in_shape) -> list[str]:
+    """Comments where a Keras backend is known to compute other numbers than Keras on TensorFlow."""
+    if type(layer).__name__ != "AveragePooling2D" or layer.padding != "same":
+        return []
+    pads = [conv_padding(n, k, s, "same") for n, k, s in zip(in_shape[:2], layer.pool_size, layer.strides)]
+    if all(before == after for before, after in pads):
+        return []
+    (top, bottom), (left, right) = pads
+    return [f"# 'same' pads this pooling unevenly (top {top}, bottom {bottom}, left {left}, right {right}). The",
+            "# TensorFlow backend ignores padded cells, as cnnviz does; the torch backend (Keras 3.15) repeats",
+            "# edge cells into them and gives other numbers here (keras-team/keras#18452)."]
 
 
 def _main() -> list[str]:

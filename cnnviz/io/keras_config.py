@@ -21,10 +21,11 @@ from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, l
 from cnnviz.io.errors import SessionError
 from cnnviz.io.session import _Reader, _assemble, _is_int, _show, check_layer_config, parse_json, write_atomic
 
-# Keras keys every exported layer carries besides cnnviz's own, as Keras writes them.
+# Keras keys every exported layer carries besides cnnviz's own, as Keras 3 writes them (Conv2DTranspose has
+# no `groups`: Keras refuses the key there).
 _KERAS_EXTRAS = {
     "Conv2D": {"data_format": "channels_last", "groups": 1, "activation": "linear"},
-    "Conv2DTranspose": {"data_format": "channels_last", "groups": 1, "activation": "linear"},
+    "Conv2DTranspose": {"data_format": "channels_last", "activation": "linear"},
     "MaxPooling2D": {"data_format": "channels_last"},
     "AveragePooling2D": {"data_format": "channels_last"},
     "UpSampling2D": {"data_format": "channels_last"},

@@ -114,6 +114,9 @@ BAD_FILES = [
     (with_change(lambda d: d["layers"][0]["config"].update(kernel_size=[9, 9])),
      "bad.cnnviz.json: layers[0].config.kernel_size: Conv2D #1: kernel 9×9 does not fit a 6×6 input with "
      "padding \"valid\": output would be 0×0"),
+    (with_change(lambda d: d["layers"][0]["config"].update(strides=[2, 1], dilation_rate=[1, 2])),
+     "bad.cnnviz.json: layers[0].config.dilation_rate: Conv2D: strides 2×1 together with dilation_rate 1×2 is "
+     "not allowed: Keras supports strides > 1 or dilation_rate > 1, not both (set one to 1)"),
     (with_change(lambda d: d["layers"][0]["config"].update(kernel_size=[100000, 3])),
      "bad.cnnviz.json: layers[0].config.kernel_size: expected two positive integers of at most 4096, "
      "got [100000, 3]"),

@@ -241,11 +241,28 @@ class _Conv(Layer):
         self.strides = self._pair(strides, "strides")
         self.padding = self._choice(padding, PADDINGS, "padding")
         self.dilation_rate = self._pair(dilation_rate, "dilation_rate")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            # Keras refuses the pair on any axes (its TF kernels cannot skip inputs and outputs at once);
+            # cnnviz refuses it too, so every pipeline it shows can be exported to Keras.
+            raise self._error(
+                f"strides {_times(*self.strides)} together with dilation_rate {_times(*self.dilation_rate)} "
+                "is not allowed: Keras supports strides > 1 or dilation_rate > 1, not both (set one to 1)",
+                "dilation_rate",
+            )
         if not isinstance(use_bias, (bool, np.bool_)):
             raise self._error(f"use_bias must be true or false, got {use_bias!r}", "use_bias")
         self.use_bias = bool(use_bias)
         self.kernel: np.ndarray | None = None
         self.bias: np.ndarray | None = None
+
+    def replace(self, **changes) -> _Conv:
+        """As Layer.replace; a strides edit that clashes with the existing dilation is reported on strides."""
+        try:
+            return super().replace(**changes)
+        except ConfigError as exc:
+            if exc.param == "dilation_rate" and "dilation_rate" not in changes:
+                raise ConfigError(str(exc), param="strides", layer=exc.layer) from None
+            raise
 
     def _kernel_shape(self, channels) -> tuple:
         shape = [*self.kernel_size, None, None]

@@ -62,10 +62,15 @@ def assert_invariant(layer, x, training=False, atol=1e-5):
 
 @st.composite
 def sliding_axes(draw, max_kernel=4):
-    """Kernel, stride, dilation per axis (the core also allows dilation with stride, unlike Keras)."""
+    """Kernel, stride, dilation per axis: strided or dilated, never both (Keras and the core refuse
+    strides > 1 with dilation_rate > 1, tests/core/test_errors.py)."""
     kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
     strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    if draw(st.booleans()):
+        strides = (1, 1)
+    else:
+        dilation = (1, 1)
     return kernel, strides, dilation
 
 
@@ -375,15 +380,16 @@ def brute_force_field(pipeline, levels, level, cell):
 @st.composite
 def random_layers(draw):
     kernel, strides, dilation = draw(sliding_axes(max_kernel=3))
+    pool_strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))  # no dilation to clash with
     padding = draw(st.sampled_from(["valid", "same"]))
     return draw(
         st.sampled_from(
             [
                 Conv2D(2, kernel, strides=strides, padding=padding, dilation_rate=dilation),
                 Conv2DTranspose(2, kernel, strides=strides, padding=padding, dilation_rate=dilation),
-                MaxPooling2D(kernel, strides=strides, padding=padding),
-                AveragePooling2D(kernel, strides=strides, padding=padding),
-                UpSampling2D(strides, interpolation=draw(st.sampled_from(["nearest", "bilinear"]))),
+                MaxPooling2D(kernel, strides=pool_strides, padding=padding),
+                AveragePooling2D(kernel, strides=pool_strides, padding=padding),
+                UpSampling2D(pool_strides, interpolation=draw(st.sampled_from(["nearest", "bilinear"]))),
                 Dropout(0.5),
                 Activation("sigmoid"),
             ]

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
@@ -105,6 +105,72 @@ class CellOverlay(QGraphicsItem):
             painter.drawText(t.mapRect(QRectF(c, r, 1, 1)), Qt.AlignmentFlag.AlignCenter, text)
 
 
+_BGRA_LUTS: dict = {}
+
+
+def _bgra(lut: np.ndarray) -> np.ndarray:
+    """A lookup table in the byte order of QImage.Format_ARGB32 on little-endian machines (B, G, R, A)."""
+    key = id(lut)
+    if key not in _BGRA_LUTS:
+        _BGRA_LUTS[key] = (lut, np.ascontiguousarray(lut[:, [2, 1, 0, 3]]))
+    return _BGRA_LUTS[key][1]
+
+
+class CellImage(QGraphicsItem):
+    """The cells' colours as one QImage drawn over rows × cols unit cells (nearest-neighbour scaling).
+
+    `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
+    the levels, or (H, W, 4) uint8 RGBA used as is. The QImage is made at the first paint after new data,
+    so maps scrolled out of sight cost nothing but a reference.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.image: np.ndarray | None = None
+        self.levels = (0.0, 1.0)
+        self.lut: np.ndarray | None = None
+        self._qimage: QImage | None = None
+        self._buffer: np.ndarray | None = None  # the pixels the QImage points into
+
+    def boundingRect(self) -> QRectF:
+        if self.image is None:
+            return QRectF()
+        return QRectF(0, 0, self.image.shape[1], self.image.shape[0])
+
+    def set_image(self, image: np.ndarray, levels=(0.0, 1.0), lut: np.ndarray | None = None):
+        if self.image is None or image.shape[:2] != self.image.shape[:2]:
+            self.prepareGeometryChange()
+        self.image, self.levels, self.lut = image, levels, lut
+        self._qimage = None
+        self.update()
+
+    def _render(self) -> QImage:
+        img = self.image
+        rows, cols = img.shape[:2]
+        if img.dtype == np.uint8 and img.ndim == 3:  # ready-made RGBA
+            self._buffer = np.ascontiguousarray(img)
+            fmt = QImage.Format.Format_RGBA8888
+        else:
+            lo, hi = self.levels
+            scale = 255.0 / (hi - lo) if hi > lo else 0.0
+            steps = np.rint(np.clip((img - lo) * scale, 0, 255)).astype(np.uint8)
+            if img.ndim == 2:
+                self._buffer = _bgra(self.lut)[steps]
+            else:
+                self._buffer = np.empty((rows, cols, 4), np.uint8)
+                self._buffer[..., :3] = steps[..., 2::-1]  # RGB -> B, G, R
+                self._buffer[..., 3] = 255
+            fmt = QImage.Format.Format_ARGB32_Premultiplied  # opaque: premultiplied is the same, and fastest
+        return QImage(self._buffer.data, cols, rows, cols * 4, fmt)
+
+    def paint(self, painter: QPainter, option, widget=None):
+        if self.image is None:
+            return
+        if self._qimage is None:
+            self._qimage = self._render()
+        painter.drawImage(self.boundingRect(), self._qimage)
+
+
 class Heatmap(pg.GraphicsView):
     """A map of cells that reports the cell under the mouse; editable maps also report strokes."""
 
@@ -122,8 +188,8 @@ class Heatmap(pg.GraphicsView):
         self.setAntialiasing(False)
         self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0)
         self.setCentralItem(self.box)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.mask = pg.ImageItem(axisOrder="row-major")  # probe highlight fill (RGBA, mostly transparent)
+        self.image = CellImage()
+        self.mask = CellImage()  # probe highlight fill (RGBA, mostly transparent)
         self.mask.setZValue(1)
         self.overlay = CellOverlay()
         self.overlay.setZValue(2)
@@ -139,13 +205,11 @@ class Heatmap(pg.GraphicsView):
     # ------------------------------------------------------------------ data
     def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
         """Show a 2-D map through `lut`, or an (H, W, 3) RGB array when `lut` is None."""
-        values = np.ascontiguousarray(values, dtype=np.float32)
+        values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
         shape = values.shape[:2]
         levels = (float(levels[0]), float(levels[1]))
-        if lut is not self._lut:
-            self.image.setLookupTable(lut)
-            self._lut = lut
-        self.image.setImage(values.copy(), levels=levels, autoLevels=False)
+        self._lut = lut
+        self.image.set_image(values, levels, lut)
         self.levels = levels
         if shape != self.shape:
             self.shape = shape
@@ -179,7 +243,7 @@ class Heatmap(pg.GraphicsView):
         idx = np.array([(r, c) for r, c in self._highlight if 0 <= r < rows and 0 <= c < cols], dtype=int)
         if idx.size:
             rgba[idx[:, 0], idx[:, 1]] = HIGHLIGHT_RGBA
-        self.mask.setImage(rgba, levels=(0, 255), autoLevels=False)
+        self.mask.set_image(rgba)
 
     def set_cursor(self, cell):
         self.overlay.cursor = None if cell is None else tuple(cell)

@@ -20,6 +20,11 @@ from cnnviz.ui.heatmap import Heatmap
 
 _NUMBER_KEYS = set("0123456789.-+")
 
+CELL_EDIT_HELP = (
+    "Left-drag paints the brush value, right-drag (or Shift+drag) paints 0.\n"
+    "Double-click, or type a number, to enter an exact value; arrow keys move the cursor; Delete sets 0."
+)
+
 
 def line_cells(a, b):
     """Cells on the straight line from a to b (Bresenham), both ends included."""

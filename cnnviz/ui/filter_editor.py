@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import FILTER_PRESETS, ConfigError, filter_preset
-from cnnviz.ui.cell_editing import CellEditing
+from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.pipeline_panel import PairEdit
@@ -295,6 +295,7 @@ class FilterEditor(QWidget):
             return filter_slice(self.layer().get_weights()[0], self.layer(), view.filt, view.channel)[r, c]
 
         view.editing = CellEditing(hm, write, self.brush.value, read)
+        hm.setToolTip(CELL_EDIT_HELP + "\nHover a weight: every input cell it multiplies lights up.")
         hm.cellPressed.connect(lambda *_a, o=view.filt: self.select_filter(o, refresh=False))
         hm.cellHovered.connect(lambda r, c, view=view: self._hover(view, r, c))
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core import INPUT_EXAMPLES, ConfigError, example_input
 from cnnviz.ui import settings
-from cnnviz.ui.cell_editing import CellEditing
+from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import GREYS, format_value, input_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.texts import shape_text
@@ -97,6 +97,7 @@ class InputGrid(QWidget):
         self.heatmap = Heatmap()
         self.heatmap.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.heatmap.setMinimumSize(160, 160)
+        self.heatmap.setToolTip(CELL_EDIT_HELP)
         self.colorbar = ColorBar()
         self.editing = CellEditing(self.heatmap, self._write, self.brush.value, self._read)
         self.heatmap.cellHovered.connect(self._hover)

@@ -66,9 +66,10 @@ class MapCard(QWidget):
 class LevelColumn(QFrame):
     """The maps of one level with a header naming what they are and their shape."""
 
-    def __init__(self, level: int, title: str, subtitle: str, detail: str, parent=None):
+    def __init__(self, level: int, title: str, subtitle: str, detail: str, document, parent=None):
         super().__init__(parent)
         self.level = level
+        self.document = document
         self.setObjectName("levelColumn")
         self.title = QLabel(title)
         self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
@@ -103,6 +104,12 @@ class LevelColumn(QFrame):
             self.colorbar.set_levels(levels, lut)
         for card in self.cards:
             card.colorbar.setVisible(not shared)
+
+    def mousePressEvent(self, ev):
+        # A click on a column (not on a map) selects its layer for the form and the filter editor.
+        if self.level > 0:
+            self.document.select_layer(self.level)
+        super().mousePressEvent(ev)
 
     def set_selected(self, selected: bool):
         self.setStyleSheet(
@@ -227,7 +234,7 @@ class LayerViews(QScrollArea):
                 arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
                 arrow.setContentsMargins(0, 50, 0, 0)
                 self._row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
-            column = LevelColumn(level, title, subtitle, detail)
+            column = LevelColumn(level, title, subtitle, detail, self.document)
             layer = layers[level - 1] if level else None
             input_help = "The input image, channels-last (rows × cols × channels)."
             column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
@@ -244,6 +251,8 @@ class LayerViews(QScrollArea):
 
     def _connect(self, card: MapCard):
         hm = card.heatmap
+        hm.setToolTip("Hover a cell: the cells it comes from light up in every earlier map and the weights "
+                      "that made it in the filter editor. Click to pin (click again to release).")
         hm.cellHovered.connect(lambda r, c, card=card: self._hover(card, r, c))
         hm.cellPressed.connect(lambda r, c, button, card=card: self._press(card, r, c))
 

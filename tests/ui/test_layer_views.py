@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from cnnviz import core
@@ -87,3 +88,12 @@ def test_big_session_builds_and_follows_edits(window, qtbot):
     doc.flush()
     for card in views.cards():
         np.testing.assert_array_equal(card.heatmap.image.image, doc.levels[card.level][:, :, card.channel])
+
+
+def test_clicking_a_column_selects_its_layer(window, qtbot):
+    views = window.layer_views
+    column = views.columns[3]
+    qtbot.mouseClick(column, Qt.MouseButton.LeftButton, pos=column.title.geometry().center())
+    assert window.document.selected_layer == 3
+    assert "UpSampling2D #3" in window.pipeline_panel.form_box.title()
+    assert window.filter_editor.slices == []

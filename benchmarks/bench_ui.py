@@ -4,7 +4,8 @@ and peak memory of a big session. Each measurement runs in a fresh process.
     python benchmarks/bench_ui.py            # all of it
     python benchmarks/bench_ui.py --edits 300
 
-Edit latency = one brush edit (Document.paint_cells), the coalesced recompute (flush) and the event loop's
+Hover latency = Document.set_probe on a cell of the first or last level and the paint pass that lights its
+receptive field in every map. Edit latency = one brush edit (Document.paint_cells), the coalesced recompute (flush) and the event loop's
 paint pass that repaints every visible map (what a user's screen gets). Targets (issue 3): p95 < 16 ms,
 start < 1.5 s, peak RSS < 300 MB for the 128×128×3 session.
 """
@@ -94,6 +95,15 @@ def measure_latency(session: str, edits: int, arithmetic: bool = True) -> dict:
             dt = time.perf_counter() - t0
             if i >= 10:  # warm-up: first paints allocate caches
                 times.append(dt * 1000)
+        hovers = []  # a probe: the receptive field lit in every map, the weights in the filter editor
+        for i in range(60):
+            level = len(doc.levels) - 1 if i % 2 else 1
+            rows, cols, chans = doc.levels[level].shape
+            cell = (int(rng.integers(rows)), int(rng.integers(cols)), int(rng.integers(chans)))
+            t0 = time.perf_counter()
+            doc.set_probe(level, cell)
+            app.processEvents()
+            hovers.append((time.perf_counter() - t0) * 1000)
         shown = len(visible_maps(window))
         total = len(window.layer_views.cards()) + 1
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -108,6 +118,8 @@ def measure_latency(session: str, edits: int, arithmetic: bool = True) -> dict:
         "edits": edits,
         "p50_ms": float(np.percentile(times, 50)),
         "p95_ms": float(np.percentile(times, 95)),
+        "hover_p50_ms": float(np.percentile(hovers, 50)),
+        "hover_p95_ms": float(np.percentile(hovers, 95)),
         "peak_rss_mb": rss,
     }
 
@@ -153,6 +165,7 @@ def main(argv=None) -> int:
         maps = f"{r['maps_visible']}/{r['maps_total']} maps"
         print(f"{docks}{r['session']:4s} {r['shape']:>9s} input, {r['layers']} layers, {maps} "
               f"visible: edit → repainted p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms; "
+              f"hover → lit p50 {r['hover_p50_ms']:.1f} ms, p95 {r['hover_p95_ms']:.1f} ms; "
               f"peak RSS {r['peak_rss_mb']:.0f} MB")
     return 0
 

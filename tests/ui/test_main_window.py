@@ -89,7 +89,9 @@ def test_unexpected_errors_are_logged_and_shown_without_losing_work(window, qtbo
         boxes[0].close()
     finally:
         __import__("sys").excepthook = hook_before
-        logging.getLogger("cnnviz").handlers.clear()
+        for handler in logging.getLogger("cnnviz").handlers[:]:
+            handler.close()
+            logging.getLogger("cnnviz").removeHandler(handler)
 
 
 def test_zoom_and_show_values(window):

@@ -1,9 +1,5 @@
 """The desktop app (PySide6 + pyqtgraph): the only package that imports Qt."""
 
-from cnnviz.ui import qt_fixes
-
-qt_fixes.apply()
-
 
 def __getattr__(name):
     # MainWindow pulls in pyqtgraph and every panel: load it only when asked for.

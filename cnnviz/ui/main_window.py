@@ -213,14 +213,25 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------------ settings
+    def _dock_names(self) -> str:
+        return ",".join(sorted(dock.objectName() for dock in self.docks.values()))
+
     def _restore_settings(self) -> bool:
-        """Preferences and, if saved, the window layout; True when a layout was restored."""
+        """Preferences and, if saved, the window layout; True when a layout was restored.
+
+        A layout is restored only if it was saved with exactly these docks: Qt would put any dock missing
+        from it side by side with the others (and grow the window to their minimum sizes), and that broken
+        layout would then be saved again at every close.
+        """
         s = settings.open_settings()
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        restored = isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state, STATE_VERSION)
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        restored = (
+            s.value("window/docks") == self._dock_names()
+            and isinstance(state, QByteArray) and not state.isEmpty()
+            and isinstance(geometry, QByteArray) and not geometry.isEmpty()
+            and self.restoreGeometry(geometry)
+            and self.restoreState(state, STATE_VERSION)
+        )
         mode = settings.preference("view/color_range")
         self.set_range_mode(mode if mode in self.action_set.range else "layer")
         self.set_show_values(settings.preference("view/show_values"))
@@ -230,6 +241,7 @@ class MainWindow(QMainWindow):
         s = settings.open_settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState(STATE_VERSION))
+        s.setValue("window/docks", self._dock_names())
         s.sync()
 
     def closeEvent(self, event):

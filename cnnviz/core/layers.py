@@ -242,8 +242,8 @@ class _Conv(Layer):
         self.padding = self._choice(padding, PADDINGS, "padding")
         self.dilation_rate = self._pair(dilation_rate, "dilation_rate")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            # Keras refuses the pair on any axes (its TF kernels cannot skip inputs and outputs at once);
-            # cnnviz refuses it too, so every pipeline it shows can be exported to Keras.
+            # Keras (like tf.nn.convolution) refuses the pair, even on different axes; so does cnnviz, so
+            # that every pipeline it shows can be exported to Keras.
             raise self._error(
                 f"strides {_times(*self.strides)} together with dilation_rate {_times(*self.dilation_rate)} "
                 "is not allowed: Keras supports strides > 1 or dilation_rate > 1, not both (set one to 1)",

@@ -23,7 +23,7 @@ from cnnviz.core import (
     seed_pipeline,
 )
 from cnnviz.io import Session, SessionError, generate_code
-from keras_support import assert_keras_layers_match, import_keras
+from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras
 
 
 def make_session(input_shape, layers, seed=1):
@@ -136,6 +136,7 @@ def test_generated_module_runs_as_a_script(tmp_path):
     assert "layer 3: output (6, 6, 2)" in out.stdout
 
 
+@QUIET_KERAS
 @pytest.mark.parametrize("name", list(SESSIONS))
 def test_keras_code_reproduces_cnnviz_layer_by_layer(tmp_path, name):
     keras = import_keras()

@@ -18,7 +18,7 @@ from cnnviz.core import (
     seed_pipeline,
 )
 from cnnviz.io import SessionError, export_keras_config, import_keras_config, pipeline_from_keras, pipeline_to_keras
-from keras_support import assert_keras_layers_match, import_keras
+from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras
 
 
 def every_layer_pipeline():
@@ -135,6 +135,7 @@ KERAS_PIPELINES = {  # every layer type, valid/same, strides, dilation, output_p
 }
 
 
+@QUIET_KERAS
 @pytest.mark.parametrize("name", list(KERAS_PIPELINES))
 def test_keras_itself_accepts_the_export_and_computes_the_same(name):
     keras = import_keras()

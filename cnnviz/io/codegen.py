@@ -158,9 +158,9 @@ def _keras_notes(layer, in_shape) -> list[str]:
     if all(before == after for before, after in pads):
         return []
     (top, bottom), (left, right) = pads
-    return [f"# 'same' pads this pooling unevenly (top {top}, bottom {bottom}, left {left}, right {right}). The",
-            "# TensorFlow backend ignores padded cells, as cnnviz does; the torch backend (Keras 3.15) repeats",
-            "# edge cells into them and gives other numbers here (keras-team/keras#18452)."]
+    return [f"# 'same' pads this pooling unevenly (top {top}, bottom {bottom}, left {left}, right {right}): the",
+            "# TensorFlow backend ignores the padded cells, as cnnviz does; the torch backend (Keras 3.15)",
+            "# repeats edge cells into them and gives other numbers here (keras-team/keras#18452)."]
 
 
 def _main() -> list[str]:

@@ -157,3 +157,27 @@ def test_keras_itself_accepts_the_export_and_computes_the_same(name):
     assert compared >= len(p.layers) - 1  # at most the one layer the torch backend gets wrong is skipped
     np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x[None]))[0], model.predict(x[None], verbose=0)[0],
                                atol=1e-6)
+
+
+@QUIET_KERAS
+def test_a_config_keras_itself_wrote_imports_and_computes_the_same():
+    keras = import_keras()
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((9, 8, 3)), layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2DTranspose(2, 3, strides=2, output_padding=1, padding="same", activation="sigmoid"),
+        layers.MaxPooling2D(padding="same"), layers.AveragePooling2D(2, strides=1),
+        layers.UpSampling2D(interpolation="bilinear"), layers.Dropout(0.3, seed=5), layers.ReLU(),
+        layers.Activation("tanh")])
+    p = pipeline_from_keras(json.loads(model.to_json()))
+    assert [type(l).__name__ for l in p.layers] == ["Conv2D", "Activation", "Conv2DTranspose", "Activation",
+                                                    "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "Dropout",
+                                                    "ReLU", "Activation"]
+    assert p.output_shapes()[-1] == tuple(model.output_shape[1:])
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if layer.get_weights():
+            layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
+            next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
+    x = rng.standard_normal((9, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-5)

@@ -1,7 +1,9 @@
 """Every level of the pipeline as live heatmaps, left to right: the input, then each layer's output.
 
-One column per level, one map per channel, each labelled; cells keep the same size on screen from one
-column to the next (up to a cap), so a student sees 6×6 shrink to 4×4 and 2×2 and grow back.
+One column per level, one map per channel, each labelled. The maps grow to fill the view (a projected
+lecture reads them from the back of the room): one cell size for every small map, so a student sees 6×6
+shrink to 4×4 and 2×2 and grow back, chosen as large as fits (up to a cap), shrinking to a pointable
+minimum before the view scrolls.
 """
 
 from __future__ import annotations
@@ -15,18 +17,16 @@ from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
 
 RANGE_MODES = ("map", "layer", "global")
-BASE_CELL_PX = 26  # a cell of a small map
-MAX_MAP_PX = 210  # a big map is scaled down to this side
-MIN_MAP_PX = 80  # room for a readable colour bar beside even a 1×1 map
-COLORBAR_PX = 42
-ARROW_PX = 26
+MAX_CELL_PX = 48  # bigger cells only spread the same numbers further apart
+MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
+BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
+MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
 
 
-def map_cell_px(shape, zoom: float = 1.0) -> float:
-    rows, cols = shape[:2]
-    side = max(rows, cols)
-    px = min(BASE_CELL_PX, MAX_MAP_PX / side) * zoom
-    return max(px, MIN_MAP_PX * zoom / side)
+def map_cell_px(shape, cell_px: float) -> float:
+    """The on-screen size of a cell of a map of `shape` when a small map's cells are `cell_px` wide."""
+    side = max(shape[:2])
+    return max(cell_px * min(1.0, BIG_MAP_CELLS / side), MIN_MAP_PX / side)
 
 
 def channel_caption(level: int, layer, ch: int, channels: int) -> str:
@@ -35,6 +35,19 @@ def channel_caption(level: int, layer, ch: int, channels: int) -> str:
     if type(layer).__name__ in ("Conv2D", "Conv2DTranspose"):
         return f"map {ch + 1} (filter {ch + 1})"
     return f"channel {ch + 1}"
+
+
+def _invalidate(layout):
+    """Drop the cached size hints of `layout` and of every layout nested in it (through widgets too)."""
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        widget = item.widget()
+        if item.layout() is not None:
+            _invalidate(item.layout())
+        elif widget is not None and widget.layout() is not None:
+            _invalidate(widget.layout())
+            widget.updateGeometry()  # its layout item in the parent caches the old hint otherwise
+    layout.invalidate()
 
 
 class MapCard(QWidget):
@@ -60,7 +73,6 @@ class MapCard(QWidget):
     def show_map(self, values, levels, lut):
         self.heatmap.set_data(values, levels, lut)
         self.colorbar.set_levels(levels, lut)
-        self.colorbar.setFixedHeight(self.heatmap.height())
 
 
 class LevelColumn(QFrame):
@@ -130,8 +142,9 @@ class LayerViews(QScrollArea):
         self.document = document
         self.range_mode = "layer"
         self.show_values = True
-        self.zoom = 1.0
-        self._factor = 1.0
+        self.zoom = 1.0  # the user's factor on top of the fitted cell size
+        self._fitted = MAX_CELL_PX
+        self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
         self._signature = None
         self.setWidgetResizable(True)
@@ -157,6 +170,7 @@ class LayerViews(QScrollArea):
             raise ValueError(f"range mode must be one of {RANGE_MODES}, got {mode!r}")
         self.range_mode = mode
         self._update_values(0)
+        self._apply_sizes()  # a colour bar per map, or one per layer, takes a different width
 
     def set_show_values(self, show: bool):
         self.show_values = bool(show)
@@ -165,32 +179,47 @@ class LayerViews(QScrollArea):
 
     def set_zoom(self, zoom: float):
         self.zoom = max(0.25, min(4.0, zoom))
-        self._apply_sizes()
+        self._set_cells(self._fitted * self.zoom)
 
     # ------------------------------------------------------------------ sizes
-    def _fit_factor(self) -> float:
-        """Shrink the maps a little (never below readable numbers) so that more levels fit the width."""
-        if not self.columns:
-            return 1.0
-        shapes = [c.cards[0].heatmap.shape for c in self.columns if c.cards]
-        sides = [max(map_cell_px(shape) * max(shape), 1) for shape in shapes]
-        overhead = len(self.columns) * (COLORBAR_PX + 20 + ARROW_PX) + 16
-        room = self.viewport().width() - overhead
-        return max(0.75, min(1.0, room / max(sum(sides), 1)))
+    def _fit_cell(self) -> int:
+        """The largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which the levels fit the view.
 
-    def _apply_sizes(self):
-        factor = self.zoom * self._fit_factor()
-        self._factor = factor
+        Best: everything without scrolling. Else: every level side by side (channels may scroll down).
+        """
+        room = self.maximumViewportSize()
+        scrollbar = self.verticalScrollBar().sizeHint().width()
+
+        def fits(cell, width, height):
+            self._set_cells(cell)
+            hint = self._content.sizeHint()
+            return hint.width() <= width and hint.height() <= height
+
+        for width, height in ((room.width(), room.height()), (room.width() - scrollbar, 1 << 30)):
+            if fits(MIN_CELL_PX, width, height):
+                lo, hi = MIN_CELL_PX, MAX_CELL_PX  # fits at lo; find the largest that fits
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    lo, hi = (mid, hi) if fits(mid, width, height) else (lo, mid - 1)
+                return lo
+        return MIN_CELL_PX
+
+    def _set_cells(self, cell_px: float):
         for column in self.columns:
             for card in column.cards:
-                card.heatmap.fit(map_cell_px(card.heatmap.shape, factor))
-                card.layout().invalidate()
-            column.layout().invalidate()  # Qt keeps the old size hints of fixed-size columns otherwise
-        self._row.invalidate()
+                card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
+                card.colorbar.setFixedHeight(card.heatmap.height())
+        # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
+        _invalidate(self._row)
+
+    def _apply_sizes(self):
+        self._room = self.maximumViewportSize()
+        self._fitted = self._fit_cell() if self.columns else MAX_CELL_PX
+        self._set_cells(self._fitted * self.zoom)
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
-        if abs(self.zoom * self._fit_factor() - self._factor) > 0.03:
+        if self.maximumViewportSize() != self._room:  # not when only a scroll bar came or went
             self._apply_sizes()
 
     # ------------------------------------------------------------------ structure
@@ -213,9 +242,9 @@ class LayerViews(QScrollArea):
                 col.detail.setText(detail)
             return
         self._build(rows)
-        self._apply_sizes()
         self._signature = signature
         self._update_values(0)
+        self._apply_sizes()  # after the values: they decide which colour bars take room
         self._on_selection(self.document.selected_layer)
         self._on_probe(self.document.probe)
 
@@ -234,6 +263,7 @@ class LayerViews(QScrollArea):
                 arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
                 arrow.setContentsMargins(0, 50, 0, 0)
                 self._row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
+                arrow.show()  # counted by the layout now (the fit measures it), not at the next event-loop turn
             column = LevelColumn(level, title, subtitle, detail, self.document)
             layer = layers[level - 1] if level else None
             input_help = "The input image, channels-last (rows × cols × channels)."
@@ -247,6 +277,7 @@ class LayerViews(QScrollArea):
             column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
             self.columns.append(column)
             self._row.addWidget(column, 0, Qt.AlignmentFlag.AlignTop)
+            column.show()
         self._row.addStretch(1)
 
     def _connect(self, card: MapCard):

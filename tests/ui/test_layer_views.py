@@ -1,11 +1,14 @@
 """Layer views: one labelled map per channel of every level, colours, ranges, and hover probes."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from cnnviz import core
+from cnnviz.ui import layer_views
 from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
 from ui_support import hover, make_window, stroke
 
@@ -97,3 +100,61 @@ def test_clicking_a_column_selects_its_layer(window, qtbot):
     assert window.document.selected_layer == 3
     assert "UpSampling2D #3" in window.pipeline_panel.form_box.title()
     assert window.filter_editor.slices == []
+
+
+def cell_px(card):
+    return card.heatmap.width() / card.heatmap.shape[1]
+
+
+def settle(window):
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(3):  # resize events, then the layout pass they cause
+        QApplication.processEvents()
+    return window.layer_views
+
+
+def assert_one_row_filling_the_view(views):
+    """Every level side by side without a horizontal scroll bar, and the maps using the room they have."""
+    room = views.maximumViewportSize()
+    content = views.widget().sizeHint()
+    assert views.horizontalScrollBar().maximum() == 0
+    assert content.width() <= room.width()
+    cells = [cell_px(card) for card in views.cards()]
+    assert max(cells) <= layer_views.MAX_CELL_PX
+    if max(cells) < layer_views.MAX_CELL_PX:  # not at the cap: one direction is (nearly) full
+        assert content.width() > room.width() - 60 or content.height() > room.height() - 40
+
+
+def test_maps_grow_to_fill_the_view_and_stop_at_a_readable_maximum(window, qtbot):
+    views = settle(window)
+    assert_one_row_filling_the_view(views)
+    small = cell_px(views.cards(0)[0])
+    assert small >= 20  # the seed's 6×6 cells in the default window: numbers written
+    assert views.verticalScrollBar().maximum() == 0
+    for key in ("input", "pipeline", "filters") + tuple(k for k in window.docks if k.startswith("arithmetic")):
+        window.docks[key].hide()
+    views = settle(window)
+    assert cell_px(views.cards(0)[0]) > small
+    assert cell_px(views.cards(0)[0]) == layer_views.MAX_CELL_PX  # 6×6 in the whole window: capped
+    sides = [c.cards[0].heatmap.width() for c in views.columns]
+    assert sides[0] > sides[1] > sides[2] and sides[3] == sides[0]  # one cell size across the levels
+    window.action_set.zoom_in.trigger()  # the user can still zoom past the fit (and scroll)
+    assert cell_px(views.cards(0)[0]) > layer_views.MAX_CELL_PX
+
+
+def test_rgb_and_big_inputs_keep_every_level_in_one_row(window):
+    from cnnviz.io import load_session
+
+    session = load_session(Path(__file__).parents[2] / "resources" / "rgb-edges.cnnviz.json")
+    window.document.set_pipeline(session.pipeline, session.input)
+    views = settle(window)
+    assert_one_row_filling_the_view(views)
+    assert cell_px(views.cards(0)[0]) >= layer_views.MIN_CELL_PX
+    x = core.example_input("digit", (64, 64, 1))
+    pipeline = core.Pipeline((64, 64, 1), [core.Conv2D(2, 3), core.MaxPooling2D(2), core.UpSampling2D(2)])
+    window.document.set_pipeline(pipeline, x)
+    views = settle(window)
+    assert_one_row_filling_the_view(views)
+    big = views.cards(0)[0].heatmap
+    assert big.width() >= layer_views.BIG_MAP_CELLS * layer_views.MIN_CELL_PX

@@ -44,12 +44,17 @@ def input_levels(*arrays: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-def colorize(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
-    """Map a 2-D array to RGBA uint8 through `lut`, clipping to `levels`."""
+def color_index(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
+    """The entry of `lut` each value gets, clipping to `levels`."""
     lo, hi = levels
     span = hi - lo if hi > lo else 1.0
     idx = np.clip((np.asarray(values, dtype=float) - lo) / span, 0.0, 1.0) * (len(lut) - 1)
-    return lut[np.round(idx).astype(int)]
+    return np.round(idx).astype(int)
+
+
+def colorize(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
+    """Map a 2-D array to RGBA uint8 through `lut`, clipping to `levels`."""
+    return lut[color_index(values, levels, lut)]
 
 
 def text_color(rgb) -> tuple[int, int, int]:

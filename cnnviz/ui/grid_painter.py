@@ -12,14 +12,16 @@ core's provenance uses.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
-from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
+from cnnviz.ui.colormaps import DIVERGING, color_index, colorize, format_value, text_color
 
 ACCENT = QColor(0, 170, 80)  # highlight outline: green reads on blue, white, red and grey cells alike
 MARK = QColor(255, 190, 0)  # the one marked cell (the chosen maximum, the cell being filled)
@@ -192,16 +194,28 @@ def _qcolor(rgba) -> QColor:
     return QColor(int(rgba[0]), int(rgba[1]), int(rgba[2]), int(rgba[3]) if len(rgba) > 3 else 255)
 
 
-def _paint_cells_as_image(painter: QPainter, geo: GridGeometry, rgba: np.ndarray, dimmed) -> None:
-    """Every cell colour as one pixel of an image scaled onto the array (no smoothing: cells stay sharp)."""
-    pixels = rgba.astype(np.float32)
-    if dimmed is not None:
-        veil = np.array([DIM.red(), DIM.green(), DIM.blue(), 255], np.float32)
-        alpha = DIM.alpha() / 255
-        pixels[dimmed] = pixels[dimmed] * (1 - alpha) + veil * alpha
-    pixels = np.ascontiguousarray(pixels.round().astype(np.uint8))
-    rows, cols = pixels.shape[:2]
-    image = QImage(pixels.tobytes(), cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()
+def _cells_image(values: np.ndarray, grid: Grid) -> QImage:
+    """Every cell colour as one pixel (dimmed cells veiled), made once per content while a cache is active."""
+
+    def make() -> QImage:
+        lut, index = grid.lut, color_index(values, grid.levels, grid.lut)
+        if grid.dimmed is not None and np.any(grid.dimmed):  # veiled colours: a second table, not per-cell maths
+            veil = np.array([DIM.red(), DIM.green(), DIM.blue(), 255], np.float32)
+            alpha = DIM.alpha() / 255
+            lut = np.concatenate([lut, (lut * (1 - alpha) + veil * alpha).round().astype(np.uint8)])
+            index = index + len(grid.lut) * np.asarray(grid.dimmed, bool)
+        pixels = np.ascontiguousarray(lut, np.uint8).view(np.uint32).ravel().take(index)  # whole RGBA pixels
+        rows, cols = pixels.shape
+        return QImage(pixels.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()  # owns its pixels
+
+    if _active_cache is None:
+        return make()
+    key = (_key_part(values), grid.levels, _key_part(grid.lut), _key_part(grid.dimmed))
+    return _active_cache.cells_image(key, make)
+
+
+def _paint_cells_as_image(painter: QPainter, geo: GridGeometry, image: QImage) -> None:
+    """The cells' image scaled onto the array (no smoothing: cells stay sharp)."""
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
     painter.drawImage(geo.array_rect, image)
@@ -251,8 +265,100 @@ def paint_grids(painter: QPainter, placed: list[tuple[object, QRectF, Grid]], sa
     return {key: paint_grid(painter, rect, grid) for key, rect, grid in placed}
 
 
+def _key_part(value):
+    """A hashable stand-in for one Grid field: arrays by their bytes, colours by their RGBA."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return value.shape, tuple(map(str, value.ravel()))
+        return value.shape, value.dtype.str, value.tobytes()
+    if isinstance(value, QColor):
+        return value.rgba()
+    if isinstance(value, (list, tuple)):
+        return tuple(_key_part(v) for v in value)
+    return value
+
+
+class GridCache:
+    """Pictures of grids painted on screen, kept between paints.
+
+    A view repaints its whole scene when anything in it changes, but a brush stroke changes one or two of
+    its grids: the others are drawn from their picture instead of cell by cell. Keyed by everything that is
+    drawn (values, levels, decorations, rectangle), so a picture is never stale.
+    """
+
+    PADDING = 32  # px around the rectangle: colour bar labels may reach past it
+
+    def __init__(self, size: int = 48):
+        self._size = size
+        self._pictures: OrderedDict = OrderedDict()
+        # A big grid's coloured cells on their own: a moved highlight redraws the picture, not the colours.
+        self._cells: OrderedDict = OrderedDict()
+        self.renders = 0  # grids drawn afresh (tests and benchmarks read it)
+
+    def cells_image(self, key, make) -> QImage:
+        return self._remember(self._cells, key, make, 16)
+
+    def paint(self, painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
+        ratio = painter.device().devicePixelRatioF()
+        key = (rect.getRect(), ratio) + tuple(_key_part(getattr(grid, name)) for name in _PICTURE_FIELDS)
+        def make():
+            # whole pixels, so the picture's cells land exactly where direct painting puts them
+            left, top = math.floor(rect.left()) - self.PADDING, math.floor(rect.top()) - self.PADDING
+            width = math.ceil(rect.right()) + self.PADDING - left
+            height = math.ceil(rect.bottom()) + self.PADDING - top
+            image = QImage(round(width * ratio), round(height * ratio), QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(Qt.GlobalColor.transparent)
+            picture = QPainter(image)
+            picture.translate(-left, -top)
+            geometry = _paint_grid(picture, rect, grid, marks=False)
+            picture.end()
+            self.renders += 1
+            return QPointF(left, top), image, geometry
+
+        origin, image, geometry = self._remember(self._pictures, key, make, self._size)
+        painter.drawImage(origin, image)
+        _paint_marks(painter, geometry, grid)  # a moved highlight (hover, step) needs no new picture
+        return geometry
+
+    @staticmethod
+    def _remember(store: OrderedDict, key, make, size: int):
+        """store[key], made by make() when missing; the least recently used entries go beyond `size`."""
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+        value = store[key] = make()
+        if len(store) > size:
+            store.popitem(last=False)
+        return value
+
+
+_active_cache: GridCache | None = None
+_MARK_FIELDS = ("highlights", "highlight_color", "highlight_fill", "marked")
+_PICTURE_FIELDS = tuple(f.name for f in fields(Grid) if f.name not in _MARK_FIELDS)
+
+
+@contextmanager
+def cached(cache: GridCache | None):
+    """Within this block paint_grid draws through `cache` (None: directly, as figures must for SVG/PDF)."""
+    global _active_cache
+    previous, _active_cache = _active_cache, cache
+    try:
+        yield cache
+    finally:
+        _active_cache = previous
+
+
 def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     """Draw `grid` inside `rect` with `painter`; return where the cells went."""
+    grid = replace(grid, highlights=tuple(tuple(int(v) for v in cell) for cell in grid.highlights))  # may be a generator
+    if _active_cache is not None:
+        return _active_cache.paint(painter, rect, grid)
+    return _paint_grid(painter, rect, grid)
+
+
+def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True) -> GridGeometry:
+    """The grid; its highlights and marked cell too unless `marks` is False (a cached picture gets them apart)."""
     values = np.asarray(grid.values, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"paint_grid needs a 2-D array, got shape {values.shape}")
@@ -272,7 +378,6 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         painter.restore()
         return geo
 
-    rgba = colorize(values, grid.levels, grid.lut)
     font, texts = None, grid.texts
     if grid.show_values is not False and geo.cell * 0.4 >= MIN_TEXT_PX:  # text could be readable
         if texts is None:
@@ -296,8 +401,9 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
                     painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
     as_image = rows * cols > IMAGE_ABOVE
     if as_image:
-        _paint_cells_as_image(painter, geo, rgba, grid.dimmed)
+        _paint_cells_as_image(painter, geo, _cells_image(values, grid))
     if font is not None or not as_image:
+        rgba = colorize(values, grid.levels, grid.lut)
         if font is not None:
             painter.setFont(font)
         for r in range(rows):
@@ -330,27 +436,34 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         painter.setPen(QPen(QColor(40, 40, 40), max(1.5, geo.cell * 0.05)))
         painter.drawRect(geo.array_rect)
 
-    pen_w = max(2.0, min(geo.cell * 0.08, 6.0))
-    for r, c in grid.highlights:
-        inner = geo.cell_rect(r, c).adjusted(pen_w / 2, pen_w / 2, -pen_w / 2, -pen_w / 2)
-        if grid.highlight_fill is not None:
-            painter.fillRect(inner, grid.highlight_fill)
-        painter.setPen(
-            QPen(
-                grid.highlight_color, pen_w, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin
-            )
-        )
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(inner)
-    if grid.marked is not None:
-        w = pen_w * 1.4
-        inner = geo.cell_rect(*grid.marked).adjusted(w / 2, w / 2, -w / 2, -w / 2)
-        painter.setPen(QPen(MARK, w, Qt.PenStyle.SolidLine, Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(inner)
-
     if geo.colorbar_rect is not None:
         font_px = colorbar_font_px(geo.colorbar_rect.width() / 0.22)
         paint_colorbar(painter, geo.colorbar_rect, grid.levels, grid.lut, font_px)
+    if marks:
+        _paint_marks(painter, geo, grid)
     painter.restore()
     return geo
+
+
+def _paint_marks(painter: QPainter, geo: GridGeometry, grid: Grid) -> None:
+    """The highlighted cells' outlines (and fill) and the marked cell, over the cells."""
+    if geo.cell <= 0:
+        return
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    pen_w = max(2.0, min(geo.cell * 0.08, 6.0))
+    cap, join = Qt.PenCapStyle.SquareCap, Qt.PenJoinStyle.MiterJoin
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if grid.highlights:
+        half = pen_w / 2
+        inner = [geo.cell_rect(r, c).adjusted(half, half, -half, -half) for r, c in grid.highlights]
+        if grid.highlight_fill is not None:
+            for rect in inner:
+                painter.fillRect(rect, grid.highlight_fill)
+        painter.setPen(QPen(grid.highlight_color, pen_w, Qt.PenStyle.SolidLine, cap, join))
+        painter.drawRects(inner)
+    if grid.marked is not None:
+        w = pen_w * 1.4
+        painter.setPen(QPen(MARK, w, Qt.PenStyle.SolidLine, cap, join))
+        painter.drawRect(geo.cell_rect(*grid.marked).adjusted(w / 2, w / 2, -w / 2, -w / 2))
+    painter.restore()

@@ -109,10 +109,11 @@ _BGRA_LUTS: dict = {}
 
 
 def _bgra(lut: np.ndarray) -> np.ndarray:
-    """A lookup table in the byte order of QImage.Format_ARGB32 on little-endian machines (B, G, R, A)."""
+    """A lookup table of whole QImage.Format_ARGB32 pixels (uint32: one gather per cell, not four bytes)."""
     key = id(lut)
     if key not in _BGRA_LUTS:
-        _BGRA_LUTS[key] = (lut, np.ascontiguousarray(lut[:, [2, 1, 0, 3]]))
+        pixels = np.ascontiguousarray(lut[:, [2, 1, 0, 3]])  # B, G, R, A: ARGB32 on little-endian machines
+        _BGRA_LUTS[key] = (lut, pixels.view(np.uint32).ravel())
     return _BGRA_LUTS[key][1]
 
 
@@ -153,9 +154,11 @@ class CellImage(QGraphicsItem):
         else:
             lo, hi = self.levels
             scale = 255.0 / (hi - lo) if hi > lo else 0.0
-            steps = np.rint(np.clip((img - lo) * scale, 0, 255)).astype(np.uint8)
+            steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
+            np.clip(steps, 0, 255, out=steps)
+            steps = np.rint(steps, out=steps).astype(np.uint8)
             if img.ndim == 2:
-                self._buffer = _bgra(self.lut)[steps]
+                self._buffer = _bgra(self.lut).take(steps)
             else:
                 self._buffer = np.empty((rows, cols, 4), np.uint8)
                 self._buffer[..., :3] = steps[..., 2::-1]  # RGB -> B, G, R

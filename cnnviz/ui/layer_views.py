@@ -339,9 +339,11 @@ class LayerViews(QScrollArea):
     def _on_probe(self, probe):
         fields = probe.fields if probe is not None else {}
         for column in self.columns:
-            cells = fields.get(column.level, ())
+            by_channel: dict[int, list] = {}  # one pass over a big field, not one per map
+            for r, c, ch in fields.get(column.level, ()):
+                by_channel.setdefault(ch, []).append((r, c))
             for card in column.cards:
-                card.heatmap.set_highlight((r, c) for r, c, ch in cells if ch == card.channel)
+                card.heatmap.set_highlight(by_channel.get(card.channel, ()))
 
     def _on_selection(self, index: int):
         for column in self.columns:

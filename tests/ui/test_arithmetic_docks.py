@@ -36,8 +36,13 @@ def test_hovering_a_layer_heatmap_pauses_the_stepper_and_moves_the_window(qtbot,
     hover(qtbot, card.heatmap, (3, 2))
     qtbot.waitUntil(lambda: not stepper.playing, timeout=2000)
     assert stepper.steps[stepper.step] == Step(0, (3, 2))
-    assert window.arithmetic_views["neuron"].neuron == (3, 2, 0)
-    assert window.arithmetic_views["matrix"].row == (3 * 4 + 2) * 2 + 0
+    neuron, matrix = window.arithmetic_views["neuron"], window.arithmetic_views["matrix"]
+    assert neuron.neuron == (0, 0, 0)  # behind the step-through tab: not redrawn for every hover
+    for key, view in (("neuron", neuron), ("matrix", matrix)):
+        window.docks[f"arithmetic_{key}"].raise_()  # shown: it catches up with the probe
+        qtbot.waitUntil(lambda view=view: not view.visibleRegion().isEmpty(), timeout=2000)
+    assert neuron.neuron == (3, 2, 0)
+    assert matrix.row == (3 * 4 + 2) * 2 + 0
 
 
 def test_selecting_the_pooling_layer_switches_the_stepper(qtbot, tmp_path):

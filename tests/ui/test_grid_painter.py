@@ -1,12 +1,14 @@
 """grid_painter draws the same picture on any QPainter: check real pixels of a QImage."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from cnnviz.ui.colormaps import DIVERGING, GREYS, colorize
-from cnnviz.ui.grid_painter import ACCENT, MARK, PAD_FILL, Grid, layout_grid, paint_grid
+from cnnviz.ui.grid_painter import ACCENT, MARK, PAD_FILL, Grid, GridCache, cached, layout_grid, paint_grid
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +134,38 @@ def test_large_grids_are_drawn_as_an_image_with_the_same_colours():
     expected = colorize(values, (-1.0, 1.0), DIVERGING)
     for r, c in [(0, 0), (79, 89), (40, 17), (5, 60)]:
         assert pixel(image, geo.cell_rect(r, c).center()) == tuple(int(v) for v in expected[r, c, :3])
+
+
+def test_a_grid_cache_redraws_only_changed_grids_with_the_same_pixels():
+    big = np.linspace(-1, 1, 60 * 60).reshape(60, 60)
+    grids = [
+        Grid(np.arange(12.0).reshape(3, 4) - 5, (-6.0, 6.0), title="small", pad=(1, 1, 1, 1), highlights=[(0, 1)],
+             marked=(2, 3), colorbar=True),
+        Grid(big, (-1.0, 1.0), title="big", dimmed=big > 0.5, highlights=[(r, 5) for r in range(3)]),
+    ]
+    rects = [QRectF(10, 10.5, 300, 200), QRectF(320.3, 10, 250, 200)]
+
+    def draw(grids, cache=None):
+        image = QImage(600, 230, QImage.Format.Format_ARGB32)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        with cached(cache):
+            geos = [paint_grid(painter, r, g) for r, g in zip(rects, grids)]
+        painter.end()
+        return np.frombuffer(image.constBits(), np.uint8).astype(int), geos
+
+    direct, direct_geos = draw(grids)
+    cache = GridCache()
+    first, first_geos = draw([replace(g) for g in grids], cache)
+    assert cache.renders == 2 and first_geos == direct_geos
+    again, _ = draw([replace(g) for g in grids], cache)
+    assert cache.renders == 2  # nothing changed: both drawn from their pictures
+    for image in (first, again):  # the same picture (only anti-aliased text edges may differ a little)
+        assert np.mean(image != direct) < 0.002 and np.max(np.abs(image - direct)) <= 64
+    draw([replace(grids[0], values=grids[0].values + 1), grids[1]], cache)
+    assert cache.renders == 3  # only the changed grid is drawn again
+    moved, geos = draw([grids[0], replace(grids[1], highlights=[(40, 40)])], cache)
+    assert cache.renders == 3  # a moved highlight is drawn over the same picture
+    lit = geos[1].cell_rect(40, 40)
+    y, x = int(lit.top() + 1), int(lit.center().x())
+    assert tuple(moved.reshape(230, 600, 4)[y, x, 2::-1]) == (ACCENT.red(), ACCENT.green(), ACCENT.blue())

@@ -158,3 +158,18 @@ def test_rgb_and_big_inputs_keep_every_level_in_one_row(window):
     assert_one_row_filling_the_view(views)
     big = views.cards(0)[0].heatmap
     assert big.width() >= layer_views.BIG_MAP_CELLS * layer_views.MIN_CELL_PX
+
+
+def test_maps_paint_each_cell_in_its_colormap_colour(window):
+    from cnnviz.ui.colormaps import colorize
+
+    views = window.layer_views
+    views.set_show_values(False)  # the centre pixel shows the colour, not a digit
+    for card in (views.cards(0)[0], views.cards(1)[1]):
+        hm = card.heatmap
+        image = hm.grab().toImage()
+        expected = colorize(hm.image.image, hm.levels, hm._lut)
+        for r, c in np.ndindex(*hm.shape):
+            p = hm.cell_center(r, c)
+            got = image.pixelColor(p.x(), p.y())
+            assert (got.red(), got.green(), got.blue()) == tuple(int(v) for v in expected[r, c, :3]), (r, c)

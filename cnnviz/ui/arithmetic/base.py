@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
 from cnnviz.core import ConfigError
-from cnnviz.ui.grid_painter import GridGeometry, pixel_font
+from cnnviz.ui.grid_painter import GridCache, GridGeometry, cached, pixel_font
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +52,18 @@ class DocumentView(QWidget):
         if self.document.probe is not None:
             self.probe_changed(self.document.probe)
 
+    def _skipped(self) -> bool:
+        """True (and remembered) when this lazy view is out of sight: it catches up when shown."""
+        hidden = self.lazy and (not self.isVisible() or self.visibleRegion().isEmpty())  # a hidden tab is "visible"
+        self._stale = self._stale or hidden
+        return hidden
+
     def _document_changed(self, *_):
-        if self.lazy and (not self.isVisible() or self.visibleRegion().isEmpty()):  # a hidden tab is "visible"
-            self._stale = True
-            return
-        if self._links:
+        if self._links and not self._skipped():
             self._guarded(self.refresh)
 
     def _probe_changed(self, probe):
-        if self._links:
+        if self._links and not self._skipped():
             self._guarded(lambda: self.probe_changed(probe))
 
     def _guarded(self, update) -> None:
@@ -82,10 +85,10 @@ class DocumentView(QWidget):
         self.catch_up()
 
     def catch_up(self) -> None:
-        """Refresh now if changes were skipped while the view was hidden."""
+        """Show the document and its probe now if changes were skipped while the view was hidden."""
         if self._stale and self._links:
             self._stale = False
-            self._guarded(self.refresh)
+            self._guarded(self.start)
 
     def refresh(self) -> None:  # pragma: no cover - every view overrides it
         raise NotImplementedError
@@ -122,6 +125,7 @@ class SceneCanvas(QWidget):
         self._scene = scene
         self._geometries: dict = {}
         self._hover = None
+        self.grid_cache = GridCache()  # grids that did not change since the last paint are not redrawn
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click focuses the view, so its shortcuts work
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -138,7 +142,8 @@ class SceneCanvas(QWidget):
     def paintEvent(self, event):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
-        self._geometries = self.paint_scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4))
+        with cached(self.grid_cache):
+            self._geometries = self.paint_scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4))
         painter.end()
 
     def paint_scene(self, painter: QPainter, rect: QRectF) -> dict:

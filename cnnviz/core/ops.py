@@ -7,6 +7,11 @@ Results are float32.
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -25,6 +30,11 @@ POOL_MODES = ("max", "average")
 # Large layers are computed in bands of about this many values: a band's buffers stay in cache and
 # are reused, so only the result is fresh memory (page faults cost more than the maths here).
 _BAND_VALUES = 1 << 16
+# Stride-1 Conv2D runs on two threads on a multi-core machine (this one has 2 cores), as long as the
+# products per output row are small enough for OpenBLAS to run each on one thread (m·n·k < 2¹⁹ with two
+# cores: its GEMM_MULTITHREAD_THRESHOLD); beyond that BLAS threads them itself.
+_THREADS = min(2, os.cpu_count() or 1)
+_ONE_BLAS_THREAD = 1 << 19
 
 
 def _f32(a) -> np.ndarray:
@@ -56,49 +66,90 @@ def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1
     (sh, sw), (dh, dw) = strides, dilation
     oh = conv_output_size(h, kh, sh, padding, dh)
     ow = conv_output_size(w, kw, sw, padding, dw)
-    (top, bottom), cols = conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw)
+    rows, cols = conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw)
     bias = None if bias is None else _f32(bias)
-    if (sh, sw) == (1, 1):  # one more zero row: the tail the last shifted slice reads
-        return _conv_shifted(_pad(x, (top, bottom + 1), cols), kernel, bias, (oh, ow), (dh, dw))
-    xp = _pad(x, (top, bottom), cols)
+    if (sh, sw) == (1, 1):
+        return _conv_stride1(x, kernel, bias, rows, cols, (dh, dw))
+    xp = _pad(x, rows, cols)
     y = (_windows(xp, kh, kw, (oh, ow), (sh, sw), (dh, dw)) @ kernel.reshape(kh * kw * c, f)).reshape(oh, ow * f)
     if bias is not None:
         y += np.tile(bias, ow)  # one long row per output row: twice as fast as broadcasting (f,)
     return y.reshape(oh, ow, f)
 
 
-def _conv_shifted(xp: np.ndarray, kernel: np.ndarray, bias, out: tuple[int, int], dilation) -> np.ndarray:
-    """Stride-1 convolution without im2col: y += shift(xp, a·d, b·d) @ W[a, b] for every kernel offset.
+def _conv_stride1(x: np.ndarray, kernel: np.ndarray, bias, rows, cols, dilation) -> np.ndarray:
+    """Stride-1 convolution: im2col in bands of output rows, two threads taking bands in turn.
 
-    With rows flattened at the padded width, each shift is one contiguous slice, so each offset is one
-    matrix product with no copy; the wp − ow columns past the output's right edge are computed and
-    dropped. Bands of output rows are computed in two small reused buffers and copied into the result:
-    only the result is a new large array (fresh memory is costly: page faults).
+    Shaped by measurement (benchmarks/bench_core.py, 256×256×8 -> 16):
+    - a band's input rows are copied channels-first into a small zero-bordered buffer (no padded copy
+      of the image), so every (channel, ky, kx) row of the band's patch matrix is a run of contiguous
+      input and the band's whole im2col is one fast copy (channels-last patches copy in runs of kw·C
+      values: 3× slower);
+    - the patches are kept (K, pixels) and each output row is one (ow, K) @ (K, f) product, all of a
+      band's rows in one matmul call; a row of ones against the bias as the last weight row adds the
+      bias inside the product;
+    - such small products run on one OpenBLAS thread with the GIL released, so a second Python thread
+      working on other bands uses the second core (OpenBLAS's own threading of larger products was
+      slower: its threads share freshly written patches across cores at every band).
     """
-    (oh, ow), (dh, dw) = out, dilation
-    _, wp, c = xp.shape
+    h, w, c = x.shape
     kh, kw, _, f = kernel.shape
-    flat = xp.reshape(-1, c)
+    (top, bottom), (left, right), (dh, dw) = rows, cols, dilation
+    eh, ew = effective_size(kh, dh), effective_size(kw, dw)
+    oh, ow = h + top + bottom - eh + 1, w + left + right - ew + 1
+    k = kh * kw * c
+    weights = kernel.transpose(2, 0, 1, 3).reshape(k, f)  # rows in (channel, ky, kx) order, as the patches
+    if bias is not None:
+        weights = np.concatenate([weights, bias[None]])
     y = np.empty((oh, ow, f), np.float32)
-    band = max(1, _BAND_VALUES // (wp * f))
-    acc_buffer, part_buffer = np.empty((2, band * wp, f), np.float32)
-    bias_row = None if bias is None else np.tile(bias, wp)
-    for r0 in range(0, oh, band):
-        r1 = min(r0 + band, oh)
-        n = (r1 - r0) * wp
-        acc, part = acc_buffer[:n], part_buffer[:n]
-        for a in range(kh):
-            for b in range(kw):
-                start = (r0 + a * dh) * wp + b * dw
-                if a == b == 0:
-                    np.matmul(flat[start : start + n], kernel[0, 0], out=acc)
-                else:
-                    np.matmul(flat[start : start + n], kernel[a, b], out=part)
-                    acc += part
-        if bias_row is not None:
-            acc.reshape(r1 - r0, wp * f)[...] += bias_row
-        y[r0:r1] = acc.reshape(r1 - r0, wp, f)[:, :ow]
+    band = min(oh, max(1, 4 * _BAND_VALUES // (ow * len(weights))))
+    starts = iter(range(0, oh, band))  # shared by the threads: each takes the next band
+
+    def compute_bands() -> None:
+        band_in = np.zeros((c, band + eh - 1, w + left + right), np.float32)  # padding columns stay 0
+        image_part = band_in[:, :, left : left + w]
+        windows = sliding_window_view(band_in, (eh, ew), axis=(1, 2))[..., ::dh, ::dw].transpose(0, 3, 4, 1, 2)
+        patches = np.empty((len(weights), band * ow), np.float32)
+        patches[k:] = 1  # the bias's input
+        im2col = patches[:k].reshape(c, kh, kw, band, ow)
+        per_row = patches.reshape(-1, band, ow).transpose(1, 2, 0)  # (band, ow, K): one matrix per output row
+        for r0 in starts:
+            n = min(band, oh - r0)
+            lo, hi = max(r0 - top, 0), min(r0 + n + eh - 1 - top, h)  # the image rows this band reads
+            if hi - lo < n + eh - 1:  # the band reaches into the top or bottom padding
+                band_in[:] = 0
+            image_part[:, lo - (r0 - top) :][:, : hi - lo] = x[lo:hi].transpose(2, 0, 1)
+            np.copyto(im2col[..., :n, :], windows[..., :n, :])
+            np.matmul(per_row[:n], weights, out=y[r0 : r0 + n])
+
+    if _THREADS > 1 and oh > band and ow * len(weights) * f < _ONE_BLAS_THREAD:
+        _with_helper_thread(compute_bands)
+    else:
+        compute_bands()
     return y
+
+
+@functools.cache
+def _helper() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnviz-ops")
+
+
+def _with_helper_thread(task) -> None:
+    """Run task() here and in a helper thread at once (tasks share their work through an iterator).
+
+    The helper must be running before this thread starts: a thread re-taking the GIL after every numpy
+    call would otherwise often finish all the work before a waiting thread gets the GIL once.
+    """
+    started = threading.Event()
+
+    def helper() -> None:
+        started.set()
+        task()
+
+    done = _helper().submit(helper)
+    started.wait()
+    task()
+    done.result()
 
 
 def conv2d_transpose(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from cnnviz.core import ConfigError
 from cnnviz.ui.grid_painter import GridCache, GridGeometry, cached, pixel_font
@@ -109,6 +109,81 @@ class DocumentView(QWidget):
         super().closeEvent(event)
 
 
+class ArithmeticView(DocumentView):
+    """A view of one layer of the pipeline: its picture on a canvas over the formula box (controls are
+    inserted into `self.layout()`).
+
+    Subclasses set `layer_index` in refresh(), paint in `paint_layer`, and say in `probe_target` which level and
+    cell a grid cell of their picture stands for: hovering it probes the Document, a click pins the probe.
+    """
+
+    EMPTY = ""  # what the canvas says when the pipeline has no layer of the view's kind
+
+    def __init__(self, document, name: str, parent=None):
+        super().__init__(document, parent)
+        self.setObjectName(name)
+        self._index = 0  # the layer shown (1-based), 0 = none
+        self.canvas = SceneCanvas(self._paint_scene)
+        self.canvas.cellHovered.connect(lambda key, cell: self._probe(key, cell, pinned=False))
+        self.canvas.cellClicked.connect(lambda key, cell: self._probe(key, cell, pinned=True))
+        self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
+        self.formula = FormulaBox()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.canvas, 1)  # the picture takes the spare room
+        layout.addWidget(self.formula)
+
+    @property
+    def layer_index(self) -> int:
+        return self._index
+
+    def empty_message(self) -> str:
+        """What the canvas says instead of a picture; "" when there is one."""
+        return "" if self._index else self.EMPTY
+
+    def paint_layer(self, painter: QPainter, rect: QRectF) -> dict:  # pragma: no cover - every view overrides it
+        raise NotImplementedError
+
+    def probe_target(self, key, cell):
+        """(level, (row, col, channel)) that grid `key`'s `cell` stands for, or None (not probe-able)."""
+        return None
+
+    def _probe(self, key, cell, pinned: bool) -> None:
+        target = self.probe_target(key, cell)
+        if target is not None:
+            self.document.set_probe(*target, pinned=pinned)
+
+    def _paint_scene(self, painter: QPainter, rect: QRectF) -> dict:
+        message = self.empty_message()
+        if not message:
+            try:
+                return self.paint_layer(painter, rect)
+            except (ConfigError, IndexError, ValueError) as exc:  # outputs kept from before a refused edit
+                message = str(exc)
+        draw_message(painter, rect, message)
+        return {}
+
+
+class ChannelBox(QSpinBox):
+    """Which channel a view draws, counted from 1 like every label; hidden when there is only one."""
+
+    def __init__(self, tooltip: str, parent=None):
+        super().__init__(parent)
+        self.setPrefix("channel ")
+        self.setToolTip(tooltip)
+
+    @property
+    def index(self) -> int:
+        """The channel shown, 0-based."""
+        return self.value() - 1
+
+    def set_count(self, channels: int) -> None:
+        """Offer channels 1..`channels` (none: hidden) without announcing a change of value."""
+        self.blockSignals(True)
+        self.setRange(1, max(channels, 1))
+        self.blockSignals(False)
+        self.setVisible(channels > 1)
+
+
 class SceneCanvas(QWidget):
     """Paints a scene on white and reports the grid cell under the mouse.
 
@@ -184,28 +259,26 @@ class SceneCanvas(QWidget):
         super().leaveEvent(event)
 
 
+def _cuts(start: float, length: float, weights: list[float], gap: float) -> list[tuple[float, float]]:
+    """(position, size) of pieces of a span proportional to `weights`, `gap` apart."""
+    total = sum(weights) or 1.0
+    free = length - gap * (len(weights) - 1)
+    out, pos = [], start
+    for w in weights:
+        size = free * w / total
+        out.append((pos, size))
+        pos += size + gap
+    return out
+
+
 def split_row(rect: QRectF, weights: list[float], gap: float = 0.0) -> list[QRectF]:
     """Cut `rect` left to right into pieces proportional to `weights`, `gap` apart."""
-    total = sum(weights) or 1.0
-    free = rect.width() - gap * (len(weights) - 1)
-    out, x = [], rect.left()
-    for w in weights:
-        width = free * w / total
-        out.append(QRectF(x, rect.top(), width, rect.height()))
-        x += width + gap
-    return out
+    return [QRectF(x, rect.top(), w, rect.height()) for x, w in _cuts(rect.left(), rect.width(), weights, gap)]
 
 
 def split_column(rect: QRectF, weights: list[float], gap: float = 0.0) -> list[QRectF]:
     """Cut `rect` top to bottom into pieces proportional to `weights`, `gap` apart."""
-    total = sum(weights) or 1.0
-    free = rect.height() - gap * (len(weights) - 1)
-    out, y = [], rect.top()
-    for w in weights:
-        height = free * w / total
-        out.append(QRectF(rect.left(), y, rect.width(), height))
-        y += height + gap
-    return out
+    return [QRectF(rect.left(), y, rect.width(), h) for y, h in _cuts(rect.top(), rect.height(), weights, gap)]
 
 
 def draw_symbol(painter: QPainter, rect: QRectF, text: str, size: float | None = None) -> None:

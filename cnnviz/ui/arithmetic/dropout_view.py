@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStyle, QVBoxLayout
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStyle
 
 from cnnviz.core import ConfigError
 from cnnviz.core.layers import Dropout
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import (
-    DocumentView,
-    FormulaBox,
-    SceneCanvas,
-    draw_message,
-    draw_symbol,
-    find_layer,
-    split_row,
-)
+from cnnviz.ui.arithmetic.base import ArithmeticView, ChannelBox, draw_symbol, find_layer, split_row
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import GREYS
 from cnnviz.ui.grid_painter import Grid, paint_grids
@@ -30,15 +22,13 @@ from cnnviz.ui.grid_painter import Grid, paint_grids
 NO_SEED = -1  # the seed box's "none" value (a fresh random mask each run, as Keras without a seed)
 
 
-class DropoutView(DocumentView):
+class DropoutView(ArithmeticView):
     """Input × mask = output for the selected Dropout layer, with the mode, mask and seed controls."""
 
+    EMPTY = "Add a Dropout layer to see its mask."
+
     def __init__(self, document, parent=None):
-        super().__init__(document, parent)
-        self.setObjectName("arithmeticDropout")
-        self._index = 0
-        self.canvas = SceneCanvas(self._paint_scene)
-        self.formula = FormulaBox()
+        super().__init__(document, "arithmeticDropout", parent=parent)
         self.training_button = QPushButton("Training")
         self.training_button.setToolTip("Training: cells are dropped and the kept ones scaled by 1/(1−rate)")
         self.inference_button = QPushButton("Inference")
@@ -57,9 +47,7 @@ class DropoutView(DocumentView):
         self.seed.setSpecialValueText("none")
         self.seed.setToolTip("The random seed of the mask (Keras Dropout(seed=…)); 'none' draws a fresh one")
         self.seed.editingFinished.connect(self._seed_edited)
-        self.channel = QSpinBox()
-        self.channel.setPrefix("channel ")
-        self.channel.setToolTip("Which channel of the mask to draw")
+        self.channel = ChannelBox("Which channel of the mask to draw")
         self.channel.valueChanged.connect(lambda _: self.refresh())
         self.rate = QLabel()
         controls = QHBoxLayout()
@@ -75,19 +63,8 @@ class DropoutView(DocumentView):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.setSpacing(4)
-        layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.formula)
+        self.layout().insertLayout(0, controls)
         self.start()
-
-    @property
-    def layer_index(self) -> int:
-        return self._index
-
-    def _channel(self) -> int:
-        """The channel shown, 0-based (the box counts from 1 like every label)."""
-        return self.channel.value() - 1
 
     @property
     def layer(self):
@@ -98,7 +75,7 @@ class DropoutView(DocumentView):
         layer = self.layer
         for widget in (self.training_button, self.inference_button, self.new_mask_button, self.seed, self.channel):
             widget.setEnabled(layer is not None)
-        self.channel.setVisible(False)
+        self.channel.set_count(0)
         self.rate.setText("")
         if layer is not None:
             x = self.document.levels[self._index - 1]
@@ -110,10 +87,7 @@ class DropoutView(DocumentView):
                 widget.blockSignals(True)
                 widget.setValue(value) if isinstance(widget, QSpinBox) else widget.setChecked(value)
                 widget.blockSignals(False)
-            self.channel.blockSignals(True)
-            self.channel.setRange(1, x.shape[2])
-            self.channel.setVisible(x.shape[2] > 1)
-            self.channel.blockSignals(False)
+            self.channel.set_count(x.shape[2])
             self.rate.setText(f"rate {formulas.format_value(layer.rate)}")
         self.new_mask_button.setEnabled(layer is not None and self.document.training)
         self.formula.setText(self.formula_text())
@@ -140,7 +114,7 @@ class DropoutView(DocumentView):
         """The three grids drawn: input, mask (1 = kept, 0 = dropped) and output, of the shown channel."""
         layer = self.layer
         x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
-        ch = self._channel()
+        ch = self.channel.index
         # One colour scale for input and output, so that scaled cells visibly darken and dropped ones fade.
         lut, levels = level_style(self._index - 1, np.concatenate([x.ravel(), y.ravel()]))
         out_lut, out_levels = lut, levels
@@ -210,15 +184,8 @@ class DropoutView(DocumentView):
         return "<br>".join(lines)
 
     # ------------------------------------------------------------------ painting
-    def _paint_scene(self, painter, rect: QRectF) -> dict:
-        if self.layer is None:
-            draw_message(painter, rect, "Add a Dropout layer to see its mask.")
-            return {}
-        try:
-            grids = self.grids()
-        except (IndexError, ValueError) as exc:  # outputs from before a refused edit
-            draw_message(painter, rect, str(exc))
-            return {}
+    def paint_layer(self, painter, rect: QRectF) -> dict:
+        grids = self.grids()
         w = grids["input"].values.shape[1] + 1
         columns = split_row(rect, [w, 1.0, w, 1.0, w + 2])
         grids["output"].colorbar = True

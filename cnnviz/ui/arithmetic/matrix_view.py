@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QVBoxLayout
 
 from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.matrix import conv_matrix, transpose_matrix
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import (
-    DocumentView,
-    FormulaBox,
-    SceneCanvas,
-    draw_message,
-    find_layer,
-)
+from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, GridGeometry, fitted_font, paint_colorbar, paint_grid, pixel_font
@@ -46,29 +39,15 @@ def matching_conv(layer: Conv2DTranspose) -> Conv2D:
     return conv
 
 
-class MatrixView(DocumentView):
+class MatrixView(ArithmeticView):
     """C (or Cᵀ) with x above and b, y beside; hover a row to see that output's dot product."""
 
     def __init__(self, document, parent=None):
-        super().__init__(document, parent)
-        self.setObjectName("arithmeticMatrix")
-        self._index = 0
+        super().__init__(document, "arithmeticMatrix", parent=parent)
         self._matrix = None
         self._message = ""
         self._row: int | None = None  # the highlighted output cell (flat index)
-        self.canvas = SceneCanvas(self._paint_scene)
-        self.canvas.cellHovered.connect(self._hovered)
-        self.canvas.cellClicked.connect(self._clicked)
-        self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
-        self.formula = FormulaBox()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.formula)
         self.start()
-
-    @property
-    def layer_index(self) -> int:
-        return self._index
 
     @property
     def matrix(self):
@@ -185,7 +164,7 @@ class MatrixView(DocumentView):
             self.formula.setText(self.formula_text())
             self.canvas.update()
 
-    def _target(self, key, cell):
+    def probe_target(self, key, cell):
         """Grid keys: "matrix"/"y"/"b" rows are output cells, "x" columns are input cells."""
         m = self._matrix
         if m is None:
@@ -196,22 +175,12 @@ class MatrixView(DocumentView):
             return self._index - 1, tuple(int(v) for v in np.unravel_index(cell[1], m.input_shape))
         return None
 
-    def _hovered(self, key, cell):
-        target = self._target(key, cell)
-        if target is not None:
-            self.document.set_probe(*target)
-
-    def _clicked(self, key, cell):
-        target = self._target(key, cell)
-        if target is not None:
-            self.document.set_probe(*target, pinned=True)
-
     # ------------------------------------------------------------------ painting
-    def _paint_scene(self, painter, rect: QRectF) -> dict:
+    def empty_message(self) -> str:
+        return "" if self._matrix is not None else self._message
+
+    def paint_layer(self, painter, rect: QRectF) -> dict:
         m = self._matrix
-        if m is None:
-            draw_message(painter, rect, self._message)
-            return {}
         layer = self.document.layer(self._index)
         x, y = self._arrays()
         n_out, n_in = m.matrix.shape

@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPen
-from PySide6.QtWidgets import QVBoxLayout
 
-from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import (
-    DocumentView,
-    FormulaBox,
-    SceneCanvas,
-    draw_message,
-    find_layer,
-    split_column,
-    split_row,
-)
+from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, split_column, split_row
 from cnnviz.ui.arithmetic.stepper import MAX_CHANNEL_ROWS, level_style
 from cnnviz.ui.colormaps import DIVERGING, colorize, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grids, pixel_font
@@ -47,26 +37,15 @@ def weight_counts(layer, input_shape, output_shape) -> dict:
     }
 
 
-class NeuronView(DocumentView):
+class NeuronView(ArithmeticView):
     """One output neuron of the selected Conv2D with its labelled synapses, and the weight count."""
 
-    def __init__(self, document, parent=None):
-        super().__init__(document, parent)
-        self.setObjectName("arithmeticNeuron")
-        self._index = 0
-        self._cell = (0, 0, 0)  # the output neuron shown (follows hover probes)
-        self.canvas = SceneCanvas(self._paint_scene)
-        self.canvas.cellHovered.connect(self._hovered)
-        self.canvas.cellClicked.connect(self._clicked)
-        self.formula = FormulaBox()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.formula)
-        self.start()
+    EMPTY = "Add a Conv2D layer to see one of its neurons."
 
-    @property
-    def layer_index(self) -> int:
-        return self._index
+    def __init__(self, document, parent=None):
+        super().__init__(document, "arithmeticNeuron", parent=parent)
+        self._cell = (0, 0, 0)  # the output neuron shown (follows hover probes)
+        self.start()
 
     @property
     def neuron(self) -> tuple[int, int, int]:
@@ -133,26 +112,11 @@ class NeuronView(DocumentView):
             self.formula.setText(self.formula_text())
             self.canvas.update()
 
-    def _hovered(self, key, cell):
-        if key[0] == "output":
-            self.document.set_probe(self._index, (cell[0], cell[1], key[1]))
-
-    def _clicked(self, key, cell):
-        if key[0] == "output":
-            self.document.set_probe(self._index, (cell[0], cell[1], key[1]), pinned=True)
+    def probe_target(self, key, cell):
+        return (self._index, (cell[0], cell[1], key[1])) if key[0] == "output" else None
 
     # ------------------------------------------------------------------ painting
-    def _paint_scene(self, painter, rect: QRectF) -> dict:
-        if not self._index:
-            draw_message(painter, rect, "Add a Conv2D layer to see one of its neurons.")
-            return {}
-        try:
-            return self._paint_neuron(painter, rect)
-        except (ConfigError, IndexError, ValueError) as exc:
-            draw_message(painter, rect, str(exc))
-            return {}
-
-    def _paint_neuron(self, painter, rect: QRectF) -> dict:
+    def paint_layer(self, painter, rect: QRectF) -> dict:
         x, y = self._arrays()
         r, c, o = self._cell
         synapses = sorted(

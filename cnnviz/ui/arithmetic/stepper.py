@@ -14,23 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton
 
 from cnnviz.core import ConfigError, ops
 from cnnviz.core.arithmetic import conv_padding, transpose_crop
 from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import (
-    DocumentView,
-    FormulaBox,
-    SceneCanvas,
-    draw_message,
-    draw_symbol,
-    find_layer,
-    split_column,
-    split_row,
-)
+from cnnviz.ui.arithmetic.base import ArithmeticView, draw_message, draw_symbol, find_layer, split_column, split_row
 from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grids
 
@@ -99,13 +90,11 @@ def product_grids(prov, kernel_shape) -> np.ndarray:
     return out
 
 
-class StepperView(DocumentView):
+class StepperView(ArithmeticView):
     """Play / pause / step / scrub through the window positions of the selected sliding layer."""
 
     def __init__(self, document, parent=None):
-        super().__init__(document, parent)
-        self.setObjectName("arithmeticStepper")
-        self._index = 0  # layer index shown (1-based), 0 = none
+        super().__init__(document, "arithmeticStepper", parent=parent)
         self._steps: Sequence[Step] = []
         self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step, valid until the next refresh
         self._prov_cache: dict = {}  # the current step's provenance, valid until the next refresh
@@ -115,11 +104,6 @@ class StepperView(DocumentView):
 
         self.header = QLabel()
         self.header.setWordWrap(True)
-        self.canvas = SceneCanvas(self._paint_scene)
-        self.canvas.cellHovered.connect(self._canvas_hovered)
-        self.canvas.cellClicked.connect(self._canvas_clicked)
-        self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
-        self.formula = FormulaBox()
 
         icon = QStyle.StandardPixmap
         self.play_action = self._action(
@@ -157,11 +141,8 @@ class StepperView(DocumentView):
         controls.addWidget(QLabel("speed"))
         controls.addWidget(self.speed)
         controls.addWidget(self.speed_label)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.formula)
-        layout.addLayout(controls)
+        self.layout().insertWidget(0, self.header)
+        self.layout().addLayout(controls)
         self._speed_changed(self.speed.value())
         self.start()
 
@@ -178,10 +159,6 @@ class StepperView(DocumentView):
     @property
     def layer(self):
         return self.document.layer(self._index) if self._index else None
-
-    @property
-    def layer_index(self) -> int:
-        return self._index
 
     @property
     def step(self) -> int:
@@ -325,17 +302,7 @@ class StepperView(DocumentView):
             return self._steps.index(Step(ch, (r, c)))
         return None
 
-    def _canvas_hovered(self, key, cell) -> None:
-        target = self._probe_target(key, cell)
-        if target is not None:
-            self.document.set_probe(*target)
-
-    def _canvas_clicked(self, key, cell) -> None:
-        target = self._probe_target(key, cell)
-        if target is not None:
-            self.document.set_probe(*target, pinned=True)
-
-    def _probe_target(self, key, cell):
+    def probe_target(self, key, cell):
         """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for."""
         if not isinstance(key, tuple) or key[0] not in ("input", "output"):
             return None
@@ -469,17 +436,13 @@ class StepperView(DocumentView):
         return lines
 
     # ------------------------------------------------------------------ painting
-    def _paint_scene(self, painter, rect: QRectF) -> dict:
-        if not self._steps:
-            draw_message(painter, rect, self._header_text().replace("<b>", "").replace("</b>", ""))
-            return {}
-        try:
-            if isinstance(self.layer, Conv2DTranspose):
-                return self._paint_transpose(painter, rect)
-            return self._paint_sliding(painter, rect)
-        except (ConfigError, IndexError, ValueError) as exc:  # outputs from before a refused edit
-            draw_message(painter, rect, str(exc))
-            return {}
+    def empty_message(self) -> str:
+        return "" if self._steps else self._header_text().replace("<b>", "").replace("</b>", "")
+
+    def paint_layer(self, painter, rect: QRectF) -> dict:
+        if isinstance(self.layer, Conv2DTranspose):
+            return self._paint_transpose(painter, rect)
+        return self._paint_sliding(painter, rect)
 
     def _paint_sliding(self, painter, rect: QRectF) -> dict:
         layer = self.layer

@@ -11,20 +11,13 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel
 
-from cnnviz.core import ConfigError, ops
+from cnnviz.core import ops
 from cnnviz.core.layers import UpSampling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import (
-    DocumentView,
-    FormulaBox,
-    SceneCanvas,
-    draw_message,
-    find_layer,
-    split_row,
-)
+from cnnviz.ui.arithmetic.base import ArithmeticView, ChannelBox, find_layer, split_row
 from cnnviz.ui.arithmetic.stepper import level_style
 from cnnviz.ui.colormaps import format_value
 from cnnviz.ui.grid_painter import Grid, paint_grids
@@ -46,39 +39,23 @@ def axis_text(dst: int, n_in: int, factor: int, axis: str) -> str:
     return text + f" → {axis} {a} × {format_value(1 - t)} and {axis} {b} × {format_value(t)}"
 
 
-class UpsamplingView(DocumentView):
+class UpsamplingView(ArithmeticView):
     """Nearest vs bilinear outputs of the selected UpSampling2D, with the selected cell's sources."""
 
+    EMPTY = "Add an UpSampling2D layer to compare nearest and bilinear up-sampling."
+
     def __init__(self, document, parent=None):
-        super().__init__(document, parent)
-        self.setObjectName("arithmeticUpsampling")
-        self._index = 0
+        super().__init__(document, "arithmeticUpsampling", parent=parent)
         self._cell: tuple[int, int] | None = None  # the selected output cell (None: a central one)
-        self.canvas = SceneCanvas(self._paint_scene)
-        self.canvas.cellHovered.connect(self._hovered)
-        self.canvas.cellClicked.connect(self._clicked)
-        self.formula = FormulaBox()
-        self.channel = QSpinBox()
-        self.channel.setPrefix("channel ")
+        self.channel = ChannelBox("Which channel to up-sample")
         self.channel.valueChanged.connect(lambda _: self.refresh())
         self.info = QLabel()
         self.info.setWordWrap(True)
         controls = QHBoxLayout()
         controls.addWidget(self.info, 1)
         controls.addWidget(self.channel)
-        layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.formula)
+        self.layout().insertLayout(0, controls)
         self.start()
-
-    @property
-    def layer_index(self) -> int:
-        return self._index
-
-    def _channel(self) -> int:
-        """The channel shown, 0-based (the box counts from 1 like every label)."""
-        return self.channel.value() - 1
 
     @property
     def cell(self) -> tuple[int, int]:
@@ -97,24 +74,21 @@ class UpsamplingView(DocumentView):
             # by default a cell just off the centre: its bilinear sources are four cells with unequal weights
             r, c = self._cell or ((rows - 1) // 2, cols // 2)
             self._cell = (min(r, rows - 1), min(c, cols - 1))
-            self.channel.blockSignals(True)
-            self.channel.setRange(1, x.shape[2])
-            self.channel.blockSignals(False)
-            self.channel.setVisible(x.shape[2] > 1)
+            self.channel.set_count(x.shape[2])
             self.info.setText(
                 f"<b>{layer.label}</b>: size {fh}×{fw}, this layer uses <b>{layer.interpolation}</b>; "
                 f"both ways are shown on its input. Hover an output cell."
             )
         else:
             self.info.setText("")
-            self.channel.setVisible(False)
+            self.channel.set_count(0)
         self.formula.setText(self.formula_text())
         self.canvas.update()
 
     def provenance(self, mode: str):
         """The core's provenance of the selected cell with `mode` interpolation (same size, same input)."""
         layer = self.document.layer(self._index).replace(interpolation=mode)
-        return cell_provenance(layer, self._input(), (*self._cell, self._channel()))
+        return cell_provenance(layer, self._input(), (*self._cell, self.channel.index))
 
     def outputs(self) -> dict:
         layer = self.document.layer(self._index)
@@ -127,7 +101,7 @@ class UpsamplingView(DocumentView):
         x = self._input()
         fh, fw = layer.size
         r, c = self._cell
-        ch = self._channel()
+        ch = self.channel.index
         one_channel = x.shape[2] == 1
         name = lambda cell: formulas.cell_name("x", cell[:2] if one_channel else cell)  # noqa: E731
         near = self.provenance("nearest")
@@ -152,34 +126,19 @@ class UpsamplingView(DocumentView):
     def probe_changed(self, probe) -> None:
         if self._index and probe is not None and probe.cell is not None and probe.level == self._index:
             self._cell = tuple(int(v) for v in probe.cell[:2])
-            if probe.cell[2] != self._channel():
+            if probe.cell[2] != self.channel.index:
                 self.channel.setValue(int(probe.cell[2]) + 1)
             self.formula.setText(self.formula_text())
             self.canvas.update()
 
-    def _hovered(self, key, cell):
-        if key in MODES:
-            self.document.set_probe(self._index, (cell[0], cell[1], self._channel()))
-
-    def _clicked(self, key, cell):
-        if key in MODES:
-            self.document.set_probe(self._index, (cell[0], cell[1], self._channel()), pinned=True)
+    def probe_target(self, key, cell):
+        return (self._index, (cell[0], cell[1], self.channel.index)) if key in MODES else None
 
     # ------------------------------------------------------------------ painting
-    def _paint_scene(self, painter, rect: QRectF) -> dict:
-        if not self._index:
-            draw_message(painter, rect, "Add an UpSampling2D layer to compare nearest and bilinear up-sampling.")
-            return {}
-        try:
-            return self._paint_modes(painter, rect)
-        except (ConfigError, IndexError, ValueError) as exc:
-            draw_message(painter, rect, str(exc))
-            return {}
-
-    def _paint_modes(self, painter, rect: QRectF) -> dict:
+    def paint_layer(self, painter, rect: QRectF) -> dict:
         layer = self.document.layer(self._index)
         x = self._input()
-        ch = self._channel()
+        ch = self.channel.index
         outputs = self.outputs()
         lut, levels = level_style(self._index - 1, x)  # one scale: up-sampling never leaves the input's range
         near, bil = self.provenance("nearest"), self.provenance("bilinear")

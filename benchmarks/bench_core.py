@@ -34,20 +34,31 @@ def median_ms(fn, repeat: int = 30, warmup: int = 3) -> float:
     return statistics.median(times) * 1e3
 
 
-def torch_conv_ms(x: np.ndarray, kernel: np.ndarray, threads: int | None = None) -> float | None:
-    """torch's CPU conv2d on the same data (`same` at stride 1 = padding 1), or None without torch.
-    `threads` pins torch's thread count for that measurement (None: torch's default)."""
+def torch_conv(x: np.ndarray, kernel: np.ndarray):
+    """torch's CPU conv2d on the same data (`same` at stride 1 = padding 1) as a function, or None
+    without torch."""
     try:
         import torch
     except ImportError:
         return None
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
     wt = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
-    default = torch.get_num_threads()
-    torch.set_num_threads(threads or default)
-    try:
+
+    def run():
         with torch.no_grad():
-            return median_ms(lambda: torch.nn.functional.conv2d(xt, wt, padding=1))
+            torch.nn.functional.conv2d(xt, wt, padding=1)
+
+    return run
+
+
+def single_threaded_ms(fn) -> float:
+    """Median of fn with torch pinned to one thread."""
+    import torch
+
+    default = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return median_ms(fn)
     finally:
         torch.set_num_threads(default)
 
@@ -89,15 +100,21 @@ def main() -> None:
 
     for label, ms in rows:
         print(f"{label:<48} median {ms:8.3f} ms")
-    torch_ms = torch_conv_ms(x, conv.kernel)
-    if torch_ms is None:
+    # torch last: its OpenMP threads keep spinning for a while after a call and would slow what follows
+    conv_ms, mflop = rows[0][1], 2 * 256 * 256 * 16 * 3 * 3 * 8 / 1e6
+    torch_fn = torch_conv(x, conv.kernel)
+    if torch_fn is None:
         print("torch not importable: no conv2d ratio")
     else:
-        single_ms = torch_conv_ms(x, conv.kernel, threads=1)
+        torch_ms, single_ms = median_ms(torch_fn), single_threaded_ms(torch_fn)
         print(f"{'torch conv2d (same data, CPU, default threads)':<48} median {torch_ms:8.3f} ms")
         print(f"{'torch conv2d (same data, CPU, 1 thread)':<48} median {single_ms:8.3f} ms")
-        print(f"Conv2D / torch ratio: {rows[0][1] / torch_ms:.2f} (target ≤ 2); "
-              f"against single-threaded torch: {rows[0][1] / single_ms:.2f}")
+        print(f"Conv2D / torch ratio: {conv_ms / torch_ms:.2f} (target ≤ 2); "
+              f"against single-threaded torch: {conv_ms / single_ms:.2f}")
+        print(f"GFLOP/s: cnnviz {mflop / conv_ms:.0f}, torch {mflop / torch_ms:.0f}, "
+              f"torch 1 thread {mflop / single_ms:.0f}")
+        if torch_ms > single_ms:
+            print("torch is slower on its default threads than on one: the machine is busy, run again")
     print(f"6-layer pipeline: {rows[-1][1]:.2f} ms (target < 5 ms)")
 
 

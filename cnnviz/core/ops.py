@@ -35,6 +35,7 @@ _BAND_VALUES = 1 << 16
 # cores: its GEMM_MULTITHREAD_THRESHOLD); beyond that BLAS threads them itself.
 _THREADS = min(2, os.cpu_count() or 1)
 _ONE_BLAS_THREAD = 1 << 19
+_HELPER_START_S = 3e-4
 
 
 def _f32(a) -> np.ndarray:
@@ -135,10 +136,12 @@ def _helper() -> ThreadPoolExecutor:
 
 
 def _with_helper_thread(task) -> None:
-    """Run task() here and in a helper thread at once (tasks share their work through an iterator).
+    """Run task() here and, if it starts soon, in a helper thread too (the two share their work through
+    an iterator, so either one alone finishes it).
 
-    The helper must be running before this thread starts: a thread re-taking the GIL after every numpy
-    call would otherwise often finish all the work before a waiting thread gets the GIL once.
+    This thread first waits a moment for the helper to run: a thread re-taking the GIL after each numpy
+    call can otherwise finish most of the work before a waiting thread gets the GIL once. Not longer: on
+    a busy machine the helper may get no core for milliseconds; it is then cancelled if it never started.
     """
     started = threading.Event()
 
@@ -147,9 +150,10 @@ def _with_helper_thread(task) -> None:
         task()
 
     done = _helper().submit(helper)
-    started.wait()
+    started.wait(_HELPER_START_S)
     task()
-    done.result()
+    if not done.cancel():
+        done.result()
 
 
 def conv2d_transpose(

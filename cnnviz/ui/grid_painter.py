@@ -278,6 +278,31 @@ def _key_part(value):
     return value
 
 
+class _Recent:
+    """The most recently used values up to a budget of image bytes (the oldest go first)."""
+
+    def __init__(self, budget: int, image_of):
+        self._budget, self._image_of = budget, image_of
+        self._values: OrderedDict = OrderedDict()
+        self._used = 0
+
+    def get(self, key, make):
+        """The value for `key`, made by make() when missing."""
+        if key in self._values:
+            self._values.move_to_end(key)
+            return self._values[key]
+        value = self._values[key] = make()
+        self._used += self._image_of(value).sizeInBytes()
+        while self._used > self._budget and len(self._values) > 1:
+            _, old = self._values.popitem(last=False)
+            self._used -= self._image_of(old).sizeInBytes()
+        return value
+
+    def clear(self) -> None:
+        self._values.clear()
+        self._used = 0
+
+
 class GridCache:
     """Pictures of grids painted on screen, kept between paints.
 
@@ -288,19 +313,23 @@ class GridCache:
 
     PADDING = 32  # px around the rectangle: colour bar labels may reach past it
 
-    def __init__(self, size: int = 48):
-        self._size = size
-        self._pictures: OrderedDict = OrderedDict()
+    def __init__(self):
+        self._pictures = _Recent(8 * 2**20, lambda entry: entry[1])  # key -> (origin, QImage, GridGeometry)
         # A big grid's coloured cells on their own: a moved highlight redraws the picture, not the colours.
-        self._cells: OrderedDict = OrderedDict()
+        self._cells = _Recent(2**20, lambda image: image)
         self.renders = 0  # grids drawn afresh (tests and benchmarks read it)
 
+    def clear(self) -> None:
+        self._pictures.clear()
+        self._cells.clear()
+
     def cells_image(self, key, make) -> QImage:
-        return self._remember(self._cells, key, make, 16)
+        return self._cells.get(key, make)
 
     def paint(self, painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         ratio = painter.device().devicePixelRatioF()
         key = (rect.getRect(), ratio) + tuple(_key_part(getattr(grid, name)) for name in _PICTURE_FIELDS)
+
         def make():
             # whole pixels, so the picture's cells land exactly where direct painting puts them
             left, top = math.floor(rect.left()) - self.PADDING, math.floor(rect.top()) - self.PADDING
@@ -316,21 +345,10 @@ class GridCache:
             self.renders += 1
             return QPointF(left, top), image, geometry
 
-        origin, image, geometry = self._remember(self._pictures, key, make, self._size)
+        origin, image, geometry = self._pictures.get(key, make)
         painter.drawImage(origin, image)
         _paint_marks(painter, geometry, grid)  # a moved highlight (hover, step) needs no new picture
         return geometry
-
-    @staticmethod
-    def _remember(store: OrderedDict, key, make, size: int):
-        """store[key], made by make() when missing; the least recently used entries go beyond `size`."""
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
-        value = store[key] = make()
-        if len(store) > size:
-            store.popitem(last=False)
-        return value
 
 
 _active_cache: GridCache | None = None

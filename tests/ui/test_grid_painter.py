@@ -169,3 +169,22 @@ def test_a_grid_cache_redraws_only_changed_grids_with_the_same_pixels():
     lit = geos[1].cell_rect(40, 40)
     y, x = int(lit.top() + 1), int(lit.center().x())
     assert tuple(moved.reshape(230, 600, 4)[y, x, 2::-1]) == (ACCENT.red(), ACCENT.green(), ACCENT.blue())
+
+
+def test_kept_pictures_stay_within_their_byte_budget():
+    from cnnviz.ui.grid_painter import _Recent
+
+    made = []
+
+    def make(n):
+        made.append(n)
+        return QImage(32, 32, QImage.Format.Format_ARGB32)  # 4096 bytes each
+
+    recent = _Recent(3 * 4096, lambda image: image)
+    for n in range(5):
+        recent.get(n, lambda n=n: make(n))
+    recent.get(4, lambda: make("again"))
+    recent.get(2, lambda: make("again"))
+    assert made == [0, 1, 2, 3, 4]  # the three newest were kept
+    recent.get(0, lambda: make(0))
+    assert made[-1] == 0  # the oldest went

@@ -221,6 +221,10 @@ class SceneCanvas(QWidget):
             self._geometries = self.paint_scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4))
         painter.end()
 
+    def hideEvent(self, event):
+        self.grid_cache.clear()  # a hidden tab keeps no pictures; it redraws them when shown
+        super().hideEvent(event)
+
     def paint_scene(self, painter: QPainter, rect: QRectF) -> dict:
         """Draw the picture into `rect` of any painter (an SVG or PDF export draws what the screen shows)."""
         return self._scene(painter, rect) or {}

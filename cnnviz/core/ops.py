@@ -123,7 +123,8 @@ def _conv_stride1(x: np.ndarray, kernel: np.ndarray, bias, rows, cols, dilation)
             np.copyto(im2col[..., :n, :], windows[..., :n, :])
             np.matmul(per_row[:n], weights, out=y[r0 : r0 + n])
 
-    if _THREADS > 1 and oh > band and ow * len(weights) * f < _ONE_BLAS_THREAD:
+    # below 4 bands (~0.5 ms of work) starting the helper costs more than it saves
+    if _THREADS > 1 and oh >= 4 * band and ow * len(weights) * f < _ONE_BLAS_THREAD:
         _with_helper_thread(compute_bands)
     else:
         compute_bands()

@@ -369,7 +369,8 @@ def cached(cache: GridCache | None):
 
 def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     """Draw `grid` inside `rect` with `painter`; return where the cells went."""
-    grid = replace(grid, highlights=tuple(tuple(int(v) for v in cell) for cell in grid.highlights))  # may be a generator
+    # highlights may be a generator (read once) or hold numpy ints: a tuple of int pairs from here on
+    grid = replace(grid, highlights=tuple((int(r), int(c)) for r, c in grid.highlights))
     if _active_cache is not None:
         return _active_cache.paint(painter, rect, grid)
     return _paint_grid(painter, rect, grid)

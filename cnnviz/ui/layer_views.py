@@ -21,6 +21,7 @@ MAX_CELL_PX = 48  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
 MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
+MIN_COLORBAR_PX = 64  # a map's own colour bar (range per map) needs this much height for its three labels
 
 
 def map_cell_px(shape, cell_px: float) -> float:
@@ -208,7 +209,7 @@ class LayerViews(QScrollArea):
         for column in self.columns:
             for card in column.cards:
                 card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
-                card.colorbar.setFixedHeight(card.heatmap.height())
+                card.colorbar.setFixedHeight(max(card.heatmap.height(), MIN_COLORBAR_PX))
         # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
         _invalidate(self._row)
 

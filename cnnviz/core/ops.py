@@ -103,7 +103,7 @@ def _conv_stride1(x: np.ndarray, kernel: np.ndarray, bias, rows, cols, dilation)
     if bias is not None:
         weights = np.concatenate([weights, bias[None]])
     y = np.empty((oh, ow, f), np.float32)
-    band = min(oh, max(1, 4 * _BAND_VALUES // (ow * len(weights))))
+    band = min(oh, max(1, 4 * _BAND_VALUES // (ow * len(weights))))  # patches of ≤ 1 MB: one core's L2
     starts = iter(range(0, oh, band))  # shared by the threads: each takes the next band
 
     def compute_bands() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cnnviz.io.errors import SessionError
+from cnnviz.io.session import check_regular_file
 
 MODES = {"grey": ("L", 1), "rgb": ("RGB", 3)}
 MAX_GRID = 4096  # the core refuses larger inputs; refuse here first with a clearer message
@@ -23,6 +25,7 @@ def load_image(path, size=(6, 6), mode="grey") -> np.ndarray:
     if mode not in MODES:
         raise SessionError(f"{name}: image mode must be one of {', '.join(MODES)}, got {mode!r}")
     rows, cols = _grid_size(name, size)
+    check_regular_file(Path(path), "an image")
     try:
         with Image.open(path) as im:
             im.load()
@@ -41,6 +44,7 @@ def load_image(path, size=(6, 6), mode="grey") -> np.ndarray:
 def image_size(path) -> tuple[int, int]:
     """(H, W) of an image file in pixels, for the import dialog's default grid size."""
     name = os.path.basename(os.fspath(path))
+    check_regular_file(Path(path), "an image")
     try:
         with Image.open(path) as im:
             return im.height, im.width

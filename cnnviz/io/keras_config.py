@@ -19,7 +19,17 @@ from pathlib import Path
 
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
 from cnnviz.io.errors import SessionError
-from cnnviz.io.session import _Reader, _assemble, _is_int, _show, check_layer_config, parse_json, write_atomic
+from cnnviz.io.session import (
+    _Reader,
+    _assemble,
+    _is_int,
+    _show,
+    check_layer_config,
+    check_regular_file,
+    parse_json,
+    read_bytes,
+    write_atomic,
+)
 
 # Keras keys every exported layer carries besides cnnviz's own, as Keras 3 writes them (Conv2DTranspose has
 # no `groups`: Keras refuses the key there).
@@ -84,13 +94,8 @@ def _plain(obj):
 def import_keras_config(path, input_shape=None) -> Pipeline:
     """Read a Keras Sequential config file; `input_shape` is used when the file does not fix one."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SessionError(f"{path.name}: no such file", path=path) from None
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
-    return pipeline_from_keras(parse_json(raw, path.name), source=path.name, input_shape=input_shape)
+    check_regular_file(path, "a Keras config")
+    return pipeline_from_keras(parse_json(read_bytes(path), path.name), source=path.name, input_shape=input_shape)
 
 
 def pipeline_from_keras(data, source: str = "Keras config", input_shape=None) -> Pipeline:

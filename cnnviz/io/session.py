@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,19 +65,34 @@ class Session:
 def load_session(path) -> Session:
     """Read and fully validate a session file; raises SessionError naming the file and the place."""
     path = Path(path)
+    size = check_regular_file(path, "a session file")
+    if size > MAX_FILE_BYTES:
+        raise SessionError(f"{path.name}: file is {size / 2**20:.0f} MB, more than a session can be "
+                           f"({MAX_FILE_BYTES // 2**20} MB)", path=path)
+    return session_from_dict(parse_json(read_bytes(path), path.name), source=path.name)
+
+
+def check_regular_file(path: Path, what: str) -> int:
+    """The size of a regular file, else SessionError. A pipe or device is refused before it is opened:
+    reading one would wait for a writer forever (or never end)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SessionError(f"{path.name}: file is {size / 2**20:.0f} MB, more than a session can be "
-                               f"({MAX_FILE_BYTES // 2**20} MB)", path=path)
-        raw = path.read_bytes()
+        st = path.stat()
     except FileNotFoundError:
         raise SessionError(f"{path.name}: no such file", path=path) from None
-    except IsADirectoryError:
-        raise SessionError(f"{path.name}: is a folder, not a session file", path=path) from None
     except OSError as e:
         raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
-    return session_from_dict(parse_json(raw, path.name), source=path.name)
+    if stat.S_ISDIR(st.st_mode):
+        raise SessionError(f"{path.name}: is a folder, not {what}", path=path)
+    if not stat.S_ISREG(st.st_mode):
+        raise SessionError(f"{path.name}: not a regular file (a pipe or device), so not readable here", path=path)
+    return st.st_size
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
 
 
 def parse_json(raw: bytes | str, source: str):

@@ -166,8 +166,46 @@ def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(SessionError, match="not a text file"):
         load_session(tmp_path / "bin.cnnviz.json")
     deep = "[" * 100000 + "]" * 100000
-    with pytest.raises(SessionError, match="bad.cnnviz.json: "):
+    with pytest.raises(SessionError, match=r"^bad\.cnnviz\.json: not valid JSON: nested too deeply$"):
         load_session(write(tmp_path, deep))
+    (tmp_path / "folder.cnnviz.json").mkdir()
+    with pytest.raises(SessionError, match=r"^folder\.cnnviz\.json: is a folder, not a session file$"):
+        load_session(tmp_path / "folder.cnnviz.json")
+
+
+def reads_without_blocking(read, path):
+    """Call read(path) in a thread; a reader stuck on a pipe fails the test (the pipe is then unblocked)."""
+    import threading
+
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_catch(read, path)), daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():
+        with open(path, "wb"):  # a writer that closes at once ends the reader's wait
+            pass
+        thread.join(5)
+        pytest.fail(f"{read.__name__} blocked on the pipe {path.name}")
+    return outcome[0]
+
+
+def _catch(read, path):
+    try:
+        return read(path)
+    except Exception as e:  # noqa: BLE001 - the test looks at what came out
+        return e
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    from cnnviz.io import import_keras_config, load_image
+
+    fifo = tmp_path / "pipe.cnnviz.json"
+    os.mkfifo(fifo)
+    for read in (load_session, import_keras_config, load_image):
+        error = reads_without_blocking(read, fifo)
+        assert isinstance(error, SessionError), (read.__name__, error)
+        assert str(error) == "pipe.cnnviz.json: not a regular file (a pipe or device), so not readable here"
 
 
 def test_huge_file_is_refused_before_reading(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ the Document, `window.add_dock(...)` puts a panel in a dock (arithmetic views, f
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar
 
 import cnnviz
 from cnnviz.ui import settings
@@ -22,6 +22,18 @@ from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
 
 STATE_VERSION = 1
+
+
+def scrolling(widget) -> QScrollArea:
+    """`widget` in a frameless scroll area that gives it all the room there is and scrolls below its minimum."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    # as wide as the widget needs beside a vertical scroll bar: it scrolls one way only
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -42,7 +54,8 @@ class MainWindow(QMainWindow):
         self.pipeline_panel = PipelinePanel(self.document)
         self.filter_editor = FilterEditor(self.document)
         self.add_dock("input", "Input", self.input_grid, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.add_dock("pipeline", "Pipeline", self.pipeline_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        # the list, the form and the arithmetic are taller than a small screen leaves: scroll, never squeeze
+        self.add_dock("pipeline", "Pipeline", scrolling(self.pipeline_panel), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock(
             "filters", "Filters of the selected layer", self.filter_editor, Qt.DockWidgetArea.RightDockWidgetArea
         )
@@ -194,7 +207,9 @@ class MainWindow(QMainWindow):
 
     def _size_docks(self):
         self.resizeDocks([self.docks["input"], self.docks["filters"]], [330, 270], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["input"], self.docks["pipeline"]], [360, 470], Qt.Orientation.Vertical)
+        # the input as small as it reads well, so the pipeline's form and arithmetic fit without scrolling
+        input_height = self.docks["input"].minimumSizeHint().height()
+        self.resizeDocks([self.docks["input"], self.docks["pipeline"]], [input_height, 1000], Qt.Orientation.Vertical)
 
     def reset_layout(self):
         for dock in self.docks.values():

@@ -139,6 +139,13 @@ class LayerList(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
 
+    def sizeHint(self):  # noqa: N802 (Qt name)
+        """As tall as its rows (within 90..240 px): the form below keeps its room on a small screen."""
+        hint = super().sizeHint()
+        rows = sum(self.sizeHintForRow(i) for i in range(self.count())) + 2 * self.frameWidth() + 4
+        hint.setHeight(min(max(rows, self.minimumHeight()), 240))
+        return hint
+
     def drop_row(self, pos) -> int:
         """The row a layer dropped at `pos` lands in: before the item under the upper half, after the lower."""
         index = self.indexAt(pos)
@@ -175,7 +182,7 @@ class PipelinePanel(QWidget):
         self.list = LayerList()
         self.list.setObjectName("layerList")
         self.list.setToolTip("The layers in order, input at the top. Drag a layer to move it.")
-        self.list.setMinimumHeight(130)
+        self.list.setMinimumHeight(90)  # three two-line rows; the list grows with the room the form leaves
         self.list.currentRowChanged.connect(self._row_selected)
         self.list.layerDropped.connect(lambda i, j: self._move(i + 1, j + 1))
 
@@ -198,9 +205,10 @@ class PipelinePanel(QWidget):
             ("↑", lambda: self.move_selected(-1), "Move the selected layer earlier"),
             ("↓", lambda: self.move_selected(+1), "Move the selected layer later"),
         ):
-            button = QPushButton(text)
+            button = QToolButton()  # as wide as its text (a push button takes 80 px): the dock stays narrow
+            button.setText(text)
             button.setToolTip(tip)
-            button.setMaximumWidth(32 if len(text) == 1 else 80)
+            button.setMinimumWidth(32)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -245,6 +253,7 @@ class PipelinePanel(QWidget):
             self.list.addItem(item)
         self.list.setCurrentRow(doc.selected_layer - 1)
         self.list.blockSignals(False)
+        self.list.updateGeometry()
         self._refresh_form()
 
     def _row_selected(self, row: int):

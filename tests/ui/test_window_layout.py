@@ -54,3 +54,21 @@ def test_a_layout_saved_with_other_docks_is_not_restored(qtbot, tmp_path, monkey
     assert not window._restored
     assert arithmetic_tabs(window) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]}, "Step through")
     assert_fits(window)
+
+
+def test_a_small_screen_fits_and_a_long_refusal_never_crushes_the_form(qtbot, tmp_path):
+    """1024×700 (a small laptop): the window takes that size, and the layer form keeps readable fields
+    (the pipeline dock scrolls instead of squeezing them) even under a long error message."""
+    window = make_window(qtbot, tmp_path)
+    window.resize(1024, 700)
+    QApplication.processEvents()
+    assert window.size().toTuple() == (1024, 700)
+    panel = window.pipeline_panel
+    panel.fields["strides"].boxes[0].setValue(2)
+    panel.fields["dilation_rate"].boxes[0].setValue(2)  # refused with a four-line message
+    QApplication.processEvents()
+    assert panel.error.isVisible()
+    for key in ("filters", "kernel_size", "strides", "dilation_rate"):
+        field = panel.fields[key]
+        box = field.boxes[0] if hasattr(field, "boxes") else field
+        assert box.height() >= box.minimumSizeHint().height(), key

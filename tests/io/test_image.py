@@ -68,3 +68,54 @@ def test_bad_images_are_refused_by_name(tmp_path):
         load_image(ok, size=(0, 3))
     with pytest.raises(SessionError, match="image mode must be one of grey, rgb"):
         load_image(ok, mode="cmyk")
+
+
+def test_sixteen_bit_grey_png_keeps_its_levels(tmp_path):
+    levels = (np.arange(12).reshape(3, 4) * 5000).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(levels).save(path)  # a 16-bit PNG (mode I;16): converting to 8-bit "L" clips at 255
+    np.testing.assert_allclose(load_image(path, size=(3, 4))[:, :, 0], levels / 65535, atol=1e-6)
+    rgb = load_image(path, size=(3, 4), mode="rgb")
+    assert rgb.shape == (3, 4, 3)
+    for channel in range(3):
+        np.testing.assert_allclose(rgb[:, :, channel], levels / 65535, atol=1e-6)
+
+
+def test_half_transparent_non_square_rgba_is_blended_on_white(tmp_path):
+    rgba = np.zeros((3, 5, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = 128  # red at half opacity over white: (255, 127, 127)
+    x = load_image(save(tmp_path, rgba, "half.png", "RGBA"), size=(3, 5), mode="rgb")
+    assert x.shape == (3, 5, 3)
+    np.testing.assert_allclose(x[1, 4], [1, 127 / 255, 127 / 255], atol=1 / 255)
+
+
+def _png_header_only(path, width, height):
+    """A PNG whose header claims width × height pixels (Pillow reads the size before any pixel)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [100000, 12000])  # beyond Pillow's bomb error / within its warning band
+def test_a_huge_image_is_refused_by_size_before_decoding(tmp_path, side):
+    path = _png_header_only(tmp_path / "huge.png", side, side)
+    for read in (image_size, lambda p: load_image(p, size=(6, 6))):
+        with pytest.raises(SessionError, match=r"^huge\.png: image is too large to import \((\d+×\d+ pixels; )?"
+                                               r"at most 67108864 pixels\)$"):
+            read(path)
+
+
+def test_a_truncated_png_says_so(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)  # does not compress
+    path = save(tmp_path, noise)
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(SessionError, match=r"^pic\.png: damaged or truncated image"):
+        load_image(path, size=(6, 6))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -47,7 +48,7 @@ from cnnviz.core import (
 from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
 from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
-ERROR_STYLE = "QSpinBox, QDoubleSpinBox, QLineEdit, QComboBox { border: 2px solid #b00020; }"
+ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint keeps the native spin arrows)
 EDGE_FILTERS = (
     "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
 )
@@ -79,6 +80,14 @@ def new_layer(class_name: str, input_shape):
         )
         layer.set_weights([kernel.astype(np.float32), np.zeros(layer.filters, np.float32)])
     return layer
+
+
+def mark_refused(widget: QWidget, refused: bool):
+    """Tint a field (and the boxes inside a PairEdit) that holds a refused value; unmarked it inherits again."""
+    palette = QPalette()  # an empty palette: the widget follows its parent's again
+    if refused:
+        palette.setColor(QPalette.ColorRole.Base, ERROR_FILL)
+    widget.setPalette(palette)
 
 
 def copy_layer(layer):
@@ -417,7 +426,7 @@ class PipelinePanel(QWidget):
         config = layer.get_config()
         for key, widget in self.fields.items():
             widget.blockSignals(True)
-            widget.setStyleSheet("")
+            mark_refused(widget, False)
             if key == "training":
                 widget.setChecked(self.document.training)
             elif isinstance(widget, PairEdit):
@@ -487,10 +496,10 @@ class PipelinePanel(QWidget):
         self.error.show()
         widget = self.fields.get(key)
         if widget is not None:
-            widget.setStyleSheet(ERROR_STYLE)
+            mark_refused(widget, True)
 
     def _clear_error(self):
         self.error.hide()
         self.error.setText("")
         for widget in self.fields.values():
-            widget.setStyleSheet("")
+            mark_refused(widget, False)

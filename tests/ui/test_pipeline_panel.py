@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QPalette
 from PySide6.QtWidgets import QLabel, QListWidget, QWidget
 
+from cnnviz.ui.pipeline_panel import ERROR_FILL
 from ui_support import make_window
 
 
@@ -99,7 +100,7 @@ def test_invalid_stride_is_refused_in_place(window, qtbot):
     error = panel.findChild(QLabel, "layerError")
     assert error.isVisible()
     assert error.text() == "Conv2D #1: strides must be ≥ 1, got 0×1"
-    assert "b00020" in panel.fields["strides"].styleSheet()
+    assert panel.fields["strides"].boxes[0].palette().color(QPalette.ColorRole.Base) == ERROR_FILL
     assert doc.pipeline.get_config() == config
     assert doc.undo_stack.count() == 0
     for got, want in zip(doc.outputs, outputs):
@@ -165,3 +166,23 @@ def test_drop_below_an_item_moves_the_layer_down(window):
                              Qt.KeyboardModifier.NoModifier))
     assert labels(doc) == ["MaxPooling2D #1", "Conv2D #2", "UpSampling2D #3"]
     assert doc.selected_layer == 2
+
+
+def test_a_refused_field_is_tinted_but_keeps_its_arrows(window):
+    """The error mark must not swap the spin box for a style-sheet one (its arrows became bare '≡' marks)."""
+    panel = panel_of(window)
+    kernel, stride = panel.fields["kernel_size"].boxes[0], panel.fields["strides"].boxes[0]
+    stride.setValue(3)
+    before = stride.grab().toImage()
+    stride.setValue(0)
+    assert panel.error.isVisible()
+    after = stride.grab().toImage()
+    assert kernel.size() == stride.size()
+    w, h = after.width(), after.height()
+    up_arrow = [(x, y) for x in range(w - 14, w - 3) for y in range(3, h // 2)]  # (0 greys the down arrow)
+    assert all(after.pixel(x, y) == before.pixel(x, y) for x, y in up_arrow)
+    # the text area carries the error tint
+    assert after.pixelColor(3, 4) == ERROR_FILL
+    stride.setValue(1)
+    assert panel.error.isHidden()
+    assert stride.grab().toImage().pixelColor(3, 4) != ERROR_FILL

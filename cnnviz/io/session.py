@@ -95,12 +95,12 @@ def read_bytes(path: Path) -> bytes:
         raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
 
 
-def parse_json(raw: bytes | str, source: str):
+def parse_json(raw: bytes | str, source: str, what: str = "a cnnviz session"):
     """JSON text -> Python data. NaN/Infinity become markers that the validators report with their place."""
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
-        raise SessionError(f"{source}: not a text file (not UTF-8), so not a cnnviz session") from None
+        raise SessionError(f"{source}: not a text file (not UTF-8), so not {what}") from None
     try:
         return json.loads(text, parse_constant=_NonFinite)
     except json.JSONDecodeError as e:

@@ -110,6 +110,16 @@ def test_refusals_name_the_place(tmp_path, data, message):
     assert str(err.value) == message
 
 
+def test_a_binary_or_truncated_file_is_refused_as_a_keras_config(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(SessionError, match=r"^model\.json: not a text file \(not UTF-8\), so not a Keras config$"):
+        import_keras_config(path)
+    path.write_text('{"class_name": "Sequential", "config": {"layers": [')
+    with pytest.raises(SessionError, match=r"^model\.json: not valid JSON: Expecting value at line 1 column 48$"):
+        import_keras_config(path)
+
+
 def test_no_input_shape_anywhere_is_refused():
     with pytest.raises(SessionError, match="no input shape"):
         pipeline_from_keras([{"class_name": "ReLU", "config": {}}], source="m.json")

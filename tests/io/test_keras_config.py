@@ -116,7 +116,7 @@ def test_a_binary_or_truncated_file_is_refused_as_a_keras_config(tmp_path):
     with pytest.raises(SessionError, match=r"^model\.json: not a text file \(not UTF-8\), so not a Keras config$"):
         import_keras_config(path)
     path.write_text('{"class_name": "Sequential", "config": {"layers": [')
-    with pytest.raises(SessionError, match=r"^model\.json: not valid JSON: Expecting value at line 1 column 48$"):
+    with pytest.raises(SessionError, match=r"^model\.json: not valid JSON: Expecting value at line 1 column 52$"):
         import_keras_config(path)
 
 

@@ -48,6 +48,7 @@ from cnnviz.core import (
 from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
 from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
+STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
 ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint keeps the native spin arrows)
 EDGE_FILTERS = (
     "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
@@ -454,6 +455,7 @@ class PipelinePanel(QWidget):
             except ValueError:
                 self._show_error(f"{self.document.layer(self.document.selected_layer).label}: {key} must be "
                                  f"one or two whole numbers, got {text!r}", key)
+                self._show_arithmetic(self.document.layer(self.document.selected_layer), note=STILL_IN_USE)
                 return
             value = numbers[0] if len(numbers) == 1 else tuple(numbers)
         self.set_param(key, value)
@@ -468,6 +470,7 @@ class PipelinePanel(QWidget):
             new = layer.replace(**{key: value})
         except ConfigError as exc:
             self._show_error(str(exc), key)
+            self._show_arithmetic(layer, note=STILL_IN_USE)
             return
         try:
             self.document.replace_layer(i, new, f"{layer.label}: {key} = {value}")
@@ -477,7 +480,8 @@ class PipelinePanel(QWidget):
             return
         self._clear_error()
 
-    def _show_arithmetic(self, layer):
+    def _show_arithmetic(self, layer, note: str = ""):
+        """The output-size arithmetic of `layer` on its input; `note` heads it when `layer` is not the edit."""
         doc = self.document
         i = doc.selected_layer
         in_shape = doc.level_shape(i - 1)
@@ -489,7 +493,8 @@ class PipelinePanel(QWidget):
             out = f"output {shape_text(layer.compute_output_shape(in_shape))}"
         except ConfigError:
             out = "no valid output"
-        self.arithmetic.setText(f"input {shape_text(in_shape)}\n" + "\n".join(lines) + f"\n→ {out}")
+        text = f"input {shape_text(in_shape)}\n" + "\n".join(lines) + f"\n→ {out}"
+        self.arithmetic.setText(f"{note}\n{text}" if note else text)
 
     def _show_error(self, message: str, key: str | None = None):
         self.error.setText(message)

@@ -186,3 +186,18 @@ def test_a_refused_field_is_tinted_but_keeps_its_arrows(window):
     stride.setValue(1)
     assert panel.error.isHidden()
     assert stride.grab().toImage().pixelColor(3, 4) != ERROR_FILL
+
+
+def test_a_value_the_core_cannot_build_says_the_arithmetic_shown_is_the_old_one(window):
+    """Stride 0 makes no layer to explain: the box must not present the old 4×4 result as the new one's."""
+    panel = panel_of(window)
+    panel.fields["strides"].boxes[0].setValue(0)
+    lines = panel.arithmetic.text().splitlines()
+    assert lines[0] == "still in use (the refused value changed nothing):"
+    assert lines[2] == "rows: ⌊(6 + 0 + 0 − 3)/1⌋ + 1 = 4"
+    # a value that builds shows its own (failing) arithmetic, without that note
+    panel.fields["strides"].boxes[0].setValue(1)
+    panel.fields["kernel_size"].boxes[0].setValue(9)
+    assert panel.arithmetic.text().splitlines()[1] == "rows: ⌊(6 + 0 + 0 − 9)/1⌋ + 1 = 0 (empty: the window does not fit)"
+    panel.fields["kernel_size"].boxes[0].setValue(3)
+    assert panel.arithmetic.text().startswith("input 6×6×1")

@@ -228,3 +228,66 @@ def test_a_state_the_view_cannot_explain_is_said_not_raised(seed, monkeypatch):
     monkeypatch.setattr(view, "formula_lines", fail)
     document.replace_layer(1, document.layer(1).replace(strides=(2, 2)))  # the view refreshes: no exception
     assert view.formula.text() == "Conv2D #1: cell (9, 9, 0) is outside the 4×4×2 output"
+
+
+def test_a_large_input_keeps_the_filter_and_products_readable(seed, qtbot):
+    """At 256×256 the filter shared the input's 1-pixel cells and vanished: the window-sized grids keep
+    readable cells of their own while the big input and output fill their columns."""
+    document, view = seed
+    x = np.zeros((256, 256, 1), np.float32)
+    x[:6, :6, 0] = document.input[:, :, 0]
+    document.set_input(x)
+    document.flush()
+    view.canvas.grab()  # paints
+    geo = view.canvas.geometries
+    for key in (("filter", 0), ("products", 0)):
+        assert geo[key].cell_rect(0, 0).width() >= 12, key
+    assert geo[("input", 0)].grid_rect.width() >= 200
+    # the small seed keeps one cell size for everything, as the lecture draws it
+    x = document.input[:6, :6].copy()
+    document.set_input(x)
+    document.flush()
+    view.canvas.grab()
+    geo = view.canvas.geometries
+    assert geo[("filter", 0)].cell_rect(0, 0).width() == geo[("input", 0)].cell_rect(0, 0).width()
+
+
+def test_an_eight_channel_sum_leaves_the_picture_most_of_a_short_dock(qtbot):
+    """Eight channel lines filled a fixed 150 px under a 340 px view and squeezed the grids to specks."""
+    document = Document()
+    document.set_input(np.random.default_rng(0).random((6, 6, 8), dtype=np.float32))
+    document.flush()
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    view.resize(760, 340)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.formula.text().count("channel") == 8
+    assert view.formula.height() <= 0.3 * view.height() + 1
+    assert view.canvas.height() > view.formula.height()  # was 120 px under 150
+    view.resize(1000, 700)
+    qtbot.wait(1)
+    assert view.formula.height() == 150  # a tall view gives the sum its full box
+
+
+def test_channels_beyond_the_three_drawn_are_announced_on_the_picture(qtbot, tmp_path):
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    document = Document()
+    document.set_input(np.ones((6, 6, 8), np.float32))
+    document.flush()
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    svg = QSvgGenerator()
+    svg.setFileName(str(tmp_path / "step.svg"))
+    svg.setSize(QSize(760, 220))
+    painter = QPainter(svg)
+    geometries = view.canvas.paint_scene(painter, QRectF(0, 0, 760, 220))
+    painter.end()
+    assert {k for k in geometries if k[0] == "input"} == {("input", 0), ("input", 1), ("input", 2)}
+    text = (tmp_path / "step.svg").read_text()
+    assert "+ 5 more channels" in text
+    # the note sits under the third channel, not over it
+    assert geometries[("input", 2)].grid_rect.bottom() <= 220 - 14

@@ -127,10 +127,14 @@ class ArithmeticView(DocumentView):
         self.canvas.cellHovered.connect(lambda key, cell: self._probe(key, cell, pinned=False))
         self.canvas.cellClicked.connect(lambda key, cell: self._probe(key, cell, pinned=True))
         self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
-        self.formula = FormulaBox()
+        self.formula = FormulaBox(parent=self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)  # the picture takes the spare room
         layout.addWidget(self.formula)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.formula._fit()  # its height limit follows the view's height
 
     @property
     def layer_index(self) -> int:
@@ -346,7 +350,13 @@ class FormulaBox(QScrollArea):
     def _fit(self) -> None:
         width = max(self.viewport().width(), 200)
         needed = self.label.heightForWidth(width) if self.label.text() else 0
-        self.setFixedHeight(min(max(needed, 0) + 2, self._max_height))
+        self.setFixedHeight(min(max(needed, 0) + 2, self.max_height()))
+
+    def max_height(self) -> int:
+        """`max_height`, but at most 30% of the view it sits in: a short dock keeps its picture."""
+        view = self.parentWidget()
+        share = int(0.3 * view.height()) if view is not None and view.height() > 0 else self._max_height
+        return max(48, min(self._max_height, share))
 
 
 def find_layer(document, kinds: tuple[type, ...]) -> int:

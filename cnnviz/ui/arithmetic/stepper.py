@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton
 
 from cnnviz.core import ConfigError, ops
@@ -21,12 +21,24 @@ from cnnviz.core.arithmetic import conv_padding, transpose_crop
 from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import ArithmeticView, draw_message, draw_symbol, find_layer, split_column, split_row
+from cnnviz.ui.arithmetic.base import ArithmeticView, draw_symbol, find_layer, split_column, split_row
 from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, paint_grids
+from cnnviz.ui.grid_painter import Grid, fitted_font, layout_grid, paint_grids
 
 SLIDING_KINDS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
 MAX_CHANNEL_ROWS = 3  # input channels drawn one above the other; the formula lists every channel
+BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
+MIN_SHARED_CELL = 12.0  # below this the filter and products get cells of their own instead of the input's
+
+
+def grid_weight(cells: int) -> float:
+    """Width share of a grid `cells` wide, capped so that a 256-wide input leaves room for a 3×3 filter."""
+    return float(min(cells, BIG_GRID_COLUMNS))
+
+
+def shared_cell(placed) -> float:
+    """The cell size `paint_grids` would give every grid in `placed`."""
+    return min(layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed)
 
 
 @dataclass(frozen=True)
@@ -464,10 +476,15 @@ class StepperView(ArithmeticView):
         in_w = x.shape[1] + pad[2] + pad[3]
         if is_conv:
             kh, kw = layer.kernel_size
-            columns = split_row(rect, [in_w + 1, 1.0, kw + 1.5, 1.0, kw + 1.5, 1.4, y.shape[1] + 3])
+            columns = split_row(
+                rect, [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5, 1.4, grid_weight(y.shape[1]) + 3]
+            )
         else:
-            columns = split_row(rect, [in_w + 1, 1.2, y.shape[1] + 3])
-        rows_in = split_column(columns[0], [1] * len(shown), gap=6)
+            columns = split_row(rect, [grid_weight(in_w) + 1, 1.2, grid_weight(y.shape[1]) + 3])
+        hidden = len(channels) - len(shown)
+        note_px = 18.0 if hidden else 0.0  # a line under the input channels for those not drawn
+        in_column = columns[0].adjusted(0, 0, 0, -note_px)
+        rows_in = split_column(in_column, [1] * len(shown), gap=6)
         placed = []
         for row_rect, c in zip(rows_in, shown):
             title = f"Input {shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
@@ -528,19 +545,28 @@ class StepperView(ArithmeticView):
             )
         )
         # One cell size per group: several input channels share the height, so only their own cells are
-        # small; the filter, products and output keep readable cells.
+        # small; the filter, products and output keep readable cells. A large input or output cannot give
+        # the 3×3 grids readable cells: then the filter and products get their own.
         inputs = [p for p in placed if p[0][0] == "input"]
-        geometries = paint_grids(painter, inputs) if len(inputs) > 1 else {}
-        geometries.update(paint_grids(painter, [p for p in placed if p not in inputs or len(inputs) == 1]))
+        groups = [inputs, [p for p in placed if p not in inputs]] if len(inputs) > 1 else [placed]
+        if shared_cell(placed) < MIN_SHARED_CELL:
+            small = [p for p in placed if p[0][0] in ("filter", "products")]
+            groups = [[p for p in group if p not in small] for group in groups] + [small]
+        geometries = {}
+        for group in groups:
+            geometries.update(paint_grids(painter, group) if group else {})
         symbols = ["⊙", "=", "Σ+b→"] if is_conv else ["→"]
         for sym_rect, sym in zip(columns[1::2], symbols):
             draw_symbol(painter, sym_rect, sym)
-        if is_conv and len(channels) > len(shown):
-            draw_message(
-                painter,
-                QRectF(columns[0].left(), rect.bottom() - 24, columns[0].width(), 24),
-                f"+ {len(channels) - len(shown)} more channels (in the sum below)",
+        if hidden:
+            painter.save()
+            painter.setPen(QColor(70, 70, 70))
+            note, note_rect = f"+ {hidden} more channels (in the sum)", QRectF(
+                columns[0].left(), in_column.bottom(), columns[0].width(), note_px
             )
+            painter.setFont(fitted_font(note, note_rect))
+            painter.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
+            painter.restore()
         return geometries
 
     def _paint_transpose(self, painter, rect: QRectF) -> dict:
@@ -556,7 +582,9 @@ class StepperView(ArithmeticView):
         region = canvas[top : top + oh, left : left + ow]
         region_touched = touched[top : top + oh, left : left + ow]
         pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
-        columns = split_row(rect, [x.shape[1] + 1, 1.2, layer.kernel_size[1] + 1, 1.2, canvas.shape[1] + 3])
+        columns = split_row(
+            rect, [grid_weight(x.shape[1]) + 1, 1.2, layer.kernel_size[1] + 1, 1.2, grid_weight(canvas.shape[1]) + 3]
+        )
         in_title = f"INPUT {shape(x.shape)}" + (f", channel {step.in_channel + 1}" if x.shape[2] > 1 else "")
         k_title = f"Kernel (filter {step.channel + 1}" + (f", in-ch {step.in_channel + 1})" if x.shape[2] > 1 else ")")
         out_title = f"OUTPUT {shape(y.shape)} being built" + (f", filter {step.channel + 1}" if y.shape[2] > 1 else "")

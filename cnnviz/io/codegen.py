@@ -167,8 +167,8 @@ def _main() -> list[str]:
     return ["", 'if __name__ == "__main__":', "    np.set_printoptions(precision=4, suppress=True)",
             "    for layer_number, y in enumerate(run(), start=1):",
             '        print(f"layer {layer_number}: output {y.shape}")',
-            "        for channel in range(y.shape[-1]):",
-            '            print(f"  channel {channel}:")',
+            "        for channel in range(y.shape[-1]):  # numbered from 1, as cnnviz labels them",
+            '            print(f"  channel {channel + 1} (y[:, :, {channel}]):")',
             "            print(y[:, :, channel])"]
 
 

@@ -134,6 +134,9 @@ def test_generated_module_runs_as_a_script(tmp_path):
     out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "layer 3: output (6, 6, 2)" in out.stdout
+    # channels numbered from 1 as cnnviz labels them ("channel 1", "map 1"), with the numpy index beside
+    assert "  channel 1 (y[:, :, 0]):" in out.stdout and "  channel 2 (y[:, :, 1]):" in out.stdout
+    assert "channel 0" not in out.stdout
 
 
 @QUIET_KERAS

@@ -116,7 +116,7 @@ def _keras_module(session, shapes) -> str:
     p = session.pipeline
     lines = _header(session, "Keras", shapes) + ["import numpy as np", "import keras", "from keras import layers", ""]
     lines += _data(session)
-    lines += ["", "def build_model():", '    """The pipeline as a keras.Sequential with the session\'s weights."""',
+    lines += ["def build_model():", '    """The pipeline as a keras.Sequential with the session\'s weights."""',
               "    model = keras.Sequential(", "        [",
               f"            keras.Input(shape={tuple(int(v) for v in p.input_shape)}),"]
     for layer, in_shape in zip(p.layers, shapes):

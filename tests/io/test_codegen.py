@@ -86,6 +86,7 @@ def test_generated_code_parses_and_exposes_the_api(name, framework):
     names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     assert {"build_model", "INPUT", "WEIGHTS", "run"} <= names
     compile(source, name, "exec")
+    assert "\n\n\n\n" not in source  # PEP 8: at most two blank lines, as a reader's linter expects
 
 
 @pytest.mark.parametrize("name", list(SESSIONS))

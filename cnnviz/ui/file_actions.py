@@ -11,13 +11,14 @@ Every question to the user goes through `self.dialogs` (a `Dialogs`), so tests s
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QEvent, QLockFile, QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -56,7 +57,8 @@ SK = QKeySequence.StandardKey
 MAX_RECENT = 8
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SESSION_FILTER = "cnnviz sessions (*.cnnviz.json);;All files (*)"
-RECOVERY_NAME = "recovery.cnnviz.json"
+RECOVERY_GLOB = "recovery*.cnnviz.json"  # recovery-<pid>-<n>.cnnviz.json, one per window, + ".lock" while open
+_WINDOWS = itertools.count(1)
 AUTOSAVE_MS = 30_000
 
 
@@ -181,6 +183,8 @@ class FileActions(QObject):
         self.document = window.document
         self.dialogs = dialogs or Dialogs(window)
         self.path: str | None = None
+        self._recovery_name = f"recovery-{os.getpid()}-{next(_WINDOWS)}.cnnviz.json"
+        self._lock: QLockFile | None = None  # held while this window runs, so other windows leave its file alone
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
@@ -296,6 +300,8 @@ class FileActions(QObject):
         if ok:
             self._autosave.stop()
             self.remove_recovery()
+            if self._lock is not None:
+                self._lock.unlock()
         return ok
 
     # ------------------------------------------------------------------ sessions
@@ -376,25 +382,32 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ recovery
     @property
     def recovery_path(self) -> Path:
-        return recovery_dir() / RECOVERY_NAME
+        return recovery_dir() / self._recovery_name
 
     def activate(self):
         """At app start (the `cnnviz` command): offer work a crash left behind, autosave unsaved work from
         now on, and ask before unsaved work is closed. A window built without it (tests, embedding) never
-        blocks its own closing with a question."""
+        blocks its own closing with a question.
+
+        Each window autosaves to its own file and holds a lock beside it while it runs, so a second window
+        neither offers, deletes nor overwrites the first one's work: only files whose window is gone (no
+        lock, or the lock of a dead process) are offered, newest first; one accepted ends the offers."""
         if self.close_guard not in self.window.close_guards:
             self.window.close_guards.append(self.close_guard)
-        path = self.recovery_path
-        if path.exists():
+        for path in _left_behind(recovery_dir()):
             try:
                 session = load_session(path)
             except SessionError:
                 session = None  # a damaged recovery file is of no use to anyone
-            if session is not None and self.dialogs.recover(_age(path)):
+            accepted = session is not None and self.dialogs.recover(_age(path))
+            if accepted:
                 source = session.view.pop("recovery_of", None)
-                self.open_session(session, source if isinstance(source, str) else None, modified=True)
-            else:
-                self.remove_recovery()
+                accepted = self.open_session(session, source if isinstance(source, str) else None, modified=True)
+            _remove(path)
+            if accepted:
+                self.autosave()  # under this window's name, so a second crash still has it
+                break
+        self._lock = _held_lock(self.recovery_path)
         self._autosave.start()
 
     def _note_edit(self, *_):
@@ -417,10 +430,7 @@ class FileActions(QObject):
             pass  # autosave is a safety net: never interrupt the user over it
 
     def remove_recovery(self):
-        try:
-            self.recovery_path.unlink()
-        except OSError:
-            pass
+        _remove(self.recovery_path)
 
     # ------------------------------------------------------------------ import / export
     def import_image(self, path: str | None = None) -> bool:
@@ -538,3 +548,37 @@ def _age(path: Path) -> str:
     minutes = max(0, int((time.time() - path.stat().st_mtime) // 60))
     return "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago" if minutes < 120 \
         else f"{minutes // 60} hours ago"
+
+
+def _lock_path(recovery: Path) -> str:
+    return str(recovery) + ".lock"
+
+
+def _held_lock(recovery: Path) -> QLockFile | None:
+    """This window's claim on its recovery file (None if the folder cannot hold one: autosave still works)."""
+    try:
+        recovery.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    lock = QLockFile(_lock_path(recovery))
+    lock.setStaleLockTime(0)  # stale only when its process is gone, however long a session runs
+    return lock if lock.tryLock(0) else None
+
+
+def _left_behind(folder: Path) -> list[Path]:
+    """Recovery files no running window holds, newest first."""
+    orphans = []
+    for path in folder.glob(RECOVERY_GLOB) if folder.is_dir() else []:
+        lock = QLockFile(_lock_path(path))
+        lock.setStaleLockTime(0)
+        if lock.tryLock(0):  # free, or left by a process that no longer runs
+            lock.unlock()
+            orphans.append(path)
+    return sorted(orphans, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _remove(path: Path):
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -311,3 +311,69 @@ def test_autosave_writes_only_after_new_edits(window):
     doc.undo_stack.undo()
     fa.autosave()  # back at the saved state: no recovery needed
     assert not fa.recovery_path.exists()
+
+
+def test_a_second_window_leaves_the_first_windows_recovery_alone(window, qtbot):
+    """Two windows open at once (two sessions side by side): neither offers nor deletes nor overwrites
+    the other's autosaved work; only work whose window is gone is offered."""
+    from cnnviz.ui.main_window import MainWindow
+
+    first, doc = window.file_actions, window.document
+    first.activate()
+    doc.paint_cells([(0, 0, 0)], 0.5)
+    doc.flush()
+    first.autosave()
+    assert first.recovery_path.exists()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.file_actions.dialogs = FakeDialogs()
+    second.file_actions.activate()
+    assert second.file_actions.dialogs.asked == []  # the first window is alive: its work is not offered
+    second.document.paint_cells([(1, 1, 0)], 0.25)
+    second.document.flush()
+    second.file_actions.autosave()
+    assert second.file_actions.recovery_path != first.recovery_path
+    assert load_session(first.recovery_path).input[0, 0, 0] == np.float32(0.5)
+    assert load_session(second.file_actions.recovery_path).input[1, 1, 0] == np.float32(0.25)
+    second.file_actions.dialogs.changes = "discard"
+    assert second.close()
+    assert first.recovery_path.exists() and not second.file_actions.recovery_path.exists()
+
+
+CRASHING_APP = """
+import sys
+import cnnviz.ui
+from cnnviz.ui.app import create_app
+from cnnviz.ui.main_window import MainWindow
+app = create_app(["cnnviz"])
+window = MainWindow()
+window.file_actions.activate()
+window.document.paint_cells([(2, 3, 0)], 0.75)
+window.document.flush()
+window.file_actions.autosave()
+print(window.file_actions.recovery_path, flush=True)
+sys.stdin.read()  # wait to be killed
+"""
+
+
+def test_work_of_a_killed_app_is_offered_at_the_next_start(window, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "CNNVIZ_RECOVERY_DIR": str(tmp_path / "recovery")}
+    child = subprocess.Popen([sys.executable, "-c", CRASHING_APP], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env=env)
+    try:
+        recovery = child.stdout.readline().strip()
+        assert recovery and os.path.exists(recovery)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    fa = window.file_actions
+    fa.activate()
+    assert fa.dialogs.asked == ["recover?"]
+    assert window.document.input[2, 3, 0] == np.float32(0.75) and window.isWindowModified()
+    assert not os.path.exists(recovery)  # taken over: this window autosaves it under its own name now
+    assert load_session(fa.recovery_path).input[2, 3, 0] == np.float32(0.75)

@@ -11,6 +11,8 @@ Levels: level 0 is the input, level i the output of layer i (1-based, as `Layer.
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 import logging
 from dataclasses import dataclass, field
@@ -39,6 +41,24 @@ _stroke_ids = itertools.count(1)
 def new_stroke_id() -> int:
     """A fresh id for one mouse stroke: every edit sent with it merges into one undo step."""
     return next(_stroke_ids)
+
+
+def weights_reaching(layer, cells, input_shape) -> set:
+    """The union of `provenance.weights_used` over `cells`, computed once per distinct row and column:
+    a deep cell's field can hold thousands of cells, and this runs on every hover."""
+    from cnnviz.core.provenance import tap_sources
+
+    n_rows, n_cols, channels = input_shape
+
+    @functools.cache
+    def taps(axis: int, n: int, index: int) -> tuple:
+        return tuple(tap for tap, source in tap_sources(layer, axis, n, index) if 0 <= source < n)
+
+    transpose = type(layer).__name__ == "Conv2DTranspose"  # its kernel is (kh, kw, filters, channels)
+    used = set()
+    for rows, cols, o in {(taps(0, n_rows, r), taps(1, n_cols, c), o) for r, c, o in cells}:
+        used.update((a, b, o, ch) if transpose else (a, b, ch, o) for a in rows for b in cols for ch in range(channels))
+    return used
 
 
 @dataclass
@@ -409,10 +429,11 @@ class Document(QObject):
 
             field_sets = provenance.receptive_field(self._pipeline, self.levels, level, cell)
             fields = {k: set(v) for k, v in field_sets.items()}
-            if level > 0:
-                layer = self.layer(level)
-                if getattr(layer, "TRAINABLE", False) and layer.built:
-                    weights[level] = set(provenance.weights_used(layer, cell, self.level_shape(level - 1)))
+            # the weights of every kernel layer on the way down that multiplied a cell of the field
+            for lvl in range(1, level + 1):
+                layer = self.layer(lvl)
+                if getattr(layer, "TRAINABLE", False) and layer.built and fields.get(lvl):
+                    weights[lvl] = weights_reaching(layer, fields[lvl], self.level_shape(lvl - 1))
         except (ImportError, AttributeError, ConfigError, IndexError):
             log.debug("no provenance for level %s cell %s", level, cell, exc_info=True)
         fields.setdefault(level, set()).add(cell)

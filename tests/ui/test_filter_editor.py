@@ -126,3 +126,16 @@ def test_hovering_an_output_lights_the_weights_used(window, qtbot):
     assert doc.probe.weights[1] == {(a, b, 0, 1) for a in range(3) for b in range(3)}
     assert slice_view(editor, 1, 0).heatmap._highlight == {(a, b) for a in range(3) for b in range(3)}
     assert slice_view(editor, 0, 0).heatmap._highlight == frozenset()
+
+
+def test_hovering_a_later_layer_lights_the_weights_that_made_its_field(window, qtbot):
+    """An up-sampled cell comes from a pooled maximum of Conv2D #1's filter 2: those weights light up too."""
+    doc = window.document
+    editor = editor_of(window)
+    hover(qtbot, window.layer_views.cards(3)[1].heatmap, (5, 5))
+    field = doc.probe.fields[1]
+    assert field and {ch for _, _, ch in field} == {1}
+    want = set().union(*(core.weights_used(doc.layer(1), cell, (6, 6, 1)) for cell in field))
+    assert doc.probe.weights[1] == want
+    assert slice_view(editor, 1, 0).heatmap._highlight == {(a, b) for a, b, _, _ in want}
+    assert slice_view(editor, 0, 0).heatmap._highlight == frozenset()

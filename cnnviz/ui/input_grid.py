@@ -56,7 +56,7 @@ class InputGrid(QWidget):
         for text, slot, tip in (
             ("Fill", self.fill, "Set every cell of the shown channel to the brush value"),
             ("Clear", self.clear, "Set every input cell to 0"),
-            ("Invert", self.invert, "Replace each value v by (max + min) − v"),
+            ("Invert", self.invert, "Black ↔ white: each value v becomes (max + min) − v, over at least 0..1"),
             ("Random", self.randomize, "Random values between 0 and 1"),
         ):
             button = QPushButton(text)
@@ -206,8 +206,10 @@ class InputGrid(QWidget):
         self.document.set_input(np.zeros_like(self.document.input), "Clear input")
 
     def invert(self):
+        """Flip within the greys' range (at least 0..1): black ↔ white, also for a blank image."""
         x = self.document.input
-        self.document.set_input(float(x.max()) + float(x.min()) - x, "Invert input")
+        lo, hi = input_levels(x)
+        self.document.set_input((lo + hi - x).astype(np.float32), "Invert input")
 
     def randomize(self):
         x = np.random.default_rng().random(self.document.input.shape, dtype=np.float32)

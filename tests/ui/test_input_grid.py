@@ -162,3 +162,19 @@ def test_large_input_sizes(window, qtbot):
     doc.flush()
     assert doc.input[10, 10:41, 0].min() == grid.brush.value()
     assert doc.outputs[-1].shape == (381, 381, 2)
+
+
+def test_invert_flips_within_the_grey_range_even_for_a_blank_or_flat_image(window):
+    """Invert on a cleared input did nothing (max + min − x = 0); it flips within the greys' range (≥ 0..1)."""
+    doc = window.document
+    grid = grid_of(window)
+    grid.clear()
+    grid.invert()
+    assert np.all(doc.input == 1.0)
+    grid.invert()
+    assert np.all(doc.input == 0.0)
+    x = np.full(doc.input.shape, 0.25, np.float32)
+    x[0, 0, 0] = 0.5
+    doc.set_input(x)
+    grid.invert()
+    assert doc.input[0, 0, 0] == 0.5 and doc.input[1, 1, 0] == 0.75

@@ -50,7 +50,9 @@ class Actions:
         self.fill = make("&Fill input", "Set every input cell (of the shown channel) to the brush value",
                          "Ctrl+Shift+F")
         self.clear = make("&Clear input", "Set every input cell to 0", "Ctrl+Shift+Backspace")
-        self.invert = make("&Invert input", "Black ↔ white: every value v becomes (max + min) − v, over at least 0..1", "Ctrl+I")
+        self.invert = make(
+            "&Invert input", "Black ↔ white: every value v becomes (max + min) − v, over at least 0..1", "Ctrl+I"
+        )
         self.random = make("&Random input", "Random values between 0 and 1", "Ctrl+Shift+R")
         self.example = {name: make(name.capitalize(), f"Load the {name} example input") for name in INPUT_EXAMPLES}
 

@@ -198,6 +198,7 @@ def test_a_value_the_core_cannot_build_says_the_arithmetic_shown_is_the_old_one(
     # a value that builds shows its own (failing) arithmetic, without that note
     panel.fields["strides"].boxes[0].setValue(1)
     panel.fields["kernel_size"].boxes[0].setValue(9)
-    assert panel.arithmetic.text().splitlines()[1] == "rows: ⌊(6 + 0 + 0 − 9)/1⌋ + 1 = 0 (empty: the window does not fit)"
+    rows = panel.arithmetic.text().splitlines()[1]
+    assert rows == "rows: ⌊(6 + 0 + 0 − 9)/1⌋ + 1 = 0 (empty: the window does not fit)"
     panel.fields["kernel_size"].boxes[0].setValue(3)
     assert panel.arithmetic.text().startswith("input 6×6×1")

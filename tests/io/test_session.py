@@ -269,9 +269,19 @@ def test_a_killed_writer_leaves_the_old_file(tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(f for f in os.listdir(RESOURCES) if f.endswith(".cnnviz.json")))
-def test_example_sessions_load(name):
-    s = load_session(os.path.join(RESOURCES, name))
-    s.pipeline.run(s.input)
+def test_example_sessions_load_and_save_back_byte_for_byte(name, tmp_path):
+    path = os.path.join(RESOURCES, name)
+    s = load_session(path)
+    assert all(np.isfinite(y).all() for y in s.pipeline.run(s.input))
+    save_session(s, tmp_path / name)  # every number, key and view setting survives load + save unchanged
+    assert (tmp_path / name).read_bytes() == open(path, "rb").read()
+
+
+def test_example_sessions_show_the_numbers_the_readme_promises():
+    s = load_session(os.path.join(RESOURCES, "same-padding-stride2.cnnviz.json"))
+    assert s.pipeline.run(s.input)[-1][:, :, 0].tolist() == [[-6, -6, 30], [-6, -6, 66], [-4, -4, 62]]
+    s = load_session(os.path.join(RESOURCES, "transposed-back-to-6x6.cnnviz.json"))
+    assert [y.shape for y in s.pipeline.run(s.input)] == [(4, 4, 1), (2, 2, 1), (6, 6, 1)]
 
 
 def test_lecture_example_is_the_seed():

@@ -75,3 +75,29 @@ def test_no_conv_layer_says_so(qtbot):
     document = Document(core.Pipeline(x.shape, [core.ReLU()]), x)
     view = view_of(qtbot, document)
     assert view.matrix is None and "Add a Conv2D" in view.message
+
+
+def test_labels_never_overlap_each_other_or_the_grids_in_the_default_dock_size(qtbot):
+    """At the dock's 760×270 the C title ran under the b/y labels and 'weights' sat on top of 'y'."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFontMetricsF
+
+    from cnnviz.ui.arithmetic.matrix_view import matrix_layout
+
+    document = Document()
+    view = view_of(qtbot, document)
+    n_out, n_in = view.matrix.matrix.shape
+    for size in ((760, 270), (1000, 600), (500, 200)):
+        rect = QRectF(0, 0, *size)
+        grids, labels = matrix_layout(rect, n_out, n_in, "C (32 × 36): row = output cell, column = input cell",
+                                      "xᵀ: the 6×6×1 input, flattened row by row")
+        inks = []
+        for label_rect, text, font, align in labels:
+            ink = QFontMetricsF(font).boundingRect(label_rect, int(align), text)
+            assert rect.contains(ink), (size, text)
+            inks.append((text, ink))
+        for i, (a, ra) in enumerate(inks):
+            for b, rb in inks[i + 1:]:
+                assert not ra.intersects(rb), (size, a, b)
+            for key, grid_rect in grids.items():
+                assert not ra.intersects(grid_rect), (size, a, key)

@@ -23,6 +23,49 @@ MAX_DRAWN_ENTRIES = 40_000  # beyond this the matrix is unreadable on any screen
 MATRIX_KINDS = (Conv2D, Conv2DTranspose)
 
 
+def matrix_layout(rect: QRectF, n_out: int, n_in: int, c_title: str, x_title: str):
+    """Where x, C, b, y and the colour bar go, and the labels: ({key: rect}, [(rect, text, font, flags)]).
+
+    One cell size for all grids. Top to bottom: the x title, the x row, the C title, the b / y / weights
+    labels, then C with b and y beside it. Each title has a line of its own across the whole width, so
+    that it never runs under the narrow b and y columns.
+    """
+    label_h = 22.0
+    right = 64.0  # the colour bar with its tick labels, and room for "weights"
+    cell = min(
+        (rect.width() - 8 - 3.5 * 14 - right) / (n_in + 2),  # gaps of 14 px ...
+        (rect.width() - 8 - right) / (n_in + 2 + 3.5 * 1.5),  # ... or of 1.5 cells
+        (rect.height() - 4 * label_h - 4) / (n_out + 1.5),
+    )
+    cell = max(cell, 0.5)
+    gap = max(cell * 1.5, 14.0)  # room for the "+" and "=" between C, b and y
+    x0, width = rect.left() + 4, rect.width() - 8
+    x_line = QRectF(x0, rect.top(), width, label_h)
+    x_rect = QRectF(x0, x_line.bottom(), n_in * cell, cell)
+    c_line = QRectF(x0, x_rect.bottom() + 0.5 * cell, width, label_h)
+    c_rect = QRectF(x0, c_line.bottom() + label_h, n_in * cell, n_out * cell)
+    b_rect = QRectF(c_rect.right() + gap, c_rect.top(), cell, c_rect.height())
+    y_rect = QRectF(b_rect.right() + gap, c_rect.top(), cell, c_rect.height())
+    bar = QRectF(y_rect.right() + gap * 1.5, c_rect.top(), 12, min(c_rect.height(), 240))
+    bold = pixel_font(15.0, bold=True)
+    left_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+    centre_bottom = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
+    def column_label(r: QRectF) -> QRectF:
+        return QRectF(r.center().x() - (gap + cell) / 2, c_line.bottom(), gap + cell, label_h)
+
+    labels = [
+        (x_line, x_title, fitted_font(x_title, x_line, bold=True), left_bottom),
+        (c_line, c_title, fitted_font(c_title, c_line, bold=True), left_bottom),
+        (column_label(b_rect), "b", bold, centre_bottom),
+        (column_label(y_rect), "y", bold, centre_bottom),
+        (QRectF(bar.left(), c_line.bottom(), rect.right() - bar.left(), label_h), "weights", bold, left_bottom),
+    ]
+    for symbol, left in (("+", c_rect.right()), ("=", b_rect.right())):
+        labels.append((QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), symbol, bold,
+                       Qt.AlignmentFlag.AlignCenter))
+    return {"x": x_rect, "matrix": c_rect, "b": b_rect, "y": y_rect, "bar": bar}, labels
+
+
 def matching_conv(layer: Conv2DTranspose) -> Conv2D:
     """The Conv2D whose matrix, transposed, is this Conv2DTranspose's (same kernel tensor, channels swapped)."""
     kh, kw, out_c, in_c = layer.kernel.shape
@@ -188,17 +231,15 @@ class MatrixView(ArithmeticView):
         y_lut, y_levels = level_style(self._index, y)
         name = "Cᵀ" if isinstance(layer, Conv2DTranspose) else "C"
         structural = m.weight_index < 0
-        # One cell size for all: columns = n_in + gap + b + gap + y (+ colour bar); rows = label + x + gap + n_out.
-        label_h = 22.0
-        cell = min((rect.width() - 60) / (n_in + 6), (rect.height() - 3 * label_h) / (n_out + 2.5))
-        cell = max(cell, 0.5)
-        x0 = rect.left() + 4
-        y_top = rect.top() + label_h
-        x_rect = QRectF(x0, y_top, n_in * cell, cell)
-        c_rect = QRectF(x0, y_top + 1.5 * cell + label_h, n_in * cell, n_out * cell)
-        gap = max(cell * 1.5, 14.0)  # room for the "+" and "=" between C, b and y
-        b_rect = QRectF(c_rect.right() + gap, c_rect.top(), cell, c_rect.height())
-        y_rect = QRectF(b_rect.right() + gap, c_rect.top(), cell, c_rect.height())
+        shape = lambda s: "×".join(map(str, s))  # noqa: E731
+        rects, labels = matrix_layout(
+            rect,
+            n_out,
+            n_in,
+            f"{name} ({n_out} × {n_in}): row = output cell, column = input cell",
+            f"xᵀ: the {shape(m.input_shape)} input, flattened row by row",
+        )
+        x_rect, c_rect, b_rect, y_rect = (rects[k] for k in ("x", "matrix", "b", "y"))
         highlight_rows = [] if self._row is None else [(self._row, 0)]
         used = [] if self._row is None else [(0, int(k)) for k in np.flatnonzero(~structural[self._row])]
         row_cells = [] if self._row is None else [(self._row, int(k)) for k in range(n_in)]
@@ -219,36 +260,11 @@ class MatrixView(ArithmeticView):
             "y": (y_rect, Grid(y.ravel()[:, None], y_levels, y_lut, highlights=highlight_rows)),
         }
         geometries: dict[str, GridGeometry] = {key: paint_grid(painter, r, g) for key, (r, g) in grids.items()}
-        bar = QRectF(y_rect.right() + gap * 1.5, c_rect.top(), 12, min(c_rect.height(), 240))
-        paint_colorbar(painter, bar, grids["matrix"][1].levels, DIVERGING, 11)
+        paint_colorbar(painter, rects["bar"], grids["matrix"][1].levels, DIVERGING, 11)
         painter.save()
         painter.setPen(Qt.GlobalColor.black)
-        font_px = max(9.0, min(15.0, label_h * 0.7))
-        painter.setFont(pixel_font(font_px, bold=True))
-        shape = lambda s: "×".join(map(str, s))  # noqa: E731
-        titles = (
-            (
-                QRectF(x0, y_top - label_h, max(x_rect.width(), 300), label_h),
-                f"xᵀ: the {shape(m.input_shape)} input, flattened row by row",
-            ),
-            (
-                QRectF(x0, c_rect.top() - label_h, max(c_rect.width(), 300), label_h),
-                f"{name} ({n_out} × {n_in}): row = output cell, column = input cell",
-            ),
-        )
-        for title_rect, text in titles:
-            painter.setFont(fitted_font(text, title_rect, bold=True))
-            painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
-        painter.setFont(pixel_font(font_px, bold=True))
-        for label, r in (("b", b_rect), ("y", y_rect), ("weights", bar)):
-            painter.drawText(
-                QRectF(r.center().x() - 40, r.top() - label_h, 80, label_h),
-                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                label,
-            )
-        for symbol, left in (("+", c_rect.right()), ("=", b_rect.right())):
-            painter.drawText(
-                QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), Qt.AlignmentFlag.AlignCenter, symbol
-            )
+        for label_rect, text, font, align in labels:
+            painter.setFont(font)
+            painter.drawText(label_rect, align, text)
         painter.restore()
         return geometries

@@ -174,6 +174,7 @@ class FilterEditor(QWidget):
         return layer if type(layer).__name__ in TRAINABLE and layer.built else None
 
     def refresh(self):
+        self.message.hide()  # the pipeline or the selection changed since a refusal: its message is stale
         layer = self.layer()
         if layer is None:
             self._show_nothing()

@@ -139,3 +139,16 @@ def test_hovering_a_later_layer_lights_the_weights_that_made_its_field(window, q
     assert doc.probe.weights[1] == want
     assert slice_view(editor, 1, 0).heatmap._highlight == {(a, b) for a, b, _, _ in want}
     assert slice_view(editor, 0, 0).heatmap._highlight == frozenset()
+
+
+def test_a_refusal_message_goes_when_the_pipeline_changes_elsewhere(window):
+    doc = window.document
+    editor = editor_of(window)
+    editor.remove_filter()
+    editor.remove_filter()  # the last one: refused
+    assert editor.message.isVisible() and "at least one filter" in editor.message.text()
+    window.input_grid.resize_input((6, 6, 3))  # an edit elsewhere: the message no longer applies
+    assert doc.layer(1).kernel.shape == (3, 3, 3, 1)
+    assert editor.message.isHidden()
+    editor.kernel_size.boxes[0].setValue(9)  # a refusal right after still shows
+    assert editor.message.isVisible() and "does not fit" in editor.message.text()

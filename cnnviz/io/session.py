@@ -184,7 +184,7 @@ def check_layer_config(r, class_name: str, config: dict, place: str) -> dict:
     allowed = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     for key in config:
         if key not in allowed and key not in _KERAS_COMMON:
-            r.fail(f"{place}.{key}", f"unknown field for {class_name} (expected {', '.join(sorted(allowed))})")
+            r.fail(join_place(place, key), f"unknown field for {class_name} (expected {', '.join(sorted(allowed))})")
     for key in allowed:
         if params[key].default is inspect.Parameter.empty and key not in config:
             r.fail(f"{place}.{key}", f"missing (a {class_name} needs it)")
@@ -324,7 +324,7 @@ class _Reader:
     def no_unknown_keys(self, obj: dict, known: set, place: str):
         for key in obj:
             if key not in known:
-                self.fail(f"{place}.{key}" if place else key, f"unknown field (expected {', '.join(sorted(known))})")
+                self.fail(join_place(place, key), f"unknown field (expected {', '.join(sorted(known))})")
 
     def array(self, value, place: str, ndim: int, dtype) -> np.ndarray:
         """A nested list of `ndim` levels -> array; the first bad element is reported by its index."""
@@ -357,6 +357,15 @@ class _Reader:
             if ndim > 1 and isinstance(v, list) and len(v) != inner[0] and inner[0] is not None:
                 self.fail(f"{place}[{i}]", f"expected {inner[0]} entries like {place}[0], got {len(v)} (ragged array)")
             self._find_bad(v, f"{place}[{i}]", ndim - 1, want, dtype)
+
+
+def join_place(place: str, key: str) -> str:
+    """`place.key`, or `place["key"]` (JSON-escaped, shortened) for a key a file made up: a newline or
+    control character in it would otherwise break the one-line message."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", key):
+        return f"{place}.{key}" if place else key
+    text = json.dumps(key)
+    return f"{place}[{text if len(text) <= 40 else text[:38] + '...'}]"
 
 
 def _fits_float32(v) -> bool:

@@ -145,6 +145,20 @@ def test_bad_file_message_names_file_and_place(tmp_path, data, message):
     assert str(err.value) == message
 
 
+def test_a_strange_unknown_key_is_quoted_on_one_line(tmp_path):
+    d = good_dict()
+    d["a\nb"] = 1
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, d))
+    assert str(err.value) == ('bad.cnnviz.json: ["a\\nb"]: unknown field (expected format, generator, input, '
+                              'layers, seed, view)')
+    d = good_dict()
+    d["layers"][0]["config"]["x" * 200] = 1
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, d))
+    assert str(err.value).startswith(f'bad.cnnviz.json: layers[0].config["{"x" * 37}...]: unknown field for Conv2D')
+
+
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_non_finite_numbers_are_refused_with_their_place(tmp_path, token):
     text = json.dumps(good_dict()).replace('"input": [[[1], [0]', f'"input": [[[1], [{token}]', 1)

@@ -329,16 +329,18 @@ class _Reader:
     def array(self, value, place: str, ndim: int, dtype) -> np.ndarray:
         """A nested list of `ndim` levels -> array; the first bad element is reported by its index."""
         want = bool if dtype is bool else (int, float)
-        if _count_leaves(value, ndim) > MAX_VALUES:
+        shape = _first_shape(value, ndim)
+        if math.prod(shape) > MAX_VALUES:
             self.fail(place, f"more than {MAX_VALUES} values")
         # The walk in Python is what makes a true among numbers, a ragged row or a NaN a named error
         # (np.array would quietly turn true into 1); it costs ~0.1 s for a 256×256×3 input.
-        self._find_bad(value, place, ndim, want, dtype)
+        self._find_bad(value, place, ndim, want, shape, place)
         with np.errstate(over="ignore"):
             return np.ascontiguousarray(np.array(value, dtype=dtype))
 
-    def _find_bad(self, value, place, ndim, want, dtype, length=None):
-        """Walk the nested lists to report the first ragged, mistyped or non-finite element."""
+    def _find_bad(self, value, place, ndim, want, shape, root, depth=0):
+        """Walk the nested lists to report the first ragged, mistyped or non-finite element. Every list at
+        a depth must be as long as the first one there (`shape`), cousins included, not only siblings."""
         if ndim == 0:
             if isinstance(value, _NonFinite) or (want != bool and _is_number(value) and not _fits_float32(value)):
                 self.fail(place, f"expected a finite number, got {value!r}")
@@ -352,11 +354,11 @@ class _Reader:
                              f"got {_show(value)}")
         if not value:
             self.fail(place, "expected a non-empty list")
-        inner = [len(v) if isinstance(v, list) else None for v in value]
+        if depth < len(shape) and len(value) != shape[depth]:
+            entries = f"{shape[depth]} entr{'y' if shape[depth] == 1 else 'ies'}"
+            self.fail(place, f"expected {entries} like {root}{'[0]' * depth}, got {len(value)} (ragged array)")
         for i, v in enumerate(value):
-            if ndim > 1 and isinstance(v, list) and len(v) != inner[0] and inner[0] is not None:
-                self.fail(f"{place}[{i}]", f"expected {inner[0]} entries like {place}[0], got {len(v)} (ragged array)")
-            self._find_bad(v, f"{place}[{i}]", ndim - 1, want, dtype)
+            self._find_bad(v, f"{place}[{i}]", ndim - 1, want, shape, root, depth + 1)
 
 
 def join_place(place: str, key: str) -> str:
@@ -372,15 +374,16 @@ def _fits_float32(v) -> bool:
     return math.isfinite(v) and abs(v) <= 3.4028234663852886e38
 
 
-def _count_leaves(value, ndim) -> int:
-    """Product of the first list's lengths down `ndim` levels: a cheap guard before np.array on a huge file."""
-    n = 1
+def _first_shape(value, ndim) -> tuple[int, ...]:
+    """The lengths down the first elements (as many levels as are lists): the shape every row must have,
+    and a cheap size guard before np.array on a huge file."""
+    shape = []
     for _ in range(ndim):
         if not isinstance(value, list) or not value:
-            return n
-        n *= len(value)
+            break
+        shape.append(len(value))
         value = value[0]
-    return n
+    return tuple(shape)
 
 
 def _is_int(v) -> bool:

@@ -128,7 +128,11 @@ BAD_FILES = [
     (with_change(lambda d: d["layers"][0]["weights"][1].__setitem__(1, "NaN")),
      "bad.cnnviz.json: layers[0].weights[1][1]: expected a number, got \"NaN\""),
     (with_change(lambda d: d["input"][2].__setitem__(3, [1, 2])),
-     "bad.cnnviz.json: input[2][3]: expected 1 entries like input[2][0], got 2 (ragged array)"),
+     "bad.cnnviz.json: input[2][3]: expected 1 entry like input[0][0], got 2 (ragged array)"),
+    # rows of equal length whose cells differ from another row's cells: ragged two levels down
+    (with_change(lambda d: d["layers"][0]["weights"][0].__setitem__(2, [[[1.0]] * 3] * 3)),
+     "bad.cnnviz.json: layers[0].weights[0][2][0]: expected 1 entry like layers[0].weights[0][0][0], got 3 "
+     "(ragged array)"),
     (with_change(lambda d: d["input"].append([[0]] * 6) or d["input"][6].__setitem__(0, [True])),
      "bad.cnnviz.json: input[6][0][0]: expected a number, got true"),
     (with_change(lambda d: d["view"].update(selected_layer=9)),

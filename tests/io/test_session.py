@@ -7,6 +7,8 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cnnviz.core import (
     Conv2D,
@@ -331,3 +333,48 @@ def test_a_pipe_is_written_into_not_replaced(tmp_path):
     session_module.write_atomic(fifo, b"hello")
     reader.join(10)
     assert received == [b"hello"] and fifo.is_fifo()
+
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False),
+                 st.sampled_from([float("nan"), float("inf"), 1e39, -0.0, 2**63, "NaN", "same", "Conv2D", ""]),
+                 st.lists(st.integers(-2, 5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+                 st.just([[[]]]), st.just([[[1.0]] * 3] * 2))
+
+
+def _paths(obj, prefix=()):
+    """Every place in a parsed JSON document (dict keys and list indexes), the root first."""
+    yield prefix
+    children = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
+    for key, value in children:
+        yield from _paths(value, prefix + (key,))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_damaged_session_loads_or_is_refused_with_file_and_place(data):
+    """One random change anywhere in a valid session (a value replaced by junk, a key dropped or added):
+    the loader returns a session or a SessionError naming the file, never another exception."""
+    d = json.loads(json.dumps(session_to_dict(random_session())))
+    places = list(_paths(d))
+    place = data.draw(st.sampled_from(places[1:]))
+    parent = d
+    for key in place[:-1]:
+        parent = parent[key]
+    change = data.draw(st.sampled_from(["replace", "drop", "add"]))
+    if change == "replace" or (change == "drop" and isinstance(parent, list) and len(parent) < 2):
+        parent[place[-1]] = data.draw(JUNK)
+    elif change == "drop":
+        del parent[place[-1]]
+    elif isinstance(parent, dict):
+        parent[data.draw(st.text(min_size=1, max_size=4))] = data.draw(JUNK)
+    else:
+        parent.insert(place[-1], data.draw(JUNK))
+    text = json.dumps(d)
+    try:
+        s = session_module.session_from_dict(session_module.parse_json(text, "damaged.cnnviz.json"),
+                                             source="damaged.cnnviz.json")
+    except SessionError as e:
+        assert str(e).startswith("damaged.cnnviz.json: ") and len(str(e).splitlines()) == 1, str(e)
+        return
+    outputs = s.pipeline.run(s.input, training=bool(s.view["training"]))
+    assert all(np.isfinite(y).all() for y in outputs)

@@ -272,7 +272,8 @@ class FilterEditor(QWidget):
     def _cell_px(self, layer, n_channels: int) -> float:
         """Kernel cells as big as fit: all channel slices of a filter side by side in the dock's width."""
         kh, kw = layer.kernel_size
-        room = self.width() - 80 - 24 * (n_channels - 1)  # margins, "+" signs, colour bar
+        # margins (12 + 18), colour bar and its spacing (48), a vertical scroll bar (18); per "+": sign and spacing
+        room = self.width() - 96 - 28 * (n_channels - 1)
         return max(10.0, min(28.0, 140.0 / max(kh, kw), room / (n_channels * kw)))
 
     def resizeEvent(self, ev):

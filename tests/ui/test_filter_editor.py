@@ -152,3 +152,15 @@ def test_a_refusal_message_goes_when_the_pipeline_changes_elsewhere(window):
     assert editor.message.isHidden()
     editor.kernel_size.boxes[0].setValue(9)  # a refusal right after still shows
     assert editor.message.isVisible() and "does not fit" in editor.message.text()
+
+
+def test_three_channel_slices_fit_the_dock_without_a_horizontal_scroll_bar(window, qtbot):
+    from PySide6.QtWidgets import QApplication, QScrollArea
+
+    editor = editor_of(window)
+    window.input_grid.resize_input((6, 6, 3))
+    window.document.flush()
+    QApplication.processEvents()
+    assert len(editor.slices) == 2 * 3
+    scroll = editor.findChild(QScrollArea)
+    assert scroll.horizontalScrollBar().maximum() == 0

@@ -446,6 +446,9 @@ def write_atomic(path, data: bytes) -> None:
 
     A symlink is followed (its target is replaced, the link stays); a target that exists but is not a
     regular file (/dev/stdout, a pipe) is written straight into, never replaced."""
+    given = Path(path)
+    if not given.parent.is_dir():  # the folder is what is missing: say so, not "no such file"
+        raise SessionError(f"{given.name}: cannot save: there is no folder {given.parent}", path=given)
     path = Path(os.path.realpath(path))
     if path.exists() and not path.is_file():
         try:

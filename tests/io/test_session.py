@@ -265,6 +265,12 @@ def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["s.cnnviz.json"]  # no temp file left behind
 
 
+def test_saving_into_a_missing_folder_names_the_folder(tmp_path):
+    with pytest.raises(SessionError) as err:
+        save_session(Session(seed_input(), seed_pipeline(), {}), tmp_path / "gone" / "s.cnnviz.json")
+    assert str(err.value) == f"s.cnnviz.json: cannot save: there is no folder {tmp_path / 'gone'}"
+
+
 def test_a_killed_writer_leaves_the_old_file(tmp_path):
     """A process killed in the middle of a save (after writing part of the temp file) loses nothing."""
     path = tmp_path / "s.cnnviz.json"

@@ -148,7 +148,7 @@ class InputGrid(QWidget):
     def _fill_channel_box(self, channels: int):
         wanted = [(f"{i + 1}" + (f" ({'RGB'[i]})" if channels == 3 else ""), i) for i in range(channels)]
         if channels == 3:
-            wanted.append(("RGB (all three)", RGB))
+            wanted.append(("RGB", RGB))  # the colour view of all three (the tooltip says so)
         box = self.channel_box
         current = [(box.itemText(i), box.itemData(i)) for i in range(box.count())]
         if current != wanted:

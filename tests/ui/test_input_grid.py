@@ -178,3 +178,16 @@ def test_invert_flips_within_the_grey_range_even_for_a_blank_or_flat_image(windo
     doc.set_input(x)
     grid.invert()
     assert doc.input[0, 0, 0] == 0.5 and doc.input[1, 1, 0] == 0.75
+
+
+def test_every_channel_choice_reads_in_full(window):
+    """With 3 channels the selector said 'RGB (all' in the dock's width."""
+    from PySide6.QtWidgets import QApplication
+
+    grid = grid_of(window)
+    grid.resize_input((6, 6, 3))
+    QApplication.processEvents()
+    box = grid.channel_box
+    metrics = box.fontMetrics()
+    widest = max(metrics.horizontalAdvance(box.itemText(i)) for i in range(box.count()))
+    assert box.width() >= widest + 28  # text, frame and arrow

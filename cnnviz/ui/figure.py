@@ -246,7 +246,15 @@ class WidgetFigure:
         painter.fillRect(QRectF(0, 0, self.size.width(), self.size.height()), QColor("white"))
         painter.save()
         painter.translate(MARGIN, MARGIN)
-        self.widget.render(painter, QPoint(0, 0))
+        paint_scene = getattr(self.widget, "paint_scene", None)
+        if paint_scene is not None:
+            # A scene canvas paints straight into the export (vectors, sharp at any scale): its screen
+            # paint goes through cached 1× bitmaps, which QWidget.render would copy (JPEG in a PDF).
+            rect = QRectF(0, 0, self.widget.width(), self.widget.height())
+            painter.fillRect(rect, QColor("white"))
+            paint_scene(painter, rect.adjusted(6, 4, -6, -4))  # the margins SceneCanvas.paintEvent uses
+        else:
+            self.widget.render(painter, QPoint(0, 0))
         painter.restore()
         if self.caption:
             painter.setFont(pixel_font(NOTE_PX * 1.2))

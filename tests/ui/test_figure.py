@@ -129,6 +129,31 @@ def test_widget_figure_renders_a_live_widget(qapp):
     assert "step 3 of 16" in texts and "y = 1·1 + 0·0 = 1" in texts
 
 
+def test_widget_figure_of_a_scene_canvas_is_vector_and_sharp(qapp):
+    """The step-through frame export: grids as vector rects and text in SVG, not the screen's cached
+    bitmaps (which were JPEG images in the PDF and a 1× bitmap blown up in a --scale 2 PNG)."""
+    from cnnviz.ui.arithmetic.base import SceneCanvas
+    from cnnviz.ui.grid_painter import Grid, paint_grid
+
+    values = np.array([[-6, 30], [66, -14]], np.float32)
+
+    def scene(painter, rect):
+        return {"out": paint_grid(painter, rect, Grid(values, (-66, 66), title="Output 2×2"))}
+
+    canvas = SceneCanvas(scene)
+    canvas.resize(300, 200)
+    canvas.show()
+    canvas.grab()  # a screen paint first, so the canvas has its cached grid pictures
+    data = render_bytes(WidgetFigure(canvas, "y[0,0] = −6"), "svg")
+    root, texts = svg_texts(data)
+    assert b"<image" not in data
+    assert {"Output 2×2", "−6", "30", "66", "−14", "y[0,0] = −6"} <= set(texts)
+    png = QImage.fromData(render_bytes(WidgetFigure(canvas), "png", 2.0))
+    assert (png.width(), png.height()) == (2 * round(WidgetFigure(canvas).size.width()),
+                                           2 * round(WidgetFigure(canvas).size.height()))
+    canvas.close()
+
+
 def test_bad_names_and_scales_are_refused(qapp, tmp_path):
     fig = session_figure(session("lecture"))
     with pytest.raises(SessionError, match=r"^fig\.gif: cannot tell the figure format"):

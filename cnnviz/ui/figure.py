@@ -182,15 +182,27 @@ def _level_column(level: int, array: np.ndarray, layer, heading: str, notes: lis
     return Column(heading, notes, grids, captions)
 
 
-def pipeline_figure(x: np.ndarray, pipeline, outputs: list[np.ndarray], title: str = "") -> Figure:
-    """Every level left to right: the input, then each layer's output, labelled with shapes."""
+def pipeline_figure(x: np.ndarray, pipeline, outputs: list[np.ndarray], title: str = "",
+                    training: bool = False) -> Figure:
+    """Every level left to right: the input, then each layer's output, labelled with shapes.
+    `training`: whether `outputs` were computed in training mode (a Dropout column says which)."""
     columns = [_level_column(0, x, None, f"Input {shape_text(x.shape)}", ["what the network sees"])]
     for i, (layer, y) in enumerate(zip(pipeline.layers, outputs), start=1):
-        columns.append(_level_column(i, y, layer, f"{layer.label} → {shape_text(y.shape)}", [describe_layer(layer)]))
+        columns.append(_level_column(i, y, layer, f"{layer.label} → {shape_text(y.shape)}",
+                                     _layer_notes(layer, training)))
     return Figure(columns, title)
 
 
-def layer_figure(x: np.ndarray, pipeline, outputs: list[np.ndarray], index: int, title: str = "") -> Figure:
+def _layer_notes(layer, training: bool) -> list[str]:
+    if type(layer).__name__ != "Dropout":
+        return [describe_layer(layer)]
+    mode = (f"training: kept cells × 1/(1 − {layer.rate:g}) = {1 / (1 - layer.rate):.3g}, dropped cells 0"
+            if training else "inference: the input unchanged")
+    return [describe_layer(layer), mode]
+
+
+def layer_figure(x: np.ndarray, pipeline, outputs: list[np.ndarray], index: int, title: str = "",
+                 training: bool = False) -> Figure:
     """One layer: its input (with the padding it adds), its filters and bias, its output and the arithmetic."""
     if not 1 <= index <= len(pipeline.layers):
         raise SessionError(f"layer {index} does not exist: the pipeline has layers 1 to {len(pipeline.layers)}")
@@ -212,7 +224,7 @@ def layer_figure(x: np.ndarray, pipeline, outputs: list[np.ndarray], index: int,
     if kind in ("Conv2D", "Conv2DTranspose"):
         columns.append(_filter_column(layer))
     columns.append(_level_column(index, y, layer, f"{layer.label} → {shape_text(y.shape)}",
-                                 [describe_layer(layer)] + layer.explain_output_shape(a.shape)))
+                                 _layer_notes(layer, training) + layer.explain_output_shape(a.shape)))
     return Figure(columns, title)
 
 
@@ -323,7 +335,8 @@ def save_figure(figure, path, scale: float = 1.0) -> None:
 
 def session_figure(session, layer: int | None = None) -> Figure:
     """The figure of a loaded session: the whole pipeline, or one layer (1-based)."""
-    outputs = session.pipeline.run(session.input, training=bool(session.view.get("training", False)))
+    training = bool(session.view.get("training", False))
+    outputs = session.pipeline.run(session.input, training=training)
     if layer is None:
-        return pipeline_figure(session.input, session.pipeline, outputs)
-    return layer_figure(session.input, session.pipeline, outputs, layer)
+        return pipeline_figure(session.input, session.pipeline, outputs, training=training)
+    return layer_figure(session.input, session.pipeline, outputs, layer, training=training)

@@ -495,12 +495,12 @@ class FileActions(QObject):
         doc = self.document
         doc.flush()
         if scope == "pipeline":
-            return pipeline_figure(doc.input, doc.pipeline, doc.outputs)
+            return pipeline_figure(doc.input, doc.pipeline, doc.outputs, training=doc.training)
         if scope == "layer":
             if doc.selected_layer == 0:
                 self.dialogs.error("Export figure", "Select a layer first (the input has no filters or output).")
                 return None
-            return layer_figure(doc.input, doc.pipeline, doc.outputs, doc.selected_layer)
+            return layer_figure(doc.input, doc.pipeline, doc.outputs, doc.selected_layer, training=doc.training)
         stepper = self.window.findChild(QWidget, "arithmeticStepper")
         if stepper is None or not stepper.isVisible():
             self.dialogs.error("Export figure", "Show the step-through first (select a sliding layer).")

@@ -154,6 +154,23 @@ def test_widget_figure_of_a_scene_canvas_is_vector_and_sharp(qapp):
     canvas.close()
 
 
+def test_dropout_says_whether_it_was_training(qapp):
+    """A Dropout column's numbers differ from its input only in training: the figure says which it shows."""
+    from cnnviz.core import Dropout, Pipeline
+    from cnnviz.io import Session
+    from cnnviz.ui.figure import pipeline_figure
+
+    x = np.ones((2, 2, 1), np.float32)
+    for training, note in ((True, "training: kept cells × 1/(1 − 0.2) = 1.25, dropped cells 0"),
+                           (False, "inference: the input unchanged")):
+        p = Pipeline((2, 2, 1), [Dropout(0.2, seed=1)])
+        fig = session_figure(Session(x, p, {"training": training}))
+        assert fig.columns[1].notes == ["rate 0.2, seed 1", note]
+        for layer_fig in (session_figure(Session(x, p, {"training": training}), layer=1),
+                          pipeline_figure(x, p, p.run(x, training=training), training=training)):
+            assert note in layer_fig.columns[-1].notes
+
+
 def test_bad_names_and_scales_are_refused(qapp, tmp_path):
     fig = session_figure(session("lecture"))
     with pytest.raises(SessionError, match=r"^fig\.gif: cannot tell the figure format"):

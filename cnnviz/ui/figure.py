@@ -26,6 +26,7 @@ from cnnviz.ui.layer_views import channel_caption
 from cnnviz.ui.texts import describe_layer, shape_text
 
 FORMATS = ("png", "svg", "pdf")
+MAX_PNG_PIXELS = 2**27  # 512 MB of ARGB: a slide needs far less; a mistaken --scale 16 on a big figure far more
 CELL = 40.0  # cell side of a small map: numbers readable on a slide
 MAX_MAP = 420.0  # a big map is shrunk to this side (its numbers then disappear, its picture stays)
 MARGIN = 24.0
@@ -284,16 +285,20 @@ def figure_format(path) -> str:
     return suffix
 
 
-def render_bytes(figure, fmt: str, scale: float = 1.0) -> bytes:
-    """The figure as PNG (scaled), SVG or PDF bytes."""
+def render_bytes(figure, fmt: str, scale: float = 1.0, name: str = "figure") -> bytes:
+    """The figure as PNG (scaled), SVG or PDF bytes; `name` (the file) starts any error message."""
     if not (math.isfinite(scale) and 0.1 <= scale <= 16):
         raise SessionError(f"scale must be between 0.1 and 16, got {scale:g}")
     size = figure.size
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if fmt == "png":
-        image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
-                       QImage.Format.Format_ARGB32)
+        w, h = max(1, round(size.width() * scale)), max(1, round(size.height() * scale))
+        if w * h > MAX_PNG_PIXELS:  # 4 bytes each: beyond this, allocation fails or the machine swaps
+            raise SessionError(f"{name}: the PNG would be {w}×{h} pixels at scale {scale:g}, more than "
+                               f"{MAX_PNG_PIXELS // 10**6} million: use a smaller scale, or SVG or PDF "
+                               f"(they scale without pixels)")
+        image = QImage(w, h, QImage.Format.Format_ARGB32)
         image.fill(QColor("white"))
         image.setDotsPerMeterX(round(3780 * scale))  # 96 dpi at scale 1: slides show it at its design size
         image.setDotsPerMeterY(round(3780 * scale))
@@ -330,7 +335,7 @@ def render_bytes(figure, fmt: str, scale: float = 1.0) -> bytes:
 
 def save_figure(figure, path, scale: float = 1.0) -> None:
     """Write the figure to `path` (format from its suffix); atomic like session saves."""
-    write_atomic(Path(path), render_bytes(figure, figure_format(path), scale))
+    write_atomic(Path(path), render_bytes(figure, figure_format(path), scale, Path(path).name))
 
 
 def session_figure(session, layer: int | None = None) -> Figure:

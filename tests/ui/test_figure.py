@@ -182,6 +182,24 @@ def test_bad_names_and_scales_are_refused(qapp, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_png_too_large_to_allocate_is_refused_before_painting(qapp, tmp_path):
+    """A 256×256 session's figure at --scale 16 would be ~34000×23000 pixels (3 GB): refused by name,
+    with the way out, instead of the process dying while allocating it."""
+    from PySide6.QtCore import QSizeF
+
+    class Huge:
+        size = QSizeF(2118, 1452)
+
+        def paint(self, painter):
+            raise AssertionError("painted")
+
+    with pytest.raises(SessionError) as err:
+        save_figure(Huge(), tmp_path / "big.png", scale=16)
+    assert str(err.value) == ("big.png: the PNG would be 33888×23232 pixels at scale 16, more than 134 million: "
+                              "use a smaller scale, or SVG or PDF (they scale without pixels)")
+    assert not list(tmp_path.iterdir())
+
+
 def test_numbers_in_every_map_or_in_none(qapp):
     from cnnviz.core import Conv2D, MaxPooling2D, Pipeline, example_input
     from cnnviz.io import Session

@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         # the input as small as it reads well, so the pipeline's form and arithmetic fit without scrolling
         input_height = self.docks["input"].minimumSizeHint().height()
         self.resizeDocks([self.docks["input"], self.docks["pipeline"]], [input_height, 1000], Qt.Orientation.Vertical)
+        if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: 42 % of the height, not its own hint
+            self.resizeDocks([self.docks["arithmetic_stepper"]], [int(0.42 * self.height())], Qt.Orientation.Vertical)
 
     def reset_layout(self):
         for dock in self.docks.values():

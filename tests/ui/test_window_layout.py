@@ -72,3 +72,20 @@ def test_a_small_screen_fits_and_a_long_refusal_never_crushes_the_form(qtbot, tm
         field = panel.fields[key]
         box = field.boxes[0] if hasattr(field, "boxes") else field
         assert box.height() >= box.minimumSizeHint().height(), key
+
+
+def test_a_window_opened_small_splits_its_height_between_the_maps_and_the_arithmetic(qtbot, tmp_path):
+    """Opened at 1024×700 the step-through kept its 374 px and the layer maps got 214 px."""
+    from cnnviz.ui import settings
+    from cnnviz.ui.main_window import MainWindow
+
+    settings.use_file(tmp_path / "settings.ini")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1024, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    stepper = window.arithmetic_views["stepper"]
+    assert window.layer_views.height() >= window.docks["arithmetic_stepper"].height()
+    assert stepper.slider.width() >= 60  # the scrub slider keeps a usable length in the narrow dock

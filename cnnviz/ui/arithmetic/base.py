@@ -331,8 +331,10 @@ class FormulaBox(QScrollArea):
         self.setWidget(self.label)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # as tall as its text up to the limit, but it may shrink (and scroll) in a short dock
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._max_height = max_height
+        self._height = 0
 
     def text(self) -> str:
         return self.label.text()
@@ -350,7 +352,15 @@ class FormulaBox(QScrollArea):
     def _fit(self) -> None:
         width = max(self.viewport().width(), 200)
         needed = self.label.heightForWidth(width) if self.label.text() else 0
-        self.setFixedHeight(min(max(needed, 0) + 2, self.max_height()))
+        height = min(max(needed, 0) + 2, self.max_height())
+        if height != self._height:
+            self._height = height
+            self.setMinimumHeight(min(height, 48))
+            self.setMaximumHeight(height)
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(super().sizeHint().width(), self._height)
 
     def max_height(self) -> int:
         """`max_height`, but at most 30% of the view it sits in: a short dock keeps its picture."""

@@ -137,6 +137,9 @@ def _layer_entries(r, data):
         return data, "layers"
     if not isinstance(data, dict):
         r.fail("", f"expected a Keras model config (an object), got {_show(data)}")
+    if "format" in data and "input" in data:  # the layers alone would import, losing weights and input
+        r.fail("", f"a cnnviz session, not a Keras config (open it as a session: File ▸ Open, or "
+                   f"`cnnviz {r.source}`)")
     if "class_name" in data:
         if data["class_name"] != "Sequential":
             r.fail("class_name", f"only Sequential models can be imported, got {_show(data['class_name'])}")

@@ -125,6 +125,8 @@ def session_from_dict(data, source: str = "session") -> Session:
     if not isinstance(data, dict):
         r.fail("", f"expected a JSON object with a \"format\" field, got {_kind(data)}")
     if "format" not in data:
+        if "class_name" in data or ("layers" in data and "input" not in data):
+            r.fail("", "a Keras model config, not a cnnviz session (import it with File ▸ Import Keras config)")
         r.fail("", "not a cnnviz session (no \"format\" field)")
     fmt = data["format"]
     if not _is_int(fmt):

@@ -1,6 +1,7 @@
 """Keras Sequential config JSON: what Keras 3 writes, read back into the same pipeline; others refused by name."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from cnnviz.core import (
 )
 from cnnviz.io import SessionError, export_keras_config, import_keras_config, pipeline_from_keras, pipeline_to_keras
 from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras
+
+RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
 
 
 def every_layer_pipeline():
@@ -118,6 +121,22 @@ def test_a_binary_or_truncated_file_is_refused_as_a_keras_config(tmp_path):
     path.write_text('{"class_name": "Sequential", "config": {"layers": [')
     with pytest.raises(SessionError, match=r"^model\.json: not valid JSON: Expecting value at line 1 column 52$"):
         import_keras_config(path)
+
+
+def test_a_session_and_a_keras_config_opened_as_each_other_say_what_they_are(tmp_path):
+    from cnnviz.io import load_session
+
+    lecture = os.path.join(RESOURCES, "lecture.cnnviz.json")
+    with pytest.raises(SessionError) as err:
+        import_keras_config(lecture, input_shape=(6, 6, 1))  # would drop the weights and the input silently
+    assert str(err.value) == ("lecture.cnnviz.json: a cnnviz session, not a Keras config "
+                              "(open it as a session: File ▸ Open, or `cnnviz lecture.cnnviz.json`)")
+    path = tmp_path / "model.json"
+    export_keras_config(seed_pipeline(), path)
+    with pytest.raises(SessionError) as err:
+        load_session(path)
+    assert str(err.value) == ("model.json: a Keras model config, not a cnnviz session "
+                              "(import it with File ▸ Import Keras config)")
 
 
 def test_no_input_shape_anywhere_is_refused():

@@ -269,7 +269,13 @@ class FileActions(QObject):
         return [p for p in paths if isinstance(p, str) and p][:MAX_RECENT]
 
     def _remember(self, path: str):
-        paths = [path] + [p for p in self.recent_files() if p != path]
+        self._store_recent([path] + [p for p in self.recent_files() if p != path])
+
+    def _forget(self, path: str):
+        if path in self.recent_files():
+            self._store_recent([p for p in self.recent_files() if p != path])
+
+    def _store_recent(self, paths: list[str]):
         s = settings.open_settings()
         s.setValue("files/recent", paths[:MAX_RECENT])
         s.sync()
@@ -323,6 +329,8 @@ class FileActions(QObject):
         try:
             session = load_session(path)  # validated completely before the current work is touched
         except SessionError as e:
+            if not os.path.exists(path):
+                self._forget(os.path.abspath(path))  # moved or deleted: no use offering it again
             self.dialogs.error("Cannot open", str(e))
             return False
         if not self.maybe_save():

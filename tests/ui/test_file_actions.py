@@ -377,3 +377,18 @@ def test_work_of_a_killed_app_is_offered_at_the_next_start(window, tmp_path):
     assert window.document.input[2, 3, 0] == np.float32(0.75) and window.isWindowModified()
     assert not os.path.exists(recovery)  # taken over: this window autosaves it under its own name now
     assert load_session(fa.recovery_path).input[2, 3, 0] == np.float32(0.75)
+
+
+def test_a_recent_file_that_is_gone_leaves_the_recent_menu(window, tmp_path):
+    fa = window.file_actions
+    kept, gone = str(tmp_path / "kept.cnnviz.json"), str(tmp_path / "gone.cnnviz.json")
+    for path in (kept, gone):
+        fa.dialogs.paths = [path]
+        assert fa.save_as()
+    assert fa.recent_files() == [gone, kept]
+    os.remove(gone)
+    assert not fa.open(gone)
+    assert fa.dialogs.errors == ["gone.cnnviz.json: no such file"]
+    assert fa.recent_files() == [kept]
+    fa._fill_recent()
+    assert [a.text() for a in fa.recent_menu.actions()] == [kept]

@@ -77,11 +77,23 @@ def _header(session, framework: str, shapes) -> list[str]:
         "INPUT is the session's input (rows, cols, channels); WEIGHTS holds each layer's arrays in Keras",
         "layout: Conv2D kernel (rows, cols, in, out), Conv2DTranspose kernel (rows, cols, out, in), bias (out,).",
         "Run this file to print every layer's output on INPUT, the numbers cnnviz shows.",
+        "",
+        *_usage(framework),
     ]
     if session.view.get("training") and any(type(layer).__name__ == "Dropout" for layer in p.layers):
         lines += ["", "cnnviz was in training mode (Dropout masks applied); this model runs at inference, where",
                   "Dropout is the identity, as in Keras. Masks are random per framework and not reproduced."]
     return lines + ['"""', ""]
+
+
+def _usage(framework: str) -> list[str]:
+    """The call a reader tries first, spelled out (torch wants channels first and a batch axis)."""
+    if framework == "Keras":
+        return ["The last layer's output for INPUT (a batch of one image, channels last as in cnnviz):",
+                "    y = build_model()(INPUT[None])"]
+    return ["The last layer's output for INPUT: torch wants (batch, channels, rows, cols), so add a batch",
+            "axis and move the channels first (run() does this for every layer and converts back):",
+            "    y = build_model()(torch.from_numpy(INPUT).permute(2, 0, 1)[None])"]
 
 
 def _describe(layer) -> str:

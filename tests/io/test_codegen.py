@@ -140,6 +140,28 @@ def test_generated_module_runs_as_a_script(tmp_path):
     assert "channel 0" not in out.stdout
 
 
+def _usage(module):
+    """The one-line call the module's docstring shows a reader, evaluated in the module."""
+    lines = [line.strip() for line in module.__doc__.splitlines() if line.strip().startswith("y = build_model()(")]
+    assert len(lines) == 1, module.__doc__
+    return eval(lines[0][len("y = "):], vars(module))  # noqa: S307 - our own generated line
+
+
+@QUIET_KERAS
+@pytest.mark.parametrize("framework", ["keras", "pytorch"])
+def test_the_docstring_shows_how_to_call_the_model_on_input(tmp_path, framework):
+    """`model(INPUT)` is what a reader tries first; torch needs channels first and a batch axis: the
+    docstring gives the exact call, and it gives cnnviz's last output."""
+    import_keras() if framework == "keras" else pytest.importorskip("torch")
+    session = SESSIONS["same padding stride 2 (pads 0 top, 1 bottom)"]()
+    module = load_module(tmp_path, generate_code(session, framework), f"usage_{framework}")
+    y = _usage(module)
+    y = np.asarray(y.detach().cpu() if hasattr(y, "detach") else y)
+    expected = session.pipeline.run(session.input)[-1]
+    got = y[0] if framework == "keras" else y[0].transpose(1, 2, 0)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
+
+
 @QUIET_KERAS
 @pytest.mark.parametrize("name", list(SESSIONS))
 def test_keras_code_reproduces_cnnviz_layer_by_layer(tmp_path, name):

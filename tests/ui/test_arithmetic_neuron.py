@@ -49,3 +49,34 @@ def test_counts_for_multichannel_no_bias_and_padding_drops_padding_synapses(qtbo
     # same padding, kernel 3×2: rows −1..1 (row −1 is padding), cols 0..1 (left padding 0): 2·2 cells · 3 channels
     assert len(view.synapses()) == 12
     assert all(0 <= r < 5 and 0 <= c < 5 for (r, c, _), _ in view.synapses())
+
+
+def weight_labels(view, tmp_path, size):
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    svg = QSvgGenerator()
+    svg.setFileName(str(tmp_path / "neuron.svg"))
+    svg.setSize(QSize(*size))
+    painter = QPainter(svg)
+    view.canvas.paint_scene(painter, QRectF(0, 0, *size))
+    painter.end()
+    return (tmp_path / "neuron.svg").read_text().count("w=")
+
+
+def test_weight_labels_are_thinned_when_they_would_pile_up(qtbot, tmp_path):
+    """27 synapses in a 220 px canvas stacked 27 'w=' labels 8 px apart into an unreadable block."""
+    from cnnviz.ui.arithmetic.neuron_view import label_stride
+
+    assert label_stride(spacing=30.0, label_height=16.0) == 1
+    assert label_stride(spacing=8.0, label_height=16.0) == 3  # labels sit 0.7·spacing apart where drawn
+    document = Document()
+    view = NeuronView(document)
+    qtbot.addWidget(view)
+    assert weight_labels(view, tmp_path, (900, 400)) == 9  # the seed's nine synapses all keep their label
+    x = np.ones((8, 8, 3), np.float32)
+    document.set_pipeline(core.Pipeline(x.shape, [core.Conv2D(2, 3)]), x)
+    document.flush()
+    assert len(view.synapses()) == 27
+    assert 0 < weight_labels(view, tmp_path, (760, 220)) < 27

@@ -7,6 +7,8 @@ against a dense layer between the same shapes.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPen
 
@@ -35,6 +37,11 @@ def weight_counts(layer, input_shape, output_shape) -> dict:
         "n_in": n_in,
         "n_out": n_out,
     }
+
+
+def label_stride(spacing: float, label_height: float) -> int:
+    """Label every k-th synapse: the labels sit 0.7·spacing apart (30 % of the way to the neuron)."""
+    return max(1, math.ceil(label_height / (0.7 * spacing)))
 
 
 class NeuronView(ArithmeticView):
@@ -152,6 +159,7 @@ class NeuronView(ArithmeticView):
         label_font = pixel_font(max(8.0, min(14.0, spacing * 0.45)))
         value_font = pixel_font(max(6.0, node_r * 0.9))
         metrics = QFontMetricsF(label_font)
+        stride = label_stride(spacing, metrics.height() + 2)  # every k-th weight labelled when they would pile up
         painter.save()
         painter.setRenderHint(painter.RenderHint.Antialiasing, True)
         for n, (((row, col, ch), w), rgba) in enumerate(zip(synapses, colours)):
@@ -174,6 +182,8 @@ class NeuronView(ArithmeticView):
                 Qt.AlignmentFlag.AlignCenter,
                 formulas.format_value(x[row, col, ch]),
             )
+            if n % stride:
+                continue
             text = "w=" + formulas.format_value(w)
             box = metrics.boundingRect(text).adjusted(-3, -1, 3, 1)
             box.moveCenter(QLineF(node, centre).pointAt(0.3))

@@ -243,7 +243,7 @@ def _filter_column(layer) -> Column:
             captions.append(f"filter {f + 1}" + (f", channel {c + 1}" if n_in > 1 else ""))
     notes = ["kernel " + "×".join(str(v) for v in layer.kernel_size) + (f"×{n_in} per filter" if n_in > 1 else "")]
     if layer.use_bias:
-        notes.append("bias " + ", ".join(f"{b:.3g}" for b in layer.get_weights()[1]))
+        notes.append("bias " + ", ".join(format_value(b) for b in layer.get_weights()[1]))
     return Column("Filters", notes, grids, captions, stack=n_in if n_in <= 2 * MAX_STACK else MAX_STACK)
 
 

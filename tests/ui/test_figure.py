@@ -171,6 +171,18 @@ def test_dropout_says_whether_it_was_training(qapp):
             assert note in layer_fig.columns[-1].notes
 
 
+def test_filter_column_writes_the_bias_as_the_cells_write_numbers(qapp):
+    from cnnviz.core import Conv2D, Pipeline
+    from cnnviz.ui.figure import layer_figure
+
+    x = np.zeros((3, 3, 1), np.float32)
+    p = Pipeline((3, 3, 1), [Conv2D(2, 1)])
+    p.build()
+    p.layers[0].set_weights([np.ones((1, 1, 1, 2), np.float32), np.array([-0.5612, 2], np.float32)])
+    fig = layer_figure(x, p, p.run(x), 1)
+    assert "bias −0.56, 2" in fig.columns[1].notes  # a real minus and two decimals, like every cell
+
+
 def test_bad_names_and_scales_are_refused(qapp, tmp_path):
     fig = session_figure(session("lecture"))
     with pytest.raises(SessionError, match=r"^fig\.gif: cannot tell the figure format"):

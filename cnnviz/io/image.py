@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnviz.io.errors import SessionError
 from cnnviz.io.session import check_regular_file
 
 MODES = {"grey": ("L", 1), "rgb": ("RGB", 3)}
 MAX_GRID = 4096  # the core refuses larger inputs; refuse here first with a clearer message
+EXIF_ORIENTATION = 0x0112
 MAX_PIXELS = 2**26  # a larger picture takes seconds and gigabytes to decode (a decompression bomb, say)
 
 
@@ -32,9 +33,10 @@ def load_image(path, size=(6, 6), mode="grey") -> np.ndarray:
     with _opened(path, name) as im:
         try:
             im.load()
+            upright = ImageOps.exif_transpose(im)  # a phone photo's orientation tag: the grid shows what viewers show
         except (OSError, SyntaxError, ValueError) as e:
             raise SessionError(f"{name}: damaged or truncated image ({e})") from None
-        picture, full_scale = _planes(_flatten_alpha(im), mode)
+        picture, full_scale = _planes(_flatten_alpha(upright), mode)
     shrinking = rows <= picture.height and cols <= picture.width
     resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
     picture = picture.resize((cols, rows), resample=resample)
@@ -47,7 +49,11 @@ def load_image(path, size=(6, 6), mode="grey") -> np.ndarray:
 def image_size(path) -> tuple[int, int]:
     """(H, W) of an image file in pixels, for the import dialog's default grid size."""
     with _opened(path, os.path.basename(os.fspath(path))) as im:
-        return im.height, im.width
+        try:
+            turned = im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn swaps the sides
+        except (OSError, SyntaxError, ValueError):
+            turned = False  # unreadable EXIF: load_image reports the damage
+        return (im.width, im.height) if turned else (im.height, im.width)
 
 
 @contextmanager

@@ -119,3 +119,18 @@ def test_a_truncated_png_says_so(tmp_path):
     path.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(SessionError, match=r"^pic\.png: damaged or truncated image"):
         load_image(path, size=(6, 6))
+
+
+def test_a_phone_photo_is_imported_upright(tmp_path):
+    """Phones store pictures sideways with an EXIF orientation tag; viewers (and so the user) see them
+    turned. The grid must show what the user sees: here a 4 wide × 2 high picture tagged "rotate 90° clockwise"
+    is 2 wide × 4 high, its white left column becoming the top row."""
+    stored = np.zeros((2, 4), np.uint8)
+    stored[:, 0] = 255  # white left column as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the viewer rotates 90° clockwise
+    path = tmp_path / "phone.png"
+    Image.fromarray(stored).save(path, exif=exif)
+    assert image_size(path) == (4, 2)
+    x = load_image(path, size=(4, 2))[:, :, 0]
+    np.testing.assert_allclose(x, [[1, 1], [0, 0], [0, 0], [0, 0]], atol=1e-6)

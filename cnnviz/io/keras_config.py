@@ -95,7 +95,8 @@ def import_keras_config(path, input_shape=None) -> Pipeline:
     """Read a Keras Sequential config file; `input_shape` is used when the file does not fix one."""
     path = Path(path)
     check_regular_file(path, "a Keras config")
-    return pipeline_from_keras(parse_json(read_bytes(path), path.name, "a Keras config"), source=path.name, input_shape=input_shape)
+    data = parse_json(read_bytes(path), path.name, "a Keras config")
+    return pipeline_from_keras(data, source=path.name, input_shape=input_shape)
 
 
 def pipeline_from_keras(data, source: str = "Keras config", input_shape=None) -> Pipeline:

@@ -343,7 +343,8 @@ def test_a_pipe_is_written_into_not_replaced(tmp_path):
 
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False),
                  st.sampled_from([float("nan"), float("inf"), 1e39, -0.0, 2**63, "NaN", "same", "Conv2D", ""]),
-                 st.lists(st.integers(-2, 5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+                 st.lists(st.integers(-2, 5), max_size=3),
+                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
                  st.just([[[]]]), st.just([[[1.0]] * 3] * 2))
 
 

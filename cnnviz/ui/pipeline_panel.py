@@ -308,12 +308,12 @@ class PipelinePanel(QWidget):
             self._move(i, j)
 
     def _move(self, i: int, j: int):
-        self._try(lambda: self.document.move_layer(i, j))
-        if self.error.isHidden():
+        if self._try(lambda: self.document.move_layer(i, j)):
             self.document.select_layer(j)
         else:
-            self.refresh()  # put the dragged row back
-            self.error.show()
+            message = self.error.text()
+            self.refresh()  # put the dragged row back (this clears the form's message) ...
+            self._show_error(message)  # ... and say why it did not move
 
     def _try(self, edit) -> bool:
         try:

@@ -202,3 +202,15 @@ def test_a_value_the_core_cannot_build_says_the_arithmetic_shown_is_the_old_one(
     assert rows == "rows: ⌊(6 + 0 + 0 − 9)/1⌋ + 1 = 0 (empty: the window does not fit)"
     panel.fields["kernel_size"].boxes[0].setValue(3)
     assert panel.arithmetic.text().startswith("input 6×6×1")
+
+
+def test_a_refused_move_says_why(window):
+    """Moving a 3×3 valid conv after the pooling (1×1 there) is refused: the message was shown blank."""
+    doc = window.document
+    panel = panel_of(window)
+    window.action_set.duplicate_layer.trigger()  # Conv2D #2 on the 4×4×2 maps
+    before = labels(doc)
+    window.action_set.move_down.trigger()
+    assert labels(doc) == before
+    assert panel.error.isVisible()
+    assert "Conv2D" in panel.error.text() and "does not fit" in panel.error.text()

@@ -502,7 +502,7 @@ class Conv2DTranspose(_Conv):
         if op is None:
             text = f"{name}: {n}·{s} = {out}"
         else:
-            text = f"{name}: ({n} − 1)·{s} + {ke} mod 2 + {op} = {out}"
+            text = f"{name}: ({n} − 1)·{s} + ({ke} mod 2) + {op} = {out}"
         top = transpose_crop(n, k, s, self.padding, op, d)
         if out > full:
             return text + f" (full {full}, {out - full} zero {sides[1]})"

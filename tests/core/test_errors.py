@@ -67,7 +67,7 @@ def test_invalid_arguments(make, param, text):
      'MaxPooling2D #2: pool 5×5 does not fit a 4×4 input with padding "valid": output would be 0×0', "pool_size"),
     ([Conv2DTranspose(1, 2, padding="same", output_padding=0)], (1, 3, 1),
      "Conv2DTranspose #1: output would be 0×2 for a 1×3 input (padding \"same\", output_padding (0, 0)): "
-     "rows: (1 − 1)·1 + 2 mod 2 + 0 = 0", "output_padding"),
+     "rows: (1 − 1)·1 + (2 mod 2) + 0 = 0", "output_padding"),
 ])
 def test_impossible_shapes_name_layer_and_arithmetic(layers, input_shape, message, param):
     with pytest.raises(ConfigError) as info:

@@ -129,7 +129,7 @@ def test_explain_transpose_pooling_upsampling():
     assert Conv2DTranspose(1, 3, strides=2, padding="same").explain_output_shape((3, 3, 1))[0] == \
         "rows: 3·2 = 6 (full (3 − 1)·2 + 3 = 7, crop 0 top, 1 bottom)"
     assert Conv2DTranspose(1, 3, strides=2, padding="same", output_padding=1).explain_output_shape((3, 3, 1))[1] == \
-        "cols: (3 − 1)·2 + 3 mod 2 + 1 = 6 (full (3 − 1)·2 + 3 = 7, crop 0 left, 1 right)"
+        "cols: (3 − 1)·2 + (3 mod 2) + 1 = 6 (full (3 − 1)·2 + 3 = 7, crop 0 left, 1 right)"
     assert Conv2DTranspose(1, 2, strides=3, padding="same").explain_output_shape((2, 2, 1))[0] == \
         "rows: 2·3 = 6 (full 5, 1 zero bottom)"
     assert MaxPooling2D(2).explain_output_shape((5, 5, 1))[0] == "rows: ⌊(5 + 0 + 0 − 2)/2⌋ + 1 = 2"

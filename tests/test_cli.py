@@ -132,15 +132,6 @@ def test_gui_entry_point_starts_and_quits(tmp_path):
     assert "Traceback" not in out.stderr and "Error" not in out.stderr
 
 
-def _pyside_bool_refcount_bug():
-    import PySide6
-
-    return PySide6.__version__ == "6.12.0" and sys.version_info < (3, 12)
-
-
-@pytest.mark.xfail(_pyside_bool_refcount_bug(), strict=False,
-                   reason="PySide6 6.12.0 on Python 3.11 drops a reference to True on every Signal.emit(); "
-                          "the interpreter aborts at exit after enough repaints (see spec/CHANGES.md, H3)")
 def test_gui_opens_a_session_file(tmp_path):
     out = run([str(RESOURCES / "rgb-edges.cnnviz.json"), "--quit-after-start"], tmp_path, display=True)
     assert out.returncode == 0, out.stderr

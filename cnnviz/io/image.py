@@ -56,6 +56,16 @@ def image_size(path) -> tuple[int, int]:
         return (im.width, im.height) if turned else (im.height, im.width)
 
 
+def default_grid(image_hw, grid_hw, limit: int = 256) -> tuple[int, int]:
+    """A grid with the picture's proportions whose longer side is the current grid's longer side.
+
+    A 28×56 picture into a 6×6 grid gives 3×6, so a photo is not squashed unless the user asks for it.
+    """
+    (h, w), longest = image_hw, min(max(grid_hw), limit)
+    scale = longest / max(h, w)
+    return max(1, min(limit, round(h * scale))), max(1, min(limit, round(w * scale)))
+
+
 @contextmanager
 def _opened(path, name: str):
     """Image.open after the checks a user's file needs: a regular file, an image, not absurdly large."""

@@ -48,7 +48,7 @@ from cnnviz.io import (
     load_session,
     save_session,
 )
-from cnnviz.io.image import image_size
+from cnnviz.io.image import default_grid, image_size
 from cnnviz.io.session import SUFFIX, write_atomic
 from cnnviz.ui import settings
 from cnnviz.ui.figure import WidgetFigure, figure_format, layer_figure, pipeline_figure, save_figure
@@ -116,7 +116,9 @@ class ImageImportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Import {os.path.basename(path)}")
         self.path = path
-        rows, cols, channels = shape
+        h, w = image_size(path)
+        rows, cols = default_grid((h, w), shape[:2])
+        channels = shape[2]
         self.grey, self.rgb = QRadioButton("Greyscale (1 channel)"), QRadioButton("RGB (3 channels)")
         (self.rgb if channels == 3 else self.grey).setChecked(True)
         group = QButtonGroup(self)
@@ -134,7 +136,6 @@ class ImageImportDialog(QDialog):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error = QLabel()
         self.error.setStyleSheet("color: #b00020;")
-        h, w = image_size(path)
         form = QFormLayout()
         form.addRow("Image", QLabel(f"{os.path.basename(path)}: {w}×{h} pixels"))
         mode = QHBoxLayout()

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from cnnviz.io import SessionError, load_image
-from cnnviz.io.image import image_size
+from cnnviz.io.image import default_grid, image_size
 
 
 def save(tmp_path, array, name="pic.png", mode=None):
@@ -134,3 +134,12 @@ def test_a_phone_photo_is_imported_upright(tmp_path):
     assert image_size(path) == (4, 2)
     x = load_image(path, size=(4, 2))[:, :, 0]
     np.testing.assert_allclose(x, [[1, 1], [0, 0], [0, 0], [0, 0]], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("image_hw", "grid_hw", "expected"),
+    [((28, 56), (6, 6), (3, 6)), ((100, 50), (8, 8), (8, 4)), ((6, 6), (6, 6), (6, 6)),
+     ((1, 1000), (12, 4), (1, 12)), ((3000, 4000), (300, 300), (192, 256))],
+)
+def test_default_grid_keeps_the_pictures_proportions(image_hw, grid_hw, expected):
+    assert default_grid(image_hw, grid_hw) == expected

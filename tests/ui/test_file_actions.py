@@ -233,6 +233,14 @@ def test_image_dialog_previews_the_grid(qtbot, tmp_path):
     assert dialog.preview.pixmap().toImage().pixelColor(110, 20).red() == 255
 
 
+def test_image_dialog_keeps_a_wide_pictures_proportions(qtbot, tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("L", (56, 28), 128).save(path)
+    dialog = ImageImportDialog(str(path), (6, 6, 1))
+    qtbot.addWidget(dialog)
+    assert dialog.choice() == ((3, 6), "grey")
+
+
 def test_keras_config_export_and_import(window, tmp_path):
     fa, doc = window.file_actions, window.document
     fa.dialogs.paths = [str(tmp_path / "model.json")]

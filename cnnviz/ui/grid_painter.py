@@ -135,7 +135,8 @@ def layout_grid(
     grid_w, grid_h = total_c * cell, total_r * cell
     x0 = rect.x() + (avail_w - grid_w) / 2
     y0 = rect.y() + title_h * 1.4 + margin + (avail_h - grid_h) / 2
-    title_rect = QRectF(rect.x(), y0 - title_h * 1.4, rect.width() - bar_w, title_h * 1.3)
+    # above the colour bar's top label too: a title wider than its grid reaches over the bar
+    title_rect = QRectF(rect.x(), y0 - margin - title_h * 1.4, rect.width() - bar_w, title_h * 1.3)
     bar_rect = None
     if colorbar:
         bar_rect = QRectF(x0 + grid_w + bar_w * 0.12, y0, bar_w * 0.22, grid_h)

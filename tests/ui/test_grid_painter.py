@@ -188,3 +188,18 @@ def test_kept_pictures_stay_within_their_byte_budget():
     assert made == [0, 1, 2, 3, 4]  # the three newest were kept
     recent.get(0, lambda: make(0))
     assert made[-1] == 0  # the oldest went
+
+
+def test_a_title_stays_above_the_colour_bar_end_label():
+    """A title wider than its grid ran over the bar's top label ('0.73' under '(hatched: cropped)')."""
+    from PySide6.QtCore import QRectF
+
+    from cnnviz.ui.grid_painter import colorbar_font_px, layout_grid
+
+    rect = QRectF(0, 0, 300, 200)
+    geo = layout_grid(rect, (13, 13), title="OUTPUT 12×12×1 being built (hatched: cropped)", colorbar=True)
+    label_top = geo.colorbar_rect.top() - colorbar_font_px(max(30.0, min(70.0, rect.width() * 0.16))) / 2
+    assert geo.title_rect.bottom() <= label_top
+    assert geo.title_rect.top() >= rect.top()
+    plain = layout_grid(rect, (13, 13), title="no bar")
+    assert plain.title_rect.bottom() <= plain.grid_rect.top()

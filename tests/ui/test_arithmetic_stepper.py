@@ -291,3 +291,24 @@ def test_channels_beyond_the_three_drawn_are_announced_on_the_picture(qtbot, tmp
     assert "+ 5 more channels" in text
     # the note sits under the third channel, not over it
     assert geometries[("input", 2)].grid_rect.bottom() <= 220 - 14
+
+
+def test_a_transpose_kernel_stays_readable_beside_a_big_output(qtbot):
+    """In the 760×340 dock a 6×6 → 12×12 transpose drew its 3×3 kernel at the output's 7 px cells."""
+    x = np.ones((6, 6, 1), np.float32)
+    document = Document(core.Pipeline(x.shape, [core.Conv2DTranspose(1, 3, strides=2, padding="same")]), x)
+    document.flush()
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    view.resize(760, 340)
+    view.show()
+    qtbot.waitExposed(view)
+    view.canvas.grab()
+    geo = view.canvas.geometries
+    assert geo[("kernel", 0)].cell_rect(0, 0).width() >= 12
+    # in a roomy view the kernel keeps the output's scale (it is stamped onto it)
+    view.resize(1100, 700)
+    qtbot.wait(1)
+    view.canvas.grab()
+    geo = view.canvas.geometries
+    assert geo[("kernel", 0)].cell_rect(0, 0).width() == geo[("output", 0)].cell_rect(0, 0).width()

@@ -625,9 +625,12 @@ class StepperView(ArithmeticView):
                 ),
             ),
         ]
-        # the kernel is stamped onto the output, so they share a scale; the small input gets its own cells
-        geometries = paint_grids(painter, placed[:1])
-        geometries.update(paint_grids(painter, placed[1:]))
+        # the kernel is stamped onto the output, so they share a scale while its cells stay readable; the
+        # small input gets its own cells
+        groups = [placed[:1], placed[1:]] if shared_cell(placed[1:]) >= MIN_SHARED_CELL else [[p] for p in placed]
+        geometries = {}
+        for group in groups:
+            geometries.update(paint_grids(painter, group))
         draw_symbol(painter, columns[1], "×")
         draw_symbol(painter, columns[3], "→")
         return geometries

@@ -207,9 +207,15 @@ class MainWindow(QMainWindow):
 
     def _size_docks(self):
         self.resizeDocks([self.docks["input"], self.docks["filters"]], [330, 270], Qt.Orientation.Horizontal)
-        # the input as small as it reads well, so the pipeline's form and arithmetic fit without scrolling
-        input_height = self.docks["input"].minimumSizeHint().height()
-        self.resizeDocks([self.docks["input"], self.docks["pipeline"]], [input_height, 1000], Qt.Orientation.Vertical)
+        # the pipeline as tall as its list, form and arithmetic need, the input grid the rest (at least its
+        # minimum: on a short screen the pipeline scrolls)
+        bars = sum(w.sizeHint().height() for w in (self.menuBar(), self.toolbar, self.statusBar()))
+        left = self.height() - bars - 8  # the separator between the two docks
+        pipeline = self.pipeline_panel.sizeHint().height() + 32  # and the dock's title bar
+        input_height = max(self.docks["input"].minimumSizeHint().height(), left - pipeline)
+        self.resizeDocks(
+            [self.docks["input"], self.docks["pipeline"]], [input_height, left - input_height], Qt.Orientation.Vertical
+        )
         if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: 42 % of the height, not its own hint
             self.resizeDocks([self.docks["arithmetic_stepper"]], [int(0.42 * self.height())], Qt.Orientation.Vertical)
 

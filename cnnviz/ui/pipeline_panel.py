@@ -249,6 +249,12 @@ class PipelinePanel(QWidget):
         document.selectionChanged.connect(self._on_selection)
         self.refresh()
 
+    def minimumSizeHint(self):  # noqa: N802 (Qt name)
+        """Never shorter than it wants to be: in the window's scroll area it scrolls instead of squeezing."""
+        hint = super().minimumSizeHint()
+        hint.setHeight(max(hint.height(), self.sizeHint().height()))
+        return hint
+
     # ------------------------------------------------------------------ list
     def refresh(self):
         doc = self.document

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent, QPalette
-from PySide6.QtWidgets import QLabel, QListWidget, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QListWidget, QWidget
 
 from cnnviz.ui.pipeline_panel import ERROR_FILL
 from ui_support import make_window
@@ -176,6 +176,7 @@ def test_a_refused_field_is_tinted_but_keeps_its_arrows(window):
     before = stride.grab().toImage()
     stride.setValue(0)
     assert panel.error.isVisible()
+    QApplication.processEvents()  # the pipeline dock lays out the taller panel (it scrolls, never squeezes)
     after = stride.grab().toImage()
     assert kernel.size() == stride.size()
     w, h = after.width(), after.height()

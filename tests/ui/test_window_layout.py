@@ -1,5 +1,6 @@
 """The window layout remembered between launches: what was saved comes back exactly, anything else gets the default."""
 
+import pytest
 from PySide6.QtWidgets import QApplication, QTabBar
 
 from cnnviz.ui import main_window
@@ -89,3 +90,26 @@ def test_a_window_opened_small_splits_its_height_between_the_maps_and_the_arithm
     stepper = window.arithmetic_views["stepper"]
     assert window.layer_views.height() >= window.docks["arithmetic_stepper"].height()
     assert stepper.slider.width() >= 60  # the scrub slider keeps a usable length in the narrow dock
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1920, 1080)])
+def test_the_pipeline_gets_the_room_it_needs_and_the_input_the_rest(qtbot, tmp_path, size):
+    """At 1920×1080 the input grid stayed at its minimum above a half-empty layer list."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from cnnviz.ui import settings
+    from cnnviz.ui.main_window import MainWindow
+
+    settings.use_file(tmp_path / "settings.ini")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    scroll = window.docks["pipeline"].widget()
+    assert isinstance(scroll, QScrollArea) and scroll.verticalScrollBar().maximum() == 0
+    spare = window.docks["pipeline"].height() - window.pipeline_panel.sizeHint().height()
+    assert spare < 60, spare
+    if size[1] > 1000:
+        assert window.docks["input"].height() > window.docks["input"].minimumSizeHint().height() + 100

@@ -353,7 +353,9 @@ class PipelinePanel(QWidget):
         if layer is None:
             self._form_key = None
             self.form_box.setTitle("Input")
-            self.form.addRow(QLabel("Select a layer to change its settings."))
+            empty = not self.document.pipeline.layers
+            self.form.addRow(QLabel("No layers yet: Add layer puts one after the input." if empty
+                                    else "Select a layer to change its settings."))
             self.arithmetic.setText(f"input {shape_text(self.document.input.shape)}")
             return
         name = type(layer).__name__

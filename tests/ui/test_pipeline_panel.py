@@ -215,3 +215,14 @@ def test_a_refused_move_says_why(window):
     assert labels(doc) == before
     assert panel.error.isVisible()
     assert "Conv2D" in panel.error.text() and "does not fit" in panel.error.text()
+
+
+def test_an_empty_pipeline_says_how_to_add_a_layer(window):
+    doc = window.document
+    panel = panel_of(window)
+    for _ in range(3):
+        doc.select_layer(1)
+        panel.remove_selected()
+    assert doc.pipeline.layers == []
+    texts = [w.text() for w in panel.form_box.findChildren(QLabel)]
+    assert any("Add layer" in t for t in texts), texts

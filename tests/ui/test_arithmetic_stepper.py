@@ -169,6 +169,12 @@ def test_pooling_marks_the_maximum_and_divides_by_real_cells(qtbot):
     [line] = view.formula_lines()
     # SEMANTICS.md §3: first row [3, 3.5, 4.5, 5.5, 6]; the window of (0, 1) has 6 real cells
     assert line == "y[0,1] = (0 + 1 + 2 + 5 + 6 + 7) / 6 = 21 / 6 = 3.5   (3 padding cells not counted)"
+    # a window with one real cell says it once: '(24) / 1 = 24 / 1 = 24' repeated itself
+    document.replace_layer(1, core.AveragePooling2D(2, strides=2, padding="same"))
+    document.flush()
+    view.set_step(8)
+    [line] = view.formula_lines()
+    assert line == "y[2,2] = 24 / 1 = 24   (3 padding cells not counted)"
 
 
 def test_transpose_scatters_one_input_cell_and_the_canvas_ends_as_the_output(qtbot):

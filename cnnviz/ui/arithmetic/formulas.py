@@ -60,10 +60,10 @@ def average_pool_lines(prov) -> list[str]:
     skipped = len(prov.terms) - len(real)
     note = f"   ({skipped} padding cell{'s' if skipped != 1 else ''} not counted)" if skipped else ""
     sum_text = " + ".join(num(t.value) for t in real)
-    return [
-        f"{cell_name('y', prov.cell[:2])} = ({sum_text}) / {len(real)} = {format_value(total)} / {len(real)} "
-        f"= {format_value(prov.value)}{note}"
-    ]
+    steps = f"({sum_text}) / {len(real)} = {format_value(total)} / {len(real)}" if len(real) > 1 else (
+        f"{format_value(total)} / 1"  # one real cell: no sum to write out
+    )
+    return [f"{cell_name('y', prov.cell[:2])} = {steps} = {format_value(prov.value)}{note}"]
 
 
 def scatter_lines(value: float, cell, contributions: list[tuple]) -> list[str]:

@@ -487,12 +487,18 @@ def _spread_channels(layers, weights, old_channels: int, new_channels: int) -> t
     for i, (layer, w) in enumerate(zip(layers, weights)):
         if getattr(layer, "TRAINABLE", False):
             if w:
-                axis = 3 if type(layer).__name__ == "Conv2DTranspose" else 2
-                take = [c % old_channels for c in range(new_channels)]
-                kernel = np.take(w[0], take, axis=axis) * (old_channels / new_channels)
-                spread[i] = [kernel.astype(np.float32)] + list(w[1:])
+                spread[i] = [spread_kernel(layer, w[0], new_channels)] + list(w[1:])
             break  # later layers see the first kernel layer's output: their channel counts do not change
     return tuple(spread)
+
+
+def spread_kernel(layer, kernel: np.ndarray, new_channels: int) -> np.ndarray:
+    """`kernel` for `new_channels` input channels: slices taken cyclically from the old ones and scaled by
+    old/new, so that a picture copied into every channel gives the same outputs."""
+    axis = 3 if type(layer).__name__ == "Conv2DTranspose" else 2
+    old_channels = kernel.shape[axis]
+    take = [c % old_channels for c in range(new_channels)]
+    return (np.take(kernel, take, axis=axis) * (old_channels / new_channels)).astype(np.float32)
 
 
 def _check_weights(layer, weights):

@@ -46,6 +46,7 @@ from cnnviz.core import (
     layer_to_config,
 )
 from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
+from cnnviz.ui.document import spread_kernel
 from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
 STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
@@ -91,12 +92,16 @@ def mark_refused(widget: QWidget, refused: bool):
     widget.setPalette(palette)
 
 
-def copy_layer(layer):
-    """An independent copy with the same config and weights."""
+def copy_layer(layer, channels: int | None = None):
+    """An independent copy with the same config and weights; for an input of `channels` channels (where
+    the copy will sit) its kernel slices are spread over them as an input resize does."""
     copy = layer_from_config(layer_to_config(layer))
     if layer.built:
-        copy.build(layer.input_shape)
+        shape = layer.input_shape if channels is None else (*layer.input_shape[:2], channels)
+        copy.build(shape)
         weights = layer.get_weights()
+        if weights and shape != layer.input_shape:
+            weights[0] = spread_kernel(layer, weights[0], channels)
         if weights:
             copy.set_weights(weights)
     return copy
@@ -298,7 +303,8 @@ class PipelinePanel(QWidget):
         i = self.document.selected_layer
         if i > 0:
             layer = self.document.layer(i)
-            self._try(lambda: self.document.insert_layer(i, copy_layer(layer), f"Duplicate {layer.label}"))
+            copy = copy_layer(layer, self.document.level_shape(i)[2])  # it sits after the original
+            self._try(lambda: self.document.insert_layer(i, copy, f"Duplicate {layer.label}"))
             if self.error.isHidden():
                 self.document.select_layer(i + 1)
 

@@ -226,3 +226,16 @@ def test_an_empty_pipeline_says_how_to_add_a_layer(window):
     assert doc.pipeline.layers == []
     texts = [w.text() for w in panel.form_box.findChildren(QLabel)]
     assert any("Add layer" in t for t in texts), texts
+
+
+def test_duplicating_a_conv_after_itself_keeps_its_filters_across_the_new_channels(window):
+    """The copy sees 2 channels where the original saw 1: it got fresh random weights; now each filter's
+    slice is repeated per channel and scaled by 1/2, as a resize of the input does."""
+    doc = window.document
+    original = doc.layer(1).kernel.copy()  # 3×3×1×2: vertical and horizontal edge
+    window.action_set.duplicate_layer.trigger()
+    copy = doc.layer(2).kernel
+    assert copy.shape == (3, 3, 2, 2)
+    for c in range(2):
+        np.testing.assert_allclose(copy[:, :, c, :], original[:, :, 0, :] / 2)
+    np.testing.assert_array_equal(doc.layer(2).bias, doc.layer(1).bias)

@@ -30,6 +30,7 @@ from cnnviz.ui.pipeline_panel import PairEdit
 from cnnviz.ui.texts import PARAM_HELP, pair_text
 
 TRAINABLE = ("Conv2D", "Conv2DTranspose")
+READABLE_CELL_PX = 24.0  # below this a cell has no room for its number: the slices wrap instead
 
 
 def weight_index(layer, filt: int, channel: int, r: int, c: int) -> tuple:
@@ -78,6 +79,7 @@ class FilterEditor(QWidget):
         self.slices: list[SliceView] = []
         self.bias_boxes: list[QDoubleSpinBox] = []
         self._key = None
+        self._lines_key = None  # (channels, slices per line) the grid was built for
 
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -223,10 +225,14 @@ class FilterEditor(QWidget):
     def _build(self, layer, kernel, n_filters, n_channels):
         self._clear_grid()
         kh, kw = layer.kernel_size
-        cell_px = self._cell_px(layer, n_channels)
+        per_line = self._per_line(layer, n_channels)
+        cell_px = self._cell_px(layer, per_line)
         transpose = type(layer).__name__ == "Conv2DTranspose"
+        # rows per filter below its name: slices `per_line` to a row, a "+" after each but the last (one per
+        # line: the "+" gets a row of its own between the slices)
+        lines = 2 * n_channels - 1 if per_line == 1 else -(-n_channels // per_line)
         for o in range(n_filters):
-            # Row 2·o: the filter's name and bias; row 2·o+1: its channel slices joined by "+".
+            top = (lines + 1) * o  # the filter's name and bias
             name = QPushButton(f"Filter {o + 1}" if not transpose else f"Output {o + 1}")
             name.setFlat(True)
             name.setStyleSheet("font-weight: bold; text-align: left; padding: 0 2px;")
@@ -250,14 +256,14 @@ class FilterEditor(QWidget):
                 self.bias_boxes.append(box)
                 head.addWidget(box)
             head.addStretch(1)
-            self.grid.addWidget(head_widget, 2 * o, 0, 1, 2 * n_channels)
-            col = 0
+            self.grid.addWidget(head_widget, top, 0, 1, 2 * per_line)
             for c in range(n_channels):
-                if c > 0:
+                row, col = (top + 1 + 2 * c, 0) if per_line == 1 else (top + 1 + c // per_line, 2 * (c % per_line))
+                if c + 1 < n_channels:
                     plus = QLabel("+")
                     plus.setStyleSheet("font-size: 16px; color: #555;")
-                    self.grid.addWidget(plus, 2 * o + 1, col, Qt.AlignmentFlag.AlignCenter)
-                    col += 1
+                    where = (row + 1, 0) if per_line == 1 else (row, col + 1)
+                    self.grid.addWidget(plus, *where, Qt.AlignmentFlag.AlignCenter)
                 view = SliceView(o, c, f"ch {c + 1}" if n_channels > 1 else "")
                 view.setToolTip(f"The slice of filter {o + 1} that multiplies input channel {c + 1}"
                                 if not transpose else f"What input channel {c + 1} scatters into output {o + 1}")
@@ -266,21 +272,31 @@ class FilterEditor(QWidget):
                 view.heatmap.set_show_values(self.show_values)
                 self._connect(view)
                 self.slices.append(view)
-                self.grid.addWidget(view, 2 * o + 1, col, Qt.AlignmentFlag.AlignTop)
-                col += 1
+                self.grid.addWidget(view, row, col, Qt.AlignmentFlag.AlignTop)
+        self._lines_key = (n_channels, per_line)
 
-    def _cell_px(self, layer, n_channels: int) -> float:
-        """Kernel cells as big as fit: all channel slices of a filter side by side in the dock's width."""
+    def _cell_px(self, layer, per_line: int) -> float:
+        """Kernel cells as big as fit: `per_line` channel slices of a filter side by side in the dock's width."""
         kh, kw = layer.kernel_size
         # margins (12 + 18), colour bar and its spacing (48), a vertical scroll bar (18); per "+": sign and spacing
-        room = self.width() - 96 - 28 * (n_channels - 1)
-        return max(10.0, min(28.0, 140.0 / max(kh, kw), room / (n_channels * kw)))
+        room = self.width() - 96 - 28 * per_line
+        return max(10.0, min(28.0, 140.0 / max(kh, kw), room / (per_line * kw)))
+
+    def _per_line(self, layer, n_channels: int) -> int:
+        """Slices side by side: all of them, or as many as keep cells large enough for their numbers."""
+        return next((k for k in range(n_channels, 1, -1) if self._cell_px(layer, k) >= READABLE_CELL_PX), 1)
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
         layer = self.layer()
         if layer is not None and self.slices:
-            px = self._cell_px(layer, max(v.channel for v in self.slices) + 1)
+            n_channels = max(v.channel for v in self.slices) + 1
+            per_line = self._per_line(layer, n_channels)
+            if self._lines_key != (n_channels, per_line):
+                self._key = None  # another wrap: lay the slices out again
+                self.refresh()
+                return
+            px = self._cell_px(layer, per_line)
             for view in self.slices:
                 view.heatmap.fit(px)
 

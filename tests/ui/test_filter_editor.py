@@ -164,3 +164,25 @@ def test_three_channel_slices_fit_the_dock_without_a_horizontal_scroll_bar(windo
     assert len(editor.slices) == 2 * 3
     scroll = editor.findChild(QScrollArea)
     assert scroll.horizontalScrollBar().maximum() == 0
+
+
+def test_three_channel_slices_wrap_to_keep_cells_large_enough_for_numbers(window, qtbot):
+    """Side by side in the 270 px dock a 3×3×3 filter got 14 px cells: too small for its numbers. The
+    slices wrap instead (as many to a line as keep 24 px cells), and side by side again in a wide dock."""
+    from PySide6.QtWidgets import QApplication
+
+    editor = editor_of(window)
+    window.input_grid.resize_input((6, 6, 3))
+    window.document.flush()
+    QApplication.processEvents()
+    first = [v for v in editor.slices if v.filt == 0]
+    assert [v.channel for v in first] == [0, 1, 2]
+    assert all(v.heatmap.width() / 3 >= 24 for v in first)
+    rows = sorted({v.mapTo(editor, v.rect().topLeft()).y() for v in first})
+    assert len(rows) > 1  # wrapped: not all three on one line
+    # a wide dock puts all three side by side again
+    window.docks["filters"].setFloating(True)
+    window.docks["filters"].resize(520, 600)
+    QApplication.processEvents()
+    first = [v for v in editor.slices if v.filt == 0]
+    assert len({v.mapTo(editor, v.rect().topLeft()).y() for v in first}) == 1

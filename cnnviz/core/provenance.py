@@ -12,6 +12,7 @@ Everything else, matrix.py included, works from these.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -340,6 +341,25 @@ def weights_used(layer, cell: Cell, input_shape) -> set[tuple]:
     if isinstance(layer, Conv2DTranspose):
         return {(a, b, o, ch) for a in rows for b in cols for ch in range(input_shape[2])}
     return {(a, b, ch, o) for a in rows for b in cols for ch in range(input_shape[2])}
+
+
+def weights_reaching(layer, cells, input_shape) -> set[tuple]:
+    """The union of `weights_used` over many output cells: a deep hover's field can hold thousands of
+    cells, so the taps of each distinct row and column are looked up once."""
+    if not isinstance(layer, (Conv2D, Conv2DTranspose)):
+        return set()
+    kernel_for(layer, input_shape)
+    n_rows, n_cols, channels = input_shape
+
+    @functools.cache
+    def taps(axis: int, n: int, index: int) -> tuple:
+        return tuple(tap for tap, source in tap_sources(layer, axis, n, index) if _inside(source, n))
+
+    transpose = isinstance(layer, Conv2DTranspose)  # its kernel is (kh, kw, filters, channels)
+    used = set()
+    for rows, cols, o in {(taps(0, n_rows, r), taps(1, n_cols, c), o) for r, c, o in cells}:
+        used.update((a, b, o, ch) if transpose else (a, b, ch, o) for a in rows for b in cols for ch in range(channels))
+    return used
 
 
 def kernel_for(layer, input_shape) -> np.ndarray:

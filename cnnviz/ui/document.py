@@ -11,8 +11,6 @@ Levels: level 0 is the input, level i the output of layer i (1-based, as `Layer.
 
 from __future__ import annotations
 
-import functools
-
 import itertools
 import logging
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from PySide6.QtGui import QUndoStack
 from cnnviz.core import ConfigError
 from cnnviz.core.layers import layer_from_config, layer_to_config
 from cnnviz.core.pipeline import Pipeline
+from cnnviz.core.provenance import weights_reaching
 from cnnviz.ui.commands import (
     CallCommand,
     PaintCellsCommand,
@@ -41,24 +40,6 @@ _stroke_ids = itertools.count(1)
 def new_stroke_id() -> int:
     """A fresh id for one mouse stroke: every edit sent with it merges into one undo step."""
     return next(_stroke_ids)
-
-
-def weights_reaching(layer, cells, input_shape) -> set:
-    """The union of `provenance.weights_used` over `cells`, computed once per distinct row and column:
-    a deep cell's field can hold thousands of cells, and this runs on every hover."""
-    from cnnviz.core.provenance import tap_sources
-
-    n_rows, n_cols, channels = input_shape
-
-    @functools.cache
-    def taps(axis: int, n: int, index: int) -> tuple:
-        return tuple(tap for tap, source in tap_sources(layer, axis, n, index) if 0 <= source < n)
-
-    transpose = type(layer).__name__ == "Conv2DTranspose"  # its kernel is (kh, kw, filters, channels)
-    used = set()
-    for rows, cols, o in {(taps(0, n_rows, r), taps(1, n_cols, c), o) for r, c, o in cells}:
-        used.update((a, b, o, ch) if transpose else (a, b, ch, o) for a in rows for b in cols for ch in range(channels))
-    return used
 
 
 @dataclass

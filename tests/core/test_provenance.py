@@ -25,6 +25,7 @@ from cnnviz.core import (
     weight_footprint,
     weights_used,
 )
+from cnnviz.core.provenance import weights_reaching
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -449,3 +450,20 @@ def test_weights_and_footprints_agree_with_the_terms(transpose, conv_case, trans
 def test_layers_without_a_kernel_use_no_weights():
     assert weights_used(MaxPooling2D(2), (0, 0, 0), (4, 4, 1)) == set()
     assert weight_footprint(UpSampling2D(2), (4, 4, 1), (0, 0, 0, 0)) == set()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    transpose=st.booleans(),
+    stride=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same"]),
+    picks=st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 1)), min_size=1, max_size=12),
+)
+def test_weights_reaching_is_the_union_of_weights_used(transpose, stride, padding, picks):
+    shape = (5, 6, 2)
+    layer = (Conv2DTranspose if transpose else Conv2D)(2, 3, strides=stride, padding=padding)
+    layer.build(shape)
+    oh, ow, _ = layer.compute_output_shape(shape)
+    cells = {(r % oh, c % ow, o) for r, c, o in picks}
+    want = set().union(*(weights_used(layer, cell, shape) for cell in cells))
+    assert weights_reaching(layer, cells, shape) == want

@@ -228,23 +228,3 @@ def test_more_channels_spread_the_first_filters_over_them(doc):
     assert doc.layer(1).kernel.shape == (3, 3, 1, 2)
     for got, want in zip(doc.outputs, before):
         np.testing.assert_allclose(got, want, atol=1e-6)
-
-
-@hsettings(max_examples=40, deadline=None)
-@given(
-    transpose=st.booleans(),
-    stride=st.integers(1, 2),
-    padding=st.sampled_from(["valid", "same"]),
-    picks=st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 1)), min_size=1, max_size=12),
-)
-def test_weights_reaching_is_the_union_of_weights_used(transpose, stride, padding, picks):
-    from cnnviz.core import Conv2D, Conv2DTranspose, provenance
-    from cnnviz.ui.document import weights_reaching
-
-    shape = (5, 6, 2)
-    layer = (Conv2DTranspose if transpose else Conv2D)(2, 3, strides=stride, padding=padding)
-    layer.build(shape)
-    oh, ow, _ = layer.compute_output_shape(shape)
-    cells = {(r % oh, c % ow, o) for r, c, o in picks}
-    want = set().union(*(provenance.weights_used(layer, cell, shape) for cell in cells))
-    assert weights_reaching(layer, cells, shape) == want

@@ -152,7 +152,12 @@ class Layer:
         x = self._check_input(x)
         if not self.built or self.input_shape != x.shape:
             self.build(x.shape)
-        return self._call(x, training)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below, by name
+            y = self._call(x, training)
+        if not np.isfinite(y).all():
+            raise self._error("output overflows float32 (a value beyond ±3.4·10³⁸): the input or the weights "
+                              "are too large", "weights" if self.get_weights() else "input")
+        return y
 
     def _check_input(self, x) -> np.ndarray:
         x = np.asarray(x)

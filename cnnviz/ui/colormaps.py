@@ -69,7 +69,9 @@ def format_value(v: float) -> str:
     v = float(v)
     if not np.isfinite(v):
         return str(v)
-    if abs(v - round(v)) < 5e-5:
+    if abs(v) >= 1e6:  # a cell is a few characters wide: 1e+38, not 38 digits
+        text = f"{v:.3g}"
+    elif abs(v - round(v)) < 5e-5:
         text = str(int(round(v)))
     elif abs(v) >= 100:
         text = f"{v:.0f}"

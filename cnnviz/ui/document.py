@@ -270,17 +270,20 @@ class Document(QObject):
             if not isinstance(exc, ConfigError):
                 log.exception("recompute failed")
             self._set_error(str(exc))
-            if len(self._outputs) != len(self._pipeline.layers):
+            if [o.shape for o in self._outputs] != self._output_shapes():  # last good outputs no longer fit
                 self._outputs = self._zero_outputs()
             return True
         self._set_error(None)
         return True
 
-    def _zero_outputs(self):
+    def _output_shapes(self) -> list[tuple]:
         try:
-            return [np.zeros(s, np.float32) for s in self._pipeline.output_shapes()]
+            return self._pipeline.output_shapes()
         except ConfigError:
-            return [np.zeros((1, 1, 1), np.float32) for _ in self._pipeline.layers]
+            return [(1, 1, 1)] * len(self._pipeline.layers)
+
+    def _zero_outputs(self):
+        return [np.zeros(shape, np.float32) for shape in self._output_shapes()]
 
     def _set_error(self, message: str | None):
         if message != self._error:

@@ -14,6 +14,7 @@ from cnnviz.core import (
     Conv2DTranspose,
     Dropout,
     MaxPooling2D,
+    Pipeline,
     ReLU,
     UpSampling2D,
     layer_from_config,
@@ -193,6 +194,20 @@ def test_call_validates_input():
     layer(np.ones((6, 6, 1)))
     with pytest.raises(ConfigError, match="input has 2 channels, the layer was built for 1"):
         layer(np.ones((6, 6, 2)))
+
+
+def test_overflow_is_refused_by_the_layer_that_overflows():
+    layer = Conv2D(1, 3, use_bias=False)
+    layer.build((6, 6, 1))
+    layer.set_weights([np.full((3, 3, 1, 1), 1e38, np.float32)])  # finite, but 9 of them sum past float32
+    with pytest.raises(ConfigError, match=r"^Conv2D: output overflows float32") as info:
+        layer(np.ones((6, 6, 1)))
+    assert info.value.param == "weights"
+    pipeline = Pipeline((6, 6, 1), [Conv2D(1, 3, use_bias=False), MaxPooling2D(2)])
+    pipeline.build()
+    pipeline.layers[0].set_weights([np.full((3, 3, 1, 1), 1e38, np.float32)])
+    with pytest.raises(ConfigError, match=r"^Conv2D #1: output overflows"):
+        pipeline.run(np.ones((6, 6, 1), np.float32))
 
 
 # ---- weights -----------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def test_text_colour_contrasts_with_background():
 @pytest.mark.parametrize(
     ("value", "text"),
     [(-6.0, "−6"), (0.0, "0"), (1.25, "1.25"), (1 / 3, "0.33"), (np.float32(0.01), "0.01"),
-     (123.456, "123"), (0.001, "1e−03"), (-0.5, "−0.5")],
+     (123.456, "123"), (0.001, "1e−03"), (-0.5, "−0.5"), (123456.0, "123456"),
+     (1e38, "1e+38"), (-2.5e7, "−2.5e+07")],
 )
 def test_format_value(value, text):
     assert format_value(value) == text

@@ -228,3 +228,16 @@ def test_more_channels_spread_the_first_filters_over_them(doc):
     assert doc.layer(1).kernel.shape == (3, 3, 1, 2)
     for got, want in zip(doc.outputs, before):
         np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_session_that_overflows_opens_with_the_message_and_outputs_of_its_own_shapes(doc):
+    pipeline = core.Pipeline((5, 5, 1), [core.Conv2D(1, 3, use_bias=False), core.MaxPooling2D(3),
+                                         core.UpSampling2D(2)])
+    pipeline.build()
+    pipeline.layers[0].set_weights([np.full((3, 3, 1, 1), 1e38, np.float32)])  # 9 of them overflow float32
+    doc.set_pipeline(pipeline, np.ones((5, 5, 1), np.float32))
+    assert doc.error.startswith("Conv2D #1: output overflows float32")
+    assert [o.shape for o in doc.outputs] == [(3, 3, 1), (1, 1, 1), (2, 2, 1)]  # not the seed's old maps
+    doc.set_weights(1, [np.ones((3, 3, 1, 1), np.float32)])
+    doc.flush()
+    assert doc.error is None and doc.outputs[0][0, 0, 0] == 9

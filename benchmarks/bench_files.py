@@ -1,4 +1,4 @@
-"""Speed of the file side (medians). Run: QT_QPA_PLATFORM=offscreen python benchmarks/bench_files.py
+"""Speed of the file side (medians). Run: python benchmarks/bench_files.py (figures render offscreen)
 
 Session save/load of the seed example and of a 256×256×3 input through 6 layers with 8 filters, the
 generated code, and figures of the seed example (PNG ×1 and ×2, SVG, PDF).
@@ -16,6 +16,8 @@ import numpy as np
 
 from cnnviz.core import Conv2D, Conv2DTranspose, MaxPooling2D, Pipeline, ReLU, UpSampling2D, seed_input, seed_pipeline
 from cnnviz.io import Session, generate_code, load_session, save_session
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no display
 
 
 def median_ms(fn, repeat: int = 9) -> float:

@@ -59,7 +59,7 @@ def _render_parser() -> argparse.ArgumentParser:
                    help="the figure to write; the format follows the name: .png, .svg or .pdf")
     p.add_argument("--layer", type=int, metavar="N",
                    help="draw only layer N (1 = the first layer): its input, filters and output")
-    p.add_argument("--scale", type=float, default=1.0, metavar="S",
+    p.add_argument("--scale", type=float, metavar="S",
                    help="PNG only: pixels per figure unit, e.g. 2 for a sharp slide (default 1)")
     return p
 
@@ -102,7 +102,7 @@ def _render(args) -> int:
 
     if not os.environ.get("QT_QPA_PLATFORM") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # render needs no screen
-    if not 0.1 <= args.scale <= 16:
+    if args.scale is not None and not 0.1 <= args.scale <= 16:
         raise UsageError(f"--scale must be between 0.1 and 16, got {args.scale:g}")
     session = load_session(args.session)
     n = len(session.pipeline.layers)
@@ -113,9 +113,11 @@ def _render(args) -> int:
 
     from cnnviz.ui.figure import figure_format, save_figure, session_figure
 
-    figure_format(args.output)  # refuse a bad name before any work
+    if figure_format(args.output) != "png" and args.scale is not None:  # refuse a bad name before any work
+        raise UsageError(f"--scale is for PNG only: {os.path.basename(args.output)} is a vector figure, "
+                         "sharp at any size")
     _app = QGuiApplication.instance() or QGuiApplication(["cnnviz"])  # fonts need a GUI application
-    save_figure(session_figure(session, args.layer), args.output, args.scale)
+    save_figure(session_figure(session, args.layer), args.output, args.scale or 1.0)
     return 0
 
 

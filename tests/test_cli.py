@@ -96,6 +96,8 @@ BAD = [
                                          "or .pdf name"),
     (["render", LECTURE, "-o", "x.png", "--layer", "7"], "cnnviz: error: --layer 7: lecture.cnnviz.json has layers 1 to 3"),
     (["render", LECTURE, "-o", "x.png", "--scale", "0"], "cnnviz: error: --scale must be between 0.1 and 16, got 0"),
+    (["render", LECTURE, "-o", "x.svg", "--scale", "2"],
+     "cnnviz: error: --scale is for PNG only: x.svg is a vector figure, sharp at any size"),
     (["render", LECTURE, "-o", "x.png", "--layer", "two"], "cnnviz: error: argument --layer: invalid int value: 'two'"),
     (["render", LECTURE], "cnnviz: error: the following arguments are required: -o/--output"),
     (["export-code", LECTURE, "--framework", "jax", "-o", "m.py"],

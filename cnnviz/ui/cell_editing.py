@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QDoubleValidator
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QToolTip
 
 from cnnviz.core import ConfigError
 from cnnviz.ui.document import new_stroke_id
@@ -150,6 +150,7 @@ class CellEditing(QObject):
         width, height = max(rect.width(), 64), max(rect.height(), 24)
         self.editor.setGeometry(rect.center().x() - width // 2, rect.center().y() - height // 2, width, height)
         self.editor.setText(text if text is not None else f"{float(self._read(r, c)):g}")
+        self.editor.setToolTip("")
         self.editor.show()
         self.editor.setFocus()
         if text is None:
@@ -157,12 +158,16 @@ class CellEditing(QObject):
 
     def commit_editor(self):
         text = self.editor.text().replace("−", "-").strip()
-        self.editor.hide()
-        self.heatmap.setFocus()
         try:
             value = float(text)
-        except ValueError:
+        except ValueError:  # "-" or "." alone: say so and let the user finish typing
+            message = f"“{text}” is not a number: type one such as −1.5, or Escape to cancel"
+            self.editor.setToolTip(message)
+            QToolTip.showText(self.editor.mapToGlobal(self.editor.rect().bottomLeft()), message, self.editor)
             return
+        self.editor.setToolTip("")
+        self.editor.hide()
+        self.heatmap.setFocus()
         if self.cursor is not None:
             self._safe_write([self.cursor], value, None)
 

@@ -98,6 +98,21 @@ def test_keyboard_cursor_and_exact_values(window, qtbot):
     assert doc.input[4, 3, 0] == 7
 
 
+def test_a_value_that_is_not_a_number_keeps_the_editor_open_and_says_so(window, qtbot):
+    doc = window.document
+    grid = grid_of(window)
+    before, steps = doc.input.copy(), doc.undo_stack.count()
+    grid.editing.open_editor(2, 2, "-")
+    qtbot.keyClick(grid.editing.editor, Qt.Key.Key_Return)
+    assert grid.editing.editor.isVisible()  # still there to correct, not silently closed
+    assert "“-” is not a number" in grid.editing.editor.toolTip()
+    assert np.array_equal(doc.input, before) and doc.undo_stack.count() == steps
+    qtbot.keyClicks(grid.editing.editor, "3")
+    qtbot.keyClick(grid.editing.editor, Qt.Key.Key_Return)
+    assert doc.input[2, 2, 0] == -3 and not grid.editing.editor.isVisible()
+    assert grid.editing.editor.toolTip() == ""
+
+
 def test_fill_clear_invert_random_and_examples(window, qtbot):
     doc = window.document
     grid = grid_of(window)

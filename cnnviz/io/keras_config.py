@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
-from cnnviz.io.errors import SessionError
 from cnnviz.io.session import (
     _Reader,
     _assemble,

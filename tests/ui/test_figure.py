@@ -118,8 +118,7 @@ def test_pipeline_figure_labels_every_level(qapp):
                                               "UpSampling2D #3 → 6×6×2"]
     assert [len(c.grids) for c in fig.columns] == [1, 2, 2, 2]
     assert len(fig.arrows) == 3
-    for (col, ch), _, grid in fig.placed:
-        assert grid.colorbar
+    assert all(grid.colorbar for _, _, grid in fig.placed)
 
 
 def test_widget_figure_renders_a_live_widget(qapp):

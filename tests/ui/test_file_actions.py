@@ -90,7 +90,7 @@ def same_state(a, b):
 
 
 def test_menu_and_title_marker(window):
-    fa, doc = window.file_actions, window.document
+    doc = window.document
     texts = [a.text() for a in window.menus["File"].actions() if a.text()]
     assert texts[:3] == ["&New", "&Open…", "Open &recent"] and texts[-1] == "&Quit"
     assert window.windowTitle() == "Untitled[*] — cnnviz" and not window.isWindowModified()

@@ -318,3 +318,48 @@ def test_a_transpose_kernel_stays_readable_beside_a_big_output(qtbot):
     view.canvas.grab()
     geo = view.canvas.geometries
     assert geo[("kernel", 0)].cell_rect(0, 0).width() == geo[("output", 0)].cell_rect(0, 0).width()
+
+
+def paint_frame(view, width, height):
+    """Paint the step-through scene into a width×height image; the geometries of its grids."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    geometries = view.canvas.paint_scene(painter, QRectF(0, 0, width, height))
+    painter.end()
+    return geometries
+
+
+def test_a_three_channel_filter_uses_the_width_of_a_wide_short_canvas(qtbot):
+    """The lecture's "a filter is 3-D" slide in the main window's 1275×187 dock: three channel rows stacked
+    gave each padded 10×10 input 4 px cells beside empty width; side by side they are readable."""
+    import os
+
+    from cnnviz.io import load_session
+
+    s = load_session(os.path.join(os.path.dirname(__file__), "..", "..", "resources", "rgb-edges.cnnviz.json"))
+    document = Document(s.pipeline, s.input)
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    for width, height, least in ((1275, 187, 14), (755, 187, 9)):
+        geo = paint_frame(view, width, height)
+        for c in range(3):
+            for kind in ("input", "filter", "products"):
+                assert geo[(kind, c)].cell >= least, (width, kind, c, geo[(kind, c)].cell)
+        inputs = [geo[("input", c)].grid_rect for c in range(3)]
+        assert inputs[0].right() < inputs[1].left() < inputs[1].right() < inputs[2].left()  # side by side
+        assert all(r.bottom() <= height for g in geo.values() for r in [g.grid_rect])
+    # a tall canvas keeps them one above the other, bigger than side by side would be
+    geo = paint_frame(view, 700, 900)
+    inputs = [geo[("input", c)].grid_rect for c in range(3)]
+    assert inputs[0].bottom() < inputs[1].top() < inputs[1].bottom() < inputs[2].top()
+    assert geo[("input", 0)].cell >= 15
+
+
+def test_one_channel_is_drawn_as_before(seed):
+    """One channel has one layout: every grid shares the input's cells (33.4 px in a 755×238 frame, as before)."""
+    _, view = seed
+    geo = paint_frame(view, 755, 238)
+    assert {round(g.cell, 1) for g in geo.values()} == {33.4}

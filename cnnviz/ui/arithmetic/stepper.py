@@ -8,6 +8,7 @@ the products into the output canvas, where overlapping contributions pile up.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,12 +24,13 @@ from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import ArithmeticView, draw_symbol, find_layer, split_column, split_row
 from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, fitted_font, layout_grid, paint_grids
+from cnnviz.ui.grid_painter import Grid, fitted_font, layout_grid, paint_grids, pixel_font
 
 SLIDING_KINDS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
-MAX_CHANNEL_ROWS = 3  # input channels drawn one above the other; the formula lists every channel
+MAX_CHANNEL_ROWS = 3  # input channels drawn (stacked or side by side); the formula lists every channel
 BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
 MIN_SHARED_CELL = 12.0  # below this the filter and products get cells of their own instead of the input's
+BLOCK_GAP = 14.0  # between input channels' blocks side by side
 
 
 def grid_weight(cells: int) -> float:
@@ -459,43 +461,98 @@ class StepperView(ArithmeticView):
 
     def _paint_sliding(self, painter, rect: QRectF) -> dict:
         layer = self.layer
+        x, _ = self._arrays()
+        is_conv = isinstance(layer, Conv2D)
+        channels = list(range(x.shape[2])) if is_conv else [self._steps[self._step].channel]
+        shown = channels[:MAX_CHANNEL_ROWS]
+        hidden = len(channels) - len(shown)
+        # channel blocks stacked, side by side or in between: whichever gives the smallest grid the
+        # largest cells (a short wide dock puts three channels side by side; a tall one stacks them)
+        arrangements = [self._sliding_arrangement(rect, shown, across, hidden) for across in range(1, len(shown) + 1)]
+        placed, symbols, headings, note_rect = max(arrangements, key=lambda a: shared_cell(a[0]))
+        # One cell size per group. One channel: everything shares the input's cells, as the lecture draws
+        # it, unless a large input or output cannot give the 3×3 grids readable cells: then the filter and
+        # products get their own. Several channels share the canvas, so the inputs, the filter slices with
+        # their products, and the output each get the largest cells their places allow.
+        inputs = [p for p in placed if p[0][0] == "input"]
+        groups = [inputs, [p for p in placed if p not in inputs]] if len(inputs) > 1 else [placed]
+        if len(inputs) > 1 or shared_cell(placed) < MIN_SHARED_CELL:
+            small = [p for p in placed if p[0][0] in ("filter", "products")]
+            groups = [[p for p in group if p not in small] for group in groups] + [small]
+        geometries = {}
+        for group in groups:
+            geometries.update(paint_grids(painter, group) if group else {})
+        for sym_rect, sym in symbols:
+            draw_symbol(painter, sym_rect, sym)
+        painter.save()
+        painter.setPen(QColor(20, 20, 20))
+        if headings:  # one font for every channel's heading
+            px = min(fitted_font(text, r, bold=True).pixelSize() for r, text in headings)
+            painter.setFont(pixel_font(px, bold=True))
+            for heading_rect, text in headings:
+                painter.drawText(heading_rect, Qt.AlignmentFlag.AlignCenter, text)
+        if hidden:
+            painter.setPen(QColor(70, 70, 70))
+            note = f"+ {hidden} more channels (in the sum)"
+            painter.setFont(fitted_font(note, note_rect))
+            painter.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
+        painter.restore()
+        return geometries
+
+    def _sliding_arrangement(self, rect: QRectF, shown: list[int], across: int, hidden: int):
+        """The grids of a Conv2D or pooling step with the input channels' blocks (input ⊙ filter slice =
+        products) `across` to a row: (placed grids, (rect, symbol)s, (rect, heading)s, note rect).
+
+        Stacked blocks title each grid; side by side a block is too narrow for that and gets one heading."""
+        layer = self.layer
         x, y = self._arrays()
         step = self._steps[self._step]
         prov = self.provenance()
         pad = self._paddings(x.shape)
         in_lut, in_levels = level_style(self._index - 1, x)
         out_lut, out_levels = level_style(self._index, y)
-        window = list(prov.window)
         is_conv = isinstance(layer, Conv2D)
-        channels = list(range(x.shape[2])) if is_conv else [step.channel]
-        shown = channels[:MAX_CHANNEL_ROWS]
+        side = across > 1
+        shape = lambda a: "×".join(map(str, a))  # noqa: E731
         out_map = y[:, :, step.channel]
         order = np.arange(out_map.size).reshape(out_map.shape)
         not_yet = order > step.cell[0] * out_map.shape[1] + step.cell[1]
-        shape = lambda a: "×".join(map(str, a))  # noqa: E731
 
         in_w = x.shape[1] + pad[2] + pad[3]
         if is_conv:
-            kh, kw = layer.kernel_size
-            columns = split_row(
-                rect, [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5, 1.4, grid_weight(y.shape[1]) + 3]
-            )
+            kw = layer.kernel_size[1]
+            block_weights = [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5]
+            tail = [3.0 if across > 1 else 1.4, grid_weight(y.shape[1]) + 3]
         else:
-            columns = split_row(rect, [grid_weight(in_w) + 1, 1.2, grid_weight(y.shape[1]) + 3])
-        hidden = len(channels) - len(shown)
+            block_weights = [grid_weight(in_w) + 1]
+            tail = [1.2, grid_weight(y.shape[1]) + 3]
+        blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
         note_px = 18.0 if hidden else 0.0  # a line under the input channels for those not drawn
-        in_column = columns[0].adjusted(0, 0, 0, -note_px)
-        rows_in = split_column(in_column, [1] * len(shown), gap=6)
-        placed = []
-        for row_rect, c in zip(rows_in, shown):
-            title = f"Input {shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
-            if any(pad):
+        block_area = blocks_rect.adjusted(0, 0, 0, -note_px)
+        rows = split_column(block_area, [1] * math.ceil(len(shown) / across), gap=6)
+        blocks = [b for row in rows for b in split_row(row, [1] * across, gap=BLOCK_GAP)][: len(shown)]
+        heading_h = max(10.0, min(20.0, block_area.height() * 0.1)) if side else 0.0
+        # side by side the input is as tall as a block allows: the width it cannot use goes to the filter
+        cells_h = (blocks[0].height() - heading_h) / (x.shape[0] + pad[0] + pad[1]) if side else None
+
+        kernel = layer.kernel[:, :, :, step.channel] if is_conv else None
+        products = product_grids(prov, kernel.shape) if is_conv else None
+        bias = 0.0 if not is_conv or layer.bias is None else float(layer.bias[step.channel])
+        marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
+        placed, symbols, headings = [], [], []
+        for block, c in zip(blocks, shown):
+            bias_note = f"  (b = {formulas.format_value(bias)})" if is_conv and c == shown[-1] else ""
+            if side:
+                heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}"
+                headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))
+            cells = split_row(block.adjusted(0, heading_h, 0, 0), self._block_weights(block_weights, cells_h, block))
+            title = "" if side else f"Input {shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
+            if any(pad) and not side:
                 title += " + padding"
-            marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
             placed.append(
                 (
                     ("input", c),
-                    row_rect,
+                    cells[0],
                     Grid(
                         x[:, :, c],
                         in_levels,
@@ -503,36 +560,33 @@ class StepperView(ArithmeticView):
                         title=title,
                         pad=pad,
                         pad_text="0" if is_conv else "",
-                        highlights=window,
+                        highlights=prov.window,
                         marked=marked,
                     ),
                 )
             )
-        if is_conv:
-            rows_k = split_column(columns[2], [1] * len(shown), gap=6)
-            bias = 0.0 if layer.bias is None else float(layer.bias[step.channel])
-            kernel = layer.kernel[:, :, :, step.channel]
-            for row_rect, c in zip(rows_k, shown):
-                title = f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
-                if c == shown[-1]:
-                    title += f"  (b = {formulas.format_value(bias)})"
-                placed.append(
-                    (("filter", c), row_rect, Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title))
+            if not is_conv:
+                continue
+            title = "" if side else f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
+            placed.append(
+                (
+                    ("filter", c),
+                    cells[2],
+                    Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title + bias_note * (not side)),
                 )
-            products = product_grids(prov, kernel.shape)
-            product_levels = symmetric_levels(products)
-            for row_rect, c in zip(split_column(columns[4], [1] * len(shown), gap=6), shown):
-                title = f"x·w, sum {formulas.format_value(products[:, :, c].sum())}"
-                placed.append(
-                    (("products", c), row_rect, Grid(products[:, :, c], product_levels, DIVERGING, title=title))
-                )
+            )
+            title = "" if side else f"x·w, sum {formulas.format_value(products[:, :, c].sum())}"
+            placed.append(
+                (("products", c), cells[4], Grid(products[:, :, c], symmetric_levels(products), DIVERGING, title=title))
+            )
+            symbols += [(cells[1], "⊙"), (cells[3], "=")]
         out_title = f"Output {shape(y.shape)}" + (
             f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
         )
         placed.append(
             (
                 ("output", step.channel),
-                columns[-1],
+                out_rect,
                 Grid(
                     out_map,
                     out_levels,
@@ -545,30 +599,22 @@ class StepperView(ArithmeticView):
                 ),
             )
         )
-        # One cell size per group: several input channels share the height, so only their own cells are
-        # small; the filter, products and output keep readable cells. A large input or output cannot give
-        # the 3×3 grids readable cells: then the filter and products get their own.
-        inputs = [p for p in placed if p[0][0] == "input"]
-        groups = [inputs, [p for p in placed if p not in inputs]] if len(inputs) > 1 else [placed]
-        if shared_cell(placed) < MIN_SHARED_CELL:
-            small = [p for p in placed if p[0][0] in ("filter", "products")]
-            groups = [[p for p in group if p not in small] for group in groups] + [small]
-        geometries = {}
-        for group in groups:
-            geometries.update(paint_grids(painter, group) if group else {})
-        symbols = ["⊙", "=", "Σ+b→"] if is_conv else ["→"]
-        for sym_rect, sym in zip(columns[1::2], symbols):
-            draw_symbol(painter, sym_rect, sym)
-        if hidden:
-            painter.save()
-            painter.setPen(QColor(70, 70, 70))
-            note, note_rect = f"+ {hidden} more channels (in the sum)", QRectF(
-                columns[0].left(), in_column.bottom(), columns[0].width(), note_px
-            )
-            painter.setFont(fitted_font(note, note_rect))
-            painter.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
-            painter.restore()
-        return geometries
+        symbols.append((sum_rect, "Σ+b→" if is_conv else "→"))
+        note_rect = QRectF(blocks_rect.left(), block_area.bottom(), blocks_rect.width(), note_px)
+        return placed, symbols, headings, note_rect
+
+    @staticmethod
+    def _block_weights(weights: list[float], input_cell: float | None, block: QRectF) -> list[float]:
+        """`weights` of a channel block's pieces, the input's cut to the width `input_cell`-sized cells need
+        (its weight counts one cell of margin) and the rest shared by the others as before."""
+        if input_cell is None or len(weights) == 1:
+            return weights
+        unit = block.width() / sum(weights)
+        need = weights[0] * input_cell / unit
+        if need >= weights[0]:
+            return weights
+        rest = sum(weights[1:])
+        return [need] + [w * (sum(weights) - need) / rest for w in weights[1:]]
 
     def _paint_transpose(self, painter, rect: QRectF) -> dict:
         layer = self.layer

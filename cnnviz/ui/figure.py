@@ -50,6 +50,8 @@ class Column:
     grids: list[Grid] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     stack: int = MAX_STACK  # grids one above the other before a new sub-column starts
+    own_cell: bool = False  # the filters: sized on their own; the levels' maps share one cell so sizes compare
+    cell: float = CELL  # cell side of every grid in this column (set by Figure)
 
 
 class Figure:
@@ -58,23 +60,17 @@ class Figure:
     def __init__(self, columns: list[Column], title: str = ""):
         self.columns = columns
         self.title = title
-        self.cell = min([CELL, MAX_MAP / max((max(_rows(g), _cols(g)) for c in columns for g in c.grids), default=1)]
-                        + [MAX_STACK_HEIGHT / _stack_rows(c) for c in columns if c.grids])
-        self._numbers_or_none()
+        shared = _fitting_cell([c for c in columns if not c.own_cell])
+        for column in columns:
+            column.cell = _fitting_cell([column]) if column.own_cell else shared
+            _write_numbers_if_they_fit(column)
         self._layout()
 
-    def _numbers_or_none(self):
-        """Numbers in every map or in none: only when the widest value fits a cell in a readable font."""
-        texts = {str(format_value(v)) for c in self.columns for g in c.grids for v in np.ravel(g.values)}
-        widest = max((QFontMetricsF(pixel_font(MIN_VALUE_PX)).horizontalAdvance(t) for t in texts), default=0.0)
-        show = widest <= self.cell * 0.82
-        for column in self.columns:
-            column.grids = [replace(g, show_values=show) if g.show_values is None else g for g in column.grids]
-
     # ---- layout -------------------------------------------------------------------------------
-    def _grid_box(self, grid: Grid) -> tuple[float, float, float]:
+    @staticmethod
+    def _grid_box(grid: Grid, cell: float) -> tuple[float, float, float]:
         """(width, height, room right of the grid) of one grid with its colour bar at cell size `cell`."""
-        return _cols(grid) * self.cell, _rows(grid) * self.cell + 2 * BAR_MARGIN, BAR_ROOM
+        return _cols(grid) * cell, _rows(grid) * cell + 2 * BAR_MARGIN, BAR_ROOM
 
     @staticmethod
     def _painter_rect(x: float, y: float, w: float, h: float) -> QRectF:
@@ -92,7 +88,7 @@ class Figure:
         bottom = top
         grid_mid = []
         for ci, column in enumerate(self.columns):
-            boxes = [self._grid_box(g) for g in column.grids]
+            boxes = [self._grid_box(g, column.cell) for g in column.grids]
             n_sub = math.ceil(len(boxes) / column.stack) if boxes else 1
             per_sub = math.ceil(len(boxes) / n_sub) if boxes else 0
             box_w = max((w + room for w, _, room in boxes), default=0.0)
@@ -110,7 +106,8 @@ class Figure:
                 caption = column.captions[gi] if gi < len(column.captions) else ""
                 self.texts.append((QRectF(gx, gy, box_w, CAPTION_PX * 1.4), caption, pixel_font(CAPTION_PX), INK))
                 rect = QRectF(gx, gy + CAPTION_PX * 1.6, w, h)
-                self.placed.append(((ci, gi), self._painter_rect(gx, rect.y(), w, h), grid))
+                painter_rect = self._painter_rect(gx, rect.y(), w, h)
+                self.placed.append(((ci, gi), painter_rect, replace(grid, max_cell=column.cell)))
                 bottom = max(bottom, rect.bottom())
                 if gi == 0:
                     grid_mid.append(rect.center().y())
@@ -133,7 +130,8 @@ class Figure:
     # ---- painting -----------------------------------------------------------------------------
     def paint(self, painter: QPainter) -> None:
         painter.fillRect(QRectF(0, 0, self.size.width(), self.size.height()), QColor("white"))
-        paint_grids(painter, [(k, r, replace(g, max_cell=self.cell)) for k, r, g in self.placed])
+        for ci in range(len(self.columns)):  # each column at its own cell size
+            paint_grids(painter, [p for p in self.placed if p[0][0] == ci])
         painter.save()
         for rect, text, font, colour in self.texts:
             if text:
@@ -144,6 +142,23 @@ class Figure:
         for x0, x1 in self.arrows:
             _arrow(painter, QPointF(x0, self.arrow_y), QPointF(x1, self.arrow_y))
         painter.restore()
+
+
+def _fitting_cell(columns: list[Column]) -> float:
+    """The cell side for these columns' grids: CELL, less if a big map would outgrow MAX_MAP or a column's
+    stacked maps MAX_STACK_HEIGHT."""
+    with_grids = [c for c in columns if c.grids]
+    return min([CELL] + [MAX_MAP / max(max(_rows(g), _cols(g)) for g in c.grids) for c in with_grids]
+               + [MAX_STACK_HEIGHT / _stack_rows(c) for c in with_grids])
+
+
+def _write_numbers_if_they_fit(column: Column) -> None:
+    """Numbers in every map of the column or in none (it reads as one): when the widest value fits a cell in
+    a readable font. Each column decides alone: the small filters keep theirs beside a big map."""
+    texts = {str(format_value(v)) for g in column.grids for v in np.ravel(g.values)}
+    widest = max((QFontMetricsF(pixel_font(MIN_VALUE_PX)).horizontalAdvance(t) for t in texts), default=0.0)
+    show = widest <= column.cell * 0.82
+    column.grids = [replace(g, show_values=show) if g.show_values is None else g for g in column.grids]
 
 
 def _rows(grid: Grid) -> int:
@@ -244,7 +259,9 @@ def _filter_column(layer) -> Column:
     notes = ["kernel " + "×".join(str(v) for v in layer.kernel_size) + (f"×{n_in} per filter" if n_in > 1 else "")]
     if layer.use_bias:
         notes.append("bias " + ", ".join(format_value(b) for b in layer.get_weights()[1]))
-    return Column("Filters", notes, grids, captions, stack=n_in if n_in <= 2 * MAX_STACK else MAX_STACK)
+    # a filter's channels one above the other; one-channel filters stack like maps, beside their outputs
+    return Column("Filters", notes, grids, captions, stack=n_in if 1 < n_in <= 2 * MAX_STACK else MAX_STACK,
+                  own_cell=True)
 
 
 class WidgetFigure:

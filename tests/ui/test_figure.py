@@ -26,7 +26,7 @@ def session(name):
 def cell_pixel(figure, image, key, row, col, scale=1.0):
     """The colour near the top-left corner of a cell (away from the number written in its middle)."""
     (rect, grid), = [(r, g) for k, r, g in figure.placed if k == key]
-    geo = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, figure.cell)
+    geo = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, grid.max_cell)
     r = geo.cell_rect(row, col)
     return QColor(image.pixel(int((r.left() + 4) * scale), int((r.top() + 4) * scale)))
 
@@ -58,7 +58,7 @@ def test_png_cells_have_their_numbers_written(qapp, tmp_path):
     fig = session_figure(session("lecture"))
     image = QImage.fromData(render_bytes(fig, "png"))
     (rect, grid), = [(r, g) for k, r, g in fig.placed if k == (0, 0)]
-    geo = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, fig.cell)
+    geo = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, grid.max_cell)
     black_cell = geo.cell_rect(0, 1)  # value 0 on black: the "0" is drawn in white
     centre = [QColor(image.pixel(int(black_cell.center().x()) + dx, int(black_cell.center().y()) + dy)).lightness()
               for dx in range(-6, 7) for dy in range(-8, 9)]
@@ -211,14 +211,45 @@ def test_a_png_too_large_to_allocate_is_refused_before_painting(qapp, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_numbers_in_every_map_or_in_none(qapp):
+def test_numbers_in_every_column_whose_cells_are_big_enough(qapp):
     from cnnviz.core import Conv2D, MaxPooling2D, Pipeline, example_input
     from cnnviz.io import Session
 
     small = session_figure(session("lecture"))
-    assert {g.show_values for _, _, g in small.placed} == {True} and small.cell == 40
+    assert {g.show_values for _, _, g in small.placed} == {True}
+    assert {g.max_cell for _, _, g in small.placed} == {40}
     x = example_input("digit", (16, 16, 1))
     p = Pipeline(x.shape, [Conv2D(8, 3, padding="same"), MaxPooling2D(2)])
     big = session_figure(Session(x, p, {}))
     assert {g.show_values for _, _, g in big.placed} == {False}
-    assert big.cell * 16 * 4 <= 1200  # four 16-row maps stacked stay within a slide's height
+    assert max(g.max_cell for _, _, g in big.placed) * 16 * 4 <= 1200  # four 16-row maps stacked fit a slide
+
+
+def wide_conv_session():
+    """An 8×18 input through two 3×3 filters with two-decimal weights: the output is 8×18×2."""
+    from cnnviz.core import Conv2D, Pipeline, example_input
+    from cnnviz.io import Session
+
+    x = example_input("digit", (8, 18, 1))
+    p = Pipeline(x.shape, [Conv2D(2, 3, padding="same")])
+    p.build()
+    kernel = np.zeros((3, 3, 1, 2), np.float32)
+    kernel[:, 0, 0, 0], kernel[:, 2, 0, 0] = [-0.3, -0.6, -0.3], [0.3, 0.6, 0.3]
+    kernel[0, :, 0, 1], kernel[2, :, 0, 1] = [0.59, 1.17, 0.59], [-0.59, -1.17, -0.59]
+    p.layers[0].set_weights([kernel, np.array([0, 0.1], np.float32)])
+    return Session(x, p, {})
+
+
+def test_a_wide_output_keeps_the_numbers_of_the_small_filters(qapp):
+    """An 8×18 output shrank every map of the layer figure to 21 px cells and wiped out every number, the
+    3×3 filters' too: each column now gets the cells its own maps allow, and writes numbers if they fit."""
+    fig = session_figure(wide_conv_session(), layer=1)
+    _, texts = svg_texts(render_bytes(fig, "svg"))
+    for value in ("−0.3", "−0.6", "0.3", "0.6", "0.59", "1.17", "−0.59", "−1.17"):
+        assert value in texts, value
+    filters = [g for (column, _), _, g in fig.placed if column == 1]
+    assert {g.show_values for g in filters} == {True} and {g.max_cell for g in filters} == {40}
+    width, height = fig.size.width(), fig.size.height()
+    assert 1.2 <= width / height <= 2.6 and width <= 1920  # still a slide
+
+

@@ -7,6 +7,10 @@ import math
 
 import numpy as np
 
+# The worked example of SEMANTICS.md §6: x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
+X36 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
+EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
+
 
 def same_split(n: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
     ke = d * (k - 1) + 1

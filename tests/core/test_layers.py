@@ -20,9 +20,8 @@ from cnnviz.core import (
     layer_from_config,
     layer_to_config,
 )
+from naive_reference import EDGE, X36
 
-X36 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
-EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
 
 EXAMPLES = [
     Conv2D(2, 3),

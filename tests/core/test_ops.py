@@ -9,8 +9,7 @@ import naive_reference as ref
 from cnnviz.core import ops
 from cnnviz.core.arithmetic import same_padding
 
-X36 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
-EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
+X36, EDGE = ref.X36, ref.EDGE
 X25 = np.arange(25, dtype=np.float32).reshape(5, 5, 1)
 X22 = np.array([[1, 2], [3, 4]], dtype=np.float32).reshape(2, 2, 1)
 

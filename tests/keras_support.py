@@ -34,6 +34,22 @@ def keras_average_pool_differs(keras, layer, input_shape) -> bool:
         same_padding(n, k, s) for n, k, s in zip(input_shape[:2], layer.pool_size, layer.strides)))
 
 
+def tensorflow_cannot_compute(keras, layer, input_shape) -> bool:
+    """True where Keras accepts a Conv2DTranspose and its output shape but TensorFlow's CPU kernel refuses
+    to compute it: a dilated one ("Current CPU implementations do not yet support dilation rates larger
+    than 1"), or a `same` one whose requested output would not convolve back to its input size
+    (ceil(O/s) != n, e.g. an even kernel with output_padding=0). cnnviz computes both as the Keras torch
+    backend does; their values are checked against torch's conv_transpose2d in tests/core/test_ops.py."""
+    if keras.backend.backend() != "tensorflow" or type(layer).__name__ != "Conv2DTranspose":
+        return False
+    if max(layer.dilation_rate) > 1:
+        return True
+    if layer.padding != "same" or layer.output_padding is None:
+        return False
+    out = layer.compute_output_shape(input_shape)
+    return any(-(-o // s) != n for o, s, n in zip(out[:2], layer.strides, input_shape[:2]))
+
+
 def torch_layout_conv(keras, layer, x):
     """For a Conv2D under the Keras torch backend: torch's own conv2d of x in the plain (contiguous) layout,
     when torch gives different numbers for the channels-last tensors that backend hands it; else None.
@@ -68,7 +84,8 @@ def assert_keras_layers_match(keras, keras_layers, pipeline, x, atol=1e-5) -> in
     compared = 0
     for klayer, layer, below, above in zip(keras_layers, pipeline.layers, levels, levels[1:]):
         assert klayer.name == layer.name
-        if keras_average_pool_differs(keras, layer, below.shape) or torch_layout_conv(keras, layer, below) is not None:
+        if (keras_average_pool_differs(keras, layer, below.shape) or tensorflow_cannot_compute(keras, layer, below.shape)
+                or torch_layout_conv(keras, layer, below) is not None):
             continue
         y = keras.ops.convert_to_numpy(klayer(below[None], training=False))[0]
         assert y.shape == above.shape, layer.label

@@ -23,7 +23,7 @@ from cnnviz.core import (
     seed_pipeline,
 )
 from cnnviz.io import Session, SessionError, generate_code
-from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras
+from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras, tensorflow_cannot_compute
 
 
 def make_session(input_shape, layers, seed=1):
@@ -171,6 +171,9 @@ def test_keras_code_reproduces_cnnviz_layer_by_layer(tmp_path, name):
     assert np.array_equal(module.INPUT, session.input)
     model = module.build_model()
     compared = assert_keras_layers_match(keras, model.layers, session.pipeline, session.input)
+    shapes = [session.pipeline.input_shape, *session.pipeline.output_shapes()]
+    if any(tensorflow_cannot_compute(keras, layer, shape) for layer, shape in zip(session.pipeline.layers, shapes)):
+        return  # the other layers were compared; TensorFlow on CPU cannot run the whole model
     if compared < len(session.pipeline.layers):  # the Keras torch backend's `same` average pooling bug
         assert "keras-team/keras#18452" in inspect.getsource(module)
         return

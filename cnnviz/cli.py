@@ -123,7 +123,7 @@ def _render(args) -> int:
 
 def _export_code(args) -> int:
     from cnnviz.io import generate_code, load_session
-    from cnnviz.io.session import write_atomic
+    from cnnviz.io.atomic import write_atomic
 
     source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))

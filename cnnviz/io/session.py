@@ -22,10 +22,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import re
-import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +30,20 @@ import numpy as np
 
 import cnnviz
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
+from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
+from cnnviz.io.validation import (
+    _dims,
+    _is_int,
+    _is_number,
+    _kind,
+    _Reader,
+    _show,
+    check_regular_file,
+    join_place,
+    parse_json,
+    read_bytes,
+)
 
 FORMAT = 1
 SUFFIX = ".cnnviz.json"
@@ -72,56 +82,9 @@ def load_session(path) -> Session:
     return session_from_dict(parse_json(read_bytes(path), path.name), source=path.name)
 
 
-def check_regular_file(path: Path, what: str) -> int:
-    """The size of a regular file, else SessionError. A pipe or device is refused before it is opened:
-    reading one would wait for a writer forever (or never end)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise SessionError(f"{path.name}: no such file", path=path) from None
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SessionError(f"{path.name}: is a folder, not {what}", path=path)
-    if not stat.S_ISREG(st.st_mode):
-        raise SessionError(f"{path.name}: not a regular file (a pipe or device), so not readable here", path=path)
-    return st.st_size
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
-
-
-def parse_json(raw: bytes | str, source: str, what: str = "a cnnviz session"):
-    """JSON text -> Python data. NaN/Infinity become markers that the validators report with their place."""
-    try:
-        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        raise SessionError(f"{source}: not a text file (not UTF-8), so not {what}") from None
-    try:
-        return json.loads(text, parse_constant=_NonFinite)
-    except json.JSONDecodeError as e:
-        raise SessionError(f"{source}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except RecursionError:
-        raise SessionError(f"{source}: not valid JSON: nested too deeply") from None
-
-
-class _NonFinite:
-    """A NaN/Infinity token found while parsing; never a valid number."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __repr__(self):
-        return self.token
-
-
 def session_from_dict(data, source: str = "session") -> Session:
     """Validate a parsed session and build it on new objects (nothing shared with any live document)."""
-    r = _Reader(source)
+    r = _Reader(source, MAX_VALUES)
     if not isinstance(data, dict):
         r.fail("", f"expected a JSON object with a \"format\" field, got {_kind(data)}")
     if "format" not in data:
@@ -308,108 +271,6 @@ def _read_view(r, view, n_layers) -> dict:
     return view
 
 
-class _Reader:
-    """Raises SessionError("<file>: <place>: <problem>") and converts nested lists to checked arrays."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, place: str, problem: str):
-        raise SessionError(f"{self.source}: {place}: {problem}" if place else f"{self.source}: {problem}",
-                           path=self.source, place=place)
-
-    def need(self, obj: dict, key: str, place: str):
-        if key not in obj:
-            self.fail(f"{place}.{key}" if place else key, "missing")
-        return obj[key]
-
-    def no_unknown_keys(self, obj: dict, known: set, place: str):
-        for key in obj:
-            if key not in known:
-                self.fail(join_place(place, key), f"unknown field (expected {', '.join(sorted(known))})")
-
-    def array(self, value, place: str, ndim: int, dtype) -> np.ndarray:
-        """A nested list of `ndim` levels -> array; the first bad element is reported by its index."""
-        want = bool if dtype is bool else (int, float)
-        shape = _first_shape(value, ndim)
-        if math.prod(shape) > MAX_VALUES:
-            self.fail(place, f"more than {MAX_VALUES} values")
-        # The walk in Python is what makes a true among numbers, a ragged row or a NaN a named error
-        # (np.array would quietly turn true into 1); it costs ~0.1 s for a 256×256×3 input.
-        self._find_bad(value, place, ndim, want, shape, place)
-        with np.errstate(over="ignore"):
-            return np.ascontiguousarray(np.array(value, dtype=dtype))
-
-    def _find_bad(self, value, place, ndim, want, shape, root, depth=0):
-        """Walk the nested lists to report the first ragged, mistyped or non-finite element. Every list at
-        a depth must be as long as the first one there (`shape`), cousins included, not only siblings."""
-        if ndim == 0:
-            if isinstance(value, _NonFinite) or (want != bool and _is_number(value) and not _fits_float32(value)):
-                self.fail(place, f"expected a finite number, got {value!r}")
-            if want == bool and not isinstance(value, bool):
-                self.fail(place, f"expected true or false, got {_show(value)}")
-            if want != bool and not _is_number(value):
-                self.fail(place, f"expected a number, got {_show(value)}")
-            return
-        if not isinstance(value, list):
-            self.fail(place, f"expected a list ({ndim} more level{'s' if ndim > 1 else ''} of nesting), "
-                             f"got {_show(value)}")
-        if not value:
-            self.fail(place, "expected a non-empty list")
-        if depth < len(shape) and len(value) != shape[depth]:
-            entries = f"{shape[depth]} entr{'y' if shape[depth] == 1 else 'ies'}"
-            self.fail(place, f"expected {entries} like {root}{'[0]' * depth}, got {len(value)} (ragged array)")
-        for i, v in enumerate(value):
-            self._find_bad(v, f"{place}[{i}]", ndim - 1, want, shape, root, depth + 1)
-
-
-def join_place(place: str, key: str) -> str:
-    """`place.key`, or `place["key"]` (JSON-escaped, shortened) for a key a file made up: a newline or
-    control character in it would otherwise break the one-line message."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", key):
-        return f"{place}.{key}" if place else key
-    text = json.dumps(key)
-    return f"{place}[{text if len(text) <= 40 else text[:38] + '...'}]"
-
-
-def _fits_float32(v) -> bool:
-    return math.isfinite(v) and abs(v) <= 3.4028234663852886e38
-
-
-def _first_shape(value, ndim) -> tuple[int, ...]:
-    """The lengths down the first elements (as many levels as are lists): the shape every row must have,
-    and a cheap size guard before np.array on a huge file."""
-    shape = []
-    for _ in range(ndim):
-        if not isinstance(value, list) or not value:
-            break
-        shape.append(len(value))
-        value = value[0]
-    return tuple(shape)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _kind(v) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(v), "a number")
-
-
-def _show(v) -> str:
-    text = json.dumps(v, default=repr) if not isinstance(v, _NonFinite) else v.token
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _dims(shape) -> str:
-    return "×".join(str(int(s)) for s in shape)
-
-
 # ----------------------------------------------------------------------------------------------- save
 
 def session_to_dict(session: Session) -> dict:
@@ -441,68 +302,6 @@ def save_session(session: Session, path) -> None:
             raise SessionError(f"{path.name}: cannot save non-finite numbers (NaN or infinity)", path=path)
     text = dumps(session_to_dict(session)) + "\n"
     write_atomic(path, text.encode("utf-8"))
-
-
-def write_atomic(path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old file or the new one, never half of one.
-
-    A symlink is followed (its target is replaced, the link stays); a target that exists but is not a
-    regular file (/dev/stdout, a pipe) is written straight into, never replaced."""
-    given = Path(path)
-    if not given.parent.is_dir():  # the folder is what is missing: say so, not "no such file"
-        raise SessionError(f"{given.name}: cannot save: there is no folder {given.parent}", path=given)
-    path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file():
-        try:
-            with open(path, "wb") as f:
-                f.write(data)
-        except OSError as e:
-            raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
-        return
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
-    try:
-        os.chmod(tmp, _file_mode(path))
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
-        raise
-    _fsync_dir(path.parent)
-
-
-def _file_mode(path: Path) -> int:
-    """The replaced file's permissions, or what a plain open() would give (mkstemp makes 0600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless to skip where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _to_lists(a: np.ndarray):

@@ -22,6 +22,7 @@ from cnnviz.core import (
     seed_pipeline,
 )
 from cnnviz.io import Session, SessionError, load_session, save_session, session_to_dict
+from cnnviz.io import atomic as atomic_module
 from cnnviz.io import session as session_module
 
 RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
@@ -259,7 +260,7 @@ def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(session_module.os, "fsync", broken_fsync)
+    monkeypatch.setattr(atomic_module.os, "fsync", broken_fsync)
     with pytest.raises(SessionError, match=r"^s\.cnnviz\.json: cannot save \(No space left on device\)$"):
         save_session(random_session(), path)
     assert path.read_bytes() == before
@@ -279,14 +280,14 @@ def test_a_killed_writer_leaves_the_old_file(tmp_path):
     before = path.read_bytes()
     script = (
         "import os, sys\n"
-        "from cnnviz.io import session\n"
+        "from cnnviz.io import atomic, session\n"
         "real = os.fdopen\n"
         "class Dying:\n"
         "    def __init__(self, f): self.f = f\n"
         "    def __enter__(self): return self\n"
         "    def __exit__(self, *a): pass\n"
         "    def write(self, data): self.f.write(data[:len(data) // 2]); self.f.flush(); os._exit(9)\n"
-        "session.os.fdopen = lambda fd, mode: Dying(real(fd, mode))\n"
+        "atomic.os.fdopen = lambda fd, mode: Dying(real(fd, mode))\n"
         "from cnnviz.core import seed_input, seed_pipeline\n"
         f"session.save_session(session.Session(seed_input(), seed_pipeline(), {{}}), {str(path)!r})\n"
     )
@@ -337,7 +338,7 @@ def test_a_pipe_is_written_into_not_replaced(tmp_path):
     received = []
     reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
     reader.start()
-    session_module.write_atomic(fifo, b"hello")
+    atomic_module.write_atomic(fifo, b"hello")
     reader.join(10)
     assert received == [b"hello"] and fifo.is_fifo()
 

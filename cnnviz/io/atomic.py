@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from cnnviz.io.errors import SessionError
+from cnnviz.io.paths import shown_name
 
 
 def write_atomic(path, data: bytes) -> None:
@@ -15,6 +16,10 @@ def write_atomic(path, data: bytes) -> None:
     A symlink is followed (its target is replaced, the link stays); a target that exists but is not a
     regular file (/dev/stdout, a pipe) is written straight into, never replaced."""
     given = Path(path)
+    if not os.fspath(path):
+        raise SessionError(f"{shown_name(path)}: cannot save: no file name was given", path=given)
+    if given.is_dir():
+        raise SessionError(f"{shown_name(path)}: cannot save: is a folder, not a file name", path=given)
     if not given.parent.is_dir():  # the folder is what is missing: say so, not "no such file"
         raise SessionError(f"{given.name}: cannot save: there is no folder {given.parent}", path=given)
     path = Path(os.path.realpath(path))

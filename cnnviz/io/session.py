@@ -32,6 +32,7 @@ import cnnviz
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
+from cnnviz.io.paths import shown_name
 from cnnviz.io.validation import (
     _dims,
     _is_int,
@@ -77,9 +78,9 @@ def load_session(path) -> Session:
     path = Path(path)
     size = check_regular_file(path, "a session file")
     if size > MAX_FILE_BYTES:
-        raise SessionError(f"{path.name}: file is {size / 2**20:.0f} MB, more than a session can be "
+        raise SessionError(f"{shown_name(path)}: file is {size / 2**20:.0f} MB, more than a session can be "
                            f"({MAX_FILE_BYTES // 2**20} MB)", path=path)
-    return session_from_dict(parse_json(read_bytes(path), path.name), source=path.name)
+    return session_from_dict(parse_json(read_bytes(path), shown_name(path)), source=shown_name(path))
 
 
 def session_from_dict(data, source: str = "session") -> Session:

@@ -13,21 +13,25 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.io.errors import SessionError
+from cnnviz.io.paths import shown_name
+
+MAX_DIGITS = 100  # an integer longer than this is no size, seed or value cnnviz can use
 
 
 def check_regular_file(path: Path, what: str) -> int:
     """The size of a regular file, else SessionError. A pipe or device is refused before it is opened:
     reading one would wait for a writer forever (or never end)."""
+    name = shown_name(path)
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise SessionError(f"{path.name}: no such file", path=path) from None
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
+        raise SessionError(f"{name}: no such file", path=path) from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the name
+        raise SessionError(f"{name}: cannot read ({getattr(e, 'strerror', None) or e})", path=path) from None
     if stat.S_ISDIR(st.st_mode):
-        raise SessionError(f"{path.name}: is a folder, not {what}", path=path)
+        raise SessionError(f"{name}: is a folder, not {what}", path=path)
     if not stat.S_ISREG(st.st_mode):
-        raise SessionError(f"{path.name}: not a regular file (a pipe or device), so not readable here", path=path)
+        raise SessionError(f"{name}: not a regular file (a pipe or device), so not readable here", path=path)
     return st.st_size
 
 
@@ -35,17 +39,18 @@ def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
+        raise SessionError(f"{shown_name(path)}: cannot read ({e.strerror or e})", path=path) from None
 
 
 def parse_json(raw: bytes | str, source: str, what: str = "a cnnviz session"):
-    """JSON text -> Python data. NaN/Infinity become markers that the validators report with their place."""
+    """JSON text -> Python data. NaN, Infinity and integers of more than MAX_DIGITS digits become markers
+    that the validators report with their place (Python itself refuses ints of over 4300 digits, placeless)."""
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise SessionError(f"{source}: not a text file (not UTF-8), so not {what}") from None
     try:
-        return json.loads(text, parse_constant=_NonFinite)
+        return json.loads(text, parse_constant=_NonFinite, parse_int=_read_int)
     except json.JSONDecodeError as e:
         raise SessionError(f"{source}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except RecursionError:
@@ -53,13 +58,18 @@ def parse_json(raw: bytes | str, source: str, what: str = "a cnnviz session"):
 
 
 class _NonFinite:
-    """A NaN/Infinity token found while parsing; never a valid number."""
+    """A NaN/Infinity token (or a huge integer) found while parsing; never a valid number."""
 
     def __init__(self, token: str):
         self.token = token
 
     def __repr__(self):
         return self.token
+
+
+def _read_int(text: str):
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= MAX_DIGITS else _NonFinite(f"an integer of {digits} digits")
 
 
 class _Reader:

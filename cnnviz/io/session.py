@@ -60,6 +60,7 @@ _KERAS_COMMON = {"trainable": "bool", "dtype": "str"}
 _NULLABLE = {("MaxPooling2D", "strides"), ("AveragePooling2D", "strides"), ("Conv2DTranspose", "output_padding"),
              ("Dropout", "seed")}
 VIEW_DEFAULTS = {"selected_layer": 0, "training": False}
+VIEW_FIELDS = {*VIEW_DEFAULTS, "recovery_of"}  # recovery_of: the file an autosave stands in for
 
 
 @dataclass
@@ -261,9 +262,15 @@ def _layout(layer, j):
 
 
 def _read_view(r, view, n_layers) -> dict:
+    """Only the settings cnnviz knows, each of its type: whatever loads can be saved again (a NaN or a
+    600-level list here once loaded and then made every save fail)."""
     if not isinstance(view, dict):
         r.fail("view", f"expected an object of view settings, got {_kind(view)}")
+    r.no_unknown_keys(view, VIEW_FIELDS, "view")
     view = {**VIEW_DEFAULTS, **view}
+    source = view.get("recovery_of")
+    if source is not None and not (isinstance(source, str) and 0 < len(source) <= 4096 and "\0" not in source):
+        r.fail("view.recovery_of", f"expected the path of the session this work recovers, got {_show(source)}")
     sel = view["selected_layer"]
     if not _is_int(sel) or not 0 <= sel <= n_layers:
         r.fail("view.selected_layer", f"expected a layer number from 0 (the input) to {n_layers}, got {_show(sel)}")

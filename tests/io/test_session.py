@@ -141,6 +141,12 @@ BAD_FILES = [
      "bad.cnnviz.json: input[6][0][0]: expected a number, got true"),
     (with_change(lambda d: d["view"].update(selected_layer=9)),
      "bad.cnnviz.json: view.selected_layer: expected a layer number from 0 (the input) to 3, got 9"),
+    (with_change(lambda d: d["view"].update(zoom=1.5)),
+     "bad.cnnviz.json: view.zoom: unknown field (expected recovery_of, selected_layer, training)"),
+    (with_change(lambda d: d["view"].update(recovery_of=["a"])),
+     "bad.cnnviz.json: view.recovery_of: expected the path of the session this work recovers, got [\"a\"]"),
+    (with_change(lambda d: d["view"].update(training=0)),
+     "bad.cnnviz.json: view.training: expected true or false, got 0"),
     (with_change(lambda d: d.update(input=[[[0.0] * 65]])),
      "bad.cnnviz.json: input: grid 1×1×65 is too large (at most 4096×4096×64)"),
 ]
@@ -172,6 +178,38 @@ def test_non_finite_numbers_are_refused_with_their_place(tmp_path, token):
     text = json.dumps(good_dict()).replace('"input": [[[1], [0]', f'"input": [[[1], [{token}]', 1)
     with pytest.raises(SessionError, match=r"^bad\.cnnviz\.json: input\[0\]\[1\]\[0\]: expected a finite number"):
         load_session(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("value,shown", [("NaN", "NaN"), ("-Infinity", "-Infinity"), ("[" * 600 + "]" * 600, "[[[["),
+                                         ("{\"a\": {\"b\": NaN}}", "{\"a\"")])
+def test_a_view_setting_that_could_not_be_saved_again_is_refused(tmp_path, value, shown):
+    """Loaded, these made every later save (and so the autosave) fail with TypeError or RecursionError."""
+    for key in ("extra", "selected_layer", "training"):
+        d = good_dict()
+        d["view"][key] = "VALUE"
+        with pytest.raises(SessionError) as err:
+            load_session(write(tmp_path, json.dumps(d).replace('"VALUE"', value)))
+        problem = ("unknown field (expected recovery_of, selected_layer, training)" if key == "extra"
+                   else f"expected {'true or false' if key == 'training' else 'a layer number'}")
+        assert str(err.value).startswith(f"bad.cnnviz.json: view.{key}: {problem}")
+        assert key == "extra" or shown in str(err.value)
+
+
+@pytest.mark.parametrize("place", ["input", "seed", "filters", "strides", "selected_layer", "format"])
+def test_an_integer_of_thousands_of_digits_is_refused_with_file_and_place(tmp_path, place):
+    """Python refuses to read such an int at all (a bare ValueError naming neither the file nor the place)."""
+    huge = "9" * 5000
+    d = good_dict()
+    target = {"input": (d["input"][1][2], 0), "seed": (d, "seed"), "filters": (d["layers"][0]["config"], "filters"),
+              "strides": (d["layers"][0]["config"], "strides"), "selected_layer": (d["view"], "selected_layer"),
+              "format": (d, "format")}[place]
+    target[0][target[1]] = "HUGE"
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, json.dumps(d).replace('"HUGE"', huge)))
+    where = {"input": "input[1][2][0]", "seed": "seed", "filters": "layers[0].config.filters",
+             "strides": "layers[0].config.strides", "selected_layer": "view.selected_layer", "format": "format"}[place]
+    assert str(err.value).startswith(f"bad.cnnviz.json: {where}: ")
+    assert "an integer of 5000 digits" in str(err.value)
 
 
 def test_float32_overflow_is_non_finite(tmp_path):

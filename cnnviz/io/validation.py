@@ -99,11 +99,13 @@ class _Reader:
         shape = _first_shape(value, ndim)
         if math.prod(shape) > self.max_values:
             self.fail(place, f"more than {self.max_values} values")
-        # The walk in Python is what makes a true among numbers, a ragged row or a NaN a named error
-        # (np.array would quietly turn true into 1); it costs ~0.1 s for a 256×256×3 input.
+        checked = _well_formed(value, ndim, want)
+        if checked is not None:
+            return np.ascontiguousarray(checked.astype(dtype))
+        # Something is wrong: the walk in Python names the first ragged, mistyped or non-finite element
+        # (np.array would quietly turn true into 1). It is ~20 times slower than the check above.
         self._find_bad(value, place, ndim, want, shape, place)
-        with np.errstate(over="ignore"):
-            return np.ascontiguousarray(np.array(value, dtype=dtype))
+        raise AssertionError(f"{place}: refused by the fast check but not by the walk")
 
     def _find_bad(self, value, place, ndim, want, shape, root, depth=0):
         """Walk the nested lists to report the first ragged, mistyped or non-finite element. Every list at
@@ -126,6 +128,24 @@ class _Reader:
             self.fail(place, f"expected {entries} like {root}{'[0]' * depth}, got {len(value)} (ragged array)")
         for i, v in enumerate(value):
             self._find_bad(v, f"{place}[{i}]", ndim - 1, want, shape, root, depth + 1)
+
+
+def _well_formed(value, ndim: int, want):
+    """The nested lists as an array when they are a non-empty `ndim`-level grid of only `want` values (exact
+    types: a true is no number) that fit float32; else None."""
+    try:
+        grid = np.array(value, dtype=object)
+    except ValueError:  # ragged
+        return None
+    if grid.ndim != ndim or grid.size == 0:
+        return None
+    types = set(map(type, grid.ravel().tolist()))
+    if not types <= ({bool} if want == bool else {int, float}):
+        return None
+    if want == bool:
+        return grid
+    numbers = grid.astype(np.float64)
+    return numbers if np.all(np.abs(numbers) <= 3.4028234663852886e38) else None  # NaN fails too
 
 
 def join_place(place: str, key: str) -> str:

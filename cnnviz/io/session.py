@@ -30,6 +30,7 @@ import numpy as np
 
 import cnnviz
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
+from cnnviz.core.layers import MAX_LAYERS
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
 from cnnviz.io.paths import shown_name
@@ -108,6 +109,8 @@ def session_from_dict(data, source: str = "session") -> Session:
     entries = r.need(data, "layers", "")
     if not isinstance(entries, list):
         r.fail("layers", f"expected a list of layers, got {_kind(entries)}")
+    if len(entries) > MAX_LAYERS:  # before building any (20,000 ReLUs took 27 s to be refused)
+        r.fail("layers", f"{len(entries):,} layers, more than {MAX_LAYERS}: too many to show and compute interactively")
     layers = [_read_layer(r, entry, f"layers[{i}]") for i, entry in enumerate(entries)]
     pipeline = _assemble(r, x.shape, layers, seed)
     for i, (entry, layer) in enumerate(zip(entries, pipeline.layers)):

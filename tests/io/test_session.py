@@ -212,6 +212,31 @@ def test_an_integer_of_thousands_of_digits_is_refused_with_file_and_place(tmp_pa
     assert "an integer of 5000 digits" in str(err.value)
 
 
+WHAT_A_FILE_ASKS = [
+    ({"format": 1, "input": [[[0], [0]], [[0], [0]]],
+      "layers": [{"class_name": "Conv2DTranspose", "config": {"filters": 1, "kernel_size": 3, "strides": 4096}}]},
+     "layers[0].config: Conv2DTranspose #1: output 8192×8192×1 = 67,108,864 values brings the input and the outputs "
+     "up to it to 67,108,868 values, more than 2^23 = 8,388,608: too large to compute interactively"),
+    ({"format": 1, "input": [[[0] * 64]],
+      "layers": [{"class_name": "Conv2D", "config": {"filters": 64, "kernel_size": 64, "padding": "same"}}]},
+     "layers[0].config.filters: Conv2D #1: 16,777,280 weights bring the input (64 values) and the weights up to it "
+     "to 16,777,344 numbers, more than 2^20 = 1,048,576: too many to save and reload in about a second"),
+    ({"format": 1, "input": [[[0]]], "layers": [{"class_name": "ReLU", "config": {}}] * 20000},
+     "layers: 20,000 layers, more than 100: too many to show and compute interactively"),
+    ({"format": 1, "input": [[[0]] * 64] * 64, "layers": [{"class_name": "UpSampling2D", "config": {"size": 64}}]},
+     "layers[0].config: UpSampling2D #1: output 4096×4096×1 = 16,777,216 values brings the input and the outputs up "
+     "to it to 16,781,312 values, more than 2^23 = 8,388,608: too large to compute interactively"),
+]
+
+
+@pytest.mark.parametrize("data,message", WHAT_A_FILE_ASKS, ids=["transpose-strides", "weights", "layers", "upsampling"])
+def test_a_small_file_that_asks_for_too_much_is_refused_up_front(tmp_path, data, message):
+    """156 to 700 kB files that kept render busy for 30 s, wrote a 236 MB session, took 27 s to load."""
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, json.dumps(data, separators=(",", ":"))))
+    assert str(err.value) == f"bad.cnnviz.json: {message}"
+
+
 def test_float32_overflow_is_non_finite(tmp_path):
     d = good_dict()
     d["layers"][0]["weights"][1] = [1e39, 0]

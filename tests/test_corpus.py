@@ -51,7 +51,7 @@ COMMAND_LINES = {
     "render-weights-16-million": ["render", "CORPUS/weights-16-million.cnnviz.json", "-o", "x.png"],
     "render-relu-20000": ["render", "CORPUS/relu-20000.cnnviz.json", "-o", "x.svg"],
     "render-odd-names": ["render", "CORPUS/ok-odd-names.cnnviz.json", "-o", "x.svg"],
-    "render-100-layers": ["render", "CORPUS/ok-100-layers.cnnviz.json", "-o", "x.png"],
+    "render-32-layers": ["render", "CORPUS/ok-32-layers.cnnviz.json", "-o", "x.png"],
 }
 
 

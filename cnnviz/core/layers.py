@@ -33,7 +33,7 @@ MAX_VALUES = 2**26  # any array the computation makes (outputs, padded inputs, w
 MAX_WORK = 2**31  # multiply-adds (or comparisons) of one layer: a few seconds of numpy at most
 MAX_KERNEL = 64  # per axis; a transposed conv loops over kernel offsets
 # What one pipeline may ask for, whatever its layers' sizes (checked by Pipeline before any work):
-MAX_LAYERS = 100  # every level gets its own maps in the window
+MAX_LAYERS = 32  # every level gets its own maps: opening 30 ReLUs in the window takes ~1 s
 MAX_LEVEL_VALUES = 2**23  # the input and every output together: computed on each edit, drawn, kept
 MAX_SAVED_VALUES = 2**20  # the input and every weight together: what a session file holds (~1 s to save and load)
 

@@ -56,7 +56,7 @@ def test_more_layers_than_a_window_can_show_are_refused():
     Pipeline((2, 2, 1), [ReLU() for _ in range(MAX_LAYERS)])
     with pytest.raises(ConfigError) as err:
         Pipeline((2, 2, 1), [ReLU() for _ in range(MAX_LAYERS + 1)])
-    assert str(err.value) == "Pipeline: 101 layers, more than 100: too many to show and compute interactively"
+    assert str(err.value) == "Pipeline: 33 layers, more than 32: too many to show and compute interactively"
 
 
 def test_many_layers_of_one_kind_get_keras_names_in_order():

@@ -222,7 +222,7 @@ WHAT_A_FILE_ASKS = [
      "layers[0].config.filters: Conv2D #1: 16,777,280 weights bring the input (64 values) and the weights up to it "
      "to 16,777,344 numbers, more than 2^20 = 1,048,576: too many to save and reload in about a second"),
     ({"format": 1, "input": [[[0]]], "layers": [{"class_name": "ReLU", "config": {}}] * 20000},
-     "layers: 20,000 layers, more than 100: too many to show and compute interactively"),
+     "layers: 20,000 layers, more than 32: too many to show and compute interactively"),
     ({"format": 1, "input": [[[0]] * 64] * 64, "layers": [{"class_name": "UpSampling2D", "config": {"size": 64}}]},
      "layers[0].config: UpSampling2D #1: output 4096×4096×1 = 16,777,216 values brings the input and the outputs up "
      "to it to 16,781,312 values, more than 2^23 = 8,388,608: too large to compute interactively"),

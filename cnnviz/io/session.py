@@ -335,18 +335,30 @@ def _texts(a: np.ndarray) -> np.ndarray:
     if a.dtype == bool:
         return np.where(a, "true", "false")
     a = np.asarray(a, dtype=np.float32)
-    texts = a.astype(str).astype(object)  # numpy's float32 str is the shortest round-trip text
     whole = a == np.trunc(a)
     small = whole & (np.abs(a) < 2.0**62)
+    huge = [str(int(v)) for v in a[whole & ~small]]  # up to 39 digits (3.4·10³⁸)
+    texts = a.astype(str)  # numpy's float32 str is the shortest text that reads back to the same float32
+    texts = texts.astype(f"U{max(texts.dtype.itemsize // 4, 20, *map(len, huge))}")
     texts[small] = a[small].astype(np.int64).astype(str)
-    texts[whole & ~small] = [str(int(v)) for v in a[whole & ~small]]
+    texts[whole & ~small] = huge
     return texts
 
 
 def _dump_texts(t: np.ndarray, indent: int) -> str:
-    if t.ndim == 1:
-        return "[" + ", ".join(t.tolist()) + "]"
-    parts = [_dump_texts(row, indent + 2) for row in t]
+    """The text dumps gives the nested lists of `t`; the innermost lists (at most 64 long: channels,
+    filters, a bias) are joined by numpy, the rest one row at a time."""
+    rows = t[..., 0]
+    for j in range(1, t.shape[-1]):
+        rows = np.char.add(np.char.add(rows, ", "), t[..., j])
+    return _nest_lists(np.char.add(np.char.add("[", rows), "]"), indent)
+
+
+def _nest_lists(lists: np.ndarray, indent: int) -> str:
+    """`lists` (texts of flat lists) nested as dumps nests lists of lists: on one line when it fits."""
+    if lists.ndim == 0:
+        return str(lists)
+    parts = lists.tolist() if lists.ndim == 1 else [_nest_lists(x, indent + 2) for x in lists]
     flat = "[" + ", ".join(parts) + "]"
     if len(flat) + indent <= 110 and "\n" not in flat:
         return flat

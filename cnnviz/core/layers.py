@@ -152,9 +152,9 @@ class Layer:
     def _build_weights(self, channels: int, rng: np.random.Generator) -> None:
         pass
 
-    def weight_count(self, channels: int) -> int:
-        """How many weights building on `channels` input channels makes (before making them)."""
-        return 0
+    def weight_shapes(self, input_shape) -> list[tuple]:
+        """Shapes of the weights building on `input_shape` makes, in get_weights order (before making them)."""
+        return []
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         x = self._check_input(x)
@@ -282,8 +282,8 @@ class _Conv(Layer):
         shape[self.IN_AXIS], shape[self.FILTER_AXIS] = channels, self.filters
         return tuple(shape)
 
-    def weight_count(self, channels: int) -> int:
-        return math.prod(self._kernel_shape(channels)) + (self.filters if self.use_bias else 0)
+    def weight_shapes(self, input_shape) -> list[tuple]:
+        return [self._kernel_shape(int(input_shape[-1]))] + ([(self.filters,)] if self.use_bias else [])
 
     def _in_channels(self) -> int | None:
         """Input channel count the current kernel was made for (None before any weights)."""

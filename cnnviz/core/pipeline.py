@@ -178,7 +178,7 @@ def _check_totals(input_shape, layers, shapes) -> None:
     inputs = math.prod(input_shape)
     values, saved = inputs, inputs
     for layer, in_shape, shape in zip(layers, [input_shape, *shapes], shapes):
-        size, weights = math.prod(shape), layer.weight_count(in_shape[2])
+        size, weights = math.prod(shape), sum(math.prod(w) for w in layer.weight_shapes(in_shape))
         values, saved = values + size, saved + weights
         if values > MAX_LEVEL_VALUES:
             raise layer._error(

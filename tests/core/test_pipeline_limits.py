@@ -45,7 +45,7 @@ def test_weights_that_no_session_file_could_hold_are_refused_before_they_are_mad
 
 def test_input_and_weights_count_together():
     first = Conv2D(64, 3, padding="same")  # 3·3·64·64 + 64 = 36,928 weights
-    assert first.weight_count(64) == 36_928
+    assert first.weight_shapes((16, 16, 64)) == [(3, 3, 64, 64), (64,)]
     Pipeline((16, 16, 64), [first, Conv2D(64, 15, padding="same")]).build()  # 16,384 + 36,928 + 921,664
     e = refusal((16, 16, 64), [first, Conv2D(64, 16, padding="same")])
     assert str(e) == ("Conv2D #2: 1,048,640 weights bring the input (16,384 values) and the weights up to it to "

@@ -96,9 +96,27 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
+def _check_names(args) -> None:
+    """Refuse, before any work, a name that is empty and an output that is the command's own input (it would
+    be replaced: through ./, an absolute path, a symlink or a hard link alike)."""
+    from cnnviz.io.paths import same_file
+
+    for flag, name in (("SESSION", args.session), ("-o", getattr(args, "output", None))):
+        if name == "":
+            raise UsageError(f"{flag} is an empty name (''): give a file name")
+    output = getattr(args, "output", None)
+    if output is not None and os.path.isdir(output):
+        raise UsageError(f"-o {output} is a folder: give a file name")
+    if output is not None and same_file(output, args.session):
+        raise UsageError(f"-o {output} is the session being read ({args.session}): writing it would replace "
+                         "the input, so choose another name")
+
+
 def _render(args) -> int:
     from cnnviz.io import load_session
     from cnnviz.io.errors import SessionError
+
+    _check_names(args)
 
     if not os.environ.get("QT_QPA_PLATFORM") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # render needs no screen
@@ -123,8 +141,9 @@ def _render(args) -> int:
 
 def _export_code(args) -> int:
     from cnnviz.io import generate_code, load_session
-    from cnnviz.io.session import write_atomic
+    from cnnviz.io.atomic import write_atomic
 
+    _check_names(args)
     source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))
     return 0
@@ -133,6 +152,7 @@ def _export_code(args) -> int:
 def _open_app(args) -> int:
     session = None
     if args.session is not None:
+        _check_names(args)
         from cnnviz.io import load_session
 
         session = load_session(args.session)  # a bad file stops here, before any window

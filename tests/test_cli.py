@@ -120,6 +120,40 @@ def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
         assert lines[0].replace("'keras', 'pytorch'", "keras, pytorch") == message
 
 
+@pytest.mark.parametrize("command", [["export-code", "s.cnnviz.json", "--framework", "pytorch"],
+                                     ["render", "s.cnnviz.json"]], ids=["export-code", "render"])
+@pytest.mark.parametrize("output", ["s.cnnviz.json", "./s.cnnviz.json", "ABSOLUTE", "link.json", "sub/../s.cnnviz.json"])
+def test_no_command_writes_over_its_own_input(tmp_path, command, output):
+    session = tmp_path / "s.cnnviz.json"
+    session.write_bytes(Path(LECTURE).read_bytes())
+    os.symlink("s.cnnviz.json", tmp_path / "link.json")
+    (tmp_path / "sub").mkdir()
+    output = str(session) if output == "ABSOLUTE" else output
+    out = run(command + ["-o", output], tmp_path, display=True)
+    assert out.returncode == 2 and out.stderr.splitlines() == [
+        f"cnnviz: error: -o {output} is the session being read (s.cnnviz.json): writing it would replace the "
+        "input, so choose another name"]
+    assert session.read_bytes() == Path(LECTURE).read_bytes()
+
+
+NAMES = [
+    (["."], "cnnviz: error: .: is a folder, not a session file"),
+    ([""], "cnnviz: error: SESSION is an empty name (''): give a file name"),
+    (["render", "", "-o", "x.png"], "cnnviz: error: SESSION is an empty name (''): give a file name"),
+    (["render", LECTURE, "-o", ""], "cnnviz: error: -o is an empty name (''): give a file name"),
+    (["export-code", LECTURE, "--framework", "keras", "-o", ""],
+     "cnnviz: error: -o is an empty name (''): give a file name"),
+    (["render", LECTURE, "-o", "."], "cnnviz: error: -o . is a folder: give a file name"),
+    (["render", ".", "-o", "x.png"], "cnnviz: error: .: is a folder, not a session file"),
+]
+
+
+@pytest.mark.parametrize("args,message", NAMES, ids=[repr(a) for a, _ in NAMES])
+def test_a_folder_or_an_empty_name_is_named_as_given(tmp_path, args, message):
+    out = run(args, tmp_path, display=True)
+    assert out.returncode == 2 and out.stderr.splitlines() == [message]
+
+
 def test_gui_without_a_display_says_so(tmp_path):
     if not sys.platform.startswith("linux"):
         pytest.skip("only Linux needs DISPLAY")

@@ -32,6 +32,10 @@ MAX_CHANNELS = 64
 MAX_VALUES = 2**26  # any array the computation makes (outputs, padded inputs, window matrices)
 MAX_WORK = 2**31  # multiply-adds (or comparisons) of one layer: a few seconds of numpy at most
 MAX_KERNEL = 64  # per axis; a transposed conv loops over kernel offsets
+# What one pipeline may ask for, whatever its layers' sizes (checked by Pipeline before any work):
+MAX_LAYERS = 32  # every level gets its own maps: opening 30 ReLUs in the window takes ~1 s
+MAX_LEVEL_VALUES = 2**23  # the input and every output together: computed on each edit, drawn, kept
+MAX_SAVED_VALUES = 2**20  # the input and every weight together: what a session file holds (~1 s to save and load)
 
 
 def _times(a: int, b: int) -> str:
@@ -147,6 +151,10 @@ class Layer:
 
     def _build_weights(self, channels: int, rng: np.random.Generator) -> None:
         pass
+
+    def weight_shapes(self, input_shape) -> list[tuple]:
+        """Shapes of the weights building on `input_shape` makes, in get_weights order (before making them)."""
+        return []
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         x = self._check_input(x)
@@ -273,6 +281,9 @@ class _Conv(Layer):
         shape = [*self.kernel_size, None, None]
         shape[self.IN_AXIS], shape[self.FILTER_AXIS] = channels, self.filters
         return tuple(shape)
+
+    def weight_shapes(self, input_shape) -> list[tuple]:
+        return [self._kernel_shape(int(input_shape[-1]))] + ([(self.filters,)] if self.use_bias else [])
 
     def _in_channels(self) -> int | None:
         """Input channel count the current kernel was made for (None before any weights)."""

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 
 from cnnviz.core.errors import ConfigError
-from cnnviz.core.layers import MAX_CHANNELS, MAX_VALUES, Layer, _is_int, layer_from_config, layer_to_config
+from cnnviz.core.layers import (
+    MAX_CHANNELS,
+    MAX_LAYERS,
+    MAX_LEVEL_VALUES,
+    MAX_SAVED_VALUES,
+    MAX_VALUES,
+    Layer,
+    _is_int,
+    layer_from_config,
+    layer_to_config,
+)
 
 
 def _check_pipeline_input_shape(input_shape) -> tuple[int, int, int]:
@@ -61,6 +72,9 @@ class Pipeline:
     @layers.setter
     def layers(self, layers) -> None:
         layers = list(layers)
+        if len(layers) > MAX_LAYERS:
+            raise ConfigError(f"Pipeline: {len(layers):,} layers, more than {MAX_LAYERS}: too many to show and "
+                              "compute interactively", param="layers")
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise ConfigError(f"Pipeline: not a layer: {layer!r}", param="layers")
@@ -76,6 +90,7 @@ class Pipeline:
         for layer in self._layers:
             shape = layer.compute_output_shape(shape)
             shapes.append(shape)
+        _check_totals(self.input_shape, self._layers, shapes)
         return shapes
 
     def _rng(self, i: int) -> np.random.Generator:
@@ -85,6 +100,7 @@ class Pipeline:
     def build(self) -> list[tuple[int, int, int]]:
         """Build every layer on its input shape (existing weights stay when the channel count fits);
         returns the output shapes."""
+        self.output_shapes()  # refuses an impossible or too large pipeline before any weight is made
         shapes, shape = [], self.input_shape
         for i, layer in enumerate(self._layers):
             if not layer.built or layer.input_shape != shape:
@@ -154,6 +170,28 @@ class Pipeline:
         return f"Pipeline({chain})"
 
 
+def _check_totals(input_shape, layers, shapes) -> None:
+    """Each layer may be within its own limits and the pipeline still too large: the values of all levels
+    (a 2×2 input through strides 4096 makes a 4099×4099 map) and the numbers a session file holds (one
+    64×64 kernel on 64 channels and 64 filters is 16.8 million weights). The first layer to cross a total
+    is named, with the sum."""
+    inputs = math.prod(input_shape)
+    values, saved = inputs, inputs
+    for layer, in_shape, shape in zip(layers, [input_shape, *shapes], shapes):
+        size, weights = math.prod(shape), sum(math.prod(w) for w in layer.weight_shapes(in_shape))
+        values, saved = values + size, saved + weights
+        if values > MAX_LEVEL_VALUES:
+            raise layer._error(
+                f"output {'×'.join(map(str, shape))} = {size:,} values brings the input and the outputs up to it "
+                f"to {values:,} values, more than 2^23 = {MAX_LEVEL_VALUES:,}: too large to compute interactively",
+                "input")
+        if saved > MAX_SAVED_VALUES:
+            raise layer._error(
+                f"{weights:,} weights bring the input ({inputs:,} values) and the weights up to it to {saved:,} "
+                f"numbers, more than 2^20 = {MAX_SAVED_VALUES:,}: too many to save and reload in about a second",
+                "filters")
+
+
 def _number_and_name(layers: list[Layer]) -> None:
     """Set 1-based indices and make names unique with Keras-like suffixes (conv2d, conv2d_1, ...).
 
@@ -162,12 +200,15 @@ def _number_and_name(layers: list[Layer]) -> None:
     """
     taken = {layer.name for layer in layers}
     seen: set[str] = set()
+    next_suffix: dict[str, int] = {}  # per base name, so n layers of one kind cost n steps, not n²
     for layer in sorted(layers, key=lambda layer: layer.index is None):  # stable: old layers first
         if layer.name in seen:
-            k = 1
-            while f"{layer.name}_{k}" in taken:
+            base = layer.name
+            k = next_suffix.get(base, 1)
+            while f"{base}_{k}" in taken:
                 k += 1
-            layer.name = f"{layer.name}_{k}"
+            next_suffix[base] = k + 1
+            layer.name = f"{base}_{k}"
             taken.add(layer.name)
         seen.add(layer.name)
     for i, layer in enumerate(layers):

@@ -9,6 +9,7 @@ an explicit slice, `same` average pooling that ignores padded cells, half-pixel 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,16 +103,49 @@ def _describe(layer) -> str:
     return f"{type(layer).__name__}({args})"
 
 
-def _data(session) -> list[str]:
+def _data(session, names) -> list[str]:
     lines = [f"INPUT = {_array(session.input, 0)}", "", "WEIGHTS = {"]
-    for layer in session.pipeline.layers:
+    for layer, name in zip(session.pipeline.layers, names):
         weights = layer.get_weights()
         if weights:
-            lines.append(f"    {layer.name!r}: [")
+            lines.append(f"    {name!r}: [")
             lines += [f"        {_array(w, 8)}," for w in weights]
             lines.append("    ],")
     lines += ["}", "", ""]
     return lines
+
+
+def _keras_names(layers) -> list[str]:
+    """Keras refuses a '/' in a layer name (a session may hold one): it becomes '_', kept unique."""
+    return _unique([layer.name.replace("/", "_") for layer in layers], layers)
+
+
+def _torch_names(layers) -> list[str]:
+    """nn.Module refuses a child name with a '.' (`block1.conv`, a Keras-style name) or one it uses itself
+    (`eval`, `training`): a name other than cnnviz's own (conv2d, conv2d_1, ...) gets its position in front,
+    as `layer2_block1_conv`, which no torch attribute can be."""
+    names = []
+    for layer in layers:
+        default = type(layer).DEFAULT_NAME
+        if re.fullmatch(rf"{re.escape(default)}(_\d+)?", layer.name):
+            names.append(layer.name)
+        else:
+            names.append(f"layer{layer.index}_{re.sub(r'[^0-9A-Za-z_]', '_', layer.name)}")
+    return _unique(names, layers)
+
+
+def _unique(names: list[str], layers) -> list[str]:
+    """`names` with a suffix on a changed name that meets another; unchanged names (unique already, as the
+    pipeline keeps them) are never the ones renamed."""
+    taken = {name for name, layer in zip(names, layers) if name == layer.name}
+    out = []
+    for name, layer in zip(names, layers):
+        candidate, k = name, 1
+        while name != layer.name and candidate in taken:
+            candidate, k = f"{name}_{k}", k + 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def _config(layer) -> dict:
@@ -127,13 +161,16 @@ def _config(layer) -> dict:
 def _keras_module(session, shapes) -> str:
     p = session.pipeline
     lines = _header(session, "Keras", shapes) + ["import numpy as np", "import keras", "from keras import layers", ""]
-    lines += _data(session)
+    names = _keras_names(p.layers)
+    lines += _data(session, names)
     lines += ["def build_model():", '    """The pipeline as a keras.Sequential with the session\'s weights."""',
               "    model = keras.Sequential(", "        [",
               f"            keras.Input(shape={tuple(int(v) for v in p.input_shape)}),"]
-    for layer, in_shape in zip(p.layers, shapes):
+    for layer, in_shape, name in zip(p.layers, shapes, names):
         lines += [f"            {note}" for note in _keras_notes(layer, in_shape)]
-        lines.append(f"            {_keras_layer(layer)},")
+        if name != layer.name:
+            lines.append(f"            # cnnviz layer {layer.name!r} ('/' is not allowed in a Keras name)")
+        lines.append(f"            {_keras_layer(layer, name)},")
     lines += ["        ]", "    )", "    for name, arrays in WEIGHTS.items():",
               "        model.get_layer(name).set_weights(arrays)", "    return model", "", "",
               "def run(x=INPUT):",
@@ -148,10 +185,11 @@ def _keras_module(session, shapes) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _keras_layer(layer) -> str:
+def _keras_layer(layer, name: str) -> str:
     c = _config(layer)
     kind = type(layer).__name__
-    name = f"name={c.pop('name')!r}"
+    c.pop("name")
+    name = f"name={name!r}"
     if kind in ("Conv2D", "Conv2DTranspose"):
         args = [str(c.pop("filters")), repr(c.pop("kernel_size"))]
         args += [f"{k}={v!r}" for k, v in c.items()]
@@ -243,15 +281,17 @@ class KerasConvTranspose2d(nn.Module):
 def _torch_module(session, shapes) -> str:
     p = session.pipeline
     children, helpers, loads = [], [], []
-    for i, layer in enumerate(p.layers):
+    for i, (layer, name) in enumerate(zip(p.layers, _torch_names(p.layers))):
         child = _torch_layer(layer, shapes[i], shapes[i + 1])
-        children.append((layer.name, child))
+        if name != layer.name:
+            child.comments.insert(0, f"# cnnviz layer {layer.name!r}")
+        children.append((name, child))
         helpers += [h for h in child.helpers if h not in helpers]
         loads += child.loads
     lines = _header(session, "PyTorch", shapes)
     lines += ["from collections import OrderedDict", "", "import numpy as np", "import torch",
               "import torch.nn.functional as F", "from torch import nn", ""]
-    lines += _data(session)
+    lines += _data(session, [layer.name for layer in p.layers])
     for key in ("pad", "avg", "transpose"):
         if key in helpers:
             lines += [_TORCH_HELPERS[key].strip("\n"), "", ""]
@@ -262,7 +302,7 @@ def _torch_module(session, shapes) -> str:
         "    return torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))",
         "", "",
         "def build_model():",
-        '    """The pipeline as an nn.Sequential (one child per cnnviz layer, named as in cnnviz) taking',
+        '    """The pipeline as an nn.Sequential (one child per cnnviz layer, named as in cnnviz where torch allows) taking',
         '    NCHW tensors, with the session\'s weights, in eval mode (Dropout is then the identity)."""',
         "    model = nn.Sequential(", "        OrderedDict(", "            [",
     ]

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnviz.io.errors import SessionError
-from cnnviz.io.session import check_regular_file
+from cnnviz.io.validation import check_regular_file
 
 MODES = {"grey": ("L", 1), "rgb": ("RGB", 3)}
 MAX_GRID = 4096  # the core refuses larger inputs; refuse here first with a clearer message

@@ -22,10 +22,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import re
-import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +30,22 @@ import numpy as np
 
 import cnnviz
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
+from cnnviz.core.layers import MAX_LAYERS
+from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
+from cnnviz.io.paths import shown_name
+from cnnviz.io.validation import (
+    _dims,
+    _is_int,
+    _is_number,
+    _kind,
+    _Reader,
+    _show,
+    check_regular_file,
+    join_place,
+    parse_json,
+    read_bytes,
+)
 
 FORMAT = 1
 SUFFIX = ".cnnviz.json"
@@ -49,6 +61,7 @@ _KERAS_COMMON = {"trainable": "bool", "dtype": "str"}
 _NULLABLE = {("MaxPooling2D", "strides"), ("AveragePooling2D", "strides"), ("Conv2DTranspose", "output_padding"),
              ("Dropout", "seed")}
 VIEW_DEFAULTS = {"selected_layer": 0, "training": False}
+VIEW_FIELDS = {*VIEW_DEFAULTS, "recovery_of"}  # recovery_of: the file an autosave stands in for
 
 
 @dataclass
@@ -67,61 +80,14 @@ def load_session(path) -> Session:
     path = Path(path)
     size = check_regular_file(path, "a session file")
     if size > MAX_FILE_BYTES:
-        raise SessionError(f"{path.name}: file is {size / 2**20:.0f} MB, more than a session can be "
+        raise SessionError(f"{shown_name(path)}: file is {size / 2**20:.0f} MB, more than a session can be "
                            f"({MAX_FILE_BYTES // 2**20} MB)", path=path)
-    return session_from_dict(parse_json(read_bytes(path), path.name), source=path.name)
-
-
-def check_regular_file(path: Path, what: str) -> int:
-    """The size of a regular file, else SessionError. A pipe or device is refused before it is opened:
-    reading one would wait for a writer forever (or never end)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise SessionError(f"{path.name}: no such file", path=path) from None
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SessionError(f"{path.name}: is a folder, not {what}", path=path)
-    if not stat.S_ISREG(st.st_mode):
-        raise SessionError(f"{path.name}: not a regular file (a pipe or device), so not readable here", path=path)
-    return st.st_size
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot read ({e.strerror or e})", path=path) from None
-
-
-def parse_json(raw: bytes | str, source: str, what: str = "a cnnviz session"):
-    """JSON text -> Python data. NaN/Infinity become markers that the validators report with their place."""
-    try:
-        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        raise SessionError(f"{source}: not a text file (not UTF-8), so not {what}") from None
-    try:
-        return json.loads(text, parse_constant=_NonFinite)
-    except json.JSONDecodeError as e:
-        raise SessionError(f"{source}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except RecursionError:
-        raise SessionError(f"{source}: not valid JSON: nested too deeply") from None
-
-
-class _NonFinite:
-    """A NaN/Infinity token found while parsing; never a valid number."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __repr__(self):
-        return self.token
+    return session_from_dict(parse_json(read_bytes(path), shown_name(path)), source=shown_name(path))
 
 
 def session_from_dict(data, source: str = "session") -> Session:
     """Validate a parsed session and build it on new objects (nothing shared with any live document)."""
-    r = _Reader(source)
+    r = _Reader(source, MAX_VALUES)
     if not isinstance(data, dict):
         r.fail("", f"expected a JSON object with a \"format\" field, got {_kind(data)}")
     if "format" not in data:
@@ -143,6 +109,8 @@ def session_from_dict(data, source: str = "session") -> Session:
     entries = r.need(data, "layers", "")
     if not isinstance(entries, list):
         r.fail("layers", f"expected a list of layers, got {_kind(entries)}")
+    if len(entries) > MAX_LAYERS:  # before building any (20,000 ReLUs took 27 s to be refused)
+        r.fail("layers", f"{len(entries):,} layers, more than {MAX_LAYERS}: too many to show and compute interactively")
     layers = [_read_layer(r, entry, f"layers[{i}]") for i, entry in enumerate(entries)]
     pipeline = _assemble(r, x.shape, layers, seed)
     for i, (entry, layer) in enumerate(zip(entries, pipeline.layers)):
@@ -297,9 +265,15 @@ def _layout(layer, j):
 
 
 def _read_view(r, view, n_layers) -> dict:
+    """Only the settings cnnviz knows, each of its type: whatever loads can be saved again (a NaN or a
+    600-level list here once loaded and then made every save fail)."""
     if not isinstance(view, dict):
         r.fail("view", f"expected an object of view settings, got {_kind(view)}")
+    r.no_unknown_keys(view, VIEW_FIELDS, "view")
     view = {**VIEW_DEFAULTS, **view}
+    source = view.get("recovery_of")
+    if source is not None and not (isinstance(source, str) and 0 < len(source) <= 4096 and "\0" not in source):
+        r.fail("view.recovery_of", f"expected the path of the session this work recovers, got {_show(source)}")
     sel = view["selected_layer"]
     if not _is_int(sel) or not 0 <= sel <= n_layers:
         r.fail("view.selected_layer", f"expected a layer number from 0 (the input) to {n_layers}, got {_show(sel)}")
@@ -308,125 +282,28 @@ def _read_view(r, view, n_layers) -> dict:
     return view
 
 
-class _Reader:
-    """Raises SessionError("<file>: <place>: <problem>") and converts nested lists to checked arrays."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, place: str, problem: str):
-        raise SessionError(f"{self.source}: {place}: {problem}" if place else f"{self.source}: {problem}",
-                           path=self.source, place=place)
-
-    def need(self, obj: dict, key: str, place: str):
-        if key not in obj:
-            self.fail(f"{place}.{key}" if place else key, "missing")
-        return obj[key]
-
-    def no_unknown_keys(self, obj: dict, known: set, place: str):
-        for key in obj:
-            if key not in known:
-                self.fail(join_place(place, key), f"unknown field (expected {', '.join(sorted(known))})")
-
-    def array(self, value, place: str, ndim: int, dtype) -> np.ndarray:
-        """A nested list of `ndim` levels -> array; the first bad element is reported by its index."""
-        want = bool if dtype is bool else (int, float)
-        shape = _first_shape(value, ndim)
-        if math.prod(shape) > MAX_VALUES:
-            self.fail(place, f"more than {MAX_VALUES} values")
-        # The walk in Python is what makes a true among numbers, a ragged row or a NaN a named error
-        # (np.array would quietly turn true into 1); it costs ~0.1 s for a 256×256×3 input.
-        self._find_bad(value, place, ndim, want, shape, place)
-        with np.errstate(over="ignore"):
-            return np.ascontiguousarray(np.array(value, dtype=dtype))
-
-    def _find_bad(self, value, place, ndim, want, shape, root, depth=0):
-        """Walk the nested lists to report the first ragged, mistyped or non-finite element. Every list at
-        a depth must be as long as the first one there (`shape`), cousins included, not only siblings."""
-        if ndim == 0:
-            if isinstance(value, _NonFinite) or (want != bool and _is_number(value) and not _fits_float32(value)):
-                self.fail(place, f"expected a finite number, got {value!r}")
-            if want == bool and not isinstance(value, bool):
-                self.fail(place, f"expected true or false, got {_show(value)}")
-            if want != bool and not _is_number(value):
-                self.fail(place, f"expected a number, got {_show(value)}")
-            return
-        if not isinstance(value, list):
-            self.fail(place, f"expected a list ({ndim} more level{'s' if ndim > 1 else ''} of nesting), "
-                             f"got {_show(value)}")
-        if not value:
-            self.fail(place, "expected a non-empty list")
-        if depth < len(shape) and len(value) != shape[depth]:
-            entries = f"{shape[depth]} entr{'y' if shape[depth] == 1 else 'ies'}"
-            self.fail(place, f"expected {entries} like {root}{'[0]' * depth}, got {len(value)} (ragged array)")
-        for i, v in enumerate(value):
-            self._find_bad(v, f"{place}[{i}]", ndim - 1, want, shape, root, depth + 1)
-
-
-def join_place(place: str, key: str) -> str:
-    """`place.key`, or `place["key"]` (JSON-escaped, shortened) for a key a file made up: a newline or
-    control character in it would otherwise break the one-line message."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", key):
-        return f"{place}.{key}" if place else key
-    text = json.dumps(key)
-    return f"{place}[{text if len(text) <= 40 else text[:38] + '...'}]"
-
-
-def _fits_float32(v) -> bool:
-    return math.isfinite(v) and abs(v) <= 3.4028234663852886e38
-
-
-def _first_shape(value, ndim) -> tuple[int, ...]:
-    """The lengths down the first elements (as many levels as are lists): the shape every row must have,
-    and a cheap size guard before np.array on a huge file."""
-    shape = []
-    for _ in range(ndim):
-        if not isinstance(value, list) or not value:
-            break
-        shape.append(len(value))
-        value = value[0]
-    return tuple(shape)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _kind(v) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(v), "a number")
-
-
-def _show(v) -> str:
-    text = json.dumps(v, default=repr) if not isinstance(v, _NonFinite) else v.token
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _dims(shape) -> str:
-    return "×".join(str(int(s)) for s in shape)
-
-
 # ----------------------------------------------------------------------------------------------- save
 
 def session_to_dict(session: Session) -> dict:
     """The JSON-ready dict of a session (arrays as nested lists of shortest float32 text)."""
+    return _session_data(session, lambda a: json.loads(_dump_texts(_texts(a), 0)))
+
+
+def _session_data(session: Session, array) -> dict:
+    """The session as a dict, each array converted by `array`."""
     layers = []
     for layer in session.pipeline.layers:
         entry = dict(layer_to_config(layer))
         entry["config"] = _jsonable(entry["config"])
         if layer.built and layer.get_weights():
-            entry["weights"] = [_to_lists(w) for w in layer.get_weights()]
+            entry["weights"] = [array(w) for w in layer.get_weights()]
         if getattr(layer, "mask", None) is not None:
-            entry["mask"] = np.asarray(layer.mask, dtype=bool).tolist()
+            entry["mask"] = array(np.asarray(layer.mask, dtype=bool))
         layers.append(entry)
     return {
         "format": FORMAT,
         "generator": f"cnnviz {cnnviz.__version__}",
-        "input": _to_lists(session.input),
+        "input": array(session.input),
         "seed": int(session.pipeline.seed),
         "layers": layers,
         "view": {**VIEW_DEFAULTS, **_jsonable(session.view)},
@@ -439,77 +316,54 @@ def save_session(session: Session, path) -> None:
     for a in [session.input] + [w for layer in session.pipeline.layers if layer.built for w in layer.get_weights()]:
         if not np.all(np.isfinite(a)):
             raise SessionError(f"{path.name}: cannot save non-finite numbers (NaN or infinity)", path=path)
-    text = dumps(session_to_dict(session)) + "\n"
+    text = dumps(_session_data(session, _Texts)) + "\n"
     write_atomic(path, text.encode("utf-8"))
 
 
-def write_atomic(path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old file or the new one, never half of one.
+class _Texts:
+    """An array already written as JSON number texts; dumps lays it out as it would the nested lists (numpy
+    writes the numbers, Python only joins rows: value by value, a save took 14 µs per number)."""
 
-    A symlink is followed (its target is replaced, the link stays); a target that exists but is not a
-    regular file (/dev/stdout, a pipe) is written straight into, never replaced."""
-    given = Path(path)
-    if not given.parent.is_dir():  # the folder is what is missing: say so, not "no such file"
-        raise SessionError(f"{given.name}: cannot save: there is no folder {given.parent}", path=given)
-    path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file():
-        try:
-            with open(path, "wb") as f:
-                f.write(data)
-        except OSError as e:
-            raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
-        return
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    except OSError as e:
-        raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
-    try:
-        os.chmod(tmp, _file_mode(path))
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise SessionError(f"{path.name}: cannot save ({e.strerror or e})", path=path) from None
-        raise
-    _fsync_dir(path.parent)
+    def __init__(self, a: np.ndarray):
+        self.texts = _texts(a)
 
 
-def _file_mode(path: Path) -> int:
-    """The replaced file's permissions, or what a plain open() would give (mkstemp makes 0600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless to skip where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _to_lists(a: np.ndarray):
-    """Nested lists of the shortest decimal that reads back to the same float32 (0.1 not 0.10000000149)."""
+def _texts(a: np.ndarray) -> np.ndarray:
+    """Each value as the shortest decimal that reads back to the same float32 (0.1 not 0.10000000149, 3 not
+    3.0); true/false for a mask."""
+    a = np.asarray(a)
+    if a.dtype == bool:
+        return np.where(a, "true", "false")
     a = np.asarray(a, dtype=np.float32)
-    flat = [int(v) if v.is_integer() else float(str(v)) for v in a.ravel()]
-    return np.array(flat, dtype=object).reshape(a.shape).tolist()
+    whole = a == np.trunc(a)
+    small = whole & (np.abs(a) < 2.0**62)
+    huge = [str(int(v)) for v in a[whole & ~small]]  # up to 39 digits (3.4·10³⁸)
+    texts = a.astype(str)  # numpy's float32 str is the shortest text that reads back to the same float32
+    texts = texts.astype(f"U{max(texts.dtype.itemsize // 4, 20, *map(len, huge))}")
+    texts[small] = a[small].astype(np.int64).astype(str)
+    texts[whole & ~small] = huge
+    return texts
+
+
+def _dump_texts(t: np.ndarray, indent: int) -> str:
+    """The text dumps gives the nested lists of `t`; the innermost lists (at most 64 long: channels,
+    filters, a bias) are joined by numpy, the rest one row at a time."""
+    rows = t[..., 0]
+    for j in range(1, t.shape[-1]):
+        rows = np.char.add(np.char.add(rows, ", "), t[..., j])
+    return _nest_lists(np.char.add(np.char.add("[", rows), "]"), indent)
+
+
+def _nest_lists(lists: np.ndarray, indent: int) -> str:
+    """`lists` (texts of flat lists) nested as dumps nests lists of lists: on one line when it fits."""
+    if lists.ndim == 0:
+        return str(lists)
+    parts = lists.tolist() if lists.ndim == 1 else [_nest_lists(x, indent + 2) for x in lists]
+    flat = "[" + ", ".join(parts) + "]"
+    if len(flat) + indent <= 110 and "\n" not in flat:
+        return flat
+    inner = " " * (indent + 2)
+    return "[\n" + ",\n".join(inner + part for part in parts) + "\n" + " " * indent + "]"
 
 
 def _jsonable(obj):
@@ -525,6 +379,8 @@ def _jsonable(obj):
 def dumps(obj, indent: int = 0) -> str:
     """JSON with objects indented and each array row on one line, so a 6×6 input reads like a grid."""
     pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(obj, _Texts):
+        return _dump_texts(obj.texts, indent)
     if isinstance(obj, dict):
         if not obj:
             return "{}"
@@ -533,7 +389,7 @@ def dumps(obj, indent: int = 0) -> str:
     if isinstance(obj, list):
         parts = [dumps(v, indent + 2) for v in obj]
         flat = "[" + ", ".join(parts) + "]"
-        nested = any(isinstance(v, (list, dict)) for v in obj)
+        nested = any(isinstance(v, (list, dict, _Texts)) for v in obj)
         if not nested or (len(flat) + indent <= 110 and "\n" not in flat):
             return flat
         return "[\n" + ",\n".join(inner + part for part in parts) + "\n" + pad + "]"

@@ -49,6 +49,7 @@ from cnnviz.io import (
     save_session,
 )
 from cnnviz.io.image import default_grid, image_size
+from cnnviz.io.paths import same_file, shown_name
 from cnnviz.io.session import SUFFIX, write_atomic
 from cnnviz.ui import settings
 from cnnviz.ui.figure import WidgetFigure, figure_format, layer_figure, pipeline_figure, save_figure
@@ -474,11 +475,11 @@ class FileActions(QObject):
         return True
 
     def export_keras(self) -> bool:
-        path = self.dialogs.save_path("Export Keras config", "Keras config (*.json)", "model.json")
+        path = self._export_path("Export Keras config", "Keras config (*.json)", "model.json")
         return path is not None and self._guard("Cannot export", lambda: export_keras_config(self.document.pipeline, path))
 
     def export_code(self, framework: str) -> bool:
-        path = self.dialogs.save_path(f"Export {framework} code", "Python (*.py)", f"model_{framework}.py")
+        path = self._export_path(f"Export {framework} code", "Python (*.py)", f"model_{framework}.py")
         if path is None:
             return False
         return self._guard("Cannot export code", lambda: write_atomic(
@@ -488,7 +489,7 @@ class FileActions(QObject):
         figure = self.figure(scope)
         if figure is None:
             return False
-        path = self.dialogs.save_path("Export figure", "PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)",
+        path = self._export_path("Export figure", "PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)",
                                       "figure.png")
         if path is None:
             return False
@@ -498,6 +499,15 @@ class FileActions(QObject):
             self.dialogs.error("Cannot export figure", str(e))
             return False
         return scale is not None and self._guard("Cannot export figure", lambda: save_figure(figure, path, scale))
+
+    def _export_path(self, title: str, filters: str, suggested: str) -> str | None:
+        """The chosen name, or None; never the open session's own file, which the export would replace."""
+        path = self.dialogs.save_path(title, filters, suggested)
+        if path is not None and self.path is not None and same_file(path, self.path):
+            self.dialogs.error(title, f"{shown_name(path)} is the open session: exporting there would replace "
+                                      "it, so choose another name")
+            return None
+        return path
 
     def figure(self, scope: str):
         """The figure the Export figure actions write: "pipeline", "layer" or "frame" (None if not shown)."""

@@ -22,6 +22,7 @@ from cnnviz.core import (
     seed_pipeline,
 )
 from cnnviz.io import Session, SessionError, load_session, save_session, session_to_dict
+from cnnviz.io import atomic as atomic_module
 from cnnviz.io import session as session_module
 
 RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
@@ -140,6 +141,12 @@ BAD_FILES = [
      "bad.cnnviz.json: input[6][0][0]: expected a number, got true"),
     (with_change(lambda d: d["view"].update(selected_layer=9)),
      "bad.cnnviz.json: view.selected_layer: expected a layer number from 0 (the input) to 3, got 9"),
+    (with_change(lambda d: d["view"].update(zoom=1.5)),
+     "bad.cnnviz.json: view.zoom: unknown field (expected recovery_of, selected_layer, training)"),
+    (with_change(lambda d: d["view"].update(recovery_of=["a"])),
+     "bad.cnnviz.json: view.recovery_of: expected the path of the session this work recovers, got [\"a\"]"),
+    (with_change(lambda d: d["view"].update(training=0)),
+     "bad.cnnviz.json: view.training: expected true or false, got 0"),
     (with_change(lambda d: d.update(input=[[[0.0] * 65]])),
      "bad.cnnviz.json: input: grid 1×1×65 is too large (at most 4096×4096×64)"),
 ]
@@ -171,6 +178,63 @@ def test_non_finite_numbers_are_refused_with_their_place(tmp_path, token):
     text = json.dumps(good_dict()).replace('"input": [[[1], [0]', f'"input": [[[1], [{token}]', 1)
     with pytest.raises(SessionError, match=r"^bad\.cnnviz\.json: input\[0\]\[1\]\[0\]: expected a finite number"):
         load_session(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("value,shown", [("NaN", "NaN"), ("-Infinity", "-Infinity"), ("[" * 600 + "]" * 600, "[[[["),
+                                         ("{\"a\": {\"b\": NaN}}", "{\"a\"")])
+def test_a_view_setting_that_could_not_be_saved_again_is_refused(tmp_path, value, shown):
+    """Loaded, these made every later save (and so the autosave) fail with TypeError or RecursionError."""
+    for key in ("extra", "selected_layer", "training"):
+        d = good_dict()
+        d["view"][key] = "VALUE"
+        with pytest.raises(SessionError) as err:
+            load_session(write(tmp_path, json.dumps(d).replace('"VALUE"', value)))
+        problem = ("unknown field (expected recovery_of, selected_layer, training)" if key == "extra"
+                   else f"expected {'true or false' if key == 'training' else 'a layer number'}")
+        assert str(err.value).startswith(f"bad.cnnviz.json: view.{key}: {problem}")
+        assert key == "extra" or shown in str(err.value)
+
+
+@pytest.mark.parametrize("place", ["input", "seed", "filters", "strides", "selected_layer", "format"])
+def test_an_integer_of_thousands_of_digits_is_refused_with_file_and_place(tmp_path, place):
+    """Python refuses to read such an int at all (a bare ValueError naming neither the file nor the place)."""
+    huge = "9" * 5000
+    d = good_dict()
+    target = {"input": (d["input"][1][2], 0), "seed": (d, "seed"), "filters": (d["layers"][0]["config"], "filters"),
+              "strides": (d["layers"][0]["config"], "strides"), "selected_layer": (d["view"], "selected_layer"),
+              "format": (d, "format")}[place]
+    target[0][target[1]] = "HUGE"
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, json.dumps(d).replace('"HUGE"', huge)))
+    where = {"input": "input[1][2][0]", "seed": "seed", "filters": "layers[0].config.filters",
+             "strides": "layers[0].config.strides", "selected_layer": "view.selected_layer", "format": "format"}[place]
+    assert str(err.value).startswith(f"bad.cnnviz.json: {where}: ")
+    assert "an integer of 5000 digits" in str(err.value)
+
+
+WHAT_A_FILE_ASKS = [
+    ({"format": 1, "input": [[[0], [0]], [[0], [0]]],
+      "layers": [{"class_name": "Conv2DTranspose", "config": {"filters": 1, "kernel_size": 3, "strides": 4096}}]},
+     "layers[0].config: Conv2DTranspose #1: output 8192×8192×1 = 67,108,864 values brings the input and the outputs "
+     "up to it to 67,108,868 values, more than 2^23 = 8,388,608: too large to compute interactively"),
+    ({"format": 1, "input": [[[0] * 64]],
+      "layers": [{"class_name": "Conv2D", "config": {"filters": 64, "kernel_size": 64, "padding": "same"}}]},
+     "layers[0].config.filters: Conv2D #1: 16,777,280 weights bring the input (64 values) and the weights up to it "
+     "to 16,777,344 numbers, more than 2^20 = 1,048,576: too many to save and reload in about a second"),
+    ({"format": 1, "input": [[[0]]], "layers": [{"class_name": "ReLU", "config": {}}] * 20000},
+     "layers: 20,000 layers, more than 32: too many to show and compute interactively"),
+    ({"format": 1, "input": [[[0]] * 64] * 64, "layers": [{"class_name": "UpSampling2D", "config": {"size": 64}}]},
+     "layers[0].config: UpSampling2D #1: output 4096×4096×1 = 16,777,216 values brings the input and the outputs up "
+     "to it to 16,781,312 values, more than 2^23 = 8,388,608: too large to compute interactively"),
+]
+
+
+@pytest.mark.parametrize("data,message", WHAT_A_FILE_ASKS, ids=["transpose-strides", "weights", "layers", "upsampling"])
+def test_a_small_file_that_asks_for_too_much_is_refused_up_front(tmp_path, data, message):
+    """156 to 700 kB files that kept render busy for 30 s, wrote a 236 MB session, took 27 s to load."""
+    with pytest.raises(SessionError) as err:
+        load_session(write(tmp_path, json.dumps(data, separators=(",", ":"))))
+    assert str(err.value) == f"bad.cnnviz.json: {message}"
 
 
 def test_float32_overflow_is_non_finite(tmp_path):
@@ -259,7 +323,7 @@ def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(session_module.os, "fsync", broken_fsync)
+    monkeypatch.setattr(atomic_module.os, "fsync", broken_fsync)
     with pytest.raises(SessionError, match=r"^s\.cnnviz\.json: cannot save \(No space left on device\)$"):
         save_session(random_session(), path)
     assert path.read_bytes() == before
@@ -279,14 +343,14 @@ def test_a_killed_writer_leaves_the_old_file(tmp_path):
     before = path.read_bytes()
     script = (
         "import os, sys\n"
-        "from cnnviz.io import session\n"
+        "from cnnviz.io import atomic, session\n"
         "real = os.fdopen\n"
         "class Dying:\n"
         "    def __init__(self, f): self.f = f\n"
         "    def __enter__(self): return self\n"
         "    def __exit__(self, *a): pass\n"
         "    def write(self, data): self.f.write(data[:len(data) // 2]); self.f.flush(); os._exit(9)\n"
-        "session.os.fdopen = lambda fd, mode: Dying(real(fd, mode))\n"
+        "atomic.os.fdopen = lambda fd, mode: Dying(real(fd, mode))\n"
         "from cnnviz.core import seed_input, seed_pipeline\n"
         f"session.save_session(session.Session(seed_input(), seed_pipeline(), {{}}), {str(path)!r})\n"
     )
@@ -337,7 +401,7 @@ def test_a_pipe_is_written_into_not_replaced(tmp_path):
     received = []
     reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
     reader.start()
-    session_module.write_atomic(fifo, b"hello")
+    atomic_module.write_atomic(fifo, b"hello")
     reader.join(10)
     assert received == [b"hello"] and fifo.is_fifo()
 

@@ -1,0 +1,72 @@
+"""An export never writes over the open session file, whatever name leads to it."""
+
+import os
+
+import pytest
+
+from cnnviz.io import load_session
+from cnnviz.ui import settings
+
+RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
+
+
+class FakeDialogs:
+    """The name the user picks in a save dialog; the error boxes shown."""
+
+    def __init__(self):
+        self.paths, self.errors = [], []
+
+    def save_path(self, title, filters, suggested=""):
+        return self.paths.pop(0) if self.paths else None
+
+    def error(self, title, message):
+        self.errors.append(message)
+
+    def png_scale(self):
+        return 1.0
+
+    def save_changes(self, name):
+        return self.changes
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    settings.use_file(tmp_path / "settings.ini")
+    monkeypatch.setenv("CNNVIZ_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.chdir(tmp_path)
+    from cnnviz.ui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.file_actions.dialogs = FakeDialogs()
+    yield w
+    w.file_actions.dialogs.changes = "discard"
+    settings.use_file(None)
+
+
+@pytest.mark.parametrize("export", ["code", "keras", "figure"])
+@pytest.mark.parametrize("alias", ["same", "dot", "absolute", "symlink"])
+def test_an_export_over_the_open_session_is_refused_and_the_file_stays(window, tmp_path, export, alias):
+    session = tmp_path / "s.cnnviz.json"
+    session.write_bytes(open(os.path.join(RESOURCES, "lecture.cnnviz.json"), "rb").read())
+    os.symlink("s.cnnviz.json", tmp_path / "link.py")
+    fa = window.file_actions
+    assert fa.open(str(session))
+    before = session.read_bytes()
+    fa.dialogs.paths = [{"same": "s.cnnviz.json", "dot": "./s.cnnviz.json", "absolute": str(session),
+                         "symlink": "link.py"}[alias]]
+    done = {"code": lambda: fa.export_code("pytorch"), "keras": fa.export_keras,
+            "figure": lambda: fa.export_figure("pipeline")}[export]()
+    assert not done
+    assert fa.dialogs.errors[-1].endswith("is the open session: exporting there would replace it, so choose "
+                                          "another name")
+    assert session.read_bytes() == before and load_session(session).input.shape == (6, 6, 1)
+
+
+def test_an_export_beside_the_session_is_written(window, tmp_path):
+    session = tmp_path / "s.cnnviz.json"
+    session.write_bytes(open(os.path.join(RESOURCES, "lecture.cnnviz.json"), "rb").read())
+    fa = window.file_actions
+    assert fa.open(str(session))
+    fa.dialogs.paths = ["model.py"]
+    assert fa.export_code("keras") and (tmp_path / "model.py").read_text().startswith('"""')

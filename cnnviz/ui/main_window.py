@@ -20,6 +20,7 @@ from cnnviz.ui.filter_editor import FilterEditor
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
+from cnnviz.ui.window_fit import ARITHMETIC_SHARE, available_area, first_geometry, side_dock_widths
 
 STATE_VERSION = 1
 
@@ -66,7 +67,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
         install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
-        self.resize(1400, 900)
+        self.setGeometry(first_geometry(available_area(self)))  # saved geometry, if any, replaces it
         self._first_show = True
         self._restored = self._restore_settings()
 
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #b00020;")
         self.statusBar().addPermanentWidget(self.error_label)
+        self.statusBar().addPermanentWidget(self.layer_views.zoom_control)
         self.statusBar().showMessage("Drag on the input to paint; hover any map to see where its numbers come from.")
 
     # ------------------------------------------------------------------ wiring
@@ -206,7 +208,9 @@ class MainWindow(QMainWindow):
             self._first_show = False
 
     def _size_docks(self):
-        self.resizeDocks([self.docks["input"], self.docks["filters"]], [330, 270], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.docks["input"], self.docks["filters"]], list(side_dock_widths(self.width())), Qt.Orientation.Horizontal
+        )
         # the pipeline as tall as its list, form and arithmetic need, the input grid the rest (at least its
         # minimum: on a short screen the pipeline scrolls)
         bars = sum(w.sizeHint().height() for w in (self.menuBar(), self.toolbar, self.statusBar()))
@@ -216,8 +220,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["input"], self.docks["pipeline"]], [input_height, left - input_height], Qt.Orientation.Vertical
         )
-        if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: 42 % of the height, not its own hint
-            self.resizeDocks([self.docks["arithmetic_stepper"]], [int(0.42 * self.height())], Qt.Orientation.Vertical)
+        if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: a share of the height, not its hint
+            share = int(ARITHMETIC_SHARE * self.height())
+            self.resizeDocks([self.docks["arithmetic_stepper"]], [share], Qt.Orientation.Vertical)
 
     def reset_layout(self):
         for dock in self.docks.values():

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel
 
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.arithmetic.step_model import SLIDING_KINDS, Step, StepModel
@@ -31,7 +31,10 @@ class StepperView(ArithmeticView):
         self.header.setWordWrap(True)
         self.bar = PlaybackBar(self.playback)
         self.addActions(self.bar.step_actions())  # their shortcuts work wherever the focus is in the view
-        self.layout().insertWidget(0, self.header)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.bar.position, 0, Qt.AlignmentFlag.AlignTop)
+        self.layout().insertLayout(0, top)
         self.layout().addWidget(self.bar)
         self.start()
 
@@ -40,7 +43,8 @@ class StepperView(ArithmeticView):
     back_action = property(lambda self: self.bar.back_action)
     forward_action = property(lambda self: self.bar.forward_action)
     restart_action = property(lambda self: self.bar.restart_action)
-    slider = property(lambda self: self.bar.slider)
+    row_slider = property(lambda self: self.bar.row_slider)
+    col_slider = property(lambda self: self.bar.col_slider)
     position = property(lambda self: self.bar.position)
     speed = property(lambda self: self.bar.speed)
 
@@ -70,6 +74,8 @@ class StepperView(ArithmeticView):
             index, model = 0, None
         step = 0 if index != self._index else self.playback.step
         self._index, self.model = index, model
+        if model is not None:
+            self.bar.set_dims(model.steps.dims, model.transposed)
         self.playback.reset(len(self.steps), step)
 
     def _show(self, step: int) -> None:
@@ -124,7 +130,8 @@ class StepperView(ArithmeticView):
         if not isinstance(key, tuple) or key[0] not in ("input", "output"):
             return None
         level = self._index if key[0] == "output" else self._index - 1
-        return level, (cell[0], cell[1], key[1])
+        dr, dc = self.model.offset(self.step, key[0], key[1])  # a large map is drawn as a crop
+        return level, (cell[0] + dr, cell[1] + dc, key[1])
 
     # ------------------------------------------------------------------ what one step shows
     def provenance(self):

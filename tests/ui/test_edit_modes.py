@@ -70,3 +70,30 @@ def test_select_mode_clicks_only_select(window, qtbot):
     assert doc.input[2, 4, 0] == 7
     window.action_set.paint_mode.setChecked(True)
     assert grid.heatmap.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
+
+
+def test_the_status_bar_says_the_value_just_painted(window, qtbot):
+    """Hover a weight (0), paint it to 1: the status bar said "weight 0" on a cell showing 1."""
+    editor_view = window.filter_editor
+    editor_view.brush.setValue(1.0)
+    view = next(v for v in editor_view.slices if v.filt == 0)
+    cell = next((r, c) for r in range(3) for c in range(3) if view.editing._read(r, c) == 0)
+    hm = view.heatmap
+    qtbot.mouseMove(hm.viewport(), hm.cell_center(*cell))
+    QApplication.processEvents()
+    assert "weight 0 " in window.statusBar().currentMessage()
+    qtbot.mousePress(hm.viewport(), Qt.MouseButton.LeftButton, pos=hm.cell_center(*cell))
+    qtbot.mouseRelease(hm.viewport(), Qt.MouseButton.LeftButton, pos=hm.cell_center(*cell))
+    QApplication.processEvents()
+    assert "weight 1 " in window.statusBar().currentMessage()
+    grid = window.findChild(QWidget, "inputGrid")
+    grid.brush.setValue(1.0)
+    target = next((r, c) for r in range(6) for c in range(6) if window.document.input[r, c, 0] == 0)
+    qtbot.mouseMove(grid.heatmap.viewport(), grid.heatmap.cell_center(*target))
+    QApplication.processEvents()
+    assert window.statusBar().currentMessage().split("=")[1].startswith(" 0 ")
+    qtbot.mousePress(grid.heatmap.viewport(), Qt.MouseButton.LeftButton, pos=grid.heatmap.cell_center(*target))
+    qtbot.mouseRelease(grid.heatmap.viewport(), Qt.MouseButton.LeftButton, pos=grid.heatmap.cell_center(*target))
+    window.document.flush()
+    QApplication.processEvents()
+    assert window.statusBar().currentMessage().split("=")[1].startswith(" 1 ")

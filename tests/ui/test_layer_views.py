@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWidget
 
 from cnnviz import core
@@ -175,3 +175,22 @@ def test_maps_paint_each_cell_in_its_colormap_colour(window):
             p = hm.cell_center(r, c)
             got = image.pixelColor(p.x(), p.y())
             assert (got.red(), got.green(), got.blue()) == tuple(int(v) for v in expected[r, c, :3]), (r, c)
+
+
+def test_a_hovered_cell_keeps_its_colour_and_gets_an_outline(window):
+    """The green tint over the probe's cells hid the colour the student hovered to read."""
+    from cnnviz.ui.colormaps import colorize
+
+    views = window.layer_views
+    views.set_show_values(False)
+    window.document.set_probe(1, (1, 1, 0), pinned=True)  # its receptive field: 3×3 input cells
+    hm = views.cards(0)[0].heatmap
+    assert len(hm.overlay.highlight) == 9
+    image = hm.grab().toImage()
+    expected = colorize(hm.image.image, hm.levels, hm._lut)
+    for r, c in hm.overlay.highlight:
+        p = hm.cell_center(r, c)
+        got = image.pixelColor(p.x(), p.y())
+        assert (got.red(), got.green(), got.blue()) == tuple(int(v) for v in expected[r, c, :3]), (r, c)
+        edge = hm.cell_rect(r, c).topLeft().toPoint() + QPoint(1, int(hm.cell_rect(r, c).height() // 2))
+        assert image.pixelColor(edge).green() > image.pixelColor(edge).red()  # the outline is there

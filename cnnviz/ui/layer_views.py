@@ -199,7 +199,7 @@ class LayerViews(QScrollArea):
         """Arrange the levels and return the largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which they fit.
 
         Best: everything without scrolling, in the arrangement (rows of levels, channels side by side) with
-        the biggest cells. Else: every level side by side in one row (channels may scroll down).
+        the biggest cells. Else: the same choice with the view scrolling down only.
         """
         room = self.maximumViewportSize()
         scrollbar = self.verticalScrollBar().sizeHint().width()
@@ -220,18 +220,23 @@ class LayerViews(QScrollArea):
             return lo
 
         channels = max(len(column.cards) for column in self.columns)
-        best, best_cell = None, MIN_CELL_PX - 1
-        for arrangement in arrangements(len(self.columns), channels):
-            self._arrange(arrangement)
-            # a later (less lecture-like) arrangement must win by 2 px, not by rounding
-            cell = largest(room.width(), room.height(), best_cell + (1 if best is not None else 0))
-            if cell is not None:
-                best, best_cell = arrangement, cell
-        if best is not None:
-            self._arrange(best)
-            return best_cell
-        self._arrange(arrangements(len(self.columns), channels)[0])
-        return largest(room.width() - scrollbar, 1 << 30, MIN_CELL_PX - 1) or MIN_CELL_PX
+        candidates = arrangements(len(self.columns), channels)
+        # without scrolling if anything fits; else scrolling down only (a horizontal bar hides the last level),
+        # first at most a second screenful
+        scrolled = room.width() - scrollbar
+        for width, height in ((room.width(), room.height()), (scrolled, 2 * room.height()), (scrolled, 1 << 30)):
+            best, best_cell = None, MIN_CELL_PX - 1
+            for arrangement in candidates:
+                self._arrange(arrangement)
+                # a later (less lecture-like) arrangement must win by 2 px, not by rounding
+                cell = largest(width, height, best_cell + (1 if best is not None else 0))
+                if cell is not None:
+                    best, best_cell = arrangement, cell
+            if best is not None:
+                self._arrange(best)
+                return best_cell
+        self._arrange(candidates[-1])  # the narrowest: the least to scroll sideways
+        return MIN_CELL_PX
 
     def _arrange(self, arrangement) -> None:
         self._content.arrange(arrangement.rows)

@@ -89,3 +89,16 @@ def test_every_map_writes_its_numbers_on_a_2x_screen(tmp_path):
     assert result["dpr"] == 2.0
     assert len(result["drawn"]) == 7 and all(result["drawn"]), result
     assert result["right"] <= result["views_right"]  # the last level is not clipped
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 700)])
+def test_no_sideways_scrolling_after_a_stride_change(qtbot, tmp_path, size):
+    """A stride change left a horizontal scroll bar although everything fitted; at 1024×700 the levels
+    wrap and scroll down instead of hiding the last level to the right."""
+    window = open_window(qtbot, tmp_path, size)
+    for stride in (2, 1, 3, 1):
+        window.pipeline_panel.fields["strides"].boxes[0].setValue(stride)
+        for _ in range(3):
+            QApplication.processEvents()
+        assert window.layer_views.horizontalScrollBar().maximum() == 0, stride
+        assert all(done for done, _ in drawn(window).values()), stride

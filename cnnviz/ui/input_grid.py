@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from cnnviz.core import INPUT_EXAMPLES, ConfigError, example_input
 from cnnviz.ui import settings
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
+from cnnviz.ui.channel_change import SPREAD, ask_channel_change, first_kernel_layer, resized_input
 from cnnviz.ui.colormaps import GREYS, format_value, input_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.texts import shape_text
@@ -31,6 +32,8 @@ RGB = -1  # channel selector value for the colour view of a 3-channel input
 
 class InputGrid(QWidget):
     hoverText = Signal(str)
+
+    ask_channels = staticmethod(ask_channel_change)  # tests answer it without a modal box
 
     def __init__(self, document, parent=None):
         super().__init__(parent)
@@ -141,9 +144,13 @@ class InputGrid(QWidget):
         else:
             self.heatmap.set_data(x[:, :, self.channel], levels, GREYS)
         self.colorbar.set_levels(levels, GREYS)
+        self.colorbar.setVisible(self.channel != RGB)  # a grey ramp says nothing about colours
         if self.editing.cursor is not None and not (self.editing.cursor[0] < h and self.editing.cursor[1] < w):
             self.editing.set_cursor(None)
         self._on_probe(self.document.probe)
+        hovered = getattr(self, "_hovered", None)
+        if hovered is not None and hovered[0] < h and hovered[1] < w:  # the status bar says the value just painted
+            self._hover(*hovered)
 
     def _fill_channel_box(self, channels: int):
         wanted = [(f"{i + 1}" + (f" ({'RGB'[i]})" if channels == 3 else ""), i) for i in range(channels)]
@@ -177,10 +184,15 @@ class InputGrid(QWidget):
         self.heatmap.set_highlight((r, c) for r, c, ch in cells if self.channel == RGB or ch == self.channel)
 
     def _hover(self, r, c):
+        self._hovered = (r, c) if r >= 0 else None
         if r < 0:
             self.hoverText.emit("")
             return
-        ch = 0 if self.channel == RGB else self.channel
+        if self.channel == RGB:
+            rgb = ", ".join(format_value(v) for v in self.document.input[r, c, :3])
+            self.hoverText.emit(f"Input: row {r + 1}, col {c + 1}: R, G, B = {rgb}    (array index [{r}, {c}, :])")
+            return
+        ch = self.channel
         v = self.document.input[r, c, ch]
         self.hoverText.emit(
             f"Input: row {r + 1}, col {c + 1}, channel {ch + 1} = {format_value(v)}    (array index [{r}, {c}, {ch}])"
@@ -223,14 +235,23 @@ class InputGrid(QWidget):
             self.load_example(INPUT_EXAMPLES[index - 1])
         self.examples.setCurrentIndex(0)
 
-    def resize_input(self, shape):
-        """New (H, W, C) keeping the values that fit; refused with a message if a layer cannot take it."""
+    def resize_input(self, shape, answer: str | None = None):
+        """New (H, W, C) keeping the values that fit; refused with a message if a layer cannot take it.
+
+        A new channel count asks first (or takes `answer`) whether the first filters keep their weights or
+        spread them; cancelled, nothing changes."""
         old = self.document.input
-        new = np.zeros(shape, np.float32)
-        h, w, c = (min(a, b) for a, b in zip(shape, old.shape))
-        new[:h, :w, :c] = old[:h, :w, :c]
+        layer = first_kernel_layer(self.document)
+        spread = False
+        if shape[2] != old.shape[2] and layer is not None:
+            answer = answer or self.ask_channels(layer, old.shape[2], shape[2], self)
+            if answer is None:
+                self.refresh()  # the size boxes go back to the input's shape
+                return False
+            spread = answer == SPREAD
+        new = resized_input(old, shape, copy_picture=spread)
         try:
-            self.document.set_input(new, f"Resize input to {shape_text(shape)}")
+            self.document.set_input(new, f"Resize input to {shape_text(shape)}", spread=spread)
         except ConfigError as exc:
             self.message.setText(f"Size {shape_text(shape)} refused: {exc}")
             self.message.show()

@@ -29,6 +29,8 @@ PAD_FILL = QColor(205, 205, 205)
 PAD_HATCH = QColor(140, 140, 140)
 GRID_LINE = QColor(120, 120, 120)
 DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
+INSERTED_FILL = QColor(255, 236, 179)  # zeros that are not data (a transposed convolution's stretched input)
+INSERTED_TEXT = QColor(140, 110, 40)
 
 MIN_HATCH_CELL = 6  # px: smaller padding cells are drawn as a plain grey band
 MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
@@ -61,6 +63,7 @@ class Grid:
     highlight_fill: QColor | None = None
     marked: Cell | None = None
     dimmed: np.ndarray | None = None  # bool mask (array shape): True cells are veiled
+    inserted: np.ndarray | None = None  # bool mask: zeros put between the data (pale amber, whatever the map)
     colorbar: bool = False
     max_cell: float | None = None  # cap the cell side so neighbouring grids share one cell size
     title_px: float | None = None  # cap the title font so neighbouring titles share one size
@@ -188,7 +191,7 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
     return font if font.pixelSize() >= MIN_TEXT_PX else None
 
 
-def _hatch(painter: QPainter, r: QRectF) -> None:
+def hatch(painter: QPainter, r: QRectF) -> None:
     painter.fillRect(r, PAD_FILL)
     painter.save()
     painter.setClipRect(r)
@@ -458,16 +461,18 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
                 if 0 <= r < rows and 0 <= c < cols:
                     continue
                 cr = geo.cell_rect(r, c)
-                _hatch(painter, cr)
+                hatch(painter, cr)
                 if font is not None and grid.pad_text:
                     painter.setFont(font)
                     painter.setPen(QColor(60, 60, 60))
                     painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
-    as_image = rows * cols > IMAGE_ABOVE
+    as_image = rows * cols > IMAGE_ABOVE and grid.inserted is None
     if as_image:
         _paint_cells_as_image(painter, geo, _cells_image(values, grid))
     if font is not None or not as_image:
         rgba = colorize(values, grid.levels, grid.lut)
+        inserted = np.zeros(values.shape, bool) if grid.inserted is None else np.asarray(grid.inserted, bool)
+        rgba[inserted] = INSERTED_FILL.getRgb()
         if font is not None:
             painter.setFont(font)
         for r in range(rows):
@@ -478,7 +483,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
                 if not as_image:
                     painter.fillRect(cr, _qcolor(colour))
                 if font is not None:
-                    painter.setPen(QColor(*text_color(colour)))
+                    painter.setPen(INSERTED_TEXT if inserted[r, c] else QColor(*text_color(colour)))
                     painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
                 if veiled and not as_image:
                     painter.fillRect(cr, DIM)

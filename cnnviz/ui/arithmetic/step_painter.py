@@ -12,18 +12,28 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 
 from cnnviz.core.layers import Conv2D, MaxPooling2D
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, draw_symbol, split_column, split_row
 from cnnviz.ui.arithmetic.step_model import StepModel, product_grids
 from cnnviz.ui.colormaps import DIVERGING, level_style, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, fitted_font, layout_grid, paint_grids, pixel_font
+from cnnviz.ui.grid_painter import (
+    GRID_LINE,
+    INSERTED_FILL,
+    Grid,
+    fitted_font,
+    hatch,
+    layout_grid,
+    paint_grids,
+    pixel_font,
+)
 
 BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
 MIN_SHARED_CELL = 12.0  # below this the filter and products get cells of their own instead of the input's
 BLOCK_GAP = 14.0  # between input channels' blocks side by side
+NOTE_PX = 18.0  # height of a line of text under the input channels
 
 
 def grid_weight(cells: int) -> float:
@@ -48,7 +58,7 @@ def paint_step(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dic
 
 
 def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
-    is_conv = isinstance(model.layer, Conv2D)
+    is_conv = isinstance(model.window_layer, Conv2D)
     channels = list(range(model.x.shape[2])) if is_conv else [model.steps[k].channel]
     shown = channels[:MAX_CHANNEL_ROWS]
     hidden = len(channels) - len(shown)
@@ -77,6 +87,10 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
         painter.setFont(pixel_font(px, bold=True))
         for heading_rect, text in headings:
             painter.drawText(heading_rect, Qt.AlignmentFlag.AlignCenter, text)
+    if model.direct:
+        legend_rect, note_rect = split_column(note_rect, [1, 1] if hidden else [1])[0], note_rect.adjusted(
+            0, NOTE_PX, 0, 0)
+        _paint_zeros_legend(painter, legend_rect, model.zeros_legend())
     if hidden:
         painter.setPen(QColor(70, 70, 70))
         note = f"+ {hidden} more channels (in the sum)"
@@ -91,10 +105,11 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     products) `across` to a row: (placed grids, (rect, symbol)s, (rect, heading)s, note rect).
 
     Stacked blocks title each grid; side by side a block is too narrow for that and gets one heading."""
-    layer, x, y = model.layer, model.x, model.y
+    layer, x, y = model.window_layer, model.x, model.y
     step = model.steps[k]
     prov = model.provenance(k)
     pad = model.paddings()
+    plane_h, plane_w = model.input_plane(0).shape
     in_lut, in_levels = level_style(model.level - 1, x)
     out_lut, out_levels = level_style(model.level, y)
     is_conv = isinstance(layer, Conv2D)
@@ -102,7 +117,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     out_map = y[:, :, step.channel]
     not_yet = model.not_yet(k)
 
-    in_w = x.shape[1] + pad[2] + pad[3]
+    in_w = plane_w + pad[2] + pad[3]
     if is_conv:
         kw = layer.kernel_size[1]
         block_weights = [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5]
@@ -111,13 +126,14 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
         block_weights = [grid_weight(in_w) + 1]
         tail = [1.2, grid_weight(y.shape[1]) + 3]
     blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
-    note_px = 18.0 if hidden else 0.0  # a line under the input channels for those not drawn
+    # a line under the input channels for those not drawn, one for the direct view's legend
+    note_px = NOTE_PX * ((hidden > 0) + (model.direct is not None))
     block_area = blocks_rect.adjusted(0, 0, 0, -note_px)
     rows = split_column(block_area, [1] * math.ceil(len(shown) / across), gap=6)
     blocks = [b for row in rows for b in split_row(row, [1] * across, gap=BLOCK_GAP)][: len(shown)]
     heading_h = max(10.0, min(20.0, block_area.height() * 0.1)) if side else 0.0
     # side by side the input is as tall as a block allows: the width it cannot use goes to the filter
-    cells_h = (blocks[0].height() - heading_h) / (x.shape[0] + pad[0] + pad[1]) if side else None
+    cells_h = (blocks[0].height() - heading_h) / (plane_h + pad[0] + pad[1]) if side else None
 
     kernel = layer.kernel[:, :, :, step.channel] if is_conv else None
     products = product_grids(prov, kernel.shape) if is_conv else None
@@ -131,6 +147,8 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
             headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))
         cells = split_row(block.adjusted(0, heading_h, 0, 0), _block_weights(block_weights, cells_h, block))
         title = "" if side else f"Input {_shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
+        if model.direct and not side:
+            title += ", zeros inserted"
         if any(pad) and not side:
             title += " + padding"
         placed.append(
@@ -138,20 +156,23 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
                 ("input", c),
                 cells[0],
                 Grid(
-                    x[:, :, c],
+                    model.input_plane(c),
                     in_levels,
                     in_lut,
                     title=title,
                     pad=pad,
                     pad_text="0" if is_conv else "",
-                    highlights=prov.window,
+                    highlights=model.window(k),
                     marked=marked,
+                    inserted=model.inserted(),
                 ),
             )
         )
         if not is_conv:
             continue
         title = "" if side else f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
+        if model.direct and not side:
+            title += " flipped"
         placed.append(
             (
                 ("filter", c),
@@ -186,6 +207,37 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     symbols.append((sum_rect, "Σ+b→" if is_conv else "→"))
     note_rect = QRectF(blocks_rect.left(), block_area.bottom(), blocks_rect.width(), note_px)
     return placed, symbols, headings, note_rect
+
+
+def _paint_zeros_legend(painter: QPainter, rect: QRectF, texts: tuple[str, str]) -> None:
+    """The two kinds of zeros around a transposed convolution's input cells in the direct view."""
+    items = [(INSERTED_FILL, texts[0]), (None, texts[1])]
+    size = min(rect.height() * 0.75, 14.0)
+    font = pixel_font(size * 0.9)
+    metrics = QFontMetricsF(font)
+    widths = [size + 4 + metrics.horizontalAdvance(text) for _, text in items]
+    gap = 18.0
+    shrink = min(1.0, rect.width() / (sum(widths) + gap))
+    if shrink < 1.0:  # a narrow canvas: a smaller font rather than a cut legend
+        font, size = pixel_font(size * 0.9 * shrink), size * shrink
+        metrics = QFontMetricsF(font)
+        widths = [size + 4 + metrics.horizontalAdvance(text) for _, text in items]
+    x = rect.center().x() - (sum(widths) + gap) / 2
+    painter.save()
+    painter.setFont(font)
+    for (fill, text), width in zip(items, widths):
+        swatch = QRectF(x, rect.center().y() - size / 2, size, size)
+        if fill is None:
+            hatch(painter, swatch)
+        else:
+            painter.fillRect(swatch, fill)
+        painter.setPen(GRID_LINE)
+        painter.drawRect(swatch)
+        painter.setPen(QColor(40, 40, 40))
+        painter.drawText(QRectF(x + size + 4, rect.top(), width, rect.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        x += width + gap
+    painter.restore()
 
 
 def _block_weights(weights: list[float], input_cell: float | None, block: QRectF) -> list[float]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QWidget
 
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.arithmetic.step_model import SLIDING_KINDS, Step, StepModel
 from cnnviz.ui.arithmetic.step_painter import paint_step
+from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 
 __all__ = ["Step", "StepperView"]
@@ -29,9 +30,12 @@ class StepperView(ArithmeticView):
         self.playback = StepPlayback(self._show, self)
         self.header = QLabel()
         self.header.setWordWrap(True)
+        self.transpose_switch = TransposeSwitch()
+        self.transpose_switch.changed.connect(self.refresh)
         self.bar = PlaybackBar(self.playback)
         self.addActions(self.bar.step_actions())  # their shortcuts work wherever the focus is in the view
         self.layout().insertWidget(0, self.header)
+        self.layout().insertWidget(1, self.transpose_switch)
         self.layout().addWidget(self.bar)
         self.start()
 
@@ -63,13 +67,19 @@ class StepperView(ArithmeticView):
 
     def refresh(self) -> None:
         index = find_layer(self.document, SLIDING_KINDS)
+        direct = self.transpose_switch.as_convolution
         try:
             levels = self.document.levels
-            model = StepModel(self.document.layer(index), levels[index - 1], levels[index], index) if index else None
+            model = (StepModel(self.document.layer(index), levels[index - 1], levels[index], index, direct)
+                     if index else None)
         except IndexError:  # outputs not computed for this pipeline (an error is shown elsewhere)
             index, model = 0, None
-        step = 0 if index != self._index else self.playback.step
+        # another layer, or the other way of stepping a transpose: the steps mean other cells
+        same = index == self._index and (self.model is None or self.model.direct is None) == (
+            model is None or model.direct is None)
+        step = self.playback.step if same else 0
         self._index, self.model = index, model
+        self.transpose_switch.setVisible(isinstance(self.layer, Conv2DTranspose))
         self.playback.reset(len(self.steps), step)
 
     def _show(self, step: int) -> None:
@@ -123,8 +133,10 @@ class StepperView(ArithmeticView):
         """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for."""
         if not isinstance(key, tuple) or key[0] not in ("input", "output"):
             return None
-        level = self._index if key[0] == "output" else self._index - 1
-        return level, (cell[0], cell[1], key[1])
+        if key[0] == "output":
+            return self._index, (cell[0], cell[1], key[1])
+        source = self.model.input_cell(*cell)  # None: a zero the direct view inserted
+        return None if source is None else (self._index - 1, (*source, key[1]))
 
     # ------------------------------------------------------------------ what one step shows
     def provenance(self):
@@ -150,3 +162,30 @@ class StepperView(ArithmeticView):
 
     def paint_layer(self, painter, rect: QRectF) -> dict:
         return paint_step(painter, rect, self.model, self.step)
+
+
+class TransposeSwitch(QWidget):
+    """How a Conv2DTranspose is stepped: scattering input cells, or as a convolution of the flipped kernel
+    over the zero-inserted, padded input (the same output numbers)."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scatter = QRadioButton("scatter (input cell × kernel)")
+        self.direct = QRadioButton("a convolution (zeros inserted, kernel flipped)")
+        self.scatter.setChecked(True)
+        self.direct.setToolTip("Dumoulin & Visin's view: the same output, computed like a forward Conv2D")
+        group = QButtonGroup(self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Step through it as"))
+        for button in (self.scatter, self.direct):
+            group.addButton(button)
+            layout.addWidget(button)
+        layout.addStretch(1)
+        self.direct.toggled.connect(lambda _: self.changed.emit())
+
+    @property
+    def as_convolution(self) -> bool:
+        return self.direct.isChecked()

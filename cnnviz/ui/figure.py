@@ -20,6 +20,7 @@ from PySide6.QtSvg import QSvgGenerator
 from cnnviz.core.arithmetic import conv_padding
 from cnnviz.io.errors import SessionError
 from cnnviz.io.session import write_atomic
+from cnnviz.ui.arithmetic.base import scene_rect
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, colorbar_font_px, paint_grids, pixel_font, share_number_size
 from cnnviz.ui.layer_views import channel_caption
@@ -283,7 +284,7 @@ class WidgetFigure:
             # paint goes through cached 1× bitmaps, which QWidget.render would copy (JPEG in a PDF).
             rect = QRectF(0, 0, self.widget.width(), self.widget.height())
             painter.fillRect(rect, QColor("white"))
-            paint_scene(painter, rect.adjusted(6, 4, -6, -4))  # the margins SceneCanvas.paintEvent uses
+            paint_scene(painter, scene_rect(rect.width(), rect.height()))
         else:
             self.widget.render(painter, QPoint(0, 0))
         painter.restore()

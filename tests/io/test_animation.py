@@ -5,7 +5,13 @@ import pytest
 from PIL import Image, ImageSequence
 
 from cnnviz.io import SessionError
-from cnnviz.io.animation import animation_kind, check_animation, check_fps, frame_paths, write_animation
+from cnnviz.io.animation import (
+    animation_kind,
+    check_animation,
+    check_fps,
+    frame_paths,
+    write_animation,
+)
 
 
 def frames(count=5, size=(30, 40)):

@@ -8,7 +8,12 @@ from PySide6.QtCore import QSize
 
 from cnnviz import core
 from cnnviz.io import SessionError
-from cnnviz.ui.arithmetic.step_animation import export_animation, frame_layout, image_array, render_frame
+from cnnviz.ui.arithmetic.step_animation import (
+    export_animation,
+    frame_layout,
+    image_array,
+    render_frame,
+)
 from cnnviz.ui.arithmetic.stepper import StepperView
 from cnnviz.ui.document import Document
 

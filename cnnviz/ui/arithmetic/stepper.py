@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QWidget
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QToolButton, QWidget
 
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.arithmetic.step_model import SLIDING_KINDS, Step, StepModel
@@ -32,9 +33,17 @@ class StepperView(ArithmeticView):
         self.header.setWordWrap(True)
         self.transpose_switch = TransposeSwitch()
         self.transpose_switch.changed.connect(self.refresh)
+        # the main window connects it to File ▸ Export figure ▸ Step-through animation
+        self.export_action = QAction("Export animation…", self)
+        self.export_action.setToolTip("Every step as an animated GIF, an APNG or numbered PNG frames, for slides")
+        export = QToolButton()
+        export.setDefaultAction(self.export_action)
+        top = QHBoxLayout()  # beside the header, which is two lines tall anyway: the dock grows no taller
+        top.addWidget(self.header, 1)
+        top.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
         self.bar = PlaybackBar(self.playback)
         self.addActions(self.bar.step_actions())  # their shortcuts work wherever the focus is in the view
-        self.layout().insertWidget(0, self.header)
+        self.layout().insertLayout(0, top)
         self.layout().insertWidget(1, self.transpose_switch)
         self.layout().addWidget(self.bar)
         self.start()
@@ -80,6 +89,7 @@ class StepperView(ArithmeticView):
         step = self.playback.step if same else 0
         self._index, self.model = index, model
         self.transpose_switch.setVisible(isinstance(self.layer, Conv2DTranspose))
+        self.export_action.setEnabled(model is not None)
         self.playback.reset(len(self.steps), step)
 
     def _show(self, step: int) -> None:

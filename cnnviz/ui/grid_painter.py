@@ -312,6 +312,13 @@ def paint_grids(painter: QPainter, placed: list[tuple[object, QRectF, Grid]], sa
     return {key: paint_grid(painter, rect, grid) for key, rect, grid in placed}
 
 
+def paint_grid_groups(painter: QPainter, groups: list[list[tuple[object, QRectF, Grid]]]) -> dict:
+    """Paint groups of grids: one cell size per group (a 3×3 filter beside a 40×40 input gets cells of its
+    own), one size of numbers for them all (the picture reads as one scale)."""
+    fitted = [p for group in groups for p in fit_grids(group)]
+    return paint_grids(painter, share_number_size(fitted), same_cell=False)
+
+
 def _key_part(value):
     """A hashable stand-in for one Grid field: arrays by their bytes, colours by their RGBA."""
     if isinstance(value, np.ndarray):

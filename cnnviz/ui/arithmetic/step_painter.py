@@ -26,7 +26,7 @@ from cnnviz.ui.grid_painter import (
     fitted_font,
     hatch,
     layout_grid,
-    paint_grids,
+    paint_grid_groups,
     pixel_font,
 )
 
@@ -42,7 +42,7 @@ def grid_weight(cells: int) -> float:
 
 
 def shared_cell(placed) -> float:
-    """The cell size `paint_grids` would give every grid in `placed`."""
+    """The cell size `fit_grids` gives every grid in `placed`."""
     return min(layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed)
 
 
@@ -75,9 +75,7 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
     if len(inputs) > 1 or shared_cell(placed) < MIN_SHARED_CELL:
         small = [p for p in placed if p[0][0] in ("filter", "products")]
         groups = [[p for p in group if p not in small] for group in groups] + [small]
-    geometries = {}
-    for group in groups:
-        geometries.update(paint_grids(painter, group) if group else {})
+    geometries = paint_grid_groups(painter, groups)
     for sym_rect, sym in symbols:
         draw_symbol(painter, sym_rect, sym)
     painter.save()
@@ -309,9 +307,7 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
     # the kernel is stamped onto the output, so they share a scale while its cells stay readable; the
     # small input gets its own cells
     groups = [placed[:1], placed[1:]] if shared_cell(placed[1:]) >= MIN_SHARED_CELL else [[p] for p in placed]
-    geometries = {}
-    for group in groups:
-        geometries.update(paint_grids(painter, group))
+    geometries = paint_grid_groups(painter, groups)
     draw_symbol(painter, columns[1], "×")
     draw_symbol(painter, columns[3], "→")
     return geometries

@@ -73,7 +73,7 @@ def test_bad_animation_arguments_exit_2_with_one_line(tmp_path, args, message):
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
     if message is None:
-        assert lines[0].startswith("cnnviz: error: a.gif: 32 frames of 19200×") and "use a smaller scale" in lines[0]
+        assert lines[0].startswith("cnnviz: error: a.gif: 32 frames of 19200×") and "more than 512 MB" in lines[0]
     else:
         assert lines[0] == f"cnnviz: error: {message}"
     assert not any(tmp_path.glob("a*")), "nothing is written"

@@ -21,7 +21,10 @@ from cnnviz.io.session import write_atomic
 KINDS = {".gif": "gif", ".apng": "apng", ".png": "frames"}
 MIN_FPS, MAX_FPS = 0.1, 50.0  # GIF counts in hundredths of a second; viewers slow anything faster than 50/s
 MAX_FRAMES = 5000
-MAX_PIXELS = 2**26  # every frame of a GIF or APNG is held in memory until the file is written
+# every frame of a GIF (1 byte a pixel once quantised) or an APNG (3) is held until the file is written: at
+# most what a figure's PNG may take (512 MB)
+MAX_BYTES = 2**29
+HELD_BYTES = {"gif": 1, "apng": 3, "frames": 0}
 
 
 def animation_kind(path) -> str:
@@ -47,10 +50,11 @@ def check_animation(path, count: int, width: int, height: int) -> None:
     if count > MAX_FRAMES:
         raise SessionError(f"{name}: {count} steps are more than {MAX_FRAMES} frames: step through a smaller "
                            "input or fewer filters")
-    if animation_kind(path) != "frames" and count * width * height > MAX_PIXELS:
-        raise SessionError(f"{name}: {count} frames of {width}×{height} pixels are {count * width * height:,} "
-                           f"pixels, more than {MAX_PIXELS:,} held at once: use a smaller scale, or numbered "
-                           ".png frames (written one at a time)")
+    held = count * width * height * HELD_BYTES[animation_kind(path)]
+    if held > MAX_BYTES:
+        raise SessionError(f"{name}: {count} frames of {width}×{height} pixels take {held / 2**20:,.0f} MB until "
+                           f"the file is written, more than {MAX_BYTES // 2**20} MB: use a smaller scale, or "
+                           "numbered .png frames (written one at a time)")
 
 
 def frame_paths(path, count: int) -> list[Path]:

@@ -84,6 +84,8 @@ def test_bad_names_rates_and_sizes_are_refused_with_the_reason():
             check_fps(fps)
     with pytest.raises(SessionError, match="6000 steps are more than 5000 frames"):
         check_animation("a.gif", 6000, 10, 10)
-    with pytest.raises(SessionError, match="use a smaller scale, or numbered .png frames"):
-        check_animation("a.gif", 300, 1000, 1000)
-    check_animation("a.png", 300, 1000, 1000)  # numbered frames are written one by one: no memory bound
+    with pytest.raises(SessionError, match=r"a.apng: 200 frames of 1000×1000 pixels take 572 MB until the file "
+                                           r"is written, more than 512 MB: use a smaller scale, or numbered .png"):
+        check_animation("a.apng", 200, 1000, 1000)
+    check_animation("a.gif", 200, 1000, 1000)  # 1 byte a pixel once quantised
+    check_animation("a.png", 5000, 4000, 4000)  # numbered frames are written one by one: no memory bound

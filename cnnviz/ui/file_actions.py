@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QEvent, QLockFile, QObject, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -538,8 +538,12 @@ class FileActions(QObject):
         if not options:
             return False
         fps, scale = options
-        return self._guard("Cannot export animation", lambda: export_animation(
-            stepper.model, path, fps, stepper.canvas.size(), scale))
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # seconds: a GIF quantises every frame
+        try:
+            return self._guard("Cannot export animation", lambda: export_animation(
+                stepper.model, path, fps, stepper.canvas.size(), scale))
+        finally:
+            QGuiApplication.restoreOverrideCursor()
 
     def _guard(self, title: str, work) -> bool:
         try:

@@ -200,6 +200,9 @@ class FilterEditor(QWidget):
                     f"input channel ({n_channels}) into each output map")
         self.title.setText(f"{layer.label}: {text}")
         self._update_values(layer, kernel)
+        hovered = getattr(self, "_hovered", None)
+        if hovered is not None and hovered[0] in self.slices:  # the status bar says the value just painted
+            self._hover(*hovered)
 
     def _show_nothing(self):
         self._clear_grid()
@@ -345,9 +348,11 @@ class FilterEditor(QWidget):
     # ------------------------------------------------------------------ probes
     def _hover(self, view: SliceView, r: int, c: int):
         if r < 0:
+            self._hovered = None
             self.document.clear_probe()
             self.hoverText.emit("")
             return
+        self._hovered = (view, r, c)
         layer = self.layer()
         index = weight_index(layer, view.filt, view.channel, r, c)
         self.document.set_weight_probe(self.layer_index, index)

@@ -141,9 +141,13 @@ class InputGrid(QWidget):
         else:
             self.heatmap.set_data(x[:, :, self.channel], levels, GREYS)
         self.colorbar.set_levels(levels, GREYS)
+        self.colorbar.setVisible(self.channel != RGB)  # a grey ramp says nothing about colours
         if self.editing.cursor is not None and not (self.editing.cursor[0] < h and self.editing.cursor[1] < w):
             self.editing.set_cursor(None)
         self._on_probe(self.document.probe)
+        hovered = getattr(self, "_hovered", None)
+        if hovered is not None and hovered[0] < h and hovered[1] < w:  # the status bar says the value just painted
+            self._hover(*hovered)
 
     def _fill_channel_box(self, channels: int):
         wanted = [(f"{i + 1}" + (f" ({'RGB'[i]})" if channels == 3 else ""), i) for i in range(channels)]
@@ -177,10 +181,15 @@ class InputGrid(QWidget):
         self.heatmap.set_highlight((r, c) for r, c, ch in cells if self.channel == RGB or ch == self.channel)
 
     def _hover(self, r, c):
+        self._hovered = (r, c) if r >= 0 else None
         if r < 0:
             self.hoverText.emit("")
             return
-        ch = 0 if self.channel == RGB else self.channel
+        if self.channel == RGB:
+            rgb = ", ".join(format_value(v) for v in self.document.input[r, c, :3])
+            self.hoverText.emit(f"Input: row {r + 1}, col {c + 1}: R, G, B = {rgb}    (array index [{r}, {c}, :])")
+            return
+        ch = self.channel
         v = self.document.input[r, c, ch]
         self.hoverText.emit(
             f"Input: row {r + 1}, col {c + 1}, channel {ch + 1} = {format_value(v)}    (array index [{r}, {c}, {ch}])"

@@ -66,3 +66,18 @@ def test_seed_is_shown_and_editing_it_replaces_the_layer(dropout, qtbot):
     assert document.layer(2).seed is None
     document.undo_stack.undo()
     assert view.seed.value() == 11
+
+
+def test_the_example_cell_comes_from_the_channel_shown(qtbot):
+    x = core.seed_input()
+    document = Document(core.Pipeline(x.shape, [core.Conv2D(3, 3), core.Dropout(0.5, seed=1)]), x)
+    view = DropoutView(document)
+    qtbot.addWidget(view)
+    view.training_button.click()
+    document.flush()
+    for shown in (1, 2, 3):
+        view.channel.setValue(shown)
+        text = view.formula.text()
+        assert "For example kept " in text, text
+        example = text.split("For example kept ")[1]
+        assert example.startswith("x[") and example.split("]")[0].endswith(f",{shown - 1}"), example

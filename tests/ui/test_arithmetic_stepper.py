@@ -68,11 +68,13 @@ def test_step_buttons_scrub_slider_and_keyboard(seed, qtbot):
     assert view.step == 2
     view.back_action.trigger()
     assert view.step == 1
-    view.slider.setValue(20)
-    assert view.step == 20 and view.position.text() == "step 21 / 32"
+    view.bar.filter_box.setValue(2)  # step 20 = filter 2, output row 2, col 1 (4×4 outputs, filter by filter)
+    view.row_slider.setValue(1)
+    view.col_slider.setValue(0)
+    assert view.step == 20 and view.position.text() == "row 2/4  col 1/4"
     assert final_value(view.formula_lines()[0]) == pytest.approx(float(view.document.outputs[0][1, 0, 1]))
     view.restart_action.trigger()
-    assert view.step == 0 and view.slider.value() == 0
+    assert view.step == 0 and view.row_slider.value() == 0 and view.bar.filter_box.value() == 1
     view.show()
     qtbot.waitExposed(view)
     view.activateWindow()
@@ -90,7 +92,7 @@ def test_play_runs_to_the_end_and_stops(seed, qtbot):
     view.play_action.trigger()
     assert view.playing and view.play_action.text() == "Pause"
     qtbot.waitUntil(lambda: view.step >= 3, timeout=3000)
-    view.slider.setValue(29)
+    view.bar.scrub_to(3, 1, filt=1)  # step 29
     view.play()
     qtbot.waitUntil(lambda: not view.playing, timeout=3000)
     assert view.step == 31
@@ -363,3 +365,17 @@ def test_one_channel_is_drawn_as_before(seed):
     _, view = seed
     geo = paint_frame(view, 755, 238)
     assert {round(g.cell, 1) for g in geo.values()} == {33.4}
+
+
+def test_a_cropped_cell_probes_the_cell_it_stands_for(seed):
+    document, view = seed
+    x = np.zeros((64, 64, 1), np.float32)
+    document.set_input(x)
+    document.flush()
+    view.set_step(view.steps.index(Step(0, (40, 30))))
+    offset = view.model.offset(view.step, "input", 0)
+    assert offset != (0, 0)  # drawn as a crop around the window
+    assert view.probe_target(("input", 0), (1, 2)) == (0, (offset[0] + 1, offset[1] + 2, 0))
+    out = view.model.offset(view.step, "output", 0)
+    assert view.probe_target(("output", 0), (0, 0)) == (1, (out[0], out[1], 0))
+    assert view.position.text() == "row 41/62  col 31/62"

@@ -81,3 +81,44 @@ def test_one_size_of_numbers_in_a_step_whose_filter_has_cells_of_its_own(qapp):
                 sizes.add(float(t.get("font-size")))
                 inside += 1
     assert inside == 3 * (64 + 9 + 9) + 1 and len(sizes) == 1, sizes  # step 0 has written one output cell
+
+
+def test_cells_not_computed_yet_show_no_colour(qapp):
+    """Step 5 fills output cell (1, 1): every later cell is drawn as white as a 0, not in its future colour."""
+    x = core.seed_input()
+    model = model_for(core.Conv2D(1, 3), x)
+    model.layer.set_weights([np.full((3, 3, 1, 1), 1.0, np.float32), np.zeros(1, np.float32)])
+    (y,) = core.Pipeline(x.shape, [model.layer]).run(x)
+    model = StepModel(model.layer, x, y, 1)
+    image, geometries = paint(model, 5, 900, 300)
+    output = geometries[("output", 0)]
+    later = [(r, c) for r in range(4) for c in range(4) if r * 4 + c > 5 and y[r, c, 0] != 0]
+    assert later  # the seed gives non-zero sums there: their colours would show
+    for cell in later:
+        assert image.pixelColor(output.cell_rect(*cell).center().toPoint()).lightness() >= 245, cell
+    done = output.cell_rect(0, 0).center().toPoint()
+    assert image.pixelColor(done).lightness() < 245 or y[0, 0, 0] == 0
+
+
+def test_a_large_input_is_drawn_as_a_readable_crop_around_the_window(qapp):
+    x = np.random.default_rng(0).uniform(0, 1, (256, 256, 1)).astype(np.float32)
+    model = model_for(core.Conv2D(1, 3), x)
+    k = model.steps.index(model.steps[0].__class__(0, (100, 200)))
+    values, pad, offset = model.input_view(k, 0)
+    assert values.shape == (16, 16) and pad == (0, 0, 0, 0)
+    assert offset[0] <= 100 and 102 < offset[0] + 16 and offset[1] <= 200 and 202 < offset[1] + 16
+    np.testing.assert_array_equal(values, x[offset[0] : offset[0] + 16, offset[1] : offset[1] + 16, 0])
+    _, geometries = paint(model, k, 900, 260)
+    assert geometries[("input", 0)].shape == (16, 16)
+    assert geometries[("input", 0)].cell >= 12  # a 256-wide input gave 1 px cells as a thumbnail
+    assert geometries[("output", 0)].shape == (16, 16)
+
+
+def test_a_6x6_same_conv_gives_its_filter_and_products_readable_cells(qapp):
+    """In a short dock (the 1366×768 window's step-through canvas) the padded 8×8 input kept the 3×3 filter
+    and products at its own 14 px cells, too small for their numbers."""
+    x = core.seed_input()
+    model = model_for(core.Conv2D(2, 3, padding="same"), x)
+    _, geometries = paint(model, 0, 720, 135)
+    for key in (("filter", 0), ("products", 0)):
+        assert geometries[key].cell >= 22, key

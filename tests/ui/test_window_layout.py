@@ -89,7 +89,8 @@ def test_a_window_opened_small_splits_its_height_between_the_maps_and_the_arithm
     QApplication.processEvents()
     stepper = window.arithmetic_views["stepper"]
     assert window.layer_views.height() >= window.docks["arithmetic_stepper"].height()
-    assert stepper.slider.width() >= 60  # the scrub slider keeps a usable length in the narrow dock
+    assert stepper.row_slider.width() >= 40  # the scrub sliders keep a usable length in the narrow dock
+    assert stepper.col_slider.width() >= 40
 
 
 @pytest.mark.parametrize("size", [(1400, 900), (1920, 1080)])

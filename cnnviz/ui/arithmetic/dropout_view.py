@@ -74,9 +74,10 @@ class DropoutView(ArithmeticView):
         layer = self.layer
         for widget in (self.training_button, self.inference_button, self.new_mask_button, self.seed, self.channel):
             widget.setEnabled(layer is not None)
-        self.channel.set_count(0)
         self.rate.setText("")
-        if layer is not None:
+        if layer is None:
+            self.channel.set_count(0)
+        else:
             x = self.document.levels[self._index - 1]
             for widget, value in (
                 (self.seed, NO_SEED if layer.seed is None else layer.seed),
@@ -171,9 +172,10 @@ class DropoutView(ArithmeticView):
             f"by 1/(1 − {r}) = {formulas.format_value(scale)} so that the expected sum stays what inference sees.",
             f"This mask keeps {kept} of {mask.size} cells ({100 * kept / mask.size:.0f} %).",
         ]
-        kept_cells = np.argwhere(mask)
+        c = self.channel.index  # the example comes from the channel drawn above it
+        kept_cells = np.argwhere(mask[:, :, c])
         if len(kept_cells):
-            i, j, c = (int(v) for v in kept_cells[np.argmax(np.abs(x[mask]))])
+            i, j = (int(v) for v in kept_cells[np.argmax(np.abs(x[:, :, c][mask[:, :, c]]))])
             cell = (i, j) if x.shape[2] == 1 else (i, j, c)
             lines.append(
                 f"For example kept {formulas.cell_name('x', cell)} = {formulas.format_value(x[i, j, c])} → "

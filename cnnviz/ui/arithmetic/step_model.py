@@ -25,6 +25,50 @@ from cnnviz.core.transpose_as_conv import INSERTED, transpose_as_conv
 from cnnviz.ui.arithmetic import formulas
 
 SLIDING_KINDS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
+CROP_CELLS = 16  # a grid longer than this per axis is drawn as a crop this long around the current window
+
+
+@dataclass(frozen=True)
+class Crop:
+    """The part of a (padded) grid drawn: rows [top, bottom) and cols [left, right) in padded coordinates,
+    where padding cell 0 is the first row/col drawn around the values (`pad` cells before the values)."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    def cut(self, values: np.ndarray, pad: tuple[int, int, int, int]):
+        """(values, pad) of the crop, and the (row, col) offset to add to a cropped value cell to get the
+        full one."""
+        top, _, left, _ = pad
+        h, w = values.shape[:2]
+        r0, r1 = max(self.top - top, 0), min(self.bottom - top, h)
+        c0, c1 = max(self.left - left, 0), min(self.right - left, w)
+        new_pad = (
+            max(0, top - self.top),
+            max(0, self.bottom - (top + h)),
+            max(0, left - self.left),
+            max(0, self.right - (left + w)),
+        )
+        return values[r0:r1, c0:c1], new_pad, (r0, c0)
+
+
+def crop_span(length: int, centre: float, n: int = CROP_CELLS) -> tuple[int, int]:
+    """[start, stop) of at most `n` cells of 0..length centred on `centre` as far as the ends allow."""
+    if length <= n:
+        return 0, length
+    start = int(round(centre - n / 2))
+    start = max(0, min(start, length - n))
+    return start, start + n
+
+
+def crop_around(shape, pad, centre) -> Crop:
+    """The crop of a grid of `shape` values with `pad` cells around it, centred on padded cell `centre`."""
+    rows = shape[0] + pad[0] + pad[1]
+    cols = shape[1] + pad[2] + pad[3]
+    (top, bottom), (left, right) = crop_span(rows, centre[0]), crop_span(cols, centre[1])
+    return Crop(top, bottom, left, right)
 
 
 @dataclass(frozen=True)
@@ -188,6 +232,53 @@ class StepModel:
             return row, col
         top, left = self.direct.before
         return self.direct.source(row + top, col + left)
+
+    def _input_crop(self, k: int) -> tuple[Crop, tuple[int, int, int, int]]:
+        """The part of the input plane drawn at step `k` (all of it, or CROP_CELLS around the window) and the
+        plane's padding."""
+        pad = (0, 0, 0, 0) if self.transposed else self.paddings()
+        if self.transposed:
+            centre = (self.steps[k].cell[0] + 0.5, self.steps[k].cell[1] + 0.5)
+        else:
+            window = np.array(self.window(k), dtype=float).reshape(-1, 2)
+            centre = (window[:, 0].mean() + pad[0] + 0.5, window[:, 1].mean() + pad[2] + 0.5)
+        return crop_around(self.input_plane(0).shape, pad, centre), pad
+
+    def input_view(self, k: int, channel: int):
+        """(values, pad, (row, col) offset) of input plane `channel` as drawn at step `k` (a cropped cell
+        plus the offset is the plane's cell)."""
+        crop, pad = self._input_crop(k)
+        return crop.cut(self.input_plane(channel), pad)
+
+    def inserted_view(self, k: int) -> np.ndarray | None:
+        """`inserted()` cut as `input_view` cuts the plane at step `k`."""
+        if not self.direct:
+            return None
+        crop, pad = self._input_crop(k)
+        return crop.cut(self.inserted(), pad)[0]
+
+    def output_view(self, k: int, values: np.ndarray, pad=(0, 0, 0, 0), centre=None):
+        """(values, pad, offset) of an output-sized map as drawn at step `k`: all of it, or a crop around
+        the cell being filled (Conv2DTranspose: around padded cell `centre`, where the kernel lands)."""
+        if centre is None:
+            centre = (self.steps[k].cell[0] + 0.5, self.steps[k].cell[1] + 0.5)
+        return crop_around(values.shape, pad, centre).cut(values, pad)
+
+    def offset(self, k: int, which: str, channel: int) -> tuple[int, int]:
+        """What to add to a cell of the drawn "input" or "output" grid at step `k` to get the map's cell."""
+        if which == "input":
+            return self.input_view(k, channel)[2]
+        if not self.transposed:
+            return self.output_view(k, self.y[:, :, channel])[2]
+        canvas, _, (top, left), (oh, ow) = self.transpose_canvas(k)
+        pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
+        region = canvas[top : top + oh, left : left + ow]
+        return self.output_view(k, region, pad, self.transpose_output_centre(k, pad))[2]
+
+    def transpose_output_centre(self, k: int, pad) -> tuple[float, float]:
+        """The middle of the output cells step `k` adds into, in padded coordinates."""
+        cells = np.array([t[2] for t in self.scatter_targets(k)], dtype=float)
+        return cells[:, 0].mean() + pad[0] + 0.5, cells[:, 1].mean() + pad[2] + 0.5
 
     def not_yet(self, k: int) -> np.ndarray:
         """Boolean (O_h, O_w): the output cells of step `k`'s filter that later steps compute."""

@@ -31,7 +31,7 @@ from cnnviz.ui.grid_painter import (
 )
 
 BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
-MIN_SHARED_CELL = 12.0  # below this the filter and products get cells of their own instead of the input's
+MIN_SHARED_CELL = 22.0  # below this the filter and products get cells of their own (their numbers readable)
 BLOCK_GAP = 14.0  # between input channels' blocks side by side
 NOTE_PX = 18.0  # height of a line of text under the input channels
 
@@ -48,6 +48,21 @@ def shared_cell(placed) -> float:
 
 def _shape(a) -> str:
     return "×".join(map(str, a))
+
+
+def _shown(full_shape, values, offset) -> str:
+    """" (rows 5–20, cols 1–16 shown)" when `values` is a crop of a map of `full_shape`."""
+    (h, w), (r0, c0) = full_shape[:2], offset
+    n, m = values.shape[:2]
+    return "" if (n, m) == (h, w) else f" (rows {r0 + 1}–{r0 + n}, cols {c0 + 1}–{c0 + m} shown)"
+
+
+def _shift(cells, offset, values, pad):
+    """`cells` moved into a crop at `offset`, keeping those inside the drawn grid (padding included)."""
+    (r0, c0), (h, w) = offset, values.shape[:2]
+    top, bottom, left, right = pad
+    moved = ((r - r0, c - c0) for r, c in cells)
+    return [(r, c) for r, c in moved if -top <= r < h + bottom and -left <= c < w + right]
 
 
 def paint_step(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
@@ -112,8 +127,10 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     out_lut, out_levels = level_style(model.level, y)
     is_conv = isinstance(layer, Conv2D)
     side = across > 1
-    out_map = y[:, :, step.channel]
+    # cells not computed yet are drawn as 0 (white): their colour would tell the result before its step
     not_yet = model.not_yet(k)
+    out_map, _, out_offset = model.output_view(k, np.where(not_yet, 0.0, y[:, :, step.channel]))
+    not_yet = model.output_view(k, not_yet)[0]
 
     in_w = plane_w + pad[2] + pad[3]
     if is_conv:
@@ -139,6 +156,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
     placed, symbols, headings = [], [], []
     for block, c in zip(blocks, shown):
+        values, in_pad, offset = model.input_view(k, c)
         bias_note = f"  (b = {formulas.format_value(bias)})" if is_conv and c == shown[-1] else ""
         if side:
             heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}"
@@ -149,20 +167,21 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
             title += ", zeros inserted"
         if any(pad) and not side:
             title += " + padding"
+        title += "" if side else _shown((plane_h, plane_w), values, offset)
         placed.append(
             (
                 ("input", c),
                 cells[0],
                 Grid(
-                    model.input_plane(c),
+                    values,
                     in_levels,
                     in_lut,
                     title=title,
-                    pad=pad,
+                    pad=in_pad,
                     pad_text="0" if is_conv else "",
-                    highlights=model.window(k),
-                    marked=marked,
-                    inserted=model.inserted(),
+                    highlights=_shift(model.window(k), offset, values, in_pad),
+                    marked=None if marked is None else _shift([marked], offset, values, in_pad)[0],
+                    inserted=model.inserted_view(k),
                 ),
             )
         )
@@ -186,6 +205,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     out_title = f"Output {_shape(y.shape)}" + (
         f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
     )
+    out_title += _shown(y.shape, out_map, out_offset)
     placed.append(
         (
             ("output", step.channel),
@@ -197,7 +217,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
                 title=out_title,
                 blank=not_yet,
                 dimmed=not_yet,
-                marked=step.cell,
+                marked=(step.cell[0] - out_offset[0], step.cell[1] - out_offset[1]),
                 colorbar=True,
             ),
         )
@@ -259,22 +279,31 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
     in_lut, in_levels = level_style(model.level - 1, x)
     out_lut, out_levels = level_style(model.level, y)
     kernel = layer.kernel[:, :, step.channel, step.in_channel]
-    region = canvas[top : top + oh, left : left + ow]
-    region_touched = touched[top : top + oh, left : left + ow]
-    pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
-    columns = split_row(
-        rect, [grid_weight(x.shape[1]) + 1, 1.2, layer.kernel_size[1] + 1, 1.2, grid_weight(canvas.shape[1]) + 3]
-    )
+    full_pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
+    centre = model.transpose_output_centre(k, full_pad)
+    region, pad, out_offset = model.output_view(k, canvas[top : top + oh, left : left + ow], full_pad, centre)
+    region_touched = model.output_view(k, touched[top : top + oh, left : left + ow], full_pad, centre)[0]
+    in_values, _, in_offset = model.input_view(k, step.in_channel)
+    weights = [grid_weight(in_values.shape[1]) + 1, 1.2, layer.kernel_size[1] + 1, 1.2]
+    columns = split_row(rect, [*weights, grid_weight(region.shape[1] + pad[2] + pad[3]) + 3])
     in_title = f"INPUT {_shape(x.shape)}" + (f", channel {step.in_channel + 1}" if x.shape[2] > 1 else "")
+    in_title += _shown(x.shape, in_values, in_offset)
     k_title = f"Kernel (filter {step.channel + 1}" + (f", in-ch {step.in_channel + 1})" if x.shape[2] > 1 else ")")
     out_title = f"OUTPUT {_shape(y.shape)} being built" + (f", filter {step.channel + 1}" if y.shape[2] > 1 else "")
     if any(pad):
         out_title += " (hatched: cropped)"
+    out_title += _shown(y.shape, region, out_offset)
     placed = [
         (
             ("input", step.in_channel),
             columns[0],
-            Grid(x[:, :, step.in_channel], in_levels, in_lut, title=in_title, marked=step.cell),
+            Grid(
+                in_values,
+                in_levels,
+                in_lut,
+                title=in_title,
+                marked=(step.cell[0] - in_offset[0], step.cell[1] - in_offset[1]),
+            ),
         ),
         (
             ("kernel", 0),
@@ -299,7 +328,7 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
                 dimmed=~region_touched,
                 pad=pad,
                 pad_text="",
-                highlights=[t[2] for t in targets],
+                highlights=_shift([t[2] for t in targets], out_offset, region, pad),
                 colorbar=True,
             ),
         ),

@@ -2,16 +2,19 @@
 
 `StepPlayback` knows only how many steps there are and which one is shown; it calls its owner's `show(step)`
 directly (not through a signal, so an exception reaches the caller that moved it). `PlaybackBar` is the row
-of buttons, scrub slider and speed under a picture.
+of buttons, the scrub controls and the speed under a picture. Steps are laid out as (filter, channel, row,
+col) (step_model.Steps.dims), so the bar scrubs by row and column ("row 3 / 254") with a filter box, not
+by a step number in the hundred thousands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton, QWidget
 
 
 class StepPlayback(QObject):
@@ -108,17 +111,19 @@ class PlaybackBar(QWidget):
         self.restart_action = self._action(
             "Restart", "Ctrl+Home", playback.restart, "Back to the first window position", icon.SP_MediaSkipBackward
         )
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip("Scrub through the window positions")
-        self.slider.valueChanged.connect(self._scrubbed)
-        self.position = QLabel()
-        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.dims = (0, 1, 0, 0)  # (filters, channels, rows, cols) of the steps
+        self.filter_box = self._box("filter ", "Which filter (output map) the window fills")
+        self.channel_box = self._box("in-ch ", "Which input channel is scattered")
+        self.row_slider = self._slider("Scrub the window by output row")
+        self.col_slider = self._slider("Scrub the window by output column")
+        self.position = QLabel()  # where the window is; the owner places it (the bar needs its width)
+        self.position.setStyleSheet("font-weight: bold;")
+        self.speed = QSpinBox()  # a box, not a slider: the scrub sliders need the width
         self.speed.setRange(1, 20)
         self.speed.setValue(2)
-        self.speed.setFixedWidth(56)
+        self.speed.setSuffix("/s")
         self.speed.setToolTip("Animation speed in steps per second")
         self.speed.valueChanged.connect(self._speed_changed)
-        self.speed_label = QLabel()
 
         controls = QHBoxLayout(self)
         controls.setContentsMargins(0, 0, 0, 0)
@@ -126,13 +131,11 @@ class PlaybackBar(QWidget):
             button = QToolButton()
             button.setDefaultAction(action)
             controls.addWidget(button)
-        self.slider.setMinimumWidth(60)  # a narrow dock squeezed the scrub slider to a dot
-        controls.addWidget(self.slider, 1)
-        controls.addWidget(self.position)
-        controls.addSpacing(6)
-        controls.addWidget(QLabel("speed"))
+        controls.addWidget(self.filter_box)
+        controls.addWidget(self.channel_box)
+        controls.addWidget(self.row_slider, 1)
+        controls.addWidget(self.col_slider, 1)
         controls.addWidget(self.speed)
-        controls.addWidget(self.speed_label)
         self._speed_changed(self.speed.value())
         playback.playingChanged.connect(self._show_play_state)
 
@@ -148,27 +151,69 @@ class PlaybackBar(QWidget):
         action.triggered.connect(slot)
         return action
 
+    def _box(self, prefix: str, tip: str) -> QSpinBox:
+        box = QSpinBox()
+        box.setPrefix(prefix)
+        box.setToolTip(tip)
+        box.valueChanged.connect(self._scrubbed)
+        return box
+
+    def _slider(self, tip: str) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setToolTip(tip)
+        slider.setMinimumWidth(40)  # a narrow dock squeezed the scrub slider to a dot
+        slider.valueChanged.connect(self._scrubbed)
+        return slider
+
+    def set_dims(self, dims: tuple[int, int, int, int], transposed: bool) -> None:
+        """The steps' (filters, channels, rows, cols); rows and cols are of the output, or of a transposed
+        convolution's input (its steps scatter input cells)."""
+        self.dims = tuple(int(d) for d in dims)
+        self.grid_word = "input" if transposed else "output"
+        self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} row")
+        self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} column")
+        for widget, n in zip((self.filter_box, self.channel_box, self.row_slider, self.col_slider), self.dims):
+            widget.blockSignals(True)
+            widget.setRange(1 if isinstance(widget, QSpinBox) else 0, max(n if isinstance(widget, QSpinBox) else n - 1, 0))
+            widget.blockSignals(False)
+        self.filter_box.setVisible(self.dims[0] > 1)
+        self.channel_box.setVisible(self.dims[1] > 1)
+
     def show_step(self, step: int) -> None:
-        """Put the slider, the position and the buttons' states at `step`."""
+        """Put the scrub controls, the position and the buttons' states at `step`."""
         count = self.playback.count
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(count - 1, 0))
-        self.slider.setValue(step)
-        self.slider.blockSignals(False)
         for action in self.step_actions():
             action.setEnabled(bool(count))
-        self.slider.setEnabled(bool(count))
-        self.position.setText(f"step {step + 1} / {count}" if count else "")
+        for widget in (self.filter_box, self.channel_box, self.row_slider, self.col_slider):
+            widget.setEnabled(bool(count))
+        if not count:
+            self.position.setText("")
+            return
+        f, ch, r, c = (int(v) for v in np.unravel_index(step, self.dims))
+        for widget, value in ((self.filter_box, f + 1), (self.channel_box, ch + 1), (self.row_slider, r),
+                              (self.col_slider, c)):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        rows, cols = self.dims[2:]
+        self.position.setText(f"row {r + 1}/{rows}  col {c + 1}/{cols}")
+        self.position.setToolTip(f"{self.grid_word.capitalize()} row {r + 1} of {rows}, column {c + 1} of {cols}: "
+                                 f"step {step + 1} of {count}")
+
+    def scrub_to(self, row: int, col: int, filt: int = 0, channel: int = 0) -> None:
+        """Show the step of this (0-based) row, column, filter and channel."""
+        self.playback.pause()
+        self.playback.set_step(int(np.ravel_multi_index((filt, channel, row, col), self.dims)))
 
     def _show_play_state(self, playing: bool) -> None:
         self.play_action.setText("Pause" if playing else "Play")
         pixmap = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_action.setIcon(self.style().standardIcon(pixmap))
 
-    def _scrubbed(self, value: int) -> None:
-        self.playback.pause()
-        self.playback.set_step(value)
+    def _scrubbed(self, *_) -> None:
+        self.scrub_to(
+            self.row_slider.value(), self.col_slider.value(), self.filter_box.value() - 1, self.channel_box.value() - 1
+        )
 
     def _speed_changed(self, per_second: int) -> None:
         self.playback.set_speed(per_second)
-        self.speed_label.setText(f"{per_second}/s")

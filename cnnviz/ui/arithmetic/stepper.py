@@ -38,11 +38,14 @@ class StepperView(ArithmeticView):
         self.export_action.setToolTip("Every step as an animated GIF, an APNG or numbered PNG frames, for slides")
         export = QToolButton()
         export.setDefaultAction(self.export_action)
-        top = QHBoxLayout()  # beside the header, which is two lines tall anyway: the dock grows no taller
-        top.addWidget(self.header, 1)
-        top.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
         self.bar = PlaybackBar(self.playback)
         self.addActions(self.bar.step_actions())  # their shortcuts work wherever the focus is in the view
+        # the position and the export button beside the header, which is two lines tall anyway: the dock
+        # grows no taller
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.bar.position, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
         self.layout().insertLayout(0, top)
         self.layout().insertWidget(1, self.transpose_switch)
         self.layout().addWidget(self.bar)
@@ -53,7 +56,8 @@ class StepperView(ArithmeticView):
     back_action = property(lambda self: self.bar.back_action)
     forward_action = property(lambda self: self.bar.forward_action)
     restart_action = property(lambda self: self.bar.restart_action)
-    slider = property(lambda self: self.bar.slider)
+    row_slider = property(lambda self: self.bar.row_slider)
+    col_slider = property(lambda self: self.bar.col_slider)
     position = property(lambda self: self.bar.position)
     speed = property(lambda self: self.bar.speed)
 
@@ -90,6 +94,8 @@ class StepperView(ArithmeticView):
         self._index, self.model = index, model
         self.transpose_switch.setVisible(isinstance(self.layer, Conv2DTranspose))
         self.export_action.setEnabled(model is not None)
+        if model is not None:
+            self.bar.set_dims(model.steps.dims, model.transposed)
         self.playback.reset(len(self.steps), step)
 
     def _show(self, step: int) -> None:
@@ -143,9 +149,11 @@ class StepperView(ArithmeticView):
         """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for."""
         if not isinstance(key, tuple) or key[0] not in ("input", "output"):
             return None
+        dr, dc = self.model.offset(self.step, key[0], key[1])  # a large map is drawn as a crop
+        row, col = cell[0] + dr, cell[1] + dc
         if key[0] == "output":
-            return self._index, (cell[0], cell[1], key[1])
-        source = self.model.input_cell(*cell)  # None: a zero the direct view inserted
+            return self._index, (row, col, key[1])
+        source = self.model.input_cell(row, col)  # None: a zero the direct view inserted
         return None if source is None else (self._index - 1, (*source, key[1]))
 
     # ------------------------------------------------------------------ what one step shows

@@ -98,3 +98,24 @@ def test_every_step_of_the_direct_view_equals_the_layer_output(h, w, c, f, k, s,
         step = model.steps[i]
         got[(*step.cell, step.channel)] = model.provenance(i).value
     np.testing.assert_allclose(got, y, rtol=1e-4, atol=1e-4)
+
+
+def test_a_large_stretched_input_is_cropped_with_its_inserted_zeros(qtbot):
+    """10×10 input, stride 2: the stretched input is 23×23 and drawn as a crop around the window; the crop
+    keeps its amber zeros in place and a hovered cell of it probes the input cell it shows."""
+    x = np.arange(100, dtype=np.float32).reshape(10, 10, 1)
+    document = transpose_document(core.Conv2DTranspose(1, 3, strides=2, padding="same"), x)
+    view = StepperView(document)
+    qtbot.addWidget(view)
+    view.transpose_switch.direct.click()
+    model = view.model
+    view.set_step(model.steps.index(model.steps[0].__class__(0, (12, 12))))
+    values, pad, (r0, c0) = model.input_view(view.step, 0)
+    inserted = model.inserted_view(view.step)
+    assert values.shape == inserted.shape and values.shape[0] + pad[0] + pad[1] <= 16
+    np.testing.assert_array_equal(inserted, model.inserted()[r0:r0 + values.shape[0], c0:c0 + values.shape[1]])
+    i, j = np.argwhere(~inserted)[0]  # an input cell of the crop
+    target = view.probe_target(("input", 0), (int(i), int(j)))
+    assert target is not None and x[target[1][0], target[1][1], 0] == values[i, j]
+    i, j = np.argwhere(inserted)[0]
+    assert view.probe_target(("input", 0), (int(i), int(j))) is None

@@ -144,8 +144,11 @@ class Document(QObject):
         if changes:
             self.undo_stack.push(PaintCellsCommand(self, changes, stroke_id, text))
 
-    def set_input(self, array, text="Set input"):
-        """Replace the whole input (fill, random, examples, resize); validated before anything changes."""
+    def set_input(self, array, text="Set input", spread: bool = True):
+        """Replace the whole input (fill, random, examples, resize); validated before anything changes.
+
+        A new channel count gives the first kernel layer's filters one slice per channel: `spread` copies the
+        old slices scaled by old/new channels, else they stay as they are and new slices are 0."""
         array = _as_input(array)
         if array.shape != self._input.shape:
             self._validate(array.shape, self._pipeline.layers)
@@ -153,7 +156,7 @@ class Document(QObject):
         weights = before.weights
         if array.shape != self._input.shape:
             # Layers keep their weights where the channel count still fits; the first redo records them.
-            weights = _spread_channels(before.layers, before.weights, self._input.shape[2], array.shape[2])
+            weights = _spread_channels(before.layers, before.weights, self._input.shape[2], array.shape[2], spread)
         after = Snapshot(array, before.layers, weights, self._training, before.seed)
         self.undo_stack.push(SnapshotCommand(self, before, after, 0, text))
 
@@ -461,19 +464,21 @@ def _as_input(array) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _spread_channels(layers, weights, old_channels: int, new_channels: int) -> tuple:
+def _spread_channels(layers, weights, old_channels: int, new_channels: int, spread: bool = True) -> tuple:
     """Weights for an input with a new channel count: None (keep as built) for every layer but the first
-    kernel layer, whose filters get one slice per new channel, taken cyclically from the old slices and
-    scaled by old/new so that a grey picture copied into every channel gives the same outputs."""
-    spread = [None] * len(layers)
+    kernel layer, whose filters get one slice per new channel: taken cyclically from the old slices and
+    scaled by old/new so that a grey picture copied into every channel gives the same outputs (`spread`),
+    or the old slices unchanged and 0 for new channels."""
+    out = [None] * len(layers)
     if new_channels == old_channels:
-        return tuple(spread)
+        return tuple(out)
     for i, (layer, w) in enumerate(zip(layers, weights)):
         if getattr(layer, "TRAINABLE", False):
             if w:
-                spread[i] = [spread_kernel(layer, w[0], new_channels)] + list(w[1:])
+                kernel = spread_kernel(layer, w[0], new_channels) if spread else keep_kernel(layer, w[0], new_channels)
+                out[i] = [kernel] + list(w[1:])
             break  # later layers see the first kernel layer's output: their channel counts do not change
-    return tuple(spread)
+    return tuple(out)
 
 
 def spread_kernel(layer, kernel: np.ndarray, new_channels: int) -> np.ndarray:
@@ -483,6 +488,20 @@ def spread_kernel(layer, kernel: np.ndarray, new_channels: int) -> np.ndarray:
     old_channels = kernel.shape[axis]
     take = [c % old_channels for c in range(new_channels)]
     return (np.take(kernel, take, axis=axis) * (old_channels / new_channels)).astype(np.float32)
+
+
+def keep_kernel(layer, kernel: np.ndarray, new_channels: int) -> np.ndarray:
+    """`kernel` for `new_channels` input channels: the slices that still have a channel unchanged, 0 for new
+    channels (a zero picture in them leaves the outputs as they were)."""
+    axis = 3 if type(layer).__name__ == "Conv2DTranspose" else 2
+    shape = list(kernel.shape)
+    shape[axis] = new_channels
+    out = np.zeros(shape, np.float32)
+    keep = min(new_channels, kernel.shape[axis])
+    index = [slice(None)] * 4
+    index[axis] = slice(0, keep)
+    out[tuple(index)] = kernel[tuple(index)]
+    return out
 
 
 def _check_weights(layer, weights):

@@ -54,6 +54,8 @@ from cnnviz.ui import settings
 from cnnviz.ui.arithmetic.animation_dialog import AnimationOptionsDialog
 from cnnviz.ui.arithmetic.step_animation import export_animation
 from cnnviz.ui.figure import WidgetFigure, figure_format, layer_figure, pipeline_figure, save_figure
+from cnnviz.ui.channel_change import SPREAD, ask_channel_change, first_kernel_layer
+from cnnviz.ui.input_fit import RESIZE, ProportionLink, ask_fit_input, fit_input
 
 SK = QKeySequence.StandardKey
 MAX_RECENT = 8
@@ -111,6 +113,12 @@ class Dialogs:
         dialog = AnimationOptionsDialog(fps, frames, self.parent)
         return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
+    def channels(self, layer, old: int, new: int) -> str | None:
+        return ask_channel_change(layer, old, new, self.parent)
+
+    def fit_input(self, old_shape, new_shape) -> str | None:
+        return ask_fit_input(self.parent, old_shape, new_shape)
+
     def image_options(self, path: str, shape) -> tuple[tuple[int, int], str] | None:
         dialog = ImageImportDialog(path, shape, self.parent)
         return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
@@ -137,6 +145,7 @@ class ImageImportDialog(QDialog):
             box.setValue(value)
             box.valueChanged.connect(self._update)
         self.grey.toggled.connect(self._update)
+        self.proportions = ProportionLink(self.rows, self.cols, h, w, self)
         self.preview = QLabel()
         self.preview.setObjectName("imagePreview")
         self.preview.setMinimumSize(220, 220)
@@ -155,6 +164,7 @@ class ImageImportDialog(QDialog):
         size.addWidget(self.cols)
         size.addWidget(QLabel("cols"))
         form.addRow("Grid", size)
+        form.addRow("", self.proportions.check)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -463,7 +473,14 @@ class FileActions(QObject):
                 return False
             size, mode = options
             array = load_image(path, size, mode)
-            self.document.set_input(array, text=f"Import {os.path.basename(path)}")
+            spread = True
+            layer = first_kernel_layer(self.document)
+            if layer is not None and array.shape[2] != self.document.input.shape[2]:
+                answer = self.dialogs.channels(layer, self.document.input.shape[2], array.shape[2])
+                if answer is None:
+                    return False
+                spread = answer == SPREAD
+            self.document.set_input(array, text=f"Import {os.path.basename(path)}", spread=spread)
         except (SessionError, ConfigError) as e:
             self.dialogs.error("Cannot import image", str(e))
             return False
@@ -476,7 +493,13 @@ class FileActions(QObject):
         doc = self.document
         try:
             pipeline = import_keras_config(path, input_shape=doc.input.shape)
-            x = doc.input if tuple(pipeline.input_shape) == doc.input.shape else np.zeros(pipeline.input_shape, np.float32)
+            x = doc.input
+            if tuple(pipeline.input_shape) != doc.input.shape:  # never discard the user's image without asking
+                answer = self.dialogs.fit_input(doc.input.shape, tuple(pipeline.input_shape))
+                if answer is None:
+                    return False
+                blank = np.zeros(pipeline.input_shape, np.float32)
+                x = fit_input(doc.input, pipeline.input_shape) if answer == RESIZE else blank
             doc.set_pipeline(pipeline, x, text="Import Keras config")
         except (SessionError, ConfigError) as e:
             self.dialogs.error("Cannot import Keras config", str(e))

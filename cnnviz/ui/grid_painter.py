@@ -497,7 +497,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
 
     # Thin grid lines (unless cells are too small to show them), then a firmer frame around the real
     # array so padding reads as "outside".
-    painter.setPen(QPen(GRID_LINE, max(1.0, geo.cell * 0.02)))
+    painter.setPen(_line_pen(painter, GRID_LINE, max(1.0, geo.cell * 0.02)))
     full = geo.grid_rect
     if geo.cell >= 4:
         for i in range(rows + top + bottom + 1):
@@ -519,6 +519,17 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
         _paint_marks(painter, geo, grid)
     painter.restore()
     return geo
+
+
+def _line_pen(painter: QPainter, color: QColor, width: float) -> QPen:
+    """A pen of `width`; under a stretching transform (wide flat cells) a one-pixel hairline, else the
+    stretch would turn the column lines into bars."""
+    t = painter.worldTransform()
+    pen = QPen(color, width)
+    if abs(abs(t.m11()) - abs(t.m22())) > 1e-6:
+        pen.setCosmetic(True)
+        pen.setWidthF(1.0)
+    return pen
 
 
 def _paint_marks(painter: QPainter, geo: GridGeometry, grid: Grid) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from cnnviz.core import INPUT_EXAMPLES, ConfigError, example_input
 from cnnviz.ui import settings
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
+from cnnviz.ui.channel_change import SPREAD, ask_channel_change, first_kernel_layer, resized_input
 from cnnviz.ui.colormaps import GREYS, format_value, input_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.texts import shape_text
@@ -31,6 +32,8 @@ RGB = -1  # channel selector value for the colour view of a 3-channel input
 
 class InputGrid(QWidget):
     hoverText = Signal(str)
+
+    ask_channels = staticmethod(ask_channel_change)  # tests answer it without a modal box
 
     def __init__(self, document, parent=None):
         super().__init__(parent)
@@ -232,14 +235,23 @@ class InputGrid(QWidget):
             self.load_example(INPUT_EXAMPLES[index - 1])
         self.examples.setCurrentIndex(0)
 
-    def resize_input(self, shape):
-        """New (H, W, C) keeping the values that fit; refused with a message if a layer cannot take it."""
+    def resize_input(self, shape, answer: str | None = None):
+        """New (H, W, C) keeping the values that fit; refused with a message if a layer cannot take it.
+
+        A new channel count asks first (or takes `answer`) whether the first filters keep their weights or
+        spread them; cancelled, nothing changes."""
         old = self.document.input
-        new = np.zeros(shape, np.float32)
-        h, w, c = (min(a, b) for a, b in zip(shape, old.shape))
-        new[:h, :w, :c] = old[:h, :w, :c]
+        layer = first_kernel_layer(self.document)
+        spread = False
+        if shape[2] != old.shape[2] and layer is not None:
+            answer = answer or self.ask_channels(layer, old.shape[2], shape[2], self)
+            if answer is None:
+                self.refresh()  # the size boxes go back to the input's shape
+                return False
+            spread = answer == SPREAD
+        new = resized_input(old, shape, copy_picture=spread)
         try:
-            self.document.set_input(new, f"Resize input to {shape_text(shape)}")
+            self.document.set_input(new, f"Resize input to {shape_text(shape)}", spread=spread)
         except ConfigError as exc:
             self.message.setText(f"Size {shape_text(shape)} refused: {exc}")
             self.message.show()

@@ -197,7 +197,7 @@ class PipelinePanel(QWidget):
         self.list = LayerList()
         self.list.setObjectName("layerList")
         self.list.setToolTip("The layers in order, input at the top. Drag a layer to move it.")
-        self.list.setMinimumHeight(90)  # three two-line rows; the list grows with the room the form leaves
+        self.list.setMinimumHeight(90)  # three two-line rows; as tall as its rows (the spare room goes below)
         self.list.currentRowChanged.connect(self._row_selected)
         self.list.layerDropped.connect(lambda i, j: self._move(i + 1, j + 1))
 
@@ -244,11 +244,14 @@ class PipelinePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self.chain)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.list)
         layout.addLayout(buttons)
         layout.addWidget(self.form_box)
         layout.addWidget(self.error)
         layout.addWidget(self.arithmetic)
+        # Spare room at the bottom, not in the list: an error line or a shorter form then moves only what is
+        # below it, never the fields above (a second click landed on the wrong field).
+        layout.addStretch(1)
 
         document.pipelineChanged.connect(self.refresh)
         document.selectionChanged.connect(self._on_selection)
@@ -347,6 +350,7 @@ class PipelinePanel(QWidget):
         if key != self._form_key:
             self._rebuild_form(layer)
             self._form_key = key
+            self._keep_form_height()
         self._clear_error()  # the pipeline changed since the refused value: its message is stale
         self._load_values(layer)
         self._show_arithmetic(layer)
@@ -493,6 +497,10 @@ class PipelinePanel(QWidget):
             self._show_arithmetic(new)
             return
         self._clear_error()
+
+    def _keep_form_height(self) -> None:
+        """The form box never shrinks: switching to a layer with fewer settings leaves what is below in place."""
+        self.form_box.setMinimumHeight(max(self.form_box.minimumHeight(), self.form_box.sizeHint().height()))
 
     def _show_arithmetic(self, layer, note: str = ""):
         """The output-size arithmetic of `layer` on its input; `note` heads it when `layer` is not the edit."""

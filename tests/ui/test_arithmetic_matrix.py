@@ -101,3 +101,24 @@ def test_labels_never_overlap_each_other_or_the_grids_in_the_default_dock_size(q
                 assert not ra.intersects(rb), (size, a, b)
             for key, grid_rect in grids.items():
                 assert not ra.intersects(grid_rect), (size, a, key)
+
+
+def test_the_matrix_fills_a_wide_short_dock_and_hover_still_finds_rows(qtbot):
+    """In a 1090×220 dock the picture was 137×122 px with the flattened input as a 3 px strip."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    document = Document()
+    view = view_of(qtbot, document)
+    image = QImage(1090, 220, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    geometries = view.paint_layer(painter, QRectF(0, 0, 1090, 220))
+    painter.end()
+    c, x = geometries["matrix"], geometries["x"]
+    assert c.grid_rect.width() >= 0.6 * 1090
+    assert x.cell_rect(0, 0).height() >= 20 and x.cell_rect(0, 0).width() == c.cell_rect(0, 0).width()
+    n_out, n_in = view.matrix.matrix.shape
+    for row, col in ((0, 0), (n_out - 1, n_in - 1), (7, 20)):
+        assert c.cell_at(c.cell_rect(row, col).center()) == (row, col)
+    assert view.probe_target("matrix", (7, 20)) == (1, tuple(int(v) for v in np.unravel_index(7, (4, 4, 2))))

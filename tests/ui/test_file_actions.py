@@ -31,6 +31,8 @@ class FakeDialogs:
         self.scale = 2.0
         self.errors = []
         self.asked = []
+        self.fit = "resize"
+        self.channels_answer = "spread"
 
     def open_path(self, title, filters):
         self.asked.append(title)
@@ -55,6 +57,14 @@ class FakeDialogs:
 
     def image_options(self, path, shape):
         return self.image
+
+    def channels(self, layer, old, new):
+        self.asked.append(f"channels {old} -> {new}?")
+        return self.channels_answer
+
+    def fit_input(self, old_shape, new_shape):
+        self.asked.append(f"fit {old_shape} into {new_shape}?")
+        return self.fit
 
 
 @pytest.fixture
@@ -215,6 +225,7 @@ def test_import_image_as_rgb_grid(window, tmp_path):
     assert np.array_equal(doc.input, load_image(path, (6, 6), "rgb"))
     assert doc.input[0, 0].tolist() == [1, 0, 0] and doc.input[5, 0].tolist() == [0, 0, 1]
     assert doc.outputs[0].shape == (4, 4, 2)  # the pipeline follows the new channel count
+    assert "channels 1 -> 3?" in fa.dialogs.asked  # asked, not a silent rescale of the filters
     doc.undo_stack.undo()
     assert np.array_equal(doc.input, seed_input())
 
@@ -228,6 +239,7 @@ def test_image_dialog_previews_the_grid(qtbot, tmp_path):
     top, bottom = image.pixelColor(110, 20), image.pixelColor(110, 200)
     assert top.lightness() != bottom.lightness()  # red top half and blue bottom half as greys differ
     dialog.rgb.setChecked(True)
+    dialog.proportions.check.setChecked(False)  # squashed on purpose
     dialog.rows.setValue(3)
     assert dialog.choice() == ((3, 6), "rgb")
     assert dialog.preview.pixmap().toImage().pixelColor(110, 20).red() == 255
@@ -400,3 +412,46 @@ def test_a_recent_file_that_is_gone_leaves_the_recent_menu(window, tmp_path):
     assert fa.recent_files() == [kept]
     fa._fill_recent()
     assert [a.text() for a in fa.recent_menu.actions()] == [kept]
+
+
+def test_a_keras_config_with_another_input_offers_to_resize_the_image(window, tmp_path):
+    """Importing a 12×12×3 model blanked the user's 6×6 picture; now it is resized into the new input."""
+    from cnnviz.io import export_keras_config
+
+    fa, doc = window.file_actions, window.document
+    picture = doc.input.copy()
+    export_keras_config(Pipeline((12, 12, 3), [Conv2D(1, 3)]), tmp_path / "rgb.json")
+    assert fa.import_keras(str(tmp_path / "rgb.json"))
+    doc.flush()
+    assert fa.dialogs.asked[-1] == "fit (6, 6, 1) into (12, 12, 3)?"
+    assert doc.input.shape == (12, 12, 3)
+    for ch in range(3):  # each pixel became a 2×2 block in every channel
+        np.testing.assert_array_equal(doc.input[::2, ::2, ch], picture[:, :, 0])
+        np.testing.assert_array_equal(doc.input[1::2, 1::2, ch], picture[:, :, 0])
+    doc.undo_stack.undo()
+    fa.dialogs.fit = None  # cancelled: nothing changes
+    before = doc.input.copy()
+    assert not fa.import_keras(str(tmp_path / "rgb.json"))
+    np.testing.assert_array_equal(doc.input, before)
+    fa.dialogs.fit = "blank"
+    assert fa.import_keras(str(tmp_path / "rgb.json"))
+    doc.flush()
+    assert doc.input.shape == (12, 12, 3) and not doc.input.any()
+
+
+def test_the_image_import_dialog_keeps_the_picture_proportions(tmp_path, qtbot):
+    from PIL import Image
+
+    from cnnviz.ui.file_actions import ImageImportDialog
+
+    Image.new("L", (40, 20), 128).save(tmp_path / "wide.png")  # 40 wide, 20 high
+    dialog = ImageImportDialog(str(tmp_path / "wide.png"), (6, 6, 1))
+    qtbot.addWidget(dialog)
+    assert (dialog.rows.value(), dialog.cols.value()) == (3, 6)
+    dialog.rows.setValue(10)
+    assert dialog.cols.value() == 20
+    dialog.cols.setValue(8)
+    assert dialog.rows.value() == 4
+    dialog.proportions.check.setChecked(False)  # the user may still squash it on purpose
+    dialog.rows.setValue(7)
+    assert dialog.cols.value() == 8

@@ -35,7 +35,7 @@ def test_shows_every_filter_and_every_channel_slice(window):
     assert len(editor.slices) == 2  # 2 filters × 1 input channel
     for view in editor.slices:
         np.testing.assert_array_equal(view.heatmap.image.image, doc.layer(1).kernel[:, :, 0, view.filt])
-    window.input_grid.size_boxes[2].setValue(3)  # RGB input: each filter is 3×3×3
+    window.input_grid.resize_input((6, 6, 3), answer="spread")  # RGB input: each filter is 3×3×3
     assert len(editor.slices) == 6
     assert "each 3×3×3" in editor.title.text()
     for view in editor.slices:
@@ -147,7 +147,7 @@ def test_a_refusal_message_goes_when_the_pipeline_changes_elsewhere(window):
     editor.remove_filter()
     editor.remove_filter()  # the last one: refused
     assert editor.message.isVisible() and "at least one filter" in editor.message.text()
-    window.input_grid.resize_input((6, 6, 3))  # an edit elsewhere: the message no longer applies
+    window.input_grid.resize_input((6, 6, 3), answer="spread")  # an edit elsewhere: the message no longer applies
     assert doc.layer(1).kernel.shape == (3, 3, 3, 1)
     assert editor.message.isHidden()
     editor.kernel_size.boxes[0].setValue(9)  # a refusal right after still shows
@@ -158,7 +158,7 @@ def test_three_channel_slices_fit_the_dock_without_a_horizontal_scroll_bar(windo
     from PySide6.QtWidgets import QApplication, QScrollArea
 
     editor = editor_of(window)
-    window.input_grid.resize_input((6, 6, 3))
+    window.input_grid.resize_input((6, 6, 3), answer="spread")
     window.document.flush()
     QApplication.processEvents()
     assert len(editor.slices) == 2 * 3
@@ -172,7 +172,7 @@ def test_three_channel_slices_wrap_to_keep_cells_large_enough_for_numbers(window
     from PySide6.QtWidgets import QApplication
 
     editor = editor_of(window)
-    window.input_grid.resize_input((6, 6, 3))
+    window.input_grid.resize_input((6, 6, 3), answer="spread")
     window.document.flush()
     QApplication.processEvents()
     first = [v for v in editor.slices if v.filt == 0]

@@ -134,9 +134,10 @@ def test_fill_clear_invert_random_and_examples(window, qtbot):
     np.testing.assert_array_equal(doc.input, core.example_input("digit", (6, 6, 1)))
 
 
-def test_resize_keeps_what_fits_and_channels(window, qtbot):
+def test_resize_keeps_what_fits_and_channels(window, qtbot, monkeypatch):
     doc = window.document
     grid = grid_of(window)
+    monkeypatch.setattr(grid, "ask_channels", lambda *args: "keep")
     rows, cols, chans = grid.size_boxes
     rows.setValue(8)
     assert doc.input.shape == (8, 6, 1)
@@ -200,7 +201,7 @@ def test_every_channel_choice_reads_in_full(window):
     from PySide6.QtWidgets import QApplication
 
     grid = grid_of(window)
-    grid.resize_input((6, 6, 3))
+    grid.resize_input((6, 6, 3), answer="keep")
     QApplication.processEvents()
     box = grid.channel_box
     metrics = box.fontMetrics()

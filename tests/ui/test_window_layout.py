@@ -114,3 +114,32 @@ def test_the_pipeline_gets_the_room_it_needs_and_the_input_the_rest(qtbot, tmp_p
     assert spare < 60, spare
     if size[1] > 1000:
         assert window.docks["input"].height() > window.docks["input"].minimumSizeHint().height() + 100
+
+
+def test_the_left_panel_stays_put_when_the_selection_changes_or_an_error_appears(qtbot, tmp_path):
+    """Selecting another layer or a refused value moved the form (the list gave up or took the room), so a
+    second click landed on another field."""
+    window = make_window(qtbot, tmp_path)
+    window.resize(1366, 768)
+    panel = window.pipeline_panel
+
+    def settle():
+        for _ in range(3):
+            QApplication.processEvents()
+
+    settle()
+    form_top = panel.form_box.mapTo(panel, panel.form_box.rect().topLeft()).y()
+    for index in (2, 3, 1, 2, 1):
+        window.document.select_layer(index)
+        settle()
+        assert panel.form_box.mapTo(panel, panel.form_box.rect().topLeft()).y() == form_top, index
+    window.document.select_layer(1)
+    settle()
+    field = panel.fields["strides"].boxes[1]
+    field_top = field.mapTo(panel, field.rect().topLeft()).y()
+    panel.fields["strides"].boxes[0].setValue(2)
+    panel.fields["dilation_rate"].boxes[0].setValue(2)  # refused with a long message
+    settle()
+    assert panel.error.isVisible()
+    assert field.mapTo(panel, field.rect().topLeft()).y() == field_top
+    assert panel.form_box.mapTo(panel, panel.form_box.rect().topLeft()).y() == form_top

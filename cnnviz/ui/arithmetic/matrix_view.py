@@ -7,8 +7,12 @@ left blank. A Conv2DTranspose is drawn the same way; its matrix is the transpose
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, replace
+
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter
 
 from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
@@ -16,41 +20,55 @@ from cnnviz.core.matrix import conv_matrix, transpose_matrix
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.colormaps import DIVERGING, format_value, level_style, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, GridGeometry, fitted_font, paint_colorbar, paint_grid, pixel_font
+from cnnviz.ui.grid_painter import (
+    Grid,
+    GridGeometry,
+    cached,
+    fitted_font,
+    paint_colorbar,
+    paint_grid,
+    pixel_font,
+)
 
 MAX_DRAWN_ENTRIES = 40_000  # beyond this the matrix is unreadable on any screen: explain instead
+MAX_CELL = 48.0  # wider columns only spread the same picture
+X_ROW_PX = 28.0  # the flattened input row's height at most
 MATRIX_KINDS = (Conv2D, Conv2DTranspose)
 
 
 def matrix_layout(rect: QRectF, n_out: int, n_in: int, c_title: str, x_title: str):
     """Where x, C, b, y and the colour bar go, and the labels: ({key: rect}, [(rect, text, font, flags)]).
 
-    One cell size for all grids. Top to bottom: the x title, the x row, the C title, the b / y / weights
-    labels, then C with b and y beside it. Each title has a line of its own across the whole width, so
-    that it never runs under the narrow b and y columns.
+    Columns share one width and rows one height, each as large as the dock allows (up to MAX_CELL): a
+    short wide dock gets wide flat cells instead of a small square picture in a corner, and the flattened
+    input row is as tall as a readable strip. Top to bottom: the x title, the x row, the C title, the
+    b / y / weights labels, then C with b and y beside it. Each title has a line of its own across the
+    whole width, so that it never runs under the narrow b and y columns.
     """
     label_h = 22.0
     right = 64.0  # the colour bar with its tick labels, and room for "weights"
-    cell = min(
+    width_cell = min(
         (rect.width() - 8 - 3.5 * 14 - right) / (n_in + 2),  # gaps of 14 px ...
         (rect.width() - 8 - right) / (n_in + 2 + 3.5 * 1.5),  # ... or of 1.5 cells
-        (rect.height() - 4 * label_h - 4) / (n_out + 1.5),
+        MAX_CELL,
     )
-    cell = max(cell, 0.5)
-    gap = max(cell * 1.5, 14.0)  # room for the "+" and "=" between C, b and y
+    cw = max(width_cell, 0.5)
+    x_h = min(cw, X_ROW_PX)  # the flattened input: a strip tall enough to see (it was 3 px)
+    ch = max(min(cw, (rect.height() - 4 * label_h - 4 - 1.5 * x_h) / n_out), 0.5)
+    gap = max(cw * 1.5, 14.0)  # room for the "+" and "=" between C, b and y
     x0, width = rect.left() + 4, rect.width() - 8
     x_line = QRectF(x0, rect.top(), width, label_h)
-    x_rect = QRectF(x0, x_line.bottom(), n_in * cell, cell)
-    c_line = QRectF(x0, x_rect.bottom() + 0.5 * cell, width, label_h)
-    c_rect = QRectF(x0, c_line.bottom() + label_h, n_in * cell, n_out * cell)
-    b_rect = QRectF(c_rect.right() + gap, c_rect.top(), cell, c_rect.height())
-    y_rect = QRectF(b_rect.right() + gap, c_rect.top(), cell, c_rect.height())
+    x_rect = QRectF(x0, x_line.bottom(), n_in * cw, x_h)
+    c_line = QRectF(x0, x_rect.bottom() + 0.5 * x_h, width, label_h)
+    c_rect = QRectF(x0, c_line.bottom() + label_h, n_in * cw, n_out * ch)
+    b_rect = QRectF(c_rect.right() + gap, c_rect.top(), cw, c_rect.height())
+    y_rect = QRectF(b_rect.right() + gap, c_rect.top(), cw, c_rect.height())
     bar = QRectF(y_rect.right() + gap * 1.5, c_rect.top(), 12, min(c_rect.height(), 240))
     bold = pixel_font(15.0, bold=True)
     left_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
     centre_bottom = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
     def column_label(r: QRectF) -> QRectF:
-        return QRectF(r.center().x() - (gap + cell) / 2, c_line.bottom(), gap + cell, label_h)
+        return QRectF(r.center().x() - (gap + cw) / 2, c_line.bottom(), gap + cw, label_h)
 
     labels = [
         (x_line, x_title, fitted_font(x_title, x_line, bold=True), left_bottom),
@@ -63,6 +81,48 @@ def matrix_layout(rect: QRectF, n_out: int, n_in: int, c_title: str, x_title: st
         labels.append((QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), symbol, bold,
                        Qt.AlignmentFlag.AlignCenter))
     return {"x": x_rect, "matrix": c_rect, "b": b_rect, "y": y_rect, "bar": bar}, labels
+
+
+@dataclass(frozen=True)
+class StretchedGeometry(GridGeometry):
+    """A grid whose cells are `cell_w` wide and `cell` tall (hit-testing and outlines follow)."""
+
+    cell_w: float = 0.0
+
+    def cell_rect(self, row: int, col: int) -> QRectF:
+        top, _, left, _ = self.pad
+        x, y = self.origin.x() + (col + left) * self.cell_w, self.origin.y() + (row + top) * self.cell
+        return QRectF(x, y, self.cell_w, self.cell)
+
+    @property
+    def grid_rect(self) -> QRectF:
+        rows, cols = self.shape
+        return QRectF(self.origin.x(), self.origin.y(), cols * self.cell_w, rows * self.cell)
+
+    def cell_at(self, point: QPointF, include_pad: bool = False):
+        rows, cols = self.shape
+        if self.cell <= 0 or self.cell_w <= 0:
+            return None
+        col = math.floor((point.x() - self.origin.x()) / self.cell_w)
+        row = math.floor((point.y() - self.origin.y()) / self.cell)
+        return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+
+def paint_cells(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
+    """paint_grid, with cells as wide and as tall as `rect` gives them (not forced square)."""
+    rows, cols = np.shape(grid.values)
+    cw, ch = rect.width() / cols, rect.height() / rows
+    if abs(cw - ch) < 0.5:
+        return paint_grid(painter, rect, grid)
+    side = min(cw, ch)
+    painter.save()
+    painter.translate(rect.topLeft())
+    painter.scale(cw / side, ch / side)  # square cells of `side`, stretched; numbers only when unstretched
+    with cached(None):  # drawn under the stretch itself, so its lines stay hairlines (a cached image would not)
+        geo = paint_grid(painter, QRectF(0, 0, cols * side, rows * side), replace(grid, show_values=False))
+    painter.restore()
+    origin = QPointF(rect.left() + geo.origin.x() * cw / side, rect.top() + geo.origin.y() * ch / side)
+    return StretchedGeometry(origin, ch, geo.shape, geo.pad, geo.title_rect, geo.colorbar_rect, cell_w=cw)
 
 
 def matching_conv(layer: Conv2DTranspose) -> Conv2D:
@@ -258,7 +318,7 @@ class MatrixView(ArithmeticView):
             "b": (b_rect, Grid(m.bias[:, None], y_levels, y_lut, highlights=highlight_rows)),
             "y": (y_rect, Grid(y.ravel()[:, None], y_levels, y_lut, highlights=highlight_rows)),
         }
-        geometries: dict[str, GridGeometry] = {key: paint_grid(painter, r, g) for key, (r, g) in grids.items()}
+        geometries: dict[str, GridGeometry] = {key: paint_cells(painter, r, g) for key, (r, g) in grids.items()}
         paint_colorbar(painter, rects["bar"], grids["matrix"][1].levels, DIVERGING, 11)
         painter.save()
         painter.setPen(Qt.GlobalColor.black)

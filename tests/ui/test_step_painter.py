@@ -122,3 +122,12 @@ def test_a_6x6_same_conv_gives_its_filter_and_products_readable_cells(qapp):
     _, geometries = paint(model, 0, 720, 135)
     for key in (("filter", 0), ("products", 0)):
         assert geometries[key].cell >= 22, key
+
+
+def test_a_6x6_same_conv_output_gets_cells_of_its_own_in_a_short_dock(qapp):
+    x = core.seed_input()
+    model = model_for(core.Conv2D(2, 3, padding="same"), x)
+    _, geometries = paint(model, 0, 720, 135)
+    assert geometries[("output", 0)].cell > geometries[("input", 0)].cell
+    _, roomy = paint(model, 0, 1400, 600)  # with room, the lecture's one scale for input and output
+    assert roomy[("output", 0)].cell == roomy[("input", 0)].cell

@@ -82,15 +82,16 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
     arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden) for across in range(1, len(shown) + 1)]
     placed, symbols, headings, note_rect = max(arrangements, key=lambda a: shared_cell(a[0]))
     # One cell size per group. One channel: everything shares the input's cells, as the lecture draws
-    # it, unless a large input or output cannot give the 3×3 grids readable cells: then the filter and
-    # products get their own. Several channels share the canvas, so the inputs, the filter slices with
-    # their products, and the output each get the largest cells their places allow.
+    # it, unless that leaves cells too small for their numbers: then the filter with its products, the
+    # input and the output each get the largest cells their places allow, as with several channels.
     inputs = [p for p in placed if p[0][0] == "input"]
     groups = [inputs, [p for p in placed if p not in inputs]] if len(inputs) > 1 else [placed]
     if len(inputs) > 1 or shared_cell(placed) < MIN_SHARED_CELL:
+        # too small to share: the filter with its products, the inputs, and the output each as big as they can
         small = [p for p in placed if p[0][0] in ("filter", "products")]
-        groups = [[p for p in group if p not in small] for group in groups] + [small]
-    geometries = paint_grid_groups(painter, groups)
+        output = [p for p in placed if p[0][0] == "output"]
+        groups = [[p for p in group if p not in small and p not in output] for group in groups] + [small, output]
+    geometries = paint_grid_groups(painter, [group for group in groups if group])
     for sym_rect, sym in symbols:
         draw_symbol(painter, sym_rect, sym)
     painter.save()

@@ -61,6 +61,15 @@ def _render_parser() -> argparse.ArgumentParser:
                    help="draw only layer N (1 = the first layer): its input, filters and output")
     p.add_argument("--scale", type=float, metavar="S",
                    help="PNG only: pixels per figure unit, e.g. 2 for a sharp slide (default 1)")
+    p.add_argument("--animate", action="store_true",
+                   help="every step of layer N's step-through (Conv2D, Conv2DTranspose, pooling; without --layer "
+                        "the first such layer) as an animation instead of a figure: -o steps.gif (animated GIF), "
+                        "steps.apng (animated PNG), or steps.png for numbered frames steps-001.png, steps-002.png, "
+                        "… (one per step, for slides or a video tool)")
+    p.add_argument("--fps", type=float, metavar="F", help="with --animate: frames per second, 0.1 to 50 (default 2)")
+    p.add_argument("--transpose-as", choices=("scatter", "convolution"),
+                   help="with --animate on a Conv2DTranspose: scatter each input cell through the kernel (default), "
+                        "or step it as a convolution of the flipped kernel over the zero-inserted, padded input")
     return p
 
 
@@ -127,6 +136,8 @@ def _render(args) -> int:
     if args.layer is not None and not 1 <= args.layer <= n:
         raise SessionError(f"--layer {args.layer}: {os.path.basename(args.session)} has layers 1 to {n}"
                            if n else f"--layer {args.layer}: {os.path.basename(args.session)} has no layers")
+    if args.animate or args.fps is not None or args.transpose_as is not None:
+        return _animate(args, session)
     from PySide6.QtGui import QGuiApplication
 
     from cnnviz.ui.figure import figure_format, save_figure, session_figure
@@ -136,6 +147,23 @@ def _render(args) -> int:
                          "sharp at any size")
     _app = QGuiApplication.instance() or QGuiApplication(["cnnviz"])  # fonts need a GUI application
     save_figure(session_figure(session, args.layer), args.output, args.scale or 1.0)
+    return 0
+
+
+def _animate(args, session) -> int:
+    from PySide6.QtGui import QGuiApplication
+
+    from cnnviz.io.animation import animation_kind
+    from cnnviz.ui.arithmetic.step_animation import CANVAS, export_animation, session_step_model
+
+    if not args.animate:
+        raise UsageError(f"{'--fps' if args.fps is not None else '--transpose-as'} is for --animate")
+    if args.fps is not None and not 0.1 <= args.fps <= 50:
+        raise UsageError(f"--fps must be between 0.1 and 50, got {args.fps:g}")
+    animation_kind(args.output)  # refuse a bad name before any work
+    _app = QGuiApplication.instance() or QGuiApplication(["cnnviz"])  # fonts need a GUI application
+    model = session_step_model(session, args.layer, args.transpose_as == "convolution")
+    export_animation(model, args.output, args.fps or 2.0, CANVAS, args.scale or 1.0)
     return 0
 
 

@@ -64,3 +64,14 @@ def transpose_crop(n: int, k: int, s: int, padding: str, output_padding: int | N
     full = transpose_full_size(n, k, s, d)
     out = transpose_output_size(n, k, s, padding, output_padding, d)
     return max(full - out, 0) // 2
+
+
+def transpose_as_conv_padding(n: int, k: int, s: int, padding: str, output_padding: int | None,
+                              d: int = 1) -> tuple[int, int]:
+    """Zeros (before, after) around the zero-inserted input (n cells, s − 1 zeros between neighbours) so that
+    a stride-1 `valid` convolution with the flipped kernel gives the Conv2DTranspose output (Dumoulin &
+    Visin, §4): k_e − 1 − crop before; after, whatever makes the padded length O + k_e − 1."""
+    ke = effective_size(k, d)
+    out = transpose_output_size(n, k, s, padding, output_padding, d)
+    before = ke - 1 - transpose_crop(n, k, s, padding, output_padding, d)
+    return before, out + ke - 1 - ((n - 1) * s + 1) - before

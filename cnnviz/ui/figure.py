@@ -20,8 +20,9 @@ from PySide6.QtSvg import QSvgGenerator
 from cnnviz.core.arithmetic import conv_padding
 from cnnviz.io.errors import SessionError
 from cnnviz.io.session import write_atomic
+from cnnviz.ui.arithmetic.base import scene_rect
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, colorbar_font_px, paint_grids, pixel_font
+from cnnviz.ui.grid_painter import Grid, colorbar_font_px, paint_grids, pixel_font, share_number_size
 from cnnviz.ui.layer_views import channel_caption
 from cnnviz.ui.texts import describe_layer, shape_text
 
@@ -116,6 +117,7 @@ class Figure:
             if ci + 1 < len(self.columns):
                 self.arrows.append((x + width + 10, x + width + GAP - 10))
             x += width + GAP
+        self.placed = share_number_size(self.placed)  # one size of numbers in the whole figure
         self.width = x - GAP + MARGIN
         self.height = bottom + MARGIN
         self.arrow_y = min(grid_mid) if grid_mid else top
@@ -282,7 +284,7 @@ class WidgetFigure:
             # paint goes through cached 1× bitmaps, which QWidget.render would copy (JPEG in a PDF).
             rect = QRectF(0, 0, self.widget.width(), self.widget.height())
             painter.fillRect(rect, QColor("white"))
-            paint_scene(painter, rect.adjusted(6, 4, -6, -4))  # the margins SceneCanvas.paintEvent uses
+            paint_scene(painter, scene_rect(rect.width(), rect.height()))
         else:
             self.widget.render(painter, QPoint(0, 0))
         painter.restore()
@@ -322,7 +324,7 @@ def render_bytes(figure, fmt: str, scale: float = 1.0, name: str = "figure") -> 
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         painter.scale(scale, scale)
-        figure.paint(painter)
+        _paint(painter, figure)
         painter.end()
         image.save(buffer, "PNG")
     elif fmt == "svg":
@@ -333,7 +335,7 @@ def render_bytes(figure, fmt: str, scale: float = 1.0, name: str = "figure") -> 
         generator.setResolution(96)  # CSS pixels: the SVG opens at the same size as the PNG at scale 1
         generator.setTitle("cnnviz figure")
         painter = QPainter(generator)
-        figure.paint(painter)
+        _paint(painter, figure)
         painter.end()
     elif fmt == "pdf":
         writer = QPdfWriter(buffer)
@@ -343,11 +345,17 @@ def render_bytes(figure, fmt: str, scale: float = 1.0, name: str = "figure") -> 
         writer.setTitle("cnnviz figure")
         writer.setCreator("cnnviz")
         painter = QPainter(writer)
-        figure.paint(painter)
+        _paint(painter, figure)
         painter.end()
     else:
         raise SessionError(f"unknown figure format {fmt!r} (expected png, svg or pdf)")
     return bytes(QByteArray(buffer.data()))
+
+
+def _paint(painter: QPainter, figure) -> None:
+    # the device's default font ("Sans Serif", an alias only fontconfig knows) would name every SVG group
+    painter.setFont(pixel_font(NOTE_PX))
+    figure.paint(painter)
 
 
 def save_figure(figure, path, scale: float = 1.0) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QEvent, QLockFile, QObject, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -52,6 +52,8 @@ from cnnviz.io.image import default_grid, image_size
 from cnnviz.io.paths import same_file, shown_name
 from cnnviz.io.session import SUFFIX, write_atomic
 from cnnviz.ui import settings
+from cnnviz.ui.arithmetic.animation_dialog import AnimationOptionsDialog
+from cnnviz.ui.arithmetic.step_animation import export_animation
 from cnnviz.ui.figure import WidgetFigure, figure_format, layer_figure, pipeline_figure, save_figure
 from cnnviz.ui.channel_change import SPREAD, ask_channel_change, first_kernel_layer
 from cnnviz.ui.input_fit import RESIZE, ProportionLink, ask_fit_input, fit_input
@@ -106,6 +108,11 @@ class Dialogs:
         value, ok = QInputDialog.getDouble(self.parent, "PNG scale", "Pixels per figure unit (2 = sharp on slides):",
                                            2.0, 0.25, 8.0, 2)
         return value if ok else None
+
+    def animation_options(self, fps: float, frames: int) -> tuple[float, float] | None:
+        """(frames per second, scale) for an animation export."""
+        dialog = AnimationOptionsDialog(fps, frames, self.parent)
+        return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def channels(self, layer, old: int, new: int) -> str | None:
         return ask_channel_change(layer, old, new, self.parent)
@@ -247,6 +254,9 @@ class FileActions(QObject):
                 ("frame", "Step-through frame…", "The step-through as it is now"),
             )
         }
+        self.export_figure_actions["animation"] = make(
+            "Step-through &animation…", self.export_animation, None,
+            "Every step of the step-through as an animated GIF, an APNG or numbered PNG frames")
 
     def _install_menu(self, menu):
         before = menu.actions()[0] if menu.actions() else None  # keep Quit last
@@ -548,6 +558,25 @@ class FileActions(QObject):
             self.dialogs.error("Export figure", "Show the step-through first (select a sliding layer).")
             return None
         return WidgetFigure(stepper.canvas, stepper.formula_text())
+
+    def export_animation(self) -> bool:
+        """Every step of the step-through, at its canvas's size, as .gif, .apng or numbered .png frames."""
+        stepper = self.window.findChild(QWidget, "arithmeticStepper")
+        if stepper is None or stepper.model is None:
+            self.dialogs.error("Export animation", "Add a Conv2D, pooling or Conv2DTranspose layer first.")
+            return False
+        path = self.dialogs.save_path("Export animation", "Animated GIF (*.gif);;Animated PNG (*.apng);;"
+                                      "Numbered PNG frames (*.png)", "steps.gif")
+        options = path and self.dialogs.animation_options(stepper.speed.value(), len(stepper.steps))
+        if not options:
+            return False
+        fps, scale = options
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # seconds: a GIF quantises every frame
+        try:
+            return self._guard("Cannot export animation", lambda: export_animation(
+                stepper.model, path, fps, stepper.canvas.size(), scale))
+        finally:
+            QGuiApplication.restoreOverrideCursor()
 
     def _guard(self, title: str, work) -> bool:
         try:

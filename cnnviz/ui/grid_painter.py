@@ -29,12 +29,18 @@ PAD_FILL = QColor(205, 205, 205)
 PAD_HATCH = QColor(140, 140, 140)
 GRID_LINE = QColor(120, 120, 120)
 DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
+INSERTED_FILL = QColor(255, 236, 179)  # zeros that are not data (a transposed convolution's stretched input)
+INSERTED_TEXT = QColor(140, 110, 40)
 
 MIN_HATCH_CELL = 6  # px: smaller padding cells are drawn as a plain grey band
 MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
 IMAGE_ABOVE = (
     2500  # more cells than this are drawn as one scaled image (fast); fewer as vector rects (crisp in SVG/PDF)
 )
+
+# Every figure and animation names these families, ending in the generic one, so an SVG opened on another
+# system (no DejaVu, no "Sans Serif" alias) still shows a sans-serif face instead of a serif default.
+FONT_FAMILIES = ("DejaVu Sans", "Arial", "Helvetica", "sans-serif")
 
 Cell = tuple[int, int]
 
@@ -57,9 +63,11 @@ class Grid:
     highlight_fill: QColor | None = None
     marked: Cell | None = None
     dimmed: np.ndarray | None = None  # bool mask (array shape): True cells are veiled
+    inserted: np.ndarray | None = None  # bool mask: zeros put between the data (pale amber, whatever the map)
     colorbar: bool = False
     max_cell: float | None = None  # cap the cell side so neighbouring grids share one cell size
     title_px: float | None = None  # cap the title font so neighbouring titles share one size
+    value_px: float | None = None  # cap the cell numbers' font so a figure's numbers share one size
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,8 @@ def colorbar_font_px(bar_w: float) -> float:
 
 def pixel_font(size: float, bold: bool = False) -> QFont:
     font = QFont()
+    font.setFamilies(list(FONT_FAMILIES))
+    font.setStyleHint(QFont.StyleHint.SansSerif)
     font.setPixelSize(max(1, int(round(size))))
     font.setBold(bold)
     return font
@@ -168,6 +178,8 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
 
     A text may have several lines ("5\n×0.25"); they must fit the cell's height too.
     """
+    if cell * 0.4 < MIN_TEXT_PX:
+        return None
     font = pixel_font(cell * 0.4)
     metrics = QFontMetricsF(font)
     lines = [line for t in set(texts) for line in t.split("\n")]
@@ -179,7 +191,7 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
     return font if font.pixelSize() >= MIN_TEXT_PX else None
 
 
-def _hatch(painter: QPainter, r: QRectF) -> None:
+def hatch(painter: QPainter, r: QRectF) -> None:
     painter.fillRect(r, PAD_FILL)
     painter.save()
     painter.setClipRect(r)
@@ -247,23 +259,64 @@ def paint_colorbar(
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, format_value(value))
 
 
+def _geometry(rect: QRectF, grid: Grid) -> GridGeometry:
+    return layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, grid.max_cell)
+
+
+def fit_grids(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, QRectF, Grid]]:
+    """The grids with one shared cell size (the smallest that fits all) and one title size."""
+    if not placed:
+        return placed
+    cell = min(_geometry(r, g).cell for _, r, g in placed)
+    placed = [(k, r, replace(g, max_cell=cell)) for k, r, g in placed]
+    titled = [(r, g) for _, r, g in placed if g.title]
+    if titled:
+        px = min(fitted_font(g.title, _geometry(r, g).title_rect).pixelSize() for r, g in titled)
+        placed = [(k, r, replace(g, title_px=px)) for k, r, g in placed]
+    return placed
+
+
+def _cell_texts(values: np.ndarray, grid: Grid) -> np.ndarray:
+    """What each cell says (blank cells included: the font must not change as an animation fills them)."""
+    if grid.texts is not None:
+        return np.asarray(grid.texts, object)
+    return np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
+
+
+def number_px(rect: QRectF, grid: Grid) -> float | None:
+    """The pixel size of the numbers `grid` writes in `rect` (None: its cells stay bare)."""
+    if grid.show_values is False:
+        return None
+    values = np.asarray(grid.values, dtype=float)
+    font = _cell_font(_geometry(rect, grid).cell, [str(t) for t in np.ravel(_cell_texts(values, grid))]
+                      + [grid.pad_text])
+    if font is None:
+        return None
+    return font.pixelSize() if grid.value_px is None else min(font.pixelSize(), grid.value_px)
+
+
+def share_number_size(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, QRectF, Grid]]:
+    """The grids with their cell numbers capped to one size: the smallest any of them needs (a figure
+    whose filter writes 16 px numbers beside 11 px map numbers reads as two scales)."""
+    sizes = [px for _, r, g in placed if (px := number_px(r, g)) is not None]
+    if not sizes:
+        return placed
+    return [(k, r, replace(g, value_px=min(sizes))) for k, r, g in placed]
+
+
 def paint_grids(painter: QPainter, placed: list[tuple[object, QRectF, Grid]], same_cell: bool = True) -> dict:
-    """Paint several grids, each in its rect, with one shared cell size (the smallest that fits all)."""
-    if same_cell and placed:
-        cell = min(
-            layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed
-        )
-        placed = [(k, r, replace(g, max_cell=cell)) for k, r, g in placed]
-        titled = [(r, g) for _, r, g in placed if g.title]
-        if titled:
-            px = min(
-                fitted_font(
-                    g.title, layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).title_rect
-                ).pixelSize()
-                for r, g in titled
-            )
-            placed = [(k, r, replace(g, title_px=px)) for k, r, g in placed]
+    """Paint several grids, each in its rect, with one shared cell size (the smallest that fits all) and
+    one size of numbers."""
+    if same_cell:
+        placed = share_number_size(fit_grids(placed))
     return {key: paint_grid(painter, rect, grid) for key, rect, grid in placed}
+
+
+def paint_grid_groups(painter: QPainter, groups: list[list[tuple[object, QRectF, Grid]]]) -> dict:
+    """Paint groups of grids: one cell size per group (a 3×3 filter beside a 40×40 input gets cells of its
+    own), one size of numbers for them all (the picture reads as one scale)."""
+    fitted = [p for group in groups for p in fit_grids(group)]
+    return paint_grids(painter, share_number_size(fitted), same_cell=False)
 
 
 def _key_part(value):
@@ -398,13 +451,14 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
         painter.restore()
         return geo
 
-    font, texts = None, grid.texts
+    font, texts = None, None
     if grid.show_values is not False and geo.cell * 0.4 >= MIN_TEXT_PX:  # text could be readable
-        if texts is None:
-            texts = np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
+        texts = _cell_texts(values, grid)
+        font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text])
+        if font is not None and grid.value_px is not None and grid.value_px < font.pixelSize():
+            font = pixel_font(grid.value_px)
         if grid.blank is not None:
             texts = np.where(grid.blank, "", texts)
-        font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text])
 
     if any(grid.pad) and geo.cell < MIN_HATCH_CELL:  # padding cells too small to hatch one by one: a grey band
         painter.fillRect(geo.grid_rect, PAD_FILL)
@@ -414,16 +468,18 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
                 if 0 <= r < rows and 0 <= c < cols:
                     continue
                 cr = geo.cell_rect(r, c)
-                _hatch(painter, cr)
+                hatch(painter, cr)
                 if font is not None and grid.pad_text:
                     painter.setFont(font)
                     painter.setPen(QColor(60, 60, 60))
                     painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, grid.pad_text)
-    as_image = rows * cols > IMAGE_ABOVE
+    as_image = rows * cols > IMAGE_ABOVE and grid.inserted is None
     if as_image:
         _paint_cells_as_image(painter, geo, _cells_image(values, grid))
     if font is not None or not as_image:
         rgba = colorize(values, grid.levels, grid.lut)
+        inserted = np.zeros(values.shape, bool) if grid.inserted is None else np.asarray(grid.inserted, bool)
+        rgba[inserted] = INSERTED_FILL.getRgb()
         if font is not None:
             painter.setFont(font)
         for r in range(rows):
@@ -434,7 +490,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
                 if not as_image:
                     painter.fillRect(cr, _qcolor(colour))
                 if font is not None:
-                    painter.setPen(QColor(*text_color(colour)))
+                    painter.setPen(INSERTED_TEXT if inserted[r, c] else QColor(*text_color(colour)))
                     painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
                 if veiled and not as_image:
                     painter.fillRect(cr, DIM)

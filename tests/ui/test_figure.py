@@ -253,3 +253,39 @@ def test_a_wide_output_keeps_the_numbers_of_the_small_filters(qapp):
     assert 1.2 <= width / height <= 2.6 and width <= 1920  # still a slide
 
 
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_text_runs(data: bytes):
+    """(x, y, font family, font size, text) of every text element, in figure coordinates (the translation
+    of the enclosing group applied)."""
+    root = ET.fromstring(data)
+    runs = []
+    for group in root.iter(f"{SVG}g"):
+        matrix = re.match(r"matrix\(([^)]*)\)", group.get("transform", "matrix(1,0,0,1,0,0)"))
+        a, _, _, d, e, f = (float(v) for v in matrix.group(1).split(","))
+        for t in group.findall(f"{SVG}text"):
+            if t.text and t.text.strip():
+                runs.append((a * float(t.get("x")) + e, d * float(t.get("y")) + f, t.get("font-family"),
+                             float(t.get("font-size")), t.text.strip()))
+    return root, runs
+
+
+@pytest.mark.parametrize("name, layer", [("lecture", None), ("rgb-edges", 1), ("rgb-edges", None),
+                                         ("transposed-back-to-6x6", 3), ("same-padding-stride2", 1)])
+def test_svg_fonts_end_in_a_generic_family_and_the_cell_numbers_share_one_size(qapp, name, layer):
+    fig = session_figure(session(name), layer)
+    data = render_bytes(fig, "svg")
+    root, runs = svg_text_runs(data)
+    families = {el.get("font-family") for el in root.iter() if el.get("font-family")}
+    assert families and all(f.split(",")[-1].strip() == "sans-serif" for f in families), families
+    assert b"Sans Serif" not in data
+    # the numbers written inside the maps' cells (padding included), not the colour bars' labels
+    areas = [layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).grid_rect
+             for _, r, g in fig.placed]
+    inside = [(size, text) for x, y, _, size, text in runs
+              if any(a.left() <= x <= a.right() and a.top() <= y <= a.bottom() for a in areas)]
+    assert len(inside) >= sum(np.size(g.values) for _, _, g in fig.placed if g.show_values)
+    assert len({size for size, _ in inside}) == 1, sorted({size for size, _ in inside})

@@ -203,3 +203,29 @@ def test_a_title_stays_above_the_colour_bar_end_label():
     assert geo.title_rect.top() >= rect.top()
     plain = layout_grid(rect, (13, 13), title="no bar")
     assert plain.title_rect.bottom() <= plain.grid_rect.top()
+
+
+def test_grids_painted_together_write_their_numbers_in_one_size_that_does_not_change_as_cells_fill():
+    """A filter of 1s beside a map of −0.333s: both at the size the map's widest number allows; a map
+    half blank (an animation filling it) writes its numbers at the size the full map uses."""
+    from cnnviz.ui.grid_painter import number_px, paint_grids
+
+    ones = Grid(np.ones((3, 3)), (-1, 1))
+    thirds = Grid(np.full((3, 3), -1 / 3), (-1, 1))
+    left, right = QRectF(0, 0, 200, 200), QRectF(220, 0, 200, 200)
+    assert number_px(left, ones) > number_px(right, thirds)  # alone, each would pick its own
+    sizes = []
+
+    class Recorder(QPainter):
+        def drawText(self, *args):  # noqa: N802 (Qt name)
+            if isinstance(args[-1], str) and args[-1].strip():
+                sizes.append(self.font().pixelSize())
+            super().drawText(*args)
+
+    image = QImage(440, 200, QImage.Format.Format_ARGB32)
+    painter = Recorder(image)
+    paint_grids(painter, [("a", left, ones), ("b", right, thirds)])
+    painter.end()
+    assert set(sizes) == {number_px(right, thirds)} and len(sizes) == 18
+    half = np.arange(9).reshape(3, 3) >= 4
+    assert number_px(right, replace(thirds, blank=half)) == number_px(right, thirds)

@@ -47,6 +47,42 @@ def test_cells_grow_with_the_image(qapp):
     assert big > 2.5 * small
 
 
+def test_one_size_of_numbers_in_a_step_whose_filter_has_cells_of_its_own(qapp):
+    """Three input channels: the inputs, the filter slices with their products and the output each get their
+    own cell size, and every grid's numbers are still written at one size (a frame reads as one scale)."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
+    from PySide6.QtSvg import QSvgGenerator
+
+    x = (np.arange(192, dtype=np.float32).reshape(8, 8, 3) % 5) - 2
+    model = model_for(core.Conv2D(1, 3), x)
+    model.layer.set_weights([np.full((3, 3, 3, 1), -0.25, np.float32), np.zeros(1, np.float32)])
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(QSize(1400, 700))
+    painter = QPainter(generator)
+    geometries = paint_step(painter, QRectF(0, 0, 1400, 700), model, 0)
+    painter.end()
+    assert geometries[("filter", 0)].cell > 1.25 * geometries[("input", 0)].cell
+    areas = [g.grid_rect for g in geometries.values()]
+    sizes, inside = set(), 0
+    svg = "{http://www.w3.org/2000/svg}"
+    for group in ET.fromstring(bytes(QByteArray(buffer.data()))).iter(f"{svg}g"):
+        matrix = re.match(r"matrix\(([^)]*)\)", group.get("transform", "matrix(1,0,0,1,0,0)")).group(1)
+        a, _, _, d, e, f = (float(v) for v in matrix.split(","))
+        for t in group.findall(f"{svg}text"):
+            px, py = a * float(t.get("x")) + e, d * float(t.get("y")) + f
+            if t.text and t.text.strip() and any(r.left() <= px <= r.right() and r.top() <= py <= r.bottom()
+                                                 for r in areas):
+                sizes.add(float(t.get("font-size")))
+                inside += 1
+    assert inside == 3 * (64 + 9 + 9) + 1 and len(sizes) == 1, sizes  # step 0 has written one output cell
+
+
 def test_cells_not_computed_yet_show_no_colour(qapp):
     """Step 5 fills output cell (1, 1): every later cell is drawn as white as a 0, not in its future colour."""
     x = core.seed_input()

@@ -168,6 +168,11 @@ class ArithmeticView(DocumentView):
         return {}
 
 
+def scene_rect(width: float, height: float) -> QRectF:
+    """Where a canvas of this size paints its scene: inside a small white margin."""
+    return QRectF(0, 0, width, height).adjusted(6, 4, -6, -4)
+
+
 class ChannelBox(QSpinBox):
     """Which channel a view draws, counted from 1 like every label; hidden when there is only one."""
 
@@ -223,7 +228,7 @@ class SceneCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
         with cached(self.grid_cache):
-            self._geometries = self.paint_scene(painter, QRectF(self.rect()).adjusted(6, 4, -6, -4))
+            self._geometries = self.paint_scene(painter, scene_rect(self.width(), self.height()))
         painter.end()
 
     def hideEvent(self, event):

@@ -2,7 +2,9 @@
 
 Conv2D and pooling: step k fills output cell k (filter by filter, row-major) with the core's provenance of
 that cell. Conv2DTranspose runs the other way round: step k takes ONE INPUT cell, multiplies it by the
-kernel and adds the products into the output canvas, where overlapping contributions pile up.
+kernel and adds the products into the output canvas, where overlapping contributions pile up. Or, asked
+`as_convolution`, it is stepped like a Conv2D: the flipped kernel over the input with zeros inserted
+between its cells and around it (core.transpose_as_conv), one output cell per step.
 
 `StepModel` is read by the painter (step_painter) and by the playback widget (stepper); an exporter can
 walk its steps and paint each one on an image of any size.
@@ -19,6 +21,7 @@ from cnnviz.core import ConfigError, ops
 from cnnviz.core.arithmetic import conv_padding, transpose_crop
 from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
 from cnnviz.core.provenance import cell_provenance
+from cnnviz.core.transpose_as_conv import INSERTED, transpose_as_conv
 from cnnviz.ui.arithmetic import formulas
 
 SLIDING_KINDS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
@@ -134,15 +137,20 @@ class StepModel:
     (its 1-based index in the pipeline). Caches live as long as the model: make a new one when the document
     changes."""
 
-    def __init__(self, layer, x: np.ndarray, y: np.ndarray, level: int):
+    def __init__(self, layer, x: np.ndarray, y: np.ndarray, level: int, as_convolution: bool = False):
         self.layer, self.x, self.y, self.level = layer, x, y, level
-        self.steps = steps_for(layer, x.shape, y.shape)
+        # What the window slides over: the layer on its input, or a transpose's flipped kernel on the
+        # stretched input (the frame of zeros is drawn as padding, the inserted zeros marked)
+        self.direct = transpose_as_conv(layer, x) if as_convolution and isinstance(layer, Conv2DTranspose) else None
+        self.window_layer = self.direct.conv if self.direct else layer
+        self.steps = steps_for(self.window_layer, x.shape, y.shape)
         self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step
         self._prov_cache: dict = {}  # the last step's provenance
 
     @property
     def transposed(self) -> bool:
-        return isinstance(self.layer, Conv2DTranspose)
+        """True when the steps scatter input cells (a Conv2DTranspose not shown as a convolution)."""
+        return isinstance(self.layer, Conv2DTranspose) and self.direct is None
 
     def header_text(self) -> str:
         """Layer, shapes and how the output shape comes about (rich text)."""
@@ -154,17 +162,38 @@ class StepModel:
             pass
         return text
 
-    # ------------------------------------------------------------------ Conv2D and pooling
+    def zeros_legend(self) -> tuple[str, str]:
+        """What the inserted zeros and the padding zeros of the direct view are, with this layer's numbers."""
+        (sh, sw), pads = self.layer.strides, self.paddings()
+        top, bottom, left, right = pads
+        between = f"{sh - 1}" if sh == sw else f"{sh - 1} (rows), {sw - 1} (columns)"
+        if len(set(pads)) == 1:
+            frame = f"{top}"
+        elif (top, bottom) == (left, right):
+            frame = f"{top} top/left, {bottom} bottom/right"
+        else:
+            frame = f"{top} top, {bottom} bottom, {left} left, {right} right"
+        return (f"inserted zeros: {between} between input cells (stride − 1)",
+                f"padding: {frame} (kernel span − 1 − crop); kernel flipped, stride 1")
+
+    # ------------------------------------------------------------------ Conv2D and pooling (and the direct view)
     def provenance(self, k: int):
-        """The core's provenance of the output cell step `k` fills (Conv2D and pooling)."""
+        """The core's provenance of the output cell step `k` fills (Conv2D and pooling; in the direct view
+        the cells are those of the stretched input)."""
         if k not in self._prov_cache:  # the formula and the picture both need it
             step = self.steps[k]
-            self._prov_cache = {k: cell_provenance(self.layer, self.x, (*step.cell, step.channel))}
+            x = self.direct.input if self.direct else self.x
+            self._prov_cache = {k: cell_provenance(self.window_layer, x, (*step.cell, step.channel))}
         return self._prov_cache[k]
 
     def paddings(self) -> tuple[int, int, int, int]:
-        """(top, bottom, left, right) padding cells drawn around the input of a Conv2D or pooling layer."""
-        layer = self.layer
+        """(top, bottom, left, right) padding cells drawn around the input of a Conv2D or pooling layer (the
+        direct view: the frame of zeros around the zero-inserted input)."""
+        layer = self.window_layer
+        if self.direct:
+            (h, w), (top, left), (sh, sw) = self.x.shape[:2], self.direct.before, self.layer.strides
+            rows, cols = self.direct.input.shape[:2]
+            return top, rows - top - (h - 1) * sh - 1, left, cols - left - (w - 1) * sw - 1
         if isinstance(layer, Conv2D):
             k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
         else:
@@ -173,16 +202,60 @@ class StepModel:
         left, right = conv_padding(self.x.shape[1], k[1], s[1], layer.padding, d[1])
         return top, bottom, left, right
 
-    def input_view(self, k: int, channel: int):
-        """(values, pad, (row, col) offset) of input `channel` as drawn at step `k`: all of it, or a crop of
-        CROP_CELLS around the window (a cropped cell plus the offset is the input cell)."""
+    def input_plane(self, c: int) -> np.ndarray:
+        """Channel `c` of the grid the window slides over, without its padding."""
+        if not self.direct:
+            return self.x[:, :, c]
+        top, bottom, left, right = self.paddings()
+        rows, cols = self.direct.input.shape[:2]
+        return self.direct.input[top : rows - bottom, left : cols - right, c]
+
+    def inserted(self) -> np.ndarray | None:
+        """Boolean mask over `input_plane`: the zeros inserted between input cells (direct view only)."""
+        if not self.direct:
+            return None
+        top, bottom, left, right = self.paddings()
+        rows, cols = self.direct.kind.shape
+        return self.direct.kind[top : rows - bottom, left : cols - right] == INSERTED
+
+    def window(self, k: int) -> list[tuple[int, int]]:
+        """The (row, col)s of `input_plane` under step `k`'s window (padding: outside the plane)."""
+        cells = self.provenance(k).window
+        if not self.direct:
+            return list(cells)
+        top, left = self.direct.before
+        return [(r - top, c - left) for r, c in cells]
+
+    def input_cell(self, row: int, col: int) -> tuple[int, int] | None:
+        """The layer's input cell that (row, col) of `input_plane` shows; None for an inserted zero."""
+        if not self.direct:
+            return row, col
+        top, left = self.direct.before
+        return self.direct.source(row + top, col + left)
+
+    def _input_crop(self, k: int) -> tuple[Crop, tuple[int, int, int, int]]:
+        """The part of the input plane drawn at step `k` (all of it, or CROP_CELLS around the window) and the
+        plane's padding."""
         pad = (0, 0, 0, 0) if self.transposed else self.paddings()
         if self.transposed:
             centre = (self.steps[k].cell[0] + 0.5, self.steps[k].cell[1] + 0.5)
         else:
-            window = np.array(self.provenance(k).window, dtype=float).reshape(-1, 2)
+            window = np.array(self.window(k), dtype=float).reshape(-1, 2)
             centre = (window[:, 0].mean() + pad[0] + 0.5, window[:, 1].mean() + pad[2] + 0.5)
-        return crop_around(self.x.shape, pad, centre).cut(self.x[:, :, channel], pad)
+        return crop_around(self.input_plane(0).shape, pad, centre), pad
+
+    def input_view(self, k: int, channel: int):
+        """(values, pad, (row, col) offset) of input plane `channel` as drawn at step `k` (a cropped cell
+        plus the offset is the plane's cell)."""
+        crop, pad = self._input_crop(k)
+        return crop.cut(self.input_plane(channel), pad)
+
+    def inserted_view(self, k: int) -> np.ndarray | None:
+        """`inserted()` cut as `input_view` cuts the plane at step `k`."""
+        if not self.direct:
+            return None
+        crop, pad = self._input_crop(k)
+        return crop.cut(self.inserted(), pad)[0]
 
     def output_view(self, k: int, values: np.ndarray, pad=(0, 0, 0, 0), centre=None):
         """(values, pad, offset) of an output-sized map as drawn at step `k`: all of it, or a crop around
@@ -275,7 +348,7 @@ class StepModel:
 
     # ------------------------------------------------------------------ the sum written out
     def formula_lines(self, k: int) -> list[str]:
-        layer, x = self.layer, self.x
+        layer, x = self.window_layer, self.x
         if self.transposed:
             return self._scatter_lines(k)
         prov = self.provenance(k)

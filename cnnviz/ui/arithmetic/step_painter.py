@@ -12,18 +12,28 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 
 from cnnviz.core.layers import Conv2D, MaxPooling2D
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, draw_symbol, split_column, split_row
 from cnnviz.ui.arithmetic.step_model import StepModel, product_grids
 from cnnviz.ui.colormaps import DIVERGING, level_style, symmetric_levels
-from cnnviz.ui.grid_painter import Grid, fitted_font, layout_grid, paint_grids, pixel_font
+from cnnviz.ui.grid_painter import (
+    GRID_LINE,
+    INSERTED_FILL,
+    Grid,
+    fitted_font,
+    hatch,
+    layout_grid,
+    paint_grid_groups,
+    pixel_font,
+)
 
 BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
 MIN_SHARED_CELL = 22.0  # below this the filter and products get cells of their own (their numbers readable)
 BLOCK_GAP = 14.0  # between input channels' blocks side by side
+NOTE_PX = 18.0  # height of a line of text under the input channels
 
 
 def grid_weight(cells: int) -> float:
@@ -32,7 +42,7 @@ def grid_weight(cells: int) -> float:
 
 
 def shared_cell(placed) -> float:
-    """The cell size `paint_grids` would give every grid in `placed`."""
+    """The cell size `fit_grids` gives every grid in `placed`."""
     return min(layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed)
 
 
@@ -63,7 +73,7 @@ def paint_step(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dic
 
 
 def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
-    is_conv = isinstance(model.layer, Conv2D)
+    is_conv = isinstance(model.window_layer, Conv2D)
     channels = list(range(model.x.shape[2])) if is_conv else [model.steps[k].channel]
     shown = channels[:MAX_CHANNEL_ROWS]
     hidden = len(channels) - len(shown)
@@ -81,9 +91,7 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
         small = [p for p in placed if p[0][0] in ("filter", "products")]
         output = [p for p in placed if p[0][0] == "output"]
         groups = [[p for p in group if p not in small and p not in output] for group in groups] + [small, output]
-    geometries = {}
-    for group in groups:
-        geometries.update(paint_grids(painter, group) if group else {})
+    geometries = paint_grid_groups(painter, [group for group in groups if group])
     for sym_rect, sym in symbols:
         draw_symbol(painter, sym_rect, sym)
     painter.save()
@@ -93,6 +101,10 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
         painter.setFont(pixel_font(px, bold=True))
         for heading_rect, text in headings:
             painter.drawText(heading_rect, Qt.AlignmentFlag.AlignCenter, text)
+    if model.direct:
+        legend_rect, note_rect = split_column(note_rect, [1, 1] if hidden else [1])[0], note_rect.adjusted(
+            0, NOTE_PX, 0, 0)
+        _paint_zeros_legend(painter, legend_rect, model.zeros_legend())
     if hidden:
         painter.setPen(QColor(70, 70, 70))
         note = f"+ {hidden} more channels (in the sum)"
@@ -107,10 +119,11 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     products) `across` to a row: (placed grids, (rect, symbol)s, (rect, heading)s, note rect).
 
     Stacked blocks title each grid; side by side a block is too narrow for that and gets one heading."""
-    layer, x, y = model.layer, model.x, model.y
+    layer, x, y = model.window_layer, model.x, model.y
     step = model.steps[k]
     prov = model.provenance(k)
     pad = model.paddings()
+    plane_h, plane_w = model.input_plane(0).shape
     in_lut, in_levels = level_style(model.level - 1, x)
     out_lut, out_levels = level_style(model.level, y)
     is_conv = isinstance(layer, Conv2D)
@@ -120,7 +133,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     out_map, _, out_offset = model.output_view(k, np.where(not_yet, 0.0, y[:, :, step.channel]))
     not_yet = model.output_view(k, not_yet)[0]
 
-    in_w = x.shape[1] + pad[2] + pad[3]
+    in_w = plane_w + pad[2] + pad[3]
     if is_conv:
         kw = layer.kernel_size[1]
         block_weights = [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5]
@@ -129,13 +142,14 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
         block_weights = [grid_weight(in_w) + 1]
         tail = [1.2, grid_weight(y.shape[1]) + 3]
     blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
-    note_px = 18.0 if hidden else 0.0  # a line under the input channels for those not drawn
+    # a line under the input channels for those not drawn, one for the direct view's legend
+    note_px = NOTE_PX * ((hidden > 0) + (model.direct is not None))
     block_area = blocks_rect.adjusted(0, 0, 0, -note_px)
     rows = split_column(block_area, [1] * math.ceil(len(shown) / across), gap=6)
     blocks = [b for row in rows for b in split_row(row, [1] * across, gap=BLOCK_GAP)][: len(shown)]
     heading_h = max(10.0, min(20.0, block_area.height() * 0.1)) if side else 0.0
     # side by side the input is as tall as a block allows: the width it cannot use goes to the filter
-    cells_h = (blocks[0].height() - heading_h) / (x.shape[0] + pad[0] + pad[1]) if side else None
+    cells_h = (blocks[0].height() - heading_h) / (plane_h + pad[0] + pad[1]) if side else None
 
     kernel = layer.kernel[:, :, :, step.channel] if is_conv else None
     products = product_grids(prov, kernel.shape) if is_conv else None
@@ -150,9 +164,11 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
             headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))
         cells = split_row(block.adjusted(0, heading_h, 0, 0), _block_weights(block_weights, cells_h, block))
         title = "" if side else f"Input {_shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
+        if model.direct and not side:
+            title += ", zeros inserted"
         if any(pad) and not side:
             title += " + padding"
-        title += "" if side else _shown(x.shape, values, offset)
+        title += "" if side else _shown((plane_h, plane_w), values, offset)
         placed.append(
             (
                 ("input", c),
@@ -164,14 +180,17 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
                     title=title,
                     pad=in_pad,
                     pad_text="0" if is_conv else "",
-                    highlights=_shift(prov.window, offset, values, in_pad),
+                    highlights=_shift(model.window(k), offset, values, in_pad),
                     marked=None if marked is None else _shift([marked], offset, values, in_pad)[0],
+                    inserted=model.inserted_view(k),
                 ),
             )
         )
         if not is_conv:
             continue
         title = "" if side else f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
+        if model.direct and not side:
+            title += " flipped"
         placed.append(
             (
                 ("filter", c),
@@ -207,6 +226,37 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     symbols.append((sum_rect, "Σ+b→" if is_conv else "→"))
     note_rect = QRectF(blocks_rect.left(), block_area.bottom(), blocks_rect.width(), note_px)
     return placed, symbols, headings, note_rect
+
+
+def _paint_zeros_legend(painter: QPainter, rect: QRectF, texts: tuple[str, str]) -> None:
+    """The two kinds of zeros around a transposed convolution's input cells in the direct view."""
+    items = [(INSERTED_FILL, texts[0]), (None, texts[1])]
+    size = min(rect.height() * 0.75, 14.0)
+    font = pixel_font(size * 0.9)
+    metrics = QFontMetricsF(font)
+    widths = [size + 4 + metrics.horizontalAdvance(text) for _, text in items]
+    gap = 18.0
+    shrink = min(1.0, rect.width() / (sum(widths) + gap))
+    if shrink < 1.0:  # a narrow canvas: a smaller font rather than a cut legend
+        font, size = pixel_font(size * 0.9 * shrink), size * shrink
+        metrics = QFontMetricsF(font)
+        widths = [size + 4 + metrics.horizontalAdvance(text) for _, text in items]
+    x = rect.center().x() - (sum(widths) + gap) / 2
+    painter.save()
+    painter.setFont(font)
+    for (fill, text), width in zip(items, widths):
+        swatch = QRectF(x, rect.center().y() - size / 2, size, size)
+        if fill is None:
+            hatch(painter, swatch)
+        else:
+            painter.fillRect(swatch, fill)
+        painter.setPen(GRID_LINE)
+        painter.drawRect(swatch)
+        painter.setPen(QColor(40, 40, 40))
+        painter.drawText(QRectF(x + size + 4, rect.top(), width, rect.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        x += width + gap
+    painter.restore()
 
 
 def _block_weights(weights: list[float], input_cell: float | None, block: QRectF) -> list[float]:
@@ -287,9 +337,7 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
     # the kernel is stamped onto the output, so they share a scale while its cells stay readable; the
     # small input gets its own cells
     groups = [placed[:1], placed[1:]] if shared_cell(placed[1:]) >= MIN_SHARED_CELL else [[p] for p in placed]
-    geometries = {}
-    for group in groups:
-        geometries.update(paint_grids(painter, group))
+    geometries = paint_grid_groups(painter, groups)
     draw_symbol(painter, columns[1], "×")
     draw_symbol(painter, columns[3], "→")
     return geometries

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QToolButton, QWidget
 
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.arithmetic.step_model import SLIDING_KINDS, Step, StepModel
 from cnnviz.ui.arithmetic.step_painter import paint_step
+from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 
 __all__ = ["Step", "StepperView"]
@@ -29,12 +31,23 @@ class StepperView(ArithmeticView):
         self.playback = StepPlayback(self._show, self)
         self.header = QLabel()
         self.header.setWordWrap(True)
+        self.transpose_switch = TransposeSwitch()
+        self.transpose_switch.changed.connect(self.refresh)
+        # the main window connects it to File ▸ Export figure ▸ Step-through animation
+        self.export_action = QAction("Export animation…", self)
+        self.export_action.setToolTip("Every step as an animated GIF, an APNG or numbered PNG frames, for slides")
+        export = QToolButton()
+        export.setDefaultAction(self.export_action)
         self.bar = PlaybackBar(self.playback)
         self.addActions(self.bar.step_actions())  # their shortcuts work wherever the focus is in the view
+        # the position and the export button beside the header, which is two lines tall anyway: the dock
+        # grows no taller
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.bar.position, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
         self.layout().insertLayout(0, top)
+        self.layout().insertWidget(1, self.transpose_switch)
         self.layout().addWidget(self.bar)
         self.start()
 
@@ -67,13 +80,20 @@ class StepperView(ArithmeticView):
 
     def refresh(self) -> None:
         index = find_layer(self.document, SLIDING_KINDS)
+        direct = self.transpose_switch.as_convolution
         try:
             levels = self.document.levels
-            model = StepModel(self.document.layer(index), levels[index - 1], levels[index], index) if index else None
+            model = (StepModel(self.document.layer(index), levels[index - 1], levels[index], index, direct)
+                     if index else None)
         except IndexError:  # outputs not computed for this pipeline (an error is shown elsewhere)
             index, model = 0, None
-        step = 0 if index != self._index else self.playback.step
+        # another layer, or the other way of stepping a transpose: the steps mean other cells
+        same = index == self._index and (self.model is None or self.model.direct is None) == (
+            model is None or model.direct is None)
+        step = self.playback.step if same else 0
         self._index, self.model = index, model
+        self.transpose_switch.setVisible(isinstance(self.layer, Conv2DTranspose))
+        self.export_action.setEnabled(model is not None)
         if model is not None:
             self.bar.set_dims(model.steps.dims, model.transposed)
         self.playback.reset(len(self.steps), step)
@@ -129,9 +149,12 @@ class StepperView(ArithmeticView):
         """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for."""
         if not isinstance(key, tuple) or key[0] not in ("input", "output"):
             return None
-        level = self._index if key[0] == "output" else self._index - 1
         dr, dc = self.model.offset(self.step, key[0], key[1])  # a large map is drawn as a crop
-        return level, (cell[0] + dr, cell[1] + dc, key[1])
+        row, col = cell[0] + dr, cell[1] + dc
+        if key[0] == "output":
+            return self._index, (row, col, key[1])
+        source = self.model.input_cell(row, col)  # None: a zero the direct view inserted
+        return None if source is None else (self._index - 1, (*source, key[1]))
 
     # ------------------------------------------------------------------ what one step shows
     def provenance(self):
@@ -157,3 +180,30 @@ class StepperView(ArithmeticView):
 
     def paint_layer(self, painter, rect: QRectF) -> dict:
         return paint_step(painter, rect, self.model, self.step)
+
+
+class TransposeSwitch(QWidget):
+    """How a Conv2DTranspose is stepped: scattering input cells, or as a convolution of the flipped kernel
+    over the zero-inserted, padded input (the same output numbers)."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scatter = QRadioButton("scatter (input cell × kernel)")
+        self.direct = QRadioButton("a convolution (zeros inserted, kernel flipped)")
+        self.scatter.setChecked(True)
+        self.direct.setToolTip("Dumoulin & Visin's view: the same output, computed like a forward Conv2D")
+        group = QButtonGroup(self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Step through it as"))
+        for button in (self.scatter, self.direct):
+            group.addButton(button)
+            layout.addWidget(button)
+        layout.addStretch(1)
+        self.direct.toggled.connect(lambda _: self.changed.emit())
+
+    @property
+    def as_convolution(self) -> bool:
+        return self.direct.isChecked()

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnnviz.core import Conv2D, Pipeline  # noqa: E402
-from cnnviz.core.layers import MAX_SAVED_VALUES  # noqa: E402
+from cnnviz.core.limits import MAX_SAVED_VALUES  # noqa: E402
 from cnnviz.io import Session, SessionError, load_session, save_session  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"

@@ -29,6 +29,7 @@ from cnnviz.core.pipeline import Pipeline
 from cnnviz.core.presets import (
     FILTER_PRESETS,
     INPUT_EXAMPLES,
+    LECTURE_FILTERS,
     example_input,
     filter_preset,
     seed_input,
@@ -67,6 +68,7 @@ __all__ = [
     "Pipeline",
     "FILTER_PRESETS",
     "INPUT_EXAMPLES",
+    "LECTURE_FILTERS",
     "example_input",
     "filter_preset",
     "seed_input",

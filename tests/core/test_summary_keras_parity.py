@@ -1,0 +1,57 @@
+"""The summary's parameter counts and totals lines against real Keras's model.summary() (skipped where
+keras is not installed; it is not a dependency)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from keras_support import QUIET_KERAS, import_keras
+from layer_strategies import pipelines
+
+from cnnviz.core import seed_pipeline
+from cnnviz.core.summary import format_summary, summarize
+
+keras = import_keras()
+pytestmark = QUIET_KERAS
+
+
+def keras_model(pipeline):
+    """keras.Sequential of the same layers (from cnnviz's configs), with cnnviz's weights."""
+    layers = [getattr(keras.layers, type(layer).__name__).from_config(layer.get_config()) for layer in pipeline.layers]
+    model = keras.Sequential([keras.Input(pipeline.input_shape), *layers])
+    for layer in pipeline.layers:
+        model.get_layer(layer.name).set_weights(layer.get_weights())
+    return model
+
+
+def keras_totals(model) -> list[str]:
+    lines = []
+    model.summary(print_fn=lambda text, **_: lines.extend(text.splitlines()))
+    return [line for line in lines if "params:" in line]
+
+
+def count(variables) -> int:
+    return sum(int(np.prod(v.shape)) for v in variables)
+
+
+def assert_counts_match(pipeline):
+    model = keras_model(pipeline)
+    s = summarize(pipeline)
+    for row, klayer in zip(s.layers, model.layers):
+        assert (row.name, row.class_name) == (klayer.name, type(klayer).__name__)
+        assert row.output_shape == tuple(klayer.output.shape[1:])
+        assert row.params == klayer.count_params()
+        assert row.trainable_params == count(klayer.trainable_weights)
+        assert row.non_trainable_params == count(klayer.non_trainable_weights)
+    assert (s.params, s.trainable_params, s.non_trainable_params) == (
+        model.count_params(), count(model.trainable_weights), count(model.non_trainable_weights))
+    ours = [line.strip() for line in format_summary(s).splitlines() if "params:" in line][:3]
+    assert ours == [line.strip() for line in keras_totals(model)]
+
+
+def test_the_lecture_counts_and_totals_equal_keras():
+    assert_counts_match(seed_pipeline())
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(pipeline=pipelines())
+def test_every_layer_type_counts_as_keras_counts(pipeline):
+    assert_counts_match(pipeline)

@@ -20,6 +20,7 @@ from cnnviz.ui.filter_editor import FilterEditor
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
+from cnnviz.ui.side_by_side import install_side_by_side_dock
 from cnnviz.ui.summary_view import install_summary_dock
 
 STATE_VERSION = 1
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
         install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
         install_summary_dock(self)  # Model summary, a tab beside them (summary_view.py)
+        install_side_by_side_dock(self)  # a kept snapshot beside the live layer (side_by_side.py)
         self.resize(1400, 900)
         self._first_show = True
         self._restored = self._restore_settings()

@@ -238,6 +238,7 @@ def install_side_by_side_dock(window) -> SideBySideView:
     neighbour = window.docks.get("model_summary") or window.docks.get("arithmetic_dropout")
     if neighbour is not None:
         window.tabifyDockWidget(neighbour, dock)
+    if "arithmetic_stepper" in window.docks:  # the step-through stays the tab in front
         window.docks["arithmetic_stepper"].raise_()
     window.side_by_side = view
     return view

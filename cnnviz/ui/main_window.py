@@ -22,6 +22,7 @@ from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
 from cnnviz.ui.side_by_side import install_side_by_side_dock
 from cnnviz.ui.summary_view import install_summary_dock
+from cnnviz.ui.tour import install_lecture_tour
 
 STATE_VERSION = 1
 
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
         install_summary_dock(self)  # Model summary, a tab beside them (summary_view.py)
         install_side_by_side_dock(self)  # a kept snapshot beside the live layer (side_by_side.py)
+        install_lecture_tour(self)  # Help ▸ Lecture tour, its panel and the first-launch offer (tour.py)
         self.resize(1400, 900)
         self._first_show = True
         self._restored = self._restore_settings()

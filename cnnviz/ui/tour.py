@@ -167,6 +167,7 @@ class LectureTour(QObject):
 
     def _set_up(self, step) -> None:
         window, doc = self.window, self.window.document
+        doc.clear_probe(pinned=True)  # the last step's cell means nothing in the next session
         window.file_actions.open_session(step_session(step, self.path.parent), None)
         comparing = step.side_by_side
         side = getattr(window, "side_by_side", None)
@@ -185,7 +186,6 @@ class LectureTour(QObject):
             dock = window.docks[step.dock]
             dock.show()
             dock.raise_()
-        doc.clear_probe(pinned=True)
         if step.probe is not None:
             level, cell = step.probe
             doc.set_probe(level, cell, pinned=True)

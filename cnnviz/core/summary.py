@@ -82,12 +82,12 @@ def dense_params(input_shape, output_shape) -> int:
 
 
 def parameter_counts(layer) -> tuple[int, int]:
-    """(trainable, non-trainable) as Keras counts them: every array of `get_weights()`; the arrays a layer
-    names in `non_trainable_weights` (a normalisation's moving statistics) are not trained."""
-    weights = layer.get_weights()
-    frozen = getattr(layer, "non_trainable_weights", ())
-    non_trainable = sum(int(np.size(w)) for w in frozen)
-    return sum(int(np.size(w)) for w in weights) - non_trainable, non_trainable
+    """(trainable, non-trainable) as Keras counts them: every array of `get_weights()`, split by its
+    description (a normalisation's moving statistics are kept, not trained)."""
+    counts = [0, 0]
+    for spec, array in zip(layer.weight_specs(), layer.get_weights(), strict=True):
+        counts[0 if spec.trainable else 1] += int(np.size(array))
+    return counts[0], counts[1]
 
 
 def multiply_adds(layer, input_shape, output_shape) -> int:

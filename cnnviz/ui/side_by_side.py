@@ -9,7 +9,7 @@ edits never reach it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSizeF, Qt
@@ -48,21 +48,33 @@ class Snapshot:
     def state(self):
         return self.pipeline, self.input, self.training
 
-    def figure(self):
-        return state_figure(self.pipeline, self.input, list(self.outputs), self.training, self.layer)
+    def columns(self) -> list:
+        return state_columns(self.pipeline, self.input, list(self.outputs), self.training, self.layer)
 
 
-def state_figure(pipeline, x, outputs, training, layer):
-    """The whole pipeline (layer None), or layer `layer`'s output with its shape arithmetic."""
-    whole = pipeline_figure(x, pipeline, outputs, training=training)
+def state_columns(pipeline, x, outputs, training, layer) -> list:
+    """The figure columns of the whole pipeline (layer None), or of layer `layer`'s output with its
+    shape arithmetic."""
+    columns = pipeline_figure(x, pipeline, outputs, training=training).columns
     if layer is None:
-        return whole
+        return columns
     if not 1 <= layer <= len(pipeline.layers):
         raise SessionError(f"layer {layer} does not exist: the pipeline has layers 1 to {len(pipeline.layers)}")
-    column = whole.columns[layer]
+    column = columns[layer]
     column.stack = max(1, math.ceil(len(column.grids) / 4))  # maps side by side: a dock is wider than tall
     column.notes = column.notes + pipeline.layers[layer - 1].explain_output_shape(([x] + outputs)[layer - 1].shape)
-    return Figure([column])
+    return [column]
+
+
+def share_levels(left: list, right: list) -> None:
+    """Columns at the same place get one colour range, so one colour is one number on both sides."""
+    for a, b in zip(left, right):
+        grids = a.grids + b.grids
+        if not grids:
+            continue
+        levels = (min(g.levels[0] for g in grids), max(g.levels[1] for g in grids))
+        a.grids = [replace(g, levels=levels) for g in a.grids]
+        b.grids = [replace(g, levels=levels) for g in b.grids]
 
 
 class SideBySideFigure:
@@ -174,9 +186,9 @@ class SideBySideView(DocumentView):
         self.snapshot = None
         self.refresh()
 
-    def live_figure(self):
+    def live_columns(self) -> list:
         doc = self.document
-        return state_figure(doc.pipeline, doc.input, list(doc.outputs), doc.training, self.snapshot.layer)
+        return state_columns(doc.pipeline, doc.input, list(doc.outputs), doc.training, self.snapshot.layer)
 
     def figure(self) -> SideBySideFigure | None:
         return self.canvas.figure
@@ -200,7 +212,9 @@ class SideBySideView(DocumentView):
             return
         try:
             self.labels = differences(snap.state(), (doc.pipeline, doc.input, doc.training), snap.layer)
-            figure = SideBySideFigure(snap.figure(), self.live_figure(), self.labels)
+            left, right = snap.columns(), self.live_columns()
+            share_levels(left, right)
+            figure = SideBySideFigure(Figure(left), Figure(right), self.labels)
         except (ConfigError, SessionError, IndexError) as exc:
             self.message.setText(str(exc))
             self.message.show()

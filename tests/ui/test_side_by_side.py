@@ -90,3 +90,12 @@ def test_the_snapshot_says_when_its_layer_is_gone_and_clears(window):
     assert view.figure() is not None and view.labels == ("snapshot", "live")
     view.clear()
     assert view.snapshot is None and view.figure() is None and not view.clear_button.isEnabled()
+
+
+def test_one_colour_is_one_number_on_both_sides(window):
+    view, doc = window.side_by_side, window.document
+    view.keep(1)
+    change(doc, 1, strides=2)  # stride 2 alone would colour its ±3 at full strength; stride 1 reaches −4
+    left, right = view.figure().parts
+    levels = {g.levels for part in (left, right) for g in part.columns[0].grids}
+    assert levels == {(-4.0, 4.0)}

@@ -37,7 +37,12 @@ KWARGS = {
                                       interpolation=draw(st.sampled_from(["nearest", "bilinear"]))),
     "Dropout": lambda draw: dict(rate=draw(st.sampled_from([0.0, 0.25, 0.5]))),
     "ReLU": lambda draw: {},
-    "Activation": lambda draw: dict(activation=draw(st.sampled_from(["relu", "sigmoid", "tanh", "linear"]))),
+    "Activation": lambda draw: dict(activation=draw(st.sampled_from(["relu", "sigmoid", "tanh", "linear", "softmax"]))),
+    "Flatten": lambda draw: {},
+    "Dense": lambda draw: dict(units=draw(st.integers(1, 4)), use_bias=draw(st.booleans()),
+                               activation=draw(st.sampled_from([None, "relu", "softmax"]))),
+    "Softmax": lambda draw: {},
+    "LeakyReLU": lambda draw: dict(negative_slope=draw(st.sampled_from([0.0, 0.1, 0.3]))),
 }
 
 

@@ -75,10 +75,12 @@ def test_thousands_are_separated():
 
 def naive_params(layer, input_shape) -> int:
     """From the config alone, as the Keras documentation gives them."""
-    config = layer.get_config()
-    if type(layer).__name__ in ("Conv2D", "Conv2DTranspose"):
+    config, kind = layer.get_config(), type(layer).__name__
+    if kind in ("Conv2D", "Conv2DTranspose"):
         kh, kw = config["kernel_size"]
         return kh * kw * input_shape[2] * config["filters"] + (config["filters"] if config["use_bias"] else 0)
+    if kind == "Dense":  # on the last axis, as Keras
+        return input_shape[-1] * config["units"] + (config["units"] if config["use_bias"] else 0)
     return 0
 
 
@@ -87,6 +89,8 @@ def naive_multiply_adds(layer, input_shape, output_shape) -> int:
     padding cells included (they are multiplied too); every (input cell, tap, filter, channel) a transposed
     convolution scatters."""
     kind = type(layer).__name__
+    if kind == "Dense":  # every output value: one product per value along the input's last axis
+        return sum(1 for _ in itertools.product(*map(range, output_shape), range(input_shape[-1])))
     if kind not in ("Conv2D", "Conv2DTranspose"):
         return 0
     (kh, kw), f, c = layer.kernel_size, layer.filters, input_shape[2]
@@ -132,7 +136,7 @@ def test_counts_equal_a_naive_count(pipeline):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(pipeline=pipelines(kinds=("Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "UpSampling2D",
-                                 "Dropout"), max_layers=3))
+                                 "Dropout", "Flatten", "Dense"), max_layers=3))
 def test_the_receptive_field_is_the_pixels_that_move_the_centre_cell(pipeline):
     """Every weight random and non-zero: a pixel is in the field exactly when changing it changes the cell."""
     rng = np.random.default_rng(1)
@@ -140,8 +144,9 @@ def test_the_receptive_field_is_the_pixels_that_move_the_centre_cell(pipeline):
         layer.set_weights([rng.uniform(0.5, 1.5, w.shape) * rng.choice([-1, 1], w.shape) for w in layer.get_weights()])
     s = summarize(pipeline)
     for level, row in enumerate(s.layers, start=1):
-        h, w, _ = row.output_shape
-        assert row.receptive_field == perturbed_field(pipeline, level, (h // 2, w // 2, 0)), level
+        shape = row.output_shape
+        centre = (shape[0] // 2, shape[1] // 2, 0) if len(shape) == 3 else (shape[0] // 2,)
+        assert row.receptive_field == perturbed_field(pipeline, level, centre), level
 
 
 def test_same_padding_counts_the_products_with_padding_cells():
@@ -149,3 +154,16 @@ def test_same_padding_counts_the_products_with_padding_cells():
     conv = Conv2D(1, 3, padding="same")
     assert conv_padding(6, 3, 1, "same") == (1, 1)
     assert summarize(Pipeline((6, 6, 1), [conv])).layers[0].multiply_adds == 36 * 9
+
+
+def test_a_classifier_head_flatten_and_dense():
+    """The lecture's end: 2×2×2 flattened to 8 values, a Dense layer of 3 on them (8·3 + 3 = 27)."""
+    from cnnviz.core.layers import Dense, Flatten
+
+    pipeline = seed_pipeline()
+    pipeline.layers = pipeline.layers[:2] + [Flatten(), Dense(3, activation="softmax")]
+    s = summarize(pipeline)
+    assert [(r.class_name, r.output_shape, r.params, r.multiply_adds) for r in s.layers[2:]] == [
+        ("Flatten", (8,), 0, 0), ("Dense", (3,), 27, 24)]
+    assert s.layers[3].receptive_field == (6, 6)  # one Dense output sees every pixel
+    assert s.params == 47 and "│ dense (Dense) " in format_summary(s) and "│ (None, 3) " in format_summary(s)

@@ -15,6 +15,7 @@ pytestmark = QUIET_KERAS
 
 def keras_model(pipeline):
     """keras.Sequential of the same layers (from cnnviz's configs), with cnnviz's weights."""
+    pipeline.build()
     layers = [getattr(keras.layers, type(layer).__name__).from_config(layer.get_config()) for layer in pipeline.layers]
     model = keras.Sequential([keras.Input(pipeline.input_shape), *layers])
     for layer in pipeline.layers:
@@ -55,3 +56,12 @@ def test_the_lecture_counts_and_totals_equal_keras():
 @given(pipeline=pipelines())
 def test_every_layer_type_counts_as_keras_counts(pipeline):
     assert_counts_match(pipeline)
+
+
+def test_a_classifier_head_counts_as_keras_counts():
+    from cnnviz.core.layers import Dense, Flatten, LeakyReLU, Softmax
+
+    pipeline = seed_pipeline()
+    pipeline.layers = pipeline.layers[:2] + [LeakyReLU(0.1), Flatten(), Dense(5), Dense(3, use_bias=False), Softmax()]
+    assert_counts_match(pipeline)
+    assert summarize(pipeline).params == 20 + 8 * 5 + 5 + 5 * 3

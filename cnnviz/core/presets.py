@@ -76,8 +76,8 @@ def _line_detector(line: np.ndarray) -> np.ndarray:
 def filter_preset(name: str, size=(3, 3), rng: np.random.Generator | None = None) -> np.ndarray:
     """A (kh, kw) float32 kernel. "lecture diagonal" is +1 on the diagonal and −1 elsewhere, "lecture
     vertical line" +1 in the centre column and −1 elsewhere (the lecture's two filters), "vertical edge" is
-    [[1, 0, −1]]·3, "sobel x" is [[−1, 0, 1], [−2, 0, 2], [−1, 0, 1]], "random" draws values in [−1, 1]
-    rounded to one decimal."""
+    [[1, 0, −1]]·3 (the worked example of docs/layers.md), "sobel x" is [[−1, 0, 1], [−2, 0, 2], [−1, 0, 1]],
+    "random" draws values in [−1, 1] rounded to one decimal."""
     kh, kw = _size(size, "size", 64)
     if name == "lecture diagonal":
         k = _line_detector(_diagonal(kh, kw))

@@ -1,4 +1,4 @@
-"""Naive loop references for the core ops, written straight from SEMANTICS.md (no shared code with
+"""Naive loop references for the core ops, written straight from docs/layers.md (no shared code with
 cnnviz.core, so a wrong formula there cannot hide in both)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-# The worked example of SEMANTICS.md §6: x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
+# The lecture's worked example (docs/layers.md): x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
 X36 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
 EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
 
@@ -46,7 +46,7 @@ def conv2d(x, kernel, bias, strides, padding, dilation):
 
 
 def transpose_shape(n, k, s, padding, op, d=1):
-    """(output size, top crop) per SEMANTICS.md §2."""
+    """(output size, top crop) per docs/layers.md (Conv2DTranspose)."""
     ke = d * (k - 1) + 1
     full = (n - 1) * s + ke
     if padding == "valid":
@@ -178,3 +178,38 @@ def softmax(x):
 
 def leaky_relu(x, slope):
     return np.array([v if v > 0 else slope * v for v in np.asarray(x, np.float64).ravel()]).reshape(np.shape(x))
+
+
+def global_pool(x, mode):
+    h, w, c = x.shape
+    cells = [[float(x[r, q, ch]) for r in range(h) for q in range(w)] for ch in range(c)]
+    return np.array([max(v) if mode == "max" else sum(v) / len(v) for v in cells])
+
+
+def zero_pad(x, sides):
+    (top, bottom), (left, right) = sides
+    h, w, c = x.shape
+    y = np.zeros((h + top + bottom, w + left + right, c))
+    for r in range(h):
+        for q in range(w):
+            y[r + top, q + left] = x[r, q]
+    return y
+
+
+def crop(x, sides):
+    (top, bottom), (left, right) = sides
+    h, w, c = x.shape
+    return np.array([[x[r, q] for q in range(left, w - right)] for r in range(top, h - bottom)], dtype=np.float64)
+
+
+def depthwise_conv2d(x, kernel, bias, strides, padding, dilation):
+    """Each input channel c through its own filters m: output channel c·M + m."""
+    h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    out = []
+    for ch in range(c):
+        for k in range(m):
+            single = kernel[:, :, ch : ch + 1, k : k + 1]
+            out.append(conv2d(x[:, :, ch : ch + 1], single, None, strides, padding, dilation)[:, :, 0])
+    y = np.stack(out, axis=2)
+    return y if bias is None else y + bias

@@ -26,6 +26,19 @@ def _conv(draw) -> dict:
                 padding=draw(paddings), dilation_rate=dilation, use_bias=draw(st.booleans()))
 
 
+@st.composite
+def sides(draw, most: int):
+    """An int, a (rows, cols) pair or ((top, bottom), (left, right)), as ZeroPadding2D and Cropping2D take."""
+    n = st.integers(0, most)
+    return draw(st.one_of(n, st.tuples(n, n), st.tuples(st.tuples(n, n), st.tuples(n, n))))
+
+
+def _depthwise(draw) -> dict:
+    strides, dilation = draw(strides_or_dilation())
+    return dict(kernel_size=draw(small_pair), strides=(strides[0], strides[0]), padding=draw(paddings),
+                depth_multiplier=draw(st.integers(1, 2)), dilation_rate=dilation, use_bias=draw(st.booleans()))
+
+
 # Keyword arguments of every layer type, drawn: a test checks that every registered type is here.
 KWARGS = {
     "Conv2D": _conv,
@@ -43,6 +56,11 @@ KWARGS = {
                                activation=draw(st.sampled_from([None, "relu", "softmax"]))),
     "Softmax": lambda draw: {},
     "LeakyReLU": lambda draw: dict(negative_slope=draw(st.sampled_from([0.0, 0.1, 0.3]))),
+    "GlobalAveragePooling2D": lambda draw: {},
+    "GlobalMaxPooling2D": lambda draw: {},
+    "ZeroPadding2D": lambda draw: dict(padding=draw(sides(2))),
+    "Cropping2D": lambda draw: dict(cropping=draw(sides(1))),
+    "DepthwiseConv2D": _depthwise,
 }
 
 

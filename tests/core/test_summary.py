@@ -81,6 +81,10 @@ def naive_params(layer, input_shape) -> int:
         return kh * kw * input_shape[2] * config["filters"] + (config["filters"] if config["use_bias"] else 0)
     if kind == "Dense":  # on the last axis, as Keras
         return input_shape[-1] * config["units"] + (config["units"] if config["use_bias"] else 0)
+    if kind == "DepthwiseConv2D":  # one kh×kw filter per input channel and multiplier, a bias per output channel
+        kh, kw = config["kernel_size"]
+        out = input_shape[2] * config["depth_multiplier"]
+        return kh * kw * out + (out if config["use_bias"] else 0)
     return 0
 
 
@@ -91,6 +95,8 @@ def naive_multiply_adds(layer, input_shape, output_shape) -> int:
     kind = type(layer).__name__
     if kind == "Dense":  # every output value: one product per value along the input's last axis
         return sum(1 for _ in itertools.product(*map(range, output_shape), range(input_shape[-1])))
+    if kind == "DepthwiseConv2D":  # every output value: one product per tap of its one channel's filter
+        return sum(1 for _ in itertools.product(*map(range, output_shape), range(math.prod(layer.kernel_size))))
     if kind not in ("Conv2D", "Conv2DTranspose"):
         return 0
     (kh, kw), f, c = layer.kernel_size, layer.filters, input_shape[2]
@@ -136,7 +142,8 @@ def test_counts_equal_a_naive_count(pipeline):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(pipeline=pipelines(kinds=("Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "UpSampling2D",
-                                 "Dropout", "Flatten", "Dense"), max_layers=3))
+                                 "Dropout", "Flatten", "Dense", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                                 "ZeroPadding2D", "Cropping2D", "DepthwiseConv2D"), max_layers=3))
 def test_the_receptive_field_is_the_pixels_that_move_the_centre_cell(pipeline):
     """Every weight random and non-zero: a pixel is in the field exactly when changing it changes the cell.
     Dense layers here are linear: a softmax over one unit is 1 whatever its input, though it is wired to it."""
@@ -171,3 +178,14 @@ def test_a_classifier_head_flatten_and_dense():
         ("Flatten", (8,), 0, 0), ("Dense", (3,), 27, 24)]
     assert s.layers[3].receptive_field == (6, 6)  # one Dense output sees every pixel
     assert s.params == 47 and "│ dense (Dense) " in format_summary(s) and "│ (None, 3) " in format_summary(s)
+
+
+def test_depthwise_padding_and_global_pooling():
+    """DepthwiseConv2D(3, depth_multiplier=2) on 6×6×2: 3·3·2·2 + 4 = 40 params, 4·4·4 cells × 9 taps."""
+    from cnnviz.core.layers import DepthwiseConv2D, GlobalAveragePooling2D, ZeroPadding2D
+
+    pipeline = Pipeline((6, 6, 2), [ZeroPadding2D(1), DepthwiseConv2D(3, depth_multiplier=2),
+                                    GlobalAveragePooling2D()])
+    s = summarize(pipeline)
+    assert [(r.output_shape, r.params, r.multiply_adds, r.receptive_field) for r in s.layers] == [
+        ((8, 8, 2), 0, 0, (1, 1)), ((6, 6, 4), 40, 6 * 6 * 4 * 9, (3, 3)), ((4,), 0, 0, (6, 6))]

@@ -65,3 +65,13 @@ def test_a_classifier_head_counts_as_keras_counts():
     pipeline.layers = pipeline.layers[:2] + [LeakyReLU(0.1), Flatten(), Dense(5), Dense(3, use_bias=False), Softmax()]
     assert_counts_match(pipeline)
     assert summarize(pipeline).params == 20 + 8 * 5 + 5 + 5 * 3
+
+
+def test_padding_depthwise_cropping_and_global_pooling_count_as_keras_counts():
+    from cnnviz.core import Pipeline
+    from cnnviz.core.layers import Cropping2D, DepthwiseConv2D, GlobalMaxPooling2D, ZeroPadding2D
+
+    pipeline = Pipeline((6, 6, 2), [ZeroPadding2D(((1, 0), (2, 1))), DepthwiseConv2D(3, depth_multiplier=2),
+                                    Cropping2D(1), GlobalMaxPooling2D()])
+    assert_counts_match(pipeline)
+    assert summarize(pipeline).params == 3 * 3 * 2 * 2 + 4

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from layer_strategies import KWARGS, pipelines
 
 from cnnviz.core import LAYER_TYPES, Conv2D, Conv2DTranspose, Pipeline, seed_pipeline

@@ -36,7 +36,7 @@ def count(variables) -> int:
 def assert_counts_match(pipeline):
     model = keras_model(pipeline)
     s = summarize(pipeline)
-    for row, klayer in zip(s.layers, model.layers):
+    for row, klayer in zip(s.layers, model.layers, strict=True):
         assert (row.name, row.class_name) == (klayer.name, type(klayer).__name__)
         assert row.output_shape == tuple(klayer.output.shape[1:])
         assert row.params == klayer.count_params()

@@ -114,16 +114,26 @@ class LectureTour(QObject):
     def _keys_follow_panel(self, shown: bool) -> None:
         for action in (self.next_action, self.back_action):
             action.setEnabled(bool(shown))
+        if shown and self.steps is None and self._load():  # a layout restored with the panel open
+            index = settings.preference("tour/step")
+            self.index = index if 0 <= index < len(self.steps) else 0
+            step = self.steps[self.index]
+            self.panel.show_step(self.index + 1, len(self.steps), step.title, step.text)  # Again sets it up
 
-    # ---------------------------------------------------------------- navigation
-    def start(self, index: int | None = None) -> bool:
-        """Open the panel at `index` (default: where the tour was left); unsaved work is offered a save first."""
+    def _load(self) -> bool:
         if self.steps is None:
             try:
                 self.steps = load_tour(self.path)
             except SessionError as e:
                 self.window.file_actions.dialogs.error("Cannot start the tour", str(e))
                 return False
+        return True
+
+    # ---------------------------------------------------------------- navigation
+    def start(self, index: int | None = None) -> bool:
+        """Open the panel at `index` (default: where the tour was left); unsaved work is offered a save first."""
+        if not self._load():
+            return False
         if not self.window.file_actions.maybe_save():
             return False
         if not self.dock.isVisible():

@@ -154,3 +154,17 @@ def test_the_first_launch_offers_the_tour_once(qtbot, tmp_path):
     assert first.tour.index == 0 and shown(first.tour.dock) and not first.tour_offer.isVisible()
     second = make_window(qtbot, tmp_path)
     assert second.tour_offer is None
+
+
+def test_a_layout_restored_with_the_panel_open_shows_the_step_it_was_left_at(qtbot, tmp_path):
+    first = make_window(qtbot, tmp_path)
+    first.file_actions.dialogs = Dialogs()
+    first.tour.start(6)
+    first.close()
+    second = make_window(qtbot, tmp_path)
+    assert second._restored and shown(second.tour.dock)
+    assert second.tour.panel.number.text() == f"Step 7 of {len(STEPS)}"
+    assert second.tour.panel.title.text() == STEPS[6].title
+    assert second.document.probe is None  # nothing set up behind the user's back: Again does that
+    qtbot.mouseClick(second.tour.panel.again, Qt.MouseButton.LeftButton)
+    assert (second.document.probe.level, tuple(second.document.probe.cell)) == STEPS[6].probe

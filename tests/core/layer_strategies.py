@@ -61,6 +61,8 @@ KWARGS = {
     "ZeroPadding2D": lambda draw: dict(padding=draw(sides(2))),
     "Cropping2D": lambda draw: dict(cropping=draw(sides(1))),
     "DepthwiseConv2D": _depthwise,
+    "BatchNormalization": lambda draw: dict(epsilon=draw(st.sampled_from([0.001, 0.01])), center=draw(st.booleans()),
+                                            scale=draw(st.booleans())),
 }
 
 

@@ -84,7 +84,13 @@ def naive_params(layer, input_shape) -> int:
         kh, kw = config["kernel_size"]
         out = input_shape[2] * config["depth_multiplier"]
         return kh * kw * out + (out if config["use_bias"] else 0)
+    if kind == "BatchNormalization":  # per channel: γ and β (when on) are learned, μ and σ² are only kept
+        return input_shape[-1] * (config["center"] + config["scale"] + 2)
     return 0
+
+
+def naive_non_trainable(layer, input_shape) -> int:
+    return 2 * input_shape[-1] if type(layer).__name__ == "BatchNormalization" else 0
 
 
 def naive_multiply_adds(layer, input_shape, output_shape) -> int:
@@ -94,6 +100,8 @@ def naive_multiply_adds(layer, input_shape, output_shape) -> int:
     kind = type(layer).__name__
     if kind == "Dense":  # every output value: one product per value along the input's last axis
         return sum(1 for _ in itertools.product(*map(range, output_shape), range(input_shape[-1])))
+    if kind == "BatchNormalization":  # every value: x·(γ/√(σ² + ε)) + (β − μ·γ/√(σ² + ε)), one multiply-add
+        return sum(1 for _ in itertools.product(*map(range, output_shape)))
     if kind == "DepthwiseConv2D":  # every output value: one product per tap of its one channel's filter
         return sum(1 for _ in itertools.product(*map(range, output_shape), range(math.prod(layer.kernel_size))))
     if kind not in ("Conv2D", "Conv2DTranspose"):
@@ -133,7 +141,8 @@ def test_counts_equal_a_naive_count(pipeline):
     shapes = [pipeline.input_shape, *pipeline.output_shapes()]
     for i, (row, layer) in enumerate(zip(s.layers, pipeline.layers)):
         assert row.output_shape == shapes[i + 1] == pipeline.run(np.zeros(pipeline.input_shape))[i].shape
-        assert row.params == naive_params(layer, shapes[i]) and row.non_trainable_params == 0
+        assert row.params == naive_params(layer, shapes[i])
+        assert row.non_trainable_params == naive_non_trainable(layer, shapes[i])
         assert row.multiply_adds == naive_multiply_adds(layer, shapes[i], shapes[i + 1])
         assert row.dense_params == math.prod(shapes[i]) * math.prod(shapes[i + 1]) + math.prod(shapes[i + 1])
     assert s.params == sum(naive_params(layer, shape) for layer, shape in zip(pipeline.layers, shapes))
@@ -142,7 +151,7 @@ def test_counts_equal_a_naive_count(pipeline):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(pipeline=pipelines(kinds=("Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "UpSampling2D",
                                  "Dropout", "Flatten", "Dense", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                                 "ZeroPadding2D", "Cropping2D", "DepthwiseConv2D"), max_layers=3))
+                                 "ZeroPadding2D", "Cropping2D", "DepthwiseConv2D", "BatchNormalization"), max_layers=3))
 def test_the_receptive_field_is_the_pixels_that_move_the_centre_cell(pipeline):
     """Every weight random and non-zero: a pixel is in the field exactly when changing it changes the cell.
     Dense layers here are linear: a softmax over one unit is 1 whatever its input, though it is wired to it."""
@@ -150,8 +159,10 @@ def test_the_receptive_field_is_the_pixels_that_move_the_centre_cell(pipeline):
                        for layer in pipeline.layers]
     pipeline.build()
     rng = np.random.default_rng(1)
-    for layer in pipeline.layers:
-        layer.set_weights([rng.uniform(0.5, 1.5, w.shape) * rng.choice([-1, 1], w.shape) for w in layer.get_weights()])
+    for layer in pipeline.layers:  # signed weights, but a variance stays positive
+        layer.set_weights([rng.uniform(0.5, 1.5, w.shape) * (1 if spec.name == "moving_variance" else
+                                                            rng.choice([-1, 1], w.shape))
+                           for spec, w in zip(layer.weight_specs(), layer.get_weights())])
     s = summarize(pipeline)
     for level, row in enumerate(s.layers, start=1):
         shape = row.output_shape
@@ -177,6 +188,19 @@ def test_a_classifier_head_flatten_and_dense():
         ("Flatten", (8,), 0, 0), ("Dense", (3,), 27, 24)]
     assert s.layers[3].receptive_field == (6, 6)  # one Dense output sees every pixel
     assert s.params == 47 and "│ dense (Dense) " in format_summary(s) and "│ (None, 3) " in format_summary(s)
+
+
+def test_batch_normalization_keeps_its_moving_statistics_untrained():
+    """Keras: gamma and beta are trainable, moving_mean and moving_variance are not (2 channels: 4 + 4)."""
+    from cnnviz.core.layers import BatchNormalization
+
+    pipeline = seed_pipeline()
+    pipeline.layers = pipeline.layers[:1] + [BatchNormalization()]
+    s = summarize(pipeline)
+    assert (s.layers[1].trainable_params, s.layers[1].non_trainable_params, s.layers[1].multiply_adds) == (4, 4, 32)
+    text = format_summary(s)
+    assert " Trainable params: 24 (96.00 B)" in text and " Non-trainable params: 4 (16.00 B)" in text
+    assert " Total params: 28 (112.00 B)" in text
 
 
 def test_depthwise_padding_and_global_pooling():

@@ -75,3 +75,12 @@ def test_padding_depthwise_cropping_and_global_pooling_count_as_keras_counts():
                                     Cropping2D(1), GlobalMaxPooling2D()])
     assert_counts_match(pipeline)
     assert summarize(pipeline).params == 3 * 3 * 2 * 2 + 4
+
+
+def test_batch_normalization_s_moving_statistics_are_non_trainable_as_in_keras():
+    from cnnviz.core.layers import BatchNormalization
+
+    pipeline = seed_pipeline()
+    pipeline.layers = pipeline.layers[:1] + [BatchNormalization(), BatchNormalization(center=False)]
+    assert_counts_match(pipeline)
+    assert summarize(pipeline).non_trainable_params == 4 + 4

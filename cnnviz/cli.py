@@ -4,6 +4,7 @@
     cnnviz SESSION                 the app with a session file
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
     cnnviz export-code SESSION --framework keras|pytorch -o model.py
+    cnnviz summary SESSION
 
 A bad file or argument ends with status 2 and one line on stderr, never a traceback. Qt is imported only
 when a command needs it (render and the app), so `export-code`, `--help` and `--version` start fast.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import cnnviz
 
-COMMANDS = ("render", "export-code")
+COMMANDS = ("render", "export-code", "summary")
 QUIT_FOR_TESTS = "--quit-after-start"
 
 
@@ -41,6 +42,7 @@ def _app_parser() -> argparse.ArgumentParser:
         epilog="Headless commands:\n"
                "  cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]\n"
                "  cnnviz export-code SESSION --framework keras|pytorch -o model.py\n"
+               "  cnnviz summary SESSION\n"
                "Run `cnnviz render --help` or `cnnviz export-code --help` for their options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -89,6 +91,8 @@ def main(argv=None) -> int:
             return _render(_render_parser().parse_args(argv[1:]))
         if argv and argv[0] == "export-code":
             return _export_code(_code_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "summary":
+            return _summary(_summary_parser().parse_args(argv[1:]))
         return _open_app(_app_parser().parse_args(argv))
     except UsageError as e:
         return _fail(str(e))
@@ -174,6 +178,24 @@ def _export_code(args) -> int:
     _check_names(args)
     source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))
+    return 0
+
+
+# ---- cnnviz summary SESSION: the model summary in Keras's model.summary() form (no Qt) ------------
+def _summary_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz summary",
+                description="Print the session's model summary as Keras's model.summary() does, with each "
+                            "layer's multiply-adds, receptive field and the parameters a Dense layer would need.")
+    p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
+    return p
+
+
+def _summary(args) -> int:
+    from cnnviz.core.summary import format_summary, summarize
+    from cnnviz.io import load_session
+
+    name = os.path.basename(args.session).removesuffix(".json").removesuffix(".cnnviz")
+    print(format_summary(summarize(load_session(args.session).pipeline, name)))
     return 0
 
 

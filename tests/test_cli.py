@@ -181,3 +181,25 @@ def test_io_and_the_command_line_do_not_import_qt(tmp_path):
             "assert 'PySide6' not in sys.modules and 'pyqtgraph' not in sys.modules, 'Qt imported'\n")
     out = subprocess.run([sys.executable, "-c", code, LECTURE, str(tmp_path / "m.py")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+# ---- cnnviz summary ---------------------------------------------------------------------------------
+
+
+def test_summary_prints_the_lecture_model_as_keras_does_and_loads_no_qt(tmp_path):
+    out = run(["summary", LECTURE], tmp_path)
+    assert out.returncode == 0 and out.stderr == ""
+    lines = out.stdout.splitlines()
+    assert lines[0] == 'Model: "lecture"'
+    assert any(line.startswith("│ conv2d (Conv2D) ") and "│ (None, 4, 4, 2) " in line for line in lines)
+    assert " Total params: 20 (80.00 B)" in lines and " Non-trainable params: 0 (0.00 B)" in lines
+    probe = subprocess.run([sys.executable, "-c", "import sys; from cnnviz.cli import main; main(['summary', "
+                            f"{LECTURE!r}]); print('PySide6' in sys.modules)"], capture_output=True, text=True)
+    assert probe.stdout.splitlines()[-1] == "False"
+
+
+def test_summary_of_a_bad_file_is_one_line(tmp_path):
+    (tmp_path / "bad.cnnviz.json").write_text("{}")
+    out = run(["summary", "bad.cnnviz.json"], tmp_path)
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1
+    assert out.stderr.startswith("cnnviz: error: bad.cnnviz.json:")

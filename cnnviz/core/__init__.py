@@ -17,6 +17,7 @@ from cnnviz.core.pipeline import Pipeline
 from cnnviz.core.presets import (
     FILTER_PRESETS,
     INPUT_EXAMPLES,
+    LECTURE_FILTERS,
     example_input,
     filter_preset,
     seed_input,
@@ -44,6 +45,7 @@ __all__ = [
     "Pipeline",
     "FILTER_PRESETS",
     "INPUT_EXAMPLES",
+    "LECTURE_FILTERS",
     "example_input",
     "filter_preset",
     "seed_input",

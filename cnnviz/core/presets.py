@@ -16,7 +16,7 @@ from cnnviz.core.layers import Conv2D, MaxPooling2D, UpSampling2D, _is_int
 from cnnviz.core.pipeline import Pipeline
 
 FILTER_PRESETS = (
-    "identity", "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "random",
+    "lecture diagonal", "lecture vertical line", "identity", "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "random",
 )
 INPUT_EXAMPLES = ("lecture", "digit", "diagonal", "checkerboard")
 
@@ -68,11 +68,22 @@ def _identity(kh: int, kw: int) -> np.ndarray:
     return k
 
 
+def _line_detector(line: np.ndarray) -> np.ndarray:
+    """The lecture's kind of filter: +1 on the pattern it looks for, −1 everywhere else."""
+    return np.where(line > 0, 1.0, -1.0)
+
+
 def filter_preset(name: str, size=(3, 3), rng: np.random.Generator | None = None) -> np.ndarray:
-    """A (kh, kw) float32 kernel. "vertical edge" is [[1, 0, −1]]·3 (the lecture's kernel, docs/layers.md), "sobel x" is
-    [[−1, 0, 1], [−2, 0, 2], [−1, 0, 1]], "random" draws values in [−1, 1] rounded to one decimal."""
+    """A (kh, kw) float32 kernel. "lecture diagonal" is +1 on the diagonal and −1 elsewhere, "lecture
+    vertical line" +1 in the centre column and −1 elsewhere (the lecture's two filters), "vertical edge" is
+    [[1, 0, −1]]·3 (the worked example of docs/layers.md), "sobel x" is [[−1, 0, 1], [−2, 0, 2], [−1, 0, 1]],
+    "random" draws values in [−1, 1] rounded to one decimal."""
     kh, kw = _size(size, "size", 64)
-    if name == "identity":
+    if name == "lecture diagonal":
+        k = _line_detector(_diagonal(kh, kw))
+    elif name == "lecture vertical line":
+        k = _line_detector(np.broadcast_to(np.arange(kw) == (kw - 1) // 2, (kh, kw)))
+    elif name == "identity":
         k = _identity(kh, kw)
     elif name == "vertical edge":
         k = np.outer(np.ones(kh), _sign_ramp(kw))
@@ -166,11 +177,14 @@ def seed_input() -> np.ndarray:
     return example_input("lecture", (6, 6, 1))
 
 
+LECTURE_FILTERS = ("lecture diagonal", "lecture vertical line")
+
+
 def seed_pipeline() -> Pipeline:
-    """The lecture: Conv2D(2, 3×3, valid) with vertical and horizontal edge filters -> MaxPooling2D(2)
-    -> UpSampling2D(3, nearest): 6×6×1 -> 4×4×2 -> 2×2×2 -> 6×6×2."""
+    """The lecture: Conv2D(2, 3×3, valid) with its diagonal and vertical-line filters, bias 0 ->
+    MaxPooling2D(2) -> UpSampling2D(3, nearest): 6×6×1 -> 4×4×2 -> 2×2×2 -> 6×6×2."""
     conv = Conv2D(2, 3, padding="valid", name="conv2d")
-    kernel = np.stack([filter_preset("vertical edge"), filter_preset("horizontal edge")], axis=-1)[:, :, None, :]
+    kernel = np.stack([filter_preset(name) for name in LECTURE_FILTERS], axis=-1)[:, :, None, :]
     conv.set_weights([kernel, np.zeros(2, np.float32)])
     pipeline = Pipeline((6, 6, 1), [conv, MaxPooling2D(2), UpSampling2D(3, "nearest")])
     pipeline.build()

@@ -23,6 +23,9 @@ from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
 from cnnviz.ui.window_fit import ARITHMETIC_SHARE, available_area, first_geometry, side_dock_widths
+from cnnviz.ui.side_by_side import install_side_by_side_dock
+from cnnviz.ui.summary_view import install_summary_dock
+from cnnviz.ui.tour import install_lecture_tour
 
 STATE_VERSION = 1
 
@@ -69,6 +72,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
         install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
+        install_summary_dock(self)  # Model summary, a tab beside them (summary_view.py)
+        install_side_by_side_dock(self)  # a kept snapshot beside the live layer (side_by_side.py)
+        install_lecture_tour(self)  # Help ▸ Lecture tour, its panel and the first-launch offer (tour.py)
         self.setGeometry(first_geometry(available_area(self)))  # saved geometry, if any, replaces it
         self._first_show = True
         self._restored = self._restore_settings()

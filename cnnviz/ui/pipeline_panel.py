@@ -50,13 +50,13 @@ from cnnviz.ui.texts import FORM_TYPES, LAYER_HELP, PARAM_HELP, describe_layer, 
 
 STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
 ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint keeps the native spin arrows)
-EDGE_FILTERS = (
-    "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
+NEW_CONV_FILTERS = (
+    "lecture diagonal", "lecture vertical line", "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
 )
 
 
 def new_layer(class_name: str, input_shape):
-    """A sensible new layer of a type for an input shape (edge filters for a new Conv2D, as the lecture)."""
+    """A sensible new layer of a type for an input shape (a new Conv2D starts with the lecture's filters)."""
     candidates = {
         "Conv2D": lambda p: Conv2D(2, 3, padding=p),
         "Conv2DTranspose": lambda p: Conv2DTranspose(1, 3, strides=2, padding="same"),
@@ -75,7 +75,7 @@ def new_layer(class_name: str, input_shape):
     if isinstance(layer, Conv2D):
         layer.build(input_shape)
         kernel = np.stack(
-            [np.repeat(filter_preset(EDGE_FILTERS[o % len(EDGE_FILTERS)])[:, :, None], input_shape[2], axis=2)
+            [np.repeat(filter_preset(NEW_CONV_FILTERS[o % len(NEW_CONV_FILTERS)])[:, :, None], input_shape[2], axis=2)
              / input_shape[2] for o in range(layer.filters)],
             axis=3,
         )

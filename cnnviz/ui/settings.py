@@ -11,6 +11,8 @@ DEFAULTS = {
     "view/color_range": "layer",  # "map", "layer" or "global"
     "view/show_values": True,
     "input/brush": 1.0,
+    "tour/offered": False,  # the lecture tour was offered on a first launch
+    "tour/step": 0,  # where the lecture tour was left (0-based)
 }
 
 

@@ -27,6 +27,8 @@ LECTURE = [
 ]
 
 CANONICAL = {
+    "lecture diagonal": [[1, -1, -1], [-1, 1, -1], [-1, -1, 1]],
+    "lecture vertical line": [[-1, 1, -1], [-1, 1, -1], [-1, 1, -1]],
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
     "vertical edge": [[1, 0, -1], [1, 0, -1], [1, 0, -1]],
     "horizontal edge": [[1, 1, 1], [0, 0, 0], [-1, -1, -1]],
@@ -38,7 +40,7 @@ CANONICAL = {
 
 
 def test_preset_names_in_menu_order():
-    assert FILTER_PRESETS == ("identity", "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian",
+    assert FILTER_PRESETS == ("lecture diagonal", "lecture vertical line", "identity", "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian",
                               "box blur", "sharpen", "random")
     assert INPUT_EXAMPLES == ("lecture", "digit", "diagonal", "checkerboard")
 
@@ -132,15 +134,23 @@ def test_seed_pipeline_is_the_lecture():
     assert pipeline.output_shapes() == [(4, 4, 2), (2, 2, 2), (6, 6, 2)]
     conv = pipeline.layers[0]
     assert isinstance(conv, Conv2D) and conv.name == "conv2d" and conv.padding == "valid"
-    assert conv.kernel[:, :, 0, 0].tolist() == CANONICAL["vertical edge"]
-    assert conv.kernel[:, :, 0, 1].tolist() == CANONICAL["horizontal edge"]
+    assert conv.kernel[:, :, 0, 0].tolist() == CANONICAL["lecture diagonal"]
+    assert conv.kernel[:, :, 0, 1].tolist() == CANONICAL["lecture vertical line"]
     assert conv.bias.tolist() == [0, 0]
     assert [layer.get_config() for layer in pipeline.layers[1:]] == [
         {"name": "max_pooling2d", "pool_size": (2, 2), "strides": None, "padding": "valid"},
         {"name": "up_sampling2d", "size": (3, 3), "interpolation": "nearest"},
     ]
-    outputs = pipeline.run(seed_input())
-    # checked by hand, e.g. horizontal edge at (0, 1): (0+0+0) − (0+1+1) = −2
-    assert outputs[0][0, :, 0].tolist() == [0, 0, 0, 0]
-    assert outputs[0][:, :, 1].tolist() == [[0, -2, -2, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, -1, -1, 0]]
-    assert outputs[1][:, :, 1].tolist() == [[1, 0], [1, 1]]
+    outputs = pipeline.run(seed_input())  # the maps themselves: tests/core/test_lecture_numbers.py
+    assert outputs[2][:, :, 0].tolist() == np.kron([[3, 0], [3, 1]], np.ones((3, 3))).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(kh=st.integers(1, 7), kw=st.integers(1, 7))
+def test_lecture_filters_at_any_size_are_plus_one_on_their_line(kh, kw):
+    diagonal = filter_preset("lecture diagonal", (kh, kw))
+    line = filter_preset("lecture vertical line", (kh, kw))
+    assert set(np.unique(diagonal)) <= {-1, 1} and set(np.unique(line)) <= {-1, 1}
+    assert diagonal[0, 0] == 1 and diagonal[-1, -1] == 1
+    assert ((diagonal == 1).sum(axis=0) >= 1).all() and ((diagonal == 1).sum(axis=1) >= 1).all()  # corner to corner
+    assert (line == 1).sum(axis=0).tolist() == [kh if c == (kw - 1) // 2 else 0 for c in range(kw)]

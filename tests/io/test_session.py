@@ -375,13 +375,18 @@ def test_example_sessions_show_the_numbers_the_readme_promises():
     s = load_session(os.path.join(RESOURCES, "same-padding-stride2.cnnviz.json"))
     assert s.pipeline.run(s.input)[-1][:, :, 0].tolist() == [[-6, -6, 30], [-6, -6, 66], [-4, -4, 62]]
     s = load_session(os.path.join(RESOURCES, "transposed-back-to-6x6.cnnviz.json"))
-    assert [y.shape for y in s.pipeline.run(s.input)] == [(4, 4, 1), (2, 2, 1), (6, 6, 1)]
+    conv, pooled, back = s.pipeline.run(s.input)
+    assert [y.shape for y in (conv, pooled, back)] == [(4, 4, 1), (2, 2, 1), (6, 6, 1)]
+    assert pooled[:, :, 0].tolist() == [[3, 0], [3, 1]]  # the lecture's diagonal filter, pooled
+    np.testing.assert_allclose(back[3:, 3:, 0], np.arange(1, 10).reshape(3, 3) / 9, rtol=1e-6)  # 1 · kernel
 
 
 def test_lecture_example_is_the_seed():
     s = load_session(os.path.join(RESOURCES, "lecture.cnnviz.json"))
     assert np.array_equal(s.input, seed_input())
     assert s.pipeline.get_config() == seed_pipeline().get_config()
+    for got, want in zip(s.pipeline.layers, seed_pipeline().layers):
+        assert [w.tolist() for w in got.get_weights()] == [w.tolist() for w in want.get_weights()]
     outputs = s.pipeline.run(s.input)
     assert [o.shape for o in outputs] == [(4, 4, 2), (2, 2, 2), (6, 6, 2)]
 

@@ -222,7 +222,7 @@ def test_the_scene_exports_to_svg_as_on_screen(seed, tmp_path):
     painter.end()
     assert set(geometries) == {("input", 0), ("filter", 0), ("products", 0), ("output", 0)}
     text = (tmp_path / "step.svg").read_text()
-    assert "Filter 1" in text and "x·w, sum 0" in text
+    assert "Filter 1" in text and "x·w, sum 1" in text  # window (1, 1) of the diagonal filter
 
 
 def test_a_state_the_view_cannot_explain_is_said_not_raised(seed, monkeypatch):

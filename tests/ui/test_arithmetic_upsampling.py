@@ -62,3 +62,19 @@ def test_hovering_an_output_grid_sets_the_probe(qtbot):
     qtbot.waitUntil(lambda: view.cell == (4, 1), timeout=2000)
     assert document.probe.level == 1 and document.probe.cell == (4, 1, 0)
     assert document.probe.fields[0] == {(1, 0, 0)}  # nearest layer: the receptive field is one cell
+
+
+def test_a_pinned_cell_carried_into_a_pipeline_without_up_sampling_is_not_an_error(qtbot):
+    """Opening a session keeps a pinned cell whose level now holds a Conv2DTranspose: the probe can reach
+    the view before the new pipeline does."""
+    doc = Document()  # the lecture: UpSampling2D is layer 3
+    view = UpsamplingView(doc)
+    qtbot.addWidget(view)
+    doc.set_probe(3, (1, 1, 0), pinned=True)
+    conv = core.Conv2D(1, 3)
+    pipeline = core.Pipeline((6, 6, 1), [conv, core.MaxPooling2D(2), core.Conv2DTranspose(1, 3, strides=3)])
+    doc.pipelineChanged.disconnect(view._document_changed)  # the order Document.set_pipeline may use
+    doc.set_pipeline(pipeline, core.seed_input())
+    doc.pipelineChanged.connect(view._document_changed)
+    view.probe_changed(doc.probe)
+    assert view._index == 0 and view.formula.text() == ""

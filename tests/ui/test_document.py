@@ -30,10 +30,11 @@ def test_seed_session(doc):
     assert [o.shape for o in doc.outputs] == [(4, 4, 2), (2, 2, 2), (6, 6, 2)]
     assert len(doc.levels) == 4 and doc.levels[0] is doc.input
     assert doc.selected_layer == 1 and doc.error is None
-    # vertical edge filter on the lecture pattern, first row: windows (0..2, 0..2) etc.
+    # the lecture's diagonal filter on its pattern: the top-left window gives 3, pooling keeps it
     x = doc.input[:, :, 0]
     k = doc.layer(1).kernel[:, :, 0, 0]
-    assert doc.outputs[0][0, 0, 0] == pytest.approx(float((x[0:3, 0:3] * k).sum()))
+    assert doc.outputs[0][0, 0, 0] == float((x[0:3, 0:3] * k).sum()) == 3
+    assert doc.outputs[1][:, :, 0].tolist() == [[3, 0], [3, 1]]
 
 
 def test_stroke_is_one_undo_step_and_recompute_is_coalesced(doc, qtbot):

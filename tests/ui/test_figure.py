@@ -48,10 +48,10 @@ def test_png_has_the_right_size_and_the_cell_colours(qapp, tmp_path, scale):
     # input: greys, 1 = white, 0 = black
     assert cell_pixel(fig, image, (0, 0), 0, 0, scale).getRgb()[:3] == lut_colour(1, (0, 1), GREYS) == (255, 255, 255)
     assert cell_pixel(fig, image, (0, 0), 0, 1, scale).getRgb()[:3] == (0, 0, 0)
-    # Conv2D #1 map 1: the diverging colour of −2 (the most negative cell) with symmetric levels ±2
+    # Conv2D #1 map 1: the diverging colour of −3 with the layer's symmetric levels ±4 (map 2 holds −4)
     y = session("lecture").pipeline.run(x)[0]
-    assert y[3, 2, 0] == -2
-    assert cell_pixel(fig, image, (1, 0), 3, 2, scale).getRgb()[:3] == lut_colour(-2, (-2, 2), DIVERGING)
+    assert y[0, 2, 0] == -3 and y.min() == -4 and y.max() == 3
+    assert cell_pixel(fig, image, (1, 0), 0, 2, scale).getRgb()[:3] == lut_colour(-3, (-4, 4), DIVERGING)
 
 
 def test_png_cells_have_their_numbers_written(qapp, tmp_path):

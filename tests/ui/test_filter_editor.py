@@ -48,6 +48,7 @@ def test_paint_a_weight_and_the_conv_output_follows(window, qtbot):
     doc = window.document
     editor = editor_of(window)
     editor.brush.setValue(2.0)
+    before = doc.layer(1).kernel[1, :, 0, 1].copy()  # [−1, 1, −1]: the lecture's vertical line
     hm = slice_view(editor, 1, 0).heatmap
     stroke(qtbot, hm, [(1, 0), (1, 1), (1, 2)])  # middle row of filter 2
     doc.flush()
@@ -62,7 +63,8 @@ def test_paint_a_weight_and_the_conv_output_follows(window, qtbot):
     np.testing.assert_array_equal(card.heatmap.image.image, doc.outputs[0][:, :, 1])
     window.action_set.undo.trigger()
     doc.flush()
-    np.testing.assert_array_equal(doc.layer(1).kernel[1, :, 0, 1], [0, 0, 0])
+    np.testing.assert_array_equal(before, [-1, 1, -1])
+    np.testing.assert_array_equal(doc.layer(1).kernel[1, :, 0, 1], before)
 
 
 def test_exact_weight_by_keyboard_and_bias(window, qtbot):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.layers.base import Layer
 
 
@@ -17,6 +17,12 @@ class Activation(Layer):
 
     def _call(self, x, training):
         return ops.activation(x, self.activation)
+
+    def _forward(self, x, training):
+        return batch_ops.activation(x, self.activation)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.activation(x, dy, self.activation), []
 
     def get_config(self):
         return {"name": self.name, "activation": self.activation}

@@ -46,6 +46,7 @@ class Layer:
         self.index: int | None = None
         self.built = False
         self.input_shape: tuple[int, int, int] | None = None
+        self.trainable = True  # as Keras's layer.trainable: False freezes the weights in training
 
     # ---- identity and errors -------------------------------------------------------------------
     @property
@@ -139,11 +140,14 @@ class Layer:
         pass
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
+        """One image (H, W, C) or a batch (N, H, W, C), validated; a batch gives each image's numbers."""
         x = self._check_input(x)
-        if not self.built or self.input_shape != x.shape:
-            self.build(x.shape)
+        batched = x.ndim == 4
+        shape = x.shape[1:] if batched else x.shape
+        if not self.built or self.input_shape != shape:
+            self.build(shape)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below, by name
-            y = self._call(x, training)
+            y = self._forward(x, training) if batched else self._call(x, training)
         if not np.isfinite(y).all():
             raise self._error("output overflows float32 (a value beyond ±3.4·10³⁸): the input or the weights "
                               "are too large", "weights" if self.get_weights() else "input")
@@ -151,22 +155,53 @@ class Layer:
 
     def _check_input(self, x) -> np.ndarray:
         x = np.asarray(x)
-        if x.ndim != 3:
-            raise self._error(f"input must be an (H, W, C) array, got {x.ndim} dimensions", "input")
+        if x.ndim not in (3, 4) or (x.ndim == 4 and len(x) == 0):
+            raise self._error(f"input must be an (H, W, C) array or a non-empty batch (N, H, W, C), "
+                              f"got {x.ndim} dimensions" + (" and no images" if x.ndim == 4 else ""), "input")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise self._error(f"input must hold real numbers, got {x.dtype}", "input")
-        self._check_input_shape(x.shape)
+        self._check_input_shape(x.shape[-3:])
         with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
             x = x.astype(np.float32, copy=False)
         if not np.isfinite(x).all():
             raise self._error("input holds NaN or infinite values (or values too large for float32)", "input")
-        if self.built and self.input_shape[2] != x.shape[2]:
-            raise self._error(f"input has {x.shape[2]} channels, the layer was built for {self.input_shape[2]}",
+        if self.built and self.input_shape[2] != x.shape[-1]:
+            raise self._error(f"input has {x.shape[-1]} channels, the layer was built for {self.input_shape[2]}",
                               "input")
         return x
 
     def _call(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
+
+    # ---- batches and gradients (training) ----------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The layer on a batch (N, H, W, C) without validation, in x's float dtype: the training loop's
+        forward pass (the layer must be built for these images)."""
+        return self._forward(x, training)
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        return np.stack([self._call(image, training) for image in x])
+
+    def backward(self, x, dy, training: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The vector-Jacobian product at input x: (∂L/∂x, [∂L/∂w for w in get_weights()]) from dy = ∂L/∂y.
+
+        x and dy are one image or a batch (then the weight gradients are summed over the batch); with
+        training=True the layer differentiates its training-mode forward pass (Dropout's current mask)."""
+        single = np.ndim(x) == 3
+        x, dy = (np.asarray(a)[None] if single else np.asarray(a) for a in (x, dy))
+        dx, grads = self._backward(x, dy, training)
+        return (dx[0] if single else dx), grads
+
+    def _backward(self, x: np.ndarray, dy: np.ndarray, training: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} has no backward pass")
+
+    def weight_attributes(self) -> tuple[str, ...]:
+        """The attributes holding get_weights()'s arrays, in the same order (updated in place by training)."""
+        return ()
+
+    def trainable_weights(self) -> tuple[bool, ...]:
+        """Per get_weights() array: does training change it? (BatchNormalization's statistics do not.)"""
+        return (self.trainable,) * len(self.weight_attributes())
 
     # ---- weights -------------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.arithmetic import (
     PADDINGS,
     conv_output_size,
@@ -91,6 +91,12 @@ class _Conv(Layer):
         limit = math.sqrt(6.0 / (field * shape[2] + field * shape[3]))  # glorot uniform, as Keras
         self.kernel = rng.uniform(-limit, limit, size=shape).astype(np.float32)
         self.bias = np.zeros(self.filters, np.float32) if self.use_bias else None
+
+    def weight_attributes(self) -> tuple[str, ...]:
+        return ("kernel", "bias") if self.use_bias else ("kernel",)
+
+    def _grads(self, dkernel, dbias) -> list[np.ndarray]:
+        return [dkernel, dbias] if self.use_bias else [dkernel]
 
     def get_weights(self) -> list[np.ndarray]:
         if self.kernel is None:
@@ -207,6 +213,13 @@ class Conv2D(_Conv):
     def _call(self, x, training):
         return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
 
+    def _forward(self, x, training):
+        return batch_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+    def _backward(self, x, dy, training):
+        dx, dkernel, dbias = grad_ops.conv2d(x, dy, self.kernel, self.strides, self.padding, self.dilation_rate)
+        return dx, self._grads(dkernel, dbias)
+
 
 class Conv2DTranspose(_Conv):
     """Keras Conv2DTranspose: every input cell scatters kernel×value into the output, then the crop."""
@@ -289,6 +302,15 @@ class Conv2DTranspose(_Conv):
     def _call(self, x, training):
         return ops.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding,
                                     self.output_padding, self.dilation_rate)
+
+    def _forward(self, x, training):
+        return batch_ops.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding,
+                                          self.output_padding, self.dilation_rate)
+
+    def _backward(self, x, dy, training):
+        dx, dkernel, dbias = grad_ops.conv2d_transpose(x, dy, self.kernel, self.strides, self.padding,
+                                                       self.output_padding, self.dilation_rate)
+        return dx, self._grads(dkernel, dbias)
 
     def get_config(self):
         config = super().get_config()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.arithmetic import PADDINGS, conv_output_size, conv_padding
 from cnnviz.core.layers.base import Layer, _explain_sliding, _padded_and_windows, _times
 
@@ -50,6 +50,12 @@ class _Pooling(Layer):
 
     def _call(self, x, training):
         return ops.pool2d(x, self.pool_size, self.strides, self.padding, self.MODE)
+
+    def _forward(self, x, training):
+        return batch_ops.pool2d(x, self.pool_size, self.strides, self.padding, self.MODE)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.pool2d(x, dy, self.pool_size, self.strides, self.padding, self.MODE), []
 
     def get_config(self):
         return {"name": self.name, "pool_size": self.pool_size, "strides": self._strides, "padding": self.padding}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.layers.base import Layer
 
 
@@ -27,6 +27,12 @@ class UpSampling2D(Layer):
 
     def _call(self, x, training):
         return ops.upsample2d(x, self.size, self.interpolation)
+
+    def _forward(self, x, training):
+        return batch_ops.upsample2d(x, self.size, self.interpolation)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.upsample2d(x, dy, self.size, self.interpolation), []
 
     def get_config(self):
         return {"name": self.name, "size": self.size, "interpolation": self.interpolation}

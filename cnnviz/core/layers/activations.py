@@ -24,6 +24,18 @@ class Activation(Layer):
     def _backward(self, x, dy, training):
         return grad_ops.activation(x, dy, self.activation), []
 
+    def logits_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    def forward_logits(self, x, training=False):
+        return x  # this layer's input is the logits
+
+    def activate_logits(self, logits):
+        return batch_ops.activation(logits, self.activation)
+
+    def backward_logits(self, x, dlogits, training=False):
+        return dlogits, []
+
     def get_config(self):
         return {"name": self.name, "activation": self.activation}
 

@@ -195,6 +195,20 @@ class Layer:
     def _backward(self, x: np.ndarray, dy: np.ndarray, training: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         raise NotImplementedError(f"{type(self).__name__} has no backward pass")
 
+    def logits_activation(self) -> str | None:
+        """"softmax" or "sigmoid" when this layer's output is that Keras activation of its logits: a
+        crossentropy after it is then computed from the logits (forward_logits / backward_logits)."""
+        return None
+
+    def forward_logits(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax or sigmoid")
+
+    def activate_logits(self, logits: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax or sigmoid")
+
+    def backward_logits(self, x, dlogits, training: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax or sigmoid")
+
     def weight_attributes(self) -> tuple[str, ...]:
         """The attributes holding get_weights()'s arrays, in the same order (updated in place by training)."""
         return ()

@@ -65,6 +65,8 @@ class Optimizer:
                               f"for {len(self._slots)}", param="weights")
         results = [self._update(np.asarray(p, np.float64), np.asarray(g, np.float64), slots)
                    for p, g, slots in zip(params, grads, self._slots)]
+        with np.errstate(over="ignore", invalid="ignore"):  # in the weights' own dtype (float32) too
+            results = [(new.astype(p.dtype), slots) for p, (new, slots) in zip(params, results)]
         if not all(np.isfinite(new).all() for new, _ in results):
             return False
         for p, (new, slots), old in zip(params, results, self._slots):

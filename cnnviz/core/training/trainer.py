@@ -112,6 +112,10 @@ class Trainer:
 
     def _forward(self, x, training: bool):
         """(inputs of every layer, output, logits or None)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run shows as a non-finite loss
+            return self._forward_layers(x, training)
+
+    def _forward_layers(self, x, training: bool):
         inputs, current = [], x
         head = self._logits_head()
         layers = self.pipeline.layers

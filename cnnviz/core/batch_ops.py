@@ -9,8 +9,10 @@ offsets at most, never over pixels or images.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from cnnviz.core.arithmetic import (
     conv_output_size,
@@ -45,19 +47,24 @@ def crop_hw(x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.n
 
 
 def windows(xp: np.ndarray, size, out, strides, dilation=(1, 1)) -> np.ndarray:
-    """Every window of a padded batch as a view (N, oh, ow, kh, kw, C): xp[n, i·s + a·d, j·s + b·d, c]."""
+    """Every window of a padded batch as a read-only view (N, oh, ow, kh, kw, C):
+    view[n, i, j, a, b, c] = xp[n, i·s + a·d, j·s + b·d, c]."""
     (kh, kw), (oh, ow), (sh, sw), (dh, dw) = size, out, strides, dilation
-    view = sliding_window_view(xp, (effective_size(kh, dh), effective_size(kw, dw)), axis=(1, 2))
-    view = view[:, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, :, ::dh, ::dw]  # (N, oh, ow, C, kh, kw)
-    return view.transpose(0, 1, 2, 4, 5, 3)
+    n, r, q, c = xp.strides
+    return as_strided(xp, (xp.shape[0], oh, ow, kh, kw, xp.shape[3]), (n, r * sh, q * sw, r * dh, q * dw, c),
+                      writeable=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _geometry(h, w, size, strides, padding, dilation):
+    out = tuple(conv_output_size(n, k, s, padding, d) for n, k, s, d in zip((h, w), size, strides, dilation))
+    rows, cols = (conv_padding(n, k, s, padding, d) for n, k, s, d in zip((h, w), size, strides, dilation))
+    return out, rows, cols
 
 
 def conv_geometry(shape, size, strides, padding, dilation=(1, 1)):
     """((oh, ow), row padding, col padding) of a Conv2D or pooling on an (N, H, W, C) batch."""
-    _, h, w, _ = shape
-    out = tuple(conv_output_size(n, k, s, padding, d) for n, k, s, d in zip((h, w), size, strides, dilation))
-    rows, cols = (conv_padding(n, k, s, padding, d) for n, k, s, d in zip((h, w), size, strides, dilation))
-    return out, rows, cols
+    return _geometry(shape[1], shape[2], tuple(size), tuple(strides), padding, tuple(dilation))
 
 
 def window_matrix(x, size, strides, padding, dilation=(1, 1)) -> np.ndarray:
@@ -140,11 +147,35 @@ def pool_windows(x, pool_size, strides, padding, fill) -> np.ndarray:
     return view.transpose(0, 1, 2, 5, 3, 4).reshape(*view.shape[:3], x.shape[3], -1)
 
 
+@functools.lru_cache(maxsize=256)
+def pool_index(h, w, pool_size, strides, padding) -> tuple[np.ndarray, int, int]:
+    """(index (oh·ow, kh·kw), padded rows, padded cols): the flat padded-cell number r·W_p + q of every
+    cell of every window, window cells in row-major order (the order in which ties are decided)."""
+    (oh, ow), rows, cols = _geometry(h, w, pool_size, strides, padding, (1, 1))
+    hp, wp = h + sum(rows), w + sum(cols)
+    (kh, kw), (sh, sw) = pool_size, strides
+    r = (np.arange(oh) * sh)[:, None, None, None] + np.arange(kh)[None, None, :, None]
+    q = (np.arange(ow) * sw)[None, :, None, None] + np.arange(kw)[None, None, None, :]
+    index = (r * wp + q).reshape(oh * ow, kh * kw)
+    index.flags.writeable = False  # shared by every call through the cache
+    return index, hp, wp
+
+
+def max_pool_cells(x, pool_size, strides, padding) -> tuple[np.ndarray, tuple]:
+    """Every window's cells of a max pooling, (N, oh·ow, kh·kw, C), padding at −∞; and the pool_index."""
+    index = pool_index(x.shape[1], x.shape[2], tuple(pool_size), tuple(strides), padding)
+    _, rows, cols = pool_geometry(x.shape, pool_size, strides, padding)
+    xp = pad_hw(x, rows, cols, -np.inf).reshape(x.shape[0], -1, x.shape[3])
+    return xp[:, index[0]], index
+
+
 def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np.ndarray:
     """Keras Max/AveragePooling2D on a batch; padded cells are ignored (max: −∞, average: not counted)."""
     strides = pool_size if strides is None else strides
+    (oh, ow), _, _ = pool_geometry(x.shape, pool_size, strides, padding)
     if mode == "max":
-        return pool_windows(x, pool_size, strides, padding, -np.inf).max(axis=-1)
+        cells, _ = max_pool_cells(x, pool_size, strides, padding)
+        return cells.max(axis=2).reshape(x.shape[0], oh, ow, x.shape[3])
     sums = pool_windows(x, pool_size, strides, padding, 0).sum(axis=-1)
     return sums / real_counts(x.shape, pool_size, strides, padding).astype(x.dtype)
 

@@ -31,12 +31,15 @@ def _padded_shape(shape, rows, cols):
     return n, h + sum(rows), w + sum(cols), c
 
 
-def conv2d(x, dy, kernel, strides=(1, 1), padding="valid", dilation=(1, 1)):
-    """(dx, dkernel, dbias) of Conv2D: dW = colsᵀ·dy, db = Σ dy, dx = dy scattered back through W."""
+def conv2d(x, dy, kernel, strides=(1, 1), padding="valid", dilation=(1, 1), need_dx=True):
+    """(dx, dkernel, dbias) of Conv2D: dW = colsᵀ·dy, db = Σ dy, dx = dy scattered back through W
+    (dx is None when not needed: the lowest trained layer)."""
     kh, kw, c, f = kernel.shape
     out, rows, cols = B.conv_geometry(x.shape, (kh, kw), strides, padding, dilation)
     dy2 = dy.reshape(-1, f)
     dkernel = (B.window_matrix(x, (kh, kw), strides, padding, dilation).T @ dy2).reshape(kernel.shape)
+    if not need_dx:
+        return None, dkernel, dy2.sum(axis=0)
     dwin = (dy2 @ kernel.reshape(-1, f).T).reshape(x.shape[0], *out, kh, kw, c)
     dxp = _scatter_windows(dwin, _padded_shape(x.shape, rows, cols), (kh, kw), strides, dilation)
     return B.crop_hw(dxp, rows, cols), dkernel, dy2.sum(axis=0)
@@ -78,14 +81,16 @@ def pool2d(x, dy, pool_size=(2, 2), strides=None, padding="valid", mode="max") -
     (oh, ow), rows, cols = B.pool_geometry(x.shape, pool_size, strides, padding)
     n, c = x.shape[0], x.shape[3]
     if mode == "max":
-        first = B.pool_windows(x, pool_size, strides, padding, -np.inf).argmax(axis=-1)  # (N, oh, ow, C)
-        offsets = np.arange(kh * kw).reshape(kh, kw, 1)
-        dwin = np.where(first[:, :, :, None, None, :] == offsets, dy[:, :, :, None, None, :], 0)
-    else:
-        share = dy / B.real_counts(x.shape, pool_size, strides, padding).astype(dy.dtype)
-        dwin = np.broadcast_to(share[:, :, :, None, None, :], (n, oh, ow, kh, kw, c))
-    dxp = _scatter_windows(dwin.astype(dy.dtype, copy=False), _padded_shape(x.shape, rows, cols), pool_size, strides)
-    return B.crop_hw(dxp, rows, cols)
+        cells, (index, hp, wp) = B.max_pool_cells(x, pool_size, strides, padding)
+        first = cells.argmax(axis=2)  # (N, oh·ow, C): the first maximum of each window, row-major
+        cell = index[np.arange(oh * ow)[None, :, None], first]  # its padded-cell number
+        flat = (np.arange(n)[:, None, None] * (hp * wp) + cell) * c + np.arange(c)
+        # overlapping windows add: bincount sums every window's dy on its cell
+        dxp = np.bincount(flat.ravel(), dy.reshape(-1), minlength=n * hp * wp * c).reshape(n, hp, wp, c)
+        return B.crop_hw(dxp.astype(dy.dtype, copy=False), rows, cols)
+    share = dy / B.real_counts(x.shape, pool_size, strides, padding).astype(dy.dtype)
+    dwin = np.broadcast_to(share[:, :, :, None, None, :], (n, oh, ow, kh, kw, c))
+    return B.crop_hw(_scatter_windows(dwin, _padded_shape(x.shape, rows, cols), pool_size, strides), rows, cols)
 
 
 def global_pool(x, dy, mode="average", keepdims=False) -> np.ndarray:

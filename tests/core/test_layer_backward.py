@@ -122,3 +122,13 @@ def test_conv_backward_worked_example_through_the_layer():
     np.testing.assert_array_equal(dk[:, :, 0, 0], [[8, 11], [17, 20]])
     np.testing.assert_array_equal(db, [3])
     np.testing.assert_array_equal(dx[:, :, 0], [[1, 2, 0], [3, 6, 4], [0, 6, 8]])
+
+
+@pytest.mark.parametrize(("name", "kwargs", "shape"), CASES)
+def test_weight_gradients_alone_equal_backwards(name, kwargs, shape):
+    layer = make(name, kwargs, shape)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, *shape)).astype(np.float32)
+    dy = rng.standard_normal((2, *layer.compute_output_shape(shape))).astype(np.float32)
+    for a, b in zip(layer.weight_gradients(x, dy), layer.backward(x, dy)[1]):
+        np.testing.assert_array_equal(a, b)

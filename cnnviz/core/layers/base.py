@@ -195,6 +195,10 @@ class Layer:
     def _backward(self, x: np.ndarray, dy: np.ndarray, training: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         raise NotImplementedError(f"{type(self).__name__} has no backward pass")
 
+    def weight_gradients(self, x: np.ndarray, dy: np.ndarray, training: bool = False) -> list[np.ndarray]:
+        """backward's weight gradients alone, on a batch (the lowest trained layer needs no ∂L/∂x)."""
+        return self._backward(x, dy, training)[1]
+
     def logits_activation(self) -> str | None:
         """"softmax" or "sigmoid" when this layer's output is that Keras activation of its logits: a
         crossentropy after it is then computed from the logits (forward_logits / backward_logits)."""

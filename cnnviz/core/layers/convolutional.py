@@ -220,6 +220,11 @@ class Conv2D(_Conv):
         dx, dkernel, dbias = grad_ops.conv2d(x, dy, self.kernel, self.strides, self.padding, self.dilation_rate)
         return dx, self._grads(dkernel, dbias)
 
+    def weight_gradients(self, x, dy, training=False):
+        _, dkernel, dbias = grad_ops.conv2d(x, dy, self.kernel, self.strides, self.padding, self.dilation_rate,
+                                            need_dx=False)
+        return self._grads(dkernel, dbias)
+
 
 class Conv2DTranspose(_Conv):
     """Keras Conv2DTranspose: every input cell scatters kernel×value into the output, then the crop."""

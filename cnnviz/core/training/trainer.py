@@ -152,8 +152,10 @@ class Trainer:
         if logits is not None:  # the loss gave ∂L/∂logits: the head's own activation is already inside it
             dy, grads[top] = layers[top].backward_logits(inputs[top], dy, training)
             top -= 1
-        for i in range(top, lowest - 1, -1):
+        for i in range(top, lowest, -1):
             dy, grads[i] = layers[i].backward(inputs[i], dy, training)
+        if lowest <= top:
+            grads[lowest] = layers[lowest].weight_gradients(inputs[lowest], dy, training)
         return grads
 
     def _step(self, x, y) -> tuple[float, dict[str, float]]:

@@ -62,6 +62,19 @@ def _geometry(h, w, size, strides, padding, dilation):
     return out, rows, cols
 
 
+def scatter_windows(parts: np.ndarray, shape, strides, dilation=(1, 1)) -> np.ndarray:
+    """The adjoint of windows: a zero batch of `shape` with parts (N, oh, ow, kh, kw, C) added back at
+    [n, i·s + a·d, j·s + b·d, c]; one contiguous block per kernel offset (a copy that pays for itself)."""
+    n, oh, ow, kh, kw, c = parts.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    blocks = np.ascontiguousarray(parts.transpose(3, 4, 0, 1, 2, 5))
+    out = np.zeros(shape, parts.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            out[:, a * dh : a * dh + (oh - 1) * sh + 1 : sh, b * dw : b * dw + (ow - 1) * sw + 1 : sw] += blocks[a, b]
+    return out
+
+
 def conv_geometry(shape, size, strides, padding, dilation=(1, 1)):
     """((oh, ow), row padding, col padding) of a Conv2D or pooling on an (N, H, W, C) batch."""
     return _geometry(shape[1], shape[2], tuple(size), tuple(strides), padding, tuple(dilation))
@@ -106,13 +119,9 @@ def conv2d_transpose(x, kernel, bias=None, strides=(1, 1), padding="valid", outp
     n, h, w, c = x.shape
     kh, kw, f, _ = kernel.shape
     (oh, ow), (top, left), canvas = transpose_geometry(x.shape, (kh, kw), strides, padding, output_padding, dilation)
-    (sh, sw), (dh, dw) = strides, dilation
-    # every kernel offset's contribution in one product: (N·h·w, in) · (in, kh·kw·out)
+    # every kernel offset's contribution in one product (N·h·w, in) · (in, kh·kw·out), then added at stride s
     parts = (x.reshape(-1, c) @ kernel.transpose(3, 0, 1, 2).reshape(c, -1)).reshape(n, h, w, kh, kw, f)
-    full = np.zeros((n, *canvas, f), _dtype(x, kernel))
-    for a in range(kh):
-        for b in range(kw):
-            full[:, a * dh : a * dh + (h - 1) * sh + 1 : sh, b * dw : b * dw + (w - 1) * sw + 1 : sw] += parts[:, :, :, a, b]
+    full = scatter_windows(parts, (n, *canvas, f), strides, dilation)
     y = full[:, top : top + oh, left : left + ow]
     return y + bias if bias is not None else y.copy()
 
@@ -162,11 +171,12 @@ def pool_index(h, w, pool_size, strides, padding) -> tuple[np.ndarray, int, int]
 
 
 def max_pool_cells(x, pool_size, strides, padding) -> tuple[np.ndarray, tuple]:
-    """Every window's cells of a max pooling, (N, oh·ow, kh·kw, C), padding at −∞; and the pool_index."""
+    """Every window's cells of a max pooling, (N, C, oh·ow, kh·kw) (a window's cells last, for fast
+    reductions), padding at −∞; and the pool_index."""
     index = pool_index(x.shape[1], x.shape[2], tuple(pool_size), tuple(strides), padding)
     _, rows, cols = pool_geometry(x.shape, pool_size, strides, padding)
     xp = pad_hw(x, rows, cols, -np.inf).reshape(x.shape[0], -1, x.shape[3])
-    return xp[:, index[0]], index
+    return np.ascontiguousarray(xp.transpose(0, 2, 1))[:, :, index[0]], index
 
 
 def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np.ndarray:
@@ -175,7 +185,7 @@ def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np
     (oh, ow), _, _ = pool_geometry(x.shape, pool_size, strides, padding)
     if mode == "max":
         cells, _ = max_pool_cells(x, pool_size, strides, padding)
-        return cells.max(axis=2).reshape(x.shape[0], oh, ow, x.shape[3])
+        return np.ascontiguousarray(cells.max(axis=-1).transpose(0, 2, 1)).reshape(x.shape[0], oh, ow, x.shape[3])
     sums = pool_windows(x, pool_size, strides, padding, 0).sum(axis=-1)
     return sums / real_counts(x.shape, pool_size, strides, padding).astype(x.dtype)
 

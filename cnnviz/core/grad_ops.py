@@ -15,17 +15,6 @@ import numpy as np
 from cnnviz.core import batch_ops as B
 
 
-def _scatter_windows(dwin: np.ndarray, padded_shape, size, strides, dilation=(1, 1)) -> np.ndarray:
-    """The adjoint of batch_ops.windows: add dwin (N, oh, ow, kh, kw, C) back onto a zero padded batch."""
-    n, oh, ow, kh, kw, c = dwin.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    dxp = np.zeros(padded_shape, dwin.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            dxp[:, a * dh : a * dh + (oh - 1) * sh + 1 : sh, b * dw : b * dw + (ow - 1) * sw + 1 : sw] += dwin[:, :, :, a, b]
-    return dxp
-
-
 def _padded_shape(shape, rows, cols):
     n, h, w, c = shape
     return n, h + sum(rows), w + sum(cols), c
@@ -40,8 +29,9 @@ def conv2d(x, dy, kernel, strides=(1, 1), padding="valid", dilation=(1, 1), need
     dkernel = (B.window_matrix(x, (kh, kw), strides, padding, dilation).T @ dy2).reshape(kernel.shape)
     if not need_dx:
         return None, dkernel, dy2.sum(axis=0)
+    # the transposed convolution of dy: each window's share of dy through W, added back where it was read
     dwin = (dy2 @ kernel.reshape(-1, f).T).reshape(x.shape[0], *out, kh, kw, c)
-    dxp = _scatter_windows(dwin, _padded_shape(x.shape, rows, cols), (kh, kw), strides, dilation)
+    dxp = B.scatter_windows(dwin, _padded_shape(x.shape, rows, cols), strides, dilation)
     return B.crop_hw(dxp, rows, cols), dkernel, dy2.sum(axis=0)
 
 
@@ -69,7 +59,7 @@ def depthwise_conv2d(x, dy, kernel, strides=(1, 1), padding="valid", dilation=(1
     dy5 = dy.reshape(*dy.shape[:3], c, m)
     dkernel = np.einsum("nijabc,nijcm->abcm", view, dy5, optimize=True)
     dwin = np.einsum("nijcm,abcm->nijabc", dy5, kernel, optimize=True)
-    dxp = _scatter_windows(dwin, _padded_shape(x.shape, rows, cols), (kh, kw), strides, dilation)
+    dxp = B.scatter_windows(dwin, _padded_shape(x.shape, rows, cols), strides, dilation)
     return B.crop_hw(dxp, rows, cols), dkernel, dy.reshape(-1, c * m).sum(axis=0)
 
 
@@ -82,15 +72,16 @@ def pool2d(x, dy, pool_size=(2, 2), strides=None, padding="valid", mode="max") -
     n, c = x.shape[0], x.shape[3]
     if mode == "max":
         cells, (index, hp, wp) = B.max_pool_cells(x, pool_size, strides, padding)
-        first = cells.argmax(axis=2)  # (N, oh·ow, C): the first maximum of each window, row-major
-        cell = index[np.arange(oh * ow)[None, :, None], first]  # its padded-cell number
-        flat = (np.arange(n)[:, None, None] * (hp * wp) + cell) * c + np.arange(c)
+        first = cells.argmax(axis=-1)  # (N, C, oh·ow): the first maximum of each window, row-major
+        cell = index[np.arange(oh * ow), first]  # its padded-cell number
+        flat = (np.arange(n)[:, None, None] * (hp * wp) + cell) * c + np.arange(c)[:, None]
         # overlapping windows add: bincount sums every window's dy on its cell
-        dxp = np.bincount(flat.ravel(), dy.reshape(-1), minlength=n * hp * wp * c).reshape(n, hp, wp, c)
+        dyt = dy.reshape(n, oh * ow, c).transpose(0, 2, 1)
+        dxp = np.bincount(flat.ravel(), dyt.ravel(), minlength=n * hp * wp * c).reshape(n, hp, wp, c)
         return B.crop_hw(dxp.astype(dy.dtype, copy=False), rows, cols)
     share = dy / B.real_counts(x.shape, pool_size, strides, padding).astype(dy.dtype)
     dwin = np.broadcast_to(share[:, :, :, None, None, :], (n, oh, ow, kh, kw, c))
-    return B.crop_hw(_scatter_windows(dwin, _padded_shape(x.shape, rows, cols), pool_size, strides), rows, cols)
+    return B.crop_hw(B.scatter_windows(dwin, _padded_shape(x.shape, rows, cols), strides), rows, cols)
 
 
 def global_pool(x, dy, mode="average", keepdims=False) -> np.ndarray:

@@ -169,15 +169,8 @@ class Trainer:
             grads = self._backward(inputs, grad, logits, True, min(i for i, _ in places))
             if not self.optimizer.apply(arrays, [grads[i][k] for i, k in places]):
                 raise TrainingDiverged(step, value, self.optimizer.lr, "a weight would become NaN or infinite")
-        self._after_step()
         self.steps = step
         return value, metrics
-
-    def _after_step(self) -> None:
-        for layer in self.pipeline.layers:
-            commit = getattr(layer, "commit_moving_statistics", None)
-            if commit is not None:
-                commit()
 
     # ---- Keras's API ---------------------------------------------------------------------------------------
     def train_on_batch(self, x, y, return_metrics: bool = False):

@@ -43,7 +43,9 @@ class Progress:
     `loss` and `metrics` are this epoch's running means so far, weighted by batch size (at an epoch's
     last step: Keras's history values); `batch_loss` is this step's own loss before its update.
     `val_loss`/`val_metrics` are given at the last step of an epoch when there is validation data.
-    `stopped` holds the divergence message when training stopped at this step.
+    `stopped` holds the divergence message when training stopped at this step. `elapsed` is the wall
+    time since fit started; `examples_per_second` counts the training steps' own time only (not
+    validation, not the caller's work between steps).
     """
 
     step: int
@@ -203,35 +205,38 @@ class Trainer:
         if validation_data is not None:
             validation_data = self._check(*validation_data)
         steps = math.ceil(len(x) / batch_size)
-        start, seen = time.perf_counter(), 0
+        start, seen, busy = time.perf_counter(), 0, 0.0  # busy: seconds spent in training steps
         for epoch in range(1, epochs + 1):
             order = self._rng.permutation(len(x)) if shuffle else np.arange(len(x))
             totals, count = {"loss": 0.0, **{m: 0.0 for m in self.metrics}}, 0
             for batch in range(1, steps + 1):
                 part = order[(batch - 1) * batch_size : batch * batch_size]
                 learning_rate = self.optimizer.lr
+                t0 = time.perf_counter()
                 try:
                     value, metrics = self._step(x[part], y[part])
                 except TrainingDiverged as stop:
-                    yield self._progress(epoch, batch, steps, stop.loss, totals, count, start, seen,
+                    yield self._progress(epoch, batch, steps, stop.loss, totals, count, start, (seen, busy),
                                          learning_rate, stopped=str(stop))
                     return
+                busy += time.perf_counter() - t0
                 seen += len(part)
                 count += len(part)
                 for name, v in (("loss", value), *metrics.items()):
                     totals[name] += v * len(part)
                 val = self.evaluate(*validation_data, batch_size=batch_size) if (
                     validation_data is not None and batch == steps) else None
-                yield self._progress(epoch, batch, steps, value, totals, count, start, seen, learning_rate, val)
+                yield self._progress(epoch, batch, steps, value, totals, count, start, (seen, busy), learning_rate, val)
 
-    def _progress(self, epoch, batch, steps, value, totals, count, start, seen, learning_rate, val=None,
+    def _progress(self, epoch, batch, steps, value, totals, count, start, throughput, learning_rate, val=None,
                   stopped=None) -> Progress:
         elapsed = time.perf_counter() - start
+        seen, busy = throughput
         means = {k: v / count for k, v in totals.items()} if count else {k: math.nan for k in totals}
         return Progress(
             step=self.steps + (1 if stopped else 0), epoch=epoch, batch=batch, steps_per_epoch=steps,
             batch_loss=value, loss=means.pop("loss"), metrics=means, elapsed=elapsed,
-            examples_per_second=seen / elapsed if elapsed > 0 else 0.0, learning_rate=learning_rate,
+            examples_per_second=seen / busy if busy > 0 else 0.0, learning_rate=learning_rate,
             val_loss=None if val is None else val["loss"],
             val_metrics={} if val is None else {k: v for k, v in val.items() if k != "loss"}, stopped=stopped)
 

@@ -174,3 +174,14 @@ def test_pattern_dataset_is_seeded_labelled_and_in_range():
     assert (clean[:, :, 0, 0] == 1).all() and (clean.std(axis=1) == 0).all()  # bars are constant down a column
     with pytest.raises(ConfigError, match="patterns must be among"):
         pattern_dataset(5, kinds=["circles"])
+
+
+def test_a_layer_without_backward_pass_is_named():
+    from cnnviz.core.layers import Layer
+
+    class Opaque(Layer):
+        def _call(self, x, training):
+            return x
+
+    with pytest.raises(ConfigError, match=r"Trainer: Opaque #2 cannot be trained through: no backward pass"):
+        Trainer(Pipeline((4, 4, 1), [Conv2D(1, 1), Opaque()]), "mse")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnnviz.core.errors import ConfigError
+from cnnviz.core.layers import Layer
 from cnnviz.core.pipeline import Pipeline
 from cnnviz.core.training.losses import METRICS, get_loss
 from cnnviz.core.training.optimizers import get_optimizer
@@ -76,6 +77,10 @@ class Trainer:
             raise ConfigError(f"Trainer: not a pipeline: {pipeline!r}", param="pipeline")
         if not pipeline.layers:
             raise ConfigError("Trainer: the pipeline has no layers to train", param="pipeline")
+        missing = [layer.label for layer in pipeline.layers if type(layer)._backward is Layer._backward]
+        if missing:
+            raise ConfigError(f"Trainer: {', '.join(missing)} cannot be trained through: no backward pass",
+                              param="pipeline")
         self.pipeline = pipeline
         self.loss = get_loss(loss)
         self.optimizer = get_optimizer(optimizer)

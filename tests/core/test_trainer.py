@@ -92,6 +92,9 @@ def test_seeded_runs_are_identical_and_seeds_matter():
 
     np.testing.assert_array_equal(run(1), run(1))
     assert not np.array_equal(run(1), run(2))
+    p = small_cnn()  # a seed given to fit restarts the shuffling and the masks from it
+    list(Trainer(p, "binary_crossentropy", "rmsprop", seed=9).fit(x, y, epochs=2, batch_size=5, seed=1))
+    np.testing.assert_array_equal(np.concatenate([w.ravel() for w in itertools.chain(*p.get_weights())]), run(1))
 
 
 def test_a_frozen_layer_keeps_its_weights():

@@ -88,11 +88,17 @@ class Trainer:
         if unknown:
             raise ConfigError(f"Trainer: unknown metrics {unknown} (known: {', '.join(METRICS)})", param="metrics")
         self.metrics = tuple(metrics)
-        self.seed = int(seed)
         self.steps = 0
-        self._rng = np.random.default_rng(self.seed)
         pipeline.build()
-        for i, layer in enumerate(pipeline.layers):
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Start the shuffling and every Dropout's masks again from `seed`."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise ConfigError(f"Trainer: seed must be an integer, got {seed!r}", param="seed")
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
+        for i, layer in enumerate(self.pipeline.layers):
             if hasattr(layer, "restart_masks"):
                 layer.restart_masks((self.seed, i) if layer.seed is None else (self.seed, i, layer.seed))
 
@@ -187,13 +193,16 @@ class Trainer:
         return (value, metrics) if return_metrics else value
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True) -> Iterator[Progress]:
+            validation_data=None, shuffle: bool = True, seed: int | None = None) -> Iterator[Progress]:
         """Yield a Progress after every step; stop iterating to stop training (the weights stay as they are).
 
         As Keras: validation_split takes the last fraction of the samples, before any shuffling; shuffle
-        draws a new order each epoch (from the trainer's seed); the last batch may be smaller.
+        draws a new order each epoch (from the trainer's seed, or from `seed` when given: see reseed); the
+        last batch may be smaller.
         """
         x, y = self._check(x, y)
+        if seed is not None:
+            self.reseed(seed)
         if not (isinstance(epochs, int) and epochs >= 1):
             raise ConfigError(f"Trainer: epochs must be a positive integer, got {epochs!r}", param="epochs")
         if not (isinstance(batch_size, int) and batch_size >= 1):

@@ -196,7 +196,7 @@ def test_a_small_cnn_learns_to_tell_the_patterns_apart():
     model = Pipeline((6, 6, 1), [Conv2D(8, 3), ReLU(), MaxPooling2D(2), Conv2D(4, 2)], seed=1)
     trainer = Trainer(model, {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}},
                       {"class_name": "Adam", "config": {"learning_rate": 0.02}}, metrics=["accuracy"])
-    for progress in trainer.fit(x[:300], labels[:300, None, None], epochs=15, batch_size=20,
+    for progress in trainer.fit(x[:300], labels[:300, None, None], epochs=5, batch_size=20,
                                 validation_data=(x[300:], labels[300:, None, None])):
         pass
-    assert progress.val_metrics["accuracy"] >= 0.9
+    assert progress.val_metrics["accuracy"] >= 0.95

@@ -4,6 +4,8 @@ Keras's layers give the same gradients. Skipped where keras (with TensorFlow) is
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from keras_support import QUIET_KERAS, import_keras
 
 from cnnviz.core import Activation, AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D, Pipeline, ReLU
@@ -115,3 +117,30 @@ def test_layer_gradients_equal_tensorflow(layer):
     np.testing.assert_allclose(dx, theirs[0].numpy(), atol=1e-5, rtol=1e-5)
     for ours, t in zip(grads, theirs[1:]):
         np.testing.assert_allclose(ours, t.numpy(), atol=1e-4, rtol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), name=st.sampled_from(["SGD", "Adam", "RMSprop"]), scale=st.sampled_from([1e-6, 1e-3, 1, 10]),
+       seed=st.integers(0, 2**16))
+def test_optimizer_steps_equal_keras_on_random_settings(data, name, scale, seed):
+    """Three steps of apply_gradients on random hyperparameters and gradient sizes (float32 in Keras)."""
+    lr = data.draw(st.sampled_from([1e-3, 0.01, 0.1]), label="learning_rate")
+    config = {"learning_rate": lr}
+    if name == "SGD":
+        config |= {"momentum": data.draw(st.sampled_from([0.0, 0.5, 0.9])), "nesterov": data.draw(st.booleans())}
+    elif name == "Adam":
+        config |= {"beta_1": data.draw(st.sampled_from([0.5, 0.9])), "beta_2": data.draw(st.sampled_from([0.9, 0.999])),
+                   "epsilon": data.draw(st.sampled_from([1e-7, 1e-3])), "amsgrad": data.draw(st.booleans())}
+    else:
+        config |= {"rho": data.draw(st.sampled_from([0.5, 0.9])), "momentum": data.draw(st.sampled_from([0.0, 0.5])),
+                   "centered": data.draw(st.booleans())}
+    rng = np.random.default_rng(seed)
+    ours = get_optimizer({"class_name": name, "config": config})
+    theirs = keras.optimizers.deserialize(optimizer_to_config(ours))
+    w = rng.standard_normal((3, 4)).astype(np.float32)
+    variable = keras.Variable(w.copy())
+    for _ in range(3):
+        g = (rng.standard_normal(w.shape) * scale).astype(np.float32)
+        ours.apply([w], [g])
+        theirs.apply_gradients([(tf.constant(g), variable)])
+    np.testing.assert_allclose(w, variable.numpy(), rtol=1e-5, atol=1e-7)

@@ -6,6 +6,7 @@ import pytest
 from gradcheck import numeric_gradient
 
 from cnnviz.core import LAYER_TYPES, ConfigError, Conv2D, Dropout, MaxPooling2D
+from cnnviz.core import grad_ops as G
 
 # Per type, layers worth differentiating (strides, `same` padding, dilation, both interpolations ...) and
 # an input image shape. A registered type missing here fails test_every_registered_type_is_covered.
@@ -20,7 +21,13 @@ EXAMPLES = {
     "UpSampling2D": [(dict(size=2), (2, 3, 2)), (dict(size=(3, 2), interpolation="bilinear"), (2, 3, 1))],
     "Dropout": [(dict(rate=0.4, seed=3), (3, 3, 2))],
     "ReLU": [(dict(), (3, 4, 2))],
-    "Activation": [(dict(activation=a), (3, 3, 2)) for a in ("relu", "sigmoid", "tanh", "linear")],
+    "Activation": [(dict(activation=a), (3, 3, 2)) for a in ("relu", "sigmoid", "tanh", "linear", "softmax")]
+    + [(dict(activation="softmax"), (5,))],
+    "Flatten": [(dict(), (3, 4, 2)), (dict(), (5,))],
+    "Dense": [(dict(units=3), (6,)), (dict(units=4, activation="softmax"), (5,)),
+              (dict(units=2, activation="tanh", use_bias=False), (2, 3, 3))],
+    "Softmax": [(dict(), (4,)), (dict(), (2, 2, 3))],
+    "LeakyReLU": [(dict(negative_slope=0.1), (3, 3, 2)), (dict(), (7,))],
 }
 CASES = [(name, kwargs, shape) for name, examples in EXAMPLES.items() for kwargs, shape in examples]
 
@@ -132,3 +139,28 @@ def test_weight_gradients_alone_equal_backwards(name, kwargs, shape):
     dy = rng.standard_normal((2, *layer.compute_output_shape(shape))).astype(np.float32)
     for a, b in zip(layer.weight_gradients(x, dy), layer.backward(x, dy)[1]):
         np.testing.assert_array_equal(a, b)
+
+
+LOGITS_CASES = [case for case in CASES if make(*case).logits_activation()]
+
+
+def test_the_softmax_and_sigmoid_heads_are_the_cases_with_logits():
+    assert {(name, kwargs.get("activation")) for name, kwargs, _ in LOGITS_CASES} == {
+        ("Activation", "sigmoid"), ("Activation", "softmax"), ("Dense", "softmax"), ("Softmax", None)}
+
+
+@pytest.mark.parametrize(("name", "kwargs", "shape"), LOGITS_CASES)
+def test_logits_split_the_layer_at_its_final_activation(name, kwargs, shape):
+    """activate(logits(x)) is the layer; backward is backward_logits after the activation's own gradient."""
+    layer = make(name, kwargs, shape)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, *shape))
+    logits = layer.forward_logits(x)
+    np.testing.assert_allclose(layer.activate_logits(logits), layer.forward(x), atol=1e-6)
+    dy = rng.standard_normal(logits.shape)
+    through = G.activation(logits, dy, layer.logits_activation())
+    dx, grads = layer.backward(x, dy)
+    dx2, grads2 = layer.backward_logits(x, through)
+    np.testing.assert_allclose(dx, dx2, atol=1e-6)
+    for a, b in zip(grads, grads2):
+        np.testing.assert_allclose(a, b, atol=1e-6)

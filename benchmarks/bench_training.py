@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import six_layer_pipeline  # noqa: E402
 
-from cnnviz.core import LAYER_TYPES, Conv2D, MaxPooling2D, Pipeline, ReLU  # noqa: E402
+from cnnviz.core import Conv2D, Dense, Flatten, MaxPooling2D, Pipeline, ReLU  # noqa: E402
 from cnnviz.core.training import Trainer  # noqa: E402
 from cnnviz.io import load_digits  # noqa: E402
 
@@ -29,8 +29,10 @@ BATCH, ROUNDS, STEPS = 32, 15, 40
 
 
 def digits_cnn() -> Pipeline:
-    return Pipeline((8, 8, 1), [Conv2D(8, 3), ReLU(), MaxPooling2D(2), LAYER_TYPES["Flatten"](),
-                                LAYER_TYPES["Dense"](10, activation="softmax")], seed=0)
+    pipeline = Pipeline((8, 8, 1), [Conv2D(8, 3), ReLU(), MaxPooling2D(2), Flatten(), Dense(10, activation="softmax")],
+                        seed=0)
+    pipeline.build()
+    return pipeline
 
 
 def cnnviz_round(trainer, batches):
@@ -81,7 +83,6 @@ def digits_benchmark() -> None:
     batches = [(images[order[i : i + BATCH]], labels[order[i : i + BATCH]])
                for i in range(0, STEPS * BATCH, BATCH)]
     pipeline = digits_cnn()
-    pipeline.build()
     ours = Trainer(pipeline, "sparse_categorical_crossentropy", "adam")
     rivals = {}
     for threads in (1, 2):
@@ -132,10 +133,7 @@ def six_layer_step() -> None:
 
 
 def main() -> None:
-    if "Dense" in LAYER_TYPES and "Flatten" in LAYER_TYPES:
-        digits_benchmark()
-    else:
-        print("digits CNN: this cnnviz has no Flatten/Dense layers yet")
+    digits_benchmark()
     six_layer_step()
 
 

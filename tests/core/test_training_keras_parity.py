@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras_support import QUIET_KERAS, import_keras
 
-from cnnviz.core import Activation, AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D, Pipeline, ReLU
-from cnnviz.core import UpSampling2D
+from cnnviz.core import Activation, AveragePooling2D, Conv2D, Conv2DTranspose, Dense, Flatten, LeakyReLU
+from cnnviz.core import MaxPooling2D, Pipeline, ReLU, Softmax, UpSampling2D
 from cnnviz.core.layers import layer_to_config
 from cnnviz.core.training import Trainer, get_loss, get_optimizer, loss_to_config, optimizer_to_config
 
@@ -27,22 +27,29 @@ OPTIMIZERS = [
     {"class_name": "RMSprop", "config": {}},
     {"class_name": "RMSprop", "config": {"learning_rate": 0.01, "momentum": 0.5, "centered": True}},
 ]
-LOSS_HEADS = {  # loss -> (last layers, targets maker)
-    "mean_squared_error": ([Conv2D(2, 2)], lambda rng, n: rng.standard_normal((n, 3, 3, 2))),
-    "binary_crossentropy": ([Conv2D(1, 2), Activation("sigmoid")],
-                            lambda rng, n: (rng.random((n, 3, 3, 1)) > 0.5).astype(np.float32)),
-    "CategoricalCrossentropy": ([Conv2D(3, 2)], lambda rng, n: np.eye(3)[rng.integers(0, 3, (n, 3, 3))]),
-    "SparseCategoricalCrossentropy": ([Conv2D(3, 2)], lambda rng, n: rng.integers(0, 3, (n, 3, 3))),
+LOSS_HEADS = {  # case -> (loss, last layers, targets maker)
+    "mse": ("mean_squared_error", [Conv2D(2, 2)], lambda rng, n: rng.standard_normal((n, 3, 3, 2))),
+    "bce-sigmoid": ("binary_crossentropy", [Conv2D(1, 2), Activation("sigmoid")],
+                    lambda rng, n: (rng.random((n, 3, 3, 1)) > 0.5).astype(np.float32)),
+    "cce-from-logits": ({"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}}, [Conv2D(3, 2)],
+                        lambda rng, n: np.eye(3)[rng.integers(0, 3, (n, 3, 3))]),
+    "scce-from-logits": ({"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}},
+                         [Conv2D(3, 2)], lambda rng, n: rng.integers(0, 3, (n, 3, 3))),
+    # a softmax head: Keras on TensorFlow takes the crossentropy from the logits before it
+    "cce-dense-softmax": ("categorical_crossentropy", [Flatten(), Dense(4, activation="softmax")],
+                          lambda rng, n: np.eye(4)[rng.integers(0, 4, n)]),
+    "scce-softmax-layer": ("sparse_categorical_crossentropy", [Conv2D(3, 2), Softmax()],
+                           lambda rng, n: rng.integers(0, 3, (n, 3, 3))),
+    "cce-activation-softmax": ("categorical_crossentropy", [Conv2D(3, 2), Activation("softmax")],
+                               lambda rng, n: np.eye(3)[rng.integers(0, 3, (n, 3, 3))]),
+    "mse-softmax": ("mean_squared_error", [Flatten(), Dense(3, activation="softmax")],
+                    lambda rng, n: np.eye(3)[rng.integers(0, 3, n)]),
 }
 
 
-def loss_config(name):
-    return {"class_name": name, "config": {"from_logits": True}} if name[0].isupper() else name
-
-
-def pipeline_for(loss):
-    head = [type(layer).from_config(layer.get_config()) for layer in LOSS_HEADS[loss][0]]
-    return Pipeline((7, 7, 2), [Conv2D(4, 3, padding="same"), ReLU(), MaxPooling2D(2, padding="same"),
+def pipeline_for(case):
+    head = [type(layer).from_config(layer.get_config()) for layer in LOSS_HEADS[case][1]]
+    return Pipeline((7, 7, 2), [Conv2D(4, 3, padding="same"), LeakyReLU(0.1), MaxPooling2D(2, padding="same"),
                                 Conv2DTranspose(3, 2, strides=2), AveragePooling2D(2), *head], seed=4)
 
 
@@ -55,21 +62,30 @@ def keras_model(pipeline):
     return model
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: f"{o['class_name']}{sorted(o['config'].items())}")
-@pytest.mark.parametrize("loss", list(LOSS_HEADS))
-def test_three_train_on_batch_steps_equal_keras(loss, optimizer):
-    pipeline = pipeline_for(loss)
+def _name(optimizer):
+    return f"{optimizer['class_name']}{sorted(optimizer['config'].items())}"
+
+
+# every loss case with two optimizers, every optimizer with two loss cases (a Keras model compiles per pair)
+PAIRS = {(case, _name(o)): (case, o) for case in LOSS_HEADS for o in (OPTIMIZERS[1], OPTIMIZERS[3])}
+PAIRS |= {(case, _name(o)): (case, o) for o in OPTIMIZERS for case in ("mse", "scce-softmax-layer")}
+
+
+@pytest.mark.parametrize(("case", "optimizer"), list(PAIRS.values()), ids=[f"{c}-{o}" for c, o in PAIRS])
+def test_three_train_on_batch_steps_equal_keras(case, optimizer):
+    loss = LOSS_HEADS[case][0]
+    pipeline = pipeline_for(case)
     pipeline.build()
     rng = np.random.default_rng(1)
     pipeline.set_weights([[rng.standard_normal(w.shape).astype(np.float32) * 0.5 for w in ws]
                           for ws in pipeline.get_weights()])
     model = keras_model(pipeline)
     model.compile(optimizer=keras.optimizers.deserialize(optimizer_to_config(get_optimizer(optimizer))),
-                  loss=keras.losses.deserialize(loss_to_config(get_loss(loss_config(loss)))))
-    trainer = Trainer(pipeline, loss=loss_config(loss), optimizer=optimizer)
+                  loss=keras.losses.deserialize(loss_to_config(get_loss(loss))))
+    trainer = Trainer(pipeline, loss=loss, optimizer=optimizer)
     for step in range(3):
         x = rng.random((5, 7, 7, 2)).astype(np.float32)
-        y = LOSS_HEADS[loss][1](rng, 5)
+        y = LOSS_HEADS[case][2](rng, 5)
         ours, theirs = trainer.train_on_batch(x, y), float(model.train_on_batch(x, y))
         assert ours == pytest.approx(theirs, rel=1e-5), f"loss of step {step + 1}"
     for ours, theirs in zip([w for ws in pipeline.get_weights() for w in ws], model.get_weights()):
@@ -92,7 +108,8 @@ def test_sigmoid_saturation_follows_the_logits_as_tensorflow_does():
 LAYERS = [Conv2D(2, 3, strides=2, padding="same"), Conv2D(2, 2, dilation_rate=2),
           Conv2DTranspose(2, 3, strides=2, padding="same"), Conv2DTranspose(1, 2, strides=3, padding="same"),
           MaxPooling2D(3, strides=1, padding="same"), MaxPooling2D(2), AveragePooling2D(3, strides=2, padding="same"),
-          UpSampling2D((2, 3)), UpSampling2D(2, "bilinear"), ReLU(), Activation("sigmoid"), Activation("tanh")]
+          UpSampling2D((2, 3)), UpSampling2D(2, "bilinear"), ReLU(), Activation("sigmoid"), Activation("tanh"),
+          Activation("softmax"), Softmax(), LeakyReLU(), Dense(3, activation="softmax"), Dense(2), Flatten()]
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: repr(layer))

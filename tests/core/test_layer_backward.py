@@ -28,6 +28,13 @@ EXAMPLES = {
               (dict(units=2, activation="tanh", use_bias=False), (2, 3, 3))],
     "Softmax": [(dict(), (4,)), (dict(), (2, 2, 3))],
     "LeakyReLU": [(dict(negative_slope=0.1), (3, 3, 2)), (dict(), (7,))],
+    "GlobalAveragePooling2D": [(dict(), (3, 4, 2))],
+    "GlobalMaxPooling2D": [(dict(), (3, 4, 2))],
+    "ZeroPadding2D": [(dict(padding=((1, 2), (0, 1))), (3, 2, 2))],
+    "Cropping2D": [(dict(cropping=((1, 0), (2, 1))), (4, 5, 2))],
+    "DepthwiseConv2D": [(dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (5, 6, 2)),
+                        (dict(kernel_size=2, dilation_rate=2, use_bias=False), (5, 5, 3)),
+                        (dict(kernel_size=3, strides=2, dilation_rate=2, padding="same"), (7, 7, 2))],
 }
 CASES = [(name, kwargs, shape) for name, examples in EXAMPLES.items() for kwargs, shape in examples]
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from keras_support import QUIET_KERAS, import_keras
 
 from cnnviz.core import Activation, AveragePooling2D, Conv2D, Conv2DTranspose, Dense, Flatten, LeakyReLU
-from cnnviz.core import MaxPooling2D, Pipeline, ReLU, Softmax, UpSampling2D
+from cnnviz.core import Cropping2D, DepthwiseConv2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
+from cnnviz.core import Pipeline, ReLU, Softmax, UpSampling2D, ZeroPadding2D
 from cnnviz.core.layers import layer_to_config
 from cnnviz.core.training import Trainer, get_loss, get_optimizer, loss_to_config, optimizer_to_config
 
@@ -109,7 +110,10 @@ LAYERS = [Conv2D(2, 3, strides=2, padding="same"), Conv2D(2, 2, dilation_rate=2)
           Conv2DTranspose(2, 3, strides=2, padding="same"), Conv2DTranspose(1, 2, strides=3, padding="same"),
           MaxPooling2D(3, strides=1, padding="same"), MaxPooling2D(2), AveragePooling2D(3, strides=2, padding="same"),
           UpSampling2D((2, 3)), UpSampling2D(2, "bilinear"), ReLU(), Activation("sigmoid"), Activation("tanh"),
-          Activation("softmax"), Softmax(), LeakyReLU(), Dense(3, activation="softmax"), Dense(2), Flatten()]
+          Activation("softmax"), Softmax(), LeakyReLU(), Dense(3, activation="softmax"), Dense(2), Flatten(),
+          GlobalAveragePooling2D(), GlobalMaxPooling2D(), ZeroPadding2D(((1, 2), (0, 1))), Cropping2D(((1, 0), (2, 1))),
+          DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2),
+          DepthwiseConv2D(3, strides=2, dilation_rate=2, padding="same")]
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: repr(layer))
@@ -122,7 +126,7 @@ def test_layer_gradients_equal_tensorflow(layer):
     klayer = keras.layers.deserialize({**layer_to_config(layer), "module": "keras.layers"})
     klayer.build((2, *shape))
     klayer.set_weights(layer.get_weights())
-    tied = isinstance(layer, MaxPooling2D)
+    tied = isinstance(layer, (MaxPooling2D, GlobalMaxPooling2D))
     x = (rng.integers(0, 3, (2, *shape)) if tied else rng.standard_normal((2, *shape))).astype(np.float32)
     dy = rng.standard_normal((2, *layer.compute_output_shape(shape))).astype(np.float32)
     xt = tf.constant(x)

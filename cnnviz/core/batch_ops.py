@@ -1,6 +1,6 @@
 """The forward maths of every layer on a batch (N, H, W, C) (vectors: (N, units)), for training.
 
-Same formulas as cnnviz.core.ops (docs/ and SEMANTICS.md §1-§7), but batched and in the caller's float
+Same formulas as cnnviz.core.ops (docs/layers.md), but batched and in the caller's float
 dtype (float32 in a layer, float64 in the gradient tests), so one image of a batch gives the numbers of
 the single-image op. Convolutions go through the window matrix (im2col) of the whole batch: one matrix
 product per layer, the form the gradients in cnnviz.core.grad_ops reuse. Loops run over kernel or pool

@@ -1,7 +1,7 @@
 """Vector-Jacobian products of every layer's maths on a batch: given the input x and the upstream
 gradient dy = ∂L/∂y, return dx = ∂L/∂x and the weight gradients (Keras layouts).
 
-What TensorFlow computes for Keras, including its ties and kinks (SEMANTICS.md §8): a max-pooling window
+What TensorFlow computes for Keras, including its ties and kinks (docs/training.md): a max-pooling window
 sends its gradient to its first maximum in row-major order and overlapping windows add; a global max
 splits it among tied maxima; ReLU's slope at 0 is 0, a leaky ReLU's is its negative slope. For a
 convolution dW is the window matrix (im2col) transposed times dy and dx is the transposed convolution

@@ -1,6 +1,6 @@
 """The batched forward maths (cnnviz.core.batch_ops) and its vector-Jacobian products (cnnviz.core.grad_ops):
 every gradient against central finite differences in float64 on random shapes and parameters, the worked
-examples of SEMANTICS.md §8 exactly (ties, kinks), and each batched op against the single-image op."""
+examples of docs/training.md exactly (ties, kinks), and each batched op against the single-image op."""
 
 import numpy as np
 import pytest
@@ -177,7 +177,7 @@ def test_dropout_gradient_uses_the_forward_mask():
     np.testing.assert_array_equal(G.dropout(np.ones(3), 0.5, None), np.ones(3))  # inference: identity
 
 
-# ---- SEMANTICS.md §8, exactly ---------------------------------------------------------------------------
+# ---- docs/training.md, exactly ---------------------------------------------------------------------------
 def b4(a):
     """A 2-D example as a batch of one image with one channel."""
     return np.asarray(a, dtype=np.float64)[None, :, :, None]

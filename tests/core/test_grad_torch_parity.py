@@ -1,5 +1,5 @@
 """The vector-Jacobian products against torch.autograd (float64), with Keras's padding and crops written out
-explicitly for torch (SEMANTICS.md §1-§4). Skipped where PyTorch is not installed."""
+explicitly for torch (docs/layers.md). Skipped where PyTorch is not installed."""
 
 import numpy as np
 import pytest

@@ -127,7 +127,7 @@ def test_batch_input_is_validated_like_one_image():
 
 
 def test_conv_backward_worked_example_through_the_layer():
-    """SEMANTICS.md §8.1 on the layer: x = arange(9), W = [[1, 2], [3, 4]], dy = [[1, 0], [0, 2]]."""
+    """docs/training.md's Conv2D example on the layer: x = arange(9), W = [[1, 2], [3, 4]], dy = [[1, 0], [0, 2]]."""
     layer = Conv2D(1, 2)
     layer.build((3, 3, 1))
     layer.set_weights([np.array([[1, 2], [3, 4]], np.float32).reshape(2, 2, 1, 1), np.zeros(1)])

@@ -1,4 +1,4 @@
-"""Losses and accuracy: the values and gradients Keras on TensorFlow gives (SEMANTICS.md §9.1-§9.5), and
+"""Losses and accuracy: the values and gradients Keras on TensorFlow gives (docs/training.md), and
 every gradient against central finite differences away from the clip bounds."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""SGD, Adam and RMSprop against the Keras formulas computed by hand (SEMANTICS.md §9.6, §9.8)."""
+"""SGD, Adam and RMSprop against the Keras formulas computed by hand (docs/training.md)."""
 
 import numpy as np
 import pytest

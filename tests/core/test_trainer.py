@@ -1,4 +1,4 @@
-"""The Trainer: Keras's worked training steps (SEMANTICS.md §9.3, §9.6, §9.7), fit as successive
+"""The Trainer: Keras's worked training steps (docs/training.md), fit as successive
 train_on_batch calls, seeding, freezing, divergence, stopping a fit, evaluate/predict, and the teacher task."""
 
 import itertools

@@ -94,7 +94,7 @@ def test_three_train_on_batch_steps_equal_keras(case, optimizer):
 
 
 def test_sigmoid_saturation_follows_the_logits_as_tensorflow_does():
-    """z = 20, t = 0 (SEMANTICS.md §9.3): Keras on TensorFlow reports 20.0 and moves the kernel to 19.9."""
+    """z = 20, t = 0 (docs/training.md): Keras on TensorFlow reports 20.0 and moves the kernel to 19.9."""
     pipeline = Pipeline((1, 1, 1), [Conv2D(1, 1, use_bias=False), Activation("sigmoid")])
     pipeline.set_weights([[np.full((1, 1, 1, 1), 20, np.float32)], []])
     model = keras_model(pipeline)

@@ -1,20 +1,8 @@
 """The numeric core: numpy only, no Qt, no files. Every number cnnviz shows is computed here."""
 
 from cnnviz.core.errors import ConfigError
-from cnnviz.core.layers import (
-    LAYER_TYPES,
-    Activation,
-    AveragePooling2D,
-    Conv2D,
-    Conv2DTranspose,
-    Dropout,
-    Layer,
-    MaxPooling2D,
-    ReLU,
-    UpSampling2D,
-    layer_from_config,
-    layer_to_config,
-)
+from cnnviz.core.layers import *  # noqa: F403 (every registered layer type, the registry, the limits)
+from cnnviz.core.layers import __all__ as _layer_names
 from cnnviz.core.ops import (
     activation,
     bilinear_matrix,
@@ -34,6 +22,19 @@ from cnnviz.core.presets import (
     seed_input,
     seed_pipeline,
 )
+from cnnviz.core.training import (
+    SGD,
+    Adam,
+    Progress,
+    RMSprop,
+    Trainer,
+    TrainingDiverged,
+    get_loss,
+    get_optimizer,
+    pattern_dataset,
+    teacher_dataset,
+    train_validation_split,
+)
 from cnnviz.core.provenance import (
     Provenance,
     Term,
@@ -44,19 +45,8 @@ from cnnviz.core.provenance import (
 )
 
 __all__ = [
+    *_layer_names,
     "ConfigError",
-    "LAYER_TYPES",
-    "Activation",
-    "AveragePooling2D",
-    "Conv2D",
-    "Conv2DTranspose",
-    "Dropout",
-    "Layer",
-    "MaxPooling2D",
-    "ReLU",
-    "UpSampling2D",
-    "layer_from_config",
-    "layer_to_config",
     "activation",
     "bilinear_matrix",
     "conv2d",
@@ -77,6 +67,17 @@ __all__ = [
     "receptive_field",
     "weight_footprint",
     "weights_used",
+    "SGD",
+    "Adam",
+    "Progress",
+    "RMSprop",
+    "Trainer",
+    "TrainingDiverged",
+    "get_loss",
+    "get_optimizer",
+    "pattern_dataset",
+    "teacher_dataset",
+    "train_validation_split",
     "ConvMatrix",
     "conv_matrix",
     "transpose_matrix",

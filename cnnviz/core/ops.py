@@ -1,4 +1,4 @@
-"""The maths of every layer as pure functions on one channels-last image (SEMANTICS.md).
+"""The maths of every layer as pure functions on one channels-last image (docs/layers.md).
 
 Arguments are assumed valid (the layers validate them and raise ConfigError); these functions only
 compute. Everything is vectorised: loops run over kernel offsets at most, never over pixels.
@@ -23,7 +23,7 @@ from cnnviz.core.arithmetic import (
     transpose_output_size,
 )
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear", "softmax")
 INTERPOLATIONS = ("nearest", "bilinear")
 POOL_MODES = ("max", "average")
 
@@ -57,7 +57,7 @@ def _windows(xp: np.ndarray, kh: int, kw: int, out: tuple[int, int], strides, di
 
 
 def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1)) -> np.ndarray:
-    """Keras Conv2D: cross-correlation (no flip), kernel (kh, kw, in, out), TF `same` split (§1).
+    """Keras Conv2D: cross-correlation (no flip), kernel (kh, kw, in, out), TF `same` split (docs/layers.md).
 
     y[i,j,o] = bias[o] + Σ_{a,b,c} xpad[i·s + a·d, j·s + b·d, c] · W[a,b,c,o]
     """
@@ -160,7 +160,7 @@ def _with_helper_thread(task) -> None:
 def conv2d_transpose(
     x, kernel, bias=None, strides=(1, 1), padding="valid", output_padding=None, dilation=(1, 1)
 ) -> np.ndarray:
-    """Keras Conv2DTranspose: scatter-add without flip, kernel (kh, kw, out, in), Keras crop (§2).
+    """Keras Conv2DTranspose: scatter-add without flip, kernel (kh, kw, out, in), Keras crop (docs/layers.md).
 
     full[i·s + a·d, j·s + b·d, o] += Σ_c x[i,j,c] · W[a,b,o,c];  y = full[top:top+O, left:left+O] + bias
     Rows/cols of y past the canvas F stay at the bias. The scatter writes straight into y: the parts of
@@ -199,13 +199,31 @@ def conv2d_transpose(
     return y
 
 
+def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1)) -> np.ndarray:
+    """Keras DepthwiseConv2D: every input channel c convolved on its own with its M filters, kernel
+    (kh, kw, in, M); output channel c·M + m (input channel major). Strides and dilation may both be > 1.
+
+    y[i,j,c·M+m] = bias[c·M+m] + Σ_{a,b} xpad[i·s + a·d, j·s + b·d, c] · K[a,b,c,m]
+    """
+    x, kernel = _f32(x), _f32(kernel)
+    h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    oh, ow = conv_output_size(h, kh, sh, padding, dh), conv_output_size(w, kw, sw, padding, dw)
+    xp = _pad(x, conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw))
+    view = sliding_window_view(xp, (effective_size(kh, dh), effective_size(kw, dw)), axis=(0, 1))
+    view = view[: (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, :, ::dh, ::dw]  # (oh, ow, C, kh, kw)
+    y = np.einsum("ijcab,abcm->ijcm", view, kernel, optimize=True).reshape(oh, ow, c * m)
+    return y if bias is None else y + _f32(bias)
+
+
 def _scatter_range(n: int, offset: int, s: int, crop: int, out: int) -> tuple[int, int]:
     """First and last input index i whose scatter target i·s + offset − crop lies in 0..out−1."""
     return max(0, -((offset - crop) // s)), min(n - 1, (out - 1 + crop - offset) // s)
 
 
 def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np.ndarray:
-    """Keras Max/AveragePooling2D; under `same` the padded cells are ignored (§3).
+    """Keras Max/AveragePooling2D; under `same` the padded cells are ignored (docs/layers.md).
 
     Max treats padding as −∞; average divides by the number of real cells in each window.
     """
@@ -244,7 +262,7 @@ def _real_counts(n: int, k: int, s: int, out: int, before: int) -> np.ndarray:
 
 
 def bilinear_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Half-pixel-centre sources per output position: (i0, i1, w) with y = (1−w)·x[i0] + w·x[i1] (§4)."""
+    """Half-pixel-centre sources per output position: (i0, i1, w) with y = (1−w)·x[i0] + w·x[i1] (docs/layers.md)."""
     src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
     src = np.clip(src, 0, n_in - 1)
     i0 = np.floor(src).astype(np.intp)
@@ -263,7 +281,7 @@ def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
-    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (§4)."""
+    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (docs/layers.md)."""
     x = _f32(x)
     fh, fw = size
     if interpolation == "nearest":
@@ -295,16 +313,41 @@ def _bilinear(x: np.ndarray, oh: int, ow: int) -> np.ndarray:
 
 
 def dropout(x, rate: float, mask=None) -> np.ndarray:
-    """Inverted dropout (§5): kept cells are scaled by 1/(1−rate), dropped ones are 0; no mask = identity."""
+    """Inverted dropout (docs/layers.md): kept cells are scaled by 1/(1−rate), dropped ones are 0; no mask = identity."""
     x = _f32(x)
     if mask is None or rate == 0:
         return x.copy()
     return np.where(mask, x / np.float32(1 - rate), np.float32(0)).astype(np.float32)
 
 
-def activation(x, name: str) -> np.ndarray:
-    """Element-wise activation: relu, sigmoid, tanh or linear (identity)."""
+def softmax(x) -> np.ndarray:
+    """Softmax along the last axis (channels of a map, the entries of a vector), in the stable form
+    exp(x − max) / Σ exp(x − max): [1000, 1001, 1002] gives what [1, 2, 3] gives."""
     x = _f32(x)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def leaky_relu(x, negative_slope: float) -> np.ndarray:
+    """x where x > 0, negative_slope·x elsewhere."""
+    x = _f32(x)
+    return np.where(x > 0, x, np.float32(negative_slope) * x).astype(np.float32)
+
+
+def dense(x, kernel, bias=None, name: str = "linear") -> np.ndarray:
+    """Keras Dense: y = activation(x @ kernel + bias) on the last axis, kernel (in, units). On a map this is
+    every cell's channels times the kernel: a 1×1 convolution."""
+    y = _f32(x) @ _f32(kernel)
+    if bias is not None:
+        y += _f32(bias)
+    return activation(y, name)
+
+
+def activation(x, name: str) -> np.ndarray:
+    """Activation by name: relu, sigmoid, tanh, linear (identity) or softmax (along the last axis)."""
+    x = _f32(x)
+    if name == "softmax":
+        return softmax(x)
     if name == "relu":
         return np.maximum(x, np.float32(0))
     if name == "sigmoid":
@@ -325,7 +368,11 @@ __all__ = [
     "bilinear_weights",
     "conv2d",
     "conv2d_transpose",
+    "dense",
+    "depthwise_conv2d",
     "dropout",
+    "leaky_relu",
     "pool2d",
+    "softmax",
     "upsample2d",
 ]

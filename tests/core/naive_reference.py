@@ -1,4 +1,4 @@
-"""Naive loop references for the core ops, written straight from SEMANTICS.md (no shared code with
+"""Naive loop references for the core ops, written straight from docs/layers.md (no shared code with
 cnnviz.core, so a wrong formula there cannot hide in both)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-# The worked example of SEMANTICS.md §6: x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
+# The lecture's worked example (docs/layers.md): x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
 X36 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
 EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
 
@@ -46,7 +46,7 @@ def conv2d(x, kernel, bias, strides, padding, dilation):
 
 
 def transpose_shape(n, k, s, padding, op, d=1):
-    """(output size, top crop) per SEMANTICS.md §2."""
+    """(output size, top crop) per docs/layers.md (Conv2DTranspose)."""
     ke = d * (k - 1) + 1
     full = (n - 1) * s + ke
     if padding == "valid":
@@ -129,3 +129,87 @@ def nearest(x, size):
         for q in range(w * fw):
             y[r, q] = x[r // fh, q // fw]
     return y
+
+
+def flatten(x):
+    """Row by row, channels of a cell side by side: flat[(r·W + c)·C + ch] = x[r, c, ch]."""
+    if x.ndim == 1:
+        return np.array(x, dtype=np.float64)
+    h, w, c = x.shape
+    flat = np.zeros(h * w * c)
+    for r in range(h):
+        for q in range(w):
+            for ch in range(c):
+                flat[(r * w + q) * c + ch] = x[r, q, ch]
+    return flat
+
+
+def _apply(values, activation):
+    """One vector of pre-activation sums through an activation (softmax over the whole vector)."""
+    if activation == "softmax":
+        top = max(values)
+        e = [math.exp(v - top) for v in values]
+        return [v / sum(e) for v in e]
+    f = {"linear": lambda v: v, "relu": lambda v: max(v, 0.0), "tanh": math.tanh,
+         "sigmoid": lambda v: 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))}[activation]
+    return [f(v) for v in values]
+
+
+def dense(x, kernel, bias, activation="linear"):
+    """y[..., u] = f(Σ_i x[..., i]·W[i, u] + b[u]) on the last axis (a map: every cell on its own)."""
+    x = np.asarray(x, dtype=np.float64)
+    positions = np.ndindex(*x.shape[:-1])
+    n_in, units = kernel.shape
+    y = np.zeros((*x.shape[:-1], units))
+    for where in positions:
+        sums = [sum(float(x[where + (i,)]) * float(kernel[i, u]) for i in range(n_in))
+                + (0.0 if bias is None else float(bias[u])) for u in range(units)]
+        y[where] = _apply(sums, activation)
+    return y
+
+
+def softmax(x):
+    x = np.asarray(x, dtype=np.float64)
+    y = np.zeros(x.shape)
+    for where in np.ndindex(*x.shape[:-1]):
+        y[where] = _apply(list(x[where]), "softmax")
+    return y
+
+
+def leaky_relu(x, slope):
+    return np.array([v if v > 0 else slope * v for v in np.asarray(x, np.float64).ravel()]).reshape(np.shape(x))
+
+
+def global_pool(x, mode):
+    h, w, c = x.shape
+    cells = [[float(x[r, q, ch]) for r in range(h) for q in range(w)] for ch in range(c)]
+    return np.array([max(v) if mode == "max" else sum(v) / len(v) for v in cells])
+
+
+def zero_pad(x, sides):
+    (top, bottom), (left, right) = sides
+    h, w, c = x.shape
+    y = np.zeros((h + top + bottom, w + left + right, c))
+    for r in range(h):
+        for q in range(w):
+            y[r + top, q + left] = x[r, q]
+    return y
+
+
+def crop(x, sides):
+    (top, bottom), (left, right) = sides
+    h, w, c = x.shape
+    return np.array([[x[r, q] for q in range(left, w - right)] for r in range(top, h - bottom)], dtype=np.float64)
+
+
+def depthwise_conv2d(x, kernel, bias, strides, padding, dilation):
+    """Each input channel c through its own filters m: output channel c·M + m."""
+    h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    out = []
+    for ch in range(c):
+        for k in range(m):
+            single = kernel[:, :, ch : ch + 1, k : k + 1]
+            out.append(conv2d(x[:, :, ch : ch + 1], single, None, strides, padding, dilation)[:, :, 0])
+    y = np.stack(out, axis=2)
+    return y if bias is None else y + bias

@@ -238,7 +238,7 @@ def _spawn(root: str, session: str, repeat: int) -> dict:
               f"spec = importlib.util.spec_from_file_location('bench_ui', {os.path.abspath(__file__)!r});"
               "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
               f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat})))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         raise RuntimeError(f"{root} {session}: {out.stderr[-3000:]}")

@@ -387,3 +387,69 @@ def _checked_weight(layer, weight) -> tuple:
             f"{layer.label}: weight {weight} is outside the kernel of shape {shape}", param="weight", layer=layer.label
         )
     return weight
+
+
+# --- hover answers as boolean masks (the UI lights thousands of cells: no per-cell Python sets) -----------
+
+
+def receptive_field_axes(pipeline, shapes, level: int, cell: Cell) -> dict[int, tuple[np.ndarray, ...]]:
+    """`receptive_field` as (rows, cols, channels) index arrays per level: each field is their product.
+
+    `shapes` are the levels' shapes (level 0 the input); nothing is built or run.
+    """
+    shapes = [tuple(s) for s in shapes][: len(pipeline.layers) + 1]
+    if not 0 <= level < len(shapes):
+        raise ConfigError(f"level {level} does not exist; levels are 0..{len(shapes) - 1}", param="level")
+    _checked_cell(pipeline.layers[level - 1].label if level else "Input", cell, shapes[level])
+    field = tuple(np.array([int(v)]) for v in cell)
+    fields = {level: field}
+    for index in range(level, 0, -1):
+        field = _field_back(pipeline.layers[index - 1], shapes[index - 1], field)
+        fields[index - 1] = field
+    return fields
+
+
+def product_mask(shape, axes) -> np.ndarray:
+    """A boolean array of `shape`, True on the product of the index arrays `axes`."""
+    mask = np.zeros(shape, bool)
+    mask[np.ix_(*axes)] = True
+    return mask
+
+
+def receptive_field_masks(pipeline, shapes, level: int, cell: Cell) -> dict[int, np.ndarray]:
+    """`receptive_field` as one boolean mask per level, of that level's shape."""
+    shapes = [tuple(s) for s in shapes]
+    return {lvl: product_mask(shapes[lvl], axes) for lvl, axes in receptive_field_axes(pipeline, shapes, level, cell).items()}
+
+
+def weight_footprint_mask(layer, input_shape, weight: tuple) -> np.ndarray:
+    """`weight_footprint` as a boolean mask of the input's shape. The layer must be built (it is not built
+    here: a query changes nothing)."""
+    mask = np.zeros(tuple(input_shape), bool)
+    if not isinstance(layer, (Conv2D, Conv2DTranspose)) or not layer.built:
+        return mask
+    layer.compute_output_shape(tuple(input_shape))
+    a, b, *rest = _checked_weight(layer, weight)
+    channel = rest[1] if isinstance(layer, Conv2DTranspose) else rest[0]
+    rows = _weight_axis(layer, 0, input_shape[0], a)
+    cols = _weight_axis(layer, 1, input_shape[1], b)
+    mask[np.ix_(rows, cols, [channel])] = True
+    return mask
+
+
+def weights_reaching_mask(layer, field_axes, input_shape) -> np.ndarray | None:
+    """`weights_reaching` for a product field (rows, cols, output channels) as a boolean mask of the kernel's
+    shape; None for a layer without a kernel or not built. Taps that read only padding are left out."""
+    if not isinstance(layer, (Conv2D, Conv2DTranspose)) or not layer.built:
+        return None
+    rows, cols, outs = field_axes
+    n_rows, n_cols, channels = input_shape
+
+    def taps(axis: int, n: int, indices) -> np.ndarray:
+        used = {tap for i in indices for tap, source in tap_sources(layer, axis, n, int(i)) if _inside(source, n)}
+        return np.array(sorted(used), int)
+
+    kernel_axes = [taps(0, n_rows, rows), taps(1, n_cols, cols), np.arange(channels), outs]
+    if isinstance(layer, Conv2DTranspose):  # its kernel is (kh, kw, filters, channels)
+        kernel_axes[2], kernel_axes[3] = outs, np.arange(channels)
+    return product_mask(layer.kernel.shape, kernel_axes)

@@ -190,7 +190,7 @@ class FileActions(QObject):
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
         self._unsaved_edits = False  # anything new since the last autosave (a big session takes ~0.5 s)
-        for signal in (self.document.outputsChanged, self.document.pipelineChanged, self.document.inputChanged):
+        for signal in (self.document.outputsChanged, self.document.structureChanged, self.document.inputChanged):
             signal.connect(self._note_edit)
         self._make_actions()
         self._install_menu(window.menus["File"])

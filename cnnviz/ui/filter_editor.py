@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import FILTER_PRESETS, ConfigError, filter_preset
+from cnnviz.core import FILTER_PRESETS, ConfigError
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
+from cnnviz.ui.new_layers import filter_axis
 from cnnviz.ui.pipeline_panel import PairEdit
 from cnnviz.ui.texts import PARAM_HELP, pair_text
 
@@ -44,10 +45,6 @@ def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarr
     if type(layer).__name__ == "Conv2DTranspose":
         return kernel[:, :, filt, channel]
     return kernel[:, :, channel, filt]
-
-
-def filter_axis(layer) -> int:
-    return 2 if type(layer).__name__ == "Conv2DTranspose" else 3
 
 
 class SliceView(QWidget):
@@ -159,7 +156,9 @@ class FilterEditor(QWidget):
         layout.addLayout(body, 1)
 
         document.selectionChanged.connect(self.refresh)
-        document.pipelineChanged.connect(self.refresh)
+        document.structureChanged.connect(self.refresh)
+        document.layerChanged.connect(self._on_layer)
+        document.weightsChanged.connect(self._on_weights)
         document.probeChanged.connect(self._on_probe)
         self.refresh()
 
@@ -174,6 +173,16 @@ class FilterEditor(QWidget):
             return None
         layer = self.document.layer(i)
         return layer if type(layer).__name__ in TRAINABLE and layer.built else None
+
+    def _on_layer(self, index: int):
+        if index == self.layer_index:
+            self.refresh()
+
+    def _on_weights(self, index: int):
+        """A weight edit: the same slices get new values (nothing is rebuilt, the message stays)."""
+        layer = self.layer()
+        if index == self.layer_index and layer is not None and self.slices:
+            self._update_values(layer, layer.get_weights()[0])
 
     def refresh(self):
         self.message.hide()  # the pipeline or the selection changed since a refusal: its message is stale
@@ -321,8 +330,7 @@ class FilterEditor(QWidget):
         levels = symmetric_levels(kernel)
         for view in self.slices:
             view.heatmap.set_data(filter_slice(kernel, layer, view.filt, view.channel), levels, DIVERGING)
-            selected = view.filt == self.selected_filter
-            view.setStyleSheet("background: #e8f1fb;" if selected else "")
+        self._mark_selected()
         weights = layer.get_weights()
         for o, box in enumerate(self.bias_boxes):
             box.blockSignals(True)
@@ -339,8 +347,16 @@ class FilterEditor(QWidget):
 
     def select_filter(self, o: int, refresh: bool = True):
         self.selected_filter = o
+        self._mark_selected()
+
+    def _mark_selected(self):
+        """Tint the selected filter's slices; a style sheet is set only where the state changes (each one
+        re-polishes the widget: on every weight paint that cost more than the paint)."""
         for view in self.slices:
-            view.setStyleSheet("background: #e8f1fb;" if view.filt == o else "")
+            selected = view.filt == self.selected_filter
+            if getattr(view, "marked", None) != selected:
+                view.marked = selected
+                view.setStyleSheet("background: #e8f1fb;" if selected else "")
 
     # ------------------------------------------------------------------ probes
     def _hover(self, view: SliceView, r: int, c: int):
@@ -359,13 +375,15 @@ class FilterEditor(QWidget):
 
     def _on_probe(self, probe):
         layer = self.layer()
-        used = probe.weights.get(self.layer_index, set()) if probe is not None and layer is not None else set()
+        used = probe.weights.get(self.layer_index) if probe is not None and layer is not None else None
+        if used is not None and used.shape != layer.get_weights()[0].shape:
+            used = None
         for view in self.slices:
-            cells = [(w[0], w[1]) for w in used if weight_index(layer, view.filt, view.channel, w[0], w[1]) == tuple(w)]
-            view.heatmap.set_highlight(cells)
+            view.heatmap.set_highlight(None if used is None else filter_slice(used, layer, view.filt, view.channel))
 
     # ------------------------------------------------------------------ edits
     def _edit(self, action) -> bool:
+        """Run a Document intent; a refusal is said above the filters, a success clears it."""
         try:
             action()
         except ConfigError as exc:
@@ -376,63 +394,28 @@ class FilterEditor(QWidget):
         return True
 
     def set_bias(self, o: int, value: float):
-        layer = self.layer()
-        weights = layer.get_weights()
-        weights[1][o] = value
-        text = f"Bias of filter {o + 1} = {value:g}"
-        self._edit(lambda: self.document.set_weights(self.layer_index, weights, text=text))
+        self._edit(lambda: self.document.set_bias(self.layer_index, o, value))
 
     def apply_preset(self, name: str):
-        layer = self.layer()
-        if layer is None:
-            return
-        weights = layer.get_weights()
-        k = filter_preset(name, layer.kernel_size)
-        index = [slice(None)] * 4
-        index[filter_axis(layer)] = self.selected_filter
-        weights[0][tuple(index)] = k[:, :, None]
-        self._edit(lambda: self.document.set_weights(self.layer_index, weights,
-                                                      text=f"Filter {self.selected_filter + 1} = {name}"))
+        if self.layer() is not None:
+            self._edit(lambda: self.document.apply_filter_preset(self.layer_index, self.selected_filter, name))
 
     def set_kernel_size(self, size):
-        layer = self.layer()
-        if layer is None or tuple(size) == tuple(layer.kernel_size):
+        if self.layer() is None:
             return
-        i = self.layer_index
-
-        def change():
-            self.document.replace_layer(i, layer.replace(kernel_size=tuple(size)),
-                                        f"{layer.label}: kernel {pair_text(size)}")
-
-        if not self._edit(change):
-            self.kernel_size.setStyleSheet("border: 2px solid #b00020;")
-        else:
-            self.kernel_size.setStyleSheet("")
+        refused = not self._edit(lambda: self.document.set_layer_param(
+            self.layer_index, "kernel_size", tuple(size), f"{self.layer().label}: kernel {pair_text(size)}"))
+        self.kernel_size.setStyleSheet("border: 2px solid #b00020;" if refused else "")
 
     def add_filter(self):
-        layer = self.layer()
-        if layer is not None:
-            self._edit(lambda: self.document.replace_layer(
-                self.layer_index, layer.replace(filters=layer.filters + 1), f"{layer.label}: add a filter"))
+        if self.layer() is not None:
+            self._edit(lambda: self.document.add_filter(self.layer_index))
 
     def remove_filter(self):
-        layer = self.layer()
-        if layer is None:
-            return
-        if layer.filters == 1:
-            self.message.setText(f"{layer.label}: a layer needs at least one filter; remove the layer instead.")
-            self.message.show()
+        if self.layer() is None:
             return
         o = self.selected_filter
-        kernel, *bias = layer.get_weights()
-        new = layer.replace(filters=layer.filters - 1)
-        weights = [np.delete(kernel, o, axis=filter_axis(layer))] + [np.delete(b, o) for b in bias]
-
-        def change():
-            new.set_weights(weights)
-            self.document.replace_layer(self.layer_index, new, f"{layer.label}: remove filter {o + 1}")
-
-        if self._edit(change):
+        if self._edit(lambda: self.document.remove_filter(self.layer_index, o)):
             self.selected_filter = max(0, o - 1)
             self.refresh()
 
@@ -443,11 +426,6 @@ class FilterEditor(QWidget):
         o, p = self.selected_filter, self.selected_filter + delta
         if not 0 <= p < layer.filters:
             return
-        order = list(range(layer.filters))
-        order[o], order[p] = order[p], order[o]
-        kernel, *bias = layer.get_weights()
-        weights = [np.take(kernel, order, axis=filter_axis(layer))] + [b[order] for b in bias]
-        if self._edit(lambda: self.document.set_weights(self.layer_index, weights,
-                                                         text=f"{layer.label}: move filter {o + 1}")):
+        if self._edit(lambda: self.document.move_filter(self.layer_index, o, p)):
             self.selected_filter = p
-            self.refresh()
+            self._mark_selected()

@@ -203,7 +203,7 @@ class Heatmap(pg.GraphicsView):
         self._lut = None
         self._pressed = False
         self._last_cell = None
-        self._highlight = frozenset()
+        self._highlight: np.ndarray | None = None  # 2-D bool, or None
 
     # ------------------------------------------------------------------ data
     def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
@@ -225,27 +225,30 @@ class Heatmap(pg.GraphicsView):
         self.overlay.show_values = show
         self.overlay.update()
 
-    def set_highlight(self, cells):
-        """Light these (row, col) cells (the probe's field on this map)."""
-        cells = frozenset(cells)
-        if cells == self._highlight:
+    def set_highlight(self, mask):
+        """Light the cells where the 2-D boolean `mask` is True (the probe's field on this map; None: none)."""
+        mask = None if mask is None or not np.any(mask) else np.asarray(mask, bool)
+        if mask is None and self._highlight is None:
             return
-        self._highlight = cells
-        self.overlay.highlight = sorted(cells)
+        if mask is not None and self._highlight is not None and np.array_equal(mask, self._highlight):
+            return
+        self._highlight = None if mask is None else mask.copy()
         self._paint_mask()
-        self.overlay.update()
 
     def _paint_mask(self):
         rows, cols = self.shape
-        if not rows or not cols:
-            return
-        self.mask.setVisible(bool(self._highlight))  # an empty mask would still cost a full draw
-        if not self._highlight:
+        mask = self._highlight
+        if mask is not None and mask.shape != (rows, cols):  # the map changed shape: the old field is gone
+            mask = self._highlight = None
+        self.mask.setVisible(mask is not None)  # an empty mask would still cost a full draw
+        # outlines only for a field small enough to read them (a lit 128×128 field is a fill, not 16k boxes)
+        outlined = mask is not None and np.count_nonzero(mask) <= 1024
+        self.overlay.highlight = [tuple(rc) for rc in np.argwhere(mask).tolist()] if outlined else []
+        self.overlay.update()
+        if mask is None:
             return
         rgba = np.zeros((rows, cols, 4), np.uint8)
-        idx = np.array([(r, c) for r, c in self._highlight if 0 <= r < rows and 0 <= c < cols], dtype=int)
-        if idx.size:
-            rgba[idx[:, 0], idx[:, 1]] = HIGHLIGHT_RGBA
+        rgba[mask] = HIGHLIGHT_RGBA
         self.mask.set_image(rgba)
 
     def set_cursor(self, cell):

@@ -340,11 +340,11 @@ class LayerViews(QScrollArea):
     def _on_probe(self, probe):
         fields = probe.fields if probe is not None else {}
         for column in self.columns:
-            by_channel: dict[int, list] = {}  # one pass over a big field, not one per map
-            for r, c, ch in fields.get(column.level, ()):
-                by_channel.setdefault(ch, []).append((r, c))
+            mask = fields.get(column.level)
+            if mask is not None and mask.shape[2] != len(column.cards):
+                mask = None
             for card in column.cards:
-                card.heatmap.set_highlight(by_channel.get(card.channel, ()))
+                card.heatmap.set_highlight(None if mask is None else mask[:, :, card.channel])
 
     def _on_selection(self, index: int):
         for column in self.columns:

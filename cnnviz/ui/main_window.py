@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         a.move_up.triggered.connect(lambda: self.pipeline_panel.move_selected(-1))
         a.move_down.triggered.connect(lambda: self.pipeline_panel.move_selected(+1))
         a.training.toggled.connect(doc.set_training)
-        doc.pipelineChanged.connect(self._sync_training)
+        doc.trainingChanged.connect(self._sync_training)
         for mode, action in a.range.items():
             action.triggered.connect(lambda checked=False, m=mode: self.set_range_mode(m))
         a.show_values.toggled.connect(self.set_show_values)
@@ -176,8 +176,8 @@ class MainWindow(QMainWindow):
             view.hoverText.connect(self._show_hover)
         doc.errorChanged.connect(self.error_label.setText)
 
-    def _sync_training(self):
-        self.action_set.training.setChecked(self.document.training)
+    def _sync_training(self, training: bool):
+        self.action_set.training.setChecked(training)
 
     def _show_hover(self, text: str):
         if text:

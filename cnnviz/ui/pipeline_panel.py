@@ -1,13 +1,14 @@
 """The pipeline panel: the layers with their output shapes, and a form for the selected layer.
 
-Every parameter edit goes through `Layer.replace` and `Document.replace_layer`; a value the core
-refuses leaves the pipeline untouched and its ConfigError message is shown under the form, with the
-field marked and the output-size arithmetic of the attempted setting.
+Every edit goes through a Document intent (`set_layer_param`, `add_layer`, `duplicate_layer`, ...); a value
+the core refuses leaves the pipeline untouched and its ConfigError message is shown under the form, with
+the field marked and the output-size arithmetic of the attempted setting, until a valid value is entered.
+The list follows structureChanged (rebuilt) and layerChanged (the changed layer's row and the shapes after
+it); weight edits do not touch it.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
@@ -30,58 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import (
-    LAYER_TYPES,
-    Activation,
-    AveragePooling2D,
-    ConfigError,
-    Conv2D,
-    Conv2DTranspose,
-    Dropout,
-    MaxPooling2D,
-    ReLU,
-    UpSampling2D,
-    filter_preset,
-    layer_from_config,
-    layer_to_config,
-)
+from cnnviz.core import LAYER_TYPES, ConfigError
 from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
-from cnnviz.ui.document import spread_kernel
 from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
 STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
 ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint keeps the native spin arrows)
-EDGE_FILTERS = (
-    "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
-)
-
-
-def new_layer(class_name: str, input_shape):
-    """A sensible new layer of a type for an input shape (edge filters for a new Conv2D, as the lecture)."""
-    candidates = {
-        "Conv2D": lambda p: Conv2D(2, 3, padding=p),
-        "Conv2DTranspose": lambda p: Conv2DTranspose(1, 3, strides=2, padding="same"),
-        "MaxPooling2D": lambda p: MaxPooling2D(2, padding=p),
-        "AveragePooling2D": lambda p: AveragePooling2D(2, padding=p),
-        "UpSampling2D": lambda p: UpSampling2D(2),
-        "Dropout": lambda p: Dropout(0.25, seed=0),
-        "ReLU": lambda p: ReLU(),
-        "Activation": lambda p: Activation("relu"),
-    }[class_name]
-    layer = candidates("valid")
-    try:
-        layer.compute_output_shape(input_shape)
-    except ConfigError:
-        layer = candidates("same")  # a small map: keep the size instead of refusing
-    if isinstance(layer, Conv2D):
-        layer.build(input_shape)
-        kernel = np.stack(
-            [np.repeat(filter_preset(EDGE_FILTERS[o % len(EDGE_FILTERS)])[:, :, None], input_shape[2], axis=2)
-             / input_shape[2] for o in range(layer.filters)],
-            axis=3,
-        )
-        layer.set_weights([kernel.astype(np.float32), np.zeros(layer.filters, np.float32)])
-    return layer
 
 
 def mark_refused(widget: QWidget, refused: bool):
@@ -90,21 +45,6 @@ def mark_refused(widget: QWidget, refused: bool):
     if refused:
         palette.setColor(QPalette.ColorRole.Base, ERROR_FILL)
     widget.setPalette(palette)
-
-
-def copy_layer(layer, channels: int | None = None):
-    """An independent copy with the same config and weights; for an input of `channels` channels (where
-    the copy will sit) its kernel slices are spread over them as an input resize does."""
-    copy = layer_from_config(layer_to_config(layer))
-    if layer.built:
-        shape = layer.input_shape if channels is None else (*layer.input_shape[:2], channels)
-        copy.build(shape)
-        weights = layer.get_weights()
-        if weights and shape != layer.input_shape:
-            weights[0] = spread_kernel(layer, weights[0], channels)
-        if weights:
-            copy.set_weights(weights)
-    return copy
 
 
 class PairEdit(QWidget):
@@ -250,7 +190,9 @@ class PipelinePanel(QWidget):
         layout.addWidget(self.error)
         layout.addWidget(self.arithmetic)
 
-        document.pipelineChanged.connect(self.refresh)
+        document.structureChanged.connect(self.refresh)
+        document.layerChanged.connect(self._on_layer)
+        document.trainingChanged.connect(self._on_training)
         document.selectionChanged.connect(self._on_selection)
         self.refresh()
 
@@ -263,19 +205,43 @@ class PipelinePanel(QWidget):
     # ------------------------------------------------------------------ list
     def refresh(self):
         doc = self.document
-        shapes = [doc.level_shape(i) for i in range(len(doc.levels))]
-        self.chain.setText(" → ".join(shape_text(s) for s in shapes))
         self.list.blockSignals(True)
         self.list.clear()
-        for i, layer in enumerate(doc.pipeline.layers, start=1):
-            item = QListWidgetItem(f"{layer.label}   → {shape_text(shapes[i])}\n    {describe_layer(layer)}")
-            item.setToolTip(LAYER_HELP.get(type(layer).__name__, ""))
+        for _ in doc.pipeline.layers:
+            item = QListWidgetItem()
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
             self.list.addItem(item)
+        self._update_rows(1)
         self.list.setCurrentRow(doc.selected_layer - 1)
         self.list.blockSignals(False)
         self.list.updateGeometry()
         self._refresh_form()
+
+    def _update_rows(self, first: int):
+        """The texts of rows first.. (their output shapes follow the layers before them) and the chain."""
+        doc = self.document
+        shapes = [doc.level_shape(i) for i in range(len(doc.levels))]
+        self.chain.setText(" → ".join(shape_text(s) for s in shapes))
+        for i in range(first, len(doc.pipeline.layers) + 1):
+            layer = doc.layer(i)
+            item = self.list.item(i - 1)
+            item.setText(f"{layer.label}   → {shape_text(shapes[i])}\n    {describe_layer(layer)}")
+            item.setToolTip(LAYER_HELP.get(type(layer).__name__, ""))
+
+    def _on_layer(self, index: int):
+        if self.list.count() != len(self.document.pipeline.layers):
+            self.refresh()
+            return
+        self._update_rows(index)
+        if self.document.selected_layer >= index:  # its input shape may have changed too
+            self._refresh_form()
+
+    def _on_training(self, training: bool):
+        box = self.fields.get("training")
+        if box is not None and box.isChecked() != training:
+            box.blockSignals(True)
+            box.setChecked(training)
+            box.blockSignals(False)
 
     def _row_selected(self, row: int):
         self.document.select_layer(row + 1 if row >= 0 else 0)
@@ -288,25 +254,14 @@ class PipelinePanel(QWidget):
         self._refresh_form()
 
     # ------------------------------------------------------------------ layer edits
-    def _insert_position(self) -> int:
-        return self.document.selected_layer  # after the selected layer (0: after the input)
-
     def add_layer(self, class_name: str):
-        doc = self.document
-        pos = self._insert_position()
-        layer = new_layer(class_name, doc.level_shape(pos))
-        self._try(lambda: doc.insert_layer(pos, layer))
-        if self.error.isHidden():
-            doc.select_layer(pos + 1)
+        """A new layer after the selected one (after the input when none is selected)."""
+        self._try(lambda: self.document.add_layer(class_name))
 
     def duplicate_selected(self):
         i = self.document.selected_layer
         if i > 0:
-            layer = self.document.layer(i)
-            copy = copy_layer(layer, self.document.level_shape(i)[2])  # it sits after the original
-            self._try(lambda: self.document.insert_layer(i, copy, f"Duplicate {layer.label}"))
-            if self.error.isHidden():
-                self.document.select_layer(i + 1)
+            self._try(lambda: self.document.duplicate_layer(i))
 
     def remove_selected(self):
         i = self.document.selected_layer
@@ -475,24 +430,25 @@ class PipelinePanel(QWidget):
         self.set_param(key, value)
 
     def set_param(self, key: str, value):
-        """Apply one parameter to the selected layer; refused settings change nothing."""
+        """Apply one parameter to the selected layer; refused settings change nothing.
+
+        A valid value clears the message of an earlier refusal, also when it is the value already in use
+        (nothing to apply then, but the refused value is gone from the form).
+        """
         i = self.document.selected_layer
         layer = self.document.layer(i)
-        if layer.get_config().get(key) == value:
-            return
         try:
-            new = layer.replace(**{key: value})
+            changed = self.document.set_layer_param(i, key, value)
         except ConfigError as exc:
             self._show_error(str(exc), key)
-            self._show_arithmetic(layer, note=STILL_IN_USE)
+            try:  # the arithmetic of the attempted setting when the layer takes it, else the one in use
+                self._show_arithmetic(layer.replace(**{key: value}))
+            except ConfigError:
+                self._show_arithmetic(layer, note=STILL_IN_USE)
             return
-        try:
-            self.document.replace_layer(i, new, f"{layer.label}: {key} = {value}")
-        except ConfigError as exc:
-            self._show_error(str(exc), key)
-            self._show_arithmetic(new)
-            return
-        self._clear_error()
+        if not changed:  # no layerChanged follows: the form forgets the refusal here
+            self._clear_error()
+            self._show_arithmetic(layer)
 
     def _show_arithmetic(self, layer, note: str = ""):
         """The output-size arithmetic of `layer` on its input; `note` heads it when `layer` is not the edit."""

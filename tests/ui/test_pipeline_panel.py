@@ -239,3 +239,33 @@ def test_duplicating_a_conv_after_itself_keeps_its_filters_across_the_new_channe
     for c in range(2):
         np.testing.assert_allclose(copy[:, :, c, :], original[:, :, 0, :] / 2)
     np.testing.assert_array_equal(doc.layer(2).bias, doc.layer(1).bias)
+
+
+def type_into(qtbot, box, text):
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), text)
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+
+
+def tinted(widget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Base) == ERROR_FILL
+
+
+@pytest.mark.parametrize(
+    ("key", "refused", "message"),
+    [("strides", "0", "Conv2D #1: strides must be ≥ 1, got 0×1"), ("kernel_size", "7", "does not fit")],
+)
+def test_a_refused_value_set_back_to_the_current_one_clears_the_message(window, qtbot, key, refused, message):
+    """Issue 13: stride 0 then 1 (the value in use) left both boxes pink with the old message."""
+    panel = panel_of(window)
+    error = panel.findChild(QLabel, "layerError")
+    box = panel.fields[key].boxes[0]
+    in_use = str(box.value())
+    type_into(qtbot, box, refused)
+    assert error.isVisible() and message in error.text()
+    assert tinted(panel.fields[key].boxes[0])
+    type_into(qtbot, panel.fields[key].boxes[0], in_use)
+    assert error.isHidden() and error.text() == ""
+    assert not any(tinted(b) for b in panel.fields[key].boxes)
+    assert "still in use" not in panel.findChild(QLabel, "layerArithmetic").text()
+    assert window.document.undo_stack.count() == 0  # nothing was changed, nothing to undo

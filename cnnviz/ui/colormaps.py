@@ -44,6 +44,12 @@ def input_levels(*arrays: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
+def level_style(level: int, array: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """(lut, levels) of a map at pipeline `level`: greys for the input image, the diverging map centred on 0
+    for every computed map."""
+    return (GREYS, input_levels(array)) if level == 0 else (DIVERGING, symmetric_levels(array))
+
+
 def color_index(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
     """The entry of `lut` each value gets, clipping to `levels`."""
     lo, hi = levels

@@ -21,6 +21,7 @@ from cnnviz.ui.grid_painter import GridCache, GridGeometry, cached, pixel_font
 log = logging.getLogger(__name__)
 
 Scene = Callable[[QPainter, QRectF], dict]  # paints, returns {key: GridGeometry}
+MAX_CHANNEL_ROWS = 3  # input channels a view draws (stacked or side by side); its formula lists every channel
 
 
 class DocumentView(QWidget):

@@ -15,8 +15,7 @@ from cnnviz.core import ConfigError
 from cnnviz.core.layers import Dropout
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import ArithmeticView, ChannelBox, draw_symbol, find_layer, split_row
-from cnnviz.ui.arithmetic.stepper import level_style
-from cnnviz.ui.colormaps import GREYS
+from cnnviz.ui.colormaps import GREYS, level_style
 from cnnviz.ui.grid_painter import Grid, paint_grids
 
 NO_SEED = -1  # the seed box's "none" value (a fresh random mask each run, as Keras without a seed)

@@ -15,8 +15,7 @@ from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.matrix import conv_matrix, transpose_matrix
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
-from cnnviz.ui.arithmetic.stepper import level_style
-from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
+from cnnviz.ui.colormaps import DIVERGING, format_value, level_style, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, GridGeometry, fitted_font, paint_colorbar, paint_grid, pixel_font
 
 MAX_DRAWN_ENTRIES = 40_000  # beyond this the matrix is unreadable on any screen: explain instead

@@ -15,9 +15,8 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPen
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, split_column, split_row
-from cnnviz.ui.arithmetic.stepper import MAX_CHANNEL_ROWS, level_style
-from cnnviz.ui.colormaps import DIVERGING, colorize, symmetric_levels
+from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, ArithmeticView, find_layer, split_column, split_row
+from cnnviz.ui.colormaps import DIVERGING, colorize, level_style, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grids, pixel_font
 
 NEURON_KINDS = (Conv2D, Conv2DTranspose)

@@ -18,8 +18,7 @@ from cnnviz.core.layers import UpSampling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import ArithmeticView, ChannelBox, find_layer, split_row
-from cnnviz.ui.arithmetic.stepper import level_style
-from cnnviz.ui.colormaps import format_value
+from cnnviz.ui.colormaps import format_value, level_style
 from cnnviz.ui.grid_painter import Grid, paint_grids
 
 MODES = ("nearest", "bilinear")

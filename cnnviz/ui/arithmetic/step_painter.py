@@ -1,0 +1,265 @@
+"""Paint one step of a StepModel into a rectangle of any QPainter (a widget, a QImage, an SVG): the input
+with the window, the filter, the products and the output being filled; or, for Conv2DTranspose, the input
+cell, the kernel and the output canvas being built.
+
+`paint_step` returns {grid key: GridGeometry} so a widget can map mouse positions back to cells. Grid keys
+are ("input", channel), ("filter", channel), ("products", channel), ("kernel", 0) and ("output", channel).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
+
+from cnnviz.core.layers import Conv2D, MaxPooling2D
+from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, draw_symbol, split_column, split_row
+from cnnviz.ui.arithmetic.step_model import StepModel, product_grids
+from cnnviz.ui.colormaps import DIVERGING, level_style, symmetric_levels
+from cnnviz.ui.grid_painter import Grid, fitted_font, layout_grid, paint_grids, pixel_font
+
+BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
+MIN_SHARED_CELL = 12.0  # below this the filter and products get cells of their own instead of the input's
+BLOCK_GAP = 14.0  # between input channels' blocks side by side
+
+
+def grid_weight(cells: int) -> float:
+    """Width share of a grid `cells` wide, capped so that a 256-wide input leaves room for a 3×3 filter."""
+    return float(min(cells, BIG_GRID_COLUMNS))
+
+
+def shared_cell(placed) -> float:
+    """The cell size `paint_grids` would give every grid in `placed`."""
+    return min(layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed)
+
+
+def _shape(a) -> str:
+    return "×".join(map(str, a))
+
+
+def paint_step(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
+    """Draw step `k` of `model` into `rect`; return where each grid landed."""
+    if model.transposed:
+        return _paint_transpose(painter, rect, model, k)
+    return _paint_sliding(painter, rect, model, k)
+
+
+def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
+    is_conv = isinstance(model.layer, Conv2D)
+    channels = list(range(model.x.shape[2])) if is_conv else [model.steps[k].channel]
+    shown = channels[:MAX_CHANNEL_ROWS]
+    hidden = len(channels) - len(shown)
+    # channel blocks stacked, side by side or in between: whichever gives the smallest grid the
+    # largest cells (a short wide dock puts three channels side by side; a tall one stacks them)
+    arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden) for across in range(1, len(shown) + 1)]
+    placed, symbols, headings, note_rect = max(arrangements, key=lambda a: shared_cell(a[0]))
+    # One cell size per group. One channel: everything shares the input's cells, as the lecture draws
+    # it, unless a large input or output cannot give the 3×3 grids readable cells: then the filter and
+    # products get their own. Several channels share the canvas, so the inputs, the filter slices with
+    # their products, and the output each get the largest cells their places allow.
+    inputs = [p for p in placed if p[0][0] == "input"]
+    groups = [inputs, [p for p in placed if p not in inputs]] if len(inputs) > 1 else [placed]
+    if len(inputs) > 1 or shared_cell(placed) < MIN_SHARED_CELL:
+        small = [p for p in placed if p[0][0] in ("filter", "products")]
+        groups = [[p for p in group if p not in small] for group in groups] + [small]
+    geometries = {}
+    for group in groups:
+        geometries.update(paint_grids(painter, group) if group else {})
+    for sym_rect, sym in symbols:
+        draw_symbol(painter, sym_rect, sym)
+    painter.save()
+    painter.setPen(QColor(20, 20, 20))
+    if headings:  # one font for every channel's heading
+        px = min(fitted_font(text, r, bold=True).pixelSize() for r, text in headings)
+        painter.setFont(pixel_font(px, bold=True))
+        for heading_rect, text in headings:
+            painter.drawText(heading_rect, Qt.AlignmentFlag.AlignCenter, text)
+    if hidden:
+        painter.setPen(QColor(70, 70, 70))
+        note = f"+ {hidden} more channels (in the sum)"
+        painter.setFont(fitted_font(note, note_rect))
+        painter.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
+    painter.restore()
+    return geometries
+
+
+def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int], across: int, hidden: int):
+    """The grids of a Conv2D or pooling step with the input channels' blocks (input ⊙ filter slice =
+    products) `across` to a row: (placed grids, (rect, symbol)s, (rect, heading)s, note rect).
+
+    Stacked blocks title each grid; side by side a block is too narrow for that and gets one heading."""
+    layer, x, y = model.layer, model.x, model.y
+    step = model.steps[k]
+    prov = model.provenance(k)
+    pad = model.paddings()
+    in_lut, in_levels = level_style(model.level - 1, x)
+    out_lut, out_levels = level_style(model.level, y)
+    is_conv = isinstance(layer, Conv2D)
+    side = across > 1
+    out_map = y[:, :, step.channel]
+    not_yet = model.not_yet(k)
+
+    in_w = x.shape[1] + pad[2] + pad[3]
+    if is_conv:
+        kw = layer.kernel_size[1]
+        block_weights = [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5]
+        tail = [3.0 if across > 1 else 1.4, grid_weight(y.shape[1]) + 3]
+    else:
+        block_weights = [grid_weight(in_w) + 1]
+        tail = [1.2, grid_weight(y.shape[1]) + 3]
+    blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
+    note_px = 18.0 if hidden else 0.0  # a line under the input channels for those not drawn
+    block_area = blocks_rect.adjusted(0, 0, 0, -note_px)
+    rows = split_column(block_area, [1] * math.ceil(len(shown) / across), gap=6)
+    blocks = [b for row in rows for b in split_row(row, [1] * across, gap=BLOCK_GAP)][: len(shown)]
+    heading_h = max(10.0, min(20.0, block_area.height() * 0.1)) if side else 0.0
+    # side by side the input is as tall as a block allows: the width it cannot use goes to the filter
+    cells_h = (blocks[0].height() - heading_h) / (x.shape[0] + pad[0] + pad[1]) if side else None
+
+    kernel = layer.kernel[:, :, :, step.channel] if is_conv else None
+    products = product_grids(prov, kernel.shape) if is_conv else None
+    bias = 0.0 if not is_conv or layer.bias is None else float(layer.bias[step.channel])
+    marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
+    placed, symbols, headings = [], [], []
+    for block, c in zip(blocks, shown):
+        bias_note = f"  (b = {formulas.format_value(bias)})" if is_conv and c == shown[-1] else ""
+        if side:
+            heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}"
+            headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))
+        cells = split_row(block.adjusted(0, heading_h, 0, 0), _block_weights(block_weights, cells_h, block))
+        title = "" if side else f"Input {_shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
+        if any(pad) and not side:
+            title += " + padding"
+        placed.append(
+            (
+                ("input", c),
+                cells[0],
+                Grid(
+                    x[:, :, c],
+                    in_levels,
+                    in_lut,
+                    title=title,
+                    pad=pad,
+                    pad_text="0" if is_conv else "",
+                    highlights=prov.window,
+                    marked=marked,
+                ),
+            )
+        )
+        if not is_conv:
+            continue
+        title = "" if side else f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
+        placed.append(
+            (
+                ("filter", c),
+                cells[2],
+                Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title + bias_note * (not side)),
+            )
+        )
+        title = "" if side else f"x·w, sum {formulas.format_value(products[:, :, c].sum())}"
+        placed.append(
+            (("products", c), cells[4], Grid(products[:, :, c], symmetric_levels(products), DIVERGING, title=title))
+        )
+        symbols += [(cells[1], "⊙"), (cells[3], "=")]
+    out_title = f"Output {_shape(y.shape)}" + (
+        f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
+    )
+    placed.append(
+        (
+            ("output", step.channel),
+            out_rect,
+            Grid(
+                out_map,
+                out_levels,
+                out_lut,
+                title=out_title,
+                blank=not_yet,
+                dimmed=not_yet,
+                marked=step.cell,
+                colorbar=True,
+            ),
+        )
+    )
+    symbols.append((sum_rect, "Σ+b→" if is_conv else "→"))
+    note_rect = QRectF(blocks_rect.left(), block_area.bottom(), blocks_rect.width(), note_px)
+    return placed, symbols, headings, note_rect
+
+
+def _block_weights(weights: list[float], input_cell: float | None, block: QRectF) -> list[float]:
+    """`weights` of a channel block's pieces, the input's cut to the width `input_cell`-sized cells need
+    (its weight counts one cell of margin) and the rest shared by the others as before."""
+    if input_cell is None or len(weights) == 1:
+        return weights
+    unit = block.width() / sum(weights)
+    need = weights[0] * input_cell / unit
+    if need >= weights[0]:
+        return weights
+    rest = sum(weights[1:])
+    return [need] + [w * (sum(weights) - need) / rest for w in weights[1:]]
+
+
+def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
+    layer, x, y = model.layer, model.x, model.y
+    step = model.steps[k]
+    canvas, touched, (top, left), (oh, ow) = model.transpose_canvas(k)
+    targets = model.scatter_targets(k)
+    in_lut, in_levels = level_style(model.level - 1, x)
+    out_lut, out_levels = level_style(model.level, y)
+    kernel = layer.kernel[:, :, step.channel, step.in_channel]
+    region = canvas[top : top + oh, left : left + ow]
+    region_touched = touched[top : top + oh, left : left + ow]
+    pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
+    columns = split_row(
+        rect, [grid_weight(x.shape[1]) + 1, 1.2, layer.kernel_size[1] + 1, 1.2, grid_weight(canvas.shape[1]) + 3]
+    )
+    in_title = f"INPUT {_shape(x.shape)}" + (f", channel {step.in_channel + 1}" if x.shape[2] > 1 else "")
+    k_title = f"Kernel (filter {step.channel + 1}" + (f", in-ch {step.in_channel + 1})" if x.shape[2] > 1 else ")")
+    out_title = f"OUTPUT {_shape(y.shape)} being built" + (f", filter {step.channel + 1}" if y.shape[2] > 1 else "")
+    if any(pad):
+        out_title += " (hatched: cropped)"
+    placed = [
+        (
+            ("input", step.in_channel),
+            columns[0],
+            Grid(x[:, :, step.in_channel], in_levels, in_lut, title=in_title, marked=step.cell),
+        ),
+        (
+            ("kernel", 0),
+            columns[2],
+            Grid(
+                kernel,
+                symmetric_levels(kernel),
+                DIVERGING,
+                title=k_title,
+                highlights=[(a, b) for a in range(kernel.shape[0]) for b in range(kernel.shape[1])],
+            ),
+        ),
+        (
+            ("output", step.channel),
+            columns[4],
+            Grid(
+                region,
+                out_levels,
+                out_lut,
+                title=out_title,
+                blank=~region_touched,
+                dimmed=~region_touched,
+                pad=pad,
+                pad_text="",
+                highlights=[t[2] for t in targets],
+                colorbar=True,
+            ),
+        ),
+    ]
+    # the kernel is stamped onto the output, so they share a scale while its cells stay readable; the
+    # small input gets its own cells
+    groups = [placed[:1], placed[1:]] if shared_cell(placed[1:]) >= MIN_SHARED_CELL else [[p] for p in placed]
+    geometries = {}
+    for group in groups:
+        geometries.update(paint_grids(painter, group))
+    draw_symbol(painter, columns[1], "×")
+    draw_symbol(painter, columns[3], "→")
+    return geometries

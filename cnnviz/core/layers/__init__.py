@@ -1,0 +1,65 @@
+"""Keras-named layers on one channels-last image, one module per family, and the registry of their types.
+
+`from cnnviz.core.layers import Conv2D` (or any name below) works whichever module holds the class.
+"""
+
+from __future__ import annotations
+
+from cnnviz.core.errors import ConfigError
+from cnnviz.core.layers.activations import Activation, ReLU
+from cnnviz.core.layers.base import (
+    MAX_CELLS,
+    MAX_CHANNELS,
+    MAX_KERNEL,
+    MAX_VALUES,
+    MAX_WORK,
+    Layer,
+)
+from cnnviz.core.layers.base import (
+    _is_int as _is_int,  # pipeline and presets check integers the same way
+)
+from cnnviz.core.layers.convolutional import Conv2D, Conv2DTranspose
+from cnnviz.core.layers.pooling import AveragePooling2D, MaxPooling2D
+from cnnviz.core.layers.regularization import Dropout
+from cnnviz.core.layers.reshaping import UpSampling2D
+
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation)
+}
+
+
+def layer_from_config(config: dict) -> Layer:
+    """{"class_name": "Conv2D", "config": {...}} -> a new layer."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ConfigError(f"layer config must be a dict with a class_name, got {config!r}", param="class_name")
+    cls = LAYER_TYPES.get(config["class_name"])
+    if cls is None:
+        known = ", ".join(LAYER_TYPES)
+        raise ConfigError(f"unknown layer class {config['class_name']!r} (known: {known})", param="class_name")
+    return cls.from_config(config.get("config", {}))
+
+
+def layer_to_config(layer: Layer) -> dict:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+__all__ = [
+    "LAYER_TYPES",
+    "MAX_CELLS",
+    "MAX_CHANNELS",
+    "MAX_KERNEL",
+    "MAX_VALUES",
+    "MAX_WORK",
+    "Activation",
+    "AveragePooling2D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dropout",
+    "Layer",
+    "MaxPooling2D",
+    "ReLU",
+    "UpSampling2D",
+    "layer_from_config",
+    "layer_to_config",
+]

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePol
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
+from cnnviz.ui.vector_view import VectorCard, is_probabilities
 
 RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 48  # bigger cells only spread the same numbers further apart
@@ -28,6 +29,16 @@ def map_cell_px(shape, cell_px: float) -> float:
     """The on-screen size of a cell of a map of `shape` when a small map's cells are `cell_px` wide."""
     side = max(shape[:2])
     return max(cell_px * min(1.0, BIG_MAP_CELLS / side), MIN_MAP_PX / side)
+
+
+def vector_caption(layer, shape) -> str:
+    """What a vector level's entries are: class probabilities, a layer's units, or the flattened numbers."""
+    n = shape[0]
+    if is_probabilities(layer, shape):
+        return f"probabilities of {n} classes (they add up to 1)"
+    if type(layer).__name__ == "Flatten":
+        return f"{n} numbers in a row (channels-last order)"
+    return f"{n} unit{'s' if n != 1 else ''}"
 
 
 def channel_caption(level: int, layer, ch: int, channels: int) -> str:
@@ -208,6 +219,9 @@ class LayerViews(QScrollArea):
     def _set_cells(self, cell_px: float):
         for column in self.columns:
             for card in column.cards:
+                if isinstance(card, VectorCard):
+                    card.fit(cell_px)
+                    continue
                 card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
                 card.colorbar.setFixedHeight(max(card.heatmap.height(), MIN_COLORBAR_PX))
         # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
@@ -269,7 +283,12 @@ class LayerViews(QScrollArea):
             layer = layers[level - 1] if level else None
             input_help = "The input image, channels-last (rows × cols × channels)."
             column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
-            for ch in range(shape[2]):
+            if len(shape) == 1:
+                card = VectorCard(level, vector_caption(layer, shape))
+                card.heatmap.set_show_values(self.show_values)
+                self._connect_vector(card)
+                column.add_card(card)
+            for ch in range(shape[2] if len(shape) == 3 else 0):
                 card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
                 card.heatmap.set_show_values(self.show_values)
                 card.heatmap.set_data(np.zeros(shape[:2], np.float32), (-1, 1), DIVERGING)
@@ -288,6 +307,13 @@ class LayerViews(QScrollArea):
         hm.cellHovered.connect(lambda r, c, card=card: self._hover(card, r, c))
         hm.cellPressed.connect(lambda r, c, button, card=card: self._press(card, r, c))
 
+    def _connect_vector(self, card: VectorCard):
+        strip = card.heatmap
+        strip.setToolTip("Hover an entry: the numbers it comes from light up in every earlier level. "
+                         "Click to pin (click again to release).")
+        strip.cellHovered.connect(lambda i, card=card: self._hover(card, i, -1))
+        strip.cellPressed.connect(lambda i, card=card: self._press(card, i, -1))
+
     # ------------------------------------------------------------------ values
     def _on_outputs(self, level: int):
         if len(self.columns) != len(self.document.levels):
@@ -304,7 +330,10 @@ class LayerViews(QScrollArea):
         for level in range(first, len(levels)):
             array = levels[level]
             column = self.columns[level]
-            if array.shape[2] != len(column.cards):
+            if array.ndim == 1:
+                self._update_vector(column, array, global_levels)
+                continue
+            if array.shape[2] != len(column.cards) or not isinstance(column.cards[0], MapCard):
                 continue
             if level == 0:
                 lut, layer_levels = GREYS, input_levels(array)
@@ -317,12 +346,28 @@ class LayerViews(QScrollArea):
                 card.show_map(values, symmetric_levels(values) if per_map else layer_levels, lut)
             column.show_legend(layer_levels, lut, shared=not per_map)
 
+    def _update_vector(self, column: LevelColumn, array, global_levels):
+        if len(column.cards) != 1 or not isinstance(column.cards[0], VectorCard):
+            return
+        bars = is_probabilities(self.document.layer(column.level), array.shape)
+        levels = (0.0, 1.0) if bars else global_levels or symmetric_levels(array)
+        column.cards[0].show_vector(array, levels, DIVERGING, bars)
+        column.show_legend(levels, DIVERGING, shared=not bars)
+        column.colorbar.setVisible(not bars)
+        column.cards[0].colorbar.hide()  # a strip's legend is the column's; bars need none
+
     # ------------------------------------------------------------------ probes and selection
     def _hover(self, card: MapCard, r: int, c: int):
         doc = self.document
         if r < 0:
             doc.clear_probe()
             self.hoverText.emit("")
+            return
+        if isinstance(card, VectorCard):
+            doc.set_probe(card.level, (r,))
+            value = doc.levels[card.level][r]
+            what = "Input" if card.level == 0 else f"{doc.level_label(card.level)} output"
+            self.hoverText.emit(f"{what}: entry {r} = {format_value(value)}    (array index [{r}])")
             return
         doc.set_probe(card.level, (r, c, card.channel))
         value = doc.levels[card.level][r, c, card.channel]
@@ -333,7 +378,8 @@ class LayerViews(QScrollArea):
         )
 
     def _press(self, card: MapCard, r: int, c: int):
-        self.document.set_probe(card.level, (r, c, card.channel), pinned=True)
+        cell = (r,) if isinstance(card, VectorCard) else (r, c, card.channel)
+        self.document.set_probe(card.level, cell, pinned=True)
         if card.level > 0:
             self.document.select_layer(card.level)
 
@@ -341,7 +387,11 @@ class LayerViews(QScrollArea):
         fields = probe.fields if probe is not None else {}
         for column in self.columns:
             mask = fields.get(column.level)
-            if mask is not None and mask.shape[2] != len(column.cards):
+            if mask is not None and mask.ndim == 1:
+                for card in column.cards:
+                    card.heatmap.set_highlight(mask if isinstance(card, VectorCard) else None)
+                continue
+            if mask is not None and (mask.ndim != 3 or mask.shape[2] != len(column.cards)):
                 mask = None
             for card in column.cards:
                 card.heatmap.set_highlight(None if mask is None else mask[:, :, card.channel])

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from cnnviz.ui.arithmetic.dense_view import DenseView
 from cnnviz.ui.arithmetic.dropout_view import DropoutView
 from cnnviz.ui.arithmetic.matrix_view import MatrixView
 from cnnviz.ui.arithmetic.neuron_view import NeuronView
 from cnnviz.ui.arithmetic.stepper import StepperView
 from cnnviz.ui.arithmetic.upsampling_view import UpsamplingView
 
-__all__ = ["DropoutView", "MatrixView", "NeuronView", "StepperView", "UpsamplingView", "install_arithmetic_docks"]
+__all__ = ["DenseView", "DropoutView", "MatrixView", "NeuronView", "StepperView", "UpsamplingView", "install_arithmetic_docks"]
 
 # (key, dock title, view class): the order of the tabs
 _VIEWS = (
     ("stepper", "Step through", StepperView),
     ("matrix", "Conv as matrix", MatrixView),
     ("neuron", "Neuron (ANN)", NeuronView),
+    ("dense", "Dense", DenseView),
     ("upsampling", "Up-sampling", UpsamplingView),
     ("dropout", "Dropout", DropoutView),
 )

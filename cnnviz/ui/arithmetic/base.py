@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from cnnviz.core import ConfigError
-from cnnviz.ui.grid_painter import GridCache, GridGeometry, cached, pixel_font
+from cnnviz.ui.grid_painter import GridCache, cached, pixel_font
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ class SceneCanvas(QWidget):
 
     def hit(self, point: QPointF):
         for key, geo in self._geometries.items():
-            cell = geo.cell_at(point) if isinstance(geo, GridGeometry) else None
+            cell = geo.cell_at(point) if hasattr(geo, "cell_at") else None  # a grid, or a vector (vector_view)
             if cell is not None:
                 return key, cell
         return None

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle
 
 from cnnviz.core import INPUT_EXAMPLES, LAYER_TYPES
+from cnnviz.ui.icons import undo_icon
 from cnnviz.ui.texts import LAYER_HELP
 
 SK = QKeySequence.StandardKey
@@ -36,15 +37,25 @@ class Actions:
         # Edit: one undo stack for everything.
         self.undo = undo_stack.createUndoAction(window, "&Undo")
         self.undo.setShortcuts(QKeySequence.keyBindings(SK.Undo))
-        self.undo.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        self.undo.setIcon(undo_icon())
         self.redo = undo_stack.createRedoAction(window, "&Redo")
         self.redo.setShortcuts(QKeySequence.keyBindings(SK.Redo))
-        self.redo.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+        self.redo.setIcon(undo_icon(mirrored=True))
         self.undo.setIconText("Undo")  # the toolbar stays put; menus and tooltips name the step
         self.redo.setIconText("Redo")
         self.quit = make("&Quit", "Close cnnviz", SK.Quit)
         if self.quit.shortcut().isEmpty():
             self.quit.setShortcut(QKeySequence("Ctrl+Q"))
+
+        self.paint_mode = make(
+            "&Paint with the brush",
+            "On: a click or drag on the input or a filter paints the brush value. Off: a click only selects the "
+            "cell (type a number or double-click to edit it)",
+            "Ctrl+B",
+            checkable=True,
+        )
+        self.paint_mode.setIconText("Paint")
+        self.paint_mode.setChecked(True)
 
         # Input.
         self.fill = make("&Fill input", "Set every input cell (of the shown channel) to the brush value",
@@ -86,5 +97,8 @@ class Actions:
         self.reset_layout = make("&Reset layout", "Put every panel back where it started")
 
         # Help.
+        self.keys = make("&Keys and mouse", "Every shortcut and what a click, drag or double-click does",
+                         SK.HelpContents)
+        self.guide = make("&Guide (README)", "The user guide that comes with cnnviz")
         self.about = make("&About cnnviz", "Version and what cnnviz is", None,
                           QStyle.StandardPixmap.SP_MessageBoxInformation)

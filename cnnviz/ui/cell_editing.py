@@ -1,16 +1,19 @@
 """Mouse and keyboard editing of a Heatmap's cells, shared by the input grid and the filter editor.
 
-Left-drag paints the brush value, right-drag (or Shift+left) paints 0; every cell the mouse passes
-over is painted (a fast drag is filled in along a line) and the whole stroke is one undo step.
-Arrow keys move a cursor cell; typing a number, Enter or a double-click opens an exact-value editor
-on the cell; Delete sets 0; Space paints the brush value.
+Two modes, one for the whole app (EDIT_MODE, toggled by Edit ▸ Paint with the brush, Ctrl+B): painting
+(a cross cursor) and selecting (an arrow). Painting: left-drag paints the brush value, right-drag (or
+Shift+left) paints 0; every cell the mouse passes over is painted (a fast drag is filled in along a line)
+and the whole stroke is one undo step. Selecting: a click only moves the cursor cell.
+In both, arrow keys move the cursor; typing a number, Enter or a double-click opens an exact-value editor
+on the cell's unchanged value (the paint of a double-click's first press is taken back); Escape leaves the
+data as it was; Delete sets 0; Space paints the brush value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QApplication, QLineEdit, QToolTip
 
@@ -21,9 +24,29 @@ from cnnviz.ui.heatmap import Heatmap
 _NUMBER_KEYS = set("0123456789.-+")
 
 CELL_EDIT_HELP = (
-    "Left-drag paints the brush value, right-drag (or Shift+drag) paints 0.\n"
-    "Double-click, or type a number, to enter an exact value; arrow keys move the cursor; Delete sets 0."
+    "Paint mode (cross cursor, Ctrl+B toggles): left-drag paints the brush value, right-drag (or Shift+drag)"
+    " paints 0.\nSelect mode (arrow cursor): a click only selects the cell.\n"
+    "Double-click, or type a number, to enter an exact value (Escape cancels); arrow keys move the cursor;"
+    " Delete sets 0."
 )
+
+
+class EditMode(QObject):
+    """Whether a click on an editable map paints (True) or only selects its cell (False)."""
+
+    changed = Signal(bool)
+
+    def __init__(self):
+        super().__init__()
+        self.paint = True
+
+    def set_paint(self, paint: bool) -> None:
+        if bool(paint) != self.paint:
+            self.paint = bool(paint)
+            self.changed.emit(self.paint)
+
+
+EDIT_MODE = EditMode()
 
 
 def line_cells(a, b):
@@ -57,6 +80,7 @@ class CellEditing(QObject):
         self._read = read  # (row, col) -> current value, for the editor's initial text
         self.cursor: tuple[int, int] | None = None
         self._stroke = None  # (stroke id, value, last cell)
+        self._first_press = None  # (cell, value before, stroke id) of a one-cell stroke: a double-click undoes it
         self.editor = QLineEdit(heatmap)
         self.editor.setValidator(QDoubleValidator(-1e9, 1e9, 6, self.editor))
         self.editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -67,23 +91,41 @@ class CellEditing(QObject):
         heatmap.cellPressed.connect(self._press)
         heatmap.cellDragged.connect(self._drag)
         heatmap.strokeEnded.connect(self._end)
-        heatmap.cellDoubleClicked.connect(self.open_editor)
+        heatmap.cellDoubleClicked.connect(self._double_click)
+        EDIT_MODE.changed.connect(self._show_mode)
+        self._show_mode(EDIT_MODE.paint)
+
+    def _show_mode(self, paint: bool) -> None:
+        self.heatmap.viewport().setCursor(Qt.CursorShape.CrossCursor if paint else Qt.CursorShape.ArrowCursor)
 
     # ------------------------------------------------------------------ mouse
     def _press(self, r, c, button):
         self.heatmap.setFocus()
+        self.set_cursor((r, c))
+        self._first_press = None
+        if not EDIT_MODE.paint:
+            return
         erase = button == Qt.MouseButton.RightButton or _shift_held()
         value = 0.0 if erase else float(self._brush())
         self._stroke = (new_stroke_id(), value, (r, c))
-        self.set_cursor((r, c))
+        self._first_press = ((r, c), float(self._read(r, c)), self._stroke[0])
         self._safe_write([(r, c)], value, self._stroke[0])
 
     def _drag(self, r, c):
         if self._stroke is None:
             return
+        self._first_press = None  # a drag is meant: no double-click will take it back
         sid, value, last = self._stroke
         self._stroke = (sid, value, (r, c))
         self._safe_write(line_cells(last, (r, c))[1:], value, sid)
+
+    def _double_click(self, r, c):
+        """The editor on the value the cell had before the double-click's first press painted it."""
+        if self._first_press is not None and self._first_press[0] == (r, c):
+            cell, before, sid = self._first_press
+            self._safe_write([cell], before, sid)  # same stroke: one undo step that changes nothing
+        self._first_press = None
+        self.open_editor(r, c)
 
     def _end(self):
         self._stroke = None

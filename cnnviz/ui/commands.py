@@ -47,6 +47,7 @@ class PaintCellsCommand(QUndoCommand):
         for cell, (old, new) in other._changes.items():
             first_old = self._changes[cell][0] if cell in self._changes else old
             self._changes[cell] = (first_old, new)
+        self.setObsolete(all(old == new for old, new in self._changes.values()))  # painted back: no step
         return True
 
     def redo(self):
@@ -79,6 +80,7 @@ class PaintWeightsCommand(QUndoCommand):
         for w, (old, new) in other._changes.items():
             first_old = self._changes[w][0] if w in self._changes else old
             self._changes[w] = (first_old, new)
+        self.setObsolete(all(old == new for old, new in self._changes.values()))
         return True
 
     def redo(self):

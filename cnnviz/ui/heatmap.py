@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
 from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
 
-MIN_TEXT_CELL_PX = 18  # below this a number would not be readable
+MIN_TEXT_CELL_PX = 16  # below this a number would not be readable
+MIN_TEXT_PX = 7.0  # smallest cell text drawn
+TEXT_SHARE = 0.5  # text height as a share of the cell (a short number); longer numbers get narrower
 CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
 
@@ -36,6 +38,7 @@ class CellOverlay(QGraphicsItem):
         self.show_values = True
         self.highlight: list[tuple[int, int]] = []
         self.cursor: tuple[int, int] | None = None
+        self.values_drawn = False  # whether the last paint wrote the numbers (tests read the decision)
 
     def boundingRect(self) -> QRectF:
         rows, cols = self.shape
@@ -62,8 +65,9 @@ class CellOverlay(QGraphicsItem):
             lines = [QLineF(t.map(QPointF(0, r)), t.map(QPointF(cols, r))) for r in range(rows + 1)]
             lines += [QLineF(t.map(QPointF(c, 0)), t.map(QPointF(c, rows))) for c in range(cols + 1)]
             painter.drawLines(lines)
-        if self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX:
-            self._paint_values(painter, t, cell_px)
+        self.values_drawn = bool(self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX)
+        if self.values_drawn:
+            self.values_drawn = self._paint_values(painter, t, cell_px)
         if self.highlight and cell_px >= 6 and len(self.highlight) <= 1024:
             painter.setPen(QPen(ACCENT, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -91,11 +95,11 @@ class CellOverlay(QGraphicsItem):
             self._texts = (max((len(text) for _, _, text, _ in cells), default=1), cells)
         return self._texts
 
-    def _paint_values(self, painter, t, cell_px):
+    def _paint_values(self, painter, t, cell_px) -> bool:
         longest, cells = self._cell_texts()
-        size = min(cell_px * 0.38, cell_px * 0.92 / (0.6 * max(longest, 1)))
-        if size < 7:
-            return
+        size = min(cell_px * TEXT_SHARE, cell_px * 0.92 / (0.6 * max(longest, 1)))
+        if size < MIN_TEXT_PX:
+            return False
         painter.setFont(pixel_font(size))
         pen = None
         for r, c, text, color in cells:
@@ -103,6 +107,7 @@ class CellOverlay(QGraphicsItem):
                 painter.setPen(color)
                 pen = color
             painter.drawText(t.mapRect(QRectF(c, r, 1, 1)), Qt.AlignmentFlag.AlignCenter, text)
+        return True
 
 
 _BGRA_LUTS: dict = {}

@@ -3,22 +3,24 @@
 One column per level, one map per channel, each labelled. The maps grow to fill the view (a projected
 lecture reads them from the back of the room): one cell size for every small map, so a student sees 6×6
 shrink to 4×4 and 2×2 and grow back, chosen as large as fits (up to a cap), shrinking to a pointable
-minimum before the view scrolls.
+minimum before the view scrolls. Levels wrap onto rows and channels go side by side when that gives
+bigger cells (map_layout).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
+from cnnviz.ui.map_layout import LevelFlow, ZoomControl, arrangements
 from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
 from cnnviz.ui.vector_view import VectorCard, is_probabilities
 
 RANGE_MODES = ("map", "layer", "global")
-MAX_CELL_PX = 48  # bigger cells only spread the same numbers further apart
+MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
 MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
@@ -110,16 +112,27 @@ class LevelColumn(QFrame):
         for w in (self.title, self.subtitle, self.detail):
             outer.addWidget(w)
         maps = QHBoxLayout()
-        self.box = QVBoxLayout()
+        self.box = QGridLayout()
         self.box.setSpacing(4)
+        self.across = 1
         maps.addLayout(self.box)
         maps.addWidget(self.colorbar)
         outer.addLayout(maps)
         outer.addStretch(1)
+        self.set_selected(False)  # its border counts in the size the layout fit measures
 
     def add_card(self, card: MapCard):
         self.cards.append(card)
-        self.box.addWidget(card)
+        self.box.addWidget(card, len(self.cards) - 1, 0)
+
+    def arrange(self, across: int) -> None:
+        """The maps in rows of `across` (channel order reads left to right, then down)."""
+        if across == self.across:
+            return
+        self.across = across
+        for i, card in enumerate(self.cards):
+            self.box.removeWidget(card)
+            self.box.addWidget(card, i // across, i % across)
 
     def show_legend(self, levels, lut, shared: bool):
         """One colour bar beside all maps (shared range) or one beside each map."""
@@ -160,12 +173,10 @@ class LayerViews(QScrollArea):
         self.columns: list[LevelColumn] = []
         self._signature = None
         self.setWidgetResizable(True)
-        self._content = QWidget()
-        self._row = QHBoxLayout(self._content)
-        self._row.setContentsMargins(6, 6, 6, 6)
-        self._row.setSpacing(2)
-        self._row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._content = LevelFlow()
         self.setWidget(self._content)
+        self.zoom_control = ZoomControl()
+        self.zoom_control.zoomBy.connect(lambda factor: self.set_zoom(self.zoom * factor))
         document.pipelineChanged.connect(self._on_pipeline)
         document.outputsChanged.connect(self._on_outputs)
         document.probeChanged.connect(self._on_probe)
@@ -192,12 +203,14 @@ class LayerViews(QScrollArea):
     def set_zoom(self, zoom: float):
         self.zoom = max(0.25, min(4.0, zoom))
         self._set_cells(self._fitted * self.zoom)
+        self.zoom_control.show_zoom(self.zoom)
 
     # ------------------------------------------------------------------ sizes
     def _fit_cell(self) -> int:
-        """The largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which the levels fit the view.
+        """Arrange the levels and return the largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which they fit.
 
-        Best: everything without scrolling. Else: every level side by side (channels may scroll down).
+        Best: everything without scrolling, in the arrangement (rows of levels, channels side by side) with
+        the biggest cells. Else: every level side by side in one row (channels may scroll down).
         """
         room = self.maximumViewportSize()
         scrollbar = self.verticalScrollBar().sizeHint().width()
@@ -207,14 +220,36 @@ class LayerViews(QScrollArea):
             hint = self._content.sizeHint()
             return hint.width() <= width and hint.height() <= height
 
-        for width, height in ((room.width(), room.height()), (room.width() - scrollbar, 1 << 30)):
-            if fits(MIN_CELL_PX, width, height):
-                lo, hi = MIN_CELL_PX, MAX_CELL_PX  # fits at lo; find the largest that fits
-                while lo < hi:
-                    mid = (lo + hi + 1) // 2
-                    lo, hi = (mid, hi) if fits(mid, width, height) else (lo, mid - 1)
-                return lo
-        return MIN_CELL_PX
+        def largest(width, height, above):
+            """The largest cell that fits, if it is above `above` (else None)."""
+            if not fits(max(MIN_CELL_PX, above + 1), width, height):
+                return None
+            lo, hi = max(MIN_CELL_PX, above + 1), MAX_CELL_PX  # fits at lo; find the largest that fits
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if fits(mid, width, height) else (lo, mid - 1)
+            return lo
+
+        channels = max(len(column.cards) for column in self.columns)
+        best, best_cell = None, MIN_CELL_PX - 1
+        for arrangement in arrangements(len(self.columns), channels):
+            self._arrange(arrangement)
+            # a later (less lecture-like) arrangement must win by 2 px, not by rounding
+            cell = largest(room.width(), room.height(), best_cell + (1 if best is not None else 0))
+            if cell is not None:
+                best, best_cell = arrangement, cell
+        if best is not None:
+            self._arrange(best)
+            return best_cell
+        self._arrange(arrangements(len(self.columns), channels)[0])
+        return largest(room.width() - scrollbar, 1 << 30, MIN_CELL_PX - 1) or MIN_CELL_PX
+
+    def _arrange(self, arrangement) -> None:
+        self._content.arrange(arrangement.rows)
+        for column in self.columns:
+            column.arrange(arrangement.across(len(column.cards)))
+            column.detail.setVisible(not arrangement.compact)
+            column.subtitle.setToolTip(column.detail.text() if arrangement.compact else "")
 
     def _set_cells(self, cell_px: float):
         for column in self.columns:
@@ -225,7 +260,7 @@ class LayerViews(QScrollArea):
                 card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
                 card.colorbar.setFixedHeight(max(card.heatmap.height(), MIN_COLORBAR_PX))
         # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
-        _invalidate(self._row)
+        _invalidate(self._content.layout())
 
     def _apply_sizes(self):
         self._room = self.maximumViewportSize()
@@ -264,21 +299,9 @@ class LayerViews(QScrollArea):
         self._on_probe(self.document.probe)
 
     def _build(self, rows):
-        while self._row.count():
-            item = self._row.takeAt(0)
-            if item.widget() is not None:
-                item.widget().hide()  # gone from the screen now, not at the next event-loop turn
-                item.widget().deleteLater()
         self.columns = []
         layers = self.document.pipeline.layers
         for level, (title, subtitle, detail, shape) in enumerate(rows):
-            if level > 0:
-                arrow = QLabel("→")
-                arrow.setStyleSheet("font-size: 22px; color: #777;")
-                arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
-                arrow.setContentsMargins(0, 50, 0, 0)
-                self._row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
-                arrow.show()  # counted by the layout now (the fit measures it), not at the next event-loop turn
             column = LevelColumn(level, title, subtitle, detail, self.document)
             layer = layers[level - 1] if level else None
             input_help = "The input image, channels-last (rows × cols × channels)."
@@ -296,9 +319,7 @@ class LayerViews(QScrollArea):
                 column.add_card(card)
             column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
             self.columns.append(column)
-            self._row.addWidget(column, 0, Qt.AlignmentFlag.AlignTop)
-            column.show()
-        self._row.addStretch(1)
+        self._content.set_columns(self.columns)
 
     def _connect(self, card: MapCard):
         hm = card.heatmap

@@ -14,12 +14,15 @@ from cnnviz.ui import settings
 from cnnviz.ui.actions import Actions
 from cnnviz.ui.app import configure_pyqtgraph
 from cnnviz.ui.arithmetic import install_arithmetic_docks
+from cnnviz.ui.cell_editing import EDIT_MODE
 from cnnviz.ui.document import Document
 from cnnviz.ui.file_actions import FileActions
 from cnnviz.ui.filter_editor import FilterEditor
+from cnnviz.ui.help import open_guide, show_keys
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
+from cnnviz.ui.window_fit import ARITHMETIC_SHARE, available_area, first_geometry, side_dock_widths
 
 STATE_VERSION = 1
 
@@ -66,7 +69,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
         install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
-        self.resize(1400, 900)
+        self.setGeometry(first_geometry(available_area(self)))  # saved geometry, if any, replaces it
         self._first_show = True
         self._restored = self._restore_settings()
 
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
         edit = self.menus["Edit"]
         edit.addActions([a.undo, a.redo])
         edit.addSeparator()
+        edit.addAction(a.paint_mode)
         edit.addActions([a.fill, a.clear, a.invert, a.random])
         examples = edit.addMenu("&Example input")
         examples.addActions(list(a.example.values()))
@@ -120,7 +124,10 @@ class MainWindow(QMainWindow):
         layer.addSeparator()
         layer.addAction(a.training)
 
-        self.menus["Help"].addAction(a.about)
+        help_menu = self.menus["Help"]
+        help_menu.addActions([a.keys, a.guide])
+        self.help_tour_anchor = help_menu.addSeparator()  # the lecture tour goes here (insertAction)
+        help_menu.addAction(a.about)
 
     def _build_toolbar(self):
         a = self.action_set
@@ -129,6 +136,7 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.addActions([a.undo, a.redo])
         tb.addSeparator()
+        tb.addAction(a.paint_mode)
         tb.addActions([a.clear, a.random])
         tb.addSeparator()
         for name in ("Conv2D", "MaxPooling2D", "UpSampling2D"):
@@ -145,13 +153,20 @@ class MainWindow(QMainWindow):
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #b00020;")
         self.statusBar().addPermanentWidget(self.error_label)
-        self.statusBar().showMessage("Drag on the input to paint; hover any map to see where its numbers come from.")
+        self.statusBar().addPermanentWidget(self.layer_views.zoom_control)
+        self.statusBar().showMessage(
+            "Drag on the input to paint (Ctrl+B: select instead); hover any map to see where its numbers come from."
+        )
 
     # ------------------------------------------------------------------ wiring
     def _connect(self):
         a, doc = self.action_set, self.document
         a.quit.triggered.connect(self.close)
         a.about.triggered.connect(self.show_about)
+        a.keys.triggered.connect(lambda: show_keys(self))
+        a.guide.triggered.connect(open_guide)
+        a.paint_mode.toggled.connect(EDIT_MODE.set_paint)
+        EDIT_MODE.set_paint(a.paint_mode.isChecked())
         a.fill.triggered.connect(self.input_grid.fill)
         a.clear.triggered.connect(self.input_grid.clear)
         a.invert.triggered.connect(self.input_grid.invert)
@@ -206,7 +221,9 @@ class MainWindow(QMainWindow):
             self._first_show = False
 
     def _size_docks(self):
-        self.resizeDocks([self.docks["input"], self.docks["filters"]], [330, 270], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.docks["input"], self.docks["filters"]], list(side_dock_widths(self.width())), Qt.Orientation.Horizontal
+        )
         # the pipeline as tall as its list, form and arithmetic need, the input grid the rest (at least its
         # minimum: on a short screen the pipeline scrolls)
         bars = sum(w.sizeHint().height() for w in (self.menuBar(), self.toolbar, self.statusBar()))
@@ -216,8 +233,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["input"], self.docks["pipeline"]], [input_height, left - input_height], Qt.Orientation.Vertical
         )
-        if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: 42 % of the height, not its own hint
-            self.resizeDocks([self.docks["arithmetic_stepper"]], [int(0.42 * self.height())], Qt.Orientation.Vertical)
+        if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: a share of the height, not its hint
+            share = int(ARITHMETIC_SHARE * self.height())
+            self.resizeDocks([self.docks["arithmetic_stepper"]], [share], Qt.Orientation.Vertical)
 
     def reset_layout(self):
         for dock in self.docks.values():

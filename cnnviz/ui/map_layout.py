@@ -1,0 +1,157 @@
+"""How the layer views place their maps: levels in rows (wrapped when one row would leave cells too
+small), each level's channels in a grid, and the arrangement that gives the cells the most pixels.
+
+The numbers a student needs are written in a cell only when it is big enough, so the arrangement is
+chosen by cell size: one row of levels with stacked channels as the lecture draws it, unless wrapping the
+levels onto more rows, or setting a level's channels side by side, makes the cells bigger (a wide short
+view, a 2× screen, one more Dropout level).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    rows: int  # rows of levels
+    stack: int  # at most this many maps one above the other in a level; more go side by side
+    compact: bool = False  # each level's one-line description goes to its tooltip
+
+    def across(self, channels: int) -> int:
+        """Columns of maps in a level of `channels` maps."""
+        return max(1, -(-channels // self.stack))
+
+
+def arrangements(levels: int, max_channels: int) -> list[Arrangement]:
+    """Candidates in order of preference (ties go to the first: full headers, fewest rows, channels stacked)."""
+    stacks = sorted({max(max_channels, 1), 4, 2, 1}, reverse=True)
+    stacks = [s for s in stacks if s <= max(max_channels, 1)]
+    return [
+        Arrangement(rows, stack, compact)
+        for compact in (False, True)
+        for rows in range(1, min(levels, 3) + 1)
+        for stack in stacks
+    ]
+
+
+def split_levels(count: int, rows: int) -> list[range]:
+    """Level indices 0..count-1 cut into `rows` consecutive runs, the first ones one longer."""
+    per, extra = divmod(count, rows)
+    out, start = [], 0
+    for r in range(rows):
+        n = per + (r < extra)
+        out.append(range(start, start + n))
+        start += n
+    return [r for r in out if len(r)]
+
+
+def _arrow(text: str, parent: QWidget) -> QLabel:
+    arrow = QLabel(text, parent)
+    arrow.setStyleSheet("font-size: 22px; color: #777;")
+    arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
+    arrow.setContentsMargins(0, 50, 0, 0)
+    arrow.ensurePolished()  # its style sheet's 22 px font counts in the size the fit measures
+    return arrow
+
+
+class LevelFlow(QWidget):
+    """The level columns left to right with arrows between them, in one or more rows."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.columns: list = []
+        self.rows = 1
+        self._outer = QVBoxLayout(self)
+        self._outer.setContentsMargins(6, 6, 6, 6)
+        self._outer.setSpacing(10)
+        self._outer.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._arrows: list[QLabel] = []
+
+    def set_columns(self, columns: list) -> None:
+        """Take these LevelColumns (the old ones are deleted) and lay them out in one row."""
+        for column in self.columns:
+            column.hide()  # gone from the screen now, not at the next event-loop turn
+            column.deleteLater()
+        self.columns = list(columns)
+        for column in self.columns:
+            column.ensurePolished()  # style-sheet fonts decide label widths: measure with them
+        self.rows = 0
+        self.arrange(1)
+
+    def arrange(self, rows: int) -> None:
+        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next)."""
+        rows = max(1, min(rows, len(self.columns) or 1))
+        if rows == self.rows:
+            return
+        self.rows = rows
+        while self._outer.count():
+            item = self._outer.takeAt(0)
+            if item.layout() is not None:
+                while item.layout().count():
+                    item.layout().takeAt(0)
+                item.layout().deleteLater()
+        for arrow in self._arrows:
+            arrow.hide()
+            arrow.deleteLater()
+        self._arrows = []
+        for run in split_levels(len(self.columns), rows):
+            row = QHBoxLayout()
+            row.setSpacing(2)
+            row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self._outer.addLayout(row)  # first: what is added to it below gets this widget as parent
+            for level in run:
+                if level > 0:
+                    arrow = _arrow("→", self)
+                    self._arrows.append(arrow)
+                    row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
+                    arrow.show()  # counted by the layout now (the fit measures it)
+                row.addWidget(self.columns[level], 0, Qt.AlignmentFlag.AlignTop)
+                self.columns[level].show()
+            row.addStretch(1)
+        self._outer.addStretch(1)
+
+
+def _keys(standard: QKeySequence.StandardKey) -> str:
+    keys = QKeySequence.keyBindings(standard)
+    return keys[0].toString(QKeySequence.SequenceFormat.NativeText) if keys else ""
+
+
+class ZoomControl(QFrame):
+    """"zoom − 100 % +" for the maps (the main window puts it in the status bar): zoom is one click away
+    and its buttons say the keys."""
+
+    zoomBy = Signal(float)
+    STEP = 1.25
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("zoomControl")
+        zoom_in, zoom_out = _keys(QKeySequence.StandardKey.ZoomIn), _keys(QKeySequence.StandardKey.ZoomOut)
+        self.out_button = self._button("−", f"Smaller cells ({zoom_out})", 1 / self.STEP)
+        self.in_button = self._button("+", f"Bigger cells ({zoom_in})", self.STEP)
+        self.label = QLabel()
+        self.label.setToolTip(f"Zoom of the maps: {zoom_in} / {zoom_out}. 100 % is the size that fits the view.")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 1, 4, 1)
+        row.setSpacing(2)
+        row.addWidget(QLabel("zoom"))
+        row.addWidget(self.out_button)
+        row.addWidget(self.label)
+        row.addWidget(self.in_button)
+        self.show_zoom(1.0)
+
+    def _button(self, text: str, tip: str, factor: float) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(lambda: self.zoomBy.emit(factor))
+        return button
+
+    def show_zoom(self, zoom: float) -> None:
+        self.label.setText(f"{round(zoom * 100)} %")

@@ -1,0 +1,91 @@
+"""The numbers are written in every map where people use cnnviz: a 1366×768 laptop or projector, the same
+with one more (Dropout) level, and a 2× HiDPI screen. What is checked is the painter's own decision per map
+(CellOverlay.values_drawn after a real paint), not a size the test computes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from cnnviz.ui import settings
+from cnnviz.ui.heatmap import MIN_TEXT_CELL_PX
+
+ROOT = Path(__file__).parents[2]
+
+
+def open_window(qtbot, tmp_path, size):
+    from cnnviz.ui.main_window import MainWindow
+
+    settings.use_file(tmp_path / "settings.ini")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    for _ in range(3):
+        QApplication.processEvents()
+    return window
+
+
+def drawn(window) -> dict:
+    """{(level, channel): (numbers written?, cell px)} after painting the window."""
+    window.grab()
+    return {
+        (card.level, card.channel): (card.heatmap.overlay.values_drawn, card.heatmap.width() / card.heatmap.shape[1])
+        for card in window.layer_views.cards()
+    }
+
+
+@pytest.mark.parametrize("extra", [None, "Dropout"])
+def test_every_map_of_the_seed_session_writes_its_numbers_at_1366x768(qtbot, tmp_path, extra):
+    window = open_window(qtbot, tmp_path, (1366, 768))
+    if extra:
+        window.pipeline_panel.add_layer(extra)
+        for _ in range(3):
+            QApplication.processEvents()
+    maps = drawn(window)
+    assert len(maps) == (9 if extra else 7)
+    assert all(done for done, _ in maps.values()), maps
+    assert min(cell for _, cell in maps.values()) >= MIN_TEXT_CELL_PX
+    views = window.layer_views
+    assert views.horizontalScrollBar().maximum() == 0 and views.verticalScrollBar().maximum() == 0
+
+
+SCRIPT = r"""
+import json, sys
+from cnnviz.ui.app import create_app
+app = create_app(["cnnviz"])
+from PySide6.QtWidgets import QApplication
+from cnnviz.ui import settings
+settings.use_file(sys.argv[1])
+from cnnviz.ui.main_window import MainWindow
+window = MainWindow()
+window.resize(1366, 768)
+window.show()
+for _ in range(5):
+    QApplication.processEvents()
+window.grab()
+cards = window.layer_views.cards()
+print(json.dumps({"dpr": window.devicePixelRatioF(),
+                  "drawn": [c.heatmap.overlay.values_drawn for c in cards],
+                  "right": max(c.heatmap.mapTo(window, c.heatmap.rect().bottomRight()).x() for c in cards),
+                  "views_right": window.layer_views.mapTo(window, window.layer_views.rect().bottomRight()).x()}))
+"""
+
+
+def test_every_map_writes_its_numbers_on_a_2x_screen(tmp_path):
+    """QT_SCALE_FACTOR=2 needs its own process (it is read when the QApplication starts)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2", PYTHONPATH=str(ROOT))
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "settings.ini")],
+        env=env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["dpr"] == 2.0
+    assert len(result["drawn"]) == 7 and all(result["drawn"]), result
+    assert result["right"] <= result["views_right"]  # the last level is not clipped

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
-from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
+from cnnviz.ui.grid_painter import ACCENT, MIN_HATCH_CELL, PAD_FILL, hatch_cell, paint_colorbar, pixel_font
 
 MIN_TEXT_CELL_PX = 16  # below this a number would not be readable
 MIN_TEXT_PX = 7.0  # smallest cell text drawn
@@ -39,6 +39,7 @@ class CellOverlay(QGraphicsItem):
         self.highlight: list[tuple[int, int]] = []
         self.cursor: tuple[int, int] | None = None
         self.values_drawn = False  # whether the last paint wrote the numbers (tests read the decision)
+        self.hatched = (0, 0, 0, 0)  # rows top, bottom, cols left, right drawn as padding (ZeroPadding2D's zeros)
 
     def boundingRect(self) -> QRectF:
         rows, cols = self.shape
@@ -65,6 +66,8 @@ class CellOverlay(QGraphicsItem):
             lines = [QLineF(t.map(QPointF(0, r)), t.map(QPointF(cols, r))) for r in range(rows + 1)]
             lines += [QLineF(t.map(QPointF(c, 0)), t.map(QPointF(c, rows))) for c in range(cols + 1)]
             painter.drawLines(lines)
+        if any(self.hatched):
+            self._paint_hatched(painter, t, cell_px)
         self.values_drawn = bool(self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX)
         if self.values_drawn:
             self.values_drawn = self._paint_values(painter, t, cell_px)
@@ -80,6 +83,22 @@ class CellOverlay(QGraphicsItem):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)))
         painter.restore()
+
+    def _paint_hatched(self, painter, t, cell_px):
+        """The padding band hatched cell by cell as in the step-through (a plain grey band when cells are tiny)."""
+        rows, cols = self.shape
+        top, bottom, left, right = self.hatched
+        inner = rows - top - bottom
+        bands = [(0, top, 0, cols), (rows - bottom, bottom, 0, cols), (top, inner, 0, left), (top, inner, cols - right, right)]
+        for r0, n_rows, c0, n_cols in bands:
+            if n_rows <= 0 or n_cols <= 0:
+                continue
+            if cell_px < MIN_HATCH_CELL:
+                painter.fillRect(t.mapRect(QRectF(c0, r0, n_cols, n_rows)), PAD_FILL)
+                continue
+            for r in range(r0, r0 + n_rows):
+                for c in range(c0, c0 + n_cols):
+                    hatch_cell(painter, t.mapRect(QRectF(c, r, 1, 1)))
 
     def _cell_texts(self):
         """The numbers and their contrasting colours, made once per new set of values."""
@@ -255,6 +274,13 @@ class Heatmap(pg.GraphicsView):
         rgba = np.zeros((rows, cols, 4), np.uint8)
         rgba[mask] = HIGHLIGHT_RGBA
         self.mask.set_image(rgba)
+
+    def set_hatched(self, pad):
+        """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
+        pad = tuple(int(v) for v in pad)
+        if pad != self.overlay.hatched:
+            self.overlay.hatched = pad
+            self.overlay.update()
 
     def set_cursor(self, cell):
         self.overlay.cursor = None if cell is None else tuple(cell)

@@ -43,6 +43,14 @@ def vector_caption(layer, shape) -> str:
     return f"{n} unit{'s' if n != 1 else ''}"
 
 
+def padding_band(layer) -> tuple[int, int, int, int]:
+    """The rows (top, bottom) and cols (left, right) of zeros a ZeroPadding2D adds around its input."""
+    if type(layer).__name__ != "ZeroPadding2D":
+        return (0, 0, 0, 0)
+    (top, bottom), (left, right) = layer.padding
+    return (top, bottom, left, right)
+
+
 def channel_caption(level: int, layer, ch: int, channels: int) -> str:
     if level == 0:
         return f"channel {ch + 1}" + (f" ({'RGB'[ch]})" if channels == 3 else "")
@@ -362,9 +370,11 @@ class LayerViews(QScrollArea):
                 lut = DIVERGING
                 layer_levels = global_levels or symmetric_levels(array)
             per_map = level > 0 and self.range_mode == "map"
+            band = padding_band(doc.layer(level)) if level else (0, 0, 0, 0)
             for card in column.cards:
                 values = array[:, :, card.channel]
                 card.show_map(values, symmetric_levels(values) if per_map else layer_levels, lut)
+                card.heatmap.set_hatched(band)
             column.show_legend(layer_levels, lut, shared=not per_map)
 
     def _update_vector(self, column: LevelColumn, array, global_levels):

@@ -92,6 +92,8 @@ class LevelColumn(QFrame):
         self.detail.setStyleSheet("color: #666; font-size: 11px;")
         self.detail.setWordWrap(True)
         self.cards: list[MapCard] = []
+        self.shape: tuple | None = None  # the level's shape the cards were made for
+        self._selected: bool | None = None
         self.colorbar = ColorBar()  # one legend for the whole column when its maps share a colour range
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
@@ -125,6 +127,9 @@ class LevelColumn(QFrame):
         super().mousePressEvent(ev)
 
     def set_selected(self, selected: bool):
+        if selected == self._selected:
+            return  # a style sheet re-polishes every map in the column: set it only when it changes
+        self._selected = selected
         self.setStyleSheet(
             "#levelColumn { background: #e8f1fb; border: 1px solid #8fb4dc; border-radius: 4px; }"
             if selected
@@ -147,19 +152,21 @@ class LayerViews(QScrollArea):
         self._fitted = MAX_CELL_PX
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
-        self._signature = None
+        self._arrows: list[QLabel] = []  # the "→" before each column but the first
         self.setWidgetResizable(True)
         self._content = QWidget()
         self._row = QHBoxLayout(self._content)
         self._row.setContentsMargins(6, 6, 6, 6)
         self._row.setSpacing(2)
         self._row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._row.addStretch(1)
         self.setWidget(self._content)
-        document.pipelineChanged.connect(self._on_pipeline)
+        document.structureChanged.connect(self._on_structure)
+        document.layerChanged.connect(self._sync_columns)
         document.outputsChanged.connect(self._on_outputs)
         document.probeChanged.connect(self._on_probe)
         document.selectionChanged.connect(self._on_selection)
-        self._on_pipeline()
+        self._on_structure()
 
     # ------------------------------------------------------------------ public
     def cards(self, level: int | None = None) -> list[MapCard]:
@@ -209,7 +216,7 @@ class LayerViews(QScrollArea):
         for column in self.columns:
             for card in column.cards:
                 card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
-                card.colorbar.setFixedHeight(max(card.heatmap.height(), MIN_COLORBAR_PX))
+                card.colorbar.fit_height(max(card.heatmap.sizeHint().height(), MIN_COLORBAR_PX))
         # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
         _invalidate(self._row)
 
@@ -232,54 +239,73 @@ class LayerViews(QScrollArea):
             rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), shape))
         return rows
 
-    def _on_pipeline(self):
-        rows = self._structure()
-        signature = [(title, shape) for title, _, _, shape in rows]
-        if signature == self._signature:
-            # Same levels and shapes: only the words may differ; new values arrive with outputsChanged.
-            for col, (title, subtitle, detail, _) in zip(self.columns, rows):
-                col.title.setText(title)
-                col.subtitle.setText(subtitle)
-                col.detail.setText(detail)
-            return
-        self._build(rows)
-        self._signature = signature
-        self._update_values(0)
-        self._apply_sizes()  # after the values: they decide which colour bars take room
-        self._on_selection(self.document.selected_layer)
-        self._on_probe(self.document.probe)
+    def _on_structure(self):
+        self._sync_columns(0)
 
-    def _build(self, rows):
-        while self._row.count():
-            item = self._row.takeAt(0)
-            if item.widget() is not None:
-                item.widget().hide()  # gone from the screen now, not at the next event-loop turn
-                item.widget().deleteLater()
-        self.columns = []
+    def _sync_columns(self, first: int):
+        """Make the columns match the levels from level `first` on (layerChanged(i): levels i..), reusing every
+        column and map already there: a stride change gives the maps after it new shapes but builds no widget
+        (building ~90 GraphicsViews per edit was most of its cost) and leaves the levels before it alone."""
+        rows = self._structure()
         layers = self.document.pipeline.layers
-        for level, (title, subtitle, detail, shape) in enumerate(rows):
-            if level > 0:
-                arrow = QLabel("→")
-                arrow.setStyleSheet("font-size: 22px; color: #777;")
-                arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
-                arrow.setContentsMargins(0, 50, 0, 0)
-                self._row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
-                arrow.show()  # counted by the layout now (the fit measures it), not at the next event-loop turn
-            column = LevelColumn(level, title, subtitle, detail, self.document)
+        first = max(0, min(first, len(self.columns)))
+        reshaped = len(self.columns) != len(rows)
+        while len(self.columns) > len(rows):
+            self._drop(self.columns.pop())
+            if self._arrows:
+                self._drop(self._arrows.pop())
+        for level in range(first, len(rows)):
+            title, subtitle, detail, shape = rows[level]
             layer = layers[level - 1] if level else None
+            if level == len(self.columns):
+                self._add_column(level)
+            column = self.columns[level]
+            column.title.setText(title)
+            column.subtitle.setText(subtitle)
+            column.detail.setText(detail)
             input_help = "The input image, channels-last (rows × cols × channels)."
             column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
-            for ch in range(shape[2]):
-                card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
+            reshaped = reshaped or column.shape != shape
+            while len(column.cards) > shape[2]:
+                self._drop(column.cards.pop())
+            while len(column.cards) < shape[2]:
+                card = MapCard(level, len(column.cards), "")
                 card.heatmap.set_show_values(self.show_values)
                 card.heatmap.set_data(np.zeros(shape[:2], np.float32), (-1, 1), DIVERGING)
                 self._connect(card)
                 column.add_card(card)
-            column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-            self.columns.append(column)
-            self._row.addWidget(column, 0, Qt.AlignmentFlag.AlignTop)
-            column.show()
-        self._row.addStretch(1)
+                card.show()
+            for card in column.cards:
+                card.caption.setText(channel_caption(level, layer, card.channel, shape[2]))
+            column.shape = shape
+        self._update_values(0 if self.range_mode == "global" else first)
+        if reshaped:
+            self._apply_sizes()  # after the values: they decide which colour bars take room
+        self._on_selection(self.document.selected_layer)
+        self._on_probe(self.document.probe)
+
+    @staticmethod
+    def _drop(widget):
+        widget.hide()  # gone from the screen now, not at the next event-loop turn
+        widget.setParent(None)
+        widget.deleteLater()
+
+    def _add_column(self, level: int):
+        at = self._row.count() - 1  # before the stretch
+        if level > 0:
+            arrow = QLabel("→")
+            arrow.setStyleSheet("font-size: 22px; color: #777;")
+            arrow.setAlignment(Qt.AlignmentFlag.AlignTop)
+            arrow.setContentsMargins(0, 50, 0, 0)
+            self._row.insertWidget(at, arrow, 0, Qt.AlignmentFlag.AlignTop)
+            arrow.show()  # counted by the layout now (the fit measures it), not at the next event-loop turn
+            self._arrows.append(arrow)
+            at += 1
+        column = LevelColumn(level, "", "", "", self.document)
+        column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.columns.append(column)
+        self._row.insertWidget(at, column, 0, Qt.AlignmentFlag.AlignTop)
+        column.show()
 
     def _connect(self, card: MapCard):
         hm = card.heatmap
@@ -291,7 +317,7 @@ class LayerViews(QScrollArea):
     # ------------------------------------------------------------------ values
     def _on_outputs(self, level: int):
         if len(self.columns) != len(self.document.levels):
-            self._on_pipeline()
+            self._on_structure()
             return
         self._update_values(0 if self.range_mode == "global" else level)
 

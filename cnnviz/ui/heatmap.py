@@ -228,6 +228,7 @@ class Heatmap(pg.GraphicsView):
         self._pressed = False
         self._last_cell = None
         self._highlight: np.ndarray | None = None  # 2-D bool, or None
+        self._fit_size: QSize | None = None  # the size fit() asked for
 
     # ------------------------------------------------------------------ data
     def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
@@ -287,10 +288,22 @@ class Heatmap(pg.GraphicsView):
         self.overlay.update()
 
     def fit(self, cell_px: float):
-        """Fix the widget size so every cell is `cell_px` pixels square."""
+        """Ask for the size at which every cell is `cell_px` pixels square (the layout applies it).
+
+        A size hint, not a fixed size: a view that tries several cell sizes to find the largest that fits
+        resizes each map once, when its layout runs, not once per try (a resize costs a pyqtgraph re-range).
+        """
         rows, cols = self.shape
-        self.setFixedSize(QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px))))
-        self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+        size = QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px)))
+        if size != self._fit_size:
+            self._fit_size = size
+            self.updateGeometry()
+
+    def sizeHint(self):  # noqa: N802 (Qt name)
+        return QSize(self._fit_size) if self._fit_size is not None else super().sizeHint()
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt name)
+        return QSize(self._fit_size) if self._fit_size is not None else super().minimumSizeHint()
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
@@ -369,9 +382,20 @@ class ColorBar(QWidget):
         super().__init__(parent)
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
+        self._height: int | None = None  # the height fit_height() asked for
         self.setFixedWidth(42)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
+
+    def fit_height(self, height: int):
+        """Ask the layout for this height (a hint: trying several sizes resizes nothing until it runs)."""
+        if height != self._height:
+            self._height = height
+            self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            self.updateGeometry()
+
+    def sizeHint(self):  # noqa: N802 (Qt name)
+        return QSize(42, self._height) if self._height is not None else super().sizeHint()
 
     def set_levels(self, levels, lut):
         levels = (float(levels[0]), float(levels[1]))

@@ -113,6 +113,8 @@ class LevelColumn(QFrame):
         self.detail.setStyleSheet("color: #666; font-size: 11px;")
         self.detail.setWordWrap(True)
         self.cards: list[MapCard] = []
+        self.shape: tuple | None = None  # the level's shape the cards were made for
+        self._selected: bool | None = None
         self.colorbar = ColorBar()  # one legend for the whole column when its maps share a colour range
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
@@ -131,7 +133,8 @@ class LevelColumn(QFrame):
 
     def add_card(self, card: MapCard):
         self.cards.append(card)
-        self.box.addWidget(card, len(self.cards) - 1, 0)
+        i = len(self.cards) - 1
+        self.box.addWidget(card, i // self.across, i % self.across)
 
     def arrange(self, across: int) -> None:
         """The maps in rows of `across` (channel order reads left to right, then down)."""
@@ -157,6 +160,9 @@ class LevelColumn(QFrame):
         super().mousePressEvent(ev)
 
     def set_selected(self, selected: bool):
+        if selected == self._selected:
+            return  # a style sheet re-polishes every map in the column: set it only when it changes
+        self._selected = selected
         self.setStyleSheet(
             "#levelColumn { background: #e8f1fb; border: 1px solid #8fb4dc; border-radius: 4px; }"
             if selected
@@ -179,17 +185,17 @@ class LayerViews(QScrollArea):
         self._fitted = MAX_CELL_PX
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
-        self._signature = None
         self.setWidgetResizable(True)
         self._content = LevelFlow()
         self.setWidget(self._content)
         self.zoom_control = ZoomControl()
         self.zoom_control.zoomBy.connect(lambda factor: self.set_zoom(self.zoom * factor))
-        document.pipelineChanged.connect(self._on_pipeline)
+        document.structureChanged.connect(self._on_structure)
+        document.layerChanged.connect(self._sync_columns)
         document.outputsChanged.connect(self._on_outputs)
         document.probeChanged.connect(self._on_probe)
         document.selectionChanged.connect(self._on_selection)
-        self._on_pipeline()
+        self._on_structure()
 
     # ------------------------------------------------------------------ public
     def cards(self, level: int | None = None) -> list[MapCard]:
@@ -266,7 +272,7 @@ class LayerViews(QScrollArea):
                     card.fit(cell_px)
                     continue
                 card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
-                card.colorbar.setFixedHeight(max(card.heatmap.height(), MIN_COLORBAR_PX))
+                card.colorbar.fit_height(max(card.heatmap.sizeHint().height(), MIN_COLORBAR_PX))
         # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
         _invalidate(self._content.layout())
 
@@ -289,45 +295,72 @@ class LayerViews(QScrollArea):
             rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), shape))
         return rows
 
-    def _on_pipeline(self):
+    def _on_structure(self):
+        self._sync_columns(0)
+
+    def _sync_columns(self, first: int):
+        """Make the columns match the levels from level `first` on (layerChanged(i): levels i..), reusing every
+        column and map already there: a stride change gives the maps after it new shapes but builds no widget
+        (building ~90 GraphicsViews per edit was most of its cost) and leaves the levels before it alone."""
         rows = self._structure()
-        signature = [(title, shape) for title, _, _, shape in rows]
-        if signature == self._signature:
-            # Same levels and shapes: only the words may differ; new values arrive with outputsChanged.
-            for col, (title, subtitle, detail, _) in zip(self.columns, rows):
-                col.title.setText(title)
-                col.subtitle.setText(subtitle)
-                col.detail.setText(detail)
-            return
-        self._build(rows)
-        self._signature = signature
-        self._update_values(0)
-        self._apply_sizes()  # after the values: they decide which colour bars take room
+        layers = self.document.pipeline.layers
+        first = max(0, min(first, len(self.columns)))
+        reshaped = len(self.columns) != len(rows)
+        while len(self.columns) > len(rows):
+            self._drop(self.columns.pop())
+        for level in range(first, len(rows)):
+            title, subtitle, detail, shape = rows[level]
+            layer = layers[level - 1] if level else None
+            if level == len(self.columns):
+                column = LevelColumn(level, "", "", "", self.document)
+                column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+                self.columns.append(column)
+            column = self.columns[level]
+            column.title.setText(title)
+            column.subtitle.setText(subtitle)
+            column.detail.setText(detail)
+            input_help = "The input image, channels-last (rows × cols × channels)."
+            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
+            reshaped = reshaped or column.shape != shape
+            self._sync_cards(column, layer, shape)
+            column.shape = shape
+        if self._content.columns != self.columns:
+            self._content.set_columns(self.columns)
+        self._update_values(0 if self.range_mode == "global" else first)
+        if reshaped:
+            self._apply_sizes()  # after the values: they decide which colour bars take room
         self._on_selection(self.document.selected_layer)
         self._on_probe(self.document.probe)
 
-    def _build(self, rows):
-        self.columns = []
-        layers = self.document.pipeline.layers
-        for level, (title, subtitle, detail, shape) in enumerate(rows):
-            column = LevelColumn(level, title, subtitle, detail, self.document)
-            layer = layers[level - 1] if level else None
-            input_help = "The input image, channels-last (rows × cols × channels)."
-            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
-            if len(shape) == 1:
-                card = VectorCard(level, vector_caption(layer, shape))
-                card.heatmap.set_show_values(self.show_values)
+    def _sync_cards(self, column: LevelColumn, layer, shape):
+        """One vector card for a vector level, else one map per channel; the cards already there are kept."""
+        vector = len(shape) == 1
+        wanted = 1 if vector else shape[2]
+        if column.cards and isinstance(column.cards[0], VectorCard) != vector:
+            while column.cards:
+                self._drop(column.cards.pop())
+        while len(column.cards) > wanted:
+            self._drop(column.cards.pop())
+        while len(column.cards) < wanted:
+            if vector:
+                card = VectorCard(column.level, "")
                 self._connect_vector(card)
-                column.add_card(card)
-            for ch in range(shape[2] if len(shape) == 3 else 0):
-                card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
-                card.heatmap.set_show_values(self.show_values)
+            else:
+                card = MapCard(column.level, len(column.cards), "")
                 card.heatmap.set_data(np.zeros(shape[:2], np.float32), (-1, 1), DIVERGING)
                 self._connect(card)
-                column.add_card(card)
-            column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-            self.columns.append(column)
-        self._content.set_columns(self.columns)
+            card.heatmap.set_show_values(self.show_values)
+            column.add_card(card)
+            card.show()
+        for card in column.cards:
+            card.caption.setText(vector_caption(layer, shape) if vector
+                                 else channel_caption(column.level, layer, card.channel, shape[2]))
+
+    @staticmethod
+    def _drop(widget):
+        widget.hide()  # gone from the screen now, not at the next event-loop turn
+        widget.setParent(None)
+        widget.deleteLater()
 
     def _connect(self, card: MapCard):
         hm = card.heatmap
@@ -346,7 +379,7 @@ class LayerViews(QScrollArea):
     # ------------------------------------------------------------------ values
     def _on_outputs(self, level: int):
         if len(self.columns) != len(self.document.levels):
-            self._on_pipeline()
+            self._on_structure()
             return
         self._update_values(0 if self.range_mode == "global" else level)
 

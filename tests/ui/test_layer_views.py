@@ -141,7 +141,7 @@ def test_maps_grow_to_fill_the_view_and_stop_at_a_readable_maximum(window, qtbot
     sides = [c.cards[0].heatmap.width() for c in views.columns]
     assert sides[0] > sides[1] > sides[2] and sides[3] == sides[0]  # one cell size across the levels
     window.action_set.zoom_in.trigger()  # the user can still zoom past the fit (and scroll)
-    assert cell_px(views.cards(0)[0]) > small * 1.2
+    assert cell_px(settle(window).cards(0)[0]) > small * 1.2  # once the layout has run
     assert window.layer_views.zoom_control.label.text() == "125 %"  # the zoom says where it is
 
 

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QApplication, QTabBar
 from cnnviz.ui import main_window
 from ui_support import make_window
 
-ARITHMETIC = ("stepper", "matrix", "neuron", "dense", "upsampling", "dropout")
+ARITHMETIC = ("stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout")
 
 
 def arithmetic_tabs(window):

@@ -1,8 +1,10 @@
-"""The filter editor: every filter of the selected Conv2D / Conv2DTranspose, every channel slice of it.
+"""The filter editor: every filter of the selected Conv2D / Conv2DTranspose / DepthwiseConv2D, every slice.
 
 A Conv2D filter is kh×kw×C (the lecture's "a filter is 3-D"): one row per filter shows its C slices side
 by side joined by "+", then its bias, because the layer adds the per-channel inner products and the bias.
-Slices are painted like the input grid; hovering a weight lights every input cell it multiplies.
+A DepthwiseConv2D is the other side of that idea: one 2-D filter per input channel (depth_multiplier of
+them), each making its own map, nothing added across channels; each row shows one slice and the channel it
+reads. Slices are painted like the input grid; hovering a weight lights every input cell it multiplies.
 """
 
 from __future__ import annotations
@@ -30,21 +32,32 @@ from cnnviz.ui.new_layers import filter_axis
 from cnnviz.ui.pipeline_panel import PairEdit
 from cnnviz.ui.texts import PARAM_HELP, pair_text
 
-TRAINABLE = ("Conv2D", "Conv2DTranspose")
+TRAINABLE = ("Conv2D", "Conv2DTranspose", "DepthwiseConv2D")
 READABLE_CELL_PX = 24.0  # below this a cell has no room for its number: the slices wrap instead
 
 
-def weight_index(layer, filt: int, channel: int, r: int, c: int) -> tuple:
-    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter `filt`."""
+def is_depthwise(layer) -> bool:
+    return type(layer).__name__ == "DepthwiseConv2D"
+
+
+def weight_index(layer, filt: int, channel: int, r, c) -> tuple:
+    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter (output map) `filt`."""
     if type(layer).__name__ == "Conv2DTranspose":
         return (r, c, filt, channel)  # (kh, kw, out, in)
+    if is_depthwise(layer):
+        return (r, c, channel, filt % layer.depth_multiplier)  # (kh, kw, in, multiplier): map = in·m + k
     return (r, c, channel, filt)  # (kh, kw, in, out)
 
 
 def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarray:
-    if type(layer).__name__ == "Conv2DTranspose":
-        return kernel[:, :, filt, channel]
-    return kernel[:, :, channel, filt]
+    return kernel[weight_index(layer, filt, channel, slice(None), slice(None))]
+
+
+def filter_channels(layer, kernel) -> list[list[int]]:
+    """The input channels each filter (output map) has a slice for: all of them, or (depthwise) its own one."""
+    if is_depthwise(layer):
+        return [[o // kernel.shape[3]] for o in range(kernel.shape[2] * kernel.shape[3])]
+    return [list(range(kernel.shape[5 - filter_axis(layer)]))] * kernel.shape[filter_axis(layer)]
 
 
 class SliceView(QWidget):
@@ -106,11 +119,15 @@ class FilterEditor(QWidget):
         tools.addWidget(self.kernel_size, 0, 1)
         tools.addWidget(QLabel("Brush"), 1, 0)
         tools.addWidget(self.brush, 1, 1)
-        tools.addWidget(QLabel("Preset"), 2, 0)
+        preset_label = QLabel("Preset")
+        tools.addWidget(preset_label, 2, 0)
         tools.addWidget(self.preset, 2, 1)
         tools.addWidget(apply_preset, 2, 2)
+        self.preset_widgets = (preset_label, self.preset, apply_preset)  # presets fill a Conv2D filter's slices
         tools.setColumnStretch(3, 1)
-        filter_buttons = QHBoxLayout()
+        self.filter_tools = QWidget()  # filter count edits: not for a depthwise layer (its depth_multiplier sets it)
+        filter_buttons = QHBoxLayout(self.filter_tools)
+        filter_buttons.setContentsMargins(0, 0, 0, 0)
         filter_buttons.addWidget(QLabel("Filter"))
         for text, slot, tip in (
             ("Add", self.add_filter, "Add a filter (one more output map)"),
@@ -128,7 +145,7 @@ class FilterEditor(QWidget):
         controls = QVBoxLayout(self.controls)
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(tools)
-        controls.addLayout(filter_buttons)
+        controls.addWidget(self.filter_tools)
 
         self.message = QLabel(objectName="filterMessage")
         self.message.setWordWrap(True)
@@ -191,18 +208,27 @@ class FilterEditor(QWidget):
             self._show_nothing()
             return
         kernel = layer.get_weights()[0]
-        n_filters = kernel.shape[filter_axis(layer)]
-        n_channels = kernel.shape[5 - filter_axis(layer)]
+        channels = filter_channels(layer, kernel)
+        n_filters, n_channels = len(channels), kernel.shape[2] if is_depthwise(layer) else len(channels[0])
         self.selected_filter = min(self.selected_filter, n_filters - 1)
         key = (self.layer_index, type(layer).__name__, kernel.shape, layer.use_bias)
         if key != self._key:
-            self._build(layer, kernel, n_filters, n_channels)
+            self._build(layer, kernel, channels)
             self._key = key
         self.controls.show()
+        self.filter_tools.setVisible(not is_depthwise(layer))
+        for widget in self.preset_widgets:
+            widget.setVisible(not is_depthwise(layer))
         self.kernel_size.set_value(layer.kernel_size)
         kh, kw = layer.kernel_size
         plural = "s" if n_filters > 1 else ""
-        if type(layer).__name__ == "Conv2D":
+        if is_depthwise(layer):
+            m = layer.depth_multiplier
+            text = (f"{n_filters} filter{plural}, each {kh}×{kw}×1: one 2-D filter per input channel ({m} per channel), "
+                    f"map k reads input channel ⌊k/{m}⌋ only, and nothing is added across channels. "
+                    f"(A Conv2D filter is {kh}×{kw}×{n_channels}: its {n_channels} slices' inner products are added "
+                    f"into one map.)")
+        elif type(layer).__name__ == "Conv2D":
             text = f"{n_filters} filter{plural}, each {kh}×{kw}×{n_channels} (rows × cols × input channels)"
         else:
             text = (f"{n_filters} output map{plural}; each input cell scatters a {kh}×{kw} kernel slice per "
@@ -231,8 +257,9 @@ class FilterEditor(QWidget):
                 item.widget().deleteLater()
         self.slices, self.bias_boxes = [], []
 
-    def _build(self, layer, kernel, n_filters, n_channels):
+    def _build(self, layer, kernel, channels: list[list[int]]):
         self._clear_grid()
+        n_filters, n_channels = len(channels), len(channels[0])
         kh, kw = layer.kernel_size
         per_line = self._per_line(layer, n_channels)
         cell_px = self._cell_px(layer, per_line)
@@ -266,14 +293,15 @@ class FilterEditor(QWidget):
                 head.addWidget(box)
             head.addStretch(1)
             self.grid.addWidget(head_widget, top, 0, 1, 2 * per_line)
-            for c in range(n_channels):
-                row, col = (top + 1 + 2 * c, 0) if per_line == 1 else (top + 1 + c // per_line, 2 * (c % per_line))
-                if c + 1 < n_channels:
+            for k, c in enumerate(channels[o]):
+                row, col = (top + 1 + 2 * k, 0) if per_line == 1 else (top + 1 + k // per_line, 2 * (k % per_line))
+                if k + 1 < n_channels:
                     plus = QLabel("+")
                     plus.setStyleSheet("font-size: 16px; color: #555;")
                     where = (row + 1, 0) if per_line == 1 else (row, col + 1)
                     self.grid.addWidget(plus, *where, Qt.AlignmentFlag.AlignCenter)
-                view = SliceView(o, c, f"ch {c + 1}" if n_channels > 1 else "")
+                caption = f"input ch {c + 1} only" if is_depthwise(layer) else f"ch {c + 1}" if n_channels > 1 else ""
+                view = SliceView(o, c, caption)
                 view.setToolTip(f"The slice of filter {o + 1} that multiplies input channel {c + 1}"
                                 if not transpose else f"What input channel {c + 1} scatters into output {o + 1}")
                 view.heatmap.set_data(np.zeros((kh, kw), np.float32), (-1, 1), DIVERGING)
@@ -299,7 +327,7 @@ class FilterEditor(QWidget):
         super().resizeEvent(ev)
         layer = self.layer()
         if layer is not None and self.slices:
-            n_channels = max(v.channel for v in self.slices) + 1
+            n_channels = len(filter_channels(layer, layer.get_weights()[0])[0])
             per_line = self._per_line(layer, n_channels)
             if self._lines_key != (n_channels, per_line):
                 self._key = None  # another wrap: lay the slices out again

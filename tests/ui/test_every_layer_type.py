@@ -1,0 +1,63 @@
+"""Every registered layer type in the real window: added through the menu where the shape allows, every view
+draws it (layer views, form, filter editor, arithmetic tabs, figures) without an error or a blank."""
+
+import logging
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from cnnviz.core import LAYER_TYPES
+from cnnviz.ui.figure import layer_figure, pipeline_figure, render_bytes
+from cnnviz.ui.vector_view import VectorCard
+from ui_support import make_window
+
+# after the input (6×6×1), after the Conv2D (4×4×2), after the last layer (6×6×2): wherever the type fits
+POSITIONS = (0, 1, 3)
+
+
+def drawn(widget) -> bool:
+    """Whether a widget shows anything but its background."""
+    image = widget.grab().toImage()
+    pixels = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+    return pixels.size > 0 and len(np.unique(pixels.reshape(-1, 4)[::7], axis=0)) > 2
+
+
+@pytest.mark.parametrize("kind", sorted(LAYER_TYPES))
+def test_every_type_is_shown_by_every_view(qtbot, tmp_path, caplog, kind):
+    window = make_window(qtbot, tmp_path)
+    doc = window.document
+    panel = window.pipeline_panel
+    placed = []
+    for position in POSITIONS:
+        before = len(doc.pipeline.layers)
+        doc.select_layer(position + len(placed))
+        panel.add_layer(kind)  # a refusal (the shape does not allow it) is shown in the panel, never raised
+        if len(doc.pipeline.layers) == before + 1:
+            placed.append(doc.selected_layer)
+    assert placed, f"{kind} fits nowhere in the seed session"
+    doc.flush()
+    QApplication.processEvents()
+    caplog.set_level(logging.WARNING, logger="cnnviz")
+    views = window.layer_views
+    assert len(views.columns) == len(doc.levels)
+    for level, column in enumerate(views.columns):
+        shape = doc.levels[level].shape
+        assert len(column.cards) == (1 if len(shape) == 1 else shape[2])
+        if len(shape) == 1:
+            assert isinstance(column.cards[0], VectorCard)
+        assert drawn(column.cards[0])
+    for index in placed:
+        doc.select_layer(index)
+        QApplication.processEvents()
+        assert panel.form_box.title().startswith(doc.layer(index).label)
+        assert panel.error.isHidden(), panel.error.text()
+        assert drawn(window.filter_editor)
+        for key, view in window.arithmetic_views.items():
+            window.docks[f"arithmetic_{key}"].raise_()
+            QApplication.processEvents()
+            assert drawn(view.canvas), key
+        for figure in (pipeline_figure(doc.input, doc.pipeline, doc.outputs),
+                       layer_figure(doc.input, doc.pipeline, doc.outputs, index)):
+            assert render_bytes(figure, "png")[:4] == b"\x89PNG"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

@@ -30,24 +30,11 @@ from cnnviz.io.session import (
     write_atomic,
 )
 
-# Keras keys every exported layer carries besides cnnviz's own, as Keras 3 writes them (Conv2DTranspose has
-# no `groups`: Keras refuses the key there).
-_KERAS_EXTRAS = {
-    "Conv2D": {"data_format": "channels_last", "groups": 1, "activation": "linear"},
-    "Conv2DTranspose": {"data_format": "channels_last", "activation": "linear"},
-    "MaxPooling2D": {"data_format": "channels_last"},
-    "AveragePooling2D": {"data_format": "channels_last"},
-    "UpSampling2D": {"data_format": "channels_last"},
-    "Dropout": {"noise_shape": None},
-    "ReLU": {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
-    "Activation": {},
-}
 # Keys that do not change a forward pass, ignored on import.
 _IGNORED = {"trainable", "dtype", "kernel_initializer", "bias_initializer", "kernel_regularizer",
             "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank",
             "lora_alpha", "quantization_config", "batch_size"}
-_CONV = ("Conv2D", "Conv2DTranspose")
-_ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+_ACTIVATIONS = LAYER_TYPES["Activation"].param("activation").choices
 
 
 # --------------------------------------------------------------------------------------------- export
@@ -60,7 +47,7 @@ def pipeline_to_keras(pipeline: Pipeline) -> dict:
     for layer in pipeline.layers:
         entry = layer_to_config(layer)
         config = {**_plain(entry["config"]), "trainable": True, "dtype": "float32"}
-        config.update(_KERAS_EXTRAS[entry["class_name"]])
+        config.update(type(layer).KERAS_EXTRAS)
         layers.append(_serialised(entry["class_name"], config))
     model = {"name": "sequential", "trainable": True, "dtype": "float32", "layers": layers,
              "build_input_shape": batch_shape}
@@ -162,14 +149,17 @@ def _input_shape(r, batch, place) -> tuple[int, int, int]:
 
 def _to_cnnviz(r, name: str, config: dict, place: str) -> list:
     """One Keras layer config -> cnnviz layers (a conv with an activation becomes two)."""
-    params = {k: v for k, v in config.items() if k not in _IGNORED and k not in ("batch_shape", "batch_input_shape")}
-    activation = params.pop("activation", None) if name in _CONV else None
-    for key, default in _KERAS_EXTRAS[name].items():
-        if key in params and key != "activation":
+    cls = LAYER_TYPES[name]
+    ignored = {*_IGNORED, *cls.KERAS_IGNORED, "batch_shape", "batch_input_shape"}
+    params = {k: v for k, v in config.items() if k not in ignored}
+    split = cls.KERAS_SPLITS_ACTIVATION  # Keras's activation argument becomes an Activation layer after it
+    activation = params.pop("activation", None) if split else None
+    for key, default in cls.KERAS_EXTRAS.items():
+        if key in params and not (split and key == "activation"):
             value = params.pop(key)
             if value != default and not (key == "data_format" and value is None):
                 r.fail(f"{place}.config.{key}", f"cnnviz computes only {key}={_show(default)}, got {_show(value)}")
-    if name in _CONV and activation not in (None, "linear"):
+    if split and activation not in (None, "linear"):
         if activation not in _ACTIVATIONS:
             r.fail(f"{place}.config.activation", f"expected one of {', '.join(_ACTIVATIONS)}, got {_show(activation)}")
     check_layer_config(r, name, params, f"{place}.config")

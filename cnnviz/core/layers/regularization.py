@@ -1,4 +1,4 @@
-"""Dropout: the identity at inference, inverted dropout through a kept mask in training."""
+"""Dropout: the identity at inference, inverted dropout through a kept mask in training (docs/layers.md)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,24 @@ import numbers
 import numpy as np
 
 from cnnviz.core import ops
-from cnnviz.core.layers.base import Layer, _is_int
+from cnnviz.core.layers.base import CellToCell, Layer, _is_int
+from cnnviz.core.layers.description import Param, Terms, TorchCode
 
 
-class Dropout(Layer):
+class Dropout(CellToCell, Layer):
     """Identity at inference; with training=True, inverted dropout through a kept, injectable mask."""
 
     DEFAULT_NAME = "dropout"
+    HELP = ("While training, sets a random fraction (the rate) of the numbers to 0 and scales the rest by "
+            "1/(1 − rate); at inference it changes nothing.")
+    PARAMS = (
+        Param("rate", "float", "Rate", "The fraction of numbers set to 0 while training (0 ≤ rate < 1). The kept "
+              "numbers are divided by 1 − rate so the average stays the same.", minimum=0, maximum=1,
+              below_maximum=True, suggested=0.25),
+        Param("seed", "int", "Seed", "Seed of the random mask, so the same mask comes back.", default=None,
+              minimum=0, nullable=True, placeholder="none"),
+    )
+    KERAS_EXTRAS = {"noise_shape": None}
 
     def __init__(self, rate, seed=None, name=None):
         super().__init__(name)
@@ -44,7 +55,7 @@ class Dropout(Layer):
     def set_mask(self, mask) -> None:
         mask = np.asarray(mask)
         expected = self.mask.shape if self.mask is not None else self.input_shape
-        if mask.ndim != 3 or (expected is not None and mask.shape != tuple(expected)):
+        if mask.ndim not in self.INPUT_RANKS or (expected is not None and mask.shape != tuple(expected)):
             raise self._error(f"mask must have shape {expected}, got {mask.shape}", "mask")
         if mask.dtype != bool and not np.isin(mask, (0, 1)).all():
             raise self._error("mask must hold only true/false (1/0) values", "mask")
@@ -64,3 +75,15 @@ class Dropout(Layer):
 
     def get_config(self):
         return {"name": self.name, "rate": self.rate, "seed": self.seed}
+
+    def provenance(self, x, cell, training):
+        """Training: kept cells × 1/(1−rate), dropped cells × 0. Inference: the identity."""
+        coefficient = 1.0
+        if training and self.rate > 0:
+            if self.mask is None or self.mask.shape != x.shape:
+                self.new_mask(x.shape)  # as layer(x, training=True) would: drawn on first need, then kept
+            coefficient = 1.0 / (1.0 - self.rate) if self.mask[tuple(cell)] else 0.0
+        return Terms([self._term(x, cell, coefficient)])
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        return TorchCode(f"nn.Dropout(p={self.rate})", ["# the identity in eval mode, as Keras at inference"])

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import FILTER_PRESETS, ConfigError
+from cnnviz.core import FILTER_PRESETS, ConfigError, Conv2D
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.new_layers import filter_axis
 from cnnviz.ui.pipeline_panel import PairEdit
-from cnnviz.ui.texts import PARAM_HELP, pair_text
+from cnnviz.ui.texts import pair_text
 
 TRAINABLE = ("Conv2D", "Conv2DTranspose", "DepthwiseConv2D")
 READABLE_CELL_PX = 24.0  # below this a cell has no room for its number: the slices wrap instead
@@ -111,7 +111,7 @@ class FilterEditor(QWidget):
         apply_preset.clicked.connect(lambda: self.apply_preset(FILTER_PRESETS[self.preset.currentIndex()]))
         self.kernel_size = PairEdit(minimum=0, maximum=64)
         self.kernel_size.setObjectName("kernelSize")
-        self.kernel_size.setToolTip(PARAM_HELP["kernel_size"])
+        self.kernel_size.setToolTip(Conv2D.param("kernel_size").help)
         self.kernel_size.edited.connect(self.set_kernel_size)
 
         tools = QGridLayout()

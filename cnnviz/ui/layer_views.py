@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollA
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.map_layout import LevelFlow, ZoomControl, arrangements
-from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
+from cnnviz.ui.texts import describe_layer, shape_text
 from cnnviz.ui.vector_view import VectorCard, is_probabilities
 
 RANGE_MODES = ("map", "layer", "global")
@@ -320,7 +320,7 @@ class LayerViews(QScrollArea):
             column.subtitle.setText(subtitle)
             column.detail.setText(detail)
             input_help = "The input image, channels-last (rows × cols × channels)."
-            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
+            column.setToolTip(type(layer).HELP if layer else input_help)
             reshaped = reshaped or column.shape != shape
             self._sync_cards(column, layer, shape)
             column.shape = shape

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtWidgets import QHBoxLayout
 
@@ -40,15 +39,13 @@ def channel_numbers(weights: dict, channel: int, epsilon: float) -> dict:
     return {"gamma": gamma, "beta": beta, "mean": mean, "variance": var, "a": a, "c": beta - a * mean, "n": n}
 
 
-def cell_lines(numbers: dict, x: float, y: float, epsilon: float, name: str) -> list[str]:
+def cell_line(numbers: dict, x: float, y: float, epsilon: float, name: str) -> str:
     """The cell's arithmetic, step by step, with the real numbers; `y` is the layer's own output."""
     f, num = formulas.format_value, formulas.num
     g, b, m, v = numbers["gamma"], numbers["beta"], numbers["mean"], numbers["variance"]
     root = math.sqrt(v + epsilon)
-    return [
-        f"{name} = γ·(x − μ)/√(σ² + ε) + β = {num(g)}·({f(x)} − {num(m)})/√({f(v)} + {epsilon:g}) + {num(b)}"
-        f" = {num(g)}·{num(x - m)}/{f(root)} + {num(b)} = <b>{f(y)}</b>",
-    ]
+    return (f"{name} = γ·(x − μ)/√(σ² + ε) + β = {num(g)}·({f(x)} − {num(m)})/√({f(v)} + {epsilon:g}) + {num(b)}"
+            f" = {num(g)}·{num(x - m)}/{f(root)} + {num(b)} = <b>{f(y)}</b>")
 
 
 class BatchNormView(ArithmeticView):
@@ -77,7 +74,7 @@ class BatchNormView(ArithmeticView):
 
     def weights(self) -> dict:
         layer = self.document.layer(self._index)
-        return dict(zip(weight_names(layer), layer.get_weights(), strict=True))
+        return {spec.name: array for spec, array in zip(layer.weight_specs(), layer.get_weights(), strict=True)}
 
     def _channel_of(self, cell) -> int:
         return cell[-1] if len(cell) == 3 else cell[0]
@@ -140,8 +137,7 @@ class BatchNormView(ArithmeticView):
                 f"ε = {epsilon:g}")
         line = (f"so every cell of this {'entry' if x.ndim == 1 else 'channel'} is y = {f(numbers['a'])}·x + "
                 f"{formulas.num(numbers['c'])}   (a = γ/√(σ² + ε), c = β − a·μ)")
-        return "<br>".join([head, *cell_lines(numbers, float(x[self._cell]), float(y[self._cell]), epsilon, name),
-                            line])
+        return "<br>".join([head, cell_line(numbers, float(x[self._cell]), float(y[self._cell]), epsilon, name), line])
 
     # ------------------------------------------------------------------ painting
     def paint_layer(self, painter, rect: QRectF) -> dict:
@@ -167,7 +163,3 @@ class BatchNormView(ArithmeticView):
         draw_symbol(painter, parts[1], "γ·(x − μ)/√(σ² + ε) + β\n→", size=14)
         return geometries
 
-
-def weight_names(layer) -> list[str]:
-    """The names of `layer`'s weight arrays, in get_weights() order."""
-    return list(layer.weight_names())

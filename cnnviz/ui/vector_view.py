@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
@@ -140,13 +140,14 @@ def paint_vector(painter: QPainter, layout: VectorLayout, values, levels, lut=DI
 
 def _paint_strip(painter, layout, values, levels, lut, texts, origin, lit, marked, show_values):
     rgba = colorize(values, levels, lut)
+    if not layout.detailed:  # a block of small cells: one image, column by column (a 49 152-vector is one draw)
+        _paint_block(painter, layout, rgba, origin)
+        _paint_marks(painter, layout, origin, lit, marked, layout.cell_rect)
+        return
     label_font, value_font = pixel_font(layout.cell_h * 0.55), pixel_font(layout.cell_h * 0.55)
     for i, v in enumerate(values):
         cell = layout.cell_rect(i, origin)
-        color = QColor(*(int(c) for c in rgba[i][:3]))
-        painter.fillRect(cell, color)
-        if not layout.detailed:
-            continue
+        painter.fillRect(cell, QColor(*(int(c) for c in rgba[i][:3])))
         painter.setPen(QPen(GRID_LINE, 0.6))
         painter.drawRect(cell)
         painter.setPen(QColor(90, 90, 90))
@@ -158,6 +159,18 @@ def _paint_strip(painter, layout, values, levels, lut, texts, origin, lit, marke
             painter.setFont(value_font)
             painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, format_value(v))
     _paint_marks(painter, layout, origin, lit, marked, layout.cell_rect)
+
+
+def _paint_block(painter, layout, rgba, origin):
+    rows, cols = layout.rows, layout.columns
+    pixels = np.full((cols * rows, 4), 255, np.uint8)
+    pixels[: len(rgba)] = rgba
+    grid = np.ascontiguousarray(pixels.reshape(cols, rows, 4).transpose(1, 0, 2))  # entry i at (i % rows, i // rows)
+    image = QImage(grid.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+    painter.drawImage(QRectF(origin.x(), origin.y(), cols * layout.cell_w, rows * layout.cell_h), image)
+    painter.restore()
 
 
 def _paint_bars(painter, layout, values, texts, origin, lit, marked):

@@ -95,3 +95,22 @@ def test_the_widget_reports_the_entry_under_the_mouse(qtbot):
     with qtbot.waitSignal(strip.cellPressed) as blocker:
         qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.cell_center(5))
     assert blocker.args == [5]
+
+
+def test_a_long_vector_is_a_block_whose_cells_keep_their_colour_and_index(qapp):
+    n = 1000
+    layout = vector_layout(n, 40)
+    assert not layout.detailed
+    values = np.linspace(-1, 1, n).astype(np.float32)
+    w, h = layout.size
+    image = QImage(int(w) + 4, int(h) + 4, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    paint_vector(painter, layout, values, (-1.0, 1.0), DIVERGING, origin=QPointF(2, 2))
+    painter.end()
+    for i in (0, 31, 32, 500, n - 1):
+        rect = layout.cell_rect(i, QPointF(2, 2))
+        assert layout.index_at(rect.center(), QPointF(2, 2)) == i
+        c = image.pixelColor(rect.center().toPoint())
+        expected = DIVERGING[int(round((values[i] + 1) / 2 * 255))]
+        assert abs(c.red() - int(expected[0])) <= 3 and abs(c.blue() - int(expected[2])) <= 3

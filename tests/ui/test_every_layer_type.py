@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.core import LAYER_TYPES
 from cnnviz.ui.figure import layer_figure, pipeline_figure, render_bytes
 from cnnviz.ui.vector_view import VectorCard
-from ui_support import make_window
+from cnnviz.ui import settings
+from cnnviz.ui.document import Document
 
 # after the input (6×6×1), after the Conv2D (4×4×2), after the last layer (6×6×2): wherever the type fits
 POSITIONS = (0, 1, 3)
@@ -23,10 +24,24 @@ def drawn(widget) -> bool:
     return pixels.size > 0 and len(np.unique(pixels.reshape(-1, 4)[::7], axis=0)) > 2
 
 
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One window for every type (a window costs seconds): each test starts it over on the seed session."""
+    from cnnviz.ui.main_window import MainWindow
+
+    settings.use_file(tmp_path_factory.mktemp("settings") / "settings.ini")
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    yield window
+    window.close()
+
+
 @pytest.mark.parametrize("kind", sorted(LAYER_TYPES))
-def test_every_type_is_shown_by_every_view(qtbot, tmp_path, caplog, kind):
-    window = make_window(qtbot, tmp_path)
+def test_every_type_is_shown_by_every_view(window, caplog, kind):
     doc = window.document
+    seed = Document()
+    doc.set_pipeline(seed.pipeline, seed.input)
     panel = window.pipeline_panel
     placed = []
     for position in POSITIONS:

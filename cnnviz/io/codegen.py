@@ -182,6 +182,13 @@ def _main() -> list[str]:
 # ------------------------------------------------------------------------------------------ pytorch
 
 _TORCH_HELPERS = {
+    "channels_last": '''
+class ChannelsLast(nn.Module):
+    """NCHW -> NHWC, so that a flatten after it lists the numbers in Keras's (row, col, channel) order."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1)
+''',
     "pad": '''
 class KerasSamePad(nn.Module):
     """Zero (or -inf) padding split as TensorFlow/Keras `same` does: the odd extra cell goes to the

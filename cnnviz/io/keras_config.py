@@ -5,8 +5,9 @@ Export writes what Keras 3 writes for a Sequential model: `{"module": "keras", "
 "class_name", "config", "registered_name"}], "build_input_shape"}}`, so both
 `keras.models.model_from_json(text)` and `keras.Sequential.from_config(data["config"])` accept it.
 
-Import reads that (also the bare `config` dict, a plain list of layers, and Keras 2's
-`batch_input_shape`). Only the layer types cnnviz computes are accepted; anything else is refused by
+Import reads that (also the bare `config` dict, a plain list of layers, Keras 2's `batch_input_shape`,
+and a Functional model whose layers form one chain, as `keras.Model(inputs, outputs)` of a classifier
+writes it). Only the layer types cnnviz computes are accepted; anything else is refused by
 name. Keras keys that do not change the forward pass (initialisers, regularisers, constraints, dtype,
 trainable) are ignored; keys that would change it and cnnviz cannot honour are refused. A Conv2D with
 `activation="relu"` becomes Conv2D + Activation("relu"), which computes the same numbers.
@@ -128,8 +129,11 @@ def _layer_entries(r, data):
         r.fail("", f"a cnnviz session, not a Keras config (open it as a session: File ▸ Open, or "
                    f"`cnnviz {r.source}`)")
     if "class_name" in data:
+        if data["class_name"] in ("Functional", "Model"):
+            return _linear_functional(r, data.get("config")), "config.layers"
         if data["class_name"] != "Sequential":
-            r.fail("class_name", f"only Sequential models can be imported, got {_show(data['class_name'])}")
+            r.fail("class_name", f"only Sequential models and linear Functional models can be imported, "
+                                 f"got {_show(data['class_name'])}")
         config = data.get("config")
         if isinstance(config, list):  # Keras 2 wrote the layer list directly
             return config, "config"
@@ -139,6 +143,51 @@ def _layer_entries(r, data):
     if isinstance(data.get("layers"), list):
         return data["layers"], "layers"
     r.fail("", "not a Keras Sequential config (no \"class_name\" or \"layers\")")
+
+
+def _linear_functional(r, config) -> list:
+    """A Functional model's layers when they form one chain (each takes the previous one's output), as Keras
+    writes them: in order, each with `inbound_nodes` naming its input in `keras_history`."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        r.fail("config.layers", "missing (a Functional config lists its layers)")
+    layers = config["layers"]
+    previous = None
+    for i, entry in enumerate(layers):
+        place = f"config.layers[{i}]"
+        if not isinstance(entry, dict):
+            r.fail(place, f"expected a layer object, got {_show(entry)}")
+        nodes = entry.get("inbound_nodes", [])
+        sources = [] if not nodes else _node_sources(nodes[0]) if isinstance(nodes[0], dict) else [None]
+        if i and (len(nodes) != 1 or len(sources) != 1):
+            r.fail(f"{place}.inbound_nodes", f"layer {_show(entry.get('name'))} takes {len(sources)} inputs: only "
+                                             "a linear model (each layer feeding the next) can be imported")
+        if i and sources[0] != previous:
+            r.fail(f"{place}.inbound_nodes", f"layer {_show(entry.get('name'))} takes its input from "
+                                             f"{_show(sources[0])}, not from the layer before it ({_show(previous)}): "
+                                             "only a linear model can be imported")
+        previous = entry.get("name")
+    return layers
+
+
+def _node_sources(node: dict) -> list:
+    """The names of the layers whose outputs a Keras 3 inbound node reads."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            history = value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" \
+                else None
+            if isinstance(history, list) and history:
+                found.append(history[0])
+                return
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk([node.get("args", []), node.get("kwargs", {})])
+    return found
 
 
 def _input_shape(r, batch, place) -> tuple[int, int, int]:

@@ -58,7 +58,7 @@ def test_parameters_are_the_constructor_s_keyword_arguments(cls):
         if p.required:
             assert p.suggested is not None, f"{cls.__name__}.{p.name} needs a suggested value for a new layer"
         if p.kind == "choice":
-            assert p.initial in p.choices
+            assert p.initial in p.choices or (p.initial is None and p.nullable)
         json_value = json.loads(json.dumps(p.initial))  # as a session file holds it
         assert p.problem(json_value) is None, (p.name, p.initial)
     assert cls.HELP and cls.DEFAULT_NAME != Layer.DEFAULT_NAME

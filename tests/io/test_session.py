@@ -98,9 +98,10 @@ BAD_FILES = [
     (with_change(lambda d: d.pop("input")), "bad.cnnviz.json: input: missing"),
     (with_change(lambda d: d.update(extra=1)), "bad.cnnviz.json: extra: unknown field (expected format, generator, "
                                                "input, layers, seed, view)"),
-    (with_change(lambda d: d["layers"][1].update(class_name="Dense")),
-     "bad.cnnviz.json: layers[1].class_name: unknown layer 'Dense' (cnnviz knows Conv2D, Conv2DTranspose, "
-     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation)"),
+    (with_change(lambda d: d["layers"][1].update(class_name="LSTM")),
+     "bad.cnnviz.json: layers[1].class_name: unknown layer 'LSTM' (cnnviz knows Conv2D, Conv2DTranspose, "
+     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation, Flatten, Dense, Softmax, "
+     "LeakyReLU)"),
     (with_change(lambda d: d["layers"][1]["config"].update(strides=[0, 1])),
      "bad.cnnviz.json: layers[1].config.strides: expected two positive integers, got [0, 1]"),
     (with_change(lambda d: d["layers"][0]["config"].update(strides=[1.5, 1])),

@@ -7,12 +7,13 @@ type describes itself (parameters, weights, shapes, provenance, code): docs/arch
 from __future__ import annotations
 
 from cnnviz.core.errors import ConfigError
-from cnnviz.core.layers.activations import Activation, ReLU
+from cnnviz.core.layers.activations import Activation, LeakyReLU, ReLU, Softmax
 from cnnviz.core.layers.base import Layer
 from cnnviz.core.layers.base import (
     _is_int as _is_int,  # pipeline and presets check integers the same way
 )
 from cnnviz.core.layers.convolutional import Conv2D, Conv2DTranspose
+from cnnviz.core.layers.dense import Dense
 from cnnviz.core.layers.description import (
     REQUIRED,
     Param,
@@ -23,7 +24,7 @@ from cnnviz.core.layers.description import (
 )
 from cnnviz.core.layers.pooling import AveragePooling2D, MaxPooling2D
 from cnnviz.core.layers.regularization import Dropout
-from cnnviz.core.layers.reshaping import UpSampling2D
+from cnnviz.core.layers.reshaping import Flatten, UpSampling2D
 from cnnviz.core.limits import (
     MAX_CELLS,
     MAX_CHANNELS,
@@ -38,7 +39,8 @@ from cnnviz.core.limits import (
 # The registry, in the order a menu lists the types. Adding a layer type: its class here (and its import above).
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
-    for cls in (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation)
+    for cls in (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation,
+                Flatten, Dense, Softmax, LeakyReLU)
 }
 
 

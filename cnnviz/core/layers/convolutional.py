@@ -1,5 +1,5 @@
-"""Conv2D and Conv2DTranspose: Keras kernel layouts, glorot initialisation, output-shape arithmetic, the terms
-of one output cell, and their PyTorch translation (docs/layers.md)."""
+"""Conv2D and Conv2DTranspose: Keras kernel layouts, glorot initialisation, output-shape
+arithmetic, the terms of one output cell, and their PyTorch translation (docs/layers.md)."""
 
 from __future__ import annotations
 
@@ -50,18 +50,15 @@ BIAS = Weight("bias", ("filter",), "One number added to every output cell of its
 _CONV_EXTRAS = {"data_format": "channels_last", "groups": 1, "activation": "linear"}
 
 
-class _Conv(Sliding, Layer):
-    """Shared by Conv2D and Conv2DTranspose: kernel/bias plumbing and argument checks."""
+class _Windowed(Sliding, Layer):
+    """Shared by the convolutions: kernel_size, strides, padding, dilation_rate and use_bias, the bias, and the
+    weight's footprint (IN_AXIS: the kernel axis of the input channels, Keras layouts)."""
 
     TRAINABLE = True
     KERAS_SPLITS_ACTIVATION = True
-    IN_AXIS = 2  # kernel axes of the input channels and of the filters (Keras layouts)
-    FILTER_AXIS = 3
+    IN_AXIS = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
-                 use_bias=True, name=None):
-        super().__init__(name)
-        self.filters = self._int(filters, "filters", 1, MAX_CHANNELS)
+    def _window_args(self, kernel_size, strides, padding, dilation_rate, use_bias) -> None:
         self.kernel_size = self._pair(kernel_size, "kernel_size")
         if max(self.kernel_size) > MAX_KERNEL:
             raise self._error(f"kernel_size must be at most {MAX_KERNEL} per axis, got {_times(*self.kernel_size)}",
@@ -69,6 +66,88 @@ class _Conv(Sliding, Layer):
         self.strides = self._pair(strides, "strides")
         self.padding = self._choice(padding, PADDINGS, "padding")
         self.dilation_rate = self._pair(dilation_rate, "dilation_rate")
+        self.use_bias = self._bool(use_bias, "use_bias")
+
+    def _has_weight(self, name):
+        return name != "bias" or self.use_bias
+
+    def axis_geometry(self, axis):
+        return {"k": self.kernel_size[axis], "s": self.strides[axis], "padding": self.padding,
+                "d": self.dilation_rate[axis]}
+
+    def _bias_of(self, o: int) -> float:
+        return 0.0 if self.bias is None else float(self.bias[o])
+
+    def _axis_sizes(self, n: int, axis: int) -> tuple[int, int, int, int]:
+        k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
+        return k, s, d, conv_output_size(n, k, s, self.padding, d)
+
+    def _sliding_size(self, shape) -> tuple[int, int]:
+        """Rows and cols of a sliding convolution's output, or the error with the arithmetic."""
+        h, w, _ = shape
+        (kh, _, dh, oh), (kw, _, dw, ow) = self._axis_sizes(h, 0), self._axis_sizes(w, 1)
+        if oh < 1 or ow < 1:
+            kernel = _times(kh, kw)
+            if (dh, dw) != (1, 1):
+                kernel += f" (dilated to {_times(effective_size(kh, dh), effective_size(kw, dw))})"
+            raise self._error(
+                f'kernel {kernel} does not fit a {_times(h, w)} input with padding "valid": '
+                f"output would be {_times(max(oh, 0), max(ow, 0))}",
+                "kernel_size",
+            )
+        return oh, ow
+
+    def _explain_sliding_axes(self, h: int, w: int) -> list[str]:
+        return [_explain_sliding(name, n, *self._axis_sizes(n, axis)[:3], self.padding, sides)
+                for axis, (name, n, sides) in enumerate(_axes(h, w))]
+
+    def weight_footprint(self, input_shape, weight):
+        """Conv2D weight (a, b, c, o) and DepthwiseConv2D weight (a, b, c, m): the cells tap (a, b) reads, in
+        channel c. Conv2DTranspose weight (a, b, o, c): the cells of channel c whose scatter through tap
+        (a, b) lands inside the output."""
+        a, b = self._kernel_index_check(weight)[:2]
+        mask = np.zeros(tuple(input_shape), bool)
+        rows, cols = self._weight_axis(0, input_shape[0], a), self._weight_axis(1, input_shape[1], b)
+        mask[np.ix_(rows, cols, [weight[self.IN_AXIS]])] = True
+        return mask
+
+    def _torch_loads(self, ref: str, kernel: str = "keras_kernel_to_torch({weights}[0])") -> list[str]:
+        loads = [f"{ref}.weight.copy_({kernel})"]
+        return loads + ([f"{ref}.bias.copy_(torch.from_numpy({{weights}}[1]))"] if self.use_bias else [])
+
+    def _torch_conv2d(self, in_shape, out_channels: int, absorbed_padding, groups: str = "",
+                      kernel: str = "keras_kernel_to_torch({weights}[0])") -> TorchCode:
+        """nn.Conv2d with Keras's padding: symmetric as padding=, TF's uneven `same` split as an explicit pad."""
+        h, w, channels = in_shape
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+        top, bottom = conv_padding(h, kh, sh, self.padding, dh)
+        left, right = conv_padding(w, kw, sw, self.padding, dw)
+        conv = (f"nn.Conv2d({channels}, {out_channels}, kernel_size={(kh, kw)}, stride={(sh, sw)}, "
+                f"dilation={(dh, dw)}, padding={{}}{groups}, bias={self.use_bias})")
+        if absorbed_padding is not None:
+            return TorchCode(conv.format(tuple(absorbed_padding)),
+                             [f"# padding={tuple(absorbed_padding)}: the ZeroPadding2D before it, folded in"],
+                             [], self._torch_loads("{ref}", kernel))
+        if (top, left) == (bottom, right):
+            note = [f"# Keras padding {self.padding!r}: {top} cell(s) on every side of rows, {left} of cols"] \
+                if self.padding == "same" else []
+            return TorchCode(conv.format((top, left)), note, [], self._torch_loads("{ref}", kernel))
+        expr = f"nn.Sequential(\n    KerasSamePad({top}, {bottom}, {left}, {right}),\n    {conv.format(0)},\n)"
+        note = [f"# Keras 'same' on a {h}×{w} input pads top {top}, bottom {bottom}, left {left}, right {right}:",
+                "# not symmetric, so pad explicitly and convolve with padding=0"]
+        return TorchCode(expr, note, ["pad"], self._torch_loads("{ref}[1]", kernel))
+
+
+class _Conv(_Windowed):
+    """Shared by Conv2D and Conv2DTranspose: the filters, the strides-or-dilation rule, the kernel's carry-over."""
+
+    FILTER_AXIS = 3  # kernel axis of the filters (Keras layouts)
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
+                 use_bias=True, name=None):
+        super().__init__(name)
+        self.filters = self._int(filters, "filters", 1, MAX_CHANNELS)
+        self._window_args(kernel_size, strides, padding, dilation_rate, use_bias)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             # Keras (like tf.nn.convolution) refuses the pair, even on different axes; so does cnnviz, so
             # that every pipeline it shows can be exported to Keras.
@@ -77,7 +156,6 @@ class _Conv(Sliding, Layer):
                 "is not allowed: Keras supports strides > 1 or dilation_rate > 1, not both (set one to 1)",
                 "dilation_rate",
             )
-        self.use_bias = self._bool(use_bias, "use_bias")
 
     def replace(self, **changes) -> _Conv:
         """As Layer.replace; a strides edit that clashes with the existing dilation is reported on strides."""
@@ -88,9 +166,6 @@ class _Conv(Sliding, Layer):
                 raise ConfigError(str(exc), param="strides", layer=exc.layer) from None
             raise
 
-    def _has_weight(self, name):
-        return name != "bias" or self.use_bias
-
     def _weight_shape(self, name, channels):
         if name == "bias":
             return (self.filters,)
@@ -98,15 +173,8 @@ class _Conv(Sliding, Layer):
         shape[self.IN_AXIS], shape[self.FILTER_AXIS] = channels, self.filters
         return tuple(shape)
 
-    def axis_geometry(self, axis):
-        return {"k": self.kernel_size[axis], "s": self.strides[axis], "padding": self.padding,
-                "d": self.dilation_rate[axis]}
-
     def _channels_back(self, input_shape, channels):
         return np.arange(input_shape[2])  # every filter reads every input channel
-
-    def _bias_of(self, o: int) -> float:
-        return 0.0 if self.bias is None else float(self.bias[o])
 
     def kernel_reach(self, input_shape, field):
         rows, cols, outs = field
@@ -115,19 +183,6 @@ class _Conv(Sliding, Layer):
         index[self.IN_AXIS], index[self.FILTER_AXIS] = np.arange(input_shape[2]), np.asarray(outs, int)
         mask[np.ix_(*index)] = True
         return mask
-
-    def weight_footprint(self, input_shape, weight):
-        """Conv2D weight (a, b, c, o): the cells tap (a, b) reads, in channel c. Conv2DTranspose weight
-        (a, b, o, c): the cells of channel c whose scatter through tap (a, b) lands inside the output."""
-        a, b = self._kernel_index_check(weight)[:2]
-        mask = np.zeros(tuple(input_shape), bool)
-        rows, cols = self._weight_axis(0, input_shape[0], a), self._weight_axis(1, input_shape[1], b)
-        mask[np.ix_(rows, cols, [weight[self.IN_AXIS]])] = True
-        return mask
-
-    def _torch_loads(self, ref: str) -> list[str]:
-        loads = [f"{ref}.weight.copy_(keras_kernel_to_torch({{weights}}[0]))"]
-        return loads + ([f"{ref}.bias.copy_(torch.from_numpy({{weights}}[1]))"] if self.use_bias else [])
 
     def get_config(self) -> dict:
         return {
@@ -178,23 +233,8 @@ class Conv2D(_Conv):
                       "channels block per output map.", init="glorot_uniform", in_axis=2), BIAS)
     KERAS_EXTRAS = _CONV_EXTRAS
 
-    def _axis_sizes(self, n: int, axis: int) -> tuple[int, int, int, int]:
-        k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
-        return k, s, d, conv_output_size(n, k, s, self.padding, d)
-
     def _output_shape(self, shape):
-        h, w, _ = shape
-        (kh, _, dh, oh), (kw, _, dw, ow) = self._axis_sizes(h, 0), self._axis_sizes(w, 1)
-        if oh < 1 or ow < 1:
-            kernel = _times(kh, kw)
-            if (dh, dw) != (1, 1):
-                kernel += f" (dilated to {_times(effective_size(kh, dh), effective_size(kw, dw))})"
-            raise self._error(
-                f'kernel {kernel} does not fit a {_times(h, w)} input with padding "valid": '
-                f"output would be {_times(max(oh, 0), max(ow, 0))}",
-                "kernel_size",
-            )
-        return oh, ow, self.filters
+        return (*self._sliding_size(shape), self.filters)
 
     def _intermediates(self, shape, out):
         return _padded_and_windows(shape, out, self.kernel_size, self.strides, self.padding, self.dilation_rate)
@@ -204,9 +244,7 @@ class Conv2D(_Conv):
 
     def explain_output_shape(self, input_shape):
         h, w, _ = self._check_input_shape(input_shape)
-        lines = [_explain_sliding(name, n, *self._axis_sizes(n, axis)[:3], self.padding, sides)
-                 for axis, (name, n, sides) in enumerate(_axes(h, w))]
-        return lines + [f"depth: {self.filters} (one per filter)"]
+        return self._explain_sliding_axes(h, w) + [f"depth: {self.filters} (one per filter)"]
 
     def _call(self, x, training):
         return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
@@ -223,24 +261,7 @@ class Conv2D(_Conv):
         return self.padding == "valid"
 
     def torch_code(self, in_shape, out_shape, absorbed_padding=None):
-        h, w, channels = in_shape
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
-        top, bottom = conv_padding(h, kh, sh, self.padding, dh)
-        left, right = conv_padding(w, kw, sw, self.padding, dw)
-        conv = (f"nn.Conv2d({channels}, {self.filters}, kernel_size={(kh, kw)}, stride={(sh, sw)}, "
-                f"dilation={(dh, dw)}, padding={{}}, bias={self.use_bias})")
-        if absorbed_padding is not None:
-            return TorchCode(conv.format(tuple(absorbed_padding)),
-                             [f"# padding={tuple(absorbed_padding)}: the ZeroPadding2D before it, folded in"],
-                             [], self._torch_loads("{ref}"))
-        if (top, left) == (bottom, right):
-            note = [f"# Keras padding {self.padding!r}: {top} cell(s) on every side of rows, {left} of cols"] \
-                if self.padding == "same" else []
-            return TorchCode(conv.format((top, left)), note, [], self._torch_loads("{ref}"))
-        expr = f"nn.Sequential(\n    KerasSamePad({top}, {bottom}, {left}, {right}),\n    {conv.format(0)},\n)"
-        note = [f"# Keras 'same' on a {h}×{w} input pads top {top}, bottom {bottom}, left {left}, right {right}:",
-                "# not symmetric, so pad explicitly and convolve with padding=0"]
-        return TorchCode(expr, note, ["pad"], self._torch_loads("{ref}[1]"))
+        return self._torch_conv2d(in_shape, self.filters, absorbed_padding)
 
 
 class Conv2DTranspose(_Conv):

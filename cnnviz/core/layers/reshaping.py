@@ -1,11 +1,13 @@
-"""Layers that change the map's size without weights: UpSampling2D (docs/layers.md)."""
+"""Layers that change the level's shape without weights: UpSampling2D, Flatten (docs/layers.md)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from cnnviz.core import ops
-from cnnviz.core.layers.base import Layer
+from cnnviz.core.layers.base import Layer, _dims
 from cnnviz.core.layers.description import Param, Terms, TorchCode
 from cnnviz.core.limits import MAX_FACTOR
 
@@ -79,3 +81,44 @@ class UpSampling2D(Layer):
             return TorchCode(f"nn.Upsample(scale_factor={factor}, mode=\"bilinear\", align_corners=False)",
                              ["# align_corners=False: half-pixel centres, as Keras (tf.image.resize)"])
         return TorchCode(f"nn.Upsample(scale_factor={factor}, mode=\"nearest\")")
+
+
+class Flatten(Layer):
+    """Keras Flatten: the map as one vector in channels-last order, flat[(r·W + c)·C + ch] = x[r, c, ch]."""
+
+    DEFAULT_NAME = "flatten"
+    HELP = ("Lays the map out as one long vector, row by row, the channels of each cell next to each other: "
+            "where the convolution part ends and the fully connected part (the lecture's ANN) begins.")
+    INPUT_RANKS = (1, 3)
+    KERAS_EXTRAS = {"data_format": "channels_last"}
+
+    def _output_shape(self, shape):
+        return (math.prod(shape),)
+
+    def explain_output_shape(self, input_shape):
+        shape = self._check_input_shape(input_shape)
+        if len(shape) == 1:
+            return [f"length: {shape[0]} (already a vector)"]
+        h, w, c = shape
+        return [f"length: {h}·{w}·{c} = {h * w * c} (row by row, each cell's channels side by side: "
+                f"index (row·{w} + col)·{c} + channel)"]
+
+    def _call(self, x, training):
+        return x.reshape(-1).copy()
+
+    def provenance(self, x, cell, training):
+        """Output index k is input cell unravel(k): coefficient 1."""
+        return Terms([self._term(x, np.unravel_index(cell[0], x.shape), 1.0)])
+
+    def field_back(self, input_shape, field):
+        """The cells of the flat indices: one cell or all of them are exact; any other set is given as the
+        smallest rows × cols × channels product holding it."""
+        return tuple(np.unique(axis) for axis in np.unravel_index(np.asarray(field[0]), tuple(input_shape)))
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        if len(in_shape) == 1:
+            return TorchCode("nn.Identity()", ["# Flatten on a vector changes nothing"])
+        return TorchCode("nn.Sequential(\n    ChannelsLast(),\n    nn.Flatten(),\n)",
+                         [f"# Keras flattens {_dims(in_shape)} channels last, (row·W + col)·C + channel; torch's "
+                          "tensors are", "# channels first, so move the channels last before flattening (else "
+                          "the Dense after it", "# would meet its inputs in another order)"], ["channels_last"])

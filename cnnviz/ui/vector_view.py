@@ -344,9 +344,9 @@ class VectorGeometry:
 
 
 def fitted_vector_layout(n: int, room: QRectF, bars: bool = False, labels=None, cell_px: float = 48.0) -> VectorLayout:
-    """The largest layout (up to `cell_px`) whose height fits `room`; it may still be wider."""
+    """The largest layout (up to `cell_px`) that fits `room` (down to the smallest entries, which may not)."""
     layout = vector_layout(n, cell_px, bars, labels)
-    while layout.size[1] > room.height() and cell_px > 8:
+    while (layout.size[0] > room.width() or layout.size[1] > room.height()) and cell_px > 8:
         cell_px *= 0.85
         layout = vector_layout(n, cell_px, bars, labels)
     return layout

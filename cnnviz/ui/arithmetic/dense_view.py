@@ -159,7 +159,8 @@ class DenseView(ArithmeticView):
         title_h = 20.0
         body = rect.adjusted(0, title_h, 0, 0)
         n = step["x"].size
-        parts = split_row(rect, [3, 0.7, 3, 0.7, 3, 1.6, 3], gap=4)
+        bars = is_probabilities(layer, out.shape)
+        parts = split_row(rect, [3, 0.7, 3, 0.7, 3, 1.4, 4.5 if bars else 3], gap=4)
         vectors = {
             "x": (step["x"], f"input{'' if x.ndim == 1 else ' cell'} x ({n})"),
             "w": (step["w"], f"weights w[:, {j}]"),
@@ -170,7 +171,7 @@ class DenseView(ArithmeticView):
         painter.setFont(pixel_font(13, bold=True))
         for key, part in zip(("x", "w", "products"), parts[0:5:2]):
             values, title = vectors[key]
-            layout = fitted_vector_layout(n, body)
+            layout = fitted_vector_layout(n, QRectF(part.left(), body.top(), part.width(), body.height()))
             origin = QPointF(part.center().x() - layout.size[0] / 2, body.top())
             painter.setPen(TITLE)
             painter.drawText(QRectF(part.left(), rect.top(), part.width(), title_h), Qt.AlignmentFlag.AlignCenter,
@@ -179,10 +180,12 @@ class DenseView(ArithmeticView):
             geometries[key] = VectorGeometry(layout, origin)
         draw_symbol(painter, parts[1], "⊙")
         draw_symbol(painter, parts[3], "=")
-        bias = formulas.format_value(step["bias"])
-        draw_symbol(painter, parts[5], f"Σ + {bias}\n→", size=15)
-        bars = is_probabilities(layer, out.shape)
-        layout = fitted_vector_layout(out.size, body, bars)
+        activation = getattr(layer, "activation", None) or "linear"
+        then = "" if activation == "linear" else f"\n{activation} →"
+        draw_symbol(painter, parts[5], f"Σ + {formulas.num(step['bias'])}\n= {formulas.format_value(step['z'])}{then}",
+                    size=15)
+        layout = fitted_vector_layout(out.size, QRectF(parts[6].left(), body.top(), parts[6].width(), body.height()),
+                                      bars)
         origin = QPointF(parts[6].left(), body.top())
         painter.setPen(TITLE)
         painter.drawText(QRectF(parts[6].left(), rect.top(), parts[6].width(), title_h), Qt.AlignmentFlag.AlignLeft,

@@ -246,8 +246,14 @@ class FilterEditor(QWidget):
             self.title.setText("Select a Conv2D or Conv2DTranspose layer to see and edit its filters.")
         else:
             layer = self.document.layer(i)
-            self.title.setText(f"{layer.label} has no weights: nothing to edit here. "
-                               "Select a Conv2D or Conv2DTranspose layer to see its filters.")
+            specs = layer.weight_specs()
+            if specs:  # weights that are not sliding filters (a Dense kernel, batch-norm statistics)
+                layouts = "; ".join(spec.layout for spec in specs)
+                self.title.setText(f"{layer.label}'s weights are not filters ({layouts}): its tab under the maps "
+                                   "writes them out. Select a convolution to see and edit its filters.")
+            else:
+                self.title.setText(f"{layer.label} has no weights: nothing to edit here. "
+                                   "Select a Conv2D or Conv2DTranspose layer to see its filters.")
 
     def _clear_grid(self):
         while self.grid.count():

@@ -40,7 +40,7 @@ def describe_layer(layer) -> str:
     if name in ("Activation", "ReLU"):
         return layer.activation
     return ", ".join(f"{p.label.lower()} {param_text(p, value)}" for p, value in
-                     ((p, layer.get_config()[p.name]) for p in type(layer).PARAMS)) or type(layer).HELP
+                     ((p, layer.get_config()[p.name]) for p in type(layer).PARAMS)) or "no settings"
 
 
 def param_text(param, value) -> str:

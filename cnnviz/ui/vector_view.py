@@ -24,9 +24,10 @@ from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
 from cnnviz.ui.grid_painter import ACCENT, GRID_LINE, MARK, pixel_font
 from cnnviz.ui.heatmap import ColorBar
 
-STRIP_ROWS = 16  # cells in one column of a strip before it wraps into the next
+STRIP_ROWS = 8  # cells in one column of a strip before it wraps into the next (height is what a screen lacks)
 DETAIL_LIMIT = 64  # longer vectors are a block of small cells without index labels or numbers
 BAR_ROWS = 32  # classes in one column of bars before it wraps
+STRIP_TEXT, BAR_TEXT = 0.6, 0.68  # text height as a share of an entry's height
 ORIGIN = QPointF(0, 0)
 BAR = QColor(70, 130, 200)
 BAR_BEST = QColor(214, 96, 77)
@@ -99,23 +100,24 @@ def vector_labels(n: int, bars: bool, names=None) -> list[str]:
     return [names[i] if i < len(names) and names[i] else (f"class {i}" if bars else str(i)) for i in range(n)]
 
 
-def vector_layout(n: int, cell_px: float, bars: bool = False, labels=None) -> VectorLayout:
-    """The layout of an n-vector whose maps' cells are `cell_px` wide (the entries follow their size)."""
+def vector_layout(n: int, cell_px: float, bars: bool = False, labels=None, smallest: float | None = None) -> VectorLayout:
+    """The layout of an n-vector whose maps' cells are `cell_px` wide (the entries follow their size, down to
+    `smallest` px tall: by default as small as their text stays readable)."""
     n = max(1, int(n))
     if bars:
-        h = max(12.0, min(26.0, cell_px * 0.55))
-        font = QFontMetricsF(pixel_font(h * 0.6))
+        h = max(16.0 if smallest is None else smallest, min(28.0, cell_px * 0.6))
+        font = QFontMetricsF(pixel_font(h * BAR_TEXT))
         texts = vector_labels(n, True, labels)
         label_w = max(font.horizontalAdvance(t) for t in texts) + h * 0.5
         rows = n if n <= BAR_ROWS else math.ceil(n / math.ceil(n / BAR_ROWS))
         return VectorLayout(n, rows, h * 7, h, label_w, font.horizontalAdvance("0.000") + h * 0.5, True, True,
                             h * 0.8)
     if n <= DETAIL_LIMIT:
-        h = max(12.0, min(24.0, cell_px * 0.5))
-        font = QFontMetricsF(pixel_font(h * 0.55))
+        h = max(13.0 if smallest is None else smallest, min(24.0, cell_px * 0.5))
+        font = QFontMetricsF(pixel_font(h * STRIP_TEXT))
         texts = vector_labels(n, False, labels)
         label_w = max(font.horizontalAdvance(t) for t in texts) + h * 0.4
-        rows = n if n <= STRIP_ROWS + 4 else math.ceil(n / math.ceil(n / STRIP_ROWS))
+        rows = n if n <= STRIP_ROWS + 2 else math.ceil(n / math.ceil(n / STRIP_ROWS))
         return VectorLayout(n, rows, h * 2.6, h, label_w, 0.0, False, True, h * 0.6)
     side = max(3.0, min(10.0, cell_px * 0.25))
     rows = math.ceil(math.sqrt(n))
@@ -144,7 +146,7 @@ def _paint_strip(painter, layout, values, levels, lut, texts, origin, lit, marke
         _paint_block(painter, layout, rgba, origin)
         _paint_marks(painter, layout, origin, lit, marked, layout.cell_rect)
         return
-    label_font, value_font = pixel_font(layout.cell_h * 0.55), pixel_font(layout.cell_h * 0.55)
+    label_font = value_font = pixel_font(layout.cell_h * STRIP_TEXT)
     for i, v in enumerate(values):
         cell = layout.cell_rect(i, origin)
         painter.fillRect(cell, QColor(*(int(c) for c in rgba[i][:3])))
@@ -174,8 +176,8 @@ def _paint_block(painter, layout, rgba, origin):
 
 
 def _paint_bars(painter, layout, values, texts, origin, lit, marked):
-    font = pixel_font(layout.cell_h * 0.6)
-    bold = pixel_font(layout.cell_h * 0.6, bold=True)
+    font = pixel_font(layout.cell_h * BAR_TEXT)
+    bold = pixel_font(layout.cell_h * BAR_TEXT, bold=True)
     top = max(1.0, float(np.max(values))) if values.size else 1.0  # probabilities: a full bar is 1
     best = int(np.argmax(values)) if values.size else -1
     for i, v in enumerate(values):
@@ -345,8 +347,8 @@ class VectorGeometry:
 
 def fitted_vector_layout(n: int, room: QRectF, bars: bool = False, labels=None, cell_px: float = 48.0) -> VectorLayout:
     """The largest layout (up to `cell_px`) that fits `room` (down to the smallest entries, which may not)."""
-    layout = vector_layout(n, cell_px, bars, labels)
+    layout = vector_layout(n, cell_px, bars, labels, smallest=8.0)
     while (layout.size[0] > room.width() or layout.size[1] > room.height()) and cell_px > 8:
         cell_px *= 0.85
-        layout = vector_layout(n, cell_px, bars, labels)
+        layout = vector_layout(n, cell_px, bars, labels, smallest=8.0)
     return layout

@@ -31,7 +31,7 @@ def test_every_entry_is_found_where_it_is_drawn(qapp, n, cell_px, bars):
 
 def test_a_long_strip_wraps_into_columns_in_index_order(qapp):
     layout = vector_layout(32, 40)
-    assert (layout.rows, layout.columns) == (STRIP_ROWS, 2)
+    assert (layout.rows, layout.columns) == (STRIP_ROWS, 32 // STRIP_ROWS)
     first, wrapped = layout.cell_rect(0), layout.cell_rect(STRIP_ROWS)
     assert wrapped.top() == first.top() and wrapped.left() > first.right()  # entry 16 heads the second column
     assert layout.detailed

@@ -303,6 +303,24 @@ def draw_symbol(painter: QPainter, rect: QRectF, text: str, size: float | None =
     painter.restore()
 
 
+def draw_lines(painter, rect: QRectF, lines: list[str]) -> None:
+    """A few short centred lines between two pictures (a sum and its result), as large as they fit."""
+    painter.save()
+    size = min(18.0, rect.height() / (len(lines) + 1))
+    font = pixel_font(size, bold=True)
+    widest = max(QFontMetricsF(font).horizontalAdvance(line) for line in lines)
+    if widest > rect.width():
+        font = pixel_font(size * rect.width() / widest, bold=True)
+    painter.setFont(font)
+    painter.setPen(QColor(50, 50, 50))
+    height = QFontMetricsF(font).height()
+    top = rect.center().y() - height * len(lines) / 2
+    for k, line in enumerate(lines):
+        painter.drawText(QRectF(rect.left(), top + k * height, rect.width(), height), Qt.AlignmentFlag.AlignCenter,
+                         line)
+    painter.restore()
+
+
 def draw_message(painter: QPainter, rect: QRectF, text: str) -> None:
     """A centred sentence, for 'nothing to show here, and why'."""
     painter.save()

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtWidgets import QHBoxLayout
 
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import ArithmeticView, ChannelBox, draw_symbol, split_row
+from cnnviz.ui.arithmetic.base import ArithmeticView, ChannelBox, draw_lines, split_row
 from cnnviz.ui.colormaps import DIVERGING, level_style, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grids
 from cnnviz.ui.vector_view import VectorGeometry, fitted_vector_layout, paint_vector
@@ -160,6 +160,6 @@ class BatchNormView(ArithmeticView):
                      ("output", parts[2], Grid(y[:, :, ch], symmetric_levels(y), DIVERGING, colorbar=True,
                                                title=f"y, channel {ch + 1}", marked=cell))]
             geometries = paint_grids(painter, grids)
-        draw_symbol(painter, parts[1], "γ·(x − μ)/√(σ² + ε) + β\n→", size=14)
+        draw_lines(painter, parts[1], ["γ·(x − μ)", "/ √(σ² + ε)", "+ β  →"])
         return geometries
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor
 
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import ArithmeticView, draw_symbol, split_row
+from cnnviz.ui.arithmetic.base import ArithmeticView, draw_lines, draw_symbol, split_row
 from cnnviz.ui.colormaps import DIVERGING, symmetric_levels
 from cnnviz.ui.grid_painter import pixel_font
 from cnnviz.ui.vector_view import VectorGeometry, fitted_vector_layout, is_probabilities, paint_vector
@@ -160,7 +160,7 @@ class DenseView(ArithmeticView):
         body = rect.adjusted(0, title_h, 0, 0)
         n = step["x"].size
         bars = is_probabilities(layer, out.shape)
-        parts = split_row(rect, [3, 0.7, 3, 0.7, 3, 1.4, 4.5 if bars else 3], gap=4)
+        parts = split_row(rect, [3, 0.7, 3, 0.7, 3, 1.8, 4.5 if bars else 3], gap=4)
         vectors = {
             "x": (step["x"], f"input{'' if x.ndim == 1 else ' cell'} x ({n})"),
             "w": (step["w"], f"weights w[:, {j}]"),
@@ -181,9 +181,10 @@ class DenseView(ArithmeticView):
         draw_symbol(painter, parts[1], "⊙")
         draw_symbol(painter, parts[3], "=")
         activation = getattr(layer, "activation", None) or "linear"
-        then = "" if activation == "linear" else f"\n{activation} →"
-        draw_symbol(painter, parts[5], f"Σ + {formulas.num(step['bias'])}\n= {formulas.format_value(step['z'])}{then}",
-                    size=15)
+        lines = [f"Σ + {formulas.num(step['bias'])}", f"= {formulas.format_value(step['z'])}"]
+        if activation != "linear":
+            lines.append(f"{activation} →")
+        draw_lines(painter, parts[5], lines)
         layout = fitted_vector_layout(out.size, QRectF(parts[6].left(), body.top(), parts[6].width(), body.height()),
                                       bars)
         origin = QPointF(parts[6].left(), body.top())

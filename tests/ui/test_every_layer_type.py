@@ -13,7 +13,8 @@ from cnnviz.ui.vector_view import VectorCard
 from cnnviz.ui import settings
 from cnnviz.ui.document import Document
 
-# after the input (6×6×1), after the Conv2D (4×4×2), after the last layer (6×6×2): wherever the type fits
+# after the input (6×6×1), after the Conv2D (4×4×2), after the last layer (6×6×2): wherever the type fits;
+# a type that takes vectors also after a Flatten
 POSITIONS = (0, 1, 3)
 
 
@@ -50,6 +51,11 @@ def test_every_type_is_shown_by_every_view(window, caplog, kind):
         panel.add_layer(kind)  # a refusal (the shape does not allow it) is shown in the panel, never raised
         if len(doc.pipeline.layers) == before + 1:
             placed.append(doc.selected_layer)
+    if 1 in LAYER_TYPES[kind].INPUT_RANKS:  # and after a Flatten, on a vector
+        doc.add_layer("Flatten", len(doc.pipeline.layers))
+        panel.add_layer(kind)
+        assert panel.error.isHidden(), panel.error.text()
+        placed.append(doc.selected_layer)
     assert placed, f"{kind} fits nowhere in the seed session"
     doc.flush()
     QApplication.processEvents()

@@ -204,6 +204,7 @@ class PipelinePanel(QWidget):
         self.setObjectName("pipelinePanel")
         self.document = document
         self.fields: dict[str, QWidget] = {}
+        self._extras_refresh = None
         self._form_key = None
 
         self.chain = QLabel(objectName="shapeChain")
@@ -386,6 +387,7 @@ class PipelinePanel(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
+        self._extras_refresh = None  # the app's own rows, when their words follow the layer's settings
         self._clear_error()
         if layer is None:
             self._form_key = None
@@ -427,9 +429,15 @@ class PipelinePanel(QWidget):
         shape = self.document.level_shape(i - 1)
         if len(shape) != 3:
             return
-        note = QLabel(f"On a {shape_text(shape)} map a Dense acts on each cell's {shape[2]} channels separately "
-                      f"(a 1×1 convolution): every cell gets {layer.units} numbers. A classifier flattens the map "
-                      f"first, so that every output sees all {shape[0] * shape[1] * shape[2]} numbers.")
+        note = QLabel()
+
+        def say(layer):
+            note.setText(f"On a {shape_text(shape)} map a Dense acts on each cell's {shape[2]} channels separately "
+                         f"(a 1×1 convolution): every cell gets {layer.units} numbers. A classifier flattens the "
+                         f"map first, so that every output sees all {shape[0] * shape[1] * shape[2]} numbers.")
+
+        say(layer)
+        self._extras_refresh = say
         note.setObjectName("denseOnMapNote")
         note.setWordWrap(True)
         note.setStyleSheet("color: #7a4b00;")
@@ -460,6 +468,8 @@ class PipelinePanel(QWidget):
         self.form.addRow(label_widget, widget)
 
     def _load_values(self, layer):
+        if self._extras_refresh is not None:
+            self._extras_refresh(layer)
         config = layer.get_config()
         for key, widget in self.fields.items():
             widget.blockSignals(True)

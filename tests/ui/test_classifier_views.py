@@ -90,6 +90,8 @@ def test_a_dense_on_a_map_offers_the_flatten_a_classifier_needs(qtbot, tmp_path)
     assert doc.level_shape(4)[:2] == (6, 6)  # on each cell's channels: a 1×1 convolution
     note = panel.findChild(QLabel, "denseOnMapNote")
     assert note is not None and "1×1 convolution" in note.text() and "all 72 numbers" in note.text()
+    panel.fields["units"].setValue(3)
+    assert "every cell gets 3 numbers" in note.text()  # the note follows the setting
     panel.findChild(QPushButton, "insertFlatten").click()
     assert panel.error.isHidden(), panel.error.text()
     assert [type(layer).__name__ for layer in doc.pipeline.layers][3:] == ["Flatten", "Dense"]

@@ -162,7 +162,7 @@ class DenseView(ArithmeticView):
         bars = is_probabilities(layer, out.shape)
         parts = split_row(rect, [3, 0.7, 3, 0.7, 3, 1.8, 4.5 if bars else 3], gap=4)
         vectors = {
-            "x": (step["x"], f"input{'' if x.ndim == 1 else ' cell'} x ({n})"),
+            "x": (step["x"], f"input x ({n})" if x.ndim == 1 else f"x[{self._cell[0]},{self._cell[1]},:] ({n})"),
             "w": (step["w"], f"weights w[:, {j}]"),
             "products": (step["products"], "x·w"),
         }
@@ -190,7 +190,7 @@ class DenseView(ArithmeticView):
         origin = QPointF(parts[6].left(), body.top())
         painter.setPen(TITLE)
         painter.drawText(QRectF(parts[6].left(), rect.top(), parts[6].width(), title_h), Qt.AlignmentFlag.AlignLeft,
-                         f"output y ({out.size}), y[{j}] = {formulas.format_value(self.output_value())}")
+                         f"y ({out.size}): y[{j}] = {formulas.format_value(self.output_value())}")
         paint_vector(painter, layout, out, (0.0, 1.0) if bars else symmetric_levels(out), DIVERGING, origin=origin,
                      marked=j)
         geometries["output"] = VectorGeometry(layout, origin)

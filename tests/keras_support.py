@@ -5,12 +5,13 @@ ask for the torch backend (unless KERAS_BACKEND is already set), so they run whe
 """
 
 import importlib.util
+import math
 import os
 
 import numpy as np
 import pytest
 
-from cnnviz.core.arithmetic import conv_padding, same_padding
+from cnnviz.core.arithmetic import conv_padding, same_padding, transpose_output_size
 
 # Keras's torch backend turns tensors into numpy with np.array(tensor); numpy 2 warns that torch's
 # __array__ takes no `copy` argument. Noise from the two libraries, not from cnnviz.
@@ -26,7 +27,7 @@ def import_keras():
 
 def keras_average_pool_differs(keras, layer, input_shape) -> bool:
     """True for the one case where the Keras torch backend computes different numbers from Keras on
-    TensorFlow (whose semantics cnnviz implements, SEMANTICS.md §3): AveragePooling2D `same` with uneven
+    TensorFlow (whose semantics cnnviz implements, docs/layers.md): AveragePooling2D `same` with uneven
     padding on an axis, which that backend pads by replicating edge cells (keras-team/keras#18452)."""
     if keras.backend.backend() != "torch" or type(layer).__name__ != "AveragePooling2D" or layer.padding != "same":
         return False
@@ -34,20 +35,23 @@ def keras_average_pool_differs(keras, layer, input_shape) -> bool:
         same_padding(n, k, s) for n, k, s in zip(input_shape[:2], layer.pool_size, layer.strides)))
 
 
-def tensorflow_cannot_compute(keras, layer, input_shape) -> bool:
-    """True where Keras accepts a Conv2DTranspose and its output shape but TensorFlow's CPU kernel refuses
-    to compute it: a dilated one ("Current CPU implementations do not yet support dilation rates larger
-    than 1"), or a `same` one whose requested output would not convolve back to its input size
-    (ceil(O/s) != n, e.g. an even kernel with output_padding=0). cnnviz computes both as the Keras torch
-    backend does; their values are checked against torch's conv_transpose2d in tests/core/test_ops.py."""
+def keras_cannot_compute(keras, layer, input_shape=None) -> bool:
+    """True where Keras on TensorFlow refuses to run a Conv2DTranspose cnnviz computes (the torch backend runs
+    them all, with cnnviz's numbers): TensorFlow's CPU kernels have no dilated transposed convolution, and
+    TensorFlow checks that a convolution of the requested output would give back the input size, which an
+    explicit output_padding can break (an even kernel with `same` and output_padding 0, say)."""
     if keras.backend.backend() != "tensorflow" or type(layer).__name__ != "Conv2DTranspose":
         return False
     if max(layer.dilation_rate) > 1:
         return True
-    if layer.padding != "same" or layer.output_padding is None:
+    if input_shape is None or layer.output_padding is None:
         return False
-    out = layer.compute_output_shape(input_shape)
-    return any(-(-o // s) != n for o, s, n in zip(out[:2], layer.strides, input_shape[:2]))
+    for n, k, s, op in zip(input_shape[:2], layer.kernel_size, layer.strides, layer.output_padding):
+        out = transpose_output_size(n, k, s, layer.padding, op)
+        back = math.ceil(out / s) if layer.padding == "same" else (out - k) // s + 1
+        if back != n:
+            return True
+    return False
 
 
 def torch_layout_conv(keras, layer, x):
@@ -84,7 +88,7 @@ def assert_keras_layers_match(keras, keras_layers, pipeline, x, atol=1e-5) -> in
     compared = 0
     for klayer, layer, below, above in zip(keras_layers, pipeline.layers, levels, levels[1:]):
         assert klayer.name == layer.name
-        if (keras_average_pool_differs(keras, layer, below.shape) or tensorflow_cannot_compute(keras, layer, below.shape)
+        if (keras_average_pool_differs(keras, layer, below.shape) or keras_cannot_compute(keras, layer, below.shape)
                 or torch_layout_conv(keras, layer, below) is not None):
             continue
         y = keras.ops.convert_to_numpy(klayer(below[None], training=False))[0]

@@ -199,6 +199,24 @@ def conv2d_transpose(
     return y
 
 
+def depthwise_conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1)) -> np.ndarray:
+    """Keras DepthwiseConv2D: every input channel c convolved on its own with its M filters, kernel
+    (kh, kw, in, M); output channel c·M + m (input channel major). Strides and dilation may both be > 1.
+
+    y[i,j,c·M+m] = bias[c·M+m] + Σ_{a,b} xpad[i·s + a·d, j·s + b·d, c] · K[a,b,c,m]
+    """
+    x, kernel = _f32(x), _f32(kernel)
+    h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    oh, ow = conv_output_size(h, kh, sh, padding, dh), conv_output_size(w, kw, sw, padding, dw)
+    xp = _pad(x, conv_padding(h, kh, sh, padding, dh), conv_padding(w, kw, sw, padding, dw))
+    view = sliding_window_view(xp, (effective_size(kh, dh), effective_size(kw, dw)), axis=(0, 1))
+    view = view[: (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, :, ::dh, ::dw]  # (oh, ow, C, kh, kw)
+    y = np.einsum("ijcab,abcm->ijcm", view, kernel, optimize=True).reshape(oh, ow, c * m)
+    return y if bias is None else y + _f32(bias)
+
+
 def _scatter_range(n: int, offset: int, s: int, crop: int, out: int) -> tuple[int, int]:
     """First and last input index i whose scatter target i·s + offset − crop lies in 0..out−1."""
     return max(0, -((offset - crop) // s)), min(n - 1, (out - 1 + crop - offset) // s)
@@ -351,6 +369,7 @@ __all__ = [
     "conv2d",
     "conv2d_transpose",
     "dense",
+    "depthwise_conv2d",
     "dropout",
     "leaky_relu",
     "pool2d",

@@ -178,3 +178,38 @@ def softmax(x):
 
 def leaky_relu(x, slope):
     return np.array([v if v > 0 else slope * v for v in np.asarray(x, np.float64).ravel()]).reshape(np.shape(x))
+
+
+def global_pool(x, mode):
+    h, w, c = x.shape
+    cells = [[float(x[r, q, ch]) for r in range(h) for q in range(w)] for ch in range(c)]
+    return np.array([max(v) if mode == "max" else sum(v) / len(v) for v in cells])
+
+
+def zero_pad(x, sides):
+    (top, bottom), (left, right) = sides
+    h, w, c = x.shape
+    y = np.zeros((h + top + bottom, w + left + right, c))
+    for r in range(h):
+        for q in range(w):
+            y[r + top, q + left] = x[r, q]
+    return y
+
+
+def crop(x, sides):
+    (top, bottom), (left, right) = sides
+    h, w, c = x.shape
+    return np.array([[x[r, q] for q in range(left, w - right)] for r in range(top, h - bottom)], dtype=np.float64)
+
+
+def depthwise_conv2d(x, kernel, bias, strides, padding, dilation):
+    """Each input channel c through its own filters m: output channel c·M + m."""
+    h, w, c = x.shape
+    kh, kw, _, m = kernel.shape
+    out = []
+    for ch in range(c):
+        for k in range(m):
+            single = kernel[:, :, ch : ch + 1, k : k + 1]
+            out.append(conv2d(x[:, :, ch : ch + 1], single, None, strides, padding, dilation)[:, :, 0])
+    y = np.stack(out, axis=2)
+    return y if bias is None else y + bias

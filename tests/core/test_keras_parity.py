@@ -13,7 +13,7 @@ from keras_support import (
     assert_keras_layers_match,
     import_keras,
     keras_average_pool_differs,
-    tensorflow_cannot_compute,
+    keras_cannot_compute,
     torch_layout_conv,
 )
 
@@ -78,10 +78,10 @@ def assert_same_as_keras(class_name, kwargs, shape, seed):
     y = layer(x)
     assert y.shape == out_shape
     plain_torch = torch_layout_conv(keras, layer, x)
-    if keras_average_pool_differs(keras, layer, shape):  # the caller compares with TF semantics
+    if keras_cannot_compute(keras, layer, shape):  # the naive reference checks these values (test_ops.py)
+        event("computed; TensorFlow refuses this transposed convolution, the torch backend computes it")
+    elif keras_average_pool_differs(keras, layer, shape):  # the caller compares with TF semantics
         event("computed; the Keras torch backend's average pooling bug: compared with TF semantics")
-    elif tensorflow_cannot_compute(keras, layer, shape):
-        event("computed; TensorFlow's CPU kernel refuses this transposed conv: shape compared only")
     elif plain_torch is not None:
         event("computed; torch's channels-last conv bug: compared with torch's plain layout")
         np.testing.assert_allclose(plain_torch, y, atol=ATOL, rtol=1e-5)
@@ -158,7 +158,7 @@ def test_the_excluded_torch_conv_case_is_torch_s_own_error():
 def test_pooling(cls, pool, strides, padding, shape, seed):
     result = assert_same_as_keras(cls, dict(pool_size=pool, strides=strides, padding=padding), shape, seed)
     if result is not None and keras_average_pool_differs(keras, result[0], shape):
-        # SEMANTICS §3: the Keras torch backend replicates edge cells into uneven `same` padding
+        # docs/layers.md: the Keras torch backend replicates edge cells into uneven `same` padding
         # (keras-team/keras#18452); cnnviz implements TensorFlow's semantics (padded cells ignored), so
         # compare with the naive loop reference of those semantics instead.
         layer, x, y = result
@@ -258,6 +258,47 @@ def test_a_keras_classifier_s_summary_counts_what_cnnviz_holds():
     model = sequential(p)
     assert [l.count_params() for l in model.layers] == [sum(w.size for w in l.get_weights()) for l in p.layers] \
         == [40, 0, 0, 370]
+
+
+# ---- global pooling, zero padding, cropping, depthwise ---------------------------------------------
+
+side = st.integers(0, 3)
+sides = st.one_of(side, st.tuples(side, side), st.tuples(st.tuples(side, side), st.tuples(side, side)))
+
+
+@SETTINGS
+@given(cls=st.sampled_from(["GlobalAveragePooling2D", "GlobalMaxPooling2D"]), shape=shapes, seed=st.integers(0, 2**16))
+def test_global_pooling(cls, shape, seed):
+    assert_same_as_keras(cls, {}, shape, seed)
+
+
+@SETTINGS
+@given(cls=st.sampled_from(["ZeroPadding2D", "Cropping2D"]), value=sides, shape=shapes, seed=st.integers(0, 2**16))
+def test_zero_padding_and_cropping(cls, value, shape, seed):
+    """Same normalisation, shapes and values; a crop that leaves nothing is refused by both."""
+    assert_same_as_keras(cls, {"padding" if cls == "ZeroPadding2D" else "cropping": value}, shape, seed)
+
+
+@SETTINGS
+@given(kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)), strides=st.integers(1, 3).map(lambda s: (s, s)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), padding=paddings, multiplier=st.integers(1, 3),
+       use_bias=st.booleans(), shape=shapes, seed=st.integers(0, 2**16))
+def test_depthwise_conv2d(kernel, strides, dilation, padding, multiplier, use_bias, shape, seed):
+    """Strides and dilation both > 1 too: Keras 3 accepts them for DepthwiseConv2D (not for Conv2D). Strides equal
+    per axis: TensorFlow's depthwise op refuses others when it runs, cnnviz at construction (tested in
+    tests/core/test_map_layers.py)."""
+    assert_same_as_keras("DepthwiseConv2D", dict(kernel_size=kernel, strides=strides, padding=padding,
+                                                 depth_multiplier=multiplier, dilation_rate=dilation,
+                                                 use_bias=use_bias), shape, seed)
+
+
+def test_a_negative_zero_padding_is_refused_here_and_fails_in_keras_at_the_call():
+    """Keras builds ZeroPadding2D(-1) and fails only when it runs; cnnviz refuses it where it is typed."""
+    with pytest.raises(ConfigError, match="padding must not be negative"):
+        LAYER_TYPES["ZeroPadding2D"](-1)
+    klayer = keras.layers.ZeroPadding2D(-1)
+    with pytest.raises(Exception):  # noqa: B017 - the backend's own error type (TF InvalidArgumentError)
+        keras_call(klayer, np.zeros((4, 4, 1), np.float32))
 
 
 # ---- whole pipelines -----------------------------------------------------------------------------

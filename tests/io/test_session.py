@@ -2,8 +2,8 @@
 
 import json
 import os
-import sys
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnviz.core import (
+    LAYER_TYPES,
     ConfigError,
     Conv2D,
     Conv2DTranspose,
@@ -99,9 +100,7 @@ BAD_FILES = [
     (with_change(lambda d: d.update(extra=1)), "bad.cnnviz.json: extra: unknown field (expected format, generator, "
                                                "input, layers, seed, view)"),
     (with_change(lambda d: d["layers"][1].update(class_name="LSTM")),
-     "bad.cnnviz.json: layers[1].class_name: unknown layer 'LSTM' (cnnviz knows Conv2D, Conv2DTranspose, "
-     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation, Flatten, Dense, Softmax, "
-     "LeakyReLU)"),
+     f"bad.cnnviz.json: layers[1].class_name: unknown layer 'LSTM' (cnnviz knows {', '.join(LAYER_TYPES)})"),
     (with_change(lambda d: d["layers"][1]["config"].update(strides=[0, 1])),
      "bad.cnnviz.json: layers[1].config.strides: expected two positive integers, got [0, 1]"),
     (with_change(lambda d: d["layers"][0]["config"].update(strides=[1.5, 1])),

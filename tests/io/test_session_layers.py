@@ -82,3 +82,51 @@ def test_bad_new_layer_fields_are_refused_by_place(tmp_path, change, message):
     with pytest.raises(SessionError) as err:
         load_session(path)
     assert str(err.value) == f"bad.cnnviz.json: {message}"
+
+
+MAP_LAYERS = [
+    ("ZeroPadding2D", {"padding": [[1, 0], [2, 1]]}),
+    ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same"}),
+    ("Cropping2D", {"cropping": [1, 2]}),
+    ("GlobalMaxPooling2D", {}),
+]
+MAP_BAD = [
+    (lambda d: entry(d, 0)["config"].update(padding=[1, 2, 3]),
+     "layers[0].config.padding: expected an integer ≥ 0, two of them (rows, cols), or [[top, bottom], "
+     "[left, right]], got [1, 2, 3]"),
+    (lambda d: entry(d, 0)["config"].update(padding=-1),
+     "layers[0].config.padding: expected an integer ≥ 0, two of them (rows, cols), or [[top, bottom], "
+     "[left, right]], got -1"),
+    (lambda d: entry(d, 2)["config"].update(cropping=[[4, 3], 0]),
+     "layers[2].config.cropping: Cropping2D #3: cropping 4+3 rows from a 7×8 input leaves no rows"),
+    (lambda d: entry(d, 1)["config"].update(depth_multiplier=0),
+     "layers[1].config.depth_multiplier: expected an integer from 1 to 64, got 0"),
+    (lambda d: entry(d, 1)["config"].update(strides=[1, 2]),
+     "layers[1].config.strides: DepthwiseConv2D: strides 1×2 are not allowed: Keras on TensorFlow computes a "
+     "depthwise convolution only with the same stride for rows and cols"),
+    (lambda d: entry(d, 1)["weights"].__setitem__(1, [0.5] * 5),
+     "layers[1].weights[1]: expected shape 4 for DepthwiseConv2D #2 (bias, one per output channel), got 5"),
+    (lambda d: d["layers"].append({"class_name": "ZeroPadding2D", "config": {}}),
+     "layers[4].config: ZeroPadding2D #5: needs an (H, W, C) map, got a vector of 4 values: put it before the "
+     "Flatten (or the layer that made the vector)"),
+]
+
+
+def test_map_layers_round_trip_exactly(tmp_path):
+    s = new_layers_session(MAP_LAYERS)
+    t = load_session(saved(tmp_path, s))
+    assert t.pipeline.get_config() == s.pipeline.get_config()
+    assert t.pipeline.output_shapes() == [(7, 8, 2), (7, 8, 4), (5, 4, 4), (4,)]
+    for u, v in zip(s.pipeline.run(s.input), t.pipeline.run(t.input)):
+        assert np.array_equal(u, v)
+
+
+@pytest.mark.parametrize("change,message", MAP_BAD, ids=[m.split(":")[0] + m.split(":")[1][:20] for _, m in MAP_BAD])
+def test_bad_map_layer_fields_are_refused_by_place(tmp_path, change, message):
+    data = json.loads(json.dumps(session_to_dict(new_layers_session(MAP_LAYERS))))
+    change(data)
+    path = tmp_path / "bad.cnnviz.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SessionError) as err:
+        load_session(path)
+    assert str(err.value) == f"bad.cnnviz.json: {message}"

@@ -12,7 +12,7 @@ from cnnviz.core.layers.base import Layer
 from cnnviz.core.layers.base import (
     _is_int as _is_int,  # pipeline and presets check integers the same way
 )
-from cnnviz.core.layers.convolutional import Conv2D, Conv2DTranspose
+from cnnviz.core.layers.convolutional import Conv2D, Conv2DTranspose, DepthwiseConv2D
 from cnnviz.core.layers.dense import Dense
 from cnnviz.core.layers.description import (
     REQUIRED,
@@ -22,9 +22,19 @@ from cnnviz.core.layers.description import (
     TorchCode,
     Weight,
 )
-from cnnviz.core.layers.pooling import AveragePooling2D, MaxPooling2D
+from cnnviz.core.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 from cnnviz.core.layers.regularization import Dropout
-from cnnviz.core.layers.reshaping import Flatten, UpSampling2D
+from cnnviz.core.layers.reshaping import (
+    Cropping2D,
+    Flatten,
+    UpSampling2D,
+    ZeroPadding2D,
+)
 from cnnviz.core.limits import (
     MAX_CELLS,
     MAX_CHANNELS,
@@ -40,7 +50,8 @@ from cnnviz.core.limits import (
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation,
-                Flatten, Dense, Softmax, LeakyReLU)
+                Flatten, Dense, Softmax, LeakyReLU, GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D,
+                Cropping2D, DepthwiseConv2D)
 }
 
 

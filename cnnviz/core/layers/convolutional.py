@@ -1,4 +1,4 @@
-"""Conv2D and Conv2DTranspose: Keras kernel layouts, glorot initialisation, output-shape
+"""Conv2D, Conv2DTranspose and DepthwiseConv2D: Keras kernel layouts, glorot initialisation, output-shape
 arithmetic, the terms of one output cell, and their PyTorch translation (docs/layers.md)."""
 
 from __future__ import annotations
@@ -387,6 +387,21 @@ class Conv2DTranspose(_Conv):
         reached = transpose_taps(n, **geometry)[:, tap]
         return np.flatnonzero((reached >= 0) & (reached < transpose_output_size(n, **geometry)))
 
+    def keras_notes(self, in_shape):
+        """Where Keras on TensorFlow refuses to run it: no dilated transposed convolution on CPU, and a size
+        check (would a convolution of this output give back the input size?) an output_padding can fail."""
+        if max(self.dilation_rate) > 1:
+            return ["# TensorFlow's CPU kernels refuse a dilated Conv2DTranspose ('do not yet support dilation",
+                    "# rates larger than 1'); Keras's torch backend computes it, with cnnviz's numbers."]
+        for axis, n in enumerate(in_shape[:2]):
+            k, s, out = self.kernel_size[axis], self.strides[axis], self._axis_out(n, axis)
+            back = -(-out // s) if self.padding == "same" else (out - k) // s + 1
+            if self.output_padding is not None and back != n:
+                return [f"# TensorFlow refuses this output_padding on a {_times(*in_shape[:2])} input (a convolution "
+                        f"of the {out}-cell output", f"# would not give back {n} cells); Keras's torch backend "
+                        "computes it, with cnnviz's numbers."]
+        return []
+
     def provenance(self, x, cell, training):
         """y[r,c,o] = bias[o] + Σ x[i,j,ch] · W[a,b,o,ch] over every (i, a), (j, b) scattering into (r, c)."""
         rows, cols = self._window_taps(x, cell)
@@ -415,3 +430,101 @@ class Conv2DTranspose(_Conv):
         if self.use_bias:
             loads.append("{ref}.bias.copy_(torch.from_numpy({weights}[1]))")
         return TorchCode(expr, note, ["transpose"], loads)
+
+
+class DepthwiseConv2D(_Windowed):
+    """Keras DepthwiseConv2D: one 2-D filter per input channel (depth_multiplier of them), nothing added across
+    channels. Output channel c·M + m is input channel c through its filter m."""
+
+    DEFAULT_NAME = "depthwise_conv2d"
+    HELP = ("One 2-D filter per input channel, slid over that channel alone: nothing is added across channels "
+            "(a Conv2D filter is 3-D and sums every channel). depth_multiplier filters per channel make "
+            "channels × depth_multiplier output maps.")
+    PARAMS = (KERNEL_SIZE, STRIDES, PADDING,
+              Param("depth_multiplier", "int", "Depth multiplier", "How many 2-D filters each input channel has: the "
+                    "output has input channels × depth multiplier maps.", default=1, minimum=1, maximum=MAX_CHANNELS),
+              DILATION_RATE, USE_BIAS)
+    WEIGHTS = (Weight("kernel", ("rows", "cols", "in channels", "multiplier"), "One rows × cols filter per input "
+                      "channel and multiplier.", init="glorot_uniform", in_axis=2),
+               Weight("bias", ("output channel",), "One number added to every cell of its output map."))
+    KERAS_EXTRAS = {"data_format": "channels_last", "activation": "linear"}
+    KERAS_IGNORED = ("depthwise_initializer", "depthwise_regularizer", "depthwise_constraint")
+    CHANNELS_PARAM = "depth_multiplier"
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, dilation_rate=(1, 1),
+                 use_bias=True, name=None):
+        # Keras 3 accepts strides and dilation > 1 together here (unlike Conv2D): the direct formula holds.
+        super().__init__(name)
+        self._window_args(kernel_size, strides, padding, dilation_rate, use_bias)
+        if self.strides[0] != self.strides[1]:
+            # TensorFlow's depthwise op refuses it when the layer runs; refused here, where it is typed.
+            raise self._error(f"strides {_times(*self.strides)} are not allowed: Keras on TensorFlow computes a "
+                              "depthwise convolution only with the same stride for rows and cols", "strides")
+        self.depth_multiplier = self._int(depth_multiplier, "depth_multiplier", 1, MAX_CHANNELS)
+
+    def _weight_shape(self, name, channels):
+        m = self.depth_multiplier
+        if name == "bias":
+            return (None if channels is None else channels * m,)
+        return (*self.kernel_size, channels, m)
+
+    def _output_shape(self, shape):
+        return (*self._sliding_size(shape), shape[2] * self.depth_multiplier)
+
+    def _intermediates(self, shape, out):
+        return _padded_and_windows(shape, out, self.kernel_size, self.strides, self.padding,
+                                   self.dilation_rate)[:1]
+
+    def _work(self, shape, out):
+        return math.prod(out) * math.prod(self.kernel_size)
+
+    def explain_output_shape(self, input_shape):
+        h, w, c = self._check_input_shape(input_shape)
+        m = self.depth_multiplier
+        return self._explain_sliding_axes(h, w) + [
+            f"depth: {c}·{m} = {c * m} ({m} filter{'s' if m > 1 else ''} per input channel)"]
+
+    def _call(self, x, training):
+        return ops.depthwise_conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+    def get_config(self):
+        return {"name": self.name, "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "depth_multiplier": self.depth_multiplier,
+                "dilation_rate": self.dilation_rate, "use_bias": self.use_bias}
+
+    def _carry_state(self, new):
+        """Same kernel size, multiplier and bias setting: the filters stay; otherwise a fresh draw."""
+        if self.kernel is not None and (self.kernel_size, self.depth_multiplier, self.use_bias) == \
+                (new.kernel_size, new.depth_multiplier, new.use_bias):
+            new.kernel, new.bias = self.kernel.copy(), None if self.bias is None else self.bias.copy()
+
+    # ---- description ------------------------------------------------------------------------------
+    def provenance(self, x, cell, training):
+        """y[i,j,c·M+m] = bias[c·M+m] + Σ_{a,b} xpad[i·s + a·d, j·s + b·d, c] · K[a,b,c,m]."""
+        rows, cols = self._window_taps(x, cell)
+        c, m = divmod(cell[2], self.depth_multiplier)
+        terms = [self._term(x, (i, j, c), self.kernel[a, b, c, m], (a, b, c, m)) for a, i in rows for b, j in cols]
+        return Terms(terms, self._bias_of(cell[2]), window=_window(rows, cols))
+
+    def _channels_back(self, input_shape, channels):
+        return np.unique(np.asarray(channels, int) // self.depth_multiplier)
+
+    def kernel_reach(self, input_shape, field):
+        rows, cols, outs = field
+        mask = np.zeros(self.kernel.shape, bool)
+        taps = np.ix_(self._taps_used(0, input_shape[0], rows), self._taps_used(1, input_shape[1], cols))
+        for o in np.asarray(outs, int):
+            mask[..., o // self.depth_multiplier, o % self.depth_multiplier][taps] = True
+        return mask
+
+    def absorbs_torch_padding(self):
+        return self.padding == "valid"
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        c, m = in_shape[2], self.depth_multiplier
+        kh, kw = self.kernel_size
+        kernel = (f"torch.from_numpy(np.ascontiguousarray({{weights}}[0].reshape({kh}, {kw}, {c * m})"
+                  ".transpose(2, 0, 1)[:, None]))")
+        code = self._torch_conv2d(in_shape, c * m, absorbed_padding, f", groups={c}", kernel)
+        code.comments.append(f"# groups={c}: each input channel has its own {m} filter(s); output channel c·{m} + m")
+        return code

@@ -1,6 +1,9 @@
-"""MaxPooling2D and AveragePooling2D: one window per output cell, each channel on its own (docs/layers.md)."""
+"""MaxPooling2D and AveragePooling2D: one window per output cell, each channel on its own; their global forms
+GlobalAveragePooling2D and GlobalMaxPooling2D: one number per channel (docs/layers.md)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from cnnviz.core import ops
 from cnnviz.core.arithmetic import PADDINGS, conv_output_size, conv_padding
@@ -145,3 +148,63 @@ class AveragePooling2D(_Pooling):
         return [f"# 'same' pads this pooling unevenly (top {top}, bottom {bottom}, left {left}, right {right}): the",
                 "# TensorFlow backend ignores the padded cells, as cnnviz does; the torch backend (Keras 3.15)",
                 "# repeats edge cells into them and gives other numbers here (keras-team/keras#18452)."]
+
+
+class _GlobalPooling(Layer):
+    """The whole map of each channel as one window: (H, W, C) -> (C,), as Keras with keepdims=False."""
+
+    KERAS_EXTRAS = {"data_format": "channels_last", "keepdims": False}
+
+    def _output_shape(self, shape):
+        return (shape[2],)
+
+    def explain_output_shape(self, input_shape):
+        h, w, c = self._check_input_shape(input_shape)
+        return [f"length: {c} (one number per channel, from all {h}×{w} of its cells)"]
+
+    def field_back(self, input_shape, field):
+        return np.arange(input_shape[0]), np.arange(input_shape[1]), np.asarray(field[0])
+
+    @staticmethod
+    def _whole(x) -> list[tuple[int, int]]:
+        return [(i, j) for i in range(x.shape[0]) for j in range(x.shape[1])]
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """The mean of every cell of a channel."""
+
+    DEFAULT_NAME = "global_average_pooling2d"
+    HELP = "Replaces each channel's whole map by the average of its numbers: one number per channel."
+
+    def _call(self, x, training):
+        return x.mean(axis=(0, 1), dtype=np.float32)
+
+    def provenance(self, x, cell, training):
+        """Every cell of the channel, coefficient 1/(H·W)."""
+        window = self._whole(x)
+        share = 1.0 / len(window)
+        return Terms([self._term(x, (i, j, cell[0]), share) for i, j in window], window=window)
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        return TorchCode("nn.Sequential(\n    nn.AdaptiveAvgPool2d(1),\n    nn.Flatten(),\n)",
+                         ["# the mean over each channel's map, then (N, C, 1, 1) -> (N, C) as Keras's keepdims=False"])
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """The largest cell of a channel."""
+
+    DEFAULT_NAME = "global_max_pooling2d"
+    HELP = "Keeps the largest number of each channel's whole map: one number per channel, is the feature anywhere?"
+
+    def _call(self, x, training):
+        return x.max(axis=(0, 1))
+
+    def provenance(self, x, cell, training):
+        """The first maximal cell of the channel, in row-major order."""
+        window = self._whole(x)
+        i, j = max(window, key=lambda ij: x[ij[0], ij[1], cell[0]])
+        return Terms([self._term(x, (i, j, cell[0]), 1.0)], window=window)
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        return TorchCode("nn.Sequential(\n    nn.AdaptiveMaxPool2d(1),\n    nn.Flatten(),\n)",
+                         ["# the largest number of each channel's map, then (N, C, 1, 1) -> (N, C)"])

@@ -1,4 +1,5 @@
-"""Layers that change the level's shape without weights: UpSampling2D, Flatten (docs/layers.md)."""
+"""Layers that change the level's shape without weights: UpSampling2D, Flatten, ZeroPadding2D, Cropping2D
+(docs/layers.md)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import math
 import numpy as np
 
 from cnnviz.core import ops
-from cnnviz.core.layers.base import Layer, _dims
+from cnnviz.core.layers.base import Layer, _dims, _is_int
 from cnnviz.core.layers.description import Param, Terms, TorchCode
-from cnnviz.core.limits import MAX_FACTOR
+from cnnviz.core.limits import MAX_CELLS, MAX_FACTOR, MAX_SIDE
 
 
 class UpSampling2D(Layer):
@@ -122,3 +123,143 @@ class Flatten(Layer):
                          [f"# Keras flattens {_dims(in_shape)} channels last, (row·W + col)·C + channel; torch's "
                           "tensors are", "# channels first, so move the channels last before flattening (else "
                           "the Dense after it", "# would meet its inputs in another order)"], ["channels_last"])
+
+
+class _Sides(Layer):
+    """ZeroPadding2D and Cropping2D: rows added or removed at the top and bottom, columns at the left and right.
+
+    The argument is normalised as Keras does: n -> ((n, n), (n, n)); (a, b) -> ((a, a), (b, b)); each entry
+    may itself be a pair, ((top, bottom), (left, right)).
+    """
+
+    PARAM = "padding"
+    KERAS_EXTRAS = {"data_format": "channels_last"}
+
+    def _sides(self, value) -> tuple[tuple[int, int], tuple[int, int]]:
+        shape = f"{self.PARAM} must be an integer, two integers (rows, cols) or ((top, bottom), (left, right))"
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            axes = []
+            for part in value:
+                if _is_int(part):
+                    axes.append((int(part), int(part)))
+                elif isinstance(part, (list, tuple)) and len(part) == 2 and all(_is_int(v) for v in part):
+                    axes.append((int(part[0]), int(part[1])))
+                else:
+                    raise self._error(f"{shape}, got {value!r}", self.PARAM)
+        elif _is_int(value):
+            axes = [(int(value), int(value))] * 2
+        else:
+            raise self._error(f"{shape}, got {value!r}", self.PARAM)
+        if min(v for axis in axes for v in axis) < 0:
+            raise self._error(f"{self.PARAM} must not be negative, got {value!r}", self.PARAM)
+        if max(v for axis in axes for v in axis) > MAX_SIDE:
+            raise self._error(f"{self.PARAM} must be at most {MAX_SIDE} per side, got {value!r}", self.PARAM)
+        return axes[0], axes[1]
+
+    def _shift(self) -> tuple[int, int]:
+        """Input row/col = output row/col + shift."""
+        raise NotImplementedError
+
+    def provenance(self, x, cell, training):
+        """One term: the input cell this output cell is (a padding cell outside the input holds 0)."""
+        dr, dc = self._shift()
+        return Terms([self._term(x, (cell[0] + dr, cell[1] + dc, cell[2]), 1.0)])
+
+    def field_back(self, input_shape, field):
+        rows, cols, channels = field
+        (dr, dc), (h, w) = self._shift(), input_shape[:2]
+        rows, cols = np.asarray(rows) + dr, np.asarray(cols) + dc
+        return rows[(rows >= 0) & (rows < h)], cols[(cols >= 0) & (cols < w)], channels
+
+
+class ZeroPadding2D(_Sides):
+    """Keras ZeroPadding2D: rows and columns of zeros around the map."""
+
+    DEFAULT_NAME = "zero_padding2d"
+    HELP = ("Extends the area of the map with rows and columns of zeros around it: padding made visible, and a "
+            "following convolution with padding \"valid\" then sees the edges as often as the middle.")
+    PARAMS = (Param("padding", "sides", "Padding", "Zero rows and columns added: one number for every side, two for "
+                    "(rows, cols), or ((top, bottom), (left, right)).", default=(1, 1), minimum=0, maximum=MAX_SIDE),)
+
+    def __init__(self, padding=(1, 1), name=None):
+        super().__init__(name)
+        self.padding = self._sides(padding)
+
+    def _output_shape(self, shape):
+        h, w, c = shape
+        (top, bottom), (left, right) = self.padding
+        out = (h + top + bottom, w + left + right, c)
+        if out[0] * out[1] > MAX_CELLS:
+            raise self._error(f"output {_dims(out)} has more than {MAX_SIDE}×{MAX_SIDE} cells", "padding")
+        return out
+
+    def explain_output_shape(self, input_shape):
+        h, w, c = self._check_input_shape(input_shape)
+        (top, bottom), (left, right) = self.padding
+        return [f"rows: {top} + {h} + {bottom} = {top + h + bottom} (zero rows: {top} top, {bottom} bottom)",
+                f"cols: {left} + {w} + {right} = {left + w + right} (zero cols: {left} left, {right} right)",
+                f"depth: {c} (unchanged)"]
+
+    def _call(self, x, training):
+        return np.pad(x, (*self.padding, (0, 0)))
+
+    def get_config(self):
+        return {"name": self.name, "padding": self.padding}
+
+    def _shift(self):
+        return -self.padding[0][0], -self.padding[1][0]
+
+    def torch_padding(self):
+        (top, bottom), (left, right) = self.padding
+        return (top, left) if (top, left) == (bottom, right) else None
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        (top, bottom), (left, right) = self.padding
+        return TorchCode(f"nn.ZeroPad2d(({left}, {right}, {top}, {bottom}))",
+                         ["# torch lists the padding as (left, right, top, bottom)"])
+
+
+class Cropping2D(_Sides):
+    """Keras Cropping2D: rows and columns removed at the edges of the map."""
+
+    DEFAULT_NAME = "cropping2d"
+    PARAM = "cropping"
+    HELP = "Cuts rows and columns off the edges of the map: the opposite of zero padding."
+    PARAMS = (Param("cropping", "sides", "Cropping", "Rows and columns removed: one number for every side, two for "
+                    "(rows, cols), or ((top, bottom), (left, right)).", default=((0, 0), (0, 0)), minimum=0,
+                    maximum=MAX_SIDE),)
+
+    def __init__(self, cropping=((0, 0), (0, 0)), name=None):
+        super().__init__(name)
+        self.cropping = self._sides(cropping)
+
+    def _output_shape(self, shape):
+        h, w, c = shape
+        for (before, after), n, what in zip(self.cropping, (h, w), ("rows", "cols")):
+            if before + after >= n:
+                raise self._error(f"cropping {before}+{after} {what} from a {h}×{w} input leaves no {what}",
+                                  "cropping")
+        (top, bottom), (left, right) = self.cropping
+        return h - top - bottom, w - left - right, c
+
+    def explain_output_shape(self, input_shape):
+        h, w, c = self._check_input_shape(input_shape)
+        (top, bottom), (left, right) = self.cropping
+        return [f"rows: {h} − {top} − {bottom} = {max(h - top - bottom, 0)} ({top} cropped top, {bottom} bottom)",
+                f"cols: {w} − {left} − {right} = {max(w - left - right, 0)} ({left} cropped left, {right} right)",
+                f"depth: {c} (unchanged)"]
+
+    def _call(self, x, training):
+        (top, bottom), (left, right) = self.cropping
+        return x[top : x.shape[0] - bottom, left : x.shape[1] - right].copy()
+
+    def get_config(self):
+        return {"name": self.name, "cropping": self.cropping}
+
+    def _shift(self):
+        return self.cropping[0][0], self.cropping[1][0]
+
+    def torch_code(self, in_shape, out_shape, absorbed_padding=None):
+        (top, bottom), (left, right) = self.cropping
+        return TorchCode(f"nn.ZeroPad2d((-{left}, -{right}, -{top}, -{bottom}))",
+                         ["# negative padding crops: (left, right, top, bottom) rows and cols removed"])

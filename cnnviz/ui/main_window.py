@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMessage
 import cnnviz
 from cnnviz.ui import settings
 from cnnviz.ui.actions import Actions
-from cnnviz.ui.app import configure_pyqtgraph
 from cnnviz.ui.arithmetic import install_arithmetic_docks
 from cnnviz.ui.document import Document
 from cnnviz.ui.file_actions import FileActions
@@ -20,6 +19,7 @@ from cnnviz.ui.filter_editor import FilterEditor
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
+from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
 
 STATE_VERSION = 1
 

@@ -21,6 +21,8 @@ from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
 MIN_TEXT_CELL_PX = 18  # below this a number would not be readable
 CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
+# the same colour premultiplied by its alpha: drawn as is, a straight-alpha image is converted at every paint
+HIGHLIGHT_PREMULTIPLIED = tuple(round(v * HIGHLIGHT_RGBA[3] / 255) for v in HIGHLIGHT_RGBA[:3]) + (HIGHLIGHT_RGBA[3],)
 
 
 class CellOverlay(QGraphicsItem):
@@ -121,7 +123,7 @@ class CellImage(QGraphicsItem):
     """The cells' colours as one QImage drawn over rows × cols unit cells (nearest-neighbour scaling).
 
     `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
-    the levels, or (H, W, 4) uint8 RGBA used as is. The QImage is made at the first paint after new data,
+    the levels, or (H, W, 4) uint8 RGBA, premultiplied by alpha, used as is. The QImage is made at the first paint after new data,
     so maps scrolled out of sight cost nothing but a reference.
     """
 
@@ -150,7 +152,7 @@ class CellImage(QGraphicsItem):
         rows, cols = img.shape[:2]
         if img.dtype == np.uint8 and img.ndim == 3:  # ready-made RGBA
             self._buffer = np.ascontiguousarray(img)
-            fmt = QImage.Format.Format_RGBA8888
+            fmt = QImage.Format.Format_RGBA8888_Premultiplied
         else:
             lo, hi = self.levels
             scale = 255.0 / (hi - lo) if hi > lo else 0.0
@@ -249,7 +251,7 @@ class Heatmap(pg.GraphicsView):
         if mask is None:
             return
         rgba = np.zeros((rows, cols, 4), np.uint8)
-        rgba[mask] = HIGHLIGHT_RGBA
+        rgba[mask] = HIGHLIGHT_PREMULTIPLIED
         self.mask.set_image(rgba)
 
     def set_cursor(self, cell):
@@ -273,12 +275,6 @@ class Heatmap(pg.GraphicsView):
 
     def minimumSizeHint(self):  # noqa: N802 (Qt name)
         return QSize(self._fit_size) if self._fit_size is not None else super().minimumSizeHint()
-
-    def resizeEvent(self, ev):
-        super().resizeEvent(ev)
-        rows, cols = getattr(self, "shape", (0, 0))  # pyqtgraph calls this from its own __init__
-        if rows and cols:  # keep the whole map in view at the new size
-            self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
 
     # ------------------------------------------------------------------ geometry
     def cell_at(self, pos) -> tuple[int, int] | None:

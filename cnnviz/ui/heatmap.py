@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
@@ -348,6 +348,7 @@ class ColorBar(QWidget):
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
         self._height: int | None = None  # the height fit_height() asked for
+        self._picture = None  # (size, levels, lut) -> the legend drawn at that size
         self.setFixedWidth(42)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
@@ -369,8 +370,20 @@ class ColorBar(QWidget):
             self.update()
 
     def paintEvent(self, ev):
+        # Drawn once per size and range into a pixmap: a legend repaints with every map beside it, and its
+        # scaled ramp image is the slowest thing in a window of many maps.
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self.levels, id(self.lut))
+        if self._picture is None or self._picture[0] != key:
+            pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            font_px = 10.0
+            bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
+            paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+            painter.end()
+            self._picture = (key, pixmap)
         painter = QPainter(self)
-        font_px = 10.0
-        bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
-        paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+        painter.drawPixmap(0, 0, self._picture[1])
         painter.end()

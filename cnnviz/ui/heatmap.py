@@ -21,8 +21,16 @@ from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
 MIN_TEXT_CELL_PX = 18  # below this a number would not be readable
 CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
-# the same colour premultiplied by its alpha: drawn as is, a straight-alpha image is converted at every paint
-HIGHLIGHT_PREMULTIPLIED = tuple(round(v * HIGHLIGHT_RGBA[3] / 255) for v in HIGHLIGHT_RGBA[:3]) + (HIGHLIGHT_RGBA[3],)
+
+
+def _argb32_premultiplied(rgba) -> np.uint32:
+    """One QImage.Format_ARGB32_Premultiplied pixel, Qt's native format: other formats are converted at
+    every paint."""
+    r, g, b = (round(v * rgba[3] / 255) for v in rgba[:3])
+    return np.uint32((rgba[3] << 24) | (r << 16) | (g << 8) | b)
+
+
+HIGHLIGHT_PIXEL = _argb32_premultiplied(HIGHLIGHT_RGBA)
 
 
 class CellOverlay(QGraphicsItem):
@@ -123,8 +131,8 @@ class CellImage(QGraphicsItem):
     """The cells' colours as one QImage drawn over rows × cols unit cells (nearest-neighbour scaling).
 
     `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
-    the levels, or (H, W, 4) uint8 RGBA, premultiplied by alpha, used as is. The QImage is made at the first paint after new data,
-    so maps scrolled out of sight cost nothing but a reference.
+    the levels, or (H, W) uint32 Format_ARGB32_Premultiplied pixels used as is. The QImage is made at the
+    first paint after new data, so maps scrolled out of sight cost nothing but a reference.
     """
 
     def __init__(self):
@@ -150,9 +158,9 @@ class CellImage(QGraphicsItem):
     def _render(self) -> QImage:
         img = self.image
         rows, cols = img.shape[:2]
-        if img.dtype == np.uint8 and img.ndim == 3:  # ready-made RGBA
+        if img.dtype == np.uint32:  # ready-made pixels
             self._buffer = np.ascontiguousarray(img)
-            fmt = QImage.Format.Format_RGBA8888_Premultiplied
+            fmt = QImage.Format.Format_ARGB32_Premultiplied
         else:
             lo, hi = self.levels
             scale = 255.0 / (hi - lo) if hi > lo else 0.0
@@ -250,9 +258,7 @@ class Heatmap(pg.GraphicsView):
         self.overlay.update()
         if mask is None:
             return
-        rgba = np.zeros((rows, cols, 4), np.uint8)
-        rgba[mask] = HIGHLIGHT_PREMULTIPLIED
-        self.mask.set_image(rgba)
+        self.mask.set_image(mask.astype(np.uint32) * HIGHLIGHT_PIXEL)  # one multiply, no per-cell indexing
 
     def set_cursor(self, cell):
         self.overlay.cursor = None if cell is None else tuple(cell)

@@ -1,20 +1,8 @@
 """The numeric core: numpy only, no Qt, no files. Every number cnnviz shows is computed here."""
 
 from cnnviz.core.errors import ConfigError
-from cnnviz.core.layers import (
-    LAYER_TYPES,
-    Activation,
-    AveragePooling2D,
-    Conv2D,
-    Conv2DTranspose,
-    Dropout,
-    Layer,
-    MaxPooling2D,
-    ReLU,
-    UpSampling2D,
-    layer_from_config,
-    layer_to_config,
-)
+from cnnviz.core.layers import *  # noqa: F403 (every registered layer type, the registry, the limits)
+from cnnviz.core.layers import __all__ as _layer_names
 from cnnviz.core.ops import (
     activation,
     bilinear_matrix,
@@ -44,19 +32,8 @@ from cnnviz.core.provenance import (
 )
 
 __all__ = [
+    *_layer_names,
     "ConfigError",
-    "LAYER_TYPES",
-    "Activation",
-    "AveragePooling2D",
-    "Conv2D",
-    "Conv2DTranspose",
-    "Dropout",
-    "Layer",
-    "MaxPooling2D",
-    "ReLU",
-    "UpSampling2D",
-    "layer_from_config",
-    "layer_to_config",
     "activation",
     "bilinear_matrix",
     "conv2d",

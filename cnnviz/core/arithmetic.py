@@ -1,4 +1,4 @@
-"""Shape arithmetic of sliding layers, per spatial axis (SEMANTICS.md §1-§3).
+"""Shape arithmetic of sliding layers, per spatial axis (docs/layers.md).
 
 n = input size, k = kernel or pool size, s = stride, d = dilation, k_e = d·(k−1)+1.
 Every function here works on one axis; layers apply them to rows and columns.
@@ -7,6 +7,8 @@ Every function here works on one axis; layers apply them to rows and columns.
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 PADDINGS = ("valid", "same")
 
@@ -47,7 +49,7 @@ def transpose_full_size(n: int, k: int, s: int, d: int = 1) -> int:
 
 
 def transpose_output_size(n: int, k: int, s: int, padding: str, output_padding: int | None, d: int = 1) -> int:
-    """Conv2DTranspose output size as Keras computes it (SEMANTICS.md §2)."""
+    """Conv2DTranspose output size as Keras computes it (docs/layers.md, Conv2DTranspose)."""
     ke = effective_size(k, d)
     if padding == "valid":
         op = default_transpose_output_padding(k, s, d) if output_padding is None else output_padding
@@ -64,3 +66,21 @@ def transpose_crop(n: int, k: int, s: int, padding: str, output_padding: int | N
     full = transpose_full_size(n, k, s, d)
     out = transpose_output_size(n, k, s, padding, output_padding, d)
     return max(full - out, 0) // 2
+
+
+# --- tap tables: which input index each kernel tap of each output reads -------------------------------
+# Every sliding layer is separable per axis; provenance, receptive fields, weight footprints and the
+# convolution matrix are all read from these two tables.
+
+
+def conv_taps(n: int, k: int, s: int, padding: str, d: int = 1) -> np.ndarray:
+    """(O, k) table: input index read by tap a of output i, i·s − before + a·d (outside 0..n−1 = padding)."""
+    before, _ = conv_padding(n, k, s, padding, d)
+    out = conv_output_size(n, k, s, padding, d)
+    return np.arange(out)[:, None] * s - before + np.arange(k)[None, :] * d
+
+
+def transpose_taps(n: int, k: int, s: int, padding: str, output_padding: int | None, d: int = 1) -> np.ndarray:
+    """(n, k) table: output index input i reaches through tap a, i·s + a·d − crop (outside 0..O−1 = cropped)."""
+    crop = transpose_crop(n, k, s, padding, output_padding, d)
+    return np.arange(n)[:, None] * s + np.arange(k)[None, :] * d - crop

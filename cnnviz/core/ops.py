@@ -1,4 +1,4 @@
-"""The maths of every layer as pure functions on one channels-last image (SEMANTICS.md).
+"""The maths of every layer as pure functions on one channels-last image (docs/layers.md).
 
 Arguments are assumed valid (the layers validate them and raise ConfigError); these functions only
 compute. Everything is vectorised: loops run over kernel offsets at most, never over pixels.
@@ -23,7 +23,7 @@ from cnnviz.core.arithmetic import (
     transpose_output_size,
 )
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear", "softmax")
 INTERPOLATIONS = ("nearest", "bilinear")
 POOL_MODES = ("max", "average")
 
@@ -302,9 +302,34 @@ def dropout(x, rate: float, mask=None) -> np.ndarray:
     return np.where(mask, x / np.float32(1 - rate), np.float32(0)).astype(np.float32)
 
 
-def activation(x, name: str) -> np.ndarray:
-    """Element-wise activation: relu, sigmoid, tanh or linear (identity)."""
+def softmax(x) -> np.ndarray:
+    """Softmax along the last axis (channels of a map, the entries of a vector), in the stable form
+    exp(x − max) / Σ exp(x − max): [1000, 1001, 1002] gives what [1, 2, 3] gives."""
     x = _f32(x)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def leaky_relu(x, negative_slope: float) -> np.ndarray:
+    """x where x > 0, negative_slope·x elsewhere."""
+    x = _f32(x)
+    return np.where(x > 0, x, np.float32(negative_slope) * x).astype(np.float32)
+
+
+def dense(x, kernel, bias=None, name: str = "linear") -> np.ndarray:
+    """Keras Dense: y = activation(x @ kernel + bias) on the last axis, kernel (in, units). On a map this is
+    every cell's channels times the kernel: a 1×1 convolution."""
+    y = _f32(x) @ _f32(kernel)
+    if bias is not None:
+        y += _f32(bias)
+    return activation(y, name)
+
+
+def activation(x, name: str) -> np.ndarray:
+    """Activation by name: relu, sigmoid, tanh, linear (identity) or softmax (along the last axis)."""
+    x = _f32(x)
+    if name == "softmax":
+        return softmax(x)
     if name == "relu":
         return np.maximum(x, np.float32(0))
     if name == "sigmoid":
@@ -325,7 +350,10 @@ __all__ = [
     "bilinear_weights",
     "conv2d",
     "conv2d_transpose",
+    "dense",
     "dropout",
+    "leaky_relu",
     "pool2d",
+    "softmax",
     "upsample2d",
 ]

@@ -7,7 +7,8 @@ import copy
 import numpy as np
 
 from cnnviz.core.errors import ConfigError
-from cnnviz.core.layers import MAX_CHANNELS, MAX_VALUES, Layer, _is_int, layer_from_config, layer_to_config
+from cnnviz.core.layers import Layer, _is_int, layer_from_config, layer_to_config
+from cnnviz.core.limits import MAX_CHANNELS, MAX_SIDE, MAX_VALUES
 
 
 def _check_pipeline_input_shape(input_shape) -> tuple[int, int, int]:
@@ -19,10 +20,10 @@ def _check_pipeline_input_shape(input_shape) -> tuple[int, int, int]:
         raise ConfigError(f"Input: shape must be three positive integers (H, W, C), got {input_shape!r}",
                           param="input_shape", layer="Input")
     h, w, c = (int(v) for v in shape)
-    if h > 4096 or w > 4096 or c > MAX_CHANNELS or h * w * c > MAX_VALUES:
+    if h > MAX_SIDE or w > MAX_SIDE or c > MAX_CHANNELS or h * w * c > MAX_VALUES:
         raise ConfigError(
             f"Input: {h}×{w}×{c} is too large to compute interactively "
-            f"(at most 4096×4096 cells, {MAX_CHANNELS} channels and 2^26 values)",
+            f"(at most {MAX_SIDE}×{MAX_SIDE} cells, {MAX_CHANNELS} channels and 2^26 values)",
             param="input_shape", layer="Input",
         )
     return h, w, c
@@ -70,7 +71,7 @@ class Pipeline:
     def __len__(self) -> int:
         return len(self._layers)
 
-    def output_shapes(self) -> list[tuple[int, int, int]]:
+    def output_shapes(self) -> list[tuple[int, ...]]:
         """Every layer's output shape; the first impossible layer raises ConfigError naming it."""
         shapes, shape = [], self.input_shape
         for layer in self._layers:

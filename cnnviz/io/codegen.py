@@ -2,24 +2,21 @@
 
 The module exposes `INPUT` (the session's input, an (H, W, C) float32 numpy array), `WEIGHTS` (each
 layer's arrays in Keras layout) and `build_model()`; running the model on INPUT gives the numbers cnnviz
-shows. For PyTorch, Keras's semantics are emulated exactly where torch differs (SEMANTICS.md): TF `same`
+shows. For PyTorch, Keras's semantics are emulated exactly where torch differs (docs/layers.md): TF `same`
 padding split (odd cell at the bottom/right) by explicit padding, Keras's transposed-convolution crop by
 an explicit slice, `same` average pooling that ignores padded cells, half-pixel bilinear, NHWC <-> NCHW.
+
+Each layer writes its own code from its description (docs/architecture.md): Keras's from its parameters
+(required ones positional, as Keras's signature has them), PyTorch's from `Layer.torch_code`, which names
+the helper classes below that it needs. This module holds the templates and assembles the file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 
 import cnnviz
-from cnnviz.core.arithmetic import (
-    conv_padding,
-    transpose_crop,
-    transpose_full_size,
-    transpose_output_size,
-)
 from cnnviz.io.errors import SessionError
 
 FRAMEWORKS = ("keras", "pytorch")
@@ -75,15 +72,27 @@ def _header(session, framework: str, shapes) -> list[str]:
         *[f"  {layer.label}: {_describe(layer)} -> {_dims(shapes[i + 1])}" for i, layer in enumerate(p.layers)],
         "",
         "INPUT is the session's input (rows, cols, channels); WEIGHTS holds each layer's arrays in Keras",
-        "layout: Conv2D kernel (rows, cols, in, out), Conv2DTranspose kernel (rows, cols, out, in), bias (out,).",
+        "layout:",
+        *_layouts(p.layers),
         "Run this file to print every layer's output on INPUT, the numbers cnnviz shows.",
         "",
         *_usage(framework),
     ]
-    if session.view.get("training") and any(type(layer).__name__ == "Dropout" for layer in p.layers):
+    if session.view.get("training") and any(hasattr(layer, "mask") for layer in p.layers):
         lines += ["", "cnnviz was in training mode (Dropout masks applied); this model runs at inference, where",
                   "Dropout is the identity, as in Keras. Masks are random per framework and not reproduced."]
     return lines + ['"""', ""]
+
+
+def _layouts(layers) -> list[str]:
+    """One line per weight layout the model uses: "  Conv2D kernel rows, cols, in channels, filters"."""
+    lines = []
+    for layer in layers:
+        for weight in layer.weight_specs():
+            line = f"  {type(layer).__name__} {weight.layout}"
+            if line not in lines:
+                lines.append(line)
+    return lines or ["  (no layer has weights)"]
 
 
 def _usage(framework: str) -> list[str]:
@@ -115,11 +124,11 @@ def _data(session) -> list[str]:
 
 
 def _config(layer) -> dict:
-    c = dict(layer.get_config())
-    for key in ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding"):
-        if isinstance(c.get(key), (list, tuple)):
-            c[key] = tuple(int(v) for v in c[key])
-    return c
+    """The layer's config with every sequence a tuple of Python numbers, as a reader would write it."""
+    def plain(v):
+        return tuple(plain(a) for a in v) if isinstance(v, (list, tuple)) else v
+
+    return {k: plain(v) for k, v in layer.get_config().items()}
 
 
 # -------------------------------------------------------------------------------------------- keras
@@ -132,7 +141,7 @@ def _keras_module(session, shapes) -> str:
               "    model = keras.Sequential(", "        [",
               f"            keras.Input(shape={tuple(int(v) for v in p.input_shape)}),"]
     for layer, in_shape in zip(p.layers, shapes):
-        lines += [f"            {note}" for note in _keras_notes(layer, in_shape)]
+        lines += [f"            {note}" for note in layer.keras_notes(in_shape)]
         lines.append(f"            {_keras_layer(layer)},")
     lines += ["        ]", "    )", "    for name, arrays in WEIGHTS.items():",
               "        model.get_layer(name).set_weights(arrays)", "    return model", "", "",
@@ -149,36 +158,22 @@ def _keras_module(session, shapes) -> str:
 
 
 def _keras_layer(layer) -> str:
+    """`layers.Conv2D(2, (3, 3), strides=(1, 1), ..., name='conv2d')`: the arguments Keras's signature has
+    without a default come first, positionally, the others by keyword."""
     c = _config(layer)
-    kind = type(layer).__name__
     name = f"name={c.pop('name')!r}"
-    if kind in ("Conv2D", "Conv2DTranspose"):
-        args = [str(c.pop("filters")), repr(c.pop("kernel_size"))]
-        args += [f"{k}={v!r}" for k, v in c.items()]
-    elif kind == "ReLU":
-        args = []
-    else:
-        args = [f"{k}={v!r}" for k, v in c.items()]
-    return f"layers.{kind}({', '.join(args + [name])})"
-
-
-def _keras_notes(layer, in_shape) -> list[str]:
-    """Comments where a Keras backend is known to compute other numbers than Keras on TensorFlow."""
-    if type(layer).__name__ != "AveragePooling2D" or layer.padding != "same":
-        return []
-    pads = [conv_padding(n, k, s, "same") for n, k, s in zip(in_shape[:2], layer.pool_size, layer.strides)]
-    if all(before == after for before, after in pads):
-        return []
-    (top, bottom), (left, right) = pads
-    return [f"# 'same' pads this pooling unevenly (top {top}, bottom {bottom}, left {left}, right {right}): the",
-            "# TensorFlow backend ignores the padded cells, as cnnviz does; the torch backend (Keras 3.15)",
-            "# repeats edge cells into them and gives other numbers here (keras-team/keras#18452)."]
+    required = [p.name for p in layer.PARAMS if p.required]
+    args = [repr(c.pop(key)) for key in required] + [f"{k}={v!r}" for k, v in c.items()]
+    return f"layers.{type(layer).__name__}({', '.join(args + [name])})"
 
 
 def _main() -> list[str]:
     return ["", 'if __name__ == "__main__":', "    np.set_printoptions(precision=4, suppress=True)",
             "    for layer_number, y in enumerate(run(), start=1):",
             '        print(f"layer {layer_number}: output {y.shape}")',
+            "        if y.ndim == 1:  # a vector (after Flatten, Dense or global pooling)",
+            "            print(y)",
+            "            continue",
             "        for channel in range(y.shape[-1]):  # numbered from 1, as cnnviz labels them",
             '            print(f"  channel {channel + 1} (y[:, :, {channel}]):")',
             "            print(y[:, :, channel])"]
@@ -187,6 +182,13 @@ def _main() -> list[str]:
 # ------------------------------------------------------------------------------------------ pytorch
 
 _TORCH_HELPERS = {
+    "channels_last": '''
+class ChannelsLast(nn.Module):
+    """NCHW -> NHWC, so that a flatten after it lists the numbers in Keras's (row, col, channel) order."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1)
+''',
     "pad": '''
 class KerasSamePad(nn.Module):
     """Zero (or -inf) padding split as TensorFlow/Keras `same` does: the odd extra cell goes to the
@@ -243,16 +245,25 @@ class KerasConvTranspose2d(nn.Module):
 def _torch_module(session, shapes) -> str:
     p = session.pipeline
     children, helpers, loads = [], [], []
+    absorbed = None  # a zero padding the next child takes over as its own padding=
     for i, layer in enumerate(p.layers):
-        child = _torch_layer(layer, shapes[i], shapes[i + 1])
-        children.append((layer.name, child))
-        helpers += [h for h in child.helpers if h not in helpers]
-        loads += child.loads
+        following = p.layers[i + 1] if i + 1 < len(p.layers) else None
+        if layer.torch_padding() is not None and following is not None and following.absorbs_torch_padding():
+            absorbed = (layer, layer.torch_padding())
+            continue
+        code = layer.torch_code(shapes[i], shapes[i + 1], absorbed_padding=absorbed[1] if absorbed else None)
+        if absorbed:
+            code.comments.insert(0, f"# {absorbed[0].name!r} ({absorbed[0].label}) is this layer's padding:")
+        absorbed = None
+        ref, weights = f"model[{len(children)}]", f"WEIGHTS[{layer.name!r}]"
+        children.append((layer.name, code))
+        helpers += [h for h in code.helpers if h not in helpers]
+        loads += [line.format(ref=ref, weights=weights) for line in code.loads]
     lines = _header(session, "PyTorch", shapes)
     lines += ["from collections import OrderedDict", "", "import numpy as np", "import torch",
               "import torch.nn.functional as F", "from torch import nn", ""]
     lines += _data(session)
-    for key in ("pad", "avg", "transpose"):
+    for key in _TORCH_HELPERS:
         if key in helpers:
             lines += [_TORCH_HELPERS[key].strip("\n"), "", ""]
     lines += [
@@ -275,104 +286,13 @@ def _torch_module(session, shapes) -> str:
         lines += ["    with torch.no_grad():", *[f"        {w}" for w in loads]]
     lines += ["    return model.eval()", "", "",
               "def run(x=INPUT):",
-              '    """Every layer\'s output for one (H, W, C) image, as (H, W, C) numpy arrays."""',
+              '    """Every child\'s output for one (H, W, C) image, as (H, W, C) numpy arrays (vectors as they are)."""',
               "    model = build_model()",
               "    # torch works on (batch, channels, rows, cols): HWC -> NCHW on the way in, back on the way out.",
               "    y = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None]",
               "    outputs = []", "    with torch.no_grad():", "        for layer in model:",
-              "            y = layer(y)", "            outputs.append(y[0].permute(1, 2, 0).numpy())",
+              "            y = layer(y)",
+              "            outputs.append((y[0].permute(1, 2, 0) if y.dim() == 4 else y[0]).numpy())",
               "    return outputs", ""]
     lines += _main()
     return "\n".join(lines) + "\n"
-
-
-@dataclass
-class _Child:
-    """One cnnviz layer as a torch module expression, the comments above it, helper classes it needs and
-    the lines copying its weights in."""
-
-    expr: str
-    comments: list[str] = field(default_factory=list)
-    helpers: list[str] = field(default_factory=list)
-    loads: list[str] = field(default_factory=list)
-
-
-def _weight_loads(layer, target: str, bias_target: str | None = None) -> list[str]:
-    key = f"WEIGHTS[{layer.name!r}]"
-    loads = [f"{target}.weight.copy_(keras_kernel_to_torch({key}[0]))"]
-    if layer.get_config()["use_bias"]:
-        loads.append(f"{bias_target or target}.bias.copy_(torch.from_numpy({key}[1]))")
-    return loads
-
-
-def _torch_layer(layer, in_shape, out_shape) -> _Child:
-    kind = type(layer).__name__
-    c = _config(layer)
-    h, w, channels = in_shape
-    ref = f"model[{layer.index - 1}]"
-    if kind == "Conv2D":
-        (kh, kw), (sh, sw), (dh, dw) = c["kernel_size"], c["strides"], c["dilation_rate"]
-        top, bottom = conv_padding(h, kh, sh, c["padding"], dh)
-        left, right = conv_padding(w, kw, sw, c["padding"], dw)
-        conv = (f"nn.Conv2d({channels}, {c['filters']}, kernel_size={(kh, kw)}, stride={(sh, sw)}, "
-                f"dilation={(dh, dw)}, padding={{}}, bias={c['use_bias']})")
-        if (top, left) == (bottom, right):
-            note = [f"# Keras padding {c['padding']!r}: {top} cell(s) on every side of rows, {left} of cols"] \
-                if c["padding"] == "same" else []
-            return _Child(conv.format((top, left)), note, [], _weight_loads(layer, ref))
-        expr = (f"nn.Sequential(\n    KerasSamePad({top}, {bottom}, {left}, {right}),\n"
-                f"    {conv.format(0)},\n)")
-        note = [f"# Keras 'same' on a {h}×{w} input pads top {top}, bottom {bottom}, left {left}, right {right}:",
-                "# not symmetric, so pad explicitly and convolve with padding=0"]
-        return _Child(expr, note, ["pad"], _weight_loads(layer, f"{ref}[1]"))
-    if kind == "Conv2DTranspose":
-        (kh, kw), (sh, sw), (dh, dw) = c["kernel_size"], c["strides"], c["dilation_rate"]
-        op = c.get("output_padding") or (None, None)
-        axes = ((h, kh, sh, op[0], dh), (w, kw, sw, op[1], dw))
-        crop = tuple(transpose_crop(n, k, s, c["padding"], o, d) for n, k, s, o, d in axes)
-        size = tuple(transpose_output_size(n, k, s, c["padding"], o, d) for n, k, s, o, d in axes)
-        full = tuple(transpose_full_size(n, k, s, d) for n, k, s, _, d in axes)
-        if crop == (0, 0) and size == full:
-            expr = (f"nn.ConvTranspose2d({channels}, {c['filters']}, kernel_size={(kh, kw)}, stride={(sh, sw)}, "
-                    f"dilation={(dh, dw)}, padding=0, bias={c['use_bias']})")
-            return _Child(expr, [], [], _weight_loads(layer, ref))
-        expr = (f"KerasConvTranspose2d({channels}, {c['filters']}, kernel_size={(kh, kw)}, stride={(sh, sw)}, "
-                f"dilation={(dh, dw)}, crop={crop}, out_size={size}, bias={c['use_bias']})")
-        note = [f"# Keras keeps rows {crop[0]}..{crop[0] + size[0] - 1} and cols {crop[1]}..{crop[1] + size[1] - 1}"
-                f" of the {full[0]}×{full[1]} canvas"
-                + ("; rows/cols past its end are zeros (plus the bias)"
-                   if any(c + n > f for c, n, f in zip(crop, size, full)) else "")]
-        return _Child(expr, note, ["transpose"], _weight_loads(layer, f"{ref}.conv", ref))
-    if kind in ("MaxPooling2D", "AveragePooling2D"):
-        (kh, kw) = c["pool_size"]
-        (sh, sw) = c["strides"] or (kh, kw)
-        top, bottom = conv_padding(h, kh, sh, c["padding"])
-        left, right = conv_padding(w, kw, sw, c["padding"])
-        padded = (top, bottom, left, right) != (0, 0, 0, 0)
-        if kind == "AveragePooling2D":
-            if padded:
-                return _Child(f"KerasAveragePoolSame({(kh, kw)}, {(sh, sw)}, {top}, {bottom}, {left}, {right})",
-                              [f"# Keras 'same' pads top {top}, bottom {bottom}, left {left}, right {right};"
-                               " padded cells are not counted"], ["avg"])
-            return _Child(f"nn.AvgPool2d(kernel_size={(kh, kw)}, stride={(sh, sw)})")
-        pool = f"nn.MaxPool2d(kernel_size={(kh, kw)}, stride={(sh, sw)})"
-        if not padded:
-            return _Child(pool)
-        return _Child(f"nn.Sequential(\n    KerasSamePad({top}, {bottom}, {left}, {right}, value=float(\"-inf\")),"
-                      f"\n    {pool},\n)",
-                      ["# Keras 'same' max pooling ignores padded cells: pad with -inf so they never win"], ["pad"])
-    if kind == "UpSampling2D":
-        fh, fw = c["size"]
-        if c["interpolation"] == "bilinear":
-            return _Child(f"nn.Upsample(scale_factor={(float(fh), float(fw))}, mode=\"bilinear\", "
-                          "align_corners=False)",
-                          ["# align_corners=False: half-pixel centres, as Keras (tf.image.resize)"])
-        return _Child(f"nn.Upsample(scale_factor={(float(fh), float(fw))}, mode=\"nearest\")")
-    if kind == "Dropout":
-        return _Child(f"nn.Dropout(p={c['rate']})", ["# the identity in eval mode, as Keras at inference"])
-    if kind == "ReLU":
-        return _Child("nn.ReLU()")
-    if kind == "Activation":
-        return _Child({"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
-                       "linear": "nn.Identity()"}[c["activation"]])
-    raise SessionError(f"{layer.label}: no PyTorch translation for {kind}")

@@ -5,8 +5,9 @@ Export writes what Keras 3 writes for a Sequential model: `{"module": "keras", "
 "class_name", "config", "registered_name"}], "build_input_shape"}}`, so both
 `keras.models.model_from_json(text)` and `keras.Sequential.from_config(data["config"])` accept it.
 
-Import reads that (also the bare `config` dict, a plain list of layers, and Keras 2's
-`batch_input_shape`). Only the layer types cnnviz computes are accepted; anything else is refused by
+Import reads that (also the bare `config` dict, a plain list of layers, Keras 2's `batch_input_shape`,
+and a Functional model whose layers form one chain, as `keras.Model(inputs, outputs)` of a classifier
+writes it). Only the layer types cnnviz computes are accepted; anything else is refused by
 name. Keras keys that do not change the forward pass (initialisers, regularisers, constraints, dtype,
 trainable) are ignored; keys that would change it and cnnviz cannot honour are refused. A Conv2D with
 `activation="relu"` becomes Conv2D + Activation("relu"), which computes the same numbers.
@@ -30,24 +31,11 @@ from cnnviz.io.session import (
     write_atomic,
 )
 
-# Keras keys every exported layer carries besides cnnviz's own, as Keras 3 writes them (Conv2DTranspose has
-# no `groups`: Keras refuses the key there).
-_KERAS_EXTRAS = {
-    "Conv2D": {"data_format": "channels_last", "groups": 1, "activation": "linear"},
-    "Conv2DTranspose": {"data_format": "channels_last", "activation": "linear"},
-    "MaxPooling2D": {"data_format": "channels_last"},
-    "AveragePooling2D": {"data_format": "channels_last"},
-    "UpSampling2D": {"data_format": "channels_last"},
-    "Dropout": {"noise_shape": None},
-    "ReLU": {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
-    "Activation": {},
-}
 # Keys that do not change a forward pass, ignored on import.
 _IGNORED = {"trainable", "dtype", "kernel_initializer", "bias_initializer", "kernel_regularizer",
             "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank",
             "lora_alpha", "quantization_config", "batch_size"}
-_CONV = ("Conv2D", "Conv2DTranspose")
-_ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")
+_ACTIVATIONS = LAYER_TYPES["Activation"].param("activation").choices
 
 
 # --------------------------------------------------------------------------------------------- export
@@ -60,7 +48,7 @@ def pipeline_to_keras(pipeline: Pipeline) -> dict:
     for layer in pipeline.layers:
         entry = layer_to_config(layer)
         config = {**_plain(entry["config"]), "trainable": True, "dtype": "float32"}
-        config.update(_KERAS_EXTRAS[entry["class_name"]])
+        config.update(type(layer).KERAS_EXTRAS)
         layers.append(_serialised(entry["class_name"], config))
     model = {"name": "sequential", "trainable": True, "dtype": "float32", "layers": layers,
              "build_input_shape": batch_shape}
@@ -141,8 +129,11 @@ def _layer_entries(r, data):
         r.fail("", f"a cnnviz session, not a Keras config (open it as a session: File ▸ Open, or "
                    f"`cnnviz {r.source}`)")
     if "class_name" in data:
+        if data["class_name"] in ("Functional", "Model"):
+            return _linear_functional(r, data.get("config")), "config.layers"
         if data["class_name"] != "Sequential":
-            r.fail("class_name", f"only Sequential models can be imported, got {_show(data['class_name'])}")
+            r.fail("class_name", f"only Sequential models and linear Functional models can be imported, "
+                                 f"got {_show(data['class_name'])}")
         config = data.get("config")
         if isinstance(config, list):  # Keras 2 wrote the layer list directly
             return config, "config"
@@ -154,6 +145,51 @@ def _layer_entries(r, data):
     r.fail("", "not a Keras Sequential config (no \"class_name\" or \"layers\")")
 
 
+def _linear_functional(r, config) -> list:
+    """A Functional model's layers when they form one chain (each takes the previous one's output), as Keras
+    writes them: in order, each with `inbound_nodes` naming its input in `keras_history`."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        r.fail("config.layers", "missing (a Functional config lists its layers)")
+    layers = config["layers"]
+    previous = None
+    for i, entry in enumerate(layers):
+        place = f"config.layers[{i}]"
+        if not isinstance(entry, dict):
+            r.fail(place, f"expected a layer object, got {_show(entry)}")
+        nodes = entry.get("inbound_nodes", [])
+        sources = [] if not nodes else _node_sources(nodes[0]) if isinstance(nodes[0], dict) else [None]
+        if i and (len(nodes) != 1 or len(sources) != 1):
+            r.fail(f"{place}.inbound_nodes", f"layer {_show(entry.get('name'))} takes {len(sources)} inputs: only "
+                                             "a linear model (each layer feeding the next) can be imported")
+        if i and sources[0] != previous:
+            r.fail(f"{place}.inbound_nodes", f"layer {_show(entry.get('name'))} takes its input from "
+                                             f"{_show(sources[0])}, not from the layer before it ({_show(previous)}): "
+                                             "only a linear model can be imported")
+        previous = entry.get("name")
+    return layers
+
+
+def _node_sources(node: dict) -> list:
+    """The names of the layers whose outputs a Keras 3 inbound node reads."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            history = value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" \
+                else None
+            if isinstance(history, list) and history:
+                found.append(history[0])
+                return
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk([node.get("args", []), node.get("kwargs", {})])
+    return found
+
+
 def _input_shape(r, batch, place) -> tuple[int, int, int]:
     if not (isinstance(batch, list) and len(batch) == 4 and all(_is_int(v) and v > 0 for v in batch[1:])):
         r.fail(f"{place}.batch_shape", f"expected [null, rows, cols, channels] with fixed sizes, got {_show(batch)}")
@@ -162,14 +198,17 @@ def _input_shape(r, batch, place) -> tuple[int, int, int]:
 
 def _to_cnnviz(r, name: str, config: dict, place: str) -> list:
     """One Keras layer config -> cnnviz layers (a conv with an activation becomes two)."""
-    params = {k: v for k, v in config.items() if k not in _IGNORED and k not in ("batch_shape", "batch_input_shape")}
-    activation = params.pop("activation", None) if name in _CONV else None
-    for key, default in _KERAS_EXTRAS[name].items():
-        if key in params and key != "activation":
+    cls = LAYER_TYPES[name]
+    ignored = {*_IGNORED, *cls.KERAS_IGNORED, "batch_shape", "batch_input_shape"}
+    params = {k: v for k, v in config.items() if k not in ignored}
+    split = cls.KERAS_SPLITS_ACTIVATION  # Keras's activation argument becomes an Activation layer after it
+    activation = params.pop("activation", None) if split else None
+    for key, default in cls.KERAS_EXTRAS.items():
+        if key in params and not (split and key == "activation"):
             value = params.pop(key)
             if value != default and not (key == "data_format" and value is None):
                 r.fail(f"{place}.config.{key}", f"cnnviz computes only {key}={_show(default)}, got {_show(value)}")
-    if name in _CONV and activation not in (None, "linear"):
+    if split and activation not in (None, "linear"):
         if activation not in _ACTIVATIONS:
             r.fail(f"{place}.config.activation", f"expected one of {', '.join(_ACTIVATIONS)}, got {_show(activation)}")
     check_layer_config(r, name, params, f"{place}.config")

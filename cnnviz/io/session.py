@@ -19,7 +19,6 @@ as JSON data and only known layer classes are built from it.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -33,21 +32,16 @@ import numpy as np
 
 import cnnviz
 from cnnviz.core import LAYER_TYPES, ConfigError, Pipeline, layer_from_config, layer_to_config
+from cnnviz.core.limits import MAX_CHANNELS, MAX_SIDE, MAX_VALUES
 from cnnviz.io.errors import SessionError
 
 FORMAT = 1
 SUFFIX = ".cnnviz.json"
 MAX_FILE_BYTES = 64 * 2**20
-MAX_SIDE = 4096
-MAX_CHANNELS = 64
-MAX_VALUES = 2**26
-MAX_FILTERS = 256
 _TOP_KEYS = {"format", "generator", "input", "seed", "layers", "view"}
 _LAYER_KEYS = {"class_name", "config", "weights", "mask"}
 # Keras keys every layer config may carry besides its constructor arguments.
 _KERAS_COMMON = {"trainable": "bool", "dtype": "str"}
-_NULLABLE = {("MaxPooling2D", "strides"), ("AveragePooling2D", "strides"), ("Conv2DTranspose", "output_padding"),
-             ("Dropout", "seed")}
 VIEW_DEFAULTS = {"selected_layer": 0, "training": False}
 
 
@@ -181,52 +175,30 @@ def _read_layer(r, entry, place):
 
 
 def check_layer_config(r, class_name: str, config: dict, place: str) -> dict:
-    """Type-check a cnnviz layer config (Keras keys); returns it unchanged. Shared with keras_config."""
-    params = inspect.signature(LAYER_TYPES[class_name]).parameters
-    allowed = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    """Type-check a cnnviz layer config (Keras keys) against the layer type's parameter descriptions;
+    returns it unchanged. The layer itself then checks the arithmetic. Shared with keras_config."""
+    params = {p.name: p for p in LAYER_TYPES[class_name].PARAMS}
+    allowed = {*params, "name"}
     for key in config:
         if key not in allowed and key not in _KERAS_COMMON:
             r.fail(join_place(place, key), f"unknown field for {class_name} (expected {', '.join(sorted(allowed))})")
-    for key in allowed:
-        if params[key].default is inspect.Parameter.empty and key not in config:
+    for key, param in params.items():
+        if param.required and key not in config:
             r.fail(f"{place}.{key}", f"missing (a {class_name} needs it)")
     for key, value in config.items():
-        if value is None and ((class_name, key) in _NULLABLE or key == "name"):
-            continue
-        check = _FIELD_CHECKS.get(key) or _FIELD_CHECKS.get(_KERAS_COMMON.get(key, ""))
-        if check is not None:
-            problem = check(value)
-            if problem:
-                r.fail(f"{place}.{key}", f"expected {problem}, got {_show(value)}")
+        if key in params:
+            problem = params[key].problem(value)
+        elif key == "name":
+            problem = None if value is None or isinstance(value, str) and 0 < len(value) <= 100 else \
+                "a layer name (1 to 100 characters)"
+        else:
+            problem = _COMMON_CHECKS[_KERAS_COMMON[key]](value)
+        if problem:
+            r.fail(f"{place}.{key}", f"expected {problem}, got {_show(value)}")
     return config
 
 
-def _pair(lo: int, hi: int = MAX_SIDE):
-    desc = "two positive integers" if lo == 1 else "two integers ≥ 0"
-
-    def check(v):
-        values = [v, v] if _is_int(v) else v
-        if not (isinstance(values, list) and len(values) == 2 and all(_is_int(a) and a >= lo for a in values)):
-            return desc
-        return None if all(a <= hi for a in values) else f"{desc} of at most {hi}"
-    return check
-
-
-def _choice(*options):
-    return lambda v: None if isinstance(v, str) and v.lower() in options else " or ".join(map(repr, options))
-
-
-_FIELD_CHECKS = {
-    "filters": lambda v: None if _is_int(v) and 1 <= v <= MAX_FILTERS else f"an integer from 1 to {MAX_FILTERS}",
-    "kernel_size": _pair(1), "strides": _pair(1), "dilation_rate": _pair(1), "pool_size": _pair(1),
-    "size": _pair(1, 64), "output_padding": _pair(0),
-    "padding": _choice("valid", "same"),
-    "interpolation": _choice("nearest", "bilinear"),
-    "activation": _choice("relu", "sigmoid", "tanh", "linear"),
-    "use_bias": lambda v: None if isinstance(v, bool) else "true or false",
-    "rate": lambda v: None if _is_number(v) and 0 <= v < 1 else "a number with 0 ≤ rate < 1",
-    "seed": lambda v: None if _is_int(v) and v >= 0 else "null or a non-negative integer",
-    "name": lambda v: None if isinstance(v, str) and 0 < len(v) <= 100 else "a layer name (1 to 100 characters)",
+_COMMON_CHECKS = {
     "bool": lambda v: None if isinstance(v, bool) else "true or false",
     "str": lambda v: None if isinstance(v, str) else "a string",
 }
@@ -289,11 +261,8 @@ def _read_state(r, entry, layer, place):
 
 
 def _layout(layer, j):
-    if j == 0 and type(layer).__name__ == "Conv2D":
-        return " (kernel rows, cols, in channels, filters)"
-    if j == 0 and type(layer).__name__ == "Conv2DTranspose":
-        return " (kernel rows, cols, filters, in channels)"
-    return " (bias, one per filter)" if j == 1 else ""
+    specs = layer.weight_specs()
+    return f" ({specs[j].layout})" if j < len(specs) else ""
 
 
 def _read_view(r, view, n_layers) -> dict:

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import LAYER_TYPES, ConfigError
+from cnnviz.core import ConfigError
 from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
-from cnnviz.ui.texts import LAYER_HELP, PARAM_HELP, describe_layer, shape_text
+from cnnviz.ui.texts import FORM_TYPES, LAYER_HELP, PARAM_HELP, describe_layer, shape_text
 
 STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
 ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint keeps the native spin arrows)
@@ -146,7 +146,7 @@ class PipelinePanel(QWidget):
         self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
-        for name in LAYER_TYPES:
+        for name in FORM_TYPES:
             action = menu.addAction(name)
             action.setToolTip(LAYER_HELP.get(name, ""))
             action.triggered.connect(lambda checked=False, n=name: self.add_layer(n))

@@ -57,6 +57,10 @@ LAYER_HELP = {
     "ReLU": "Keeps positive numbers and sets negative numbers to 0.",
 }
 
+# The layer types the pipeline form and the views know so far: the "Add layer" menu offers these. The
+# other registered types (Flatten, Dense, …) are read from files and computed, not yet offered here.
+FORM_TYPES = tuple(LAYER_HELP)
+
 PARAM_HELP = {
     "filters": "How many filters the layer has. Each filter makes one output map, so this is the depth "
     "of the output.",

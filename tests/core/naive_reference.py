@@ -129,3 +129,52 @@ def nearest(x, size):
         for q in range(w * fw):
             y[r, q] = x[r // fh, q // fw]
     return y
+
+
+def flatten(x):
+    """Row by row, channels of a cell side by side: flat[(r·W + c)·C + ch] = x[r, c, ch]."""
+    if x.ndim == 1:
+        return np.array(x, dtype=np.float64)
+    h, w, c = x.shape
+    flat = np.zeros(h * w * c)
+    for r in range(h):
+        for q in range(w):
+            for ch in range(c):
+                flat[(r * w + q) * c + ch] = x[r, q, ch]
+    return flat
+
+
+def _apply(values, activation):
+    """One vector of pre-activation sums through an activation (softmax over the whole vector)."""
+    if activation == "softmax":
+        top = max(values)
+        e = [math.exp(v - top) for v in values]
+        return [v / sum(e) for v in e]
+    f = {"linear": lambda v: v, "relu": lambda v: max(v, 0.0), "tanh": math.tanh,
+         "sigmoid": lambda v: 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))}[activation]
+    return [f(v) for v in values]
+
+
+def dense(x, kernel, bias, activation="linear"):
+    """y[..., u] = f(Σ_i x[..., i]·W[i, u] + b[u]) on the last axis (a map: every cell on its own)."""
+    x = np.asarray(x, dtype=np.float64)
+    positions = np.ndindex(*x.shape[:-1])
+    n_in, units = kernel.shape
+    y = np.zeros((*x.shape[:-1], units))
+    for where in positions:
+        sums = [sum(float(x[where + (i,)]) * float(kernel[i, u]) for i in range(n_in))
+                + (0.0 if bias is None else float(bias[u])) for u in range(units)]
+        y[where] = _apply(sums, activation)
+    return y
+
+
+def softmax(x):
+    x = np.asarray(x, dtype=np.float64)
+    y = np.zeros(x.shape)
+    for where in np.ndindex(*x.shape[:-1]):
+        y[where] = _apply(list(x[where]), "softmax")
+    return y
+
+
+def leaky_relu(x, slope):
+    return np.array([v if v > 0 else slope * v for v in np.asarray(x, np.float64).ravel()]).reshape(np.shape(x))

@@ -45,7 +45,7 @@ INVALID = [  # (make the layer, param, text the message must hold)
     (lambda: Dropout(-0.1), "rate", "rate must be a number in [0, 1), got -0.1"),
     (lambda: Dropout(float("nan")), "rate", "rate must be a number in [0, 1)"),
     (lambda: Dropout("0.5"), "rate", "rate must be a number in [0, 1)"),
-    (lambda: Activation("softmax"), "activation", "activation must be \"relu\" or \"sigmoid\""),
+    (lambda: Activation("elu"), "activation", "activation must be \"relu\" or \"sigmoid\""),
 ]
 
 

@@ -208,6 +208,55 @@ def test_activations(activation, shape, seed):
         assert_same_as_keras("Activation", {"activation": activation}, shape, seed)
 
 
+# ---- the classifier's layers: Flatten, Dense, Softmax, LeakyReLU (vector levels too) ---------------
+
+vectors = st.tuples(st.integers(1, 12))
+
+
+@SETTINGS
+@given(shape=st.one_of(shapes, vectors), seed=st.integers(0, 2**16))
+def test_flatten(shape, seed):
+    assert_same_as_keras("Flatten", {}, shape, seed)
+
+
+@SETTINGS
+@given(units=st.integers(1, 5), activation=st.sampled_from([None, "relu", "sigmoid", "tanh", "linear", "softmax"]),
+       use_bias=st.booleans(), shape=st.one_of(shapes, vectors), seed=st.integers(0, 2**16))
+def test_dense(units, activation, use_bias, shape, seed):
+    """On a vector the inner products; on a map Keras acts on the last axis (a 1×1 convolution)."""
+    assert_same_as_keras("Dense", dict(units=units, activation=activation, use_bias=use_bias), shape, seed)
+
+
+@SETTINGS
+@given(kind=st.sampled_from(["Softmax", "softmax", "LeakyReLU"]), slope=st.floats(0, 2), scale=st.sampled_from([1, 50]),
+       shape=st.one_of(shapes, vectors), seed=st.integers(0, 2**16))
+def test_softmax_and_leaky_relu(kind, slope, scale, shape, seed):
+    """Softmax over the last axis (large inputs too: the stable form), Activation("softmax") the same."""
+    class_name, kwargs = {"Softmax": ("Softmax", {}), "softmax": ("Activation", {"activation": "softmax"}),
+                          "LeakyReLU": ("LeakyReLU", {"negative_slope": slope})}[kind]
+    layer = LAYER_TYPES[class_name](**kwargs)
+    x = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+    klayer = keras_layer(layer)
+    np.testing.assert_allclose(keras_call(klayer, x), layer(x), atol=1e-6, rtol=1e-5)
+
+
+def test_keras_refuses_what_cnnviz_refuses_for_the_new_arguments():
+    for class_name, kwargs in [("Dense", {"units": 0}), ("LeakyReLU", {"negative_slope": -0.5})]:
+        with pytest.raises(ConfigError):
+            LAYER_TYPES[class_name](**kwargs)
+        with pytest.raises(ValueError):
+            getattr(keras.layers, class_name)(**kwargs)
+
+
+def test_a_keras_classifier_s_summary_counts_what_cnnviz_holds():
+    p = Pipeline((8, 8, 1), [LAYER_TYPES["Conv2D"](4, 3), LAYER_TYPES["MaxPooling2D"](), LAYER_TYPES["Flatten"](),
+                             LAYER_TYPES["Dense"](10, "softmax")])
+    p.build()
+    model = sequential(p)
+    assert [l.count_params() for l in model.layers] == [sum(w.size for w in l.get_weights()) for l in p.layers] \
+        == [40, 0, 0, 370]
+
+
 # ---- whole pipelines -----------------------------------------------------------------------------
 
 

@@ -44,9 +44,9 @@ EXAMPLES = [
 
 # ---- names, labels, Keras argument normalisation ---------------------------------------------------
 def test_layer_types_in_menu_order():
-    assert list(LAYER_TYPES) == ["Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "UpSampling2D",
-                                 "Dropout", "ReLU", "Activation"]
-    assert [cls.SLIDING for cls in LAYER_TYPES.values()] == [True, True, True, True, False, False, False, False]
+    assert list(LAYER_TYPES)[:8] == ["Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D",
+                                     "UpSampling2D", "Dropout", "ReLU", "Activation"]
+    assert [cls.SLIDING for cls in LAYER_TYPES.values()][:8] == [True, True, True, True, False, False, False, False]
 
 
 def test_keras_default_names_and_labels():
@@ -93,8 +93,8 @@ def test_conv_config_has_keras_keys():
 def test_from_config_rejects_unknown_keys_and_classes():
     with pytest.raises(ConfigError, match="bad config keys"):
         Conv2D.from_config({"filters": 2, "kernel_size": 3, "colour": "red"})
-    with pytest.raises(ConfigError, match="unknown layer class 'Dense'") as info:
-        layer_from_config({"class_name": "Dense", "config": {}})
+    with pytest.raises(ConfigError, match="unknown layer class 'LSTM'") as info:
+        layer_from_config({"class_name": "LSTM", "config": {}})
     assert info.value.param == "class_name"
 
 

@@ -111,7 +111,7 @@ def test_transpose_grid_has_the_96_cases_of_semantics():
 
 @pytest.mark.parametrize("n, k, s, op, padding", TRANSPOSE_GRID)
 def test_transpose_grid_shape_and_values(n, k, s, op, padding):
-    """Every case of the Keras torch-backend grid is accepted (TF refuses 12 of them; see layers.py)."""
+    """Every case of the Keras torch-backend grid is accepted (TF refuses 12 of them; see cnnviz/core/layers/convolutional.py)."""
     rng = np.random.default_rng(n * 100 + k * 10 + s)
     x = rng.standard_normal((n, n + 1, 2)).astype(np.float32)
     kernel = rng.standard_normal((k, k, 3, 2)).astype(np.float32)

@@ -14,10 +14,14 @@ from cnnviz.core import (
     AveragePooling2D,
     Conv2D,
     Conv2DTranspose,
+    Dense,
     Dropout,
+    Flatten,
+    LeakyReLU,
     MaxPooling2D,
     Pipeline,
     ReLU,
+    Softmax,
     UpSampling2D,
     seed_input,
     seed_pipeline,
@@ -34,7 +38,8 @@ def make_session(input_shape, layers, seed=1):
     for layer in p.layers:  # non-zero biases, so a bias lost in padding or cropping would show
         weights = layer.get_weights()
         if len(weights) == 2:
-            layer.set_weights([weights[0], rng.normal(size=weights[1].shape).astype(np.float32)])
+            layer.set_weights([rng.normal(size=weights[0].shape).astype(np.float32),
+                               rng.normal(size=weights[1].shape).astype(np.float32)])
     return Session(x, p, {})
 
 
@@ -65,6 +70,12 @@ SESSIONS = {
     "activations and dropout at inference": lambda: make_session(
         (5, 5, 1), [Conv2D(2, 3, padding="same"), ReLU(), Dropout(0.5), Activation("sigmoid"),
                     Activation("tanh"), Activation("linear")]),
+    # Flatten's order matters only with more than one channel and a non-square map: torch must permute
+    "classifier: flatten 3×2×3 then dense softmax": lambda: make_session(
+        (7, 5, 1), [Conv2D(3, 3, strides=2), Flatten(), Dense(6, "relu"), Dropout(0.2), Dense(4, "softmax")]),
+    "dense on a map (1×1 conv), leaky relu, softmax over channels": lambda: make_session(
+        (3, 4, 2), [Dense(3), LeakyReLU(0.2), Softmax(), Activation("softmax"), Flatten(), Dense(2, "tanh"),
+                    LeakyReLU(), Activation("softmax"), Flatten()]),
 }
 
 
@@ -126,6 +137,16 @@ def test_pytorch_code_explains_the_emulation_in_comments():
     bil = generate_code(SESSIONS["bilinear and nearest upsampling"](), "pytorch")
     assert "align_corners=False" in bil and "half-pixel" in bil
     assert "HWC -> NCHW" in bil
+
+
+def test_pytorch_flatten_permutes_to_channels_last_and_says_why():
+    source = generate_code(SESSIONS["classifier: flatten 3×2×3 then dense softmax"](), "pytorch")
+    assert "class ChannelsLast(nn.Module):" in source and "ChannelsLast(),\n" in source
+    assert "# Keras flattens 3×2×3 channels last" in source
+    assert "nn.Linear(18, 6, bias=True)" in source and "nn.Softmax(dim=1)" in source
+    on_map = generate_code(SESSIONS["dense on a map (1×1 conv), leaky relu, softmax over channels"](), "pytorch")
+    assert "nn.Conv2d(2, 3, kernel_size=1, bias=True)" in on_map and "a 1×1 convolution" in on_map
+    assert "ChannelsLast" in on_map
 
 
 def test_generated_module_runs_as_a_script(tmp_path):

@@ -1,4 +1,5 @@
-"""Keras Sequential config JSON: what Keras 3 writes, read back into the same pipeline; others refused by name."""
+"""Keras Sequential (and linear Functional) config JSON: what Keras 3 writes, read back into the same pipeline;
+others refused by name."""
 
 import json
 import os
@@ -11,10 +12,14 @@ from cnnviz.core import (
     AveragePooling2D,
     Conv2D,
     Conv2DTranspose,
+    Dense,
     Dropout,
+    Flatten,
+    LeakyReLU,
     MaxPooling2D,
     Pipeline,
     ReLU,
+    Softmax,
     UpSampling2D,
     seed_pipeline,
 )
@@ -77,13 +82,21 @@ def test_keras_2_style_and_bare_layer_lists_are_accepted():
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"class_name": "Functional", "config": {}}, "model.json: class_name: only Sequential models can be imported, "
-                                                 "got \"Functional\""),
-    ([{"class_name": "Dense", "config": {"units": 3}}],
-     "model.json: layers[0].class_name: Dense is not supported by cnnviz (supported: Conv2D, Conv2DTranspose, "
-     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation)"),
-    ([{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": 3, "activation": "softmax"}}],
-     "model.json: layers[0].config.activation: expected one of relu, sigmoid, tanh, linear, got \"softmax\""),
+    ({"class_name": "Graph", "config": {}}, "model.json: class_name: only Sequential models and linear Functional "
+                                            "models can be imported, got \"Graph\""),
+    ([{"class_name": "LSTM", "config": {"units": 3}}],
+     "model.json: layers[0].class_name: LSTM is not supported by cnnviz (supported: Conv2D, Conv2DTranspose, "
+     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation, Flatten, Dense, Softmax, "
+     "LeakyReLU)"),
+    ([{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": 3, "activation": "elu"}}],
+     "model.json: layers[0].config.activation: expected one of relu, sigmoid, tanh, linear, softmax, got \"elu\""),
+    ([{"class_name": "Dense", "config": {"units": 0}}],
+     "model.json: layers[0].config.units: expected an integer from 1 to 4096, got 0"),
+    ([{"class_name": "Softmax", "config": {"axis": 1}}],
+     "model.json: layers[0].config.axis: cnnviz computes only axis=-1, got 1"),
+    ([{"class_name": "Flatten", "config": {}}, {"class_name": "Conv2D", "config": {"filters": 1, "kernel_size": 1}}],
+     "model.json: layers[1].config: Conv2D #2: needs an (H, W, C) map, got a vector of 36 values: put it before "
+     "the Flatten (or the layer that made the vector)"),
     ([{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": 3, "data_format": "channels_first"}}],
      "model.json: layers[0].config.data_format: cnnviz computes only data_format=\"channels_last\", "
      "got \"channels_first\""),
@@ -139,6 +152,45 @@ def test_a_session_and_a_keras_config_opened_as_each_other_say_what_they_are(tmp
                               "(import it with File ▸ Import Keras config)")
 
 
+def _functional(*layers):
+    """A Functional config as Keras 3 writes it: each layer names its input in inbound_nodes."""
+    entries = [{"class_name": "InputLayer", "name": "input_layer", "inbound_nodes": [],
+                "config": {"batch_shape": [None, 8, 8, 1], "name": "input_layer"}}]
+    for class_name, config, sources in layers:
+        args = [{"class_name": "__keras_tensor__", "config": {"keras_history": [s, 0, 0]}} for s in sources]
+        entries.append({"class_name": class_name, "name": config["name"], "config": config,
+                        "inbound_nodes": [{"args": args if len(args) > 1 else args[:1], "kwargs": {}}]})
+    return {"module": "keras.src.models.functional", "class_name": "Functional",
+            "config": {"name": "functional", "layers": entries, "input_layers": ["input_layer", 0, 0],
+                       "output_layers": [entries[-1]["name"], 0, 0]}}
+
+
+def test_a_linear_functional_classifier_imports():
+    data = _functional(
+        ("Conv2D", {"name": "conv2d", "filters": 4, "kernel_size": [3, 3], "activation": "relu"}, ["input_layer"]),
+        ("MaxPooling2D", {"name": "max_pooling2d", "pool_size": [2, 2], "strides": [2, 2]}, ["conv2d"]),
+        ("Flatten", {"name": "flatten", "data_format": "channels_last"}, ["max_pooling2d"]),
+        ("Dense", {"name": "dense", "units": 10, "activation": "softmax", "use_bias": True,
+                   "kernel_initializer": {"class_name": "GlorotUniform", "config": {}}}, ["flatten"]))
+    p = pipeline_from_keras(data)
+    assert [type(l).__name__ for l in p.layers] == ["Conv2D", "Activation", "MaxPooling2D", "Flatten", "Dense"]
+    assert p.output_shapes() == [(6, 6, 4), (6, 6, 4), (3, 3, 4), (36,), (10,)]
+    assert p.layers[-1].activation == "softmax"
+
+
+def test_a_branching_functional_model_is_refused_by_place():
+    data = _functional(("Conv2D", {"name": "a", "filters": 1, "kernel_size": 1}, ["input_layer"]),
+                       ("Conv2D", {"name": "b", "filters": 1, "kernel_size": 1}, ["input_layer"]))
+    with pytest.raises(SessionError) as err:
+        pipeline_from_keras(data, source="m.json")
+    assert str(err.value) == ('m.json: config.layers[2].inbound_nodes: layer "b" takes its input from "input_layer", '
+                              'not from the layer before it ("a"): only a linear model can be imported')
+    data = _functional(("Conv2D", {"name": "a", "filters": 1, "kernel_size": 1}, ["input_layer"]),
+                       ("Add", {"name": "add"}, ["a", "input_layer"]))
+    with pytest.raises(SessionError, match=r'layers\[2\]\.inbound_nodes: layer "add" takes 2 inputs: only a linear'):
+        pipeline_from_keras(data, source="m.json")
+
+
 def test_no_input_shape_anywhere_is_refused():
     with pytest.raises(SessionError, match="no input shape"):
         pipeline_from_keras([{"class_name": "ReLU", "config": {}}], source="m.json")
@@ -161,6 +213,11 @@ KERAS_PIPELINES = {  # every layer type, valid/same, strides, dilation, output_p
     "upsampling nearest/bilinear, dropout, activations": lambda: Pipeline((3, 2, 2), [
         UpSampling2D((2, 3), interpolation="bilinear"), Dropout(0.5, seed=1), UpSampling2D(2), ReLU(),
         UpSampling2D(3, "bilinear"), Activation("sigmoid"), Activation("linear"), Activation("tanh")]),
+    "classifier: conv, pool, flatten, dense softmax": lambda: Pipeline((8, 8, 1), [
+        Conv2D(3, 3), MaxPooling2D(), Flatten(), Dense(16, "relu"), Dropout(0.5), Dense(4, "softmax")]),
+    "dense on a map, leaky relu, softmax on channels": lambda: Pipeline((4, 3, 2), [
+        Dense(3, use_bias=False), LeakyReLU(0.2), Softmax(), Activation("softmax"), Flatten(), Dense(2),
+        LeakyReLU(), Softmax()]),
 }
 
 
@@ -210,3 +267,24 @@ def test_a_config_keras_itself_wrote_imports_and_computes_the_same():
             next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
     x = rng.standard_normal((9, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-5)
+
+
+@QUIET_KERAS
+def test_a_functional_classifier_keras_wrote_imports_and_computes_the_same():
+    keras = import_keras()
+    layers = keras.layers
+    inputs = keras.Input((8, 7, 2))
+    y = layers.Conv2D(3, 3, activation="relu")(inputs)
+    y = layers.MaxPooling2D()(y)
+    y = layers.Flatten()(y)
+    y = layers.Dense(5, activation="softmax")(y)
+    model = keras.Model(inputs, y)
+    p = pipeline_from_keras(json.loads(model.to_json()))
+    assert [type(l).__name__ for l in p.layers] == ["Conv2D", "Activation", "MaxPooling2D", "Flatten", "Dense"]
+    rng = np.random.default_rng(1)
+    for layer in model.layers[1:]:
+        if layer.get_weights():
+            layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
+            next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
+    x = rng.standard_normal((8, 7, 2)).astype(np.float32)
+    np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-6)

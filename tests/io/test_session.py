@@ -98,9 +98,10 @@ BAD_FILES = [
     (with_change(lambda d: d.pop("input")), "bad.cnnviz.json: input: missing"),
     (with_change(lambda d: d.update(extra=1)), "bad.cnnviz.json: extra: unknown field (expected format, generator, "
                                                "input, layers, seed, view)"),
-    (with_change(lambda d: d["layers"][1].update(class_name="Dense")),
-     "bad.cnnviz.json: layers[1].class_name: unknown layer 'Dense' (cnnviz knows Conv2D, Conv2DTranspose, "
-     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation)"),
+    (with_change(lambda d: d["layers"][1].update(class_name="LSTM")),
+     "bad.cnnviz.json: layers[1].class_name: unknown layer 'LSTM' (cnnviz knows Conv2D, Conv2DTranspose, "
+     "MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation, Flatten, Dense, Softmax, "
+     "LeakyReLU)"),
     (with_change(lambda d: d["layers"][1]["config"].update(strides=[0, 1])),
      "bad.cnnviz.json: layers[1].config.strides: expected two positive integers, got [0, 1]"),
     (with_change(lambda d: d["layers"][0]["config"].update(strides=[1.5, 1])),
@@ -121,8 +122,11 @@ BAD_FILES = [
      "bad.cnnviz.json: layers[0].config.dilation_rate: Conv2D: strides 2×1 together with dilation_rate 1×2 is "
      "not allowed: Keras supports strides > 1 or dilation_rate > 1, not both (set one to 1)"),
     (with_change(lambda d: d["layers"][0]["config"].update(kernel_size=[100000, 3])),
-     "bad.cnnviz.json: layers[0].config.kernel_size: expected two positive integers of at most 4096, "
+     "bad.cnnviz.json: layers[0].config.kernel_size: expected two positive integers of at most 64, "
      "got [100000, 3]"),
+    # the file allows what the core computes, no more (cnnviz.core.limits: 64 filters, 64-cell kernels)
+    (with_change(lambda d: d["layers"][0]["config"].update(filters=65)),
+     "bad.cnnviz.json: layers[0].config.filters: expected an integer from 1 to 64, got 65"),
     (with_change(lambda d: d["layers"][0]["weights"].__setitem__(0, [[[[1.0, 2.0]]]])),
      "bad.cnnviz.json: layers[0].weights[0]: expected shape 3×3×1×2 for Conv2D #1 (kernel rows, cols, in "
      "channels, filters), got 1×1×1×2"),

@@ -257,10 +257,10 @@ def test_keras_config_export_and_import(window, tmp_path):
     assert fa.import_keras()
     doc.flush()
     assert doc.outputs[0].shape == (6, 6, 3) and doc.layer(1).kernel_size == (5, 5)
-    (tmp_path / "dense.json").write_text(json.dumps([{"class_name": "Dense", "config": {}}]))
+    (tmp_path / "dense.json").write_text(json.dumps([{"class_name": "LSTM", "config": {}}]))
     before = state(doc)
     assert not fa.import_keras(str(tmp_path / "dense.json"))
-    assert "Dense is not supported" in fa.dialogs.errors[-1] and same_state(before, state(doc))
+    assert "LSTM is not supported" in fa.dialogs.errors[-1] and same_state(before, state(doc))
 
 
 def test_export_code_and_figures(window, tmp_path):

@@ -77,14 +77,14 @@ def test_add_reorder_and_remove_layers(window, qtbot):
 
 def test_every_layer_type_can_be_added(window):
     doc = window.document
-    from cnnviz.core import LAYER_TYPES
+    from cnnviz.ui.texts import FORM_TYPES
 
-    for name in LAYER_TYPES:
+    for name in FORM_TYPES:
         doc.select_layer(len(doc.pipeline.layers))
         window.action_set.add_layer[name].trigger()
         assert type(doc.layer(doc.selected_layer)).__name__ == name
         assert panel_of(window).error.isHidden(), panel_of(window).error.text()
-    assert len(doc.pipeline.layers) == 3 + len(LAYER_TYPES)
+    assert len(doc.pipeline.layers) == 3 + len(FORM_TYPES)
     assert len(window.layer_views.columns) == len(doc.levels)
 
 

@@ -1,0 +1,15 @@
+"""How large anything cnnviz computes may be: one definition, read by the layers, the session files and the UI.
+
+Beyond these an edit would freeze the app for seconds or take gigabytes, so it is refused with a reason.
+"""
+
+MAX_SIDE = 4096  # rows or columns of any map
+MAX_CELLS = MAX_SIDE * MAX_SIDE  # rows × columns of any map
+MAX_CHANNELS = 64  # channels of any map: input channels, filters, Dense units on a map, depth_multiplier × channels
+MAX_UNITS = 4096  # Dense units
+MAX_KERNEL = 64  # kernel rows or columns; a transposed conv loops over kernel offsets
+MAX_FACTOR = 64  # UpSampling2D size per axis
+MAX_VALUES = 2**26  # any array the computation makes (outputs, padded inputs, window matrices, kernels)
+MAX_WORK = 2**31  # multiply-adds (or comparisons) of one layer: a few seconds of numpy at most
+
+__all__ = ["MAX_CELLS", "MAX_CHANNELS", "MAX_FACTOR", "MAX_KERNEL", "MAX_SIDE", "MAX_UNITS", "MAX_VALUES", "MAX_WORK"]

@@ -30,6 +30,20 @@ def map_cell_px(shape, cell_px: float) -> float:
     return max(cell_px * min(1.0, BIG_MAP_CELLS / side), MIN_MAP_PX / side)
 
 
+def as_map(array: np.ndarray) -> np.ndarray:
+    """A level as (rows, cols, channels): a vector level (Flatten, Dense) is one row of cells."""
+    return array if array.ndim == 3 else array.reshape(1, -1, 1)
+
+
+def map_shape(shape) -> tuple:
+    return tuple(shape) if len(shape) == 3 else (1, int(np.prod(shape)), 1)
+
+
+def level_cell(level_array: np.ndarray, r: int, c: int, ch: int) -> tuple:
+    """The level's own index of map cell (r, c, ch): (c,) on a vector level."""
+    return (r, c, ch) if level_array.ndim == 3 else (c,)
+
+
 def channel_caption(level: int, layer, ch: int, channels: int) -> str:
     if level == 0:
         return f"channel {ch + 1}" + (f" ({'RGB'[ch]})" if channels == 3 else "")
@@ -236,7 +250,7 @@ class LayerViews(QScrollArea):
         rows = [("Input", shape_text(doc.input.shape), "the numbers you paint", doc.input.shape)]
         for i, layer in enumerate(doc.pipeline.layers, start=1):
             shape = doc.level_shape(i)
-            rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), shape))
+            rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), map_shape(shape)))
         return rows
 
     def _on_structure(self):
@@ -328,7 +342,7 @@ class LayerViews(QScrollArea):
             return
         global_levels = symmetric_levels(*levels[1:]) if self.range_mode == "global" else None
         for level in range(first, len(levels)):
-            array = levels[level]
+            array = as_map(levels[level])
             column = self.columns[level]
             if array.shape[2] != len(column.cards):
                 continue
@@ -350,16 +364,17 @@ class LayerViews(QScrollArea):
             doc.clear_probe()
             self.hoverText.emit("")
             return
-        doc.set_probe(card.level, (r, c, card.channel))
-        value = doc.levels[card.level][r, c, card.channel]
+        level = doc.levels[card.level]
+        cell = level_cell(level, r, c, card.channel)
+        doc.set_probe(card.level, cell)
+        value = format_value(level[cell])
         what = "Input" if card.level == 0 else f"{doc.level_label(card.level)} output"
-        self.hoverText.emit(
-            f"{what}: row {r + 1}, col {c + 1}, channel {card.channel + 1} = {format_value(value)}"
-            f"    (array index [{r}, {c}, {card.channel}])"
-        )
+        where = f"row {r + 1}, col {c + 1}, channel {card.channel + 1}" if len(cell) == 3 else f"value {c + 1}"
+        self.hoverText.emit(f"{what}: {where} = {value}    (array index {list(cell)})")
 
     def _press(self, card: MapCard, r: int, c: int):
-        self.document.set_probe(card.level, (r, c, card.channel), pinned=True)
+        level = self.document.levels[card.level]
+        self.document.set_probe(card.level, level_cell(level, r, c, card.channel), pinned=True)
         if card.level > 0:
             self.document.select_layer(card.level)
 
@@ -367,6 +382,7 @@ class LayerViews(QScrollArea):
         fields = probe.fields if probe is not None else {}
         for column in self.columns:
             mask = fields.get(column.level)
+            mask = None if mask is None else as_map(mask)
             if mask is not None and mask.shape[2] != len(column.cards):
                 mask = None
             for card in column.cards:

@@ -144,3 +144,46 @@ def test_a_stride_change_builds_no_map_and_keeps_the_maps_before_it(window, qtbo
     window.document.add_layer("Conv2D", 3)  # a new level: maps for it, the others are kept
     assert len(set(window.layer_views.findChildren(Heatmap)) - views) == 2
     assert views <= set(window.layer_views.findChildren(Heatmap))
+
+
+# ------------------------------------------------------------------ vector levels (Flatten, Dense)
+@pytest.fixture
+def classifier(qtbot):
+    layers = [core.Conv2D(2, 3), core.Flatten(), core.Dense(3)]
+    x = np.random.default_rng(1).random((6, 6, 1), dtype=np.float32)
+    return Document(core.Pipeline((6, 6, 1), layers), x)
+
+
+def test_probes_and_intents_work_on_vector_levels(classifier, heard):
+    doc = classifier
+    heard = []
+    for name in SIGNALS:
+        getattr(doc, name).connect(lambda *args, name=name: heard.append((name, *args)))
+    assert [lv.shape for lv in doc.levels] == [(6, 6, 1), (4, 4, 2), (32,), (3,)]
+    doc.set_probe(3, (1,))  # one class: every flattened value feeds it, through Dense column 1
+    p = doc.probe
+    assert p.fields[3].shape == (3,) and p.fields[3].tolist() == [False, True, False]
+    assert p.fields[2].all() and p.fields[1].all() and p.fields[0].all()
+    assert p.weights[3].shape == (32, 3) and p.weights[3][:, 1].all() and not p.weights[3][:, [0, 2]].any()
+    doc.set_probe(2, (5,))  # flattened index 5 is cell (0, 2, 1) of the 4×4×2 map (channels last)
+    assert np.argwhere(doc.probe.fields[1]).tolist() == [[0, 2, 1]]
+    doc.set_weight_probe(3, (5, 2))
+    assert np.argwhere(doc.probe.fields[2]).tolist() == [[5]]
+    assert doc.set_layer_param(3, "units", 4)
+    assert heard[0] == ("layerChanged", 3) and doc.outputs[2].shape == (4,)
+    assert doc.add_layer("Softmax", 3) == 4
+    np.testing.assert_allclose(doc.outputs[3].sum(), 1.0, rtol=1e-6)
+
+
+def test_a_window_shows_vector_levels_as_a_row_of_cells(qtbot, tmp_path, classifier):
+    window = make_window(qtbot, tmp_path, classifier)
+    views = window.layer_views
+    assert [card.heatmap.shape for card in views.cards(2)] == [(1, 32)]
+    assert [card.heatmap.shape for card in views.cards(3)] == [(1, 3)]
+    from ui_support import highlighted, hover
+
+    hover(qtbot, views.cards(3)[0].heatmap, (0, 1))
+    hover(qtbot, views.cards(3)[0].heatmap, (0, 2))
+    assert classifier.probe.cell == (2,)
+    assert highlighted(views.cards(3)[0].heatmap) == {(0, 2)}
+    assert len(highlighted(views.cards(2)[0].heatmap)) == 32

@@ -245,11 +245,15 @@ def _spawn(root: str, session: str, repeat: int, kinds) -> dict:
               f"spec = importlib.util.spec_from_file_location('bench_ui', {os.path.abspath(__file__)!r});"
               "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
               f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat}, {tuple(kinds)!r})))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root, check=False)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-    if not lines:
-        raise RuntimeError(f"{root} {session}: {out.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    for attempt in (1, 2):  # a process that dies (a shared machine's memory, a Qt crash) is run once more
+        out = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script], capture_output=True, text=True,
+                             env=env, cwd=root, check=False)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+        if lines:
+            return json.loads(lines[-1][len("RESULT "):])
+        errors = "\n".join(line for line in out.stderr.splitlines() if "propagateSizeHints" not in line)
+        print(f"  {root} {session}: run {attempt} ended with code {out.returncode}: {errors[-2000:]}", flush=True)
+    raise RuntimeError(f"{root} {session} failed twice")
 
 
 def _stats(times):

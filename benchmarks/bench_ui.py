@@ -165,7 +165,14 @@ def visible_cards(window):
     return shown
 
 
-def run_session(name: str, repeat: int) -> dict:
+def first_and_last_maps(window):
+    """The first and the last map on screen: the input's (a small field) and a deep level's (a field that
+    reaches back through every layer)."""
+    cards = visible_cards(window)
+    return [cards[0].heatmap, cards[-1].heatmap]
+
+
+def run_session(name: str, repeat: int, kinds=KINDS) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["CNNVIZ_RECOVERY_DIR"] = tempfile.mkdtemp(prefix="bench-recovery-")
     from PySide6.QtCore import Qt
@@ -189,60 +196,64 @@ def run_session(name: str, repeat: int) -> dict:
         doc.set_pipeline(*made)
     doc.select_layer(1)  # the first Conv2D: its filters in the editor, its form in the pipeline panel
     idle()
-    rng = np.random.default_rng(0)
-    case = Case(window, idle, rng)
-    out = {}
-    out["input_paint"] = drag_over(case, window.input_grid.heatmap, repeat)
-    out["weight_paint"] = drag_over(case, window.filter_editor.slices[0].heatmap, repeat)
-    cards = visible_cards(window)
-    out["map_hover"] = hover_over(case, [cards[0].heatmap, cards[-1].heatmap], repeat)
-    out["weight_hover"] = hover_over(case, [window.filter_editor.slices[0].heatmap], repeat)
+    layers = len(doc.pipeline.layers)
+    case = Case(window, idle, np.random.default_rng(0))
 
     def stride(i):
         box = window.pipeline_panel.fields["strides"].boxes[1]  # re-read: the form may have been rebuilt
         QTest.keyClick(box, Qt.Key.Key_Up if i % 2 == 0 else Qt.Key.Key_Down)
 
-    out["param_change"] = case.timed(stride, repeat)
-    add = window.action_set.add_layer["ReLU"]
-    remove = window.action_set.remove_layer
-
     def add_remove(i):
         if i % 2 == 0:
             doc.select_layer(1)
             idle()
-            add.trigger()
+            window.action_set.add_layer["ReLU"].trigger()
         else:
-            remove.trigger()  # the new layer is selected: remove it again
+            window.action_set.remove_layer.trigger()  # the new layer is selected: remove it again
 
-    out["add_remove"] = case.timed(add_remove, max(6, repeat // 2))
-    blocked = []
-    for i in range(5):
-        window.file_actions._unsaved_edits = True
-        t0 = time.perf_counter()
-        window.file_actions.autosave()
-        blocked.append((time.perf_counter() - t0) * 1000)
-        idle()
-        time.sleep(0.05 if name == "seed" else 0.8)  # a worker may still be writing: let it finish
-        idle()
-    out["autosave"] = blocked
+    def autosave(n):
+        blocked = []
+        for _ in range(n):
+            window.file_actions._unsaved_edits = True
+            t0 = time.perf_counter()
+            window.file_actions.autosave()
+            blocked.append((time.perf_counter() - t0) * 1000)
+            getattr(window.file_actions, "wait_for_autosave", lambda: None)()  # a worker's save: let it finish
+            idle()
+        return blocked
+
+    cases = {
+        "input_paint": lambda: drag_over(case, window.input_grid.heatmap, repeat),
+        "weight_paint": lambda: drag_over(case, window.filter_editor.slices[0].heatmap, repeat),
+        "map_hover": lambda: hover_over(case, first_and_last_maps(window), repeat),
+        "weight_hover": lambda: hover_over(case, [window.filter_editor.slices[0].heatmap], repeat),
+        "param_change": lambda: case.timed(stride, repeat + repeat % 2),  # back to the stride it started with
+        "add_remove": lambda: case.timed(add_remove, max(6, repeat // 2 * 2), warmup=2),
+        "autosave": lambda: autosave(5),
+    }
+    out = {kind: cases[kind]() for kind in kinds}
     window.file_actions._unsaved_edits = False
     window.close()
-    return {"session": name, "shape": "×".join(map(str, doc.input.shape)), "layers": len(doc.pipeline.layers),
+    return {"session": name, "shape": "×".join(map(str, doc.input.shape)), "layers": layers,
             "maps": len(window.layer_views.cards()) + 1, "times": out}
 
 
-def _spawn(root: str, session: str, repeat: int) -> dict:
+def _spawn(root: str, session: str, repeat: int, kinds) -> dict:
     env = dict(os.environ, PYTHONPATH=root, QT_QPA_PLATFORM="offscreen")
     # the benchmark module is this file; the product is imported from `root` (PYTHONPATH first)
     script = (f"import json, sys, importlib.util; sys.path.insert(0, {root!r});"
               f"spec = importlib.util.spec_from_file_location('bench_ui', {os.path.abspath(__file__)!r});"
               "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
-              f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat})))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=root, check=False)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-    if not lines:
-        raise RuntimeError(f"{root} {session}: {out.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+              f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat}, {tuple(kinds)!r})))")
+    for attempt in (1, 2):  # a process that dies (a shared machine's memory, a Qt crash) is run once more
+        out = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script], capture_output=True, text=True,
+                             env=env, cwd=root, check=False)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+        if lines:
+            return json.loads(lines[-1][len("RESULT "):])
+        errors = "\n".join(line for line in out.stderr.splitlines() if "propagateSizeHints" not in line)
+        print(f"  {root} {session}: run {attempt} ended with code {out.returncode}: {errors[-2000:]}", flush=True)
+    raise RuntimeError(f"{root} {session} failed twice")
 
 
 def _stats(times):
@@ -255,6 +266,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sessions", nargs="*", default=list(SESSIONS), choices=SESSIONS)
     parser.add_argument("--against", help="another checkout (e.g. /work/main): run both, interleaved")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per session")
+    parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
     args = parser.parse_args(argv)
     roots = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
     print(f"load average before: {os.getloadavg()}")
@@ -262,14 +274,14 @@ def main(argv=None) -> int:
         merged = {label: {} for label, _ in roots}
         for _ in range(args.rounds):
             for label, root in (roots if _ % 2 == 0 else roots[::-1]):  # alternate who runs first
-                r = _spawn(root, session, args.repeat)
+                r = _spawn(root, session, args.repeat, args.kinds)
                 for kind, times in r["times"].items():
                     merged[label].setdefault(kind, []).extend(times)
         print(f"\n{session}: {r['shape']} × {r['layers']} layers, {r['maps']} maps   (load {os.getloadavg()[0]:.1f})")
         header = "".join(f"{label + ' p50':>12s}{label + ' p95':>12s}" for label, _ in roots)
         print(f"{'edit kind':14s}{header}   (ms)")
-        for kind in KINDS:
-            row = "".join("%12.1f%12.1f" % _stats(merged[label][kind]) for label, _ in roots)
+        for kind in args.kinds:
+            row = "".join("{:12.1f}{:12.1f}".format(*_stats(merged[label][kind])) for label, _ in roots)
             print(f"{kind:14s}{row}")
     return 0
 

@@ -180,7 +180,7 @@ def kernel_for(layer, input_shape) -> np.ndarray:
 
 
 def receptive_field_axes(pipeline, shapes, level: int, cell: Cell) -> dict[int, tuple[np.ndarray, ...]]:
-    """`receptive_field` as index arrays (one per axis) per level: each field is their product.
+    """`receptive_field` as index arrays per level (one per axis): each level's field is their product.
 
     `shapes` are the levels' shapes (level 0 the input); nothing is built or run.
     """
@@ -198,8 +198,8 @@ def receptive_field_axes(pipeline, shapes, level: int, cell: Cell) -> dict[int, 
 
 def product_mask(shape, axes) -> np.ndarray:
     """A boolean array of `shape`, True on the product of the index arrays `axes`."""
-    mask = np.zeros(shape, bool)
-    mask[np.ix_(*axes)] = True
+    mask = np.zeros(tuple(shape), bool)
+    mask[np.ix_(*[np.asarray(a, int) for a in axes])] = True
     return mask
 
 
@@ -211,16 +211,16 @@ def receptive_field_masks(pipeline, shapes, level: int, cell: Cell) -> dict[int,
 
 def weight_footprint_mask(layer, input_shape, weight: tuple) -> np.ndarray:
     """`weight_footprint` as a boolean mask of the input's shape. The layer must be built (it is not built
-    here: a query changes nothing); a layer without a kernel has an empty footprint."""
+    here: a query changes nothing); an unbuilt layer or one without a kernel lights nothing."""
     if not _has_kernel(layer) or not layer.built:
         return np.zeros(tuple(input_shape), bool)
     layer.compute_output_shape(tuple(input_shape))
-    return np.asarray(layer.weight_footprint(tuple(input_shape), tuple(int(v) for v in weight)), bool)
+    return np.asarray(layer.weight_footprint(tuple(input_shape), weight), bool)
 
 
 def weights_reaching_mask(layer, field_axes, input_shape) -> np.ndarray | None:
     """`weights_reaching` for a product field (one index array per output axis) as a boolean mask of the
-    kernel's shape; None for a layer without a kernel or not built. Taps that read only padding are left out."""
+    kernel's shape; None for a layer without a kernel or not built."""
     if not _has_kernel(layer) or not layer.built:
         return None
     return layer.kernel_reach(tuple(input_shape), tuple(field_axes))

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
@@ -23,6 +23,16 @@ MIN_TEXT_PX = 7.0  # smallest cell text drawn
 TEXT_SHARE = 0.5  # text height as a share of the cell (a short number); longer numbers get narrower
 CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
+
+
+def _argb32_premultiplied(rgba) -> np.uint32:
+    """One QImage.Format_ARGB32_Premultiplied pixel, Qt's native format: other formats are converted at
+    every paint."""
+    r, g, b = (round(v * rgba[3] / 255) for v in rgba[:3])
+    return np.uint32((rgba[3] << 24) | (r << 16) | (g << 8) | b)
+
+
+HIGHLIGHT_PIXEL = _argb32_premultiplied(HIGHLIGHT_RGBA)
 
 
 class CellOverlay(QGraphicsItem):
@@ -145,8 +155,8 @@ class CellImage(QGraphicsItem):
     """The cells' colours as one QImage drawn over rows × cols unit cells (nearest-neighbour scaling).
 
     `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
-    the levels, or (H, W, 4) uint8 RGBA used as is. The QImage is made at the first paint after new data,
-    so maps scrolled out of sight cost nothing but a reference.
+    the levels, or (H, W) uint32 Format_ARGB32_Premultiplied pixels used as is. The QImage is made at the
+    first paint after new data, so maps scrolled out of sight cost nothing but a reference.
     """
 
     def __init__(self):
@@ -172,9 +182,9 @@ class CellImage(QGraphicsItem):
     def _render(self) -> QImage:
         img = self.image
         rows, cols = img.shape[:2]
-        if img.dtype == np.uint8 and img.ndim == 3:  # ready-made RGBA
+        if img.dtype == np.uint32:  # ready-made pixels
             self._buffer = np.ascontiguousarray(img)
-            fmt = QImage.Format.Format_RGBA8888
+            fmt = QImage.Format.Format_ARGB32_Premultiplied
         else:
             lo, hi = self.levels
             scale = 255.0 / (hi - lo) if hi > lo else 0.0
@@ -272,9 +282,7 @@ class Heatmap(pg.GraphicsView):
         self.overlay.update()
         if mask is None:
             return
-        rgba = np.zeros((rows, cols, 4), np.uint8)
-        rgba[mask] = HIGHLIGHT_RGBA
-        self.mask.set_image(rgba)
+        self.mask.set_image(mask.astype(np.uint32) * HIGHLIGHT_PIXEL)  # one multiply, no per-cell indexing
 
     def set_hatched(self, pad):
         """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
@@ -304,12 +312,6 @@ class Heatmap(pg.GraphicsView):
 
     def minimumSizeHint(self):  # noqa: N802 (Qt name)
         return QSize(self._fit_size) if self._fit_size is not None else super().minimumSizeHint()
-
-    def resizeEvent(self, ev):
-        super().resizeEvent(ev)
-        rows, cols = getattr(self, "shape", (0, 0))  # pyqtgraph calls this from its own __init__
-        if rows and cols:  # keep the whole map in view at the new size
-            self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
 
     # ------------------------------------------------------------------ geometry
     def cell_at(self, pos) -> tuple[int, int] | None:
@@ -383,6 +385,7 @@ class ColorBar(QWidget):
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
         self._height: int | None = None  # the height fit_height() asked for
+        self._picture = None  # (size, levels, lut) -> the legend drawn at that size
         self.setFixedWidth(42)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
@@ -404,8 +407,20 @@ class ColorBar(QWidget):
             self.update()
 
     def paintEvent(self, ev):
+        # Drawn once per size and range into a pixmap: a legend repaints with every map beside it, and its
+        # scaled ramp image is the slowest thing in a window of many maps.
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self.levels, id(self.lut))
+        if self._picture is None or self._picture[0] != key:
+            pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            font_px = 10.0
+            bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
+            paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+            painter.end()
+            self._picture = (key, pixmap)
         painter = QPainter(self)
-        font_px = 10.0
-        bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
-        paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+        painter.drawPixmap(0, 0, self._picture[1])
         painter.end()

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMessage
 import cnnviz
 from cnnviz.ui import settings
 from cnnviz.ui.actions import Actions
-from cnnviz.ui.app import configure_pyqtgraph
 from cnnviz.ui.arithmetic import install_arithmetic_docks
 from cnnviz.ui.cell_editing import EDIT_MODE
 from cnnviz.ui.document import Document
@@ -22,6 +21,7 @@ from cnnviz.ui.help import open_guide, show_keys
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
+from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
 from cnnviz.ui.window_fit import ARITHMETIC_SHARE, available_area, first_geometry, side_dock_widths
 
 STATE_VERSION = 1

@@ -38,12 +38,12 @@ _NEW = {
 
 
 def new_layer(class_name: str, input_shape):
-    """A sensible new layer of a type for an input shape (edge filters for a new Conv2D, as the lecture); a
-    type without a choice of its own here gets its description's initial values (`Layer.suggested`)."""
-    if class_name not in LAYER_TYPES:
-        raise ConfigError(f"no layer type {class_name!r}; the types are {', '.join(LAYER_TYPES)}", param="kind")
+    """A sensible new layer of a type for an input shape (edge filters for a new Conv2D, as the lecture);
+    the types without a lecture choice start from their own suggested settings."""
     if class_name not in _NEW:
-        return LAYER_TYPES[class_name].suggested(input_shape)
+        if class_name not in LAYER_TYPES:
+            raise ConfigError(f"no layer type {class_name!r}; the types are {', '.join(LAYER_TYPES)}", param="kind")
+        return LAYER_TYPES[class_name].suggested(tuple(input_shape))
     layer = _NEW[class_name]("valid")
     try:
         layer.compute_output_shape(input_shape)

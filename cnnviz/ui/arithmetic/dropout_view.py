@@ -104,7 +104,7 @@ class DropoutView(ArithmeticView):
         if layer is None or seed == layer.seed:
             return
         try:
-            self.document.replace_layer(self._index, layer.replace(seed=seed))
+            self.document.set_layer_param(self._index, "seed", seed)
         except ConfigError as exc:
             self.formula.setText(str(exc))
 

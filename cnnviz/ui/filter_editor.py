@@ -28,25 +28,32 @@ from cnnviz.core import FILTER_PRESETS, ConfigError, Conv2D
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
-from cnnviz.ui.new_layers import filter_axis
 from cnnviz.ui.pipeline_panel import PairEdit
 from cnnviz.ui.texts import pair_text
 
-TRAINABLE = ("Conv2D", "Conv2DTranspose", "DepthwiseConv2D")
 READABLE_CELL_PX = 24.0  # below this a cell has no room for its number: the slices wrap instead
 
 
+def sliding_kernel(layer):
+    """The layer's kernel description when it has filters to draw (rows × cols × two channel axes), else None."""
+    specs = layer.weight_specs()
+    return specs[0] if specs and specs[0].name == "kernel" and len(specs[0].axes) == 4 else None
+
+
 def is_depthwise(layer) -> bool:
-    return type(layer).__name__ == "DepthwiseConv2D"
+    """One 2-D filter per input channel: the kernel's last axis counts filters per channel (Keras's layout)."""
+    return sliding_kernel(layer).axes[3] == "multiplier"
 
 
 def weight_index(layer, filt: int, channel: int, r, c) -> tuple:
-    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter (output map) `filt`."""
-    if type(layer).__name__ == "Conv2DTranspose":
-        return (r, c, filt, channel)  # (kh, kw, out, in)
-    if is_depthwise(layer):
-        return (r, c, channel, filt % layer.depth_multiplier)  # (kh, kw, in, multiplier): map = in·m + k
-    return (r, c, channel, filt)  # (kh, kw, in, out)
+    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter (output map) `filt`:
+    Conv2D (kh, kw, in, out), Conv2DTranspose (kh, kw, out, in), DepthwiseConv2D (kh, kw, in, multiplier)
+    whose map in·m + k is made by filter k of channel in."""
+    in_axis = sliding_kernel(layer).in_axis
+    index = [r, c, None, None]
+    index[in_axis] = channel
+    index[5 - in_axis] = filt % layer.depth_multiplier if is_depthwise(layer) else filt
+    return tuple(index)
 
 
 def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarray:
@@ -55,9 +62,10 @@ def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarr
 
 def filter_channels(layer, kernel) -> list[list[int]]:
     """The input channels each filter (output map) has a slice for: all of them, or (depthwise) its own one."""
+    in_axis = sliding_kernel(layer).in_axis
     if is_depthwise(layer):
         return [[o // kernel.shape[3]] for o in range(kernel.shape[2] * kernel.shape[3])]
-    return [list(range(kernel.shape[5 - filter_axis(layer)]))] * kernel.shape[filter_axis(layer)]
+    return [list(range(kernel.shape[in_axis]))] * kernel.shape[5 - in_axis]
 
 
 class SliceView(QWidget):
@@ -189,7 +197,7 @@ class FilterEditor(QWidget):
         if i < 1 or i > len(self.document.pipeline.layers):
             return None
         layer = self.document.layer(i)
-        return layer if type(layer).__name__ in TRAINABLE and layer.built else None
+        return layer if sliding_kernel(layer) is not None and layer.built else None
 
     def _on_layer(self, index: int):
         if index == self.layer_index:
@@ -228,7 +236,7 @@ class FilterEditor(QWidget):
                     f"map k reads input channel ⌊k/{m}⌋ only, and nothing is added across channels. "
                     f"(A Conv2D filter is {kh}×{kw}×{n_channels}: its {n_channels} slices' inner products are added "
                     f"into one map.)")
-        elif type(layer).__name__ == "Conv2D":
+        elif sliding_kernel(layer).in_axis == 2:  # a Conv2D filter: its slices are added
             text = f"{n_filters} filter{plural}, each {kh}×{kw}×{n_channels} (rows × cols × input channels)"
         else:
             text = (f"{n_filters} output map{plural}; each input cell scatters a {kh}×{kw} kernel slice per "
@@ -269,7 +277,7 @@ class FilterEditor(QWidget):
         kh, kw = layer.kernel_size
         per_line = self._per_line(layer, n_channels)
         cell_px = self._cell_px(layer, per_line)
-        transpose = type(layer).__name__ == "Conv2DTranspose"
+        transpose = sliding_kernel(layer).in_axis == 3  # (kh, kw, out, in): each input scatters its slice
         # rows per filter below its name: slices `per_line` to a row, a "+" after each but the last (one per
         # line: the "+" gets a row of its own between the slices)
         lines = 2 * n_channels - 1 if per_line == 1 else -(-n_channels // per_line)

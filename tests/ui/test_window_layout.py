@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QApplication, QTabBar
 from cnnviz.ui import main_window
 from ui_support import make_window
 
-ARITHMETIC = ("stepper", "matrix", "neuron", "upsampling", "dropout")
+ARITHMETIC = ("stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout")
 
 
 def arithmetic_tabs(window):
@@ -17,7 +17,7 @@ def arithmetic_tabs(window):
     # Qt keeps spare tab bars parked outside the window: count only the one on screen
     bars = [bar for bar in window.findChildren(QTabBar)
             if window.rect().contains(bar.geometry()) and {bar.tabText(i) for i in range(bar.count())} == titles]
-    assert len(bars) == 1, "the five arithmetic docks share one tab bar"
+    assert len(bars) == 1, "the arithmetic docks share one tab bar"
     return tabbed, bars[0].tabText(bars[0].currentIndex())
 
 

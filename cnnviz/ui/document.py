@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoStack
 
 from cnnviz.core import ConfigError, filter_preset
 from cnnviz.core.layers import layer_from_config, layer_to_config
@@ -37,11 +36,13 @@ from cnnviz.core.pipeline import Pipeline
 from cnnviz.core.provenance import product_mask, receptive_field_axes, weight_footprint_mask, weights_reaching_mask
 from cnnviz.ui.commands import (
     CallCommand,
+    EditStack,
     PaintCellsCommand,
     PaintWeightsCommand,
     SetWeightsCommand,
     Snapshot,
     SnapshotCommand,
+    TrainedWeightsCommand,
 )
 from cnnviz.ui.new_layers import (
     copy_layer,
@@ -96,7 +97,7 @@ class Document(QObject):
             input = seed_input() if input is None else input
         if input is None:
             input = np.zeros(pipeline.input_shape, np.float32)
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack = EditStack(self)
         self._input = _as_input(input)
         self._pipeline = pipeline
         self._pipeline.build()
@@ -396,6 +397,29 @@ class Document(QObject):
     def _write_weights(self, layer_index: int, weights: list):
         self.layer(layer_index).set_weights([w.copy() for w in weights])
         self._weights_written(layer_index)
+
+    def all_weights(self) -> list:
+        """Every layer's weights (copies), in layer order; [] for a layer without weights."""
+        return [layer.get_weights() if layer.built else [] for layer in self._pipeline.layers]
+
+    def show_trained_weights(self, weights: list):
+        """Weights a training run has reached, shown at once and pushed on no undo stack: the run becomes one
+        undo step when it ends (commit_training)."""
+        self._write_all_weights(weights)
+
+    def commit_training(self, before: list, text: str):
+        """The run that started from `before` as one undo step, ending at the weights the layers hold now."""
+        self.undo_stack.push(TrainedWeightsCommand(self, before, self.all_weights(), text))
+
+    def _write_all_weights(self, weights: list):
+        first = None
+        for i, (layer, w) in enumerate(zip(self._pipeline.layers, weights), start=1):
+            if w:
+                layer.set_weights([np.array(a, np.float32) for a in w])
+                self.weightsChanged.emit(i)
+                first = i if first is None else first
+        if first is not None:
+            self._schedule(first)
 
     def _weights_written(self, layer_index: int):
         self.weightsChanged.emit(layer_index)

@@ -158,10 +158,13 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ title and closing
     @property
     def modified(self) -> bool:
-        return not self.document.undo_stack.isClean()
+        # a training run's weights are unsaved work before the run becomes its undo step
+        dock = getattr(self.window, "training_dock", None)
+        return not self.document.undo_stack.isClean() or (dock is not None and dock.run.active)
 
     def _update_title(self, *_):
-        if not shiboken6.isValid(self.window):  # the undo stack says "clean" once more while the window dies
+        if not (shiboken6.isValid(self.window) and shiboken6.isValid(self.document.undo_stack)):
+            # the undo stack says "clean" once more while the window dies
             return
         name = os.path.basename(self.path) if self.path else "Untitled"
         self.window.setWindowTitle(f"{name}[*] — cnnviz")

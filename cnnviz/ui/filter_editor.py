@@ -208,6 +208,7 @@ class FilterEditor(QWidget):
         layer = self.layer()
         if index == self.layer_index and layer is not None and self.slices:
             self._update_values(layer, layer.get_weights()[0])
+            self._rehover()
 
     def refresh(self):
         self.message.hide()  # the pipeline or the selection changed since a refusal: its message is stale
@@ -243,6 +244,9 @@ class FilterEditor(QWidget):
                     f"input channel ({n_channels}) into each output map")
         self.title.setText(f"{layer.label}: {text}")
         self._update_values(layer, kernel)
+        self._rehover()
+
+    def _rehover(self):
         hovered = getattr(self, "_hovered", None)
         if hovered is not None and hovered[0] in self.slices:  # the status bar says the value just painted
             self._hover(*hovered)

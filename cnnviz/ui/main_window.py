@@ -22,6 +22,7 @@ from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
 from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
+from cnnviz.ui.training_dock import install_training_dock
 from cnnviz.ui.window_fit import ARITHMETIC_SHARE, available_area, first_geometry, side_dock_widths
 
 STATE_VERSION = 1
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
         install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
+        install_training_dock(self)  # the training run, its plot and the gradients (training_dock.py)
         self.setGeometry(first_geometry(available_area(self)))  # saved geometry, if any, replaces it
         self._first_show = True
         self._restored = self._restore_settings()

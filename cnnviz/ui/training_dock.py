@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +35,8 @@ from PySide6.QtWidgets import (
 from cnnviz.core import ConfigError
 from cnnviz.core.training import LOSSES, OPTIMIZERS
 from cnnviz.io import SessionError
-from cnnviz.io.training_sets import DATA_KINDS, TrainingSettings, load_training_data, missing_head
+from cnnviz.io.training_sets import DATA_KINDS, TrainingSettings, load_training_data, missing_head, teacher_pipeline
+from cnnviz.ui.backprop_view import BackpropView
 from cnnviz.ui.training_plot import TrainingPlot
 from cnnviz.ui.training_run import TrainingRun
 
@@ -142,19 +145,32 @@ class TrainingDock(QWidget):
         link.setWordWrap(True)
         link.setObjectName("lectureLink")
         link.setStyleSheet("color: #444; font-style: italic;")
-        right = QVBoxLayout()
-        right.addWidget(self.plot, 3)
-        right.addWidget(link)
-        confusion = QVBoxLayout()
-        confusion.addWidget(self.confusion_title)
-        confusion.addWidget(self.confusion, 1)
+        for combo in (self.data_box, self.loss, self.optimizer):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        self.views = QTabWidget()
+        plot_page = QWidget()
+        p = QVBoxLayout(plot_page)
+        p.setContentsMargins(0, 0, 0, 0)
+        p.addWidget(self.plot, 1)
+        p.addWidget(link)
+        confusion_page = QWidget()
+        c = QVBoxLayout(confusion_page)
+        c.setContentsMargins(0, 0, 0, 0)
+        c.addWidget(self.confusion_title)
+        c.addWidget(self.confusion, 1)
+        self.views.addTab(plot_page, "Loss and accuracy")
+        self.views.addTab(confusion_page, "Confusion matrix")
+        left = QVBoxLayout()
+        left.addWidget(data)
+        left.addWidget(run, 1)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 4, 4, 4)
-        for widget, stretch in ((data, 0), (how, 0), (run, 0)):
-            widget.setMaximumWidth(260)
-            row.addWidget(widget, stretch)
-        row.addLayout(right, 3)
-        row.addLayout(confusion, 1)
+        for widget in (data, how, run):
+            widget.setMaximumWidth(250)
+        row.addLayout(left)
+        row.addWidget(how)
+        row.addWidget(self.views, 1)
 
     def _connect(self):
         self.use_data.clicked.connect(self.choose_data)
@@ -306,6 +322,16 @@ class TrainingDock(QWidget):
         doc.commit_training(before, "Reset to the weights before training")
         self.show_message("Back to the weights before training (Undo brings the trained ones back).")
 
+    def target_for(self, x):
+        """What input `x` should give under the teacher task (None for other data: a classifier's target
+        is a class the Backpropagation dock asks for)."""
+        if self.data is None or self.data.classification:
+            return None
+        try:
+            return teacher_pipeline(self.document.pipeline).run(x)[-1]
+        except ConfigError:
+            return None
+
     def show_message(self, text: str, error: bool = False):
         self.message.setText(text)
         self.message.setStyleSheet(ERROR_STYLE if error else NOTE_STYLE)
@@ -388,7 +414,11 @@ def install_training_dock(window) -> TrainingDock:
 
     a = window.action_set
     dock = TrainingDock(window.document, (a.undo, a.redo))
-    holder = window.add_dock("training", "Training", dock, Qt.DockWidgetArea.BottomDockWidgetArea)
+    area = QScrollArea()  # the dock scrolls below its minimum instead of widening a small screen's window
+    area.setWidget(dock)
+    area.setWidgetResizable(True)
+    area.setMinimumSize(320, 160)
+    holder = window.add_dock("training", "Training", area, Qt.DockWidgetArea.BottomDockWidgetArea)
     stepper = window.docks.get("arithmetic_stepper")
     if stepper is not None:
         window.tabifyDockWidget(stepper, holder)
@@ -409,6 +439,14 @@ def install_training_dock(window) -> TrainingDock:
             return False
         dock.run.stop("cancelled", "")
         return True
+
+    backprop = BackpropView(window.document, dock.settings, dock.target_for)
+    back_holder = window.add_dock("backprop", "Backpropagation", backprop, Qt.DockWidgetArea.BottomDockWidgetArea)
+    window.tabifyDockWidget(holder, back_holder)
+    back_holder.visibilityChanged.connect(lambda shown: shown and backprop.catch_up())
+    if stepper is not None:
+        stepper.raise_()
+    window.backprop_view = backprop
 
     window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit
     window.training_dock = dock

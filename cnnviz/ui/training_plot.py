@@ -24,13 +24,12 @@ class TrainingPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(150)
+        self.view.setMinimumSize(300, 150)
         self.plots = {"loss": self.view.addPlot(), "accuracy": self.view.addPlot()}
         for name, plot in self.plots.items():
             plot.setLabel("bottom", "step")
             plot.setLabel("left", name)
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.plots["accuracy"].setYRange(0, 1)
         self.points = {key: ([], []) for key, *_ in CURVES}
         self.curves = {}
@@ -38,11 +37,14 @@ class TrainingPlot(QWidget):
             pen = pg.mkPen(colour, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else None)
             symbol = dict(symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None) if dashed else {}
             self.curves[key] = self.plots[plot].plot([], [], pen=pen, name=NAMES[key], **symbol)
+        self.key = QLabel(wordWrap=True, text="<span style='color:#1f5fbf'>━ loss</span> &nbsp; <span style='color:#c25400'>━ accuracy"
+                          "</span> &nbsp; solid: training (this epoch so far) &nbsp; dashed ●: validation (each epoch's end)")
         self.readout = QLabel("Move the mouse over the plot to read a point.")
         self.readout.setObjectName("plotReadout")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.key)
         layout.addWidget(self.readout)
         self._mouse = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
 

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from ui_support import make_window
 
 from cnnviz.core import Pipeline
@@ -192,3 +193,31 @@ def test_closing_during_training_asks_then_stops_cleanly(qtbot, tmp_path):
     assert window.close()
     assert not dock.run.active and thread.isFinished()
     assert window.document.undo_stack.undoText().startswith("Train ")
+
+
+def test_the_backprop_dock_writes_out_a_weight_gradient_and_its_update(qtbot, tmp_path):
+    from cnnviz.core.backprop import backward_pass
+
+    doc = Document(Pipeline((6, 6, 1), [Conv2D(1, 3, name="student")]), LECTURE[:, :, None])
+    window = make_window(qtbot, tmp_path, doc)
+    dock = window.training_dock
+    assert dock.choose_data()
+    dock.optimizer.setCurrentText("SGD")
+    dock.momentum.setValue(0.0)
+    dock.learning_rate.setValue(0.1)
+    window.docks["backprop"].raise_()
+    view = window.backprop_view
+    view.lazy = False
+    doc.select_layer(1)
+    view.pick_weight(0, 2)
+    target = dock.target_for(doc.input)
+    _, levels = backward_pass(doc.pipeline, doc.input, target)
+    g = levels[0].grads[0][0, 2, 0, 0]
+    text = view.weight_text.text()
+    assert "dL/dw[0,2]" in text and "16 window positions" in text
+    assert f"<b>{g:.3g}</b>" in text
+    w = float(doc.layer(1).get_weights()[0][0, 2, 0, 0])
+    assert f"= <b>{w - np.float32(0.1) * g:.3g}</b>" in text  # w ← w − η·g with its numbers
+    view.pick_input(2, 2)
+    assert "dL/dx[2,2]" in view.input_text.text() and view.input_text.text().count("dy[") == 9
+    assert "shared by every window" in window.findChild(QLabel, "lectureLink").text()

@@ -192,8 +192,10 @@ class FileActions(QObject):
     def current_session(self) -> Session:
         doc = self.document
         doc.flush()
+        dock = getattr(self.window, "training_dock", None)
         return Session(doc.input.copy(), doc.pipeline.copy(),
-                       {"selected_layer": doc.selected_layer, "training": doc.training})
+                       {"selected_layer": doc.selected_layer, "training": doc.training},
+                       None if dock is None else dock.settings())
 
     def new(self):
         if self.maybe_save():
@@ -232,6 +234,9 @@ class FileActions(QObject):
             doc.set_training(bool(session.view.get("training")))
         doc.select_layer(int(session.view.get("selected_layer", 1 if session.pipeline.layers else 0)))
         doc.flush()
+        dock = getattr(self.window, "training_dock", None)
+        if dock is not None and session.training is not None:
+            dock.apply_settings(session.training)
         doc.undo_stack.clear()  # a fresh file: nothing to undo, and the clean state is here
         self.path = path
         if modified:

@@ -221,3 +221,30 @@ def test_the_backprop_dock_writes_out_a_weight_gradient_and_its_update(qtbot, tm
     view.pick_input(2, 2)
     assert "dL/dx[2,2]" in view.input_text.text() and view.input_text.text().count("dy[") == 9
     assert "shared by every window" in window.findChild(QLabel, "lectureLink").text()
+
+
+def test_the_session_file_keeps_the_trained_weights_and_the_training_settings(window_and_dock, qtbot, tmp_path):
+    from cnnviz.io import load_session
+
+    window, dock = window_and_dock
+    dock.add_head.click()
+    dock.epochs.setValue(1)
+    dock.optimizer.setCurrentText("RMSprop")
+    dock.learning_rate.setValue(0.002)
+    dock.batch_size.setValue(64)
+    dock.layers.item(0).setCheckState(Qt.CheckState.Unchecked)  # freeze the Conv2D
+    conv = window.document.layer(1).get_weights()[0].copy()
+    dock.train()
+    idle(qtbot, dock)
+    np.testing.assert_array_equal(window.document.layer(1).get_weights()[0], conv)  # frozen: unchanged
+    dense = window.document.layer(5).get_weights()[0].copy()
+    path = tmp_path / "trained.cnnviz.json"
+    assert window.file_actions._write(str(path))
+    session = load_session(path)
+    np.testing.assert_array_equal(session.pipeline.layers[4].get_weights()[0], dense)
+    t = session.training
+    assert (t.data, t.optimizer, t.learning_rate, t.batch_size, t.epochs, t.frozen) == (
+        "digits", "RMSprop", 0.002, 64, 1, (1,))
+    dock.optimizer.setCurrentText("SGD")
+    assert window.file_actions.open(str(path))
+    assert dock.optimizer.currentText() == "RMSprop" and dock.layers.item(0).checkState() == Qt.CheckState.Unchecked

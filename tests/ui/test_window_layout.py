@@ -7,13 +7,14 @@ from cnnviz.ui import main_window
 from ui_support import make_window
 
 ARITHMETIC = ("stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout")
+TRAINING = {"training": "Training", "backprop": "Backpropagation"}  # tabbed with them (training_dock.py)
 
 
 def arithmetic_tabs(window):
     """The dock keys tabbed with the step-through, and the title of the tab in front."""
     stepper = window.docks["arithmetic_stepper"]
     tabbed = {key for key, dock in window.docks.items() if dock in window.tabifiedDockWidgets(stepper)}
-    titles = {window.docks[f"arithmetic_{key}"].windowTitle() for key in ARITHMETIC}
+    titles = {window.docks[f"arithmetic_{key}"].windowTitle() for key in ARITHMETIC} | set(TRAINING.values())
     # Qt keeps spare tab bars parked outside the window: count only the one on screen
     bars = [bar for bar in window.findChildren(QTabBar)
             if window.rect().contains(bar.geometry()) and {bar.tabText(i) for i in range(bar.count())} == titles]
@@ -30,7 +31,7 @@ def assert_fits(window):
 
 def test_a_second_window_restores_the_tabbed_docks_and_the_front_tab(qtbot, tmp_path):
     first = make_window(qtbot, tmp_path)
-    assert arithmetic_tabs(first) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]}, "Step through")
+    assert arithmetic_tabs(first) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]} | set(TRAINING), "Step through")
     assert_fits(first)
     first.docks["arithmetic_neuron"].raise_()
     QApplication.processEvents()
@@ -38,7 +39,7 @@ def test_a_second_window_restores_the_tabbed_docks_and_the_front_tab(qtbot, tmp_
 
     second = make_window(qtbot, tmp_path)
     assert second._restored
-    assert arithmetic_tabs(second) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]}, "Neuron (ANN)")
+    assert arithmetic_tabs(second) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]} | set(TRAINING), "Neuron (ANN)")
     assert_fits(second)
     # the view in front was refreshed when its tab came forward
     assert second.arithmetic_views["neuron"].layer_index == 1
@@ -53,7 +54,7 @@ def test_a_layout_saved_with_other_docks_is_not_restored(qtbot, tmp_path, monkey
 
     window = make_window(qtbot, tmp_path)
     assert not window._restored
-    assert arithmetic_tabs(window) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]}, "Step through")
+    assert arithmetic_tabs(window) == ({f"arithmetic_{k}" for k in ARITHMETIC[1:]} | set(TRAINING), "Step through")
     assert_fits(window)
 
 

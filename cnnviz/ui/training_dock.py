@@ -114,18 +114,16 @@ class TrainingDock(QWidget):
         form.addWidget(self.use_data)
         form.addWidget(self.data_note)
         form.addWidget(self.add_head)
-        form.addStretch(1)
         how = QGroupBox("How")
-        f = QFormLayout(how)
-        f.addRow("Loss", self.loss)
-        f.addRow("Optimizer", self.optimizer)
-        f.addRow("Learning rate η", self.learning_rate)
-        f.addRow("Momentum", self.momentum)
-        f.addRow("Batch size", self.batch_size)
-        f.addRow("Epochs", self.epochs)
-        f.addRow("Validation share", self.validation)
-        f.addRow("Seed", self.seed)
-        f.addRow("Layers that learn", self.layers)
+        f = QGridLayout(how)  # two settings a row: the dock is short on a small screen
+        pairs = (("Loss", self.loss), ("Optimizer", self.optimizer), ("Learning rate η", self.learning_rate),
+                 ("Momentum", self.momentum), ("Batch size", self.batch_size), ("Epochs", self.epochs),
+                 ("Validation share", self.validation), ("Seed", self.seed))
+        for k, (name, widget) in enumerate(pairs):
+            f.addWidget(QLabel(name), k // 2, 2 * (k % 2))
+            f.addWidget(widget, k // 2, 2 * (k % 2) + 1)
+        f.addWidget(QLabel("Layers that learn"), 4, 0)
+        f.addWidget(self.layers, 4, 1, 1, 3)
         run = QGroupBox("Run")
         r = QVBoxLayout(run)
         buttons = QGridLayout()
@@ -134,6 +132,7 @@ class TrainingDock(QWidget):
             buttons.addWidget(b, k // 2, k % 2)
         r.addLayout(buttons)
         numbers = QFormLayout()
+        numbers.setVerticalSpacing(1)
         for key, label in (("epoch", "Epoch"), ("step", "Step"), ("loss", "Loss"), ("accuracy", "Accuracy"),
                            ("speed", "Examples/s"), ("left", "Time left")):
             numbers.addRow(label, self.status[key])
@@ -163,13 +162,15 @@ class TrainingDock(QWidget):
         self.views.addTab(confusion_page, "Confusion matrix")
         left = QVBoxLayout()
         left.addWidget(data)
-        left.addWidget(run, 1)
+        left.addWidget(how)
+        left.addStretch(1)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 4, 4, 4)
-        for widget in (data, how, run):
-            widget.setMaximumWidth(250)
+        for widget in (data, how):
+            widget.setMaximumWidth(430)
+        run.setMaximumWidth(250)
         row.addLayout(left)
-        row.addWidget(how)
+        row.addWidget(run)
         row.addWidget(self.views, 1)
 
     def _connect(self):

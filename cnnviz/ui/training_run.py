@@ -13,6 +13,7 @@ what it learned as its undo step, and says so (`interrupted`). Undo and Redo wai
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -23,7 +24,10 @@ from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
 from cnnviz.ui.commands import PaintCellsCommand
 
-SNAPSHOTS_PER_S = 15  # the maps, the filters and the prediction follow at this rate
+# The worker and the GUI share Python's GIL: while a run is open the GUI thread gets it back after this
+# many seconds instead of the default 5 ms (a paint is dozens of GIL hand-overs).
+SWITCH_INTERVAL_S = 0.0005
+SNAPSHOTS_PER_S = 15  # the maps, the filters and the prediction follow at this rate, or as fast as they draw
 
 
 class TrainingWorker(QObject):
@@ -42,6 +46,8 @@ class TrainingWorker(QObject):
         self._lock = threading.Lock()
         self._budget = None  # steps left before pausing (step mode); None = run on
         self._cancel = False
+        self.drawn = threading.Event()  # the GUI has shown the last snapshot: a slow redraw is never queued up
+        self.drawn.set()
 
     # called from the GUI thread
     def pause(self):
@@ -75,7 +81,7 @@ class TrainingWorker(QObject):
             pending, last = [], time.perf_counter()
             while True:
                 if not self._go.is_set():
-                    self._send(pending)
+                    self._send(pending, force=True)
                     pending = []
                     self.paused.emit()
                     self._go.wait()
@@ -108,10 +114,12 @@ class TrainingWorker(QObject):
         self.finished.emit(reason, message)
         self.thread().quit()  # the GUI thread may be waiting for this thread (stop): no queued quit
 
-    def _send(self, pending):
+    def _send(self, pending, force=False):
         if pending:
             self.progressed.emit(list(pending))
-        self.weights.emit(self.snapshot())
+        if force or self.drawn.is_set():
+            self.drawn.clear()
+            self.weights.emit(self.snapshot())
 
     def _confusion(self) -> np.ndarray:
         """Counts [true class, predicted class] over the validation samples (Keras's split: the last ones)."""
@@ -174,6 +182,8 @@ class TrainingRun(QObject):
             action.blockSignals(True)
             action.setEnabled(False)
         self._set_state("running")
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.thread.start()
 
     def pause(self):
@@ -219,6 +229,8 @@ class TrainingRun(QObject):
     def _on_weights(self, weights):
         if self.worker is not None and self.sender() is self.worker:
             self.document.show_trained_weights(weights)
+            self.document.flush()
+            self.worker.drawn.set()
 
     def _on_finished(self, reason, message):
         if self.worker is not None and self.sender() is self.worker:
@@ -226,6 +238,7 @@ class TrainingRun(QObject):
             self._finish(self.worker, reason, message)
 
     def _finish(self, worker, reason, message):
+        sys.setswitchinterval(self._switch_interval)
         self.worker = None
         thread, self.thread = self.thread, None
         thread.deleteLater()

@@ -1,13 +1,17 @@
-"""How fast the app answers, offscreen: start to first painted window, edit to every visible map repainted,
-and peak memory of a big session. Each measurement runs in a fresh process.
+"""How fast the app answers, measured from outside: real Qt events sent to the real window, timed until the
+event loop is idle again (every recompute done, every widget updated and painted). Each session runs in a
+fresh process.
 
-    python benchmarks/bench_ui.py            # all of it
-    python benchmarks/bench_ui.py --edits 300
+    python benchmarks/bench_ui.py                      # every edit kind on every session
+    python benchmarks/bench_ui.py --sessions seed --repeat 40
+    python benchmarks/bench_ui.py --against /work/main # the same cases on another checkout, interleaved
 
-Hover latency = Document.set_probe on a cell of the first or last level and the paint pass that lights its
-receptive field in every map. Edit latency = one brush edit (Document.paint_cells), the coalesced recompute (flush) and the event loop's
-paint pass that repaints every visible map (what a user's screen gets). Targets (issue 3): p95 < 16 ms,
-start < 1.5 s, peak RSS < 300 MB for the 128×128×3 session.
+Edit kinds: input paint (a drag on the input grid), weight paint (a drag on a filter slice), hover over a
+map (mouse moves over a layer output), hover over a weight (mouse moves over a filter slice), a parameter
+change (Up/Down on the stride box of the first Conv2D), add/remove a layer (Layer menu actions), and the
+autosave (how long the GUI thread is blocked by one). Sessions: the lecture's seed; 128×128×3 × 6 layers ×
+8 filters; 256×256×8 × 10 layers. Targets (issue 8, CPU p95): painting and hovering < 16 ms on the first two,
+a parameter change < 16 ms on the seed and < 50 ms at 128×128×3, painting < 33 ms at 256×256×8.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -23,153 +26,266 @@ import time
 
 import numpy as np
 
-
-def _app_and_window(settings_dir: str, arithmetic: bool = True):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from cnnviz.ui import settings
-    from cnnviz.ui.app import create_app
-
-    app = create_app(["bench"])
-    settings.use_file(os.path.join(settings_dir, "settings.ini"))
-    from cnnviz.ui import main_window
-    from cnnviz.ui.main_window import MainWindow
-
-    if not arithmetic:  # isolate the editors and layer views from the arithmetic docks (issue 4)
-        main_window.install_arithmetic_docks = lambda window: None
-
-    window = MainWindow()
-    window.resize(1400, 900)
-    window.show()
-    app.processEvents()
-    return app, window
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KINDS = ("input_paint", "weight_paint", "map_hover", "weight_hover", "param_change", "add_remove", "autosave")
+SESSIONS = ("seed", "128x128x3", "256x256x8")
 
 
-def big_session():
-    """128×128×3 through six layers with 8 filters per convolution."""
+def session_layers(name):
+    """The pipeline and input of a benchmark session (None for the seed: the window starts with it)."""
     from cnnviz import core
 
-    layers = [
-        core.Conv2D(8, 3, padding="same"),
-        core.ReLU(),
-        core.MaxPooling2D(2),
-        core.Conv2D(8, 3, padding="same"),
-        core.Activation("tanh"),
-        core.UpSampling2D(2, "bilinear"),
-    ]
-    x = core.example_input("digit", (128, 128, 3))
-    return core.Pipeline((128, 128, 3), layers), x
+    if name == "seed":
+        return None
+    if name == "128x128x3":
+        layers = [
+            core.Conv2D(8, 3, padding="same"),
+            core.ReLU(),
+            core.MaxPooling2D(2),
+            core.Conv2D(8, 3, padding="same"),
+            core.Activation("tanh"),
+            core.UpSampling2D(2, "bilinear"),
+        ]
+        shape = (128, 128, 3)
+    else:
+        layers = [
+            core.Conv2D(8, 3, padding="same"),
+            core.ReLU(),
+            core.MaxPooling2D(2),
+            core.Conv2D(8, 3, padding="same"),
+            core.ReLU(),
+            core.Conv2D(8, 3, padding="same"),
+            core.Activation("tanh"),
+            core.UpSampling2D(2),
+            core.Conv2D(8, 3, padding="same"),
+            core.ReLU(),
+        ]
+        shape = (256, 256, 8)
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    return core.Pipeline(shape, layers), x
 
 
-def visible_maps(window):
+class Idle:
+    """Runs the event loop until a pass handles no event at all: the window has caught up."""
+
+    def __init__(self, app):
+        from PySide6.QtCore import QEvent, QObject
+
+        class Counter(QObject):
+            count = 0
+
+            def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+                Counter.count += 1
+                return False
+
+        self.app, self.counter, self.deferred = app, Counter(), QEvent.Type.DeferredDelete
+        app.installEventFilter(self.counter)
+
+    def __call__(self):
+        for _ in range(50):
+            before = self.counter.count
+            self.app.processEvents()
+            self.app.sendPostedEvents(None, self.deferred)  # processEvents() alone never runs deleteLater
+            if self.counter.count == before:
+                return
+
+
+def _mouse(widget, kind, cell_pos, buttons):
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    types = {"move": QEvent.Type.MouseMove, "press": QEvent.Type.MouseButtonPress,
+             "release": QEvent.Type.MouseButtonRelease}
+    button = Qt.MouseButton.LeftButton if kind != "move" else Qt.MouseButton.NoButton
+    held = Qt.MouseButton.LeftButton if buttons else Qt.MouseButton.NoButton
+    local = QPointF(cell_pos)
+    global_pos = QPointF(widget.mapToGlobal(cell_pos))
+    ev = QMouseEvent(types[kind], local, global_pos, button, held, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget.viewport(), ev)
+
+
+class Case:
+    """One edit kind: `step(i)` sends the events of edit i; the timing includes the idle wait."""
+
+    def __init__(self, window, idle, rng):
+        self.window, self.idle, self.rng = window, idle, rng
+
+    def timed(self, step, n, warmup=3):
+        times = []
+        for i in range(n + warmup):
+            t0 = time.perf_counter()
+            step(i)
+            self.idle()
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000)
+        return times
+
+
+def _random_cell(rng, heatmap):
+    rows, cols = heatmap.shape
+    return int(rng.integers(rows)), int(rng.integers(cols))
+
+
+def drag_over(case, heatmap, n):
+    """A press, then moves to n random cells with the button held, then a release (not timed)."""
+    _mouse(heatmap, "press", heatmap.cell_center(0, 0), True)
+    case.idle()
+    times = case.timed(lambda i: _mouse(heatmap, "move", heatmap.cell_center(*_random_cell(case.rng, heatmap)), True), n)
+    _mouse(heatmap, "release", heatmap.cell_center(0, 0), False)
+    case.idle()
+    return times
+
+
+def hover_over(case, heatmaps, n):
+    def step(i):
+        hm = heatmaps[i % len(heatmaps)]
+        _mouse(hm, "move", hm.cell_center(*_random_cell(case.rng, hm)), False)
+
+    times = case.timed(step, n)
+    for hm in heatmaps:
+        _mouse(hm, "move", hm.cell_center(0, 0), False)
+        from PySide6.QtCore import QEvent
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.sendEvent(hm, QEvent(QEvent.Type.Leave))
+    case.idle()
+    return times
+
+
+def visible_cards(window):
     views = window.layer_views
     area = views.viewport().rect()
-    maps = []
+    shown = []
     for card in views.cards():
         hm = card.heatmap
         top_left = hm.mapTo(views.viewport(), hm.rect().topLeft())
         if hm.isVisible() and area.intersects(hm.rect().translated(top_left)):
-            maps.append(hm)
-    return maps + [window.input_grid.heatmap]
+            shown.append(card)
+    return shown
 
 
-def measure_latency(session: str, edits: int, arithmetic: bool = True) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        app, window = _app_and_window(tmp, arithmetic)
-        doc = window.document
-        if session == "big":
-            pipeline, x = big_session()
-            doc.set_pipeline(pipeline, x)
-            app.processEvents()
-        from cnnviz.ui.document import new_stroke_id
+def first_and_last_maps(window):
+    """The first and the last map on screen: the input's (a small field) and a deep level's (a field that
+    reaches back through every layer)."""
+    cards = visible_cards(window)
+    return [cards[0].heatmap, cards[-1].heatmap]
 
-        h, w, c = doc.input.shape
-        rng = np.random.default_rng(0)
-        stroke = new_stroke_id()
-        times = []
-        for i in range(edits + 10):
-            cell = (int(rng.integers(h)), int(rng.integers(w)), int(rng.integers(c)))
+
+def run_session(name: str, repeat: int, kinds=KINDS) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["CNNVIZ_RECOVERY_DIR"] = tempfile.mkdtemp(prefix="bench-recovery-")
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from cnnviz.ui import settings
+    from cnnviz.ui.app import create_app
+
+    app = create_app(["bench"])
+    settings.use_file(os.path.join(tempfile.mkdtemp(), "settings.ini"))
+    from cnnviz.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    idle = Idle(app)
+    idle()
+    doc = window.document
+    made = session_layers(name)
+    if made is not None:
+        doc.set_pipeline(*made)
+    doc.select_layer(1)  # the first Conv2D: its filters in the editor, its form in the pipeline panel
+    idle()
+    layers = len(doc.pipeline.layers)
+    case = Case(window, idle, np.random.default_rng(0))
+
+    def stride(i):
+        box = window.pipeline_panel.fields["strides"].boxes[1]  # re-read: the form may have been rebuilt
+        QTest.keyClick(box, Qt.Key.Key_Up if i % 2 == 0 else Qt.Key.Key_Down)
+
+    def add_remove(i):
+        if i % 2 == 0:
+            doc.select_layer(1)
+            idle()
+            window.action_set.add_layer["ReLU"].trigger()
+        else:
+            window.action_set.remove_layer.trigger()  # the new layer is selected: remove it again
+
+    def autosave(n):
+        blocked = []
+        for _ in range(n):
+            window.file_actions._unsaved_edits = True
             t0 = time.perf_counter()
-            doc.paint_cells([cell], float(i % 7) / 3.0, stroke)
-            doc.flush()
-            app.processEvents()  # the paint pass: every visible map that changed is repainted here
-            dt = time.perf_counter() - t0
-            if i >= 10:  # warm-up: first paints allocate caches
-                times.append(dt * 1000)
-        hovers = []  # a probe: the receptive field lit in every map, the weights in the filter editor
-        for i in range(60):
-            level = len(doc.levels) - 1 if i % 2 else 1
-            rows, cols, chans = doc.levels[level].shape
-            cell = (int(rng.integers(rows)), int(rng.integers(cols)), int(rng.integers(chans)))
-            t0 = time.perf_counter()
-            doc.set_probe(level, cell)
-            app.processEvents()
-            hovers.append((time.perf_counter() - t0) * 1000)
-        shown = len(visible_maps(window))
-        total = len(window.layer_views.cards()) + 1
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        window.close()
-    return {
-        "session": session,
-        "arithmetic": arithmetic,
-        "shape": "×".join(map(str, doc.input.shape)),
-        "layers": len(doc.pipeline.layers),
-        "maps_visible": shown,
-        "maps_total": total,
-        "edits": edits,
-        "p50_ms": float(np.percentile(times, 50)),
-        "p95_ms": float(np.percentile(times, 95)),
-        "hover_p50_ms": float(np.percentile(hovers, 50)),
-        "hover_p95_ms": float(np.percentile(hovers, 95)),
-        "peak_rss_mb": rss,
+            window.file_actions.autosave()
+            blocked.append((time.perf_counter() - t0) * 1000)
+            getattr(window.file_actions, "wait_for_autosave", lambda: None)()  # a worker's save: let it finish
+            idle()
+        return blocked
+
+    cases = {
+        "input_paint": lambda: drag_over(case, window.input_grid.heatmap, repeat),
+        "weight_paint": lambda: drag_over(case, window.filter_editor.slices[0].heatmap, repeat),
+        "map_hover": lambda: hover_over(case, first_and_last_maps(window), repeat),
+        "weight_hover": lambda: hover_over(case, [window.filter_editor.slices[0].heatmap], repeat),
+        "param_change": lambda: case.timed(stride, repeat + repeat % 2),  # back to the stride it started with
+        "add_remove": lambda: case.timed(add_remove, max(6, repeat // 2 * 2), warmup=2),
+        "autosave": lambda: autosave(5),
     }
+    out = {kind: cases[kind]() for kind in kinds}
+    window.file_actions._unsaved_edits = False
+    window.close()
+    return {"session": name, "shape": "×".join(map(str, doc.input.shape)), "layers": layers,
+            "maps": len(window.layer_views.cards()) + 1, "times": out}
 
 
-def measure_start() -> dict:
-    """Parent side: from launching the interpreter to the child's report that the window was painted."""
-    code = (
-        "import os, tempfile; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen');"
-        "import sys; sys.argv=['bench'];"
-        "from benchmarks.bench_ui import _app_and_window;"
-        "app, w = _app_and_window(tempfile.mkdtemp()); w.repaint(); print('painted', flush=True)"
-    )
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    elapsed = time.perf_counter() - t0
-    if "painted" not in out.stdout:
-        raise RuntimeError(out.stderr)
-    return {"start_s": elapsed}
+def _spawn(root: str, session: str, repeat: int, kinds) -> dict:
+    env = dict(os.environ, PYTHONPATH=root, QT_QPA_PLATFORM="offscreen")
+    # the benchmark module is this file; the product is imported from `root` (PYTHONPATH first)
+    script = (f"import json, sys, importlib.util; sys.path.insert(0, {root!r});"
+              f"spec = importlib.util.spec_from_file_location('bench_ui', {os.path.abspath(__file__)!r});"
+              "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
+              f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat}, {tuple(kinds)!r})))")
+    for attempt in (1, 2):  # a process that dies (a shared machine's memory, a Qt crash) is run once more
+        out = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script], capture_output=True, text=True,
+                             env=env, cwd=root, check=False)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+        if lines:
+            return json.loads(lines[-1][len("RESULT "):])
+        errors = "\n".join(line for line in out.stderr.splitlines() if "propagateSizeHints" not in line)
+        print(f"  {root} {session}: run {attempt} ended with code {out.returncode}: {errors[-2000:]}", flush=True)
+    raise RuntimeError(f"{root} {session} failed twice")
 
 
-def _child(args) -> None:
-    print(json.dumps(measure_latency(args.child, args.edits, not args.no_arithmetic)))
+def _stats(times):
+    return float(np.median(times)), float(np.percentile(times, 95))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--edits", type=int, default=200)
-    parser.add_argument("--child", choices=("seed", "big"), help=argparse.SUPPRESS)
-    parser.add_argument("--no-arithmetic", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=30, help="edits per kind")
+    parser.add_argument("--sessions", nargs="*", default=list(SESSIONS), choices=SESSIONS)
+    parser.add_argument("--against", help="another checkout (e.g. /work/main): run both, interleaved")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per session")
+    parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
     args = parser.parse_args(argv)
-    if args.child:
-        _child(args)
-        return 0
-    starts = [measure_start()["start_s"] for _ in range(3)]
-    print(f"start to first painted window: median {np.median(starts):.2f} s (runs: "
-          + ", ".join(f"{s:.2f}" for s in starts) + ")")
-    for session, extra in (("seed", []), ("big", []), ("seed", ["--no-arithmetic"]), ("big", ["--no-arithmetic"])):
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", session, "--edits", str(args.edits)]
-                             + extra, capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        docks = "whole app          " if r["arithmetic"] else "without arithmetic "
-        maps = f"{r['maps_visible']}/{r['maps_total']} maps"
-        print(f"{docks}{r['session']:4s} {r['shape']:>9s} input, {r['layers']} layers, {maps} "
-              f"visible: edit → repainted p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms; "
-              f"hover → lit p50 {r['hover_p50_ms']:.1f} ms, p95 {r['hover_p95_ms']:.1f} ms; "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    roots = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
+    print(f"load average before: {os.getloadavg()}")
+    for session in args.sessions:
+        merged = {label: {} for label, _ in roots}
+        for _ in range(args.rounds):
+            for label, root in (roots if _ % 2 == 0 else roots[::-1]):  # alternate who runs first
+                r = _spawn(root, session, args.repeat, args.kinds)
+                for kind, times in r["times"].items():
+                    merged[label].setdefault(kind, []).extend(times)
+        print(f"\n{session}: {r['shape']} × {r['layers']} layers, {r['maps']} maps   (load {os.getloadavg()[0]:.1f})")
+        header = "".join(f"{label + ' p50':>12s}{label + ' p95':>12s}" for label, _ in roots)
+        print(f"{'edit kind':14s}{header}   (ms)")
+        for kind in args.kinds:
+            row = "".join("{:12.1f}{:12.1f}".format(*_stats(merged[label][kind])) for label, _ in roots)
+            print(f"{kind:14s}{row}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, HERE)
     sys.exit(main())

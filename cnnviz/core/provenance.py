@@ -23,8 +23,9 @@ from cnnviz.core.layers.description import Term
 
 Cell = tuple  # (row, col, channel) on a map, (index,) on a vector
 
-__all__ = ["Provenance", "Term", "cell_provenance", "conv_taps", "kernel_for", "receptive_field", "tap_sources",
-           "transpose_taps", "weight_footprint", "weights_reaching", "weights_used", "axis_geometry"]
+__all__ = ["Provenance", "Term", "axis_geometry", "cell_provenance", "conv_taps", "kernel_for", "product_mask",
+           "receptive_field", "receptive_field_axes", "receptive_field_masks", "tap_sources", "transpose_taps",
+           "weight_footprint", "weight_footprint_mask", "weights_reaching", "weights_reaching_mask", "weights_used"]
 
 
 @dataclass(frozen=True)
@@ -178,3 +179,53 @@ def kernel_for(layer, input_shape) -> np.ndarray:
             layer=layer.label,
         )
     return getattr(layer, layer.weight_specs()[0].name)
+
+
+# --- hover answers as boolean masks (the UI lights thousands of cells: no per-cell Python sets) -----------
+
+
+def receptive_field_axes(pipeline, shapes, level: int, cell: Cell) -> dict[int, tuple[np.ndarray, ...]]:
+    """`receptive_field` as index arrays per level (one per axis): each level's field is their product.
+
+    `shapes` are the levels' shapes (level 0 the input); nothing is built or run.
+    """
+    shapes = [tuple(s) for s in shapes][: len(pipeline.layers) + 1]
+    if not 0 <= level < len(shapes):
+        raise ConfigError(f"level {level} does not exist; levels are 0..{len(shapes) - 1}", param="level")
+    _checked_cell(pipeline.layers[level - 1].label if level else "Input", cell, shapes[level])
+    field = tuple(np.array([int(v)]) for v in cell)
+    fields = {level: field}
+    for index in range(level, 0, -1):
+        field = _field_back(pipeline.layers[index - 1], shapes[index - 1], field)
+        fields[index - 1] = field
+    return fields
+
+
+def product_mask(shape, axes) -> np.ndarray:
+    """A boolean array of `shape`, True on the product of the index arrays `axes`."""
+    mask = np.zeros(tuple(shape), bool)
+    mask[np.ix_(*[np.asarray(a, int) for a in axes])] = True
+    return mask
+
+
+def receptive_field_masks(pipeline, shapes, level: int, cell: Cell) -> dict[int, np.ndarray]:
+    """`receptive_field` as one boolean mask per level, of that level's shape."""
+    shapes = [tuple(s) for s in shapes]
+    return {lvl: product_mask(shapes[lvl], axes) for lvl, axes in receptive_field_axes(pipeline, shapes, level, cell).items()}
+
+
+def weight_footprint_mask(layer, input_shape, weight: tuple) -> np.ndarray:
+    """`weight_footprint` as a boolean mask of the input's shape. The layer must be built (it is not built
+    here: a query changes nothing); an unbuilt layer or one without a kernel lights nothing."""
+    if not _has_kernel(layer) or not layer.built:
+        return np.zeros(tuple(input_shape), bool)
+    layer.compute_output_shape(tuple(input_shape))
+    return np.asarray(layer.weight_footprint(tuple(input_shape), weight), bool)
+
+
+def weights_reaching_mask(layer, field_axes, input_shape) -> np.ndarray | None:
+    """`weights_reaching` for a product field (one index array per output axis) as a boolean mask of the
+    kernel's shape; None for a layer without a kernel or not built."""
+    if not _has_kernel(layer) or not layer.built:
+        return None
+    return layer.kernel_reach(tuple(input_shape), tuple(field_axes))

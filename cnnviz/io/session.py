@@ -33,6 +33,7 @@ from cnnviz.core.limits import MAX_CHANNELS, MAX_LAYERS, MAX_SIDE, MAX_VALUES
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
 from cnnviz.io.paths import shown_name
+from cnnviz.io.training_sets import TrainingSettings
 from cnnviz.io.validation import (
     _dims,
     _is_int,
@@ -49,7 +50,7 @@ from cnnviz.io.validation import (
 FORMAT = 1
 SUFFIX = ".cnnviz.json"
 MAX_FILE_BYTES = 64 * 2**20
-_TOP_KEYS = {"format", "generator", "input", "seed", "layers", "view"}
+_TOP_KEYS = {"format", "generator", "input", "seed", "layers", "view", "training"}
 _LAYER_KEYS = {"class_name", "config", "weights", "mask"}
 # Keras keys every layer config may carry besides its constructor arguments.
 _KERAS_COMMON = {"trainable": "bool", "dtype": "str"}
@@ -64,6 +65,7 @@ class Session:
     input: np.ndarray
     pipeline: Pipeline
     view: dict = field(default_factory=dict)
+    training: TrainingSettings | None = None  # the training dock's settings (docs/training.md)
 
 
 # ----------------------------------------------------------------------------------------------- load
@@ -109,7 +111,15 @@ def session_from_dict(data, source: str = "session") -> Session:
     for i, (entry, layer) in enumerate(zip(entries, pipeline.layers)):
         _read_state(r, entry, layer, f"layers[{i}]")
     view = _read_view(r, data.get("view", {}), len(layers))
-    return Session(x, pipeline, view)
+    training = None
+    if "training" in data:
+        try:
+            training = TrainingSettings.from_dict(data["training"])
+        except ConfigError as e:
+            r.fail("training", str(e))
+        if any(i > len(layers) for i in training.frozen):
+            r.fail("training.frozen", f"layer numbers {list(training.frozen)} beyond the {len(layers)} layers")
+    return Session(x, pipeline, view, training)
 
 
 def _check_input_shape(r, shape):
@@ -268,7 +278,7 @@ def _session_data(session: Session, array) -> dict:
         if getattr(layer, "mask", None) is not None:
             entry["mask"] = array(np.asarray(layer.mask, dtype=bool))
         layers.append(entry)
-    return {
+    data = {
         "format": FORMAT,
         "generator": f"cnnviz {cnnviz.__version__}",
         "input": array(session.input),
@@ -276,6 +286,9 @@ def _session_data(session: Session, array) -> dict:
         "layers": layers,
         "view": {**VIEW_DEFAULTS, **_jsonable(session.view)},
     }
+    if session.training is not None:
+        data["training"] = session.training.to_dict()
+    return data
 
 
 def save_session(session: Session, path) -> None:

@@ -8,9 +8,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle
 
-from cnnviz.core import INPUT_EXAMPLES
+from cnnviz.core import INPUT_EXAMPLES, LAYER_TYPES
 from cnnviz.ui.icons import undo_icon
-from cnnviz.ui.texts import FORM_TYPES, LAYER_HELP
 
 SK = QKeySequence.StandardKey
 
@@ -68,7 +67,7 @@ class Actions:
         self.example = {name: make(name.capitalize(), f"Load the {name} example input") for name in INPUT_EXAMPLES}
 
         # Layers.
-        self.add_layer = {name: make(name, LAYER_HELP.get(name, "")) for name in FORM_TYPES}
+        self.add_layer = {name: make(name, cls.HELP) for name, cls in LAYER_TYPES.items()}
         self.duplicate_layer = make("D&uplicate layer", "Insert a copy of the selected layer after it", "Ctrl+D")
         self.remove_layer = make("&Remove layer", "Remove the selected layer from the pipeline", "Ctrl+Shift+Delete",
                                  QStyle.StandardPixmap.SP_TrashIcon)

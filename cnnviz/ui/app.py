@@ -7,18 +7,13 @@ import sys
 import traceback
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import cnnviz
+from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
 
 log = logging.getLogger("cnnviz")
-
-
-def configure_pyqtgraph() -> None:
-    """Must run before any pyqtgraph item exists: row 0 of an array is the top row (DESIGN.md)."""
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
 
 
 def create_app(argv=None) -> QApplication:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 PAINT_CELLS_ID = 1001
 PAINT_WEIGHTS_ID = 1002
@@ -152,3 +152,37 @@ class CallCommand(QUndoCommand):
 
     def undo(self):
         self._undo()
+
+
+class TrainedWeightsCommand(QUndoCommand):
+    """A whole training run as one undo step: every layer's weights before the run and after it.
+
+    The weights are already in the layers when it is pushed (the run showed them as it went), so the
+    first redo writes nothing."""
+
+    def __init__(self, doc, before: list, after: list, text: str):
+        super().__init__(text)
+        self._doc, self._before, self._after = doc, before, after
+        self._applied = True
+
+    def redo(self):
+        if not self._applied:
+            self._doc._write_all_weights(self._after)
+        self._applied = False
+
+    def undo(self):
+        self._doc._write_all_weights(self._before)
+
+
+class EditStack(QUndoStack):
+    """The Document's undo stack. `guard`, when set, sees every command before it is pushed: a training run
+    uses it to pause before an edit of the pipeline lands (ui/training_run.py)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.guard = None
+
+    def push(self, command):
+        if self.guard is not None:
+            self.guard(command)
+        super().push(command)

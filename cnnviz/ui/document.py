@@ -1,10 +1,22 @@
 """The Document: the only owner of cnnviz's state (input, pipeline, outputs, selection, probe).
 
-Widgets never own state: they render the Document and send edits back through its methods, each of
-which pushes one QUndoCommand on the one QUndoStack. Value edits (painting) recompute lazily through
-a zero-timer, so many edits within one event-loop turn cost one recompute, starting at the first
-changed layer; structural edits recompute at once so `pipeline` and `outputs` always agree when
-`pipelineChanged` is emitted.
+Widgets never own state: they render the Document and send edits back through its intent methods
+(`set_layer_param`, `add_layer`, `remove_layer`, `move_layer`, `paint_weight`, `set_bias`, ...), each of
+which validates once (ConfigError, nothing changed) and pushes one QUndoCommand on the one QUndoStack.
+Value edits (painting) recompute lazily through a zero-timer, so many edits within one event-loop turn cost
+one recompute, starting at the first changed layer; layer edits recompute at once so `pipeline` and
+`outputs` always agree when their signal is emitted.
+
+The signals say what changed, so each view updates only what it shows:
+    inputChanged()          input values (a new input shape also emits structureChanged)
+    structureChanged()      layers added, removed or moved, a new input shape, a whole new session
+    layerChanged(i)         layer i's config (same number of layers): levels i.. may have new shapes
+    weightsChanged(i)       layer i's weights or dropout mask: its shapes and config are unchanged
+    trainingChanged(bool)   training / inference mode
+    outputsChanged(i)       levels i.. recomputed (follows every edit above)
+    pipelineChanged()       structureChanged or layerChanged: for views that show every layer's config
+    selectionChanged(i), probeChanged(Probe | None), errorChanged(str)
+Queries (probes, shapes) never build layers or change anything.
 
 Levels: level 0 is the input, level i the output of layer i (1-based, as `Layer.index`).
 """
@@ -17,19 +29,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoStack
 
-from cnnviz.core import ConfigError
+from cnnviz.core import ConfigError, filter_preset
 from cnnviz.core.layers import layer_from_config, layer_to_config
 from cnnviz.core.pipeline import Pipeline
-from cnnviz.core.provenance import weights_reaching
+from cnnviz.core.provenance import product_mask, receptive_field_axes, weight_footprint_mask, weights_reaching_mask
 from cnnviz.ui.commands import (
     CallCommand,
+    EditStack,
     PaintCellsCommand,
     PaintWeightsCommand,
     SetWeightsCommand,
     Snapshot,
     SnapshotCommand,
+    TrainedWeightsCommand,
+)
+from cnnviz.ui.new_layers import (
+    copy_layer,
+    filter_axis,
+    keep_kernel,
+    new_layer,
+    reordered_filters,
+    spread_kernel,
+    without_filter,
 )
 
 log = logging.getLogger(__name__)
@@ -44,18 +66,22 @@ def new_stroke_id() -> int:
 
 @dataclass
 class Probe:
-    """What to light up: cells per level and kernel weights per layer."""
+    """What to light up: boolean masks of cells per level and of kernel weights per layer."""
 
     level: int
     cell: tuple | None  # the probed output cell, or None for a weight probe
-    fields: dict = field(default_factory=dict)  # level -> set of (row, col, channel)
-    weights: dict = field(default_factory=dict)  # layer index -> set of kernel indices
+    fields: dict = field(default_factory=dict)  # level -> bool array of the level's shape (H, W, C)
+    weights: dict = field(default_factory=dict)  # layer index -> bool array of the kernel's shape
     pinned: bool = False
     weight: tuple | None = None  # the probed kernel index of a weight probe
 
 
 class Document(QObject):
     inputChanged = Signal()
+    structureChanged = Signal()
+    layerChanged = Signal(int)
+    weightsChanged = Signal(int)
+    trainingChanged = Signal(bool)
     pipelineChanged = Signal()
     outputsChanged = Signal(int)
     selectionChanged = Signal(int)
@@ -71,7 +97,7 @@ class Document(QObject):
             input = seed_input() if input is None else input
         if input is None:
             input = np.zeros(pipeline.input_shape, np.float32)
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack = EditStack(self)
         self._input = _as_input(input)
         self._pipeline = pipeline
         self._pipeline.build()
@@ -174,6 +200,64 @@ class Document(QObject):
         if old != float(value):
             changes = {widx: (old, float(np.float32(value)))}
             self.undo_stack.push(PaintWeightsCommand(self, layer_index, changes, stroke_id, text))
+
+    def set_bias(self, layer_index: int, o: int, value: float):
+        weights = self.layer(layer_index).get_weights()
+        weights[1][o] = value
+        self.set_weights(layer_index, weights, text=f"Bias of filter {o + 1} = {value:g}")
+
+    def apply_filter_preset(self, layer_index: int, o: int, name: str):
+        """Put preset `name` (at the layer's kernel size) into every channel slice of filter `o`."""
+        layer = self.layer(layer_index)
+        weights = layer.get_weights()
+        index = [slice(None)] * 4
+        index[filter_axis(layer)] = o
+        weights[0][tuple(index)] = filter_preset(name, layer.kernel_size)[:, :, None]
+        self.set_weights(layer_index, weights, text=f"Filter {o + 1} = {name}")
+
+    def move_filter(self, layer_index: int, o: int, p: int):
+        """Swap filters o and p (and their maps)."""
+        layer = self.layer(layer_index)
+        order = list(range(layer.filters))
+        order[o], order[p] = order[p], order[o]
+        self.set_weights(layer_index, reordered_filters(layer, order), text=f"{layer.label}: move filter {o + 1}")
+
+    # ----------------------------------------------------------------- layer edits (intents)
+    def set_layer_param(self, layer_index: int, name: str, value, text=None) -> bool:
+        """Set one parameter of layer `layer_index`; False when it already has that value.
+
+        Refused (ConfigError naming the layer, the parameter and the arithmetic) before anything changes.
+        """
+        layer = self.layer(layer_index)
+        if layer.get_config().get(name) == value:
+            return False
+        new = layer.replace(**{name: value})
+        self.replace_layer(layer_index, new, text or f"{layer.label}: {name} = {value}")
+        return True
+
+    def add_layer(self, kind: str, position: int | None = None) -> int:
+        """A new layer of class name `kind` after level `position` (default: after the selected layer);
+        returns its index and selects it."""
+        pos = self._selected if position is None else max(0, min(int(position), len(self._pipeline.layers)))
+        self.insert_layer(pos, new_layer(kind, self.level_shape(pos)))
+        self.select_layer(pos + 1)
+        return pos + 1
+
+    def duplicate_layer(self, layer_index: int) -> int:
+        """A copy of layer `layer_index` (config and weights) right after it; selected."""
+        layer = self.layer(layer_index)
+        copy = copy_layer(layer, self.level_shape(layer_index)[2])  # it sits after the original
+        self.insert_layer(layer_index, copy, f"Duplicate {layer.label}")
+        self.select_layer(layer_index + 1)
+        return layer_index + 1
+
+    def add_filter(self, layer_index: int):
+        layer = self.layer(layer_index)
+        self.set_layer_param(layer_index, "filters", layer.filters + 1, f"{layer.label}: add a filter")
+
+    def remove_filter(self, layer_index: int, o: int):
+        layer = self.layer(layer_index)
+        self.replace_layer(layer_index, without_filter(layer, o), f"{layer.label}: remove filter {o + 1}")
 
     # ----------------------------------------------------------------- structural edits
     def replace_layer(self, layer_index: int, layer, text=None):
@@ -314,13 +398,36 @@ class Document(QObject):
         self.layer(layer_index).set_weights([w.copy() for w in weights])
         self._weights_written(layer_index)
 
+    def all_weights(self) -> list:
+        """Every layer's weights (copies), in layer order; [] for a layer without weights."""
+        return [layer.get_weights() if layer.built else [] for layer in self._pipeline.layers]
+
+    def show_trained_weights(self, weights: list):
+        """Weights a training run has reached, shown at once and pushed on no undo stack: the run becomes one
+        undo step when it ends (commit_training)."""
+        self._write_all_weights(weights)
+
+    def commit_training(self, before: list, text: str):
+        """The run that started from `before` as one undo step, ending at the weights the layers hold now."""
+        self.undo_stack.push(TrainedWeightsCommand(self, before, self.all_weights(), text))
+
+    def _write_all_weights(self, weights: list):
+        first = None
+        for i, (layer, w) in enumerate(zip(self._pipeline.layers, weights), start=1):
+            if w:
+                layer.set_weights([np.array(a, np.float32) for a in w])
+                self.weightsChanged.emit(i)
+                first = i if first is None else first
+        if first is not None:
+            self._schedule(first)
+
     def _weights_written(self, layer_index: int):
-        self.pipelineChanged.emit()
+        self.weightsChanged.emit(layer_index)
         self._schedule(layer_index)
 
     def _apply_training(self, training: bool):
         self._training = training
-        self.pipelineChanged.emit()
+        self.trainingChanged.emit(training)
         self._schedule(1)
 
     def _set_mask(self, layer_index: int, mask):
@@ -329,7 +436,7 @@ class Document(QObject):
             layer.mask = None
         else:
             layer.set_mask(mask.copy())
-        self.pipelineChanged.emit()
+        self.weightsChanged.emit(layer_index)
         self._schedule(layer_index)
 
     def _snapshot(self) -> Snapshot:
@@ -351,6 +458,7 @@ class Document(QObject):
     def _restore(self, snap: Snapshot, first_level: int) -> Snapshot:
         """Make `snap` current, recompute at once, and return it with the weights as built."""
         input_changed = snap.input is not self._input
+        old_layers, old_shape = tuple(self._pipeline.layers), self._input.shape
         pipeline = Pipeline(tuple(snap.input.shape), list(snap.layers), seed=snap.seed)
         pipeline.build()
         for layer, weights in zip(snap.layers, snap.weights):
@@ -369,7 +477,13 @@ class Document(QObject):
         self._refresh_probe()
         if input_changed:
             self.inputChanged.emit()
-        self.pipelineChanged.emit()
+        changed = [i for i, (a, b) in enumerate(zip(old_layers, snap.layers), start=1) if a is not b]
+        if len(old_layers) != len(snap.layers) or snap.input.shape != old_shape or len(changed) > 1:
+            self.structureChanged.emit()
+            self.pipelineChanged.emit()
+        elif changed:
+            self.layerChanged.emit(changed[0])
+            self.pipelineChanged.emit()
         self.outputsChanged.emit(first_level)
         return self._snapshot()
 
@@ -397,6 +511,8 @@ class Document(QObject):
         if pinned and same and current.pinned:
             self._emit_probe(None)
             return
+        if same and not pinned and not current.pinned:
+            return  # the mouse moved within the same weight: nothing new to light
         self._emit_probe(self._weight_probe(layer_index, weight, pinned))
 
     def clear_probe(self, pinned: bool = False):
@@ -409,33 +525,37 @@ class Document(QObject):
         self.probeChanged.emit(probe)
 
     def _cell_probe(self, level: int, cell: tuple, pinned: bool) -> Probe:
+        shapes = [lv.shape for lv in self.levels]
         fields: dict = {}
         weights: dict = {}
         try:
-            from cnnviz.core import provenance
-
-            field_sets = provenance.receptive_field(self._pipeline, self.levels, level, cell)
-            fields = {k: set(v) for k, v in field_sets.items()}
+            axes = receptive_field_axes(self._pipeline, shapes, level, cell)
+            fields = {lvl: product_mask(shapes[lvl], a) for lvl, a in axes.items()}
             # the weights of every kernel layer on the way down that multiplied a cell of the field
             for lvl in range(1, level + 1):
-                layer = self.layer(lvl)
-                if getattr(layer, "TRAINABLE", False) and layer.built and fields.get(lvl):
-                    weights[lvl] = weights_reaching(layer, fields[lvl], self.level_shape(lvl - 1))
-        except (ImportError, AttributeError, ConfigError, IndexError):
+                reached = weights_reaching_mask(self.layer(lvl), axes[lvl], shapes[lvl - 1])
+                if reached is not None and reached.any():
+                    weights[lvl] = reached
+        except (ConfigError, IndexError, ValueError):
             log.debug("no provenance for level %s cell %s", level, cell, exc_info=True)
-        fields.setdefault(level, set()).add(cell)
+            fields = {}
+        if level not in fields and level < len(shapes):
+            fields[level] = np.zeros(shapes[level], bool)
+            fields[level][cell] = True
         return Probe(level, cell, fields, weights, pinned)
 
     def _weight_probe(self, layer_index: int, weight: tuple, pinned: bool) -> Probe:
         fields: dict = {}
+        weights: dict = {}
         try:
-            from cnnviz.core import provenance
-
             layer = self.layer(layer_index)
-            fields[layer_index - 1] = set(provenance.weight_footprint(layer, self.level_shape(layer_index - 1), weight))
-        except (ImportError, AttributeError, ConfigError, IndexError):
+            fields[layer_index - 1] = weight_footprint_mask(layer, self.level_shape(layer_index - 1), weight)
+            if layer.built:
+                weights[layer_index] = np.zeros(layer.get_weights()[0].shape, bool)
+                weights[layer_index][weight] = True
+        except (ConfigError, IndexError, ValueError):
             log.debug("no footprint for layer %s weight %s", layer_index, weight, exc_info=True)
-        return Probe(layer_index, None, fields, {layer_index: {weight}}, pinned, weight)
+        return Probe(layer_index, None, fields, weights, pinned, weight)
 
     def _refresh_probe(self):
         p = self._probe
@@ -479,29 +599,6 @@ def _spread_channels(layers, weights, old_channels: int, new_channels: int, spre
                 out[i] = [kernel] + list(w[1:])
             break  # later layers see the first kernel layer's output: their channel counts do not change
     return tuple(out)
-
-
-def spread_kernel(layer, kernel: np.ndarray, new_channels: int) -> np.ndarray:
-    """`kernel` for `new_channels` input channels: slices taken cyclically from the old ones and scaled by
-    old/new, so that a picture copied into every channel gives the same outputs."""
-    axis = 3 if type(layer).__name__ == "Conv2DTranspose" else 2
-    old_channels = kernel.shape[axis]
-    take = [c % old_channels for c in range(new_channels)]
-    return (np.take(kernel, take, axis=axis) * (old_channels / new_channels)).astype(np.float32)
-
-
-def keep_kernel(layer, kernel: np.ndarray, new_channels: int) -> np.ndarray:
-    """`kernel` for `new_channels` input channels: the slices that still have a channel unchanged, 0 for new
-    channels (a zero picture in them leaves the outputs as they were)."""
-    axis = 3 if type(layer).__name__ == "Conv2DTranspose" else 2
-    shape = list(kernel.shape)
-    shape[axis] = new_channels
-    out = np.zeros(shape, np.float32)
-    keep = min(new_channels, kernel.shape[axis])
-    index = [slice(None)] * 4
-    index[axis] = slice(0, keep)
-    out[tuple(index)] = kernel[tuple(index)]
-    return out
 
 
 def _check_weights(layer, weights):

@@ -23,8 +23,9 @@ from cnnviz.io.session import write_atomic
 from cnnviz.ui.arithmetic.base import scene_rect
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, colorbar_font_px, paint_grids, pixel_font, share_number_size
-from cnnviz.ui.layer_views import channel_caption
+from cnnviz.ui.layer_views import channel_caption, vector_caption
 from cnnviz.ui.texts import describe_layer, shape_text
+from cnnviz.ui.vector_view import VectorLayout, is_probabilities, paint_vector, vector_layout
 
 FORMATS = ("png", "svg", "pdf")
 MAX_PNG_PIXELS = 2**27  # 512 MB of ARGB: a slide needs far less; a mistaken --scale 16 on a big figure far more
@@ -53,6 +54,20 @@ class Column:
     stack: int = MAX_STACK  # grids one above the other before a new sub-column starts
     own_cell: bool = False  # the filters: sized on their own; the levels' maps share one cell so sizes compare
     cell: float = CELL  # cell side of every grid in this column (set by Figure)
+    vector: Vector | None = None  # a vector level (Flatten, Dense, softmax) instead of grids
+
+
+@dataclass
+class Vector:
+    """A vector level drawn as on screen (vector_view): a strip of numbered cells, or a bar per class."""
+
+    values: np.ndarray
+    levels: tuple[float, float]
+    bars: bool
+    caption: str
+
+    def layout(self) -> VectorLayout:
+        return vector_layout(self.values.size, CELL, self.bars)
 
 
 class Figure:
@@ -82,7 +97,7 @@ class Figure:
 
     def _layout(self):
         heading_font, note_font = pixel_font(HEADING_PX, bold=True), pixel_font(NOTE_PX)
-        self.placed, self.texts, self.arrows = [], [], []
+        self.placed, self.texts, self.arrows, self.vectors = [], [], [], []
         x = MARGIN
         top = MARGIN + (HEADING_PX * 1.8 if self.title else 0.0)
         header_h = HEADING_PX * 1.5 + max(len(c.notes) for c in self.columns) * NOTE_PX * 1.45 + 8
@@ -93,6 +108,9 @@ class Figure:
             n_sub = math.ceil(len(boxes) / column.stack) if boxes else 1
             per_sub = math.ceil(len(boxes) / n_sub) if boxes else 0
             box_w = max((w + room for w, _, room in boxes), default=0.0)
+            if column.vector is not None:
+                box_w = max(column.vector.layout().size[0],
+                            QFontMetricsF(pixel_font(CAPTION_PX)).horizontalAdvance(column.vector.caption) + 4)
             width = max([box_w * n_sub] + [QFontMetricsF(heading_font).horizontalAdvance(column.heading) + 8]
                         + [QFontMetricsF(note_font).horizontalAdvance(n) + 4 for n in column.notes])
             self.texts.append((QRectF(x, top, width, HEADING_PX * 1.4), column.heading, heading_font, INK))
@@ -112,7 +130,15 @@ class Figure:
                 bottom = max(bottom, rect.bottom())
                 if gi == 0:
                     grid_mid.append(rect.center().y())
-            if not column.grids:
+            if column.vector is not None:
+                layout = column.vector.layout()
+                self.texts.append((QRectF(x, y0, width, CAPTION_PX * 1.4), column.vector.caption,
+                                   pixel_font(CAPTION_PX), INK))
+                origin = QPointF(x, y0 + CAPTION_PX * 1.6)
+                self.vectors.append((layout, origin, column.vector))
+                bottom = max(bottom, origin.y() + layout.size[1])
+                grid_mid.append(origin.y() + min(layout.size[1], 6 * layout.cell_h) / 2)
+            elif not column.grids:
                 grid_mid.append(y0)
             if ci + 1 < len(self.columns):
                 self.arrows.append((x + width + 10, x + width + GAP - 10))
@@ -134,6 +160,8 @@ class Figure:
         painter.fillRect(QRectF(0, 0, self.size.width(), self.size.height()), QColor("white"))
         for ci in range(len(self.columns)):  # each column at its own cell size
             paint_grids(painter, [p for p in self.placed if p[0][0] == ci])
+        for layout, origin, vector in self.vectors:
+            paint_vector(painter, layout, vector.values, vector.levels, DIVERGING, origin=origin)
         painter.save()
         for rect, text, font, colour in self.texts:
             if text:
@@ -192,6 +220,11 @@ def _arrow(painter: QPainter, a: QPointF, b: QPointF) -> None:
 
 def _level_column(level: int, array: np.ndarray, layer, heading: str, notes: list[str], pad=(0, 0, 0, 0),
                   pad_text: str = "0") -> Column:
+    if array.ndim == 1:
+        bars = is_probabilities(layer, array.shape)
+        vector = Vector(np.ascontiguousarray(array, np.float32), (0.0, 1.0) if bars else symmetric_levels(array),
+                        bars, vector_caption(layer, array.shape))
+        return Column(heading, notes, vector=vector)
     lut, levels = (GREYS, input_levels(array)) if level == 0 else (DIVERGING, symmetric_levels(array))
     channels = array.shape[2]
     grids = [Grid(np.ascontiguousarray(array[:, :, ch]), levels, lut, colorbar=True, pad=pad, pad_text=pad_text)
@@ -241,6 +274,8 @@ def layer_figure(x: np.ndarray, pipeline, outputs: list[np.ndarray], index: int,
                              f"{in_name} {shape_text(a.shape)}", in_notes, pad, pad_text)]
     if kind in ("Conv2D", "Conv2DTranspose"):
         columns.append(_filter_column(layer))
+    elif kind == "Dense":
+        columns.append(_dense_kernel_column(layer))
     columns.append(_level_column(index, y, layer, f"{layer.label} → {shape_text(y.shape)}",
                                  _layer_notes(layer, training) + layer.explain_output_shape(a.shape)))
     return Figure(columns, title)
@@ -264,6 +299,16 @@ def _filter_column(layer) -> Column:
     # a filter's channels one above the other; one-channel filters stack like maps, beside their outputs
     return Column("Filters", notes, grids, captions, stack=n_in if 1 < n_in <= 2 * MAX_STACK else MAX_STACK,
                   own_cell=True)
+
+
+def _dense_kernel_column(layer) -> Column:
+    """A Dense kernel (in, units): row i holds the weights of input i, column j makes output j."""
+    kernel, *bias = layer.get_weights()
+    notes = [f"kernel {kernel.shape[0]}×{kernel.shape[1]}: output j = input · column j"]
+    if bias:
+        notes.append("bias " + ", ".join(format_value(b) for b in bias[0][:8]) + (" …" if bias[0].size > 8 else ""))
+    grid = Grid(np.ascontiguousarray(kernel), symmetric_levels(kernel), DIVERGING, colorbar=True)
+    return Column("Weights", notes, [grid], ["rows: inputs, columns: outputs"], own_cell=True)
 
 
 class WidgetFigure:

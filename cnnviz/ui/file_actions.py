@@ -6,36 +6,21 @@ drag-and-drop of a session or image onto the window. `activate()`, called when t
 prompt before unsaved work is closed and the recovery file: unsaved work is autosaved beside the app's
 data and offered back at the next start after a crash.
 
-Every question to the user goes through `self.dialogs` (a `Dialogs`), so tests swap in answers.
+Every question to the user goes through `self.dialogs` (a `Dialogs`, file_dialogs.py), so tests swap in
+answers; where recovery files live and how they are written off the GUI thread is recovery.py.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QEvent, QLockFile, QObject, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QMenu,
-    QMessageBox,
-    QRadioButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QLockFile, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
 
 from cnnviz.core import ConfigError, seed_input, seed_pipeline
 from cnnviz.io import (
@@ -48,153 +33,24 @@ from cnnviz.io import (
     load_session,
     save_session,
 )
-from cnnviz.io.image import default_grid, image_size
 from cnnviz.io.paths import same_file, shown_name
 from cnnviz.io.session import SUFFIX, write_atomic
 from cnnviz.ui import settings
-from cnnviz.ui.arithmetic.animation_dialog import AnimationOptionsDialog
-from cnnviz.ui.arithmetic.step_animation import export_animation
+from cnnviz.ui.channel_change import SPREAD, first_kernel_layer
 from cnnviz.ui.figure import WidgetFigure, figure_format, layer_figure, pipeline_figure, save_figure
-from cnnviz.ui.channel_change import SPREAD, ask_channel_change, first_kernel_layer
-from cnnviz.ui.input_fit import RESIZE, ProportionLink, ask_fit_input, fit_input
+from cnnviz.ui.file_dialogs import Dialogs
+from cnnviz.ui.input_fit import RESIZE, fit_input
+from cnnviz.ui.recovery import BackgroundSaver, age, held_lock, left_behind, recovery_dir, remove
 
 SK = QKeySequence.StandardKey
 MAX_RECENT = 8
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SESSION_FILTER = "cnnviz sessions (*.cnnviz.json);;All files (*)"
-RECOVERY_GLOB = "recovery*.cnnviz.json"  # recovery-<pid>-<n>.cnnviz.json, one per window, + ".lock" while open
 _WINDOWS = itertools.count(1)
 AUTOSAVE_MS = 30_000
 
 
-def recovery_dir() -> Path:
-    """Where unsaved work is autosaved: $CNNVIZ_RECOVERY_DIR (tests), else the app's data folder."""
-    override = os.environ.get("CNNVIZ_RECOVERY_DIR")
-    base = override or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".cnnviz")
-
-
-class Dialogs:
-    """The questions FileActions asks; each returns the answer (None = cancelled)."""
-
-    def __init__(self, parent: QWidget):
-        self.parent = parent
-
-    def open_path(self, title: str, filters: str) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, title, "", filters)
-        return path or None
-
-    def save_path(self, title: str, filters: str, suggested: str = "") -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self.parent, title, suggested, filters)
-        return path or None
-
-    def save_changes(self, name: str) -> str:
-        """"save", "discard" or "cancel"."""
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self.parent, "Unsaved changes", f"Save the changes to {name}?",
-                                      buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
-        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
-
-    def recover(self, when: str) -> bool:
-        answer = QMessageBox.question(
-            self.parent, "Recover unsaved work",
-            f"cnnviz closed without saving your work ({when}). Open the recovered work?")
-        return answer == QMessageBox.StandardButton.Yes
-
-    def error(self, title: str, message: str) -> None:
-        QMessageBox.warning(self.parent, title, message)
-
-    def png_scale(self) -> float | None:
-        value, ok = QInputDialog.getDouble(self.parent, "PNG scale", "Pixels per figure unit (2 = sharp on slides):",
-                                           2.0, 0.25, 8.0, 2)
-        return value if ok else None
-
-    def animation_options(self, fps: float, frames: int) -> tuple[float, float] | None:
-        """(frames per second, scale) for an animation export."""
-        dialog = AnimationOptionsDialog(fps, frames, self.parent)
-        return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
-
-    def channels(self, layer, old: int, new: int) -> str | None:
-        return ask_channel_change(layer, old, new, self.parent)
-
-    def fit_input(self, old_shape, new_shape) -> str | None:
-        return ask_fit_input(self.parent, old_shape, new_shape)
-
-    def image_options(self, path: str, shape) -> tuple[tuple[int, int], str] | None:
-        dialog = ImageImportDialog(path, shape, self.parent)
-        return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
-
-
-class ImageImportDialog(QDialog):
-    """Grey or RGB, grid rows × cols, and a live preview of exactly the numbers that will be imported."""
-
-    def __init__(self, path: str, shape, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle(f"Import {os.path.basename(path)}")
-        self.path = path
-        h, w = image_size(path)
-        rows, cols = default_grid((h, w), shape[:2])
-        channels = shape[2]
-        self.grey, self.rgb = QRadioButton("Greyscale (1 channel)"), QRadioButton("RGB (3 channels)")
-        (self.rgb if channels == 3 else self.grey).setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.grey)
-        group.addButton(self.rgb)
-        self.rows, self.cols = QSpinBox(), QSpinBox()
-        for box, value in ((self.rows, rows), (self.cols, cols)):
-            box.setRange(1, 256)
-            box.setValue(value)
-            box.valueChanged.connect(self._update)
-        self.grey.toggled.connect(self._update)
-        self.proportions = ProportionLink(self.rows, self.cols, h, w, self)
-        self.preview = QLabel()
-        self.preview.setObjectName("imagePreview")
-        self.preview.setMinimumSize(220, 220)
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b00020;")
-        form = QFormLayout()
-        form.addRow("Image", QLabel(f"{os.path.basename(path)}: {w}×{h} pixels"))
-        mode = QHBoxLayout()
-        mode.addWidget(self.grey)
-        mode.addWidget(self.rgb)
-        form.addRow("Channels", mode)
-        size = QHBoxLayout()
-        size.addWidget(self.rows)
-        size.addWidget(QLabel("rows ×"))
-        size.addWidget(self.cols)
-        size.addWidget(QLabel("cols"))
-        form.addRow("Grid", size)
-        form.addRow("", self.proportions.check)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.preview, 1)
-        layout.addWidget(QLabel("Values are scaled to 0..1; each cell is the mean of the pixels it covers."))
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-        self._update()
-
-    def choice(self) -> tuple[tuple[int, int], str]:
-        return (self.rows.value(), self.cols.value()), "grey" if self.grey.isChecked() else "rgb"
-
-    def _update(self):
-        size, mode = self.choice()
-        try:
-            array = load_image(self.path, size, mode)
-        except SessionError as e:
-            self.error.setText(str(e))
-            return
-        rgb = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
-        pixels = np.ascontiguousarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8))
-        image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.shape[1] * 3, QImage.Format.Format_RGB888)
-        side = 220
-        self.preview.setPixmap(QPixmap.fromImage(image.copy()).scaled(
-            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
-
-
+from cnnviz.ui.arithmetic.step_animation import export_animation
 class FileActions(QObject):
     def __init__(self, window, dialogs: Dialogs | None = None):
         super().__init__(window)
@@ -207,8 +63,9 @@ class FileActions(QObject):
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
-        self._unsaved_edits = False  # anything new since the last autosave (a big session takes ~0.5 s)
-        for signal in (self.document.outputsChanged, self.document.pipelineChanged, self.document.inputChanged):
+        self._unsaved_edits = False  # anything new since the last autosave
+        self._saver = BackgroundSaver()  # the JSON of a big session takes ~0.6 s: written off the GUI thread
+        for signal in (self.document.outputsChanged, self.document.structureChanged, self.document.inputChanged):
             signal.connect(self._note_edit)
         self._make_actions()
         self._install_menu(window.menus["File"])
@@ -305,10 +162,13 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ title and closing
     @property
     def modified(self) -> bool:
-        return not self.document.undo_stack.isClean()
+        # a training run's weights are unsaved work before the run becomes its undo step
+        dock = getattr(self.window, "training_dock", None)
+        return not self.document.undo_stack.isClean() or (dock is not None and dock.run.active)
 
     def _update_title(self, *_):
-        if not shiboken6.isValid(self.window):  # the undo stack says "clean" once more while the window dies
+        if not (shiboken6.isValid(self.window) and shiboken6.isValid(self.document.undo_stack)):
+            # the undo stack says "clean" once more while the window dies
             return
         name = os.path.basename(self.path) if self.path else "Untitled"
         self.window.setWindowTitle(f"{name}[*] — cnnviz")
@@ -336,8 +196,10 @@ class FileActions(QObject):
     def current_session(self) -> Session:
         doc = self.document
         doc.flush()
+        dock = getattr(self.window, "training_dock", None)
         return Session(doc.input.copy(), doc.pipeline.copy(),
-                       {"selected_layer": doc.selected_layer, "training": doc.training})
+                       {"selected_layer": doc.selected_layer, "training": doc.training},
+                       None if dock is None else dock.settings())
 
     def new(self):
         if self.maybe_save():
@@ -376,6 +238,9 @@ class FileActions(QObject):
             doc.set_training(bool(session.view.get("training")))
         doc.select_layer(int(session.view.get("selected_layer", 1 if session.pipeline.layers else 0)))
         doc.flush()
+        dock = getattr(self.window, "training_dock", None)
+        if dock is not None and session.training is not None:
+            dock.apply_settings(session.training)
         doc.undo_stack.clear()  # a fresh file: nothing to undo, and the clean state is here
         self.path = path
         if modified:
@@ -424,20 +289,20 @@ class FileActions(QObject):
         lock, or the lock of a dead process) are offered, newest first; one accepted ends the offers."""
         if self.close_guard not in self.window.close_guards:
             self.window.close_guards.append(self.close_guard)
-        for path in _left_behind(recovery_dir()):
+        for path in left_behind(recovery_dir()):
             try:
                 session = load_session(path)
             except SessionError:
                 session = None  # a damaged recovery file is of no use to anyone
-            accepted = session is not None and self.dialogs.recover(_age(path))
+            accepted = session is not None and self.dialogs.recover(age(path))
             if accepted:
                 source = session.view.pop("recovery_of", None)
                 accepted = self.open_session(session, source if isinstance(source, str) else None, modified=True)
-            _remove(path)
+            remove(path)
             if accepted:
                 self.autosave()  # under this window's name, so a second crash still has it
                 break
-        self._lock = _held_lock(self.recovery_path)
+        self._lock = held_lock(self.recovery_path)
         self._autosave.start()
 
     def _note_edit(self, *_):
@@ -449,18 +314,21 @@ class FileActions(QObject):
             return
         if not self._unsaved_edits and self.recovery_path.exists():
             return
+        if self._saver.busy:
+            return  # the last snapshot is still being written; the next turn takes the newer work
         self._unsaved_edits = False
-        session = self.current_session()
+        session = self.current_session()  # a copy: the worker reads it while the user goes on editing
         if self.path:
             session.view["recovery_of"] = os.path.abspath(self.path)
-        try:
-            self.recovery_path.parent.mkdir(parents=True, exist_ok=True)
-            save_session(session, self.recovery_path)
-        except (SessionError, OSError):
-            pass  # autosave is a safety net: never interrupt the user over it
+        self._saver.save(session, self.recovery_path)
+
+    def wait_for_autosave(self):
+        """Let an autosave that is being written finish."""
+        self._saver.wait()
 
     def remove_recovery(self):
-        _remove(self.recovery_path)
+        self.wait_for_autosave()  # a save still running would write the file again after it is gone
+        remove(self.recovery_path)
 
     # ------------------------------------------------------------------ import / export
     def import_image(self, path: str | None = None) -> bool:
@@ -613,43 +481,3 @@ def _dropped_file(event) -> str | None:
         return None
     path = mime.urls()[0].toLocalFile()
     return path if path and path.lower().endswith((".json",) + IMAGE_SUFFIXES) else None
-
-
-def _age(path: Path) -> str:
-    minutes = max(0, int((time.time() - path.stat().st_mtime) // 60))
-    return "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago" if minutes < 120 \
-        else f"{minutes // 60} hours ago"
-
-
-def _lock_path(recovery: Path) -> str:
-    return str(recovery) + ".lock"
-
-
-def _held_lock(recovery: Path) -> QLockFile | None:
-    """This window's claim on its recovery file (None if the folder cannot hold one: autosave still works)."""
-    try:
-        recovery.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    lock = QLockFile(_lock_path(recovery))
-    lock.setStaleLockTime(0)  # stale only when its process is gone, however long a session runs
-    return lock if lock.tryLock(0) else None
-
-
-def _left_behind(folder: Path) -> list[Path]:
-    """Recovery files no running window holds, newest first."""
-    orphans = []
-    for path in folder.glob(RECOVERY_GLOB) if folder.is_dir() else []:
-        lock = QLockFile(_lock_path(path))
-        lock.setStaleLockTime(0)
-        if lock.tryLock(0):  # free, or left by a process that no longer runs
-            lock.unlock()
-            orphans.append(path)
-    return sorted(orphans, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def _remove(path: Path):
-    try:
-        path.unlink()
-    except OSError:
-        pass

@@ -1,8 +1,10 @@
-"""The filter editor: every filter of the selected Conv2D / Conv2DTranspose, every channel slice of it.
+"""The filter editor: every filter of the selected Conv2D / Conv2DTranspose / DepthwiseConv2D, every slice.
 
 A Conv2D filter is kh×kw×C (the lecture's "a filter is 3-D"): one row per filter shows its C slices side
 by side joined by "+", then its bias, because the layer adds the per-channel inner products and the bias.
-Slices are painted like the input grid; hovering a weight lights every input cell it multiplies.
+A DepthwiseConv2D is the other side of that idea: one 2-D filter per input channel (depth_multiplier of
+them), each making its own map, nothing added across channels; each row shows one slice and the channel it
+reads. Slices are painted like the input grid; hovering a weight lights every input cell it multiplies.
 """
 
 from __future__ import annotations
@@ -22,32 +24,48 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import FILTER_PRESETS, ConfigError, filter_preset
+from cnnviz.core import FILTER_PRESETS, ConfigError, Conv2D
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.pipeline_panel import PairEdit
-from cnnviz.ui.texts import PARAM_HELP, pair_text
+from cnnviz.ui.texts import pair_text
 
-TRAINABLE = ("Conv2D", "Conv2DTranspose")
 READABLE_CELL_PX = 24.0  # below this a cell has no room for its number: the slices wrap instead
 
 
-def weight_index(layer, filt: int, channel: int, r: int, c: int) -> tuple:
-    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter `filt`."""
-    if type(layer).__name__ == "Conv2DTranspose":
-        return (r, c, filt, channel)  # (kh, kw, out, in)
-    return (r, c, channel, filt)  # (kh, kw, in, out)
+def sliding_kernel(layer):
+    """The layer's kernel description when it has filters to draw (rows × cols × two channel axes), else None."""
+    specs = layer.weight_specs()
+    return specs[0] if specs and specs[0].name == "kernel" and len(specs[0].axes) == 4 else None
+
+
+def is_depthwise(layer) -> bool:
+    """One 2-D filter per input channel: the kernel's last axis counts filters per channel (Keras's layout)."""
+    return sliding_kernel(layer).axes[3] == "multiplier"
+
+
+def weight_index(layer, filt: int, channel: int, r, c) -> tuple:
+    """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter (output map) `filt`:
+    Conv2D (kh, kw, in, out), Conv2DTranspose (kh, kw, out, in), DepthwiseConv2D (kh, kw, in, multiplier)
+    whose map in·m + k is made by filter k of channel in."""
+    in_axis = sliding_kernel(layer).in_axis
+    index = [r, c, None, None]
+    index[in_axis] = channel
+    index[5 - in_axis] = filt % layer.depth_multiplier if is_depthwise(layer) else filt
+    return tuple(index)
 
 
 def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarray:
-    if type(layer).__name__ == "Conv2DTranspose":
-        return kernel[:, :, filt, channel]
-    return kernel[:, :, channel, filt]
+    return kernel[weight_index(layer, filt, channel, slice(None), slice(None))]
 
 
-def filter_axis(layer) -> int:
-    return 2 if type(layer).__name__ == "Conv2DTranspose" else 3
+def filter_channels(layer, kernel) -> list[list[int]]:
+    """The input channels each filter (output map) has a slice for: all of them, or (depthwise) its own one."""
+    in_axis = sliding_kernel(layer).in_axis
+    if is_depthwise(layer):
+        return [[o // kernel.shape[3]] for o in range(kernel.shape[2] * kernel.shape[3])]
+    return [list(range(kernel.shape[in_axis]))] * kernel.shape[5 - in_axis]
 
 
 class SliceView(QWidget):
@@ -101,7 +119,7 @@ class FilterEditor(QWidget):
         apply_preset.clicked.connect(lambda: self.apply_preset(FILTER_PRESETS[self.preset.currentIndex()]))
         self.kernel_size = PairEdit(minimum=0, maximum=64)
         self.kernel_size.setObjectName("kernelSize")
-        self.kernel_size.setToolTip(PARAM_HELP["kernel_size"])
+        self.kernel_size.setToolTip(Conv2D.param("kernel_size").help)
         self.kernel_size.edited.connect(self.set_kernel_size)
 
         tools = QGridLayout()
@@ -109,11 +127,15 @@ class FilterEditor(QWidget):
         tools.addWidget(self.kernel_size, 0, 1)
         tools.addWidget(QLabel("Brush"), 1, 0)
         tools.addWidget(self.brush, 1, 1)
-        tools.addWidget(QLabel("Preset"), 2, 0)
+        preset_label = QLabel("Preset")
+        tools.addWidget(preset_label, 2, 0)
         tools.addWidget(self.preset, 2, 1)
         tools.addWidget(apply_preset, 2, 2)
+        self.preset_widgets = (preset_label, self.preset, apply_preset)  # presets fill a Conv2D filter's slices
         tools.setColumnStretch(3, 1)
-        filter_buttons = QHBoxLayout()
+        self.filter_tools = QWidget()  # filter count edits: not for a depthwise layer (its depth_multiplier sets it)
+        filter_buttons = QHBoxLayout(self.filter_tools)
+        filter_buttons.setContentsMargins(0, 0, 0, 0)
         filter_buttons.addWidget(QLabel("Filter"))
         for text, slot, tip in (
             ("Add", self.add_filter, "Add a filter (one more output map)"),
@@ -131,7 +153,7 @@ class FilterEditor(QWidget):
         controls = QVBoxLayout(self.controls)
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(tools)
-        controls.addLayout(filter_buttons)
+        controls.addWidget(self.filter_tools)
 
         self.message = QLabel(objectName="filterMessage")
         self.message.setWordWrap(True)
@@ -159,7 +181,9 @@ class FilterEditor(QWidget):
         layout.addLayout(body, 1)
 
         document.selectionChanged.connect(self.refresh)
-        document.pipelineChanged.connect(self.refresh)
+        document.structureChanged.connect(self.refresh)
+        document.layerChanged.connect(self._on_layer)
+        document.weightsChanged.connect(self._on_weights)
         document.probeChanged.connect(self._on_probe)
         self.refresh()
 
@@ -173,7 +197,18 @@ class FilterEditor(QWidget):
         if i < 1 or i > len(self.document.pipeline.layers):
             return None
         layer = self.document.layer(i)
-        return layer if type(layer).__name__ in TRAINABLE and layer.built else None
+        return layer if sliding_kernel(layer) is not None and layer.built else None
+
+    def _on_layer(self, index: int):
+        if index == self.layer_index:
+            self.refresh()
+
+    def _on_weights(self, index: int):
+        """A weight edit: the same slices get new values (nothing is rebuilt, the message stays)."""
+        layer = self.layer()
+        if index == self.layer_index and layer is not None and self.slices:
+            self._update_values(layer, layer.get_weights()[0])
+            self._rehover()
 
     def refresh(self):
         self.message.hide()  # the pipeline or the selection changed since a refusal: its message is stale
@@ -182,24 +217,36 @@ class FilterEditor(QWidget):
             self._show_nothing()
             return
         kernel = layer.get_weights()[0]
-        n_filters = kernel.shape[filter_axis(layer)]
-        n_channels = kernel.shape[5 - filter_axis(layer)]
+        channels = filter_channels(layer, kernel)
+        n_filters, n_channels = len(channels), kernel.shape[2] if is_depthwise(layer) else len(channels[0])
         self.selected_filter = min(self.selected_filter, n_filters - 1)
         key = (self.layer_index, type(layer).__name__, kernel.shape, layer.use_bias)
         if key != self._key:
-            self._build(layer, kernel, n_filters, n_channels)
+            self._build(layer, kernel, channels)
             self._key = key
         self.controls.show()
+        self.filter_tools.setVisible(not is_depthwise(layer))
+        for widget in self.preset_widgets:
+            widget.setVisible(not is_depthwise(layer))
         self.kernel_size.set_value(layer.kernel_size)
         kh, kw = layer.kernel_size
         plural = "s" if n_filters > 1 else ""
-        if type(layer).__name__ == "Conv2D":
+        if is_depthwise(layer):
+            m = layer.depth_multiplier
+            text = (f"{n_filters} filter{plural}, each {kh}×{kw}×1: one 2-D filter per input channel ({m} per channel), "
+                    f"map k reads input channel ⌊k/{m}⌋ only, and nothing is added across channels. "
+                    f"(A Conv2D filter is {kh}×{kw}×{n_channels}: its {n_channels} slices' inner products are added "
+                    f"into one map.)")
+        elif sliding_kernel(layer).in_axis == 2:  # a Conv2D filter: its slices are added
             text = f"{n_filters} filter{plural}, each {kh}×{kw}×{n_channels} (rows × cols × input channels)"
         else:
             text = (f"{n_filters} output map{plural}; each input cell scatters a {kh}×{kw} kernel slice per "
                     f"input channel ({n_channels}) into each output map")
         self.title.setText(f"{layer.label}: {text}")
         self._update_values(layer, kernel)
+        self._rehover()
+
+    def _rehover(self):
         hovered = getattr(self, "_hovered", None)
         if hovered is not None and hovered[0] in self.slices:  # the status bar says the value just painted
             self._hover(*hovered)
@@ -214,8 +261,14 @@ class FilterEditor(QWidget):
             self.title.setText("Select a Conv2D or Conv2DTranspose layer to see and edit its filters.")
         else:
             layer = self.document.layer(i)
-            self.title.setText(f"{layer.label} has no weights: nothing to edit here. "
-                               "Select a Conv2D or Conv2DTranspose layer to see its filters.")
+            specs = layer.weight_specs()
+            if specs:  # weights that are not sliding filters (a Dense kernel, batch-norm statistics)
+                layouts = "; ".join(spec.layout for spec in specs)
+                self.title.setText(f"{layer.label}'s weights are not filters ({layouts}): its tab under the maps "
+                                   "writes them out. Select a convolution to see and edit its filters.")
+            else:
+                self.title.setText(f"{layer.label} has no weights: nothing to edit here. "
+                                   "Select a Conv2D or Conv2DTranspose layer to see its filters.")
 
     def _clear_grid(self):
         while self.grid.count():
@@ -225,12 +278,13 @@ class FilterEditor(QWidget):
                 item.widget().deleteLater()
         self.slices, self.bias_boxes = [], []
 
-    def _build(self, layer, kernel, n_filters, n_channels):
+    def _build(self, layer, kernel, channels: list[list[int]]):
         self._clear_grid()
+        n_filters, n_channels = len(channels), len(channels[0])
         kh, kw = layer.kernel_size
         per_line = self._per_line(layer, n_channels)
         cell_px = self._cell_px(layer, per_line)
-        transpose = type(layer).__name__ == "Conv2DTranspose"
+        transpose = sliding_kernel(layer).in_axis == 3  # (kh, kw, out, in): each input scatters its slice
         # rows per filter below its name: slices `per_line` to a row, a "+" after each but the last (one per
         # line: the "+" gets a row of its own between the slices)
         lines = 2 * n_channels - 1 if per_line == 1 else -(-n_channels // per_line)
@@ -260,14 +314,15 @@ class FilterEditor(QWidget):
                 head.addWidget(box)
             head.addStretch(1)
             self.grid.addWidget(head_widget, top, 0, 1, 2 * per_line)
-            for c in range(n_channels):
-                row, col = (top + 1 + 2 * c, 0) if per_line == 1 else (top + 1 + c // per_line, 2 * (c % per_line))
-                if c + 1 < n_channels:
+            for k, c in enumerate(channels[o]):
+                row, col = (top + 1 + 2 * k, 0) if per_line == 1 else (top + 1 + k // per_line, 2 * (k % per_line))
+                if k + 1 < n_channels:
                     plus = QLabel("+")
                     plus.setStyleSheet("font-size: 16px; color: #555;")
                     where = (row + 1, 0) if per_line == 1 else (row, col + 1)
                     self.grid.addWidget(plus, *where, Qt.AlignmentFlag.AlignCenter)
-                view = SliceView(o, c, f"ch {c + 1}" if n_channels > 1 else "")
+                caption = f"input ch {c + 1} only" if is_depthwise(layer) else f"ch {c + 1}" if n_channels > 1 else ""
+                view = SliceView(o, c, caption)
                 view.setToolTip(f"The slice of filter {o + 1} that multiplies input channel {c + 1}"
                                 if not transpose else f"What input channel {c + 1} scatters into output {o + 1}")
                 view.heatmap.set_data(np.zeros((kh, kw), np.float32), (-1, 1), DIVERGING)
@@ -293,7 +348,7 @@ class FilterEditor(QWidget):
         super().resizeEvent(ev)
         layer = self.layer()
         if layer is not None and self.slices:
-            n_channels = max(v.channel for v in self.slices) + 1
+            n_channels = len(filter_channels(layer, layer.get_weights()[0])[0])
             per_line = self._per_line(layer, n_channels)
             if self._lines_key != (n_channels, per_line):
                 self._key = None  # another wrap: lay the slices out again
@@ -324,8 +379,7 @@ class FilterEditor(QWidget):
         levels = symmetric_levels(kernel)
         for view in self.slices:
             view.heatmap.set_data(filter_slice(kernel, layer, view.filt, view.channel), levels, DIVERGING)
-            selected = view.filt == self.selected_filter
-            view.setStyleSheet("background: #e8f1fb;" if selected else "")
+        self._mark_selected()
         weights = layer.get_weights()
         for o, box in enumerate(self.bias_boxes):
             box.blockSignals(True)
@@ -342,8 +396,16 @@ class FilterEditor(QWidget):
 
     def select_filter(self, o: int, refresh: bool = True):
         self.selected_filter = o
+        self._mark_selected()
+
+    def _mark_selected(self):
+        """Tint the selected filter's slices; a style sheet is set only where the state changes (each one
+        re-polishes the widget: on every weight paint that cost more than the paint)."""
         for view in self.slices:
-            view.setStyleSheet("background: #e8f1fb;" if view.filt == o else "")
+            selected = view.filt == self.selected_filter
+            if getattr(view, "marked", None) != selected:
+                view.marked = selected
+                view.setStyleSheet("background: #e8f1fb;" if selected else "")
 
     # ------------------------------------------------------------------ probes
     def _hover(self, view: SliceView, r: int, c: int):
@@ -364,13 +426,15 @@ class FilterEditor(QWidget):
 
     def _on_probe(self, probe):
         layer = self.layer()
-        used = probe.weights.get(self.layer_index, set()) if probe is not None and layer is not None else set()
+        used = probe.weights.get(self.layer_index) if probe is not None and layer is not None else None
+        if used is not None and used.shape != layer.get_weights()[0].shape:
+            used = None
         for view in self.slices:
-            cells = [(w[0], w[1]) for w in used if weight_index(layer, view.filt, view.channel, w[0], w[1]) == tuple(w)]
-            view.heatmap.set_highlight(cells)
+            view.heatmap.set_highlight(None if used is None else filter_slice(used, layer, view.filt, view.channel))
 
     # ------------------------------------------------------------------ edits
     def _edit(self, action) -> bool:
+        """Run a Document intent; a refusal is said above the filters, a success clears it."""
         try:
             action()
         except ConfigError as exc:
@@ -381,63 +445,28 @@ class FilterEditor(QWidget):
         return True
 
     def set_bias(self, o: int, value: float):
-        layer = self.layer()
-        weights = layer.get_weights()
-        weights[1][o] = value
-        text = f"Bias of filter {o + 1} = {value:g}"
-        self._edit(lambda: self.document.set_weights(self.layer_index, weights, text=text))
+        self._edit(lambda: self.document.set_bias(self.layer_index, o, value))
 
     def apply_preset(self, name: str):
-        layer = self.layer()
-        if layer is None:
-            return
-        weights = layer.get_weights()
-        k = filter_preset(name, layer.kernel_size)
-        index = [slice(None)] * 4
-        index[filter_axis(layer)] = self.selected_filter
-        weights[0][tuple(index)] = k[:, :, None]
-        self._edit(lambda: self.document.set_weights(self.layer_index, weights,
-                                                      text=f"Filter {self.selected_filter + 1} = {name}"))
+        if self.layer() is not None:
+            self._edit(lambda: self.document.apply_filter_preset(self.layer_index, self.selected_filter, name))
 
     def set_kernel_size(self, size):
-        layer = self.layer()
-        if layer is None or tuple(size) == tuple(layer.kernel_size):
+        if self.layer() is None:
             return
-        i = self.layer_index
-
-        def change():
-            self.document.replace_layer(i, layer.replace(kernel_size=tuple(size)),
-                                        f"{layer.label}: kernel {pair_text(size)}")
-
-        if not self._edit(change):
-            self.kernel_size.setStyleSheet("border: 2px solid #b00020;")
-        else:
-            self.kernel_size.setStyleSheet("")
+        refused = not self._edit(lambda: self.document.set_layer_param(
+            self.layer_index, "kernel_size", tuple(size), f"{self.layer().label}: kernel {pair_text(size)}"))
+        self.kernel_size.setStyleSheet("border: 2px solid #b00020;" if refused else "")
 
     def add_filter(self):
-        layer = self.layer()
-        if layer is not None:
-            self._edit(lambda: self.document.replace_layer(
-                self.layer_index, layer.replace(filters=layer.filters + 1), f"{layer.label}: add a filter"))
+        if self.layer() is not None:
+            self._edit(lambda: self.document.add_filter(self.layer_index))
 
     def remove_filter(self):
-        layer = self.layer()
-        if layer is None:
-            return
-        if layer.filters == 1:
-            self.message.setText(f"{layer.label}: a layer needs at least one filter; remove the layer instead.")
-            self.message.show()
+        if self.layer() is None:
             return
         o = self.selected_filter
-        kernel, *bias = layer.get_weights()
-        new = layer.replace(filters=layer.filters - 1)
-        weights = [np.delete(kernel, o, axis=filter_axis(layer))] + [np.delete(b, o) for b in bias]
-
-        def change():
-            new.set_weights(weights)
-            self.document.replace_layer(self.layer_index, new, f"{layer.label}: remove filter {o + 1}")
-
-        if self._edit(change):
+        if self._edit(lambda: self.document.remove_filter(self.layer_index, o)):
             self.selected_filter = max(0, o - 1)
             self.refresh()
 
@@ -448,11 +477,6 @@ class FilterEditor(QWidget):
         o, p = self.selected_filter, self.selected_filter + delta
         if not 0 <= p < layer.filters:
             return
-        order = list(range(layer.filters))
-        order[o], order[p] = order[p], order[o]
-        kernel, *bias = layer.get_weights()
-        weights = [np.take(kernel, order, axis=filter_axis(layer))] + [b[order] for b in bias]
-        if self._edit(lambda: self.document.set_weights(self.layer_index, weights,
-                                                         text=f"{layer.label}: move filter {o + 1}")):
+        if self._edit(lambda: self.document.move_filter(self.layer_index, o, p)):
             self.selected_filter = p
-            self.refresh()
+            self._mark_selected()

@@ -191,7 +191,7 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
     return font if font.pixelSize() >= MIN_TEXT_PX else None
 
 
-def hatch(painter: QPainter, r: QRectF) -> None:
+def hatch_cell(painter: QPainter, r: QRectF) -> None:
     painter.fillRect(r, PAD_FILL)
     painter.save()
     painter.setClipRect(r)
@@ -468,7 +468,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
                 if 0 <= r < rows and 0 <= c < cols:
                     continue
                 cr = geo.cell_rect(r, c)
-                hatch(painter, cr)
+                hatch_cell(painter, cr)
                 if font is not None and grid.pad_text:
                     painter.setFont(font)
                     painter.setPen(QColor(60, 60, 60))

@@ -12,11 +12,11 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
-from cnnviz.ui.grid_painter import ACCENT, paint_colorbar, pixel_font
+from cnnviz.ui.grid_painter import ACCENT, MIN_HATCH_CELL, PAD_FILL, hatch_cell, paint_colorbar, pixel_font
 
 MIN_TEXT_CELL_PX = 16  # below this a number would not be readable
 MIN_TEXT_PX = 7.0  # smallest cell text drawn
@@ -25,6 +25,16 @@ CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
 MIN_OUTLINE_PX = 6  # cells at least this big get a highlight outline; smaller ones a tint (no room for a line)
 MAX_OUTLINES = 1024  # more highlighted cells than this are tinted: outlining each would cost too much
+
+
+def _argb32_premultiplied(rgba) -> np.uint32:
+    """One QImage.Format_ARGB32_Premultiplied pixel, Qt's native format: other formats are converted at
+    every paint."""
+    r, g, b = (round(v * rgba[3] / 255) for v in rgba[:3])
+    return np.uint32((rgba[3] << 24) | (r << 16) | (g << 8) | b)
+
+
+HIGHLIGHT_PIXEL = _argb32_premultiplied(HIGHLIGHT_RGBA)
 
 
 class CellOverlay(QGraphicsItem):
@@ -41,6 +51,7 @@ class CellOverlay(QGraphicsItem):
         self.highlight: list[tuple[int, int]] = []
         self.cursor: tuple[int, int] | None = None
         self.values_drawn = False  # whether the last paint wrote the numbers (tests read the decision)
+        self.hatched = (0, 0, 0, 0)  # rows top, bottom, cols left, right drawn as padding (ZeroPadding2D's zeros)
 
     def boundingRect(self) -> QRectF:
         rows, cols = self.shape
@@ -67,6 +78,8 @@ class CellOverlay(QGraphicsItem):
             lines = [QLineF(t.map(QPointF(0, r)), t.map(QPointF(cols, r))) for r in range(rows + 1)]
             lines += [QLineF(t.map(QPointF(c, 0)), t.map(QPointF(c, rows))) for c in range(cols + 1)]
             painter.drawLines(lines)
+        if any(self.hatched):
+            self._paint_hatched(painter, t, cell_px)
         self.values_drawn = bool(self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX)
         if self.values_drawn:
             self.values_drawn = self._paint_values(painter, t, cell_px)
@@ -82,6 +95,22 @@ class CellOverlay(QGraphicsItem):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)))
         painter.restore()
+
+    def _paint_hatched(self, painter, t, cell_px):
+        """The padding band hatched cell by cell as in the step-through (a plain grey band when cells are tiny)."""
+        rows, cols = self.shape
+        top, bottom, left, right = self.hatched
+        inner = rows - top - bottom
+        bands = [(0, top, 0, cols), (rows - bottom, bottom, 0, cols), (top, inner, 0, left), (top, inner, cols - right, right)]
+        for r0, n_rows, c0, n_cols in bands:
+            if n_rows <= 0 or n_cols <= 0:
+                continue
+            if cell_px < MIN_HATCH_CELL:
+                painter.fillRect(t.mapRect(QRectF(c0, r0, n_cols, n_rows)), PAD_FILL)
+                continue
+            for r in range(r0, r0 + n_rows):
+                for c in range(c0, c0 + n_cols):
+                    hatch_cell(painter, t.mapRect(QRectF(c, r, 1, 1)))
 
     def _cell_texts(self):
         """The numbers and their contrasting colours, made once per new set of values."""
@@ -128,8 +157,8 @@ class CellImage(QGraphicsItem):
     """The cells' colours as one QImage drawn over rows × cols unit cells (nearest-neighbour scaling).
 
     `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
-    the levels, or (H, W, 4) uint8 RGBA used as is. The QImage is made at the first paint after new data,
-    so maps scrolled out of sight cost nothing but a reference.
+    the levels, or (H, W) uint32 Format_ARGB32_Premultiplied pixels used as is. The QImage is made at the
+    first paint after new data, so maps scrolled out of sight cost nothing but a reference.
     """
 
     def __init__(self):
@@ -155,9 +184,9 @@ class CellImage(QGraphicsItem):
     def _render(self) -> QImage:
         img = self.image
         rows, cols = img.shape[:2]
-        if img.dtype == np.uint8 and img.ndim == 3:  # ready-made RGBA
+        if img.dtype == np.uint32:  # ready-made pixels
             self._buffer = np.ascontiguousarray(img)
-            fmt = QImage.Format.Format_RGBA8888
+            fmt = QImage.Format.Format_ARGB32_Premultiplied
         else:
             lo, hi = self.levels
             scale = 255.0 / (hi - lo) if hi > lo else 0.0
@@ -229,7 +258,8 @@ class Heatmap(pg.GraphicsView):
         self._lut = None
         self._pressed = False
         self._last_cell = None
-        self._highlight = frozenset()
+        self._highlight: np.ndarray | None = None  # 2-D bool, or None
+        self._fit_size: QSize | None = None  # the size fit() asked for
 
     # ------------------------------------------------------------------ data
     def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
@@ -251,44 +281,58 @@ class Heatmap(pg.GraphicsView):
         self.overlay.show_values = show
         self.overlay.update()
 
-    def set_highlight(self, cells):
-        """Light these (row, col) cells (the probe's field on this map)."""
-        cells = frozenset(cells)
-        if cells == self._highlight:
+    def set_highlight(self, mask):
+        """Light the cells where the 2-D boolean `mask` is True (the probe's field on this map; None: none)."""
+        mask = None if mask is None or not np.any(mask) else np.asarray(mask, bool)
+        if mask is None and self._highlight is None:
             return
-        self._highlight = cells
-        self.overlay.highlight = sorted(cells)
+        if mask is not None and self._highlight is not None and np.array_equal(mask, self._highlight):
+            return
+        self._highlight = None if mask is None else mask.copy()
         self._paint_mask()
-        self.overlay.update()
 
     def _paint_mask(self):
         rows, cols = self.shape
-        if not rows or not cols:
+        mask = self._highlight
+        if mask is not None and mask.shape != (rows, cols):  # the map changed shape: the old field is gone
+            mask = self._highlight = None
+        self.mask.setVisible(mask is not None)  # an empty mask would still cost a full draw
+        # outlines only for a field small enough to read them (a lit 128×128 field is a fill, not 16k boxes)
+        outlined = mask is not None and np.count_nonzero(mask) <= 1024
+        self.overlay.highlight = [tuple(rc) for rc in np.argwhere(mask).tolist()] if outlined else []
+        self.overlay.update()
+        if mask is None:
             return
-        self.mask.setVisible(bool(self._highlight))  # an empty mask would still cost a full draw
-        if not self._highlight:
-            return
-        rgba = np.zeros((rows, cols, 4), np.uint8)
-        idx = np.array([(r, c) for r, c in self._highlight if 0 <= r < rows and 0 <= c < cols], dtype=int)
-        if idx.size:
-            rgba[idx[:, 0], idx[:, 1]] = HIGHLIGHT_RGBA
-        self.mask.set_image(rgba)
+        self.mask.set_image(mask.astype(np.uint32) * HIGHLIGHT_PIXEL)  # one multiply, no per-cell indexing
+
+    def set_hatched(self, pad):
+        """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
+        pad = tuple(int(v) for v in pad)
+        if pad != self.overlay.hatched:
+            self.overlay.hatched = pad
+            self.overlay.update()
 
     def set_cursor(self, cell):
         self.overlay.cursor = None if cell is None else tuple(cell)
         self.overlay.update()
 
     def fit(self, cell_px: float):
-        """Fix the widget size so every cell is `cell_px` pixels square."""
-        rows, cols = self.shape
-        self.setFixedSize(QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px))))
-        self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+        """Ask for the size at which every cell is `cell_px` pixels square (the layout applies it).
 
-    def resizeEvent(self, ev):
-        super().resizeEvent(ev)
-        rows, cols = getattr(self, "shape", (0, 0))  # pyqtgraph calls this from its own __init__
-        if rows and cols:  # keep the whole map in view at the new size
-            self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+        A size hint, not a fixed size: a view that tries several cell sizes to find the largest that fits
+        resizes each map once, when its layout runs, not once per try (a resize costs a pyqtgraph re-range).
+        """
+        rows, cols = self.shape
+        size = QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px)))
+        if size != self._fit_size:
+            self._fit_size = size
+            self.updateGeometry()
+
+    def sizeHint(self):  # noqa: N802 (Qt name)
+        return QSize(self._fit_size) if self._fit_size is not None else super().sizeHint()
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt name)
+        return QSize(self._fit_size) if self._fit_size is not None else super().minimumSizeHint()
 
     # ------------------------------------------------------------------ geometry
     def cell_at(self, pos) -> tuple[int, int] | None:
@@ -361,9 +405,21 @@ class ColorBar(QWidget):
         super().__init__(parent)
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
+        self._height: int | None = None  # the height fit_height() asked for
+        self._picture = None  # (size, levels, lut) -> the legend drawn at that size
         self.setFixedWidth(42)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
+
+    def fit_height(self, height: int):
+        """Ask the layout for this height (a hint: trying several sizes resizes nothing until it runs)."""
+        if height != self._height:
+            self._height = height
+            self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            self.updateGeometry()
+
+    def sizeHint(self):  # noqa: N802 (Qt name)
+        return QSize(42, self._height) if self._height is not None else super().sizeHint()
 
     def set_levels(self, levels, lut):
         levels = (float(levels[0]), float(levels[1]))
@@ -372,8 +428,20 @@ class ColorBar(QWidget):
             self.update()
 
     def paintEvent(self, ev):
+        # Drawn once per size and range into a pixmap: a legend repaints with every map beside it, and its
+        # scaled ramp image is the slowest thing in a window of many maps.
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self.levels, id(self.lut))
+        if self._picture is None or self._picture[0] != key:
+            pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            font_px = 10.0
+            bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
+            paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+            painter.end()
+            self._picture = (key, pixmap)
         painter = QPainter(self)
-        font_px = 10.0
-        bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
-        paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+        painter.drawPixmap(0, 0, self._picture[1])
         painter.end()

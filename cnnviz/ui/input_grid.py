@@ -122,8 +122,7 @@ class InputGrid(QWidget):
         maps.addWidget(self.colorbar)
         layout.addLayout(maps, 1)
 
-        document.inputChanged.connect(self.refresh)
-        document.pipelineChanged.connect(self.refresh)
+        document.inputChanged.connect(self.refresh)  # a new input shape comes with it: layer edits never touch the input
         document.probeChanged.connect(self._on_probe)
         self.refresh()
 
@@ -180,8 +179,12 @@ class InputGrid(QWidget):
         self.heatmap.set_show_values(show)
 
     def _on_probe(self, probe):
-        cells = probe.fields.get(0, ()) if probe is not None else ()
-        self.heatmap.set_highlight((r, c) for r, c, ch in cells if self.channel == RGB or ch == self.channel)
+        mask = probe.fields.get(0) if probe is not None else None
+        if mask is not None and mask.shape == self.document.input.shape:
+            mask = mask.any(axis=2) if self.channel == RGB else mask[:, :, self.channel]
+        else:
+            mask = None
+        self.heatmap.set_highlight(mask)
 
     def _hover(self, r, c):
         self._hovered = (r, c) if r >= 0 else None

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollA
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
 from cnnviz.ui.map_layout import LevelFlow, ZoomControl, arrangements
-from cnnviz.ui.texts import LAYER_HELP, describe_layer, shape_text
+from cnnviz.ui.texts import describe_layer, shape_text
+from cnnviz.ui.vector_view import VectorCard, is_probabilities
 
 RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
@@ -30,6 +31,24 @@ def map_cell_px(shape, cell_px: float) -> float:
     """The on-screen size of a cell of a map of `shape` when a small map's cells are `cell_px` wide."""
     side = max(shape[:2])
     return max(cell_px * min(1.0, BIG_MAP_CELLS / side), MIN_MAP_PX / side)
+
+
+def vector_caption(layer, shape) -> str:
+    """What a vector level's entries are: class probabilities, a layer's units, or the flattened numbers."""
+    n = shape[0]
+    if is_probabilities(layer, shape):
+        return f"probabilities of {n} classes (they add up to 1)"
+    if type(layer).__name__ == "Flatten":
+        return f"{n} numbers in a row (channels-last order)"
+    return f"{n} unit{'s' if n != 1 else ''}"
+
+
+def padding_band(layer) -> tuple[int, int, int, int]:
+    """The rows (top, bottom) and cols (left, right) of zeros a ZeroPadding2D adds around its input."""
+    if type(layer).__name__ != "ZeroPadding2D":
+        return (0, 0, 0, 0)
+    (top, bottom), (left, right) = layer.padding
+    return (top, bottom, left, right)
 
 
 def channel_caption(level: int, layer, ch: int, channels: int) -> str:
@@ -94,6 +113,8 @@ class LevelColumn(QFrame):
         self.detail.setStyleSheet("color: #666; font-size: 11px;")
         self.detail.setWordWrap(True)
         self.cards: list[MapCard] = []
+        self.shape: tuple | None = None  # the level's shape the cards were made for
+        self._selected: bool | None = None
         self.colorbar = ColorBar()  # one legend for the whole column when its maps share a colour range
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
@@ -112,7 +133,8 @@ class LevelColumn(QFrame):
 
     def add_card(self, card: MapCard):
         self.cards.append(card)
-        self.box.addWidget(card, len(self.cards) - 1, 0)
+        i = len(self.cards) - 1
+        self.box.addWidget(card, i // self.across, i % self.across)
 
     def arrange(self, across: int) -> None:
         """The maps in rows of `across` (channel order reads left to right, then down)."""
@@ -138,6 +160,9 @@ class LevelColumn(QFrame):
         super().mousePressEvent(ev)
 
     def set_selected(self, selected: bool):
+        if selected == self._selected:
+            return  # a style sheet re-polishes every map in the column: set it only when it changes
+        self._selected = selected
         self.setStyleSheet(
             "#levelColumn { background: #e8f1fb; border: 1px solid #8fb4dc; border-radius: 4px; }"
             if selected
@@ -160,17 +185,17 @@ class LayerViews(QScrollArea):
         self._fitted = MAX_CELL_PX
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
-        self._signature = None
         self.setWidgetResizable(True)
         self._content = LevelFlow()
         self.setWidget(self._content)
         self.zoom_control = ZoomControl()
         self.zoom_control.zoomBy.connect(lambda factor: self.set_zoom(self.zoom * factor))
-        document.pipelineChanged.connect(self._on_pipeline)
+        document.structureChanged.connect(self._on_structure)
+        document.layerChanged.connect(self._sync_columns)
         document.outputsChanged.connect(self._on_outputs)
         document.probeChanged.connect(self._on_probe)
         document.selectionChanged.connect(self._on_selection)
-        self._on_pipeline()
+        self._on_structure()
 
     # ------------------------------------------------------------------ public
     def cards(self, level: int | None = None) -> list[MapCard]:
@@ -248,8 +273,11 @@ class LayerViews(QScrollArea):
     def _set_cells(self, cell_px: float):
         for column in self.columns:
             for card in column.cards:
+                if isinstance(card, VectorCard):
+                    card.fit(cell_px)
+                    continue
                 card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
-                card.colorbar.setFixedHeight(max(card.heatmap.height(), MIN_COLORBAR_PX))
+                card.colorbar.fit_height(max(card.heatmap.sizeHint().height(), MIN_COLORBAR_PX))
         # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
         _invalidate(self._content.layout())
 
@@ -272,40 +300,72 @@ class LayerViews(QScrollArea):
             rows.append((layer.label, f"output {shape_text(shape)}", describe_layer(layer), shape))
         return rows
 
-    def _on_pipeline(self):
+    def _on_structure(self):
+        self._sync_columns(0)
+
+    def _sync_columns(self, first: int):
+        """Make the columns match the levels from level `first` on (layerChanged(i): levels i..), reusing every
+        column and map already there: a stride change gives the maps after it new shapes but builds no widget
+        (building ~90 GraphicsViews per edit was most of its cost) and leaves the levels before it alone."""
         rows = self._structure()
-        signature = [(title, shape) for title, _, _, shape in rows]
-        if signature == self._signature:
-            # Same levels and shapes: only the words may differ; new values arrive with outputsChanged.
-            for col, (title, subtitle, detail, _) in zip(self.columns, rows):
-                col.title.setText(title)
-                col.subtitle.setText(subtitle)
-                col.detail.setText(detail)
-            return
-        self._build(rows)
-        self._signature = signature
-        self._update_values(0)
-        self._apply_sizes()  # after the values: they decide which colour bars take room
+        layers = self.document.pipeline.layers
+        first = max(0, min(first, len(self.columns)))
+        reshaped = len(self.columns) != len(rows)
+        while len(self.columns) > len(rows):
+            self._drop(self.columns.pop())
+        for level in range(first, len(rows)):
+            title, subtitle, detail, shape = rows[level]
+            layer = layers[level - 1] if level else None
+            if level == len(self.columns):
+                column = LevelColumn(level, "", "", "", self.document)
+                column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+                self.columns.append(column)
+            column = self.columns[level]
+            column.title.setText(title)
+            column.subtitle.setText(subtitle)
+            column.detail.setText(detail)
+            input_help = "The input image, channels-last (rows × cols × channels)."
+            column.setToolTip(type(layer).HELP if layer else input_help)
+            reshaped = reshaped or column.shape != shape
+            self._sync_cards(column, layer, shape)
+            column.shape = shape
+        if self._content.columns != self.columns:
+            self._content.set_columns(self.columns)
+        self._update_values(0 if self.range_mode == "global" else first)
+        if reshaped:
+            self._apply_sizes()  # after the values: they decide which colour bars take room
         self._on_selection(self.document.selected_layer)
         self._on_probe(self.document.probe)
 
-    def _build(self, rows):
-        self.columns = []
-        layers = self.document.pipeline.layers
-        for level, (title, subtitle, detail, shape) in enumerate(rows):
-            column = LevelColumn(level, title, subtitle, detail, self.document)
-            layer = layers[level - 1] if level else None
-            input_help = "The input image, channels-last (rows × cols × channels)."
-            column.setToolTip(LAYER_HELP.get(type(layer).__name__, "") if layer else input_help)
-            for ch in range(shape[2]):
-                card = MapCard(level, ch, channel_caption(level, layer, ch, shape[2]))
-                card.heatmap.set_show_values(self.show_values)
+    def _sync_cards(self, column: LevelColumn, layer, shape):
+        """One vector card for a vector level, else one map per channel; the cards already there are kept."""
+        vector = len(shape) == 1
+        wanted = 1 if vector else shape[2]
+        if column.cards and isinstance(column.cards[0], VectorCard) != vector:
+            while column.cards:
+                self._drop(column.cards.pop())
+        while len(column.cards) > wanted:
+            self._drop(column.cards.pop())
+        while len(column.cards) < wanted:
+            if vector:
+                card = VectorCard(column.level, "")
+                self._connect_vector(card)
+            else:
+                card = MapCard(column.level, len(column.cards), "")
                 card.heatmap.set_data(np.zeros(shape[:2], np.float32), (-1, 1), DIVERGING)
                 self._connect(card)
-                column.add_card(card)
-            column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-            self.columns.append(column)
-        self._content.set_columns(self.columns)
+            card.heatmap.set_show_values(self.show_values)
+            column.add_card(card)
+            card.show()
+        for card in column.cards:
+            card.caption.setText(vector_caption(layer, shape) if vector
+                                 else channel_caption(column.level, layer, card.channel, shape[2]))
+
+    @staticmethod
+    def _drop(widget):
+        widget.hide()  # gone from the screen now, not at the next event-loop turn
+        widget.setParent(None)
+        widget.deleteLater()
 
     def _connect(self, card: MapCard):
         hm = card.heatmap
@@ -314,10 +374,17 @@ class LayerViews(QScrollArea):
         hm.cellHovered.connect(lambda r, c, card=card: self._hover(card, r, c))
         hm.cellPressed.connect(lambda r, c, button, card=card: self._press(card, r, c))
 
+    def _connect_vector(self, card: VectorCard):
+        strip = card.heatmap
+        strip.setToolTip("Hover an entry: the numbers it comes from light up in every earlier level. "
+                         "Click to pin (click again to release).")
+        strip.cellHovered.connect(lambda i, card=card: self._hover(card, i, -1))
+        strip.cellPressed.connect(lambda i, card=card: self._press(card, i, -1))
+
     # ------------------------------------------------------------------ values
     def _on_outputs(self, level: int):
         if len(self.columns) != len(self.document.levels):
-            self._on_pipeline()
+            self._on_structure()
             return
         self._update_values(0 if self.range_mode == "global" else level)
 
@@ -330,7 +397,10 @@ class LayerViews(QScrollArea):
         for level in range(first, len(levels)):
             array = levels[level]
             column = self.columns[level]
-            if array.shape[2] != len(column.cards):
+            if array.ndim == 1:
+                self._update_vector(column, array, global_levels)
+                continue
+            if array.shape[2] != len(column.cards) or not isinstance(column.cards[0], MapCard):
                 continue
             if level == 0:
                 lut, layer_levels = GREYS, input_levels(array)
@@ -338,10 +408,22 @@ class LayerViews(QScrollArea):
                 lut = DIVERGING
                 layer_levels = global_levels or symmetric_levels(array)
             per_map = level > 0 and self.range_mode == "map"
+            band = padding_band(doc.layer(level)) if level else (0, 0, 0, 0)
             for card in column.cards:
                 values = array[:, :, card.channel]
                 card.show_map(values, symmetric_levels(values) if per_map else layer_levels, lut)
+                card.heatmap.set_hatched(band)
             column.show_legend(layer_levels, lut, shared=not per_map)
+
+    def _update_vector(self, column: LevelColumn, array, global_levels):
+        if len(column.cards) != 1 or not isinstance(column.cards[0], VectorCard):
+            return
+        bars = is_probabilities(self.document.layer(column.level), array.shape)
+        levels = (0.0, 1.0) if bars else global_levels or symmetric_levels(array)
+        column.cards[0].show_vector(array, levels, DIVERGING, bars)
+        column.show_legend(levels, DIVERGING, shared=not bars)
+        column.colorbar.setVisible(not bars)
+        column.cards[0].colorbar.hide()  # a strip's legend is the column's; bars need none
 
     # ------------------------------------------------------------------ probes and selection
     def _hover(self, card: MapCard, r: int, c: int):
@@ -349,6 +431,12 @@ class LayerViews(QScrollArea):
         if r < 0:
             doc.clear_probe()
             self.hoverText.emit("")
+            return
+        if isinstance(card, VectorCard):
+            doc.set_probe(card.level, (r,))
+            value = doc.levels[card.level][r]
+            what = "Input" if card.level == 0 else f"{doc.level_label(card.level)} output"
+            self.hoverText.emit(f"{what}: entry {r} = {format_value(value)}    (array index [{r}])")
             return
         doc.set_probe(card.level, (r, c, card.channel))
         value = doc.levels[card.level][r, c, card.channel]
@@ -359,18 +447,23 @@ class LayerViews(QScrollArea):
         )
 
     def _press(self, card: MapCard, r: int, c: int):
-        self.document.set_probe(card.level, (r, c, card.channel), pinned=True)
+        cell = (r,) if isinstance(card, VectorCard) else (r, c, card.channel)
+        self.document.set_probe(card.level, cell, pinned=True)
         if card.level > 0:
             self.document.select_layer(card.level)
 
     def _on_probe(self, probe):
         fields = probe.fields if probe is not None else {}
         for column in self.columns:
-            by_channel: dict[int, list] = {}  # one pass over a big field, not one per map
-            for r, c, ch in fields.get(column.level, ()):
-                by_channel.setdefault(ch, []).append((r, c))
+            mask = fields.get(column.level)
+            if mask is not None and mask.ndim == 1:
+                for card in column.cards:
+                    card.heatmap.set_highlight(mask if isinstance(card, VectorCard) else None)
+                continue
+            if mask is not None and (mask.ndim != 3 or mask.shape[2] != len(column.cards)):
+                mask = None
             for card in column.cards:
-                card.heatmap.set_highlight(by_channel.get(card.channel, ()))
+                card.heatmap.set_highlight(None if mask is None else mask[:, :, card.channel])
 
     def _on_selection(self, index: int):
         for column in self.columns:

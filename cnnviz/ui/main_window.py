@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMessage
 import cnnviz
 from cnnviz.ui import settings
 from cnnviz.ui.actions import Actions
-from cnnviz.ui.app import configure_pyqtgraph
 from cnnviz.ui.arithmetic import install_arithmetic_docks
 from cnnviz.ui.cell_editing import EDIT_MODE
 from cnnviz.ui.document import Document
@@ -22,6 +21,8 @@ from cnnviz.ui.help import open_guide, show_keys
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
 from cnnviz.ui.pipeline_panel import PipelinePanel
+from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
+from cnnviz.ui.training_dock import install_training_dock
 from cnnviz.ui.window_fit import ARITHMETIC_SHARE, available_area, first_geometry, side_dock_widths
 from cnnviz.ui.side_by_side import install_side_by_side_dock
 from cnnviz.ui.summary_view import install_summary_dock
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         install_summary_dock(self)  # Model summary, a tab beside them (summary_view.py)
         install_side_by_side_dock(self)  # a kept snapshot beside the live layer (side_by_side.py)
         install_lecture_tour(self)  # Help ▸ Lecture tour, its panel and the first-launch offer (tour.py)
+        install_training_dock(self)  # the training run, its plot and the gradients (training_dock.py)
         self.setGeometry(first_geometry(available_area(self)))  # saved geometry, if any, replaces it
         self._first_show = True
         self._restored = self._restore_settings()
@@ -186,7 +188,7 @@ class MainWindow(QMainWindow):
         a.move_up.triggered.connect(lambda: self.pipeline_panel.move_selected(-1))
         a.move_down.triggered.connect(lambda: self.pipeline_panel.move_selected(+1))
         a.training.toggled.connect(doc.set_training)
-        doc.pipelineChanged.connect(self._sync_training)
+        doc.trainingChanged.connect(self._sync_training)
         for mode, action in a.range.items():
             action.triggered.connect(lambda checked=False, m=mode: self.set_range_mode(m))
         a.show_values.toggled.connect(self.set_show_values)
@@ -197,8 +199,8 @@ class MainWindow(QMainWindow):
             view.hoverText.connect(self._show_hover)
         doc.errorChanged.connect(self.error_label.setText)
 
-    def _sync_training(self):
-        self.action_set.training.setChecked(self.document.training)
+    def _sync_training(self, training: bool):
+        self.action_set.training.setChecked(training)
 
     def _show_hover(self, text: str):
         if text:

@@ -73,10 +73,12 @@ class LevelFlow(QWidget):
         self._arrows: list[QLabel] = []
 
     def set_columns(self, columns: list) -> None:
-        """Take these LevelColumns (the old ones are deleted) and lay them out in one row."""
+        """Take these LevelColumns (old ones not among them are deleted) and lay them out in one row."""
+        kept = {id(column) for column in columns}
         for column in self.columns:
-            column.hide()  # gone from the screen now, not at the next event-loop turn
-            column.deleteLater()
+            if id(column) not in kept:  # a column the views reuse stays
+                column.hide()  # gone from the screen now, not at the next event-loop turn
+                column.deleteLater()
         self.columns = list(columns)
         for column in self.columns:
             column.ensurePolished()  # style-sheet fonts decide label widths: measure with them

@@ -1,13 +1,14 @@
 """The pipeline panel: the layers with their output shapes, and a form for the selected layer.
 
-Every parameter edit goes through `Layer.replace` and `Document.replace_layer`; a value the core
-refuses leaves the pipeline untouched and its ConfigError message is shown under the form, with the
-field marked and the output-size arithmetic of the attempted setting.
+Every edit goes through a Document intent (`set_layer_param`, `add_layer`, `duplicate_layer`, ...); a value
+the core refuses leaves the pipeline untouched and its ConfigError message is shown under the form, with
+the field marked and the output-size arithmetic of the attempted setting, until a valid value is entered.
+The list follows structureChanged (rebuilt) and layerChanged (the changed layer's row and the shapes after
+it); weight edits do not touch it.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
@@ -30,57 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import (
-    Activation,
-    AveragePooling2D,
-    ConfigError,
-    Conv2D,
-    Conv2DTranspose,
-    Dropout,
-    MaxPooling2D,
-    ReLU,
-    UpSampling2D,
-    filter_preset,
-    layer_from_config,
-    layer_to_config,
-)
-from cnnviz.core.ops import ACTIVATIONS, INTERPOLATIONS
-from cnnviz.ui.document import spread_kernel
-from cnnviz.ui.texts import FORM_TYPES, LAYER_HELP, PARAM_HELP, describe_layer, shape_text
+from cnnviz.core import LAYER_TYPES, ConfigError
+from cnnviz.ui.texts import TRAINING_HELP, describe_layer, shape_text
 
 STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
 ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint keeps the native spin arrows)
-NEW_CONV_FILTERS = (
-    "lecture diagonal", "lecture vertical line", "vertical edge", "horizontal edge", "sobel x", "sobel y", "laplacian", "box blur", "sharpen", "identity",
-)
-
-
-def new_layer(class_name: str, input_shape):
-    """A sensible new layer of a type for an input shape (a new Conv2D starts with the lecture's filters)."""
-    candidates = {
-        "Conv2D": lambda p: Conv2D(2, 3, padding=p),
-        "Conv2DTranspose": lambda p: Conv2DTranspose(1, 3, strides=2, padding="same"),
-        "MaxPooling2D": lambda p: MaxPooling2D(2, padding=p),
-        "AveragePooling2D": lambda p: AveragePooling2D(2, padding=p),
-        "UpSampling2D": lambda p: UpSampling2D(2),
-        "Dropout": lambda p: Dropout(0.25, seed=0),
-        "ReLU": lambda p: ReLU(),
-        "Activation": lambda p: Activation("relu"),
-    }[class_name]
-    layer = candidates("valid")
-    try:
-        layer.compute_output_shape(input_shape)
-    except ConfigError:
-        layer = candidates("same")  # a small map: keep the size instead of refusing
-    if isinstance(layer, Conv2D):
-        layer.build(input_shape)
-        kernel = np.stack(
-            [np.repeat(filter_preset(NEW_CONV_FILTERS[o % len(NEW_CONV_FILTERS)])[:, :, None], input_shape[2], axis=2)
-             / input_shape[2] for o in range(layer.filters)],
-            axis=3,
-        )
-        layer.set_weights([kernel.astype(np.float32), np.zeros(layer.filters, np.float32)])
-    return layer
 
 
 def mark_refused(widget: QWidget, refused: bool):
@@ -89,21 +44,6 @@ def mark_refused(widget: QWidget, refused: bool):
     if refused:
         palette.setColor(QPalette.ColorRole.Base, ERROR_FILL)
     widget.setPalette(palette)
-
-
-def copy_layer(layer, channels: int | None = None):
-    """An independent copy with the same config and weights; for an input of `channels` channels (where
-    the copy will sit) its kernel slices are spread over them as an input resize does."""
-    copy = layer_from_config(layer_to_config(layer))
-    if layer.built:
-        shape = layer.input_shape if channels is None else (*layer.input_shape[:2], channels)
-        copy.build(shape)
-        weights = layer.get_weights()
-        if weights and shape != layer.input_shape:
-            weights[0] = spread_kernel(layer, weights[0], channels)
-        if weights:
-            copy.set_weights(weights)
-    return copy
 
 
 class PairEdit(QWidget):
@@ -120,7 +60,7 @@ class PairEdit(QWidget):
             box = QSpinBox()
             box.setRange(minimum, maximum)
             box.setKeyboardTracking(False)
-            box.setMaximumWidth(64)
+            box.setFixedWidth(58)  # every pair as wide, whatever its range
             box.setToolTip(tip)
             box.valueChanged.connect(lambda _v: self.edited.emit(self.value()))
             self.boxes.append(box)
@@ -141,6 +81,83 @@ class PairEdit(QWidget):
         super().setToolTip(text)
         for box, axis in zip(self.boxes, ("rows", "cols")):
             box.setToolTip(f"{text}\n({axis})")
+
+
+class SidesEdit(QWidget):
+    """Rows and cols added or removed on each side (top, bottom, left, right) as four spin boxes; emits `edited`
+    with ((top, bottom), (left, right)), Keras's normalised form, when any is committed."""
+
+    edited = Signal(object)
+    SIDES = (("↑", "top rows"), ("↓", "bottom rows"), ("←", "left columns"), ("→", "right columns"))
+
+    def __init__(self, maximum=999, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        self.boxes = []
+        for arrow, tip in self.SIDES:
+            row.addWidget(QLabel(arrow))
+            box = QSpinBox()
+            box.setRange(0, maximum)
+            box.setKeyboardTracking(False)
+            box.setMaximumWidth(52)
+            box.setToolTip(tip)
+            box.valueChanged.connect(lambda _v: self.edited.emit(self.value()))
+            self.boxes.append(box)
+            row.addWidget(box)
+
+    def value(self):
+        t, b, l, r = (box.value() for box in self.boxes)
+        return ((t, b), (l, r))
+
+    def set_value(self, sides):
+        (t, b), (l, r) = sides
+        for box, v in zip(self.boxes, (t, b, l, r)):
+            box.blockSignals(True)
+            box.setValue(int(v))
+            box.blockSignals(False)
+
+    def setToolTip(self, text):  # noqa: N802 (Qt name)
+        super().setToolTip(text)
+        for box, (_, side) in zip(self.boxes, self.SIDES):
+            box.setToolTip(f"{text}\n({side})")
+
+
+def field_for(param) -> QWidget:
+    """The widget a parameter's kind asks for (docs/architecture.md, "How the UI builds a layer's form").
+
+    Whole numbers reach down to 0 even where the layer needs 1 or more: a typed 0 is refused by the layer in
+    words, with the arithmetic that rules it out, instead of a spin box silently not taking it."""
+    if param.nullable and param.kind in ("int", "pair"):  # empty = None, Keras's default
+        edit = QLineEdit()
+        edit.setPlaceholderText(param.placeholder or "default")
+        return edit
+    if param.kind == "int":
+        box = QSpinBox()
+        box.setRange(int(min(param.minimum, 0) if param.minimum is not None else -(2**31)),
+                     int(param.maximum if param.maximum is not None else 2**31 - 1))
+        box.setKeyboardTracking(False)
+        return box
+    if param.kind == "float":
+        box = QDoubleSpinBox()
+        small = isinstance(param.initial, float) and 0 < abs(param.initial) < 0.01  # an epsilon: 0.001
+        box.setDecimals(6 if small else 3)
+        box.setSingleStep(abs(param.initial) if small else 0.05)
+        box.setRange(param.minimum if param.minimum is not None else -1e6,
+                     param.maximum if param.maximum is not None else 1e6)
+        box.setKeyboardTracking(False)
+        return box
+    if param.kind == "bool":
+        return QCheckBox()
+    if param.kind == "choice":
+        box = QComboBox()
+        for choice in param.choices:
+            box.addItem(str(choice), choice)
+        return box
+    if param.kind == "pair":
+        return PairEdit(0, int(param.maximum if param.maximum is not None else 999))
+    return SidesEdit(int(param.maximum if param.maximum is not None else 999))
 
 
 class LayerList(QListWidget):
@@ -187,6 +204,7 @@ class PipelinePanel(QWidget):
         self.setObjectName("pipelinePanel")
         self.document = document
         self.fields: dict[str, QWidget] = {}
+        self._extras_refresh = None
         self._form_key = None
 
         self.chain = QLabel(objectName="shapeChain")
@@ -205,9 +223,9 @@ class PipelinePanel(QWidget):
         self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
-        for name in FORM_TYPES:
+        for name in LAYER_TYPES:
             action = menu.addAction(name)
-            action.setToolTip(LAYER_HELP.get(name, ""))
+            action.setToolTip(LAYER_TYPES[name].HELP)
             action.triggered.connect(lambda checked=False, n=name: self.add_layer(n))
         self.add_button.setMenu(menu)
         self.add_button.setToolTip("Insert a new layer after the selected one")
@@ -252,7 +270,9 @@ class PipelinePanel(QWidget):
         # below it, never the fields above (a second click landed on the wrong field).
         layout.addStretch(1)
 
-        document.pipelineChanged.connect(self.refresh)
+        document.structureChanged.connect(self.refresh)
+        document.layerChanged.connect(self._on_layer)
+        document.trainingChanged.connect(self._on_training)
         document.selectionChanged.connect(self._on_selection)
         self.refresh()
 
@@ -265,19 +285,43 @@ class PipelinePanel(QWidget):
     # ------------------------------------------------------------------ list
     def refresh(self):
         doc = self.document
-        shapes = [doc.level_shape(i) for i in range(len(doc.levels))]
-        self.chain.setText(" → ".join(shape_text(s) for s in shapes))
         self.list.blockSignals(True)
         self.list.clear()
-        for i, layer in enumerate(doc.pipeline.layers, start=1):
-            item = QListWidgetItem(f"{layer.label}   → {shape_text(shapes[i])}\n    {describe_layer(layer)}")
-            item.setToolTip(LAYER_HELP.get(type(layer).__name__, ""))
+        for _ in doc.pipeline.layers:
+            item = QListWidgetItem()
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
             self.list.addItem(item)
+        self._update_rows(1)
         self.list.setCurrentRow(doc.selected_layer - 1)
         self.list.blockSignals(False)
         self.list.updateGeometry()
         self._refresh_form()
+
+    def _update_rows(self, first: int):
+        """The texts of rows first.. (their output shapes follow the layers before them) and the chain."""
+        doc = self.document
+        shapes = [doc.level_shape(i) for i in range(len(doc.levels))]
+        self.chain.setText(" → ".join(shape_text(s) for s in shapes))
+        for i in range(first, len(doc.pipeline.layers) + 1):
+            layer = doc.layer(i)
+            item = self.list.item(i - 1)
+            item.setText(f"{layer.label}   → {shape_text(shapes[i])}\n    {describe_layer(layer)}")
+            item.setToolTip(type(layer).HELP)
+
+    def _on_layer(self, index: int):
+        if self.list.count() != len(self.document.pipeline.layers):
+            self.refresh()
+            return
+        self._update_rows(index)
+        if self.document.selected_layer >= index:  # its input shape may have changed too
+            self._refresh_form()
+
+    def _on_training(self, training: bool):
+        box = self.fields.get("training")
+        if box is not None and box.isChecked() != training:
+            box.blockSignals(True)
+            box.setChecked(training)
+            box.blockSignals(False)
 
     def _row_selected(self, row: int):
         self.document.select_layer(row + 1 if row >= 0 else 0)
@@ -290,25 +334,14 @@ class PipelinePanel(QWidget):
         self._refresh_form()
 
     # ------------------------------------------------------------------ layer edits
-    def _insert_position(self) -> int:
-        return self.document.selected_layer  # after the selected layer (0: after the input)
-
     def add_layer(self, class_name: str):
-        doc = self.document
-        pos = self._insert_position()
-        layer = new_layer(class_name, doc.level_shape(pos))
-        self._try(lambda: doc.insert_layer(pos, layer))
-        if self.error.isHidden():
-            doc.select_layer(pos + 1)
+        """A new layer after the selected one (after the input when none is selected)."""
+        self._try(lambda: self.document.add_layer(class_name))
 
     def duplicate_selected(self):
         i = self.document.selected_layer
         if i > 0:
-            layer = self.document.layer(i)
-            copy = copy_layer(layer, self.document.level_shape(i)[2])  # it sits after the original
-            self._try(lambda: self.document.insert_layer(i, copy, f"Duplicate {layer.label}"))
-            if self.error.isHidden():
-                self.document.select_layer(i + 1)
+            self._try(lambda: self.document.duplicate_layer(i))
 
     def remove_selected(self):
         i = self.document.selected_layer
@@ -358,6 +391,7 @@ class PipelinePanel(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
+        self._extras_refresh = None  # the app's own rows, when their words follow the layer's settings
         self._clear_error()
         if layer is None:
             self._form_key = None
@@ -367,92 +401,91 @@ class PipelinePanel(QWidget):
                                     else "Select a layer to change its settings."))
             self.arithmetic.setText(f"input {shape_text(self.document.input.shape)}")
             return
-        name = type(layer).__name__
+        cls = type(layer)
         self.form_box.setTitle(f"{layer.label} settings")
-        self.form_box.setToolTip(LAYER_HELP.get(name, ""))
-        if name in ("Conv2D", "Conv2DTranspose"):
-            filters = QSpinBox()
-            filters.setRange(0, 64)
-            filters.setKeyboardTracking(False)
-            self._add("filters", "Filters", filters)
-            self._add("kernel_size", "Kernel size", PairEdit())
-            self._add("strides", "Stride", PairEdit())
-            self._add("padding", "Padding", self._combo(("valid", "same")))
-            if name == "Conv2DTranspose":
-                op = QLineEdit()
-                op.setPlaceholderText("default")
-                self._add("output_padding", "Output padding", op)
-            self._add("dilation_rate", "Dilation", PairEdit())
-            self._add("use_bias", "Use bias", QCheckBox())
-        elif name in ("MaxPooling2D", "AveragePooling2D"):
-            self._add("pool_size", "Pool size", PairEdit())
-            strides = QLineEdit()
-            strides.setPlaceholderText("= pool size")
-            self._add("strides", "Stride", strides, PARAM_HELP["pool_strides"])
-            self._add("padding", "Padding", self._combo(("valid", "same")))
-        elif name == "UpSampling2D":
-            self._add("size", "Factor", PairEdit())
-            self._add("interpolation", "Interpolation", self._combo(INTERPOLATIONS))
-        elif name == "Dropout":
-            rate = QDoubleSpinBox()
-            rate.setRange(0.0, 1.0)
-            rate.setSingleStep(0.05)
-            rate.setKeyboardTracking(False)
-            self._add("rate", "Rate", rate)
-            seed = QLineEdit()
-            seed.setPlaceholderText("none")
-            self._add("seed", "Seed", seed)
-            training = QCheckBox("training (dropout acts)")
-            training.setToolTip(PARAM_HELP["training"])
-            training.toggled.connect(self.document.set_training)
-            self.fields["training"] = training
-            self.form.addRow("Mode", training)
-            mask = QPushButton("New mask")
-            mask.setToolTip("Draw a new random mask of dropped cells")
-            mask.clicked.connect(lambda: self.document.new_dropout_mask(self.document.selected_layer))
-            self.form.addRow("", mask)
-        elif name == "Activation":
-            self._add("activation", "Function", self._combo(ACTIVATIONS))
-        else:
-            self.form.addRow(QLabel("max(0, x) on every number: nothing to set."))
+        self.form_box.setToolTip(cls.HELP)
+        for param in cls.PARAMS:
+            self._add(param, field_for(param))
+        extras = FORM_EXTRAS.get(cls.__name__)
+        if extras is not None:
+            extras(self, layer)
+        if not cls.PARAMS and extras is None:
+            note = QLabel(f"Nothing to set. {cls.HELP}")
+            note.setWordWrap(True)
+            self.form.addRow(note)
 
-    @staticmethod
-    def _combo(items):
-        box = QComboBox()
-        box.addItems(list(items))
-        return box
+    # ---- rows only the app has (the layer's parameters are all above, from its description) ----------
+    def _dropout_rows(self, layer):
+        training = QCheckBox("training (dropout acts)")
+        training.setToolTip(TRAINING_HELP)
+        training.toggled.connect(self.document.set_training)
+        self.fields["training"] = training
+        self.form.addRow("Mode", training)
+        mask = QPushButton("New mask")
+        mask.setToolTip("Draw a new random mask of dropped cells")
+        mask.clicked.connect(lambda: self.document.new_dropout_mask(self.document.selected_layer))
+        self.form.addRow("", mask)
 
-    def _add(self, key: str, label: str, widget: QWidget, tip: str | None = None):
-        widget.setToolTip(tip or PARAM_HELP.get(key, ""))
+    def _dense_rows(self, layer):
+        """A Dense on a map acts on each cell's channels (Keras's Dense on the last axis): say so and offer
+        the Flatten a classifier needs in front of it."""
+        i = self.document.selected_layer
+        shape = self.document.level_shape(i - 1)
+        if len(shape) != 3:
+            return
+        note = QLabel()
+
+        def say(layer):
+            note.setText(f"On a {shape_text(shape)} map a Dense acts on each cell's {shape[2]} channels separately "
+                         f"(a 1×1 convolution): every cell gets {layer.units} numbers. A classifier flattens the "
+                         f"map first, so that every output sees all {shape[0] * shape[1] * shape[2]} numbers.")
+
+        say(layer)
+        self._extras_refresh = say
+        note.setObjectName("denseOnMapNote")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #7a4b00;")
+        self.form.addRow(note)
+        flatten = QPushButton(f"Insert Flatten before {layer.label}")
+        flatten.setObjectName("insertFlatten")
+        flatten.setToolTip("One click: a Flatten right before this Dense, turning the map into one vector")
+        flatten.clicked.connect(lambda: self._try(lambda: self.document.add_layer("Flatten", i - 1)))
+        self.form.addRow(flatten)
+
+    def _add(self, param, widget: QWidget):
+        key = param.name
+        widget.setToolTip(param.help)
         widget.setObjectName(f"param_{key}")
         self.fields[key] = widget
-        if isinstance(widget, PairEdit):
+        if isinstance(widget, (PairEdit, SidesEdit)):
             widget.edited.connect(lambda v, k=key: self.set_param(k, v))
         elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
             widget.valueChanged.connect(lambda v, k=key: self.set_param(k, v))
         elif isinstance(widget, QComboBox):
-            widget.activated.connect(lambda _i, k=key, w=widget: self.set_param(k, w.currentText()))
+            widget.activated.connect(lambda _i, k=key, w=widget: self.set_param(k, w.currentData()))
         elif isinstance(widget, QCheckBox):
             widget.toggled.connect(lambda v, k=key: self.set_param(k, bool(v)))
         elif isinstance(widget, QLineEdit):
-            widget.editingFinished.connect(lambda k=key, w=widget: self._text_param(k, w.text()))
-        label_widget = QLabel(label)
+            widget.editingFinished.connect(lambda p=param, w=widget: self._text_param(p, w.text()))
+        label_widget = QLabel(param.label)
         label_widget.setToolTip(widget.toolTip())
         self.form.addRow(label_widget, widget)
 
     def _load_values(self, layer):
+        if self._extras_refresh is not None:
+            self._extras_refresh(layer)
         config = layer.get_config()
         for key, widget in self.fields.items():
             widget.blockSignals(True)
             mark_refused(widget, False)
             if key == "training":
                 widget.setChecked(self.document.training)
-            elif isinstance(widget, PairEdit):
+            elif isinstance(widget, (PairEdit, SidesEdit)):
                 widget.set_value(config[key])
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 widget.setValue(config[key])
             elif isinstance(widget, QComboBox):
-                widget.setCurrentText(str(config[key]))
+                widget.setCurrentIndex(widget.findData(config[key]))
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(config[key]))
             elif isinstance(widget, QLineEdit):
@@ -461,8 +494,9 @@ class PipelinePanel(QWidget):
                 widget.setText("" if value is None else text)
             widget.blockSignals(False)
 
-    def _text_param(self, key: str, text: str):
-        """Line edits: empty means None (Keras default); else one or two integers."""
+    def _text_param(self, param, text: str):
+        """Line edits (parameters that may be None): empty means None (Keras's default); else one or two
+        whole numbers."""
         text = text.strip()
         if not text:
             value = None
@@ -470,32 +504,37 @@ class PipelinePanel(QWidget):
             try:
                 numbers = [int(part) for part in text.replace("×", ",").replace("x", ",").split(",") if part.strip()]
             except ValueError:
-                self._show_error(f"{self.document.layer(self.document.selected_layer).label}: {key} must be "
-                                 f"one or two whole numbers, got {text!r}", key)
-                self._show_arithmetic(self.document.layer(self.document.selected_layer), note=STILL_IN_USE)
+                numbers = []
+            if not 1 <= len(numbers) <= (2 if param.kind == "pair" else 1):
+                expected = "one or two whole numbers" if param.kind == "pair" else "a whole number"
+                layer = self.document.layer(self.document.selected_layer)
+                self._show_error(f"{layer.label}: {param.name} must be {expected} (or empty), got {text!r}",
+                                 param.name)
+                self._show_arithmetic(layer, note=STILL_IN_USE)
                 return
             value = numbers[0] if len(numbers) == 1 else tuple(numbers)
-        self.set_param(key, value)
+        self.set_param(param.name, value)
 
     def set_param(self, key: str, value):
-        """Apply one parameter to the selected layer; refused settings change nothing."""
+        """Apply one parameter to the selected layer; refused settings change nothing.
+
+        A valid value clears the message of an earlier refusal, also when it is the value already in use
+        (nothing to apply then, but the refused value is gone from the form).
+        """
         i = self.document.selected_layer
         layer = self.document.layer(i)
-        if layer.get_config().get(key) == value:
-            return
         try:
-            new = layer.replace(**{key: value})
+            changed = self.document.set_layer_param(i, key, value)
         except ConfigError as exc:
             self._show_error(str(exc), key)
-            self._show_arithmetic(layer, note=STILL_IN_USE)
+            try:  # the arithmetic of the attempted setting when the layer takes it, else the one in use
+                self._show_arithmetic(layer.replace(**{key: value}))
+            except ConfigError:
+                self._show_arithmetic(layer, note=STILL_IN_USE)
             return
-        try:
-            self.document.replace_layer(i, new, f"{layer.label}: {key} = {value}")
-        except ConfigError as exc:
-            self._show_error(str(exc), key)
-            self._show_arithmetic(new)
-            return
-        self._clear_error()
+        if not changed:  # no layerChanged follows: the form forgets the refusal here
+            self._clear_error()
+            self._show_arithmetic(layer)
 
     def _keep_form_height(self) -> None:
         """The form box never shrinks: switching to a layer with fewer settings leaves what is below in place."""
@@ -529,3 +568,7 @@ class PipelinePanel(QWidget):
         self.error.setText("")
         for widget in self.fields.values():
             mark_refused(widget, False)
+
+
+# The rows a type's form has besides its parameters: actions of the app, not settings of the layer.
+FORM_EXTRAS = {"Dropout": PipelinePanel._dropout_rows, "Dense": PipelinePanel._dense_rows}

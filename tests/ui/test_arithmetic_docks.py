@@ -9,7 +9,7 @@ from tests.ui.ui_support import hover, make_window
 def test_docks_menu_and_shortcuts(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     views = window.arithmetic_views
-    assert set(views) == {"stepper", "matrix", "neuron", "upsampling", "dropout"}
+    assert set(views) == {"stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout"}
     for key in views:
         assert f"arithmetic_{key}" in window.docks
     menu = window.menus["Step-through"]

@@ -9,6 +9,7 @@ from cnnviz import core
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.ui.arithmetic.stepper import Step, StepperView
 from cnnviz.ui.document import Document
+from ui_support import lit
 
 
 def number(text: str) -> float:
@@ -113,8 +114,8 @@ def test_hover_pauses_and_moves_the_window(seed, qtbot):
     qtbot.waitUntil(lambda: document.probe is not None and document.probe.cell == (1, 2, 1), timeout=2000)
     assert view.steps[view.step] == Step(1, (1, 2))
     # the receptive field in the input grid is exactly the window the stepper draws
-    assert document.probe.fields[0] == {(r, c, 0) for r, c in view.provenance().window}
-    assert document.probe.fields[0] == {(r, c, 0) for r in range(1, 4) for c in range(2, 5)}
+    assert lit(document.probe.fields[0]) == {(r, c, 0) for r, c in view.provenance().window}
+    assert lit(document.probe.fields[0]) == {(r, c, 0) for r in range(1, 4) for c in range(2, 5)}
 
 
 def test_stride_padding_dilation_change_shows_at_once(seed):

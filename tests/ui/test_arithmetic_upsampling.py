@@ -5,6 +5,7 @@ import numpy as np
 from cnnviz import core
 from cnnviz.ui.arithmetic.upsampling_view import UpsamplingView, axis_text
 from cnnviz.ui.document import Document
+from ui_support import lit
 
 
 def make(qtbot, factor=2, interpolation="bilinear"):
@@ -61,7 +62,8 @@ def test_hovering_an_output_grid_sets_the_probe(qtbot):
     qtbot.mouseMove(view.canvas, view.canvas.cell_center("bilinear", (4, 1)).toPoint())
     qtbot.waitUntil(lambda: view.cell == (4, 1), timeout=2000)
     assert document.probe.level == 1 and document.probe.cell == (4, 1, 0)
-    assert document.probe.fields[0] == {(1, 0, 0)}  # nearest layer: the receptive field is one cell
+    assert lit(document.probe.fields[0]) == {(1, 0, 0)}  # nearest layer: the receptive field is one cell
+
 
 
 def test_a_pinned_cell_carried_into_a_pipeline_without_up_sampling_is_not_an_error(qtbot):

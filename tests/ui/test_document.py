@@ -7,6 +7,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from cnnviz import core
 from cnnviz.core import ConfigError
 from cnnviz.ui.document import Document, new_stroke_id
+from ui_support import lit
 
 
 def expected_outputs(doc):
@@ -171,12 +172,12 @@ def test_probes(doc):
     doc.probeChanged.connect(seen.append)
     doc.set_probe(2, (0, 1, 0))  # max pooling cell: window rows 0-1, cols 2-3 of the conv output
     p = doc.probe
-    assert p.fields[2] == {(0, 1, 0)}
-    assert p.fields[1] == {(r, c, 0) for r in (0, 1) for c in (2, 3)}
-    assert p.fields[0] == {(r, c, 0) for r in range(4) for c in range(2, 6)}
-    assert p.fields == core.receptive_field(doc.pipeline, doc.levels, 2, (0, 1, 0))
+    assert lit(p.fields[2]) == {(0, 1, 0)}
+    assert lit(p.fields[1]) == {(r, c, 0) for r in (0, 1) for c in (2, 3)}
+    assert lit(p.fields[0]) == {(r, c, 0) for r in range(4) for c in range(2, 6)}
+    assert {k: lit(v) for k, v in p.fields.items()} == core.receptive_field(doc.pipeline, doc.levels, 2, (0, 1, 0))
     doc.set_probe(1, (1, 1, 1), pinned=True)
-    assert doc.probe.weights[1] == {(a, b, 0, 1) for a in range(3) for b in range(3)}
+    assert lit(doc.probe.weights[1]) == {(a, b, 0, 1) for a in range(3) for b in range(3)}
     doc.set_probe(3, (0, 0, 0))  # hover does not replace a pinned probe
     assert doc.probe.level == 1 and doc.probe.pinned
     doc.clear_probe()
@@ -184,8 +185,8 @@ def test_probes(doc):
     doc.set_probe(1, (1, 1, 1), pinned=True)  # click again: unpin
     assert doc.probe is None
     doc.set_weight_probe(1, (0, 0, 0, 0))
-    assert doc.probe.fields[0] == core.weight_footprint(doc.layer(1), (6, 6, 1), (0, 0, 0, 0))
-    assert doc.probe.weights == {1: {(0, 0, 0, 0)}}
+    assert lit(doc.probe.fields[0]) == core.weight_footprint(doc.layer(1), (6, 6, 1), (0, 0, 0, 0))
+    assert {k: lit(v) for k, v in doc.probe.weights.items()} == {1: {(0, 0, 0, 0)}}
     doc.clear_probe()
     assert doc.probe is None and seen[-1] is None
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.core import Conv2D, Pipeline, seed_input
 from cnnviz.io import load_image, load_session
 from cnnviz.ui import settings
-from cnnviz.ui.file_actions import ImageImportDialog
+from cnnviz.ui.file_dialogs import ImageImportDialog
 
 RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
 
@@ -180,6 +180,7 @@ def test_unsaved_work_is_recovered_after_a_crash(window, qtbot, tmp_path):
     doc.paint_cells([(5, 5, 0)], 0.75)
     doc.flush()
     fa.autosave()  # the timer's job
+    fa.wait_for_autosave()  # written in a worker thread
     assert fa.recovery_path.exists()
     # "crash": a new window starts while the recovery file is still there
     from cnnviz.ui.main_window import MainWindow
@@ -203,6 +204,7 @@ def test_declined_recovery_is_removed(window):
     fa = window.file_actions
     window.document.paint_cells([(0, 0, 0)], 0.5)
     fa.autosave()
+    fa.wait_for_autosave()  # written in a worker thread
     fa.dialogs.recover_answer = False
     fa.activate()
     assert not fa.recovery_path.exists() and fa._autosave.isActive()
@@ -319,17 +321,21 @@ def test_autosave_writes_only_after_new_edits(window):
     doc.paint_cells([(0, 0, 0)], 0.5)
     doc.flush()
     fa.autosave()
+    fa.wait_for_autosave()  # written in a worker thread
     first = fa.recovery_path.stat().st_mtime_ns
     os.utime(fa.recovery_path, ns=(first - 10**9, first - 10**9))
     fa.autosave()  # nothing new: the file is left alone
+    fa.wait_for_autosave()  # written in a worker thread
     assert fa.recovery_path.stat().st_mtime_ns == first - 10**9
     doc.paint_cells([(0, 0, 0)], 0.25)
     doc.flush()
     fa.autosave()
+    fa.wait_for_autosave()  # written in a worker thread
     assert load_session(fa.recovery_path).input[0, 0, 0] == np.float32(0.25)
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     fa.autosave()  # back at the saved state: no recovery needed
+    fa.wait_for_autosave()  # written in a worker thread
     assert not fa.recovery_path.exists()
 
 
@@ -343,6 +349,7 @@ def test_a_second_window_leaves_the_first_windows_recovery_alone(window, qtbot):
     doc.paint_cells([(0, 0, 0)], 0.5)
     doc.flush()
     first.autosave()
+    first.wait_for_autosave()  # written in a worker thread
     assert first.recovery_path.exists()
     second = MainWindow()
     qtbot.addWidget(second)
@@ -352,6 +359,7 @@ def test_a_second_window_leaves_the_first_windows_recovery_alone(window, qtbot):
     second.document.paint_cells([(1, 1, 0)], 0.25)
     second.document.flush()
     second.file_actions.autosave()
+    second.file_actions.wait_for_autosave()  # written in a worker thread
     assert second.file_actions.recovery_path != first.recovery_path
     assert load_session(first.recovery_path).input[0, 0, 0] == np.float32(0.5)
     assert load_session(second.file_actions.recovery_path).input[1, 1, 0] == np.float32(0.25)
@@ -371,6 +379,7 @@ window.file_actions.activate()
 window.document.paint_cells([(2, 3, 0)], 0.75)
 window.document.flush()
 window.file_actions.autosave()
+window.file_actions.wait_for_autosave()  # written in a worker thread
 print(window.file_actions.recovery_path, flush=True)
 sys.stdin.read()  # wait to be killed
 """
@@ -396,6 +405,7 @@ def test_work_of_a_killed_app_is_offered_at_the_next_start(window, tmp_path):
     assert fa.dialogs.asked == ["recover?"]
     assert window.document.input[2, 3, 0] == np.float32(0.75) and window.isWindowModified()
     assert not os.path.exists(recovery)  # taken over: this window autosaves it under its own name now
+    fa.wait_for_autosave()
     assert load_session(fa.recovery_path).input[2, 3, 0] == np.float32(0.75)
 
 
@@ -442,7 +452,7 @@ def test_a_keras_config_with_another_input_offers_to_resize_the_image(window, tm
 def test_the_image_import_dialog_keeps_the_picture_proportions(tmp_path, qtbot):
     from PIL import Image
 
-    from cnnviz.ui.file_actions import ImageImportDialog
+    from cnnviz.ui.file_dialogs import ImageImportDialog
 
     Image.new("L", (40, 20), 128).save(tmp_path / "wide.png")  # 40 wide, 20 high
     dialog = ImageImportDialog(str(tmp_path / "wide.png"), (6, 6, 1))
@@ -455,3 +465,35 @@ def test_the_image_import_dialog_keeps_the_picture_proportions(tmp_path, qtbot):
     dialog.proportions.check.setChecked(False)  # the user may still squash it on purpose
     dialog.rows.setValue(7)
     assert dialog.cols.value() == 8
+
+
+def test_autosave_writes_a_snapshot_in_a_worker_while_editing_goes_on(window, monkeypatch):
+    """The GUI thread hands over a copy and returns; edits made while the worker writes are not in that file,
+    and a second autosave during the write waits for the next turn instead of writing over it."""
+    import threading
+
+    from cnnviz.ui import recovery
+
+    fa, doc = window.file_actions, window.document
+    release, threads = threading.Event(), []
+    real_save = recovery.save_session
+
+    def slow_save(session, path):
+        threads.append(threading.current_thread())
+        release.wait(10)
+        real_save(session, path)
+
+    monkeypatch.setattr(recovery, "save_session", slow_save)
+    doc.paint_cells([(0, 0, 0)], 0.5)
+    doc.flush()
+    fa.autosave()  # returns at once: the worker waits for `release`
+    doc.paint_cells([(0, 0, 0)], 0.25)  # the user goes on painting
+    doc.flush()
+    fa.autosave()  # a save is running: nothing new is started
+    release.set()
+    fa.wait_for_autosave()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert load_session(fa.recovery_path).input[0, 0, 0] == np.float32(0.5)  # the snapshot, not the live input
+    fa.autosave()  # the next turn takes the newer work
+    fa.wait_for_autosave()
+    assert load_session(fa.recovery_path).input[0, 0, 0] == np.float32(0.25)

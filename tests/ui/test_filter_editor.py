@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from cnnviz import core
 from cnnviz.core import ops
-from ui_support import hover, make_window, stroke
+from ui_support import highlighted, hover, lit, make_window, stroke
 
 
 @pytest.fixture
@@ -115,9 +115,9 @@ def test_hovering_a_weight_lights_the_input_it_multiplies(window, qtbot):
     editor = editor_of(window)
     hover(qtbot, slice_view(editor, 0, 0).heatmap, (0, 0))
     expected = core.weight_footprint(doc.layer(1), (6, 6, 1), (0, 0, 0, 0))
-    assert doc.probe.fields[0] == expected
-    assert window.input_grid.heatmap._highlight == {(r, c) for r, c, _ in expected}
-    assert slice_view(editor, 0, 0).heatmap._highlight == {(0, 0)}
+    assert lit(doc.probe.fields[0]) == expected
+    assert highlighted(window.input_grid.heatmap) == {(r, c) for r, c, _ in expected}
+    assert highlighted(slice_view(editor, 0, 0).heatmap) == {(0, 0)}
     assert "weight 1" in window.statusBar().currentMessage()
 
 
@@ -125,9 +125,9 @@ def test_hovering_an_output_lights_the_weights_used(window, qtbot):
     doc = window.document
     editor = editor_of(window)
     hover(qtbot, window.layer_views.cards(1)[1].heatmap, (2, 2))
-    assert doc.probe.weights[1] == {(a, b, 0, 1) for a in range(3) for b in range(3)}
-    assert slice_view(editor, 1, 0).heatmap._highlight == {(a, b) for a in range(3) for b in range(3)}
-    assert slice_view(editor, 0, 0).heatmap._highlight == frozenset()
+    assert lit(doc.probe.weights[1]) == {(a, b, 0, 1) for a in range(3) for b in range(3)}
+    assert highlighted(slice_view(editor, 1, 0).heatmap) == {(a, b) for a in range(3) for b in range(3)}
+    assert highlighted(slice_view(editor, 0, 0).heatmap) == set()
 
 
 def test_hovering_a_later_layer_lights_the_weights_that_made_its_field(window, qtbot):
@@ -135,12 +135,12 @@ def test_hovering_a_later_layer_lights_the_weights_that_made_its_field(window, q
     doc = window.document
     editor = editor_of(window)
     hover(qtbot, window.layer_views.cards(3)[1].heatmap, (5, 5))
-    field = doc.probe.fields[1]
+    field = lit(doc.probe.fields[1])
     assert field and {ch for _, _, ch in field} == {1}
     want = set().union(*(core.weights_used(doc.layer(1), cell, (6, 6, 1)) for cell in field))
-    assert doc.probe.weights[1] == want
-    assert slice_view(editor, 1, 0).heatmap._highlight == {(a, b) for a, b, _, _ in want}
-    assert slice_view(editor, 0, 0).heatmap._highlight == frozenset()
+    assert lit(doc.probe.weights[1]) == want
+    assert highlighted(slice_view(editor, 1, 0).heatmap) == {(a, b) for a, b, _, _ in want}
+    assert highlighted(slice_view(editor, 0, 0).heatmap) == set()
 
 
 def test_a_refusal_message_goes_when_the_pipeline_changes_elsewhere(window):
@@ -188,3 +188,29 @@ def test_three_channel_slices_wrap_to_keep_cells_large_enough_for_numbers(window
     QApplication.processEvents()
     first = [v for v in editor.slices if v.filt == 0]
     assert len({v.mapTo(editor, v.rect().topLeft()).y() for v in first}) == 1
+
+
+def test_a_depthwise_layer_has_one_2d_filter_per_input_channel(window, qtbot):
+    """DepthwiseConv2D(3, depth_multiplier=2) on the 4×4×2 conv output: maps c·2 + k, each from channel c alone."""
+    doc = window.document
+    editor = editor_of(window)
+    doc.select_layer(1)
+    window.pipeline_panel.add_layer("DepthwiseConv2D")
+    index = doc.selected_layer
+    doc.set_layer_param(index, "depth_multiplier", 2)
+    layer = doc.layer(index)
+    kernel = layer.get_weights()[0]
+    assert kernel.shape == (3, 3, 2, 2) and len(editor.slices) == 4  # 2 channels × 2 filters each, one slice each
+    assert [(v.filt, v.channel) for v in editor.slices] == [(0, 0), (1, 0), (2, 1), (3, 1)]
+    for view in editor.slices:
+        np.testing.assert_array_equal(view.heatmap.image.image, kernel[:, :, view.channel, view.filt % 2])
+    assert "nothing is added across channels" in editor.title.text() and "A Conv2D filter is 3×3×2" in editor.title.text()
+    assert not editor.filter_tools.isVisible()  # depth_multiplier sets the count, not Add / Remove
+    editor.brush.setValue(5.0)
+    stroke(qtbot, slice_view(editor, 3, 1).heatmap, [(0, 0)])  # map 4 = channel 2's second filter
+    doc.flush()
+    assert doc.layer(index).get_weights()[0][0, 0, 1, 1] == 5.0
+    x = doc.levels[index - 1]
+    k = doc.layer(index).get_weights()[0][:, :, 1, 1]
+    b = doc.layer(index).get_weights()[1][3]
+    assert doc.levels[index][0, 0, 3] == pytest.approx(float((x[:3, :3, 1] * k).sum() + b), abs=1e-5)

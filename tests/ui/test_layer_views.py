@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 from cnnviz import core
 from cnnviz.ui import layer_views
 from cnnviz.ui.colormaps import DIVERGING, GREYS, input_levels, symmetric_levels
-from ui_support import hover, make_window, stroke
+from ui_support import highlighted, hover, lit, make_window, stroke
 
 
 @pytest.fixture
@@ -63,11 +63,11 @@ def test_hovering_an_output_cell_lights_its_receptive_field_everywhere(window, q
     pooled = views.cards(2)[0].heatmap
     hover(qtbot, pooled, (1, 0))
     expected = core.receptive_field(doc.pipeline, doc.levels, 2, (1, 0, 0))
-    assert doc.probe.fields == expected
+    assert {k: lit(v) for k, v in doc.probe.fields.items()} == expected
     for card in views.cards():
         want = {(r, c) for r, c, ch in expected.get(card.level, ()) if ch == card.channel}
-        assert card.heatmap._highlight == want
-    assert window.input_grid.heatmap._highlight == {(r, c) for r, c, _ in expected[0]}
+        assert highlighted(card.heatmap) == want
+    assert highlighted(window.input_grid.heatmap) == {(r, c) for r, c, _ in expected[0]}
     assert "MaxPooling2D #2 output: row 2, col 1, channel 1" in window.statusBar().currentMessage()
     # a click pins: moving elsewhere keeps it, clicking again releases it
     stroke(qtbot, pooled, [(1, 0)])
@@ -141,7 +141,7 @@ def test_maps_grow_to_fill_the_view_and_stop_at_a_readable_maximum(window, qtbot
     sides = [c.cards[0].heatmap.width() for c in views.columns]
     assert sides[0] > sides[1] > sides[2] and sides[3] == sides[0]  # one cell size across the levels
     window.action_set.zoom_in.trigger()  # the user can still zoom past the fit (and scroll)
-    assert cell_px(views.cards(0)[0]) > small * 1.2
+    assert cell_px(settle(window).cards(0)[0]) > small * 1.2  # once the layout has run
     assert window.layer_views.zoom_control.label.text() == "125 %"  # the zoom says where it is
 
 

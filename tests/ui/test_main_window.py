@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import cnnviz
 from cnnviz.ui import MainWindow, app as app_module
@@ -98,6 +98,7 @@ def test_zoom_and_show_values(window):
     views = window.layer_views
     side = views.cards(0)[0].heatmap.width()
     window.action_set.zoom_in.trigger()
+    QApplication.processEvents()  # the maps take their new size when the layout runs
     assert views.cards(0)[0].heatmap.width() > side
     window.action_set.show_values.setChecked(False)
     assert not views.cards(0)[0].heatmap.overlay.show_values

@@ -76,16 +76,19 @@ def test_add_reorder_and_remove_layers(window, qtbot):
 
 
 def test_every_layer_type_can_be_added(window):
+    """The menu offers every registered type; each lands after the seed's last map (and is undone again, so
+    that every type meets the same 6×6×2 map)."""
     doc = window.document
-    from cnnviz.ui.texts import FORM_TYPES
+    from cnnviz.core import LAYER_TYPES
 
-    for name in FORM_TYPES:
-        doc.select_layer(len(doc.pipeline.layers))
+    for name in LAYER_TYPES:
+        doc.select_layer(3)
         window.action_set.add_layer[name].trigger()
         assert type(doc.layer(doc.selected_layer)).__name__ == name
         assert panel_of(window).error.isHidden(), panel_of(window).error.text()
-    assert len(doc.pipeline.layers) == 3 + len(FORM_TYPES)
-    assert len(window.layer_views.columns) == len(doc.levels)
+        assert len(doc.pipeline.layers) == 4
+        assert len(window.layer_views.columns) == len(doc.levels)
+        doc.undo_stack.undo()
 
 
 def test_invalid_stride_is_refused_in_place(window, qtbot):
@@ -239,3 +242,33 @@ def test_duplicating_a_conv_after_itself_keeps_its_filters_across_the_new_channe
     for c in range(2):
         np.testing.assert_allclose(copy[:, :, c, :], original[:, :, 0, :] / 2)
     np.testing.assert_array_equal(doc.layer(2).bias, doc.layer(1).bias)
+
+
+def type_into(qtbot, box, text):
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), text)
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+
+
+def tinted(widget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Base) == ERROR_FILL
+
+
+@pytest.mark.parametrize(
+    ("key", "refused", "message"),
+    [("strides", "0", "Conv2D #1: strides must be ≥ 1, got 0×1"), ("kernel_size", "7", "does not fit")],
+)
+def test_a_refused_value_set_back_to_the_current_one_clears_the_message(window, qtbot, key, refused, message):
+    """Issue 13: stride 0 then 1 (the value in use) left both boxes pink with the old message."""
+    panel = panel_of(window)
+    error = panel.findChild(QLabel, "layerError")
+    box = panel.fields[key].boxes[0]
+    in_use = str(box.value())
+    type_into(qtbot, box, refused)
+    assert error.isVisible() and message in error.text()
+    assert tinted(panel.fields[key].boxes[0])
+    type_into(qtbot, panel.fields[key].boxes[0], in_use)
+    assert error.isHidden() and error.text() == ""
+    assert not any(tinted(b) for b in panel.fields[key].boxes)
+    assert "still in use" not in panel.findChild(QLabel, "layerArithmetic").text()
+    assert window.document.undo_stack.count() == 0  # nothing was changed, nothing to undo

@@ -6,8 +6,9 @@ from PySide6.QtWidgets import QApplication, QTabBar
 from cnnviz.ui import main_window
 from ui_support import make_window
 
-ARITHMETIC = ("stepper", "matrix", "neuron", "upsampling", "dropout")
-TABBED = {f"arithmetic_{k}" for k in ARITHMETIC[1:]} | {"model_summary", "side_by_side"}  # the tabs beside the step-through
+ARITHMETIC = ("stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout")
+TRAINING = {"training": "Training", "backprop": "Backpropagation"}  # tabbed with them (training_dock.py)
+TABBED = {f"arithmetic_{k}" for k in ARITHMETIC[1:]} | {"model_summary", "side_by_side"} | set(TRAINING)  # beside the step-through
 
 
 def arithmetic_tabs(window):
@@ -18,7 +19,7 @@ def arithmetic_tabs(window):
     # Qt keeps spare tab bars parked outside the window: count only the one on screen
     bars = [bar for bar in window.findChildren(QTabBar)
             if window.rect().contains(bar.geometry()) and {bar.tabText(i) for i in range(bar.count())} == titles]
-    assert len(bars) == 1, "the arithmetic docks, the summary and the side by side share one tab bar"
+    assert len(bars) == 1, "the arithmetic, summary, side-by-side and training docks share one tab bar"
     return tabbed, bars[0].tabText(bars[0].currentIndex())
 
 

@@ -34,3 +34,15 @@ def stroke(qtbot, heatmap, cells, button=Qt.MouseButton.LeftButton, modifier=Qt.
 def hover(qtbot, heatmap, cell):
     qtbot.mouseMove(heatmap.viewport(), heatmap.cell_center(*cell))
     QApplication.processEvents()
+
+
+def lit(mask) -> set:
+    """The cells (or kernel indices) a probe mask lights, as a set of index tuples."""
+    import numpy as np
+
+    return {tuple(int(v) for v in i) for i in np.argwhere(mask)}
+
+
+def highlighted(heatmap) -> set:
+    """The (row, col) cells a Heatmap has lit."""
+    return set() if heatmap._highlight is None else lit(heatmap._highlight)

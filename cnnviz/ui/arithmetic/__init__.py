@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from cnnviz.ui.arithmetic.batchnorm_view import BatchNormView
+from cnnviz.ui.arithmetic.dense_view import DenseView
 from cnnviz.ui.arithmetic.dropout_view import DropoutView
 from cnnviz.ui.arithmetic.matrix_view import MatrixView
 from cnnviz.ui.arithmetic.neuron_view import NeuronView
 from cnnviz.ui.arithmetic.stepper import StepperView
 from cnnviz.ui.arithmetic.upsampling_view import UpsamplingView
 
-__all__ = ["DropoutView", "MatrixView", "NeuronView", "StepperView", "UpsamplingView", "install_arithmetic_docks"]
+__all__ = [
+    "BatchNormView", "DenseView", "DropoutView", "MatrixView", "NeuronView", "StepperView", "UpsamplingView",
+    "install_arithmetic_docks",
+]
 
 # (key, dock title, view class): the order of the tabs
 _VIEWS = (
     ("stepper", "Step through", StepperView),
     ("matrix", "Conv as matrix", MatrixView),
     ("neuron", "Neuron (ANN)", NeuronView),
+    ("dense", "Dense", DenseView),
+    ("batchnorm", "Batch norm", BatchNormView),
     ("upsampling", "Up-sampling", UpsamplingView),
     ("dropout", "Dropout", DropoutView),
 )

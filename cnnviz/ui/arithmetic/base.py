@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from cnnviz.core import ConfigError
-from cnnviz.ui.grid_painter import GridCache, GridGeometry, cached, pixel_font
+from cnnviz.ui.grid_painter import GridCache, cached, pixel_font
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class SceneCanvas(QWidget):
 
     def hit(self, point: QPointF):
         for key, geo in self._geometries.items():
-            cell = geo.cell_at(point) if isinstance(geo, GridGeometry) else None
+            cell = geo.cell_at(point) if hasattr(geo, "cell_at") else None  # a grid, or a vector (vector_view)
             if cell is not None:
                 return key, cell
         return None
@@ -305,6 +305,24 @@ def draw_symbol(painter: QPainter, rect: QRectF, text: str, size: float | None =
         font = pixel_font(font.pixelSize() * rect.width() * 0.9 / width, bold=True)
     painter.setFont(font)
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
+
+
+def draw_lines(painter, rect: QRectF, lines: list[str]) -> None:
+    """A few short centred lines between two pictures (a sum and its result), as large as they fit."""
+    painter.save()
+    size = min(18.0, rect.height() / (len(lines) + 1))
+    font = pixel_font(size, bold=True)
+    widest = max(QFontMetricsF(font).horizontalAdvance(line) for line in lines)
+    if widest > rect.width():
+        font = pixel_font(size * rect.width() / widest, bold=True)
+    painter.setFont(font)
+    painter.setPen(QColor(50, 50, 50))
+    height = QFontMetricsF(font).height()
+    top = rect.center().y() - height * len(lines) / 2
+    for k, line in enumerate(lines):
+        painter.drawText(QRectF(rect.left(), top + k * height, rect.width(), height), Qt.AlignmentFlag.AlignCenter,
+                         line)
     painter.restore()
 
 

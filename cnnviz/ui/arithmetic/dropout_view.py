@@ -21,6 +21,11 @@ from cnnviz.ui.grid_painter import Grid, paint_grids
 NO_SEED = -1  # the seed box's "none" value (a fresh random mask each run, as Keras without a seed)
 
 
+def as_map(a):
+    """A level as (H, W, C): a vector (after Flatten or Dense) is drawn as one row of cells."""
+    return a if a is None or a.ndim == 3 else a.reshape(1, -1, 1)
+
+
 class DropoutView(ArithmeticView):
     """Input × mask = output for the selected Dropout layer, with the mode, mask and seed controls."""
 
@@ -78,7 +83,7 @@ class DropoutView(ArithmeticView):
         if layer is None:
             self.channel.set_count(0)
         else:
-            x = self.document.levels[self._index - 1]
+            x = as_map(self.document.levels[self._index - 1])
             for widget, value in (
                 (self.seed, NO_SEED if layer.seed is None else layer.seed),
                 (self.training_button, self.document.training),
@@ -100,7 +105,7 @@ class DropoutView(ArithmeticView):
         if layer is None or seed == layer.seed:
             return
         try:
-            self.document.replace_layer(self._index, layer.replace(seed=seed))
+            self.document.set_layer_param(self._index, "seed", seed)
         except ConfigError as exc:
             self.formula.setText(str(exc))
 
@@ -108,12 +113,12 @@ class DropoutView(ArithmeticView):
     def mask(self) -> np.ndarray | None:
         """The mask the layer multiplies by (None before it has been drawn, i.e. before any training run)."""
         layer = self.layer
-        return None if layer is None or layer.mask is None else layer.mask
+        return None if layer is None or layer.mask is None else as_map(layer.mask)
 
     def grids(self) -> dict:
         """The three grids drawn: input, mask (1 = kept, 0 = dropped) and output, of the shown channel."""
         layer = self.layer
-        x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
+        x, y = (as_map(a) for a in self.document.levels[self._index - 1: self._index + 1])
         ch = self.channel.index
         # One colour scale for input and output, so that scaled cells visibly darken and dropped ones fade.
         lut, levels = level_style(self._index - 1, np.concatenate([x.ravel(), y.ravel()]))
@@ -121,7 +126,8 @@ class DropoutView(ArithmeticView):
         training = self.document.training
         mask = self.mask()
         scale = 1.0 / (1.0 - layer.rate)
-        grids = {"input": Grid(x[:, :, ch], levels, lut, title=f"Input {'×'.join(map(str, x.shape))}")}
+        shape = self.document.levels[self._index - 1].shape
+        grids = {"input": Grid(x[:, :, ch], levels, lut, title=f"Input {'×'.join(map(str, shape))}")}
         if mask is not None:
             keep = mask[:, :, ch]
             texts = (
@@ -154,7 +160,8 @@ class DropoutView(ArithmeticView):
         layer = self.layer
         if layer is None:
             return ""  # the canvas says what to do
-        x, y = self.document.levels[self._index - 1], self.document.levels[self._index]
+        vector = self.document.levels[self._index - 1].ndim == 1
+        x, y = (as_map(a) for a in self.document.levels[self._index - 1: self._index + 1])
         rate = layer.rate
         r = formulas.format_value(rate)
         if not self.document.training:
@@ -176,7 +183,7 @@ class DropoutView(ArithmeticView):
         kept_cells = np.argwhere(mask[:, :, c])
         if len(kept_cells):
             i, j = (int(v) for v in kept_cells[np.argmax(np.abs(x[:, :, c][mask[:, :, c]]))])
-            cell = (i, j) if x.shape[2] == 1 else (i, j, c)
+            cell = (j,) if vector else (i, j) if x.shape[2] == 1 else (i, j, c)
             lines.append(
                 f"For example kept {formulas.cell_name('x', cell)} = {formulas.format_value(x[i, j, c])} → "
                 f"{formulas.num(x[i, j, c])} × {formulas.format_value(scale)} = {formulas.format_value(y[i, j, c])}; "

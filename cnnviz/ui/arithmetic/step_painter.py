@@ -24,7 +24,7 @@ from cnnviz.ui.grid_painter import (
     INSERTED_FILL,
     Grid,
     fitted_font,
-    hatch,
+    hatch_cell,
     layout_grid,
     paint_grid_groups,
     pixel_font,
@@ -247,7 +247,7 @@ def _paint_zeros_legend(painter: QPainter, rect: QRectF, texts: tuple[str, str])
     for (fill, text), width in zip(items, widths):
         swatch = QRectF(x, rect.center().y() - size / 2, size, size)
         if fill is None:
-            hatch(painter, swatch)
+            hatch_cell(painter, swatch)
         else:
             painter.fillRect(swatch, fill)
         painter.setPen(GRID_LINE)

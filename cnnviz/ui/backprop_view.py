@@ -1,0 +1,272 @@
+"""Backpropagation made visible for the selected layer, on the current input: its input x, activations y,
+dL/dy (diverging colours), the filter's weights and dL/dW, for one filter o and input channel c (3×3 filters
+too); then a backward step-through: click a weight to read dL/dw[a, b] = Σ x[i+a, j+b]·dy[i, j] with its
+numbers and the optimizer's update; click an input cell to read how its gradient gathers from every output
+it fed. The sums are cnnviz/core/backprop.py's; the gradients the layers' own backward passes."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core import ConfigError
+from cnnviz.core.backprop import backward_pass, input_gradient_terms, optimizer_step_numbers, weight_gradient_terms
+from cnnviz.core.layers import Conv2D
+from cnnviz.ui.colormaps import DIVERGING, GREYS, symmetric_levels
+from cnnviz.ui.heatmap import Heatmap
+
+CELL_PX = 26
+MAX_TERMS = 12  # a sum longer than this is written with its first terms, "…", and its total
+RULES = {
+    "Conv2D": "each output cell sends dy back through the weights that made it (a transposed convolution of dy)",
+    "MaxPooling2D": "max pooling sends each window's gradient to its maximum only; the other cells get 0",
+    "AveragePooling2D": "average pooling shares each window's gradient equally among its cells",
+    "UpSampling2D": "up-sampling sums the gradients of the copies back into the cell they came from",
+    "Dropout": "dropout passes the gradient through the kept cells (× 1/(1 − rate)) and stops it at dropped ones",
+    "ReLU": "ReLU passes the gradient where its input was positive, 0 elsewhere",
+}
+LINK = ("The weights being learned are the filter's numbers, shared by every window: that is why dL/dw is a sum "
+        "over all window positions.")
+
+
+def fmt(v: float) -> str:
+    return f"{v:.3g}" if v == 0 or 1e-3 <= abs(v) < 1e4 else f"{v:.2e}"
+
+
+class BackpropView(QWidget):
+    def __init__(self, document, settings=lambda: None, target=lambda x: None, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.settings = settings  # the training dock's TrainingSettings (optimizer, learning rate, loss)
+        self.target = target  # what the current input should give (None: no data chosen yet)
+        self.weight_cell = (0, 0)
+        self.input_cell = (0, 0)
+        self.lazy = True
+        self._stale = True
+        self.filter = QSpinBox(minimum=1, maximum=1)
+        self.channel = QSpinBox(minimum=1, maximum=1)
+        self.target_class = QSpinBox(minimum=0, maximum=0)
+        self.target_class.setToolTip("For a classifier: the class the current input should be")
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.maps = {}
+        grid = QGridLayout()
+        for k, (key, title) in enumerate((("x", "input x"), ("y", "activations y"), ("dy", "dL/dy"),
+                                           ("w", "weights W"), ("dw", "dL/dW"))):
+            label = QLabel(title)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            heat = Heatmap()
+            heat.set_show_values(True)
+            self.maps[key] = heat
+            grid.addWidget(label, 0, k)
+            grid.addWidget(heat, 1, k, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+        self.maps["w"].cellPressed.connect(lambda r, c, _: self.pick_weight(r, c))
+        self.maps["dw"].cellPressed.connect(lambda r, c, _: self.pick_weight(r, c))
+        self.maps["x"].cellPressed.connect(lambda r, c, _: self.pick_input(r, c))
+        self.weight_text = QLabel()
+        self.input_text = QLabel()
+        for text in (self.weight_text, self.input_text):
+            text.setWordWrap(True)
+            text.setTextFormat(Qt.TextFormat.RichText)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            text.setAlignment(Qt.AlignmentFlag.AlignTop)
+        link = QLabel(LINK)
+        link.setObjectName("lectureLink")
+        link.setWordWrap(True)
+        link.setStyleSheet("color: #444; font-style: italic;")
+        controls = QHBoxLayout()
+        for name, box in (("Filter o", self.filter), ("Input channel c", self.channel),
+                          ("Target class", self.target_class)):
+            controls.addWidget(QLabel(name))
+            controls.addWidget(box)
+            box.valueChanged.connect(self.refresh)
+        controls.addStretch(1)
+        texts = QVBoxLayout()
+        texts.addWidget(self.weight_text)
+        texts.addWidget(self.input_text)
+        texts.addWidget(link)
+        texts.addStretch(1)
+        for text in (self.weight_text, self.input_text):
+            text.setMinimumWidth(360)
+        body = QHBoxLayout()
+        body.addLayout(grid)
+        body.addLayout(texts, 1)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.addWidget(self.header)
+        layout.addLayout(controls)
+        layout.addLayout(body)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        document.outputsChanged.connect(lambda _: self._changed())
+        document.selectionChanged.connect(lambda _: self._changed())
+        self.levels = None
+
+    def _changed(self):
+        self._stale = True
+        if not self.lazy or self.isVisible():
+            self.refresh()
+
+    def catch_up(self):
+        if self._stale:
+            self.refresh()
+
+    def pick_weight(self, a: int, b: int):
+        self.weight_cell = (a, b)
+        self.refresh()
+
+    def pick_input(self, r: int, q: int):
+        self.input_cell = (r, q)
+        self.refresh()
+
+    # ------------------------------------------------------------------ the pass
+    def _target(self, doc):
+        out_shape = doc.outputs[-1].shape if doc.outputs else ()
+        if len(out_shape) == 1:
+            self.target_class.setMaximum(out_shape[0] - 1)
+            return self.target_class.value(), "sparse_categorical_crossentropy"
+        target = self.target(doc.input)
+        if target is None or np.shape(target) != out_shape:
+            return None, None
+        return target, "mean_squared_error"
+
+    def refresh(self):
+        self._stale = False
+        doc = self.document
+        index = doc.selected_layer
+        self.target_class.setEnabled(bool(doc.outputs) and doc.outputs[-1].ndim == 1)
+        target, loss = self._target(doc)
+        if target is None:
+            self._say("Choose data in the Training dock (the teacher task gives every input its target), or end "
+                      "the pipeline in class probabilities, to see the gradients of the loss.")
+            return
+        settings = self.settings()
+        if settings is not None and settings.loss != loss and not (
+                loss == "sparse_categorical_crossentropy" and "crossentropy" in settings.loss):
+            loss = settings.loss
+        try:
+            value, self.levels = backward_pass(doc.pipeline, doc.input, target, loss, training=doc.training)
+        except (ConfigError, ValueError) as e:
+            self._say(f"No gradients here: {e}")
+            return
+        if index < 1:
+            self._say(f"Loss {fmt(value)} ({loss}). Select a layer to see its gradients.")
+            return
+        g = self.levels[index - 1]
+        layer = doc.layer(index)
+        self.header.setText(f"<b>{layer.label}</b> on the current input, target "
+                            f"{target if np.ndim(target) == 0 else 'the teacher’s output'}: loss L = {fmt(value)} "
+                            f"({loss}).")
+        x, y, dy = _as_map(g.x), _as_map(g.y), _as_map(g.dy)
+        kernel = layer.get_weights()[0] if isinstance(layer, Conv2D) else None
+        o = min(self.filter.value(), y.shape[2]) - 1
+        c = min(self.channel.value(), x.shape[2]) - 1
+        for box, top in ((self.filter, y.shape[2]), (self.channel, x.shape[2])):
+            box.blockSignals(True)
+            box.setMaximum(top)
+            box.blockSignals(False)
+        self._show("x", x[:, :, c], GREYS, (float(x.min()), float(max(x.max(), x.min() + 1e-9))))
+        self._show("y", y[:, :, o], DIVERGING, symmetric_levels(y[:, :, o]))
+        self._show("dy", dy[:, :, o], DIVERGING, symmetric_levels(dy[:, :, o]))
+        if kernel is not None:
+            self._show("w", kernel[:, :, c, o], DIVERGING, symmetric_levels(kernel[:, :, c, o]))
+            self._show("dw", g.grads[0][:, :, c, o], DIVERGING, symmetric_levels(g.grads[0][:, :, c, o]))
+            self.weight_text.setText(self._weight_sum(layer, g, x, dy, c, o, kernel, settings))
+        else:
+            for key in ("w", "dw"):
+                self.maps[key].hide()
+            self.weight_text.setText(f"{layer.label} has no filter weights: it only passes the gradient on.")
+        self.input_text.setText(self._input_sum(layer, g, x, dy, c, kernel))
+
+    def _show(self, key, values, lut, levels):
+        heat = self.maps[key]
+        heat.show()
+        heat.set_data(values, levels, lut)
+        heat.fit(CELL_PX)
+
+    def _say(self, text):
+        self.header.setText(text)
+        self.weight_text.setText("")
+        self.input_text.setText("")
+
+    # ------------------------------------------------------------------ the written-out sums
+    def _weight_sum(self, layer, g, x, dy, c, o, kernel, settings) -> str:
+        a, b = (min(v, k - 1) for v, k in zip(self.weight_cell, layer.kernel_size))
+        terms = weight_gradient_terms(layer, x, dy, a, b, c, o)
+        total = sum(xv * d for *_, xv, d in terms)
+        shown = [f"{fmt(xv)}·{fmt(d)}" for *_, xv, d in terms if xv != 0 and d != 0]
+        body = " + ".join(shown[:MAX_TERMS]) + (" + …" if len(shown) > MAX_TERMS else "")
+        grad = float(g.grads[0][a, b, c, o])
+        w = float(kernel[a, b, c, o])
+        lines = [f"<b>dL/dw[{a},{b}]</b> (filter {o + 1}, channel {c + 1}) = Σ<sub>i,j</sub> x[i·s+{a}, j·s+{b}] · "
+                 f"dy[i,j] over the {len(terms)} window positions",
+                 f"= {body or '0'} = <b>{fmt(total)}</b> (the backward pass: {fmt(grad)})"]
+        if settings is not None:
+            n = optimizer_step_numbers(settings.optimizer, settings.learning_rate, w, grad, momentum=settings.momentum)
+            eta = fmt(n["lr"])
+            if settings.optimizer == "SGD" and not settings.momentum:
+                lines.append(f"Update (SGD): w ← w − η·g = {fmt(w)} − {eta}·{fmt(grad)} = <b>{fmt(n['w'])}</b>")
+            elif settings.optimizer == "SGD":
+                lines.append(f"Update (SGD, momentum {fmt(settings.momentum)}, from m = 0): m ← μ·m − η·g = "
+                             f"{fmt(n['m'])}; w ← w + m = {fmt(w)} + {fmt(n['m'])} = <b>{fmt(n['w'])}</b>")
+            elif settings.optimizer == "Adam":
+                lines.append(f"Update (Adam, a first step from m = v = 0): m ← m + (g − m)(1 − β₁) = {fmt(n['m'])}; "
+                             f"v ← v + (g² − v)(1 − β₂) = {fmt(n['v'])}; α = η·√(1 − β₂)/(1 − β₁) = "
+                             f"{fmt(n['alpha'])}; step α·m/(√v + ε) = {fmt(n['step'])}; "
+                             f"w ← {fmt(w)} − {fmt(n['step'])} = <b>{fmt(n['w'])}</b>")
+            else:
+                lines.append(f"Update (RMSprop, from v = 0): v ← ρ·v + (1 − ρ)·g² = {fmt(n['v'])}; step "
+                             f"η·g/√(v + ε) = {fmt(n['step'])}; w ← {fmt(w)} − {fmt(n['step'])} = "
+                             f"<b>{fmt(n['w'])}</b>")
+        return "<br>".join(lines)
+
+    def _input_sum(self, layer, g, x, dy, c, kernel) -> str:
+        r, q = (min(v, n - 1) for v, n in zip(self.input_cell, x.shape[:2]))
+        dx = _as_map(g.dx)
+        value = float(dx[r, q, c])
+        rule = RULES.get(type(layer).__name__, "the gradient goes back through the layer's own derivative")
+        head = f"<b>dL/dx[{r},{q}]</b> (channel {c + 1}) gathers from every output it fed: {rule}."
+        if isinstance(layer, Conv2D):
+            terms = [t for t in input_gradient_terms(layer, x.shape, kernel, dy, r, q, c)]
+            shown = [f"w[{a},{b}]·dy[{i},{j}] = {fmt(w)}·{fmt(d)}" for i, j, o, a, b, w, d in terms]
+        else:
+            terms = self._contributions(layer, g, r, q, c)
+            shown = [f"from y[{i},{j}]: {fmt(v)}" for i, j, v in terms]
+        body = " + ".join(shown[:MAX_TERMS]) + (" + …" if len(shown) > MAX_TERMS else "")
+        return f"{head}<br>= {body or '0 (no output read this cell)'} = <b>{fmt(value)}</b>"
+
+    def _contributions(self, layer, g, r, q, c):
+        """For a layer without weights: what each output cell's dy sends to input cell (r, q, c), from the
+        layer's own backward pass with that one dy."""
+        dy = np.asarray(g.dy)
+        out = []
+        if dy.ndim != 3 or dy.size > 4096:
+            return out
+        training = self.document.training
+        for i, j, o in zip(*np.nonzero(dy)):
+            one = np.zeros_like(dy)
+            one[i, j, o] = dy[i, j, o]
+            dx, _ = layer.backward(g.x[None], one[None], training)
+            v = float(dx[0][r, q, c]) if dx[0].ndim == 3 else 0.0
+            if v != 0:
+                out.append((int(i), int(j), v))
+        return out
+
+
+def _as_map(a):
+    a = np.asarray(a)
+    return a.reshape(1, -1, 1) if a.ndim == 1 else a

@@ -1,0 +1,454 @@
+"""The training dock: what to learn from, how (loss, optimizer, learning rate, batch, epochs, validation
+share, seed, frozen layers), the run's buttons and progress, the live plot, and the validation confusion
+matrix after a classifier's run. The run itself is ui/training_run.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core import ConfigError
+from cnnviz.core.training import LOSSES, OPTIMIZERS
+from cnnviz.io import SessionError
+from cnnviz.io.training_sets import DATA_KINDS, TrainingSettings, load_training_data, missing_head, teacher_pipeline
+from cnnviz.ui.backprop_view import BackpropView
+from cnnviz.ui.training_plot import TrainingPlot
+from cnnviz.ui.training_run import TrainingRun
+
+CLASSIFIER_LOSS, TEACHER_LOSS = "sparse_categorical_crossentropy", "mean_squared_error"
+DEFAULT_RATES = {"SGD": 0.05, "Adam": 0.01, "RMSprop": 0.005}
+ERROR_STYLE, NOTE_STYLE = "color: #b00020;", "color: #333;"
+
+
+class TrainingDock(QWidget):
+    def __init__(self, document, blocked_actions=(), parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.run = TrainingRun(document, blocked_actions, self)
+        self.data = None
+        self.initial_weights = None  # the weights before the first run on this data: Reset goes back here
+        self.ask_folder = lambda: QFileDialog.getExistingDirectory(self, "A folder with one sub-folder per class")
+        self.folder: str | None = None
+
+        # ---- what to learn from
+        self.data_box = QComboBox()
+        for key, text in DATA_KINDS.items():
+            self.data_box.addItem(text, key)
+        self.use_data = QPushButton("Use this data")
+        self.use_data.setToolTip("Load the data; the pipeline's input takes its shape and shows its first example")
+        self.data_note = QLabel()
+        self.data_note.setWordWrap(True)
+        self.add_head = QPushButton()
+        self.add_head.hide()
+        # ---- how
+        self.loss = QComboBox()
+        self.loss.addItems(list(LOSSES))
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(list(OPTIMIZERS))
+        self.optimizer.setCurrentText("Adam")
+        self.learning_rate = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1000.0, singleStep=0.001,
+                                            value=DEFAULT_RATES["Adam"])
+        self.momentum = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05, value=0.9)
+        self.batch_size = QSpinBox(minimum=1, maximum=4096, value=32)
+        self.epochs = QSpinBox(minimum=1, maximum=1000, value=5)
+        self.validation = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.layers = QListWidget()
+        self.layers.setToolTip("Unticked layers are frozen: training leaves their weights as they are")
+        self.layers.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.layers.setMaximumHeight(90)
+        # ---- the run
+        self.train_button = QPushButton("Train")
+        self.pause_button = QPushButton("Pause")
+        self.step_button = QPushButton("Step one batch")
+        self.resume_button = QPushButton("Resume")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Back to the weights before training on this data (one undo step)")
+        self.status = {key: QLabel("–") for key in ("epoch", "step", "loss", "accuracy", "speed", "left")}
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setObjectName("trainingMessage")
+        self.plot = TrainingPlot()
+        self.confusion = QTableWidget()
+        self.confusion.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.confusion_title = QLabel("Confusion matrix of the validation set (after a classifier's run)")
+        self.confusion_title.setWordWrap(True)
+        self._layout()
+        self._connect()
+        self._redraw = QTimer(self)  # the plot is redrawn at the snapshot rate, not once per step
+        self._redraw.setInterval(100)
+        self._redraw.timeout.connect(self.plot.redraw)
+        self._update_layers()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+    def _layout(self):
+        data = QGroupBox("Learn from")
+        form = QVBoxLayout(data)
+        form.addWidget(self.data_box)
+        form.addWidget(self.use_data)
+        form.addWidget(self.data_note)
+        form.addWidget(self.add_head)
+        how = QGroupBox("How")
+        f = QGridLayout(how)  # two settings a row: the dock is short on a small screen
+        pairs = (("Loss", self.loss), ("Optimizer", self.optimizer), ("Learning rate η", self.learning_rate),
+                 ("Momentum", self.momentum), ("Batch size", self.batch_size), ("Epochs", self.epochs),
+                 ("Validation share", self.validation), ("Seed", self.seed))
+        for k, (name, widget) in enumerate(pairs):
+            f.addWidget(QLabel(name), k // 2, 2 * (k % 2))
+            f.addWidget(widget, k // 2, 2 * (k % 2) + 1)
+        f.addWidget(QLabel("Layers that learn"), 4, 0)
+        f.addWidget(self.layers, 4, 1, 1, 3)
+        run = QGroupBox("Run")
+        r = QVBoxLayout(run)
+        buttons = QGridLayout()
+        for k, b in enumerate((self.train_button, self.pause_button, self.step_button, self.resume_button,
+                               self.reset_button)):
+            buttons.addWidget(b, k // 2, k % 2)
+        r.addLayout(buttons)
+        numbers = QFormLayout()
+        numbers.setVerticalSpacing(1)
+        for key, label in (("epoch", "Epoch"), ("step", "Step"), ("loss", "Loss"), ("accuracy", "Accuracy"),
+                           ("speed", "Examples/s"), ("left", "Time left")):
+            numbers.addRow(label, self.status[key])
+        r.addLayout(numbers)
+        r.addWidget(self.message)
+        r.addStretch(1)
+        link = QLabel("The weights being learned are the filter's numbers, shared by every window: each step "
+                      "moves every weight against its gradient, w ← w − η·∂L/∂w.")
+        link.setWordWrap(True)
+        link.setObjectName("lectureLink")
+        link.setStyleSheet("color: #444; font-style: italic;")
+        for combo in (self.data_box, self.loss, self.optimizer):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        self.views = QTabWidget()
+        plot_page = QWidget()
+        p = QVBoxLayout(plot_page)
+        p.setContentsMargins(0, 0, 0, 0)
+        p.addWidget(self.plot, 1)
+        p.addWidget(link)
+        confusion_page = QWidget()
+        c = QVBoxLayout(confusion_page)
+        c.setContentsMargins(0, 0, 0, 0)
+        c.addWidget(self.confusion_title)
+        c.addWidget(self.confusion, 1)
+        self.views.addTab(plot_page, "Loss and accuracy")
+        self.views.addTab(confusion_page, "Confusion matrix")
+        left = QVBoxLayout()
+        left.addWidget(data)
+        left.addWidget(how)
+        left.addStretch(1)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 4, 4, 4)
+        for widget in (data, how):
+            widget.setMaximumWidth(430)
+        run.setMaximumWidth(250)
+        row.addLayout(left)
+        row.addWidget(run)
+        row.addWidget(self.views, 1)
+
+    def _connect(self):
+        self.use_data.clicked.connect(self.choose_data)
+        self.add_head.clicked.connect(self.add_classifier_head)
+        self.optimizer.currentTextChanged.connect(self._optimizer_changed)
+        self.train_button.clicked.connect(self.train)
+        self.pause_button.clicked.connect(self.run.pause)
+        self.step_button.clicked.connect(self.step)
+        self.resume_button.clicked.connect(self.run.resume)
+        self.reset_button.clicked.connect(self.reset)
+        self.run.progressed.connect(self._on_progress)
+        self.run.stateChanged.connect(self._on_state)
+        self.run.ended.connect(self._on_ended)
+        self.document.structureChanged.connect(self._update_layers)
+        self.document.layerChanged.connect(lambda _: self._update_layers())
+
+    # ------------------------------------------------------------------ settings
+    def settings(self) -> TrainingSettings:
+        frozen = tuple(i for i, item in self._layer_items() if item.checkState() != Qt.CheckState.Checked)
+        return TrainingSettings(
+            data=self.data_box.currentData(), folder=self.folder, loss=self.loss.currentText(),
+            optimizer=self.optimizer.currentText(), learning_rate=float(self.learning_rate.value()),
+            momentum=float(self.momentum.value()), batch_size=self.batch_size.value(), epochs=self.epochs.value(),
+            validation_split=float(self.validation.value()), seed=self.seed.value(), frozen=frozen)
+
+    def apply_settings(self, s: TrainingSettings):
+        self.data_box.setCurrentIndex(max(0, self.data_box.findData(s.data)))
+        self.folder = s.folder
+        self.loss.setCurrentText(s.loss)
+        self.optimizer.setCurrentText(s.optimizer)
+        self.learning_rate.setValue(s.learning_rate)
+        self.momentum.setValue(s.momentum)
+        self.batch_size.setValue(s.batch_size)
+        self.epochs.setValue(s.epochs)
+        self.validation.setValue(s.validation_split)
+        self.seed.setValue(s.seed)
+        for i, item in self._layer_items():
+            item.setCheckState(Qt.CheckState.Unchecked if i in s.frozen else Qt.CheckState.Checked)
+
+    def _optimizer_changed(self, name):
+        self.learning_rate.setValue(DEFAULT_RATES.get(name, self.learning_rate.value()))
+        self.momentum.setEnabled(name in ("SGD", "RMSprop"))
+
+    def _layer_items(self):
+        for row in range(self.layers.count()):
+            item = self.layers.item(row)
+            yield item.data(Qt.ItemDataRole.UserRole), item
+
+    def _update_layers(self):
+        frozen = {i for i, item in self._layer_items() if item.checkState() != Qt.CheckState.Checked}
+        self.layers.clear()
+        for i, layer in enumerate(self.document.pipeline.layers, start=1):
+            if not getattr(layer, "TRAINABLE", False):
+                continue
+            item = QListWidgetItem(f"{i}. {layer.label}")
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if i in frozen else Qt.CheckState.Checked)
+            self.layers.addItem(item)
+
+    # ------------------------------------------------------------------ data
+    def choose_data(self) -> bool:
+        """Load the chosen data; the input takes its shape (and shows its first example)."""
+        kind = self.data_box.currentData()
+        if kind == "folder":
+            folder = self.ask_folder()
+            if not folder:
+                return False
+            self.folder = folder
+        self.run.stop("cancelled", "")
+        doc = self.document
+        try:
+            data = load_training_data(kind, doc.pipeline, self.folder, seed=self.seed.value())
+            if data.input_shape != doc.input.shape or not np.array_equal(data.x[0], doc.input):
+                doc.set_input(data.x[0], text=f"Input from the {kind} data")
+        except (ConfigError, SessionError) as e:
+            self.show_message(f"The pipeline cannot take this data: {e}", error=True)
+            return False
+        self.data = data
+        self.initial_weights = None
+        self.run.forget()
+        self.plot.clear()
+        self.loss.setCurrentText(CLASSIFIER_LOSS if data.classification else TEACHER_LOSS)
+        self.data_note.setText(data.describe())
+        self._check_head()
+        self._show_confusion(None)
+        return True
+
+    def _check_head(self):
+        why = missing_head(self.document.pipeline, len(self.data.class_names)) if (
+            self.data is not None and self.data.classification) else None
+        self.add_head.setVisible(why is not None)
+        if why:
+            classes = len(self.data.class_names)
+            vector = len(self.document.level_shape(len(self.document.pipeline.layers))) == 1
+            self.add_head.setText(f"Add {'' if vector else 'Flatten → '}Dense({classes}, softmax)")
+            self.show_message(why, error=True)
+        else:
+            self.show_message("")
+        return why
+
+    def add_classifier_head(self):
+        doc = self.document
+        classes = len(self.data.class_names)
+        end = len(doc.pipeline.layers)
+        stack = doc.undo_stack
+        stack.beginMacro(f"Add a classifier head of {classes} classes")
+        try:
+            if len(doc.level_shape(end)) != 1:
+                end = doc.add_layer("Flatten", end)
+            end = doc.add_layer("Dense", end)
+            doc.set_layer_param(end, "units", classes)
+            doc.set_layer_param(end, "activation", "softmax")
+        finally:
+            stack.endMacro()
+        doc.flush()
+        self._check_head()
+
+    # ------------------------------------------------------------------ the run
+    def train(self) -> bool:
+        if self.data is None and not self.choose_data():
+            return False
+        if self._check_head():
+            return False
+        try:
+            if self.initial_weights is None:
+                self.initial_weights = self.document.all_weights()
+            self.run.start(self.data, self.settings())
+        except ConfigError as e:
+            self.show_message(str(e), error=True)
+            return False
+        self.show_message("")
+        self._redraw.start()
+        return True
+
+    def step(self):
+        if self.run.active:
+            self.run.step()
+        elif self.train():
+            self.run.step()
+
+    def reset(self):
+        if self.initial_weights is None:
+            return
+        self.run.stop("cancelled", "")
+        doc = self.document
+        before = doc.all_weights()
+        doc.show_trained_weights(self.initial_weights)
+        doc.commit_training(before, "Reset to the weights before training")
+        self.show_message("Back to the weights before training (Undo brings the trained ones back).")
+
+    def target_for(self, x):
+        """What input `x` should give under the teacher task (None for other data: a classifier's target
+        is a class the Backpropagation dock asks for)."""
+        if self.data is None or self.data.classification:
+            return None
+        try:
+            return teacher_pipeline(self.document.pipeline).run(x)[-1]
+        except ConfigError:
+            return None
+
+    def show_message(self, text: str, error: bool = False):
+        self.message.setText(text)
+        self.message.setStyleSheet(ERROR_STYLE if error else NOTE_STYLE)
+
+    def _on_progress(self, p):
+        step = self.run.step_offset + p.step
+        self.plot.add(step, p)
+        total = p.steps_per_epoch * self.epochs.value()
+        self.status["epoch"].setText(f"{p.epoch} of {self.epochs.value()}")
+        self.status["step"].setText(f"{step} (batch {p.batch} of {p.steps_per_epoch})")
+        val = "" if p.val_loss is None else f"   validation {p.val_loss:.4g}"
+        self.status["loss"].setText(f"{p.loss:.4g}{val}")
+        acc = p.metrics.get("accuracy")
+        val_acc = p.val_metrics.get("accuracy")
+        self.status["accuracy"].setText("–" if acc is None else f"{100 * acc:.1f} %" + (
+            "" if val_acc is None else f"   validation {100 * val_acc:.1f} %"))
+        self.status["speed"].setText(f"{p.examples_per_second:,.0f}")
+        done = (p.epoch - 1) * p.steps_per_epoch + p.batch
+        left = p.elapsed / done * (total - done) if done else math.nan
+        self.status["left"].setText("–" if not math.isfinite(left) else f"{left:.1f} s")
+
+    def _on_state(self, state):
+        self._update_buttons()
+
+    def _update_buttons(self):
+        state = self.run.state
+        self.train_button.setEnabled(state == "idle")
+        self.pause_button.setEnabled(state == "running")
+        self.resume_button.setEnabled(state == "paused")
+        self.step_button.setEnabled(state != "running")
+        self.reset_button.setEnabled(state != "running")
+        for widget in (self.data_box, self.use_data, self.loss, self.optimizer, self.learning_rate, self.momentum,
+                       self.batch_size, self.epochs, self.validation, self.seed, self.layers):
+            widget.setEnabled(state == "idle")
+        if state == "paused":
+            self.show_message("Paused: Step runs one batch, Resume goes on.")
+
+    def _on_ended(self, reason, message):
+        self._redraw.stop()
+        self.plot.redraw()
+        if reason == "diverged":
+            self.show_message(message, error=True)
+        elif reason in ("interrupted", "error"):
+            self.show_message(message, error=reason == "error")
+        elif reason == "done":
+            self.show_message(f"Done: {self.run.step_offset} steps. Undo takes the whole run back.")
+        self._show_confusion(self.run.confusion)
+
+    def _show_confusion(self, matrix):
+        table = self.confusion
+        if matrix is None:
+            table.setRowCount(0)
+            table.setColumnCount(0)
+            return
+        names = list(self.data.class_names)
+        table.setRowCount(len(names))
+        table.setColumnCount(len(names))
+        table.setHorizontalHeaderLabels([f"→{n}" for n in names])
+        table.setVerticalHeaderLabels(names)
+        top = max(1, int(matrix.max()))
+        for i in range(len(names)):
+            for j in range(len(names)):
+                item = QTableWidgetItem(str(int(matrix[i, j])))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                share = matrix[i, j] / top
+                colour = QColor(40, 120, 60) if i == j else QColor(190, 40, 40)
+                colour.setAlphaF(0.15 + 0.6 * share if matrix[i, j] else 0.0)
+                item.setBackground(colour)
+                table.setItem(i, j, item)
+        table.resizeColumnsToContents()
+        total = int(matrix.sum())
+        right = int(np.trace(matrix))
+        self.confusion_title.setText(f"Validation: {right} of {total} right ({100 * right / max(total, 1):.1f} %); "
+                                     "rows: true class, columns: predicted")
+
+
+def install_training_dock(window) -> TrainingDock:
+    """The Training dock beside the arithmetic docks; closing the window during a run asks first."""
+    from PySide6.QtWidgets import QMessageBox
+
+    a = window.action_set
+    dock = TrainingDock(window.document, (a.undo, a.redo))
+    area = QScrollArea()  # the dock scrolls below its minimum instead of widening a small screen's window
+    area.setWidget(dock)
+    area.setWidgetResizable(True)
+    area.setMinimumSize(320, 160)
+    holder = window.add_dock("training", "Training", area, Qt.DockWidgetArea.BottomDockWidgetArea)
+    stepper = window.docks.get("arithmetic_stepper")
+    if stepper is not None:
+        window.tabifyDockWidget(stepper, holder)
+        stepper.raise_()
+
+    def ask() -> bool:
+        buttons = QMessageBox.StandardButton
+        return QMessageBox.question(window, "Training is running", "Stop training and close the window? What it "
+                                    "learned so far stays in the weights.", buttons.Yes | buttons.No,
+                                    buttons.No) == buttons.Yes
+
+    dock.ask_stop = ask
+
+    def guard() -> bool:
+        if not dock.run.active:
+            return True
+        if not dock.ask_stop():
+            return False
+        dock.run.stop("cancelled", "")
+        return True
+
+    backprop = BackpropView(window.document, dock.settings, dock.target_for)
+    back_holder = window.add_dock("backprop", "Backpropagation", backprop, Qt.DockWidgetArea.BottomDockWidgetArea)
+    window.tabifyDockWidget(holder, back_holder)
+    back_holder.visibilityChanged.connect(lambda shown: shown and backprop.catch_up())
+    if stepper is not None:
+        stepper.raise_()
+    window.backprop_view = backprop
+
+    window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit
+    window.training_dock = dock
+    return dock

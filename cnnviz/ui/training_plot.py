@@ -1,0 +1,104 @@
+"""The live plot of a training run: loss (left) and accuracy (right) against steps, training and validation,
+with the point nearest the mouse read out under it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+# (key, plot, colour, dashed): training solid, validation dashed with dots at each epoch's end
+CURVES = (
+    ("loss", "loss", "#1f5fbf", False),
+    ("val_loss", "loss", "#1f5fbf", True),
+    ("accuracy", "accuracy", "#c25400", False),
+    ("val_accuracy", "accuracy", "#c25400", True),
+)
+NAMES = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
+         "val_accuracy": "validation accuracy"}
+
+
+class TrainingPlot(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumSize(300, 150)
+        self.plots = {"loss": self.view.addPlot(), "accuracy": self.view.addPlot()}
+        for name, plot in self.plots.items():
+            plot.setLabel("bottom", "step")
+            plot.setLabel("left", name)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plots["accuracy"].setYRange(0, 1)
+        self.points = {key: ([], []) for key, *_ in CURVES}
+        self.curves = {}
+        for key, plot, colour, dashed in CURVES:
+            pen = pg.mkPen(colour, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else None)
+            symbol = dict(symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None) if dashed else {}
+            self.curves[key] = self.plots[plot].plot([], [], pen=pen, name=NAMES[key], **symbol)
+        self.key = QLabel(wordWrap=True, text="<span style='color:#1f5fbf'>━ loss</span> &nbsp; <span style='color:#c25400'>━ accuracy"
+                          "</span> &nbsp; solid: training (this epoch so far) &nbsp; dashed ●: validation (each epoch's end)")
+        self.readout = QLabel("Move the mouse over the plot to read a point.")
+        self.readout.setObjectName("plotReadout")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.key)
+        layout.addWidget(self.readout)
+        self._mouse = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
+
+    def clear(self):
+        for key in self.points:
+            self.points[key] = ([], [])
+            self.curves[key].setData([], [])
+
+    def add(self, step: int, progress):
+        """One Progress at global step `step`: the epoch's running loss and accuracy; validation at an
+        epoch's end."""
+        values = {"loss": progress.loss, "accuracy": progress.metrics.get("accuracy")}
+        if progress.val_loss is not None:
+            values["val_loss"] = progress.val_loss
+            values["val_accuracy"] = progress.val_metrics.get("accuracy")
+        for key, value in values.items():
+            if value is not None and math.isfinite(value):
+                xs, ys = self.points[key]
+                xs.append(step)
+                ys.append(value)
+
+    def redraw(self):
+        for key, (xs, ys) in self.points.items():
+            self.curves[key].setData(np.asarray(xs, float), np.asarray(ys, float))
+
+    def count(self, key: str) -> int:
+        return len(self.points[key][0])
+
+    def nearest(self, plot: str, x: float, y: float) -> tuple[str, int, float] | None:
+        """(curve, step, value) of the point nearest (x, y) in `plot`'s view, measured in screen pixels."""
+        box = self.plots[plot].getViewBox()
+        (x0, x1), (y0, y1) = box.viewRange()
+        sx = box.width() / max(x1 - x0, 1e-12)
+        sy = box.height() / max(y1 - y0, 1e-12)
+        best = None
+        for key, name, *_ in CURVES:
+            xs, ys = self.points[key]
+            if name != plot or not xs:
+                continue
+            d = ((np.asarray(xs) - x) * sx) ** 2 + ((np.asarray(ys) - y) * sy) ** 2
+            i = int(np.argmin(d))
+            if best is None or d[i] < best[0]:
+                best = (d[i], key, xs[i], ys[i])
+        return None if best is None else best[1:]
+
+    def _on_mouse(self, event):
+        pos = event[0]
+        for name, plot in self.plots.items():
+            if plot.sceneBoundingRect().contains(pos):
+                point = plot.getViewBox().mapSceneToView(pos)
+                found = self.nearest(name, point.x(), point.y())
+                if found:
+                    self.show_point(*found)
+                return
+
+    def show_point(self, key: str, step: int, value: float):
+        self.readout.setText(f"step {step}: {NAMES[key]} {value:.4g}")

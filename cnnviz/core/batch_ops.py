@@ -247,7 +247,7 @@ def dense(x, kernel, bias=None) -> np.ndarray:
 
 def batch_norm(x, gamma, beta, mean, variance, epsilon) -> np.ndarray:
     """γ·(x − μ)/√(σ² + ε) + β per channel, in TF's order x·inv + (β − μ·inv); γ/β may be None."""
-    inv = 1 / np.sqrt(variance + x.dtype.type(epsilon))
+    inv = x.dtype.type(1) / np.sqrt(variance + x.dtype.type(epsilon))
     if gamma is not None:
         inv = inv * gamma
     shift = -mean * inv if beta is None else beta - mean * inv

@@ -57,7 +57,7 @@ def _windows(xp: np.ndarray, kh: int, kw: int, out: tuple[int, int], strides, di
 
 
 def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", dilation=(1, 1)) -> np.ndarray:
-    """Keras Conv2D: cross-correlation (no flip), kernel (kh, kw, in, out), TF `same` split (§1).
+    """Keras Conv2D: cross-correlation (no flip), kernel (kh, kw, in, out), TF `same` split (docs/layers.md).
 
     y[i,j,o] = bias[o] + Σ_{a,b,c} xpad[i·s + a·d, j·s + b·d, c] · W[a,b,c,o]
     """
@@ -160,7 +160,7 @@ def _with_helper_thread(task) -> None:
 def conv2d_transpose(
     x, kernel, bias=None, strides=(1, 1), padding="valid", output_padding=None, dilation=(1, 1)
 ) -> np.ndarray:
-    """Keras Conv2DTranspose: scatter-add without flip, kernel (kh, kw, out, in), Keras crop (§2).
+    """Keras Conv2DTranspose: scatter-add without flip, kernel (kh, kw, out, in), Keras crop (docs/layers.md).
 
     full[i·s + a·d, j·s + b·d, o] += Σ_c x[i,j,c] · W[a,b,o,c];  y = full[top:top+O, left:left+O] + bias
     Rows/cols of y past the canvas F stay at the bias. The scatter writes straight into y: the parts of
@@ -223,7 +223,7 @@ def _scatter_range(n: int, offset: int, s: int, crop: int, out: int) -> tuple[in
 
 
 def pool2d(x, pool_size=(2, 2), strides=None, padding="valid", mode="max") -> np.ndarray:
-    """Keras Max/AveragePooling2D; under `same` the padded cells are ignored (§3).
+    """Keras Max/AveragePooling2D; under `same` the padded cells are ignored (docs/layers.md).
 
     Max treats padding as −∞; average divides by the number of real cells in each window.
     """
@@ -262,7 +262,7 @@ def _real_counts(n: int, k: int, s: int, out: int, before: int) -> np.ndarray:
 
 
 def bilinear_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Half-pixel-centre sources per output position: (i0, i1, w) with y = (1−w)·x[i0] + w·x[i1] (§4)."""
+    """Half-pixel-centre sources per output position: (i0, i1, w) with y = (1−w)·x[i0] + w·x[i1] (docs/layers.md)."""
     src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
     src = np.clip(src, 0, n_in - 1)
     i0 = np.floor(src).astype(np.intp)
@@ -281,7 +281,7 @@ def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
-    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (§4)."""
+    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (docs/layers.md)."""
     x = _f32(x)
     fh, fw = size
     if interpolation == "nearest":
@@ -313,7 +313,7 @@ def _bilinear(x: np.ndarray, oh: int, ow: int) -> np.ndarray:
 
 
 def dropout(x, rate: float, mask=None) -> np.ndarray:
-    """Inverted dropout (§5): kept cells are scaled by 1/(1−rate), dropped ones are 0; no mask = identity."""
+    """Inverted dropout (docs/layers.md): kept cells are scaled by 1/(1−rate), dropped ones are 0; no mask = identity."""
     x = _f32(x)
     if mask is None or rate == 0:
         return x.copy()

@@ -69,7 +69,7 @@ def _identity(kh: int, kw: int) -> np.ndarray:
 
 
 def filter_preset(name: str, size=(3, 3), rng: np.random.Generator | None = None) -> np.ndarray:
-    """A (kh, kw) float32 kernel. "vertical edge" is [[1, 0, −1]]·3 (as in SEMANTICS.md), "sobel x" is
+    """A (kh, kw) float32 kernel. "vertical edge" is [[1, 0, −1]]·3 (the lecture's kernel, docs/layers.md), "sobel x" is
     [[−1, 0, 1], [−2, 0, 2], [−1, 0, 1]], "random" draws values in [−1, 1] rounded to one decimal."""
     kh, kw = _size(size, "size", 64)
     if name == "identity":

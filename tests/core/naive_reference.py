@@ -1,4 +1,4 @@
-"""Naive loop references for the core ops, written straight from SEMANTICS.md (no shared code with
+"""Naive loop references for the core ops, written straight from docs/layers.md (no shared code with
 cnnviz.core, so a wrong formula there cannot hide in both)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-# The worked example of SEMANTICS.md §6: x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
+# The lecture's worked example (docs/layers.md): x = arange(36) as 6×6×1 and the vertical-edge kernel (kh, kw, in, out).
 X36 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
 EDGE = np.array([[1, 0, -1]] * 3, dtype=np.float32).reshape(3, 3, 1, 1)
 
@@ -46,7 +46,7 @@ def conv2d(x, kernel, bias, strides, padding, dilation):
 
 
 def transpose_shape(n, k, s, padding, op, d=1):
-    """(output size, top crop) per SEMANTICS.md §2."""
+    """(output size, top crop) per docs/layers.md (Conv2DTranspose)."""
     ke = d * (k - 1) + 1
     full = (n - 1) * s + ke
     if padding == "valid":
@@ -213,3 +213,15 @@ def depthwise_conv2d(x, kernel, bias, strides, padding, dilation):
             out.append(conv2d(x[:, :, ch : ch + 1], single, None, strides, padding, dilation)[:, :, 0])
     y = np.stack(out, axis=2)
     return y if bias is None else y + bias
+
+
+def batch_norm(x, gamma, beta, mean, variance, epsilon):
+    """The textbook order, per channel (last axis): γ·(x − μ)/√(σ² + ε) + β; None for γ is 1, for β is 0."""
+    x = np.asarray(x, np.float64)
+    y = np.zeros(x.shape)
+    for where in np.ndindex(*x.shape):
+        c = where[-1]
+        g = 1.0 if gamma is None else float(gamma[c])
+        b = 0.0 if beta is None else float(beta[c])
+        y[where] = g * (x[where] - float(mean[c])) / math.sqrt(float(variance[c]) + epsilon) + b
+    return y

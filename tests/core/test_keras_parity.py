@@ -301,6 +301,27 @@ def test_a_negative_zero_padding_is_refused_here_and_fails_in_keras_at_the_call(
         keras_call(klayer, np.zeros((4, 4, 1), np.float32))
 
 
+# ---- batch normalization at inference ------------------------------------------------------------
+
+
+@SETTINGS
+@given(epsilon=st.sampled_from([0.0, 1e-5, 1e-3, 0.3]), center=st.booleans(), scale=st.booleans(),
+       shape=st.one_of(shapes, vectors), seed=st.integers(0, 2**16))
+def test_batch_normalization(epsilon, center, scale, shape, seed):
+    """Keras's four (or fewer) arrays in its order, the moving statistics at inference; variances made positive."""
+    layer = LAYER_TYPES["BatchNormalization"](epsilon=epsilon, center=center, scale=scale)
+    layer.build(shape)
+    rng = np.random.default_rng(seed)
+    layer.set_weights([np.abs(rng.standard_normal(w.shape)).astype(np.float32) + 0.1 for w in layer.get_weights()])
+    klayer = keras_layer(layer)
+    klayer.build((1, *shape))
+    assert [v.path.split("/")[-1] for v in klayer.weights] == [w.name for w in layer.weight_specs()]
+    klayer.set_weights(layer.get_weights())
+    x = rng.standard_normal(shape).astype(np.float32)
+    np.testing.assert_allclose(keras_call(klayer, x), layer(x), atol=1e-6, rtol=1e-6)
+    assert klayer.count_params() == sum(w.size for w in layer.get_weights())
+
+
 # ---- whole pipelines -----------------------------------------------------------------------------
 
 

@@ -114,7 +114,7 @@ def test_worked_example_matrix():
     layer.set_weights([kernel, np.zeros(1, np.float32)])
     m = conv_matrix(layer, (6, 6, 1))
     assert m.matrix.shape == (16, 36)
-    assert (m.matrix @ np.arange(36) == -6).all()  # SEMANTICS §6 (1)
+    assert (m.matrix @ np.arange(36) == -6).all()  # the lecture example (docs/layers.md)
     window = [r * 6 + c for r in range(3) for c in range(3)]
     assert np.flatnonzero(m.weight_index[0] >= 0).tolist() == window
     assert m.weight_index[0, window].tolist() == list(range(9))

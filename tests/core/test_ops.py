@@ -1,4 +1,4 @@
-"""The ops against SEMANTICS.md's worked examples, naive loop references and (when present) torch."""
+"""The ops against the worked examples of docs/layers.md, naive loop references and (when present) torch."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ def grid(y):
     return y[:, :, 0].tolist()
 
 
-# ---- SEMANTICS.md §6 (1): Conv2D on arange(36) with the vertical-edge kernel ------------------------
+# ---- docs/layers.md, Conv2D: on arange(36) with the vertical-edge kernel ------------------------
 def test_conv_stride1_valid():
     assert grid(ops.conv2d(X36, EDGE, None, (1, 1), "valid")) == [[-6] * 4] * 4
 
@@ -55,7 +55,7 @@ def test_conv_bias_and_channels_add_up():
     assert grid(y) == [[-6 * 3 + 0.5] * 4] * 4
 
 
-# ---- SEMANTICS.md §1: the TF `same` split, measured by a probe --------------------------------------
+# ---- docs/layers.md, padding: the TF `same` split, measured by a probe --------------------------------------
 SPLIT_TABLE = [  # n, k, s, O, before, after
     (6, 3, 2, 3, 0, 1), (5, 3, 2, 3, 1, 1), (7, 3, 2, 4, 1, 1), (6, 3, 3, 2, 0, 0),
     (6, 2, 1, 6, 0, 1), (6, 4, 1, 6, 1, 2), (7, 4, 2, 4, 1, 2), (8, 5, 3, 3, 1, 2),
@@ -72,7 +72,7 @@ def test_same_padding_split_table(n, k, s, out, before, after):
     assert y[-1, 0, 0] == k - after  # the last one `after` rows over the bottom
 
 
-# ---- SEMANTICS.md §2 / §6 (3): Conv2DTranspose --------------------------------------------------------
+# ---- docs/layers.md: Conv2DTranspose ----------------------------------------------------------------
 def test_transpose_delta_gives_the_kernel_unflipped():
     kernel = np.arange(1, 10, dtype=np.float32).reshape(3, 3, 1, 1)
     y = ops.conv2d_transpose(np.ones((1, 1, 1), np.float32), kernel, None, (1, 1), "valid")
@@ -134,7 +134,7 @@ def test_transpose_same_pads_zeros_when_output_exceeds_full():
     assert grid(y)[0] == [1, 1, 0, 1, 1, 0]
 
 
-# ---- SEMANTICS.md §3: pooling ----------------------------------------------------------------------
+# ---- docs/layers.md: pooling ------------------------------------------------------------------------
 def test_max_pool_valid_on_5x5():
     assert grid(ops.pool2d(X25, (2, 2), None, "valid", "max")) == [[6, 8], [16, 18]]
 
@@ -159,7 +159,7 @@ def test_average_pool_same_divides_by_real_cells():
     assert grid(y)[0] == [3, 3.5, 4.5, 5.5, 6]
 
 
-# ---- SEMANTICS.md §4: up-sampling ------------------------------------------------------------------
+# ---- docs/layers.md: up-sampling --------------------------------------------------------------------
 def test_bilinear_matrix_factor_2():
     np.testing.assert_allclose(ops.bilinear_matrix(2, 4), [[1, 0], [0.75, 0.25], [0.25, 0.75], [0, 1]])
 
@@ -198,7 +198,7 @@ def test_nearest_repeats():
     assert grid(ops.upsample2d(X22, (2, 3), "nearest")) == [[1, 1, 1, 2, 2, 2]] * 2 + [[3, 3, 3, 4, 4, 4]] * 2
 
 
-# ---- SEMANTICS.md §5: dropout and activations ------------------------------------------------------
+# ---- docs/layers.md: dropout and activations --------------------------------------------------------
 def test_dropout_inverted_scaling_with_injected_mask():
     mask = np.array([[True, False], [True, True]]).reshape(2, 2, 1)
     y = ops.dropout(X22, 0.25, mask)
@@ -419,7 +419,7 @@ def test_upsampling_matches_torch_interpolate(h, w, c, fh, fw, seed):
 @given(n=st.integers(2, 9), k=st.integers(1, 4), s=st.integers(1, 3), padding=padding, c=st.integers(1, 3),
        f=st.integers(1, 3), seed=st.integers(0, 2**16))
 def test_transpose_is_the_adjoint_of_conv_with_the_same_kernel(n, k, s, padding, c, f, seed):
-    """⟨Conv(a), b⟩ = ⟨ConvT(b), a⟩ (SEMANTICS.md §2), with output_padding chosen to give back n."""
+    """⟨Conv(a), b⟩ = ⟨ConvT(b), a⟩ (docs/layers.md), with output_padding chosen to give back n."""
     out = -(-n // s) if padding == "same" else (n - k) // s + 1
     assume(out >= 1)
     op = n - ((out - 1) * s + (k % 2 if padding == "same" else k))
@@ -459,7 +459,7 @@ def test_conv2d_transpose_in_many_bands_matches_naive(h, w, c, f, k, s, d, paddi
 @given(n=st.integers(1, 6), k=st.integers(1, 5), s=st.integers(1, 3), padding=padding,
        op=st.one_of(st.none(), st.integers(0, 2)), c=st.integers(1, 2), f=st.integers(1, 2), seed=st.integers(0, 999))
 def test_transpose_is_conv_of_zero_stuffed_input_with_rotated_kernel(n, k, s, padding, op, c, f, seed):
-    """Dumoulin & Visin as checked in SEMANTICS.md §2: s−1 zeros between samples, p' = k − 1 − top before,
+    """Dumoulin & Visin (vdumoulin/conv_arithmetic): s−1 zeros between samples, p' = k − 1 − top before,
     O + k − 1 − p' − ((n−1)s+1) after, then a valid conv with W[::-1, ::-1] (in/out swapped)."""
     if op is not None:
         assume(op < s)

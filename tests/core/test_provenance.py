@@ -192,7 +192,7 @@ def test_activation_terms_add_up_to_the_output(name, shape, seed):
     assert_invariant(layer, 4 * random_input(np.random.default_rng(seed), shape))
 
 
-# --- exact cases from SEMANTICS.md ------------------------------------------------------------------
+# --- exact cases from docs/layers.md ----------------------------------------------------------------
 
 VERTICAL_EDGE = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=np.float32)
 ARANGE_6x6 = np.arange(36, dtype=np.float32).reshape(6, 6, 1)
@@ -207,7 +207,7 @@ def edge_conv(**kwargs):
 
 def test_same_conv_corner_has_padding_terms_with_value_zero():
     p = cell_provenance(edge_conv(padding="same"), ARANGE_6x6, (0, 0, 0))
-    assert p.value == -8  # SEMANTICS §6 (1), stride 1 same
+    assert p.value == -8  # the lecture example (docs/layers.md), stride 1 same
     padded = {t.cell for t in p.terms if t.padding}
     assert padded == {(-1, -1, 0), (-1, 0, 0), (-1, 1, 0), (0, -1, 0), (1, -1, 0)}
     assert all(t.value == 0.0 for t in p.terms if t.padding)

@@ -247,7 +247,7 @@ class Layer:
 
     def _check_input(self, x) -> np.ndarray:
         x = np.asarray(x)
-        if x.ndim not in self.INPUT_RANKS and x.ndim not in (1, 3):
+        if x.ndim not in (1, 3):  # a vector on a map layer is refused by _check_input_shape, by name
             raise self._error(f"input must be an (H, W, C) array, got {x.ndim} dimensions", "input")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise self._error(f"input must hold real numbers, got {x.dtype}", "input")
@@ -380,8 +380,9 @@ class Layer:
         return Term(cell, float(coefficient), value, weight, not inside)
 
     def _kernel_index_check(self, weight) -> tuple:
+        """A kernel index as ints, or ConfigError when it is outside the kernel."""
         weight = tuple(int(v) for v in weight)
-        shape = self.weight_specs() and getattr(self, self.weight_specs()[0].name).shape
+        shape = self.kernel.shape
         if len(weight) != len(shape) or not all(0 <= v < n for v, n in zip(weight, shape)):
             raise self._error(f"weight {weight} is outside the kernel of shape {shape}", "weight")
         return weight

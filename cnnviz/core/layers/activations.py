@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.layers.base import CellToCell, Layer
 from cnnviz.core.layers.description import Param, Terms, TorchCode
 
@@ -22,7 +22,21 @@ def _softmax_field(field, input_shape):
     return (*field[:-1], np.arange(input_shape[-1]))
 
 
-class Activation(Layer):
+class _LogitsAreTheInput:
+    """For an activation layer: when it is a softmax or sigmoid, its input is the logits a crossentropy
+    after it is computed from (Keras on TensorFlow, docs/training.md)."""
+
+    def forward_logits(self, x, training=False):
+        return x
+
+    def activate_logits(self, logits):
+        return self._forward(logits, False)
+
+    def backward_logits(self, x, dlogits, training=False):
+        return dlogits, []
+
+
+class Activation(_LogitsAreTheInput, Layer):
     """Activation by name: relu, sigmoid, tanh, linear element-wise, or softmax along the last axis."""
 
     DEFAULT_NAME = "activation"
@@ -39,6 +53,15 @@ class Activation(Layer):
 
     def _call(self, x, training):
         return ops.activation(x, self.activation)
+
+    def _forward(self, x, training):
+        return batch_ops.activation(x, self.activation)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.activation(x, dy, self.activation), []
+
+    def logits_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
 
     def get_config(self):
         return {"name": self.name, "activation": self.activation}
@@ -72,7 +95,7 @@ class ReLU(Activation):
         return {"name": self.name}
 
 
-class Softmax(Layer):
+class Softmax(_LogitsAreTheInput, Layer):
     """Keras Softmax(axis=-1): e^x / Σ e^x over the channels of each cell (over the whole vector)."""
 
     DEFAULT_NAME = "softmax"
@@ -83,6 +106,15 @@ class Softmax(Layer):
 
     def _call(self, x, training):
         return ops.softmax(x)
+
+    def _forward(self, x, training):
+        return batch_ops.softmax(x)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.softmax(batch_ops.softmax(x), dy), []
+
+    def logits_activation(self):
+        return "softmax"
 
     def provenance(self, x, cell, training):
         return _softmax_terms(self, x, cell)
@@ -112,6 +144,12 @@ class LeakyReLU(CellToCell, Layer):
 
     def _call(self, x, training):
         return ops.leaky_relu(x, self.negative_slope)
+
+    def _forward(self, x, training):
+        return batch_ops.activation(x, "leaky_relu", self.negative_slope)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.activation(x, dy, "leaky_relu", self.negative_slope), []
 
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}

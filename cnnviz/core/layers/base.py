@@ -93,6 +93,7 @@ class Layer:
         self.index: int | None = None
         self.built = False
         self.input_shape: tuple[int, ...] | None = None
+        self.trainable = True  # as Keras's layer.trainable: False freezes the weights in training
         for weight in self.WEIGHTS:
             setattr(self, weight.name, None)
 
@@ -235,11 +236,15 @@ class Layer:
         self.built = True
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
+        """One image (H, W, C) or vector, or a batch (N, H, W, C) or (N, units), validated; a batch gives
+        each image's numbers."""
         x = self._check_input(x)
-        if not self.built or self.input_shape != x.shape:
-            self.build(x.shape)
+        batched = self._is_batch(x)
+        shape = x.shape[1:] if batched else x.shape
+        if not self.built or self.input_shape != shape:
+            self.build(shape)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below, by name
-            y = self._call(x, training)
+            y = self._forward(x, training) if batched else self._call(x, training)
         if not np.isfinite(y).all():
             raise self._error("output overflows float32 (a value beyond ±3.4·10³⁸): the input or the weights "
                               "are too large", "weights" if self.get_weights() else "input")
@@ -247,11 +252,15 @@ class Layer:
 
     def _check_input(self, x) -> np.ndarray:
         x = np.asarray(x)
-        if x.ndim not in self.INPUT_RANKS and x.ndim not in (1, 3):
-            raise self._error(f"input must be an (H, W, C) array, got {x.ndim} dimensions", "input")
+        batched = self._is_batch(x)
+        if batched and len(x) == 0:
+            raise self._error(f"input is a batch of no images, shape {x.shape}", "input")
+        if not batched and x.ndim not in (1, 3):
+            raise self._error(f"input must be an (H, W, C) array or a batch (N, H, W, C), got {x.ndim} dimensions",
+                              "input")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise self._error(f"input must hold real numbers, got {x.dtype}", "input")
-        self._check_input_shape(x.shape)
+        self._check_input_shape(x.shape[1:] if batched else x.shape)
         with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
             x = x.astype(np.float32, copy=False)
         if not np.isfinite(x).all():
@@ -263,6 +272,58 @@ class Layer:
 
     def _call(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
+
+    def _is_batch(self, x: np.ndarray) -> bool:
+        """A batch has one axis more than the inputs this type takes: (N, H, W, C), or (N, units)."""
+        return x.ndim - 1 in self.INPUT_RANKS and x.ndim not in self.INPUT_RANKS
+
+    # ---- batches and gradients (training) ----------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The layer on a batch (N, H, W, C) without validation, in x's float dtype: the training loop's
+        forward pass (the layer must be built for these images)."""
+        return self._forward(x, training)
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        return np.stack([self._call(image, training) for image in x])
+
+    def backward(self, x, dy, training: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The vector-Jacobian product at input x: (∂L/∂x, [∂L/∂w for w in get_weights()]) from dy = ∂L/∂y.
+
+        x and dy are one image or a batch (then the weight gradients are summed over the batch); with
+        training=True the layer differentiates its training-mode forward pass (Dropout's current mask)."""
+        single = not self._is_batch(np.asarray(x))
+        x, dy = (np.asarray(a)[None] if single else np.asarray(a) for a in (x, dy))
+        dx, grads = self._backward(x, dy, training)
+        return (dx[0] if single else dx), grads
+
+    def _backward(self, x: np.ndarray, dy: np.ndarray, training: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} has no backward pass")
+
+    def weight_gradients(self, x: np.ndarray, dy: np.ndarray, training: bool = False) -> list[np.ndarray]:
+        """backward's weight gradients alone, on a batch (the lowest trained layer needs no ∂L/∂x)."""
+        return self._backward(x, dy, training)[1]
+
+    def logits_activation(self) -> str | None:
+        """"softmax" or "sigmoid" when this layer's output is that Keras activation of its logits: a
+        crossentropy after it is then computed from the logits (forward_logits / backward_logits)."""
+        return None
+
+    def forward_logits(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax or sigmoid")
+
+    def activate_logits(self, logits: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax or sigmoid")
+
+    def backward_logits(self, x, dlogits, training: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} does not end in a softmax or sigmoid")
+
+    def weight_attributes(self) -> tuple[str, ...]:
+        """The attributes holding get_weights()'s arrays, in the same order (updated in place by training)."""
+        return tuple(w.name for w in self.weight_specs())
+
+    def trainable_weights(self) -> tuple[bool, ...]:
+        """Per get_weights() array: does training change it? (Never BatchNormalization's statistics.)"""
+        return tuple(self.trainable and w.trainable for w in self.weight_specs())
 
     # ---- weights: generic over WEIGHTS, each array an attribute of its Keras name ----------------
     def weight_specs(self) -> tuple[Weight, ...]:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.arithmetic import (
     PADDINGS,
     conv_output_size,
@@ -70,6 +70,9 @@ class _Windowed(Sliding, Layer):
 
     def _has_weight(self, name):
         return name != "bias" or self.use_bias
+
+    def _grads(self, dkernel, dbias) -> list[np.ndarray]:
+        return [dkernel, dbias] if self.use_bias else [dkernel]
 
     def axis_geometry(self, axis):
         return {"k": self.kernel_size[axis], "s": self.strides[axis], "padding": self.padding,
@@ -249,6 +252,18 @@ class Conv2D(_Conv):
     def _call(self, x, training):
         return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
 
+    def _forward(self, x, training):
+        return batch_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+    def _backward(self, x, dy, training):
+        dx, dkernel, dbias = grad_ops.conv2d(x, dy, self.kernel, self.strides, self.padding, self.dilation_rate)
+        return dx, self._grads(dkernel, dbias)
+
+    def weight_gradients(self, x, dy, training=False):
+        _, dkernel, dbias = grad_ops.conv2d(x, dy, self.kernel, self.strides, self.padding, self.dilation_rate,
+                                            need_dx=False)
+        return self._grads(dkernel, dbias)
+
     def provenance(self, x, cell, training):
         """y[i,j,o] = bias[o] + Σ_{a,b,c} xpad[i·s + a·d, j·s + b·d, c] · W[a,b,c,o]."""
         rows, cols = self._window_taps(x, cell)
@@ -356,6 +371,15 @@ class Conv2DTranspose(_Conv):
     def _call(self, x, training):
         return ops.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding,
                                     self.output_padding, self.dilation_rate)
+
+    def _forward(self, x, training):
+        return batch_ops.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding,
+                                          self.output_padding, self.dilation_rate)
+
+    def _backward(self, x, dy, training):
+        dx, dkernel, dbias = grad_ops.conv2d_transpose(x, dy, self.kernel, self.strides, self.padding,
+                                                       self.output_padding, self.dilation_rate)
+        return dx, self._grads(dkernel, dbias)
 
     def get_config(self):
         config = super().get_config()
@@ -486,6 +510,14 @@ class DepthwiseConv2D(_Windowed):
 
     def _call(self, x, training):
         return ops.depthwise_conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+    def _forward(self, x, training):
+        return batch_ops.depthwise_conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+    def _backward(self, x, dy, training):
+        dx, dkernel, dbias = grad_ops.depthwise_conv2d(x, dy, self.kernel, self.strides, self.padding,
+                                                       self.dilation_rate)
+        return dx, self._grads(dkernel, dbias)
 
     def get_config(self):
         return {"name": self.name, "kernel_size": self.kernel_size, "strides": self.strides,

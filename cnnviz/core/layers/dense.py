@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.layers.base import Layer
 from cnnviz.core.layers.description import Param, Terms, TorchCode, Weight
 from cnnviz.core.limits import MAX_UNITS
@@ -72,6 +72,29 @@ class Dense(Layer):
 
     def _call(self, x, training):
         return ops.dense(x, self.kernel, self.bias, self.activation)
+
+    def _forward(self, x, training):
+        logits = self.forward_logits(x)
+        return logits if self.activation == "linear" else self.activate_logits(logits)
+
+    def _backward(self, x, dy, training):
+        if self.activation != "linear":  # through the activation first, at the pre-activation sums
+            dy = grad_ops.activation(self.forward_logits(x), dy, self.activation)
+        return self.backward_logits(x, dy, training)
+
+    def logits_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    def forward_logits(self, x, training=False):
+        """The pre-activation sums x · kernel + bias."""
+        return batch_ops.dense(x, self.kernel, self.bias)
+
+    def activate_logits(self, logits):
+        return batch_ops.activation(logits, self.activation)
+
+    def backward_logits(self, x, dlogits, training=False):
+        dx, dkernel, dbias = grad_ops.dense(x, dlogits, self.kernel)
+        return dx, [dkernel, dbias] if self.use_bias else [dkernel]
 
     def get_config(self):
         return {"name": self.name, "units": self.units, "activation": self.activation, "use_bias": self.use_bias}

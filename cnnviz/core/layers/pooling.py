@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.arithmetic import PADDINGS, conv_output_size, conv_padding
 from cnnviz.core.layers.base import (
     Layer,
@@ -75,6 +75,12 @@ class _Pooling(Sliding, Layer):
 
     def _call(self, x, training):
         return ops.pool2d(x, self.pool_size, self.strides, self.padding, self.MODE)
+
+    def _forward(self, x, training):
+        return batch_ops.pool2d(x, self.pool_size, self.strides, self.padding, self.MODE)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.pool2d(x, dy, self.pool_size, self.strides, self.padding, self.MODE), []
 
     def get_config(self):
         return {"name": self.name, "pool_size": self.pool_size, "strides": self._strides, "padding": self.padding}
@@ -179,6 +185,12 @@ class GlobalAveragePooling2D(_GlobalPooling):
     def _call(self, x, training):
         return x.mean(axis=(0, 1), dtype=np.float32)
 
+    def _forward(self, x, training):
+        return batch_ops.global_pool(x, "average")
+
+    def _backward(self, x, dy, training):
+        return grad_ops.global_pool(x, dy, "average"), []
+
     def provenance(self, x, cell, training):
         """Every cell of the channel, coefficient 1/(H·W)."""
         window = self._whole(x)
@@ -198,6 +210,12 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
     def _call(self, x, training):
         return x.max(axis=(0, 1))
+
+    def _forward(self, x, training):
+        return batch_ops.global_pool(x, "max")
+
+    def _backward(self, x, dy, training):
+        return grad_ops.global_pool(x, dy, "max"), []  # tied maxima share dy (a reduce_max)
 
     def provenance(self, x, cell, training):
         """The first maximal cell of the channel, in row-major order."""

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.layers.base import CellToCell, Layer, _is_int
 from cnnviz.core.layers.description import Param, Terms, TorchCode
 
@@ -55,7 +55,7 @@ class Dropout(CellToCell, Layer):
     def set_mask(self, mask) -> None:
         mask = np.asarray(mask)
         expected = self.mask.shape if self.mask is not None else self.input_shape
-        if mask.ndim not in self.INPUT_RANKS or (expected is not None and mask.shape != tuple(expected)):
+        if mask.ndim not in (3, 4) or (expected is not None and mask.shape[-3:] != tuple(expected)[-3:]):
             raise self._error(f"mask must have shape {expected}, got {mask.shape}", "mask")
         if mask.dtype != bool and not np.isin(mask, (0, 1)).all():
             raise self._error("mask must hold only true/false (1/0) values", "mask")
@@ -67,6 +67,26 @@ class Dropout(CellToCell, Layer):
         if self.mask is None or self.mask.shape != x.shape:
             self.new_mask(x.shape)
         return ops.dropout(x, self.rate, self.mask)
+
+    def _forward(self, x, training):
+        """A batch in training draws a fresh mask of its own shape each call, as Keras does every step
+        (one image keeps its mask until asked for a new one, so the app can show it)."""
+        if not training or self.rate == 0:
+            return x.copy()
+        return batch_ops.dropout(x, self.rate, self.new_mask(x.shape))
+
+    def _backward(self, x, dy, training):
+        if not training or self.rate == 0:
+            return dy.copy(), []
+        mask = None if self.mask is None else self.mask if self.mask.ndim == 4 else self.mask[None]
+        if mask is None or mask.shape != x.shape:
+            raise self._error(f"backward in training needs the mask of the forward pass on this {x.shape} "
+                              "input: run the layer on it first", "mask")
+        return grad_ops.dropout(dy, self.rate, mask), []
+
+    def restart_masks(self, seed) -> None:
+        """Start the mask stream again from `seed` (an int or a tuple of ints): a seeded training run."""
+        self._rng = np.random.default_rng(seed)
 
     def _carry_state(self, new):
         if (new.rate, new.seed) == (self.rate, self.seed):

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from cnnviz.core import ops
+from cnnviz.core import batch_ops, grad_ops, ops
 from cnnviz.core.layers.base import Layer, _dims, _is_int
 from cnnviz.core.layers.description import Param, Terms, TorchCode
 from cnnviz.core.limits import MAX_CELLS, MAX_FACTOR, MAX_SIDE
@@ -43,6 +43,12 @@ class UpSampling2D(Layer):
 
     def _call(self, x, training):
         return ops.upsample2d(x, self.size, self.interpolation)
+
+    def _forward(self, x, training):
+        return batch_ops.upsample2d(x, self.size, self.interpolation)
+
+    def _backward(self, x, dy, training):
+        return grad_ops.upsample2d(x, dy, self.size, self.interpolation), []
 
     def get_config(self):
         return {"name": self.name, "size": self.size, "interpolation": self.interpolation}
@@ -106,6 +112,12 @@ class Flatten(Layer):
 
     def _call(self, x, training):
         return x.reshape(-1).copy()
+
+    def _forward(self, x, training):
+        return x.reshape(len(x), -1).copy()
+
+    def _backward(self, x, dy, training):
+        return dy.reshape(x.shape), []
 
     def provenance(self, x, cell, training):
         """Output index k is input cell unravel(k): coefficient 1."""
@@ -203,6 +215,12 @@ class ZeroPadding2D(_Sides):
     def _call(self, x, training):
         return np.pad(x, (*self.padding, (0, 0)))
 
+    def _forward(self, x, training):
+        return batch_ops.pad_hw(x, *self.padding)
+
+    def _backward(self, x, dy, training):
+        return batch_ops.crop_hw(dy, *self.padding), []
+
     def get_config(self):
         return {"name": self.name, "padding": self.padding}
 
@@ -252,6 +270,12 @@ class Cropping2D(_Sides):
     def _call(self, x, training):
         (top, bottom), (left, right) = self.cropping
         return x[top : x.shape[0] - bottom, left : x.shape[1] - right].copy()
+
+    def _forward(self, x, training):
+        return batch_ops.crop_hw(x, *self.cropping).copy()
+
+    def _backward(self, x, dy, training):
+        return batch_ops.pad_hw(dy, *self.cropping), []  # the cropped cells get no gradient
 
     def get_config(self):
         return {"name": self.name, "cropping": self.cropping}

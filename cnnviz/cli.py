@@ -4,6 +4,7 @@
     cnnviz SESSION                 the app with a session file
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
     cnnviz export-code SESSION --framework keras|pytorch -o model.py
+    cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]
 
 A bad file or argument ends with status 2 and one line on stderr, never a traceback. Qt is imported only
 when a command needs it (render and the app), so `export-code`, `--help` and `--version` start fast.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import cnnviz
 
-COMMANDS = ("render", "export-code")
+COMMANDS = ("render", "export-code", "import-model")
 QUIT_FOR_TESTS = "--quit-after-start"
 
 
@@ -41,6 +42,7 @@ def _app_parser() -> argparse.ArgumentParser:
         epilog="Headless commands:\n"
                "  cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]\n"
                "  cnnviz export-code SESSION --framework keras|pytorch -o model.py\n"
+               "  cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]\n"
                "Run `cnnviz render --help` or `cnnviz export-code --help` for their options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -73,6 +75,17 @@ def _code_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _import_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz import-model",
+                description="Turn a trained model (.keras, .h5 or .onnx) into a session: the leading layers cnnviz "
+                            "computes, with their weights; the first other layer ends the pipeline.")
+    p.add_argument("session", metavar="MODEL", help="a .keras, .h5 or .onnx model file")
+    p.add_argument("-o", "--output", required=True, metavar="SESSION", help="the .cnnviz.json session to write")
+    p.add_argument("--image", metavar="PICTURE",
+                   help="the session's input: this picture resized to the model's input (default: zeros)")
+    return p
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -80,6 +93,8 @@ def main(argv=None) -> int:
             return _render(_render_parser().parse_args(argv[1:]))
         if argv and argv[0] == "export-code":
             return _export_code(_code_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "import-model":
+            return _import_model(_import_parser().parse_args(argv[1:]))
         return _open_app(_app_parser().parse_args(argv))
     except UsageError as e:
         return _fail(str(e))
@@ -146,6 +161,19 @@ def _export_code(args) -> int:
     _check_names(args)
     source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))
+    return 0
+
+
+def _import_model(args) -> int:
+    from cnnviz.io import save_session
+    from cnnviz.io.model_import import import_model
+
+    _check_names(args)
+    model = import_model(args.session)
+    session = model.session(args.image)
+    save_session(session, args.output)
+    print(model.summary())
+    print(model.input_note)
     return 0
 
 

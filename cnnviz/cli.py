@@ -5,6 +5,7 @@
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
     cnnviz export-code SESSION --framework keras|pytorch -o model.py
     cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]
+    cnnviz export-onnx SESSION -o model.onnx
 
 A bad file or argument ends with status 2 and one line on stderr, never a traceback. Qt is imported only
 when a command needs it (render and the app), so `export-code`, `--help` and `--version` start fast.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import cnnviz
 
-COMMANDS = ("render", "export-code", "import-model")
+COMMANDS = ("render", "export-code", "import-model", "export-onnx")
 QUIT_FOR_TESTS = "--quit-after-start"
 
 
@@ -43,6 +44,7 @@ def _app_parser() -> argparse.ArgumentParser:
                "  cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]\n"
                "  cnnviz export-code SESSION --framework keras|pytorch -o model.py\n"
                "  cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]\n"
+               "  cnnviz export-onnx SESSION -o model.onnx\n"
                "Run `cnnviz render --help` or `cnnviz export-code --help` for their options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -86,6 +88,14 @@ def _import_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _onnx_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz export-onnx",
+                description="Write the session's pipeline with its weights as an ONNX model (input N×C×H×W).")
+    p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    return p
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -93,6 +103,8 @@ def main(argv=None) -> int:
             return _render(_render_parser().parse_args(argv[1:]))
         if argv and argv[0] == "export-code":
             return _export_code(_code_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "export-onnx":
+            return _export_onnx(_onnx_parser().parse_args(argv[1:]))
         if argv and argv[0] == "import-model":
             return _import_model(_import_parser().parse_args(argv[1:]))
         return _open_app(_app_parser().parse_args(argv))
@@ -161,6 +173,15 @@ def _export_code(args) -> int:
     _check_names(args)
     source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))
+    return 0
+
+
+def _export_onnx(args) -> int:
+    from cnnviz.io import load_session
+    from cnnviz.io.onnx_export import export_onnx
+
+    _check_names(args)
+    export_onnx(load_session(args.session).pipeline, args.output)
     return 0
 
 

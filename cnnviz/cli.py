@@ -3,7 +3,7 @@
     cnnviz                         the app with the lecture's example
     cnnviz SESSION                 the app with a session file
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
-    cnnviz export-code SESSION --framework keras|pytorch -o model.py
+    cnnviz export-code SESSION --framework keras|pytorch [--train] -o model.py
     cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]
     cnnviz export-onnx SESSION -o model.onnx
 
@@ -42,7 +42,7 @@ def _app_parser() -> argparse.ArgumentParser:
                     "filters, build a pipeline of Keras layers and watch every layer's output change.",
         epilog="Headless commands:\n"
                "  cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]\n"
-               "  cnnviz export-code SESSION --framework keras|pytorch -o model.py\n"
+               "  cnnviz export-code SESSION --framework keras|pytorch [--train] -o model.py\n"
                "  cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]\n"
                "  cnnviz export-onnx SESSION -o model.onnx\n"
                "Run `cnnviz render --help` or `cnnviz export-code --help` for their options.",
@@ -73,6 +73,8 @@ def _code_parser() -> argparse.ArgumentParser:
                 description="Write a runnable Python module that builds the session's pipeline with its weights.")
     p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
     p.add_argument("--framework", required=True, choices=("keras", "pytorch"), help="keras or pytorch")
+    p.add_argument("--train", action="store_true",
+                   help="add the session's training (its data, loss, optimizer, batch size, seed and order)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .py file to write")
     return p
 
@@ -171,7 +173,12 @@ def _export_code(args) -> int:
     from cnnviz.io.atomic import write_atomic
 
     _check_names(args)
-    source = generate_code(load_session(args.session), args.framework)
+    if args.train:
+        from cnnviz.io.train_codegen import generate_training_script
+
+        source = generate_training_script(load_session(args.session), args.framework)
+    else:
+        source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))
     return 0
 

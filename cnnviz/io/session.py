@@ -10,7 +10,9 @@ text that reads back to the same float32):
                  "weights": [kernel (kh, kw, in, out), bias (out,)],   # optional: fresh init if absent
                  "mask": [[[true, ...]]]},                             # Dropout only, optional
                 ...],
-     "view": {"selected_layer": 1, "training": false, ...}}
+     "view": {"selected_layer": 1, "training": false, ...},
+     "training": {"loss": ..., "optimizer": ..., "data": {"source": "digits"}, ...}}  # optional:
+                                                       # io/training_settings.py
 
 Loading validates everything on new objects before returning, so a bad file never touches the current
 work, and every message names the file and the place in it. Nothing in a file is executed: it is parsed
@@ -49,7 +51,7 @@ from cnnviz.io.validation import (
 FORMAT = 1
 SUFFIX = ".cnnviz.json"
 MAX_FILE_BYTES = 64 * 2**20
-_TOP_KEYS = {"format", "generator", "input", "seed", "layers", "view"}
+_TOP_KEYS = {"format", "generator", "input", "seed", "layers", "view", "training"}
 _LAYER_KEYS = {"class_name", "config", "weights", "mask"}
 # Keras keys every layer config may carry besides its constructor arguments.
 _KERAS_COMMON = {"trainable": "bool", "dtype": "str"}
@@ -64,6 +66,7 @@ class Session:
     input: np.ndarray
     pipeline: Pipeline
     view: dict = field(default_factory=dict)
+    training: dict | None = None  # loss, optimizer, batch size, epochs, seed, data source (io/training_settings.py)
 
 
 # ----------------------------------------------------------------------------------------------- load
@@ -109,7 +112,12 @@ def session_from_dict(data, source: str = "session") -> Session:
     for i, (entry, layer) in enumerate(zip(entries, pipeline.layers)):
         _read_state(r, entry, layer, f"layers[{i}]")
     view = _read_view(r, data.get("view", {}), len(layers))
-    return Session(x, pipeline, view)
+    training = None
+    if "training" in data:
+        from cnnviz.io.training_settings import read_training
+
+        training = read_training(r, data["training"])
+    return Session(x, pipeline, view, training)
 
 
 def _check_input_shape(r, shape):
@@ -275,6 +283,7 @@ def _session_data(session: Session, array) -> dict:
         "seed": int(session.pipeline.seed),
         "layers": layers,
         "view": {**VIEW_DEFAULTS, **_jsonable(session.view)},
+        **({"training": _jsonable(session.training)} if session.training is not None else {}),
     }
 
 

@@ -213,3 +213,15 @@ def depthwise_conv2d(x, kernel, bias, strides, padding, dilation):
             out.append(conv2d(x[:, :, ch : ch + 1], single, None, strides, padding, dilation)[:, :, 0])
     y = np.stack(out, axis=2)
     return y if bias is None else y + bias
+
+
+def batch_norm(x, gamma, beta, mean, variance, epsilon):
+    """The textbook order, per channel (last axis): γ·(x − μ)/√(σ² + ε) + β; None for γ is 1, for β is 0."""
+    x = np.asarray(x, np.float64)
+    y = np.zeros(x.shape)
+    for where in np.ndindex(*x.shape):
+        c = where[-1]
+        g = 1.0 if gamma is None else float(gamma[c])
+        b = 0.0 if beta is None else float(beta[c])
+        y[where] = g * (x[where] - float(mean[c])) / math.sqrt(float(variance[c]) + epsilon) + b
+    return y

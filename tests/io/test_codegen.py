@@ -13,6 +13,7 @@ from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras
 from cnnviz.core import (
     Activation,
     AveragePooling2D,
+    BatchNormalization,
     Conv2D,
     Conv2DTranspose,
     Cropping2D,
@@ -45,6 +46,8 @@ def make_session(input_shape, layers, seed=1):
         if len(weights) == 2:
             layer.set_weights([rng.normal(size=weights[0].shape).astype(np.float32),
                                rng.normal(size=weights[1].shape).astype(np.float32)])
+        elif weights:  # batch normalization: its moving variance (the last array) must stay positive
+            layer.set_weights([rng.uniform(0.2, 2, size=w.shape).astype(np.float32) for w in weights])
     return Session(x, p, {})
 
 
@@ -90,6 +93,9 @@ SESSIONS = {
                     DepthwiseConv2D(3, strides=2, dilation_rate=2, padding="same"), GlobalAveragePooling2D()]),
     "global max pooling then dense": lambda: make_session(
         (4, 5, 3), [Conv2D(4, 2), GlobalMaxPooling2D(), Dense(2)]),
+    "batch normalization on a map and on a vector": lambda: make_session(
+        (4, 4, 3), [BatchNormalization(), Conv2D(2, 3), BatchNormalization(epsilon=0.1, center=False), Flatten(),
+                    BatchNormalization(scale=False), Dense(2), BatchNormalization(center=False, scale=False)]),
 }
 
 

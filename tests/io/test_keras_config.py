@@ -6,12 +6,18 @@ import os
 
 import numpy as np
 import pytest
-from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras, keras_cannot_compute
+from keras_support import (
+    QUIET_KERAS,
+    assert_keras_layers_match,
+    import_keras,
+    keras_cannot_compute,
+)
 
 from cnnviz.core import (
     LAYER_TYPES,
     Activation,
     AveragePooling2D,
+    BatchNormalization,
     Conv2D,
     Conv2DTranspose,
     Cropping2D,
@@ -231,6 +237,9 @@ KERAS_PIPELINES = {  # every layer type, valid/same, strides, dilation, output_p
     "padding, cropping, depthwise, global average pooling": lambda: Pipeline((8, 7, 2), [
         ZeroPadding2D(((1, 0), (2, 1))), DepthwiseConv2D(3, depth_multiplier=2), Cropping2D(1),
         DepthwiseConv2D(2, strides=2, dilation_rate=2, padding="same", use_bias=False), GlobalAveragePooling2D()]),
+    "batch normalization, its settings, on a vector": lambda: Pipeline((4, 5, 2), [
+        BatchNormalization(), Conv2D(3, 2), BatchNormalization(epsilon=0.01, center=False), Flatten(),
+        BatchNormalization(scale=False), Dense(2)]),
     "zero padding then conv, global max pooling, dense": lambda: Pipeline((5, 5, 3), [
         ZeroPadding2D(1), Conv2D(4, 3), Cropping2D(((0, 1), (1, 0))), GlobalMaxPooling2D(), Dense(2, "softmax")]),
 }
@@ -243,8 +252,10 @@ def test_keras_itself_accepts_the_export_and_computes_the_same(name):
     p = KERAS_PIPELINES[name]()
     rng = np.random.default_rng(3)
     p.build()
-    for layer in p.layers:  # random kernels and non-zero biases
-        layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
+    for layer in p.layers:  # random kernels and non-zero biases; variances (batch normalization) positive
+        positive = [w.name == "moving_variance" for w in layer.weight_specs()]
+        layer.set_weights([(np.abs(a) if pos else a).astype(np.float32) for pos, a in zip(positive, (
+            rng.standard_normal(w.shape) for w in layer.get_weights()))])
     text = json.dumps(pipeline_to_keras(p))
     model = keras.models.model_from_json(text)
     again = keras.Sequential.from_config(json.loads(text)["config"])
@@ -327,3 +338,13 @@ def test_keras_written_padding_depthwise_and_global_pooling_import():
             next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
     x = rng.standard_normal((9, 8, 2)).astype(np.float32)
     np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-6)
+
+
+def test_keras_batch_normalization_keys_that_only_train_are_ignored():
+    config = {"name": "bn", "axis": -1, "momentum": 0.9, "epsilon": 0.01, "center": True, "scale": False,
+              "beta_initializer": {"class_name": "Zeros", "config": {}}, "synchronized": False, "renorm": False}
+    p = pipeline_from_keras([{"class_name": "BatchNormalization", "config": config}], input_shape=(3, 3, 2))
+    assert p.layers[0].get_config() == {"name": "bn", "epsilon": 0.01, "center": True, "scale": False}
+    with pytest.raises(SessionError, match=r"config\.axis: cnnviz computes only axis=-1, got 1"):
+        pipeline_from_keras([{"class_name": "BatchNormalization", "config": {**config, "axis": 1}}],
+                            input_shape=(3, 3, 2))

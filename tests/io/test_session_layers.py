@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from cnnviz.core import LAYER_TYPES, Pipeline
+from cnnviz.core import LAYER_TYPES, BatchNormalization, Pipeline
 from cnnviz.io import Session, SessionError, load_session, save_session, session_to_dict
 
 # One pipeline with every layer type the registry knows after the lecture's eight.
@@ -130,3 +130,23 @@ def test_bad_map_layer_fields_are_refused_by_place(tmp_path, change, message):
     with pytest.raises(SessionError) as err:
         load_session(path)
     assert str(err.value) == f"bad.cnnviz.json: {message}"
+
+
+def test_batch_normalization_round_trips_and_a_bad_variance_is_refused_by_place(tmp_path):
+    p = Pipeline((3, 3, 2), [BatchNormalization(epsilon=0.01, center=False)])
+    p.build()
+    p.layers[0].set_weights([np.array([2, 3], np.float32), np.array([0.5, -1], np.float32),
+                             np.array([4, 0.25], np.float32)])
+    x = np.arange(18, dtype=np.float32).reshape(3, 3, 2)
+    path = tmp_path / "bn.cnnviz.json"
+    save_session(Session(x, p, {}), path)
+    again = load_session(path)
+    assert again.pipeline.get_config() == p.get_config()
+    assert np.array_equal(again.pipeline.run(x)[0], p.run(x)[0])
+    data = json.loads(json.dumps(session_to_dict(again)))
+    data["layers"][0]["weights"][2] = [-1, 1]
+    path.write_text(json.dumps(data))
+    with pytest.raises(SessionError) as err:
+        load_session(path)
+    assert str(err.value) == ("bn.cnnviz.json: layers[0].weights: BatchNormalization #1: moving_variance + epsilon "
+                              "must be > 0 (a variance is ≥ 0), got -1 + 0.01 in channel 1")

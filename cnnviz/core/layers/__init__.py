@@ -22,6 +22,7 @@ from cnnviz.core.layers.description import (
     TorchCode,
     Weight,
 )
+from cnnviz.core.layers.normalization import BatchNormalization
 from cnnviz.core.layers.pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
@@ -51,7 +52,7 @@ LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, UpSampling2D, Dropout, ReLU, Activation,
                 Flatten, Dense, Softmax, LeakyReLU, GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D,
-                Cropping2D, DepthwiseConv2D)
+                Cropping2D, DepthwiseConv2D, BatchNormalization)
 }
 
 

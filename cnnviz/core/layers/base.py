@@ -441,8 +441,9 @@ class Layer:
         return Term(cell, float(coefficient), value, weight, not inside)
 
     def _kernel_index_check(self, weight) -> tuple:
+        """A kernel index as ints, or ConfigError when it is outside the kernel."""
         weight = tuple(int(v) for v in weight)
-        shape = self.weight_specs() and getattr(self, self.weight_specs()[0].name).shape
+        shape = self.kernel.shape
         if len(weight) != len(shape) or not all(0 <= v < n for v, n in zip(weight, shape)):
             raise self._error(f"weight {weight} is outside the kernel of shape {shape}", "weight")
         return weight

@@ -156,6 +156,15 @@ def _write_layer(g: _Graph, layer, x: str, in_shape, out_shape) -> str:
         return g.node("Softmax", [x], base, axis=1)  # the channels of (N, C, H, W) or the units of (N, units)
     if kind == "Activation":
         return _activation(g, x, layer.activation, base)
+    if kind == "BatchNormalization":
+        c = in_shape[-1]  # center/scale off: Keras keeps no beta/gamma, ONNX wants zeros/ones
+        gamma = layer.gamma if layer.scale else np.ones(c, np.float32)
+        beta = layer.beta if layer.center else np.zeros(c, np.float32)
+        inputs = [x] + [g.const(f"{base}_{n}", v) for n, v in (("gamma", gamma), ("beta", beta),
+                                                                 ("mean", layer.moving_mean),
+                                                                 ("variance", layer.moving_variance))]
+        # ONNX normalises axis 1 of (N, C, H, W) and of a vector's (N, C): the channels either way
+        return g.node("BatchNormalization", inputs, base, epsilon=float(layer.epsilon))
     raise SessionError(f"{layer.label}: no ONNX export for {kind}")
 
 

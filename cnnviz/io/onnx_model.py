@@ -13,7 +13,7 @@ Exact mappings, not approximations:
 - Flatten or Reshape to (N, -1) of a map lists (c, h, w) where Keras lists (h, w, c): the next Gemm's rows
   are permuted to Keras's order;
 - a BatchNormalization right after a Conv or Gemm is folded into its kernel and bias (it is inference's
-  affine map per channel); anywhere else it ends the pipeline.
+  affine map per channel); anywhere else it becomes cnnviz's BatchNormalization.
 """
 
 from __future__ import annotations
@@ -361,12 +361,15 @@ class _Importer:
         return consumed
 
     def _fold_batch_norm(self, node, a):
-        if not self.layers or type(self.layers[-1][0]).__name__ not in ("Conv2D", "Dense", "DepthwiseConv2D"):
-            raise _Stop("does not follow a Conv or Gemm it could be folded into, and cnnviz has no "
-                        "BatchNormalization layer")
+        if a.get("training_mode", 0):
+            raise _Stop("normalises with the batch's statistics (training_mode=1); cnnviz imports inference")
         gamma, beta, mean, var = (self._const(node, i, what) for i, what in
                                   ((1, "scale"), (2, "bias"), (3, "mean"), (4, "variance")))
-        scale = gamma / np.sqrt(var + float(a.get("epsilon", 1e-5)))
+        epsilon = float(a.get("epsilon", 1e-5))
+        if not self.layers or type(self.layers[-1][0]).__name__ not in ("Conv2D", "Dense", "DepthwiseConv2D"):
+            self._add("BatchNormalization", [gamma, beta, mean, var], epsilon=epsilon)
+            return
+        scale = gamma / np.sqrt(var + epsilon)
         layer, weights = self.layers[-1]
         kernel = weights[0]
         bias = weights[1] if len(weights) > 1 else np.zeros(scale.shape, np.float32)

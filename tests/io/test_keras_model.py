@@ -15,7 +15,7 @@ from cnnviz.io.model_import import import_model
 from pathlib import Path
 
 MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
-KEPT = {"every_layer": 14, "classifier": 6, "global_average": 3, "batch_norm": 2, "lambda": 1}  # Keras layers
+KEPT = {"every_layer": 14, "classifier": 6, "global_average": 3, "layer_norm": 3, "lambda": 1}  # Keras layers
 
 
 def keras_outputs(name):
@@ -39,10 +39,10 @@ def test_every_layer_equals_keras(name, suffix):
 
 
 def test_the_first_unsupported_layer_ends_the_pipeline_and_is_named():
-    model = import_model(MODELS / "batch_norm.keras")
-    assert [layer.label.split()[0] for layer in model.pipeline.layers] == ["Conv2D", "ReLU"]
-    assert model.left_out == ['BatchNormalization "batch_normalization"', 'Flatten "flatten"', 'Dense "dense_1"']
-    assert "cnnviz does not compute BatchNormalization" in model.summary()
+    model = import_model(MODELS / "layer_norm.keras")
+    assert [layer.label.split()[0] for layer in model.pipeline.layers] == ["Conv2D", "ReLU", "BatchNormalization"]
+    assert model.left_out == ['LayerNormalization "layer_normalization"', 'Flatten "flatten"', 'Dense "dense_1"']
+    assert "cnnviz does not compute LayerNormalization" in model.summary()
 
 
 def test_a_lambda_is_refused_without_being_deserialised(monkeypatch):

@@ -49,6 +49,9 @@ CASES = {
     "classifier": ((6, 6, 1), [L("Conv2D", 3, 3), L("ReLU"), L("MaxPooling2D", 2), L("Flatten"),
                                L("Dense", 5, activation="tanh"), L("Dense", 3, use_bias=False), L("Softmax")]),
     "dense_softmax_head": ((5, 5, 2), [L("GlobalAveragePooling2D"), L("Dense", 3, activation="softmax")]),
+    "batch_norm_on_a_map": ((4, 4, 3), [L("BatchNormalization", epsilon=0.01)]),
+    "batch_norm_without_center_and_scale": ((3, 3, 2), [L("BatchNormalization", center=False, scale=False)]),
+    "batch_norm_on_a_vector": ((4, 4, 1), [L("Flatten"), L("BatchNormalization")]),
     "global_max_head": ((5, 5, 3), [L("GlobalMaxPooling2D"), L("Dense", 2, activation="sigmoid")]),
 }
 
@@ -60,7 +63,10 @@ def built(name):
     pipeline.build()
     for layer in pipeline.layers:
         if layer.get_weights():
-            layer.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32) for w in layer.get_weights()])
+            values = [rng.uniform(-1, 1, w.shape).astype(np.float32) for w in layer.get_weights()]
+            if type(layer).__name__ == "BatchNormalization":  # its last array, the moving variance, is positive
+                values[-1] = np.abs(values[-1]) + 0.5
+            layer.set_weights(values)
     return pipeline, rng.uniform(-2, 2, shape).astype(np.float32)
 
 

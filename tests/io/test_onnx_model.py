@@ -21,7 +21,7 @@ MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
                   "AveragePooling2D", "UpSampling2D", "Conv2DTranspose", "Cropping2D", "Activation", "ZeroPadding2D",
                   "DepthwiseConv2D", "Activation", "Conv2DTranspose", "MaxPooling2D", "UpSampling2D"]),
     ("onnx_classifier", ["Conv2D", "ReLU", "MaxPooling2D", "Flatten", "Dense", "ReLU", "Dense", "Softmax"]),
-    ("onnx_global_average", ["Conv2D", "GlobalAveragePooling2D", "Dense", "Activation"]),
+    ("onnx_global_average", ["Conv2D", "GlobalAveragePooling2D", "Dense", "Activation", "BatchNormalization"]),
 ])
 def test_cnnviz_computes_onnxruntimes_numbers(name, layers):
     model = import_model(MODELS / f"{name}.onnx")

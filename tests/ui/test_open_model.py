@@ -24,15 +24,15 @@ def test_open_model_brings_the_layers_weights_and_resizes_the_grid(window):  # n
     window.file_actions.dialogs = dialogs = Dialogs()
     doc = window.document
     before = doc.pipeline.get_config()
-    dialogs.paths = [str(MODELS / "batch_norm.keras")]
+    dialogs.paths = [str(MODELS / "layer_norm.keras")]
     assert window.file_actions.open_model()
     doc.flush()
-    assert [layer.label.split()[0] for layer in doc.pipeline.layers] == ["Conv2D", "ReLU"]
+    assert [layer.label.split()[0] for layer in doc.pipeline.layers] == ["Conv2D", "ReLU", "BatchNormalization"]
     assert doc.input.shape == (6, 6, 1)
-    stored = np.load(MODELS / "batch_norm.npz")
-    np.testing.assert_allclose(doc.pipeline.run(stored["input"])[-1], stored["out_1"], atol=1e-5)
+    stored = np.load(MODELS / "layer_norm.npz")
+    np.testing.assert_allclose(doc.pipeline.run(stored["input"])[-1], stored["out_2"], atol=1e-5)
     (message,) = dialogs.infos
-    assert "2 layers imported with their weights" in message and "BatchNormalization" in message
+    assert "3 layers imported with their weights" in message and "LayerNormalization" in message
     assert "Input: your 6×6×1 grid resized to the model's 6×6×1." in message
     doc.undo_stack.undo()
     doc.flush()

@@ -43,11 +43,9 @@ class ImportedModel:
         where it cannot be (input_note says which happened)."""
         h, w, c = self.pipeline.input_shape
         x = np.zeros((h, w, c), np.float32)
-        if image is not None or current is not None:
-            if c not in _IMAGE_MODES:
-                self.input_note = (f"input: zeros, {h}×{w}×{c} (a picture has 1 or 3 channels, the model "
-                                   f"takes {c})")
-                return Session(x, self.pipeline)
+        if (image is not None or current is not None) and c not in _IMAGE_MODES:
+            self.input_note = f"input: zeros, {h}×{w}×{c} (a picture has 1 or 3 channels, the model takes {c})"
+            return Session(x, self.pipeline)
         if image is not None:
             from cnnviz.io.image import load_image
 

@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 
 import cnnviz
-from cnnviz.core.arithmetic import conv_padding, transpose_crop, transpose_full_size, transpose_output_size
+from cnnviz.core.arithmetic import (
+    conv_padding,
+    transpose_crop,
+    transpose_full_size,
+    transpose_output_size,
+)
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
 

@@ -23,7 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.core import LAYER_TYPES
-from cnnviz.core.arithmetic import same_padding, transpose_crop, transpose_full_size, transpose_output_size
+from cnnviz.core.arithmetic import (
+    same_padding,
+    transpose_crop,
+    transpose_full_size,
+    transpose_output_size,
+)
 from cnnviz.io.model_import import ImportedModel
 from cnnviz.io.onnx_export import onnx_module
 from cnnviz.io.validation import _Reader, check_regular_file
@@ -44,7 +49,7 @@ def read_onnx_model(path) -> ImportedModel:
     onnx = onnx_module()
     try:
         model = onnx.load_model_from_string(path.read_bytes())
-    except Exception as e:  # protobuf's DecodeError and friends: the bytes are not an ONNX model
+    except Exception as e:  # noqa: BLE001  protobuf's DecodeError (its module varies by protobuf build)
         r.fail("", f"not a readable ONNX model ({type(e).__name__}: {e})")
     return _Importer(r, onnx, model).run()
 
@@ -72,7 +77,7 @@ class _Importer:
                 left_out = [_label(n) for n in nodes[i:]]
                 break
         if not self.layers:
-            self.r.fail(f"graph.node[0]", f"nothing to import: {stopped_by or 'the graph has no nodes'}")
+            self.r.fail("graph.node[0]", f"nothing to import: {stopped_by or 'the graph has no nodes'}")
         from cnnviz.io.session import _assemble
 
         pipeline = _assemble(self.r, shape, [layer for layer, _ in self.layers], seed=0)
@@ -94,7 +99,7 @@ class _Importer:
             shown = "×".join("?" if s is None else str(s) for s in sizes)
             self.r.fail(f"graph.input {v.name!r}", f"shape {shown or 'unknown'}; cnnviz needs N×C×H×W with fixed "
                                                    "C, H and W")
-        n, c, h, w = sizes
+        _, c, h, w = sizes
         return (h, w, c), v.name
 
     def _constant(self, node) -> bool:
@@ -246,7 +251,7 @@ class _Importer:
             raise _Stop("is not a 2-D transposed convolution with stored weights")
         if int(a.get("group", 1)) != 1 or a.get("output_shape") or a.get("auto_pad", "NOTSET") != "NOTSET":
             raise _Stop("uses group, output_shape or auto_pad, which this import does not map (explicit pads only)")
-        cin, out_channels, kh, kw = weight.shape
+        _, out_channels, kh, kw = weight.shape
         strides = tuple(a.get("strides", [1, 1]))
         dilations = tuple(a.get("dilations", [1, 1]))
         pads = [int(p) for p in a.get("pads", [0, 0, 0, 0])]

@@ -17,7 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.core import ConfigError
-from cnnviz.core.training import get_loss, get_optimizer, loss_to_config, one_hot, optimizer_to_config, pattern_dataset
+from cnnviz.core.training import (
+    get_loss,
+    get_optimizer,
+    loss_to_config,
+    one_hot,
+    optimizer_to_config,
+    pattern_dataset,
+)
 from cnnviz.io.validation import _is_int, _is_number, _show
 
 DEFAULTS = {"loss": "categorical_crossentropy", "optimizer": {"class_name": "Adam", "config": {}},
@@ -60,7 +67,7 @@ def training_data(settings: dict, input_shape, classes: int):
     from cnnviz.io.datasets import load_digits, load_image_folder
 
     source = settings["data"]
-    h, w, c = input_shape
+    h, w = input_shape[:2]
     if source["source"] == "digits":
         x, labels = load_digits()
     elif source["source"] == "patterns":

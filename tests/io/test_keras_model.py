@@ -4,15 +4,15 @@
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
 from cnnviz.cli import main
-from cnnviz.io import SessionError, load_session
+from cnnviz.io import load_session
 from cnnviz.io.model_import import import_model
-from pathlib import Path
 
 MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 KEPT = {"every_layer": 14, "classifier": 6, "global_average": 3, "layer_norm": 3, "lambda": 1}  # Keras layers
@@ -121,7 +121,8 @@ def test_weights_of_the_wrong_shape(tmp_path, capsys):
     shutil.copy(MODELS / "classifier.h5", bad)
     with h5py.File(bad, "r+") as f:
         group = f["model_weights/features"]
-        name = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]][0]
+        first = group.attrs["weight_names"][0]
+        name = first.decode() if isinstance(first, bytes) else first
         del group[name]
         group[name] = np.zeros((3, 3, 2, 4), np.float32)
     err = refused(bad, capsys)

@@ -9,9 +9,9 @@ from cnnviz.core import LAYER_TYPES, Pipeline
 from cnnviz.io import Session, load_session, save_session
 
 onnx = pytest.importorskip("onnx")
-from onnx.reference import ReferenceEvaluator  # noqa: E402
+from onnx.reference import ReferenceEvaluator
 
-from cnnviz.io.onnx_export import pipeline_to_onnx  # noqa: E402
+from cnnviz.io.onnx_export import pipeline_to_onnx
 
 
 def L(kind, *args, **kwargs):

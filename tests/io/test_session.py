@@ -99,7 +99,7 @@ BAD_FILES = [
     (with_change(lambda d: d.update(format="1")), "bad.cnnviz.json: format: expected an integer format number, got \"1\""),
     (with_change(lambda d: d.pop("input")), "bad.cnnviz.json: input: missing"),
     (with_change(lambda d: d.update(extra=1)), "bad.cnnviz.json: extra: unknown field (expected format, generator, "
-                                               "input, layers, seed, view)"),
+                                               "input, layers, seed, training, view)"),
     (with_change(lambda d: d["layers"][1].update(class_name="LSTM")),
      f"bad.cnnviz.json: layers[1].class_name: unknown layer 'LSTM' (cnnviz knows {', '.join(LAYER_TYPES)})"),
     (with_change(lambda d: d["layers"][1]["config"].update(strides=[0, 1])),
@@ -168,7 +168,7 @@ def test_a_strange_unknown_key_is_quoted_on_one_line(tmp_path):
     with pytest.raises(SessionError) as err:
         load_session(write(tmp_path, d))
     assert str(err.value) == ('bad.cnnviz.json: ["a\\nb"]: unknown field (expected format, generator, input, '
-                              'layers, seed, view)')
+                              'layers, seed, training, view)')
     d = good_dict()
     d["layers"][0]["config"]["x" * 200] = 1
     with pytest.raises(SessionError) as err:

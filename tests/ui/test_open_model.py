@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_file_actions import FakeDialogs, window  # noqa: F401  (the window fixture)
 
 MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"

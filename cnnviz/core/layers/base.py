@@ -255,7 +255,7 @@ class Layer:
         batched = self._is_batch(x)
         if batched and len(x) == 0:
             raise self._error(f"input is a batch of no images, shape {x.shape}", "input")
-        if not batched and x.ndim not in (1, 3):
+        if not batched and x.ndim not in (1, 3):  # a vector on a map layer: _check_input_shape names it
             raise self._error(f"input must be an (H, W, C) array or a batch (N, H, W, C), got {x.ndim} dimensions",
                               "input")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):

@@ -190,6 +190,7 @@ class FileActions(QObject):
         self.document = window.document
         self.dialogs = dialogs or Dialogs(window)
         self.path: str | None = None
+        self.training_settings: dict | None = None  # the open session's "training" section, written back on save
         self._recovery_name = f"recovery-{os.getpid()}-{next(_WINDOWS)}.cnnviz.json"
         self._lock: QLockFile | None = None  # held while this window runs, so other windows leave its file alone
         self._autosave = QTimer(self)
@@ -327,7 +328,7 @@ class FileActions(QObject):
         doc = self.document
         doc.flush()
         return Session(doc.input.copy(), doc.pipeline.copy(),
-                       {"selected_layer": doc.selected_layer, "training": doc.training})
+                       {"selected_layer": doc.selected_layer, "training": doc.training}, self.training_settings)
 
     def new(self):
         if self.maybe_save():
@@ -367,6 +368,7 @@ class FileActions(QObject):
         doc.select_layer(int(session.view.get("selected_layer", 1 if session.pipeline.layers else 0)))
         doc.flush()
         doc.undo_stack.clear()  # a fresh file: nothing to undo, and the clean state is here
+        self.training_settings = session.training  # kept as read, written back on save (io/training_settings.py)
         self.path = path
         if modified:
             doc.undo_stack.resetClean()  # recovered work has never been saved

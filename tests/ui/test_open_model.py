@@ -68,3 +68,20 @@ def test_export_onnx_writes_what_the_reference_evaluator_runs(window, tmp_path):
 def test_the_file_menu_offers_both(window):  # noqa: F811
     texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     assert "Open &model…" in texts and "Export &ONNX model…" in texts
+
+
+def test_a_sessions_training_settings_survive_open_and_save(window, tmp_path):  # noqa: F811
+    from cnnviz.io import load_session, save_session
+
+    window.file_actions.dialogs = dialogs = Dialogs()
+    source, again = tmp_path / "with_training.cnnviz.json", tmp_path / "again.cnnviz.json"
+    current = window.file_actions.current_session()
+    current.training = {"loss": {"class_name": "MeanSquaredError", "config": {"reduction": "sum_over_batch_size"}},
+                        "optimizer": {"class_name": "SGD", "config": {"learning_rate": 0.1}},
+                        "batch_size": 8, "epochs": 2, "seed": 3, "validation_split": 0.0,
+                        "data": {"source": "patterns", "count": 20}}
+    save_session(current, source)
+    assert window.file_actions.open(str(source))
+    dialogs.paths = [str(again)]
+    assert window.file_actions.save_as()
+    assert load_session(again).training == load_session(source).training

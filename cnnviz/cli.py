@@ -3,7 +3,9 @@
     cnnviz                         the app with the lecture's example
     cnnviz SESSION                 the app with a session file
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
-    cnnviz export-code SESSION --framework keras|pytorch -o model.py
+    cnnviz export-code SESSION --framework keras|pytorch [--train] -o model.py
+    cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]
+    cnnviz export-onnx SESSION -o model.onnx
     cnnviz summary SESSION
 
 A bad file or argument ends with status 2 and one line on stderr, never a traceback. Qt is imported only
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import cnnviz
 
-COMMANDS = ("render", "export-code", "summary")
+COMMANDS = ("render", "export-code", "summary", "import-model", "export-onnx")
 QUIT_FOR_TESTS = "--quit-after-start"
 
 
@@ -41,7 +43,9 @@ def _app_parser() -> argparse.ArgumentParser:
                     "filters, build a pipeline of Keras layers and watch every layer's output change.",
         epilog="Headless commands:\n"
                "  cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]\n"
-               "  cnnviz export-code SESSION --framework keras|pytorch -o model.py\n"
+               "  cnnviz export-code SESSION --framework keras|pytorch [--train] -o model.py\n"
+               "  cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]\n"
+               "  cnnviz export-onnx SESSION -o model.onnx\n"
                "  cnnviz summary SESSION\n"
                "Run `cnnviz render --help` or `cnnviz export-code --help` for their options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -80,7 +84,28 @@ def _code_parser() -> argparse.ArgumentParser:
                 description="Write a runnable Python module that builds the session's pipeline with its weights.")
     p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
     p.add_argument("--framework", required=True, choices=("keras", "pytorch"), help="keras or pytorch")
+    p.add_argument("--train", action="store_true",
+                   help="add the session's training (its data, loss, optimizer, batch size, seed and order)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .py file to write")
+    return p
+
+
+def _import_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz import-model",
+                description="Turn a trained model (.keras, .h5 or .onnx) into a session: the leading layers cnnviz "
+                            "computes, with their weights; the first other layer ends the pipeline.")
+    p.add_argument("session", metavar="MODEL", help="a .keras, .h5 or .onnx model file")
+    p.add_argument("-o", "--output", required=True, metavar="SESSION", help="the .cnnviz.json session to write")
+    p.add_argument("--image", metavar="PICTURE",
+                   help="the session's input: this picture resized to the model's input (default: zeros)")
+    return p
+
+
+def _onnx_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz export-onnx",
+                description="Write the session's pipeline with its weights as an ONNX model (input N×C×H×W).")
+    p.add_argument("session", metavar="SESSION", help="a .cnnviz.json session file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
     return p
 
 
@@ -91,6 +116,10 @@ def main(argv=None) -> int:
             return _render(_render_parser().parse_args(argv[1:]))
         if argv and argv[0] == "export-code":
             return _export_code(_code_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "export-onnx":
+            return _export_onnx(_onnx_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "import-model":
+            return _import_model(_import_parser().parse_args(argv[1:]))
         if argv and argv[0] == "summary":
             return _summary(_summary_parser().parse_args(argv[1:]))
         return _open_app(_app_parser().parse_args(argv))
@@ -176,7 +205,12 @@ def _export_code(args) -> int:
     from cnnviz.io.atomic import write_atomic
 
     _check_names(args)
-    source = generate_code(load_session(args.session), args.framework)
+    if args.train:
+        from cnnviz.io.train_codegen import generate_training_script
+
+        source = generate_training_script(load_session(args.session), args.framework)
+    else:
+        source = generate_code(load_session(args.session), args.framework)
     write_atomic(Path(args.output), source.encode("utf-8"))
     return 0
 
@@ -196,6 +230,28 @@ def _summary(args) -> int:
 
     name = os.path.basename(args.session).removesuffix(".json").removesuffix(".cnnviz")
     print(format_summary(summarize(load_session(args.session).pipeline, name)))
+    return 0
+
+
+def _export_onnx(args) -> int:
+    from cnnviz.io import load_session
+    from cnnviz.io.onnx_export import export_onnx
+
+    _check_names(args)
+    export_onnx(load_session(args.session).pipeline, args.output)
+    return 0
+
+
+def _import_model(args) -> int:
+    from cnnviz.io import save_session
+    from cnnviz.io.model_import import import_model
+
+    _check_names(args)
+    model = import_model(args.session)
+    session = model.session(args.image)
+    save_session(session, args.output)
+    print(model.summary())
+    print(model.input_note)
     return 0
 
 

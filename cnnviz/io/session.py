@@ -10,7 +10,9 @@ text that reads back to the same float32):
                  "weights": [kernel (kh, kw, in, out), bias (out,)],   # optional: fresh init if absent
                  "mask": [[[true, ...]]]},                             # Dropout only, optional
                 ...],
-     "view": {"selected_layer": 1, "training": false, ...}}
+     "view": {"selected_layer": 1, "training": false, ...},
+     "training": {"loss": ..., "optimizer": ..., "data": {"source": "digits"}, ...}}  # optional:
+                                                       # io/training_settings.py
 
 Loading validates everything on new objects before returning, so a bad file never touches the current
 work, and every message names the file and the place in it. Nothing in a file is executed: it is parsed
@@ -33,7 +35,6 @@ from cnnviz.core.limits import MAX_CHANNELS, MAX_LAYERS, MAX_SIDE, MAX_VALUES
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.errors import SessionError
 from cnnviz.io.paths import shown_name
-from cnnviz.io.training_sets import TrainingSettings
 from cnnviz.io.validation import (
     _dims,
     _is_int,
@@ -65,7 +66,7 @@ class Session:
     input: np.ndarray
     pipeline: Pipeline
     view: dict = field(default_factory=dict)
-    training: TrainingSettings | None = None  # the training dock's settings (docs/training.md)
+    training: dict | None = None  # loss, optimizer, batch size, epochs, seed, data source (io/training_settings.py)
 
 
 # ----------------------------------------------------------------------------------------------- load
@@ -113,12 +114,9 @@ def session_from_dict(data, source: str = "session") -> Session:
     view = _read_view(r, data.get("view", {}), len(layers))
     training = None
     if "training" in data:
-        try:
-            training = TrainingSettings.from_dict(data["training"])
-        except ConfigError as e:
-            r.fail("training", str(e))
-        if any(i > len(layers) for i in training.frozen):
-            r.fail("training.frozen", f"layer numbers {list(training.frozen)} beyond the {len(layers)} layers")
+        from cnnviz.io.training_settings import read_training
+
+        training = read_training(r, data["training"])
     return Session(x, pipeline, view, training)
 
 
@@ -285,9 +283,8 @@ def _session_data(session: Session, array) -> dict:
         "seed": int(session.pipeline.seed),
         "layers": layers,
         "view": {**VIEW_DEFAULTS, **_jsonable(session.view)},
+        **({"training": _jsonable(session.training)} if session.training is not None else {}),
     }
-    if session.training is not None:
-        data["training"] = session.training.to_dict()
     return data
 
 

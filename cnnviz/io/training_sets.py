@@ -150,28 +150,27 @@ class TrainingSettings:
             raise ConfigError(f"seed must be an integer, got {self.seed!r}", param="seed")
         return self
 
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["frozen"] = list(self.frozen)
-        return out
+    def to_section(self) -> dict:
+        """The session file's `training` section (read back and checked by io/training_settings.py, which the
+        exported training scripts read too)."""
+        data = {"source": "image_folder", "folder": self.folder} if self.data == "folder" else {"source": self.data}
+        return {"loss": self.loss, "optimizer": self.optimizer_config(), "batch_size": self.batch_size,
+                "epochs": self.epochs, "seed": self.seed, "validation_split": self.validation_split,
+                "data": data, "frozen": list(self.frozen)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> TrainingSettings:
-        if not isinstance(data, dict):
-            raise ConfigError(f"training: expected an object, got {type(data).__name__}", param="training")
-        known = cls.__dataclass_fields__
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(f"training: unknown settings {unknown} (known: {', '.join(known)})", param="training")
-        values = dict(data)
-        frozen = values.get("frozen", ())
-        if not isinstance(frozen, (list, tuple)) or not all(isinstance(i, int) and i >= 1 for i in frozen):
-            raise ConfigError(f"training.frozen: expected a list of layer numbers, got {frozen!r}", param="frozen")
-        values["frozen"] = tuple(frozen)
-        lr = values.get("learning_rate", cls.learning_rate)
-        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not math.isfinite(lr):
-            raise ConfigError(f"training.learning_rate: expected a number, got {lr!r}", param="learning_rate")
-        return cls(**values).check()
+    def from_section(cls, section: dict) -> TrainingSettings:
+        """The dock's settings from a checked `training` section; what the dock cannot show (an optimizer's
+        other options) keeps the dock's defaults."""
+        source = section["data"]
+        config = section["optimizer"]["config"]
+        return cls(data="folder" if source["source"] == "image_folder" else source["source"],
+                   folder=source.get("folder"), loss=get_loss(section["loss"]).name,
+                   optimizer=section["optimizer"]["class_name"],
+                   learning_rate=float(config.get("learning_rate", cls.learning_rate)),
+                   momentum=float(config.get("momentum", cls.momentum)), batch_size=section["batch_size"],
+                   epochs=section["epochs"], validation_split=float(section["validation_split"]),
+                   seed=section["seed"], frozen=tuple(section.get("frozen", ()))).check()
 
 
 LOSS_NAMES = tuple(LOSSES)

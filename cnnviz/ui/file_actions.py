@@ -33,7 +33,10 @@ from cnnviz.io import (
     load_session,
     save_session,
 )
+from cnnviz.io.model_import import import_model
+from cnnviz.io.onnx_export import export_onnx
 from cnnviz.io.paths import same_file, shown_name
+from cnnviz.io.training_sets import TrainingSettings
 from cnnviz.io.session import SUFFIX, write_atomic
 from cnnviz.ui import settings
 from cnnviz.ui.channel_change import SPREAD, first_kernel_layer
@@ -99,6 +102,10 @@ class FileActions(QObject):
                                         "Load the layers of a Keras Sequential config (JSON)")
         self.export_keras_action = make("Export Keras &config…", self.export_keras, None,
                                         "The layers as Keras Sequential config JSON")
+        self.open_model_action = make("Open &model…", self.open_model, None,
+                                      "A trained Keras (.keras, .h5) or ONNX model: its layers and weights")
+        self.export_onnx_action = make("Export &ONNX model…", self.export_onnx, None,
+                                       "The layers and their weights as an ONNX model (N×C×H×W input)")
         self.export_code_actions = {
             fw: make(label, lambda fw=fw: self.export_code(fw), None, f"A runnable {label.strip('.…')} module")
             for fw, label in (("keras", "Keras…"), ("pytorch", "PyTorch…"))
@@ -120,7 +127,8 @@ class FileActions(QObject):
         self.recent_menu = QMenu("Open &recent", menu)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         items = [self.new_action, self.open_action, self.recent_menu, None, self.save_action, self.save_as_action,
-                 None, self.import_image_action, self.import_keras_action, self.export_keras_action, "code",
+                 None, self.import_image_action, self.open_model_action, self.import_keras_action,
+                 self.export_keras_action, self.export_onnx_action, "code",
                  "figure", None]
         for item in items:
             if item is None:
@@ -196,10 +204,21 @@ class FileActions(QObject):
     def current_session(self) -> Session:
         doc = self.document
         doc.flush()
-        dock = getattr(self.window, "training_dock", None)
         return Session(doc.input.copy(), doc.pipeline.copy(),
                        {"selected_layer": doc.selected_layer, "training": doc.training},
-                       None if dock is None else dock.settings())
+                       self._training_section())
+
+    def _training_section(self) -> dict | None:
+        """The training section to save: the file's own while the dock shows what it said (so options the dock
+        has no field for survive), else the dock's settings."""
+        dock = getattr(self.window, "training_dock", None)
+        loaded = getattr(self, "_loaded_training", None)
+        if dock is None:
+            return loaded
+        settings = dock.settings()
+        if loaded is not None and TrainingSettings.from_section(loaded) == settings:
+            return loaded
+        return settings.to_section()
 
     def new(self):
         if self.maybe_save():
@@ -240,7 +259,8 @@ class FileActions(QObject):
         doc.flush()
         dock = getattr(self.window, "training_dock", None)
         if dock is not None and session.training is not None:
-            dock.apply_settings(session.training)
+            dock.apply_settings(TrainingSettings.from_section(session.training))
+        self._loaded_training = session.training
         doc.undo_stack.clear()  # a fresh file: nothing to undo, and the clean state is here
         self.path = path
         if modified:
@@ -374,6 +394,27 @@ class FileActions(QObject):
             self.dialogs.error("Cannot import Keras config", str(e))
             return False
         return True
+
+    def open_model(self, path: str | None = None) -> bool:
+        """The model's layers with their weights replace the pipeline (undoable); the current input is
+        resized into the model's input where it can be. A message says what came in and what did not."""
+        path = path or self.dialogs.open_path("Open model", "Models (*.keras *.h5 *.hdf5 *.onnx);;All files (*)")
+        if path is None:
+            return False
+        doc = self.document
+        try:
+            model = import_model(path)
+            session = model.session(current=doc.input)
+            doc.set_pipeline(model.pipeline, session.input, text=f"Open model {os.path.basename(path)}")
+        except (SessionError, ConfigError) as e:
+            self.dialogs.error("Cannot open model", str(e))
+            return False
+        self.dialogs.info("Model opened", f"{model.summary()}.\n\n{model.input_note[0].upper()}{model.input_note[1:]}.")
+        return True
+
+    def export_onnx(self) -> bool:
+        path = self._export_path("Export ONNX model", "ONNX model (*.onnx)", "model.onnx")
+        return path is not None and self._guard("Cannot export ONNX", lambda: export_onnx(self.document.pipeline, path))
 
     def export_keras(self) -> bool:
         path = self._export_path("Export Keras config", "Keras config (*.json)", "model.json")

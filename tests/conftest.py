@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QSettings and QStandardPaths follow the XDG folders on Linux; subprocess tests inherit them too.
@@ -42,3 +43,17 @@ def pytest_runtest_makereport(item, call):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector):  # a module that skips itself on import
     _fail_a_parity_skip((yield).get_result())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item):
+    """A training run a test left going is stopped before pytest-qt closes its window: the window would ask
+    "Stop training?" in a modal box that nobody answers, and the suite would hang there."""
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        for widget in QApplication.topLevelWidgets():
+            dock = getattr(widget, "training_dock", None)
+            if dock is not None and dock.run.active:
+                dock.run.stop("cancelled", "")
+    return (yield)

@@ -61,7 +61,7 @@ def test_weights_in_keras_order_and_counts(center, scale, names):
        center=st.booleans(), scale=st.booleans(), epsilon=st.sampled_from([0.0, 1e-5, 1e-3, 0.5]),
        seed=st.integers(0, 2**16))
 def test_matches_the_reference(shape, center, scale, epsilon, seed):
-    layer = BatchNormalization(epsilon, center, scale)
+    layer = BatchNormalization(epsilon=epsilon, center=center, scale=scale)
     layer.build(shape)
     rng = np.random.default_rng(seed)
     arrays = {"gamma": rng.normal(size=shape[-1]), "beta": rng.normal(size=shape[-1]),
@@ -79,8 +79,9 @@ def test_matches_the_reference(shape, center, scale, epsilon, seed):
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda: BatchNormalization(-1), "BatchNormalization: epsilon must be a number ≥ 0, got -1"),
-    (lambda: BatchNormalization("0.1"), "BatchNormalization: epsilon must be a number ≥ 0, got '0.1'"),
+    (lambda: BatchNormalization(epsilon=-1), "BatchNormalization: epsilon must be a number ≥ 0, got -1"),
+    (lambda: BatchNormalization(epsilon="0.1"), "BatchNormalization: epsilon must be a number ≥ 0, got '0.1'"),
+    (lambda: BatchNormalization(momentum=1.5), "BatchNormalization: momentum must be a number from 0 to 1, got 1.5"),
     (lambda: BatchNormalization(center="yes"), "BatchNormalization: center must be true or false, got 'yes'"),
     (lambda: BatchNormalization(scale=None), "BatchNormalization: scale must be true or false, got None"),
 ])
@@ -115,3 +116,17 @@ def test_cell_to_cell_field_and_vector_levels():
     assert field[1] == {(1, 0, 1)} and len(field[0]) == 9
     assert BatchNormalization().explain_output_shape((4, 4, 2)) == ["rows: 4 (unchanged)", "cols: 4 (unchanged)",
                                                                    "depth: 2 (unchanged)"]
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.99, 1.0])
+def test_a_training_step_moves_the_moving_statistics_by_the_momentum(momentum):
+    """μ ← momentum·μ + (1 − momentum)·(the batch's mean), σ² likewise with the biased variance (as Keras)."""
+    layer = BatchNormalization(momentum=momentum)
+    x = np.random.default_rng(4).standard_normal((5, 3, 2, 2)).astype(np.float32)
+    layer.build(x.shape[1:])
+    mean, variance = layer.moving_mean.copy(), layer.moving_variance.copy()
+    layer.forward(x, training=True)
+    np.testing.assert_allclose(layer.moving_mean, momentum * mean + (1 - momentum) * x.mean(axis=(0, 1, 2)), atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance, momentum * variance + (1 - momentum) * x.var(axis=(0, 1, 2)),
+                               atol=1e-6)
+    assert BatchNormalization.from_config(layer.get_config()).momentum == momentum

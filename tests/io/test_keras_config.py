@@ -340,11 +340,11 @@ def test_keras_written_padding_depthwise_and_global_pooling_import():
     np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-6)
 
 
-def test_keras_batch_normalization_keys_that_only_train_are_ignored():
+def test_keras_batch_normalization_keeps_its_momentum_and_ignores_its_initialisers():
     config = {"name": "bn", "axis": -1, "momentum": 0.9, "epsilon": 0.01, "center": True, "scale": False,
               "beta_initializer": {"class_name": "Zeros", "config": {}}, "synchronized": False, "renorm": False}
     p = pipeline_from_keras([{"class_name": "BatchNormalization", "config": config}], input_shape=(3, 3, 2))
-    assert p.layers[0].get_config() == {"name": "bn", "epsilon": 0.01, "center": True, "scale": False}
+    assert p.layers[0].get_config() == {"name": "bn", "momentum": 0.9, "epsilon": 0.01, "center": True, "scale": False}
     with pytest.raises(SessionError, match=r"config\.axis: cnnviz computes only axis=-1, got 1"):
         pipeline_from_keras([{"class_name": "BatchNormalization", "config": {**config, "axis": 1}}],
                             input_shape=(3, 3, 2))

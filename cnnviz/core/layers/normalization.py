@@ -20,6 +20,9 @@ class BatchNormalization(CellToCell, Layer):
     HELP = ("Normalises every channel with the mean and variance it had over the training data, then scales and "
             "shifts it: y = γ·(x − μ)/√(σ² + ε) + β, one γ, β, μ and σ² per channel.")
     PARAMS = (
+        Param("momentum", "float", "Momentum", "How much of the moving mean and variance a training step keeps: "
+              "μ ← momentum·μ + (1 − momentum)·(the batch's mean). Only training uses it.", default=0.99,
+              minimum=0, maximum=1),
         Param("epsilon", "float", "Epsilon", "A small number added to the variance before its square root, so that "
               "a channel with (almost) no variance does not divide by zero.", default=1e-3, minimum=0),
         Param("center", "bool", "Center", "Add the learned shift β after normalising (without it β is 0).",
@@ -36,15 +39,17 @@ class BatchNormalization(CellToCell, Layer):
                init="ones", trainable=False, in_axis=0),
     )
     KERAS_EXTRAS = {"axis": -1}
-    # momentum and the rest change training only (the moving statistics' updates), not the forward pass here
-    KERAS_IGNORED = ("momentum", "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+    # initialisers, regularisers and constraints make no difference to a model that already has its weights
+    KERAS_IGNORED = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                      "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
                      "gamma_constraint", "synchronized", "renorm", "renorm_clipping", "renorm_momentum")
 
-    MOMENTUM = 0.99  # Keras's default: how much of the moving statistics a training step keeps
 
-    def __init__(self, epsilon=1e-3, center=True, scale=True, name=None):
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None):
         super().__init__(name)
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise self._error(f"momentum must be a number from 0 to 1, got {momentum!r}", "momentum")
+        self.momentum = float(momentum)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 <= epsilon < np.inf:
             raise self._error(f"epsilon must be a number ≥ 0, got {epsilon!r}", "epsilon")
         self.epsilon = float(epsilon)
@@ -84,7 +89,7 @@ class BatchNormalization(CellToCell, Layer):
             return batch_ops.batch_norm(x, self.gamma, self.beta, self.moving_mean, self.moving_variance, self.epsilon)
         axes = tuple(range(x.ndim - 1))
         mean, variance = x.mean(axis=axes), x.var(axis=axes)
-        keep = np.float32(self.MOMENTUM)
+        keep = np.float32(self.momentum)
         self.moving_mean[...] = self.moving_mean * keep + mean * (1 - keep)
         self.moving_variance[...] = self.moving_variance * keep + variance * (1 - keep)
         return batch_ops.batch_norm(x, self.gamma, self.beta, mean, variance, self.epsilon)
@@ -102,7 +107,7 @@ class BatchNormalization(CellToCell, Layer):
         return dx, [grads[w.name] for w in self.weight_specs()]
 
     def get_config(self):
-        return {"name": self.name, "epsilon": self.epsilon, "center": self.center, "scale": self.scale}
+        return {"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center, "scale": self.scale}
 
     def provenance(self, x, cell, training):
         """One term, x·γ/√(σ² + ε), and the bias β − μ·γ/√(σ² + ε) of the cell's channel."""
@@ -114,5 +119,6 @@ class BatchNormalization(CellToCell, Layer):
         module = "nn.BatchNorm2d" if len(in_shape) == 3 else "nn.BatchNorm1d"
         loads = [f"{{ref}}.{_TORCH_NAMES[w.name]}.copy_(torch.from_numpy({{weights}}[{i}]))"
                  for i, w in enumerate(self.weight_specs())]
-        return TorchCode(f"{module}({in_shape[-1]}, eps={self.epsilon})",
-                         ["# in eval mode it uses the moving statistics, as Keras at inference"], [], loads)
+        return TorchCode(f"{module}({in_shape[-1]}, eps={self.epsilon}, momentum={1 - self.momentum:.6g})",
+                         ["# in eval mode it uses the moving statistics, as Keras at inference; torch's momentum is",
+                          "# the share of the new batch, 1 − Keras's"], [], loads)

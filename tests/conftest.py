@@ -3,6 +3,7 @@
 import os
 import tempfile
 import sys
+import weakref
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QSettings and QStandardPaths follow the XDG folders on Linux; subprocess tests inherit them too.
@@ -45,15 +46,27 @@ def pytest_make_collect_report(collector):  # a module that skips itself on impo
     _fail_a_parity_skip((yield).get_result())
 
 
+_STARTED_RUNS = weakref.WeakSet()  # the training runs tests started (TrainingRun.start, patched below)
+
+
+def pytest_runtest_setup(item):
+    run = sys.modules.get("cnnviz.ui.training_run")
+    if run is not None and not hasattr(run.TrainingRun.start, "recorded"):
+        start = run.TrainingRun.start
+
+        def recorded(self, *args, **kwargs):
+            _STARTED_RUNS.add(self)
+            return start(self, *args, **kwargs)
+
+        recorded.recorded = True
+        run.TrainingRun.start = recorded
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_teardown(item):
     """A training run a test left going is stopped before pytest-qt closes its window: the window would ask
     "Stop training?" in a modal box that nobody answers, and the suite would hang there."""
-    if "PySide6.QtWidgets" in sys.modules:
-        from PySide6.QtWidgets import QApplication
-
-        for widget in QApplication.topLevelWidgets():
-            dock = getattr(widget, "training_dock", None)
-            if dock is not None and dock.run.active:
-                dock.run.stop("cancelled", "")
+    for run in list(_STARTED_RUNS):
+        if run.active:
+            run.stop("cancelled", "")
     return (yield)

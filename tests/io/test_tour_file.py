@@ -8,7 +8,7 @@ from cnnviz.io.errors import SessionError
 from cnnviz.io.tour import RESOURCES, TOUR_FILE, load_tour, step_session
 
 LECTURE_ORDER = ["data", "filters", "corner", "inner-product", "stride", "map", "depth", "pooling", "summary",
-                 "3d-filter", "ann", "dropout", "padding", "upsampling", "transposed"]
+                 "3d-filter", "ann", "flatten-dense", "training", "dropout", "padding", "upsampling", "transposed"]
 
 
 def test_the_tour_has_the_lecture_s_steps_in_its_order():

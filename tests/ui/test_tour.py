@@ -88,6 +88,11 @@ def test_the_lecture_s_points_are_on_screen(window, qtbot):
     assert doc.input.shape == (6, 6, 5) and len(window.filter_editor.slices) == 10  # 2 filters × 5 slices
     tour.go(ids.index("ann"))
     assert window.arithmetic_views["neuron"].neuron == (0, 0, 0)
+    tour.go(ids.index("flatten-dense"))  # the digits classifier: Flatten → Dense(10, softmax)
+    assert [o.shape for o in doc.outputs][-2:] == [(72,), (10,)] and doc.selected_layer == 5
+    tour.go(ids.index("training"))
+    diagonal = [[1, -1, -1], [-1, 1, -1], [-1, -1, 1]]  # what the student filter is to learn, not what it has
+    assert doc.layer(1).kernel.shape[:2] == (3, 3) and doc.layer(1).kernel[:, :, 0, 0].tolist() != diagonal
     tour.go(ids.index("dropout"))
     assert doc.training and window.action_set.training.isChecked()
     tour.go(ids.index("padding"))

@@ -120,7 +120,7 @@ def weight_footprint(layer, input_shape, weight: tuple) -> set[Cell]:
         return set()
     layer.compute_output_shape(tuple(input_shape))
     kernel_for(layer, input_shape)
-    return {tuple(int(v) for v in c) for c in np.argwhere(layer.weight_footprint(tuple(input_shape), weight))}
+    return _indices(layer.weight_footprint(tuple(input_shape), weight))
 
 
 def weights_used(layer, cell: Cell, input_shape) -> set[tuple]:
@@ -133,7 +133,7 @@ def weights_used(layer, cell: Cell, input_shape) -> set[tuple]:
     cell = _checked_cell(layer.label, cell, layer.compute_output_shape(tuple(input_shape)))
     kernel_for(layer, input_shape)
     mask = layer.kernel_reach(tuple(input_shape), tuple(np.array([v]) for v in cell))
-    return set() if mask is None else {tuple(int(v) for v in w) for w in np.argwhere(mask)}
+    return set() if mask is None else _indices(mask)
 
 
 def weights_reaching(layer, cells, input_shape) -> set[tuple]:
@@ -143,15 +143,20 @@ def weights_reaching(layer, cells, input_shape) -> set[tuple]:
     if not _has_kernel(layer):
         return set()
     kernel_for(layer, input_shape)
-    cells = {tuple(int(v) for v in c) for c in cells}
     if not cells:
         return set()
-    axes = [np.array(sorted({c[k] for c in cells})) for k in range(len(next(iter(cells))))]
-    fields = [tuple(axes)] if len(cells) == np.prod([len(a) for a in axes]) else \
+    cells = np.array(list(cells), int)
+    axes = [np.unique(column) for column in cells.T]
+    distinct = len(np.unique(cells, axis=0))
+    fields = [tuple(axes)] if distinct == np.prod([len(a) for a in axes]) else \
         [tuple(np.array([v]) for v in c) for c in cells]
     shape = tuple(input_shape)
-    mask = np.logical_or.reduce([layer.kernel_reach(shape, f) for f in fields])
-    return {tuple(int(v) for v in w) for w in np.argwhere(mask)}
+    return _indices(np.logical_or.reduce([layer.kernel_reach(shape, f) for f in fields]))
+
+
+def _indices(mask: np.ndarray) -> set[tuple]:
+    """The True positions of a mask as a set of index tuples of Python ints."""
+    return set(map(tuple, np.argwhere(mask).tolist()))
 
 
 def _has_kernel(layer) -> bool:

@@ -344,12 +344,14 @@ def test_seed_pipeline_end_to_end():
 
 @st.composite
 def pipelines(draw):
-    """Two to four random layers that fit a random input."""
+    """Two to four random map layers that fit a random input, now and then ending as a classifier does
+    (Flatten or global pooling, then Dense and a softmax)."""
     shape = draw(st.tuples(st.integers(3, 8), st.integers(3, 8), st.integers(1, 3)))
     layers = []
     for _ in range(draw(st.integers(2, 4))):
         kind = draw(st.sampled_from(["Conv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "UpSampling2D",
-                                     "Dropout", "ReLU", "Activation"]))
+                                     "Dropout", "ReLU", "Activation", "ZeroPadding2D", "Cropping2D",
+                                     "DepthwiseConv2D", "BatchNormalization", "LeakyReLU", "Softmax"]))
         strides, dilation = draw(strides_and_dilation(free=False))
         padding = draw(paddings)
         kwargs = {
@@ -362,9 +364,18 @@ def pipelines(draw):
             "UpSampling2D": dict(size=draw(pair), interpolation=draw(st.sampled_from(["nearest", "bilinear"]))),
             "Dropout": dict(rate=0.5),
             "ReLU": {},
-            "Activation": dict(activation=draw(st.sampled_from(["sigmoid", "tanh"]))),
+            "Activation": dict(activation=draw(st.sampled_from(["sigmoid", "tanh", "softmax"]))),
+            "ZeroPadding2D": dict(padding=draw(st.tuples(st.integers(0, 2), st.integers(0, 2)))),
+            "Cropping2D": dict(cropping=draw(st.tuples(st.integers(0, 1), st.integers(0, 1)))),
+            "DepthwiseConv2D": dict(kernel_size=draw(pair), padding=padding, depth_multiplier=draw(st.integers(1, 2))),
+            "BatchNormalization": dict(epsilon=0.01, center=draw(st.booleans())),
+            "LeakyReLU": dict(negative_slope=0.2),
+            "Softmax": {},
         }[kind]
         layers.append(LAYER_TYPES[kind](**kwargs))
+    if draw(st.booleans()):
+        layers.append(LAYER_TYPES[draw(st.sampled_from(["Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D"]))]())
+        layers.append(LAYER_TYPES["Dense"](draw(st.integers(1, 4)), activation=draw(st.sampled_from([None, "softmax"]))))
     pipeline = Pipeline(shape, layers)
     try:
         pipeline.output_shapes()
@@ -378,8 +389,10 @@ def pipelines(draw):
 def test_random_pipelines_end_to_end(pipeline, seed):
     rng = np.random.default_rng(seed)
     pipeline.build()
-    for layer in pipeline.layers:
-        layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
+    for layer in pipeline.layers:  # a batch normalization's variance (its last array) stays positive
+        positive = [w.name == "moving_variance" for w in layer.weight_specs()]
+        layer.set_weights([(np.abs(a) + 0.1 if pos else a).astype(np.float32) for pos, a in zip(
+            positive, (rng.standard_normal(w.shape) for w in layer.get_weights()))])
     x = rng.standard_normal(pipeline.input_shape).astype(np.float32)
     model = sequential(pipeline)
     assert [tuple(l.output.shape[1:]) for l in model.layers] == pipeline.output_shapes()

@@ -255,7 +255,7 @@ class Layer:
         batched = self._is_batch(x)
         if batched and len(x) == 0:
             raise self._error(f"input is a batch of no images, shape {x.shape}", "input")
-        if not batched and x.ndim not in (1, 3):
+        if not batched and x.ndim not in (1, 3):  # a vector on a map layer: _check_input_shape names it
             raise self._error(f"input must be an (H, W, C) array or a batch (N, H, W, C), got {x.ndim} dimensions",
                               "input")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
@@ -441,8 +441,9 @@ class Layer:
         return Term(cell, float(coefficient), value, weight, not inside)
 
     def _kernel_index_check(self, weight) -> tuple:
+        """A kernel index as ints, or ConfigError when it is outside the kernel."""
         weight = tuple(int(v) for v in weight)
-        shape = self.weight_specs() and getattr(self, self.weight_specs()[0].name).shape
+        shape = self.kernel.shape
         if len(weight) != len(shape) or not all(0 <= v < n for v, n in zip(weight, shape)):
             raise self._error(f"weight {weight} is outside the kernel of shape {shape}", "weight")
         return weight

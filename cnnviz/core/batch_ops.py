@@ -17,7 +17,6 @@ from numpy.lib.stride_tricks import as_strided
 from cnnviz.core.arithmetic import (
     conv_output_size,
     conv_padding,
-    effective_size,
     transpose_crop,
     transpose_full_size,
     transpose_output_size,
@@ -65,7 +64,7 @@ def _geometry(h, w, size, strides, padding, dilation):
 def scatter_windows(parts: np.ndarray, shape, strides, dilation=(1, 1)) -> np.ndarray:
     """The adjoint of windows: a zero batch of `shape` with parts (N, oh, ow, kh, kw, C) added back at
     [n, i·s + a·d, j·s + b·d, c]; one contiguous block per kernel offset (a copy that pays for itself)."""
-    n, oh, ow, kh, kw, c = parts.shape
+    _, oh, ow, kh, kw, _ = parts.shape
     (sh, sw), (dh, dw) = strides, dilation
     blocks = np.ascontiguousarray(parts.transpose(3, 4, 0, 1, 2, 5))
     out = np.zeros(shape, parts.dtype)
@@ -247,7 +246,7 @@ def dense(x, kernel, bias=None) -> np.ndarray:
 
 def batch_norm(x, gamma, beta, mean, variance, epsilon) -> np.ndarray:
     """γ·(x − μ)/√(σ² + ε) + β per channel, in TF's order x·inv + (β − μ·inv); γ/β may be None."""
-    inv = 1 / np.sqrt(variance + x.dtype.type(epsilon))
+    inv = x.dtype.type(1) / np.sqrt(variance + x.dtype.type(epsilon))
     if gamma is not None:
         inv = inv * gamma
     shift = -mean * inv if beta is None else beta - mean * inv

@@ -35,6 +35,7 @@ EXAMPLES = {
     "DepthwiseConv2D": [(dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (5, 6, 2)),
                         (dict(kernel_size=2, dilation_rate=2, use_bias=False), (5, 5, 3)),
                         (dict(kernel_size=3, strides=2, dilation_rate=2, padding="same"), (7, 7, 2))],
+    "BatchNormalization": [(dict(), (3, 3, 2)), (dict(center=False), (4,)), (dict(scale=False, epsilon=0.1), (2, 2, 3))],
 }
 CASES = [(name, kwargs, shape) for name, examples in EXAMPLES.items() for kwargs, shape in examples]
 
@@ -43,7 +44,9 @@ def make(name, kwargs, shape, seed=0):
     layer = LAYER_TYPES[name](**kwargs)
     layer.build(shape, np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 1)
-    layer.set_weights([a + rng.standard_normal(a.shape).astype(np.float32) for a in layer.get_weights()])
+    layer.set_weights([np.abs(a + rng.standard_normal(a.shape)).astype(np.float32) + 0.1 if "variance" in w.name
+                       else (a + rng.standard_normal(a.shape)).astype(np.float32)
+                       for w, a in zip(layer.weight_specs(), layer.get_weights())])
     return layer
 
 
@@ -61,29 +64,36 @@ def test_a_batch_gives_each_images_numbers(name, kwargs, shape):
         np.testing.assert_allclose(y[i], layer(x[i]), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize(("name", "kwargs", "shape"), CASES)
-def test_backward_matches_finite_differences(name, kwargs, shape):
-    """In float64: the layer's weights are swapped for float64 copies for the check."""
+TRAINING_CASES = [(*case, False) for case in CASES] + [
+    (*case, True) for case in CASES if case[0] in ("Dropout", "BatchNormalization")]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "shape", "training"), TRAINING_CASES)
+def test_backward_matches_finite_differences(name, kwargs, shape, training):
+    """In float64: the layer's weights are swapped for float64 copies for the check. Weights training
+    does not change (BatchNormalization's moving statistics) get zero gradients."""
     layer = make(name, kwargs, shape)
     rng = np.random.default_rng(7)
     for attr in layer.weight_attributes():
         setattr(layer, attr, getattr(layer, attr).astype(np.float64))
-    x = rng.standard_normal((2, *shape))
-    training = name == "Dropout"
+    x = rng.standard_normal((3, *shape))
     y = layer.forward(x, training)
     dy = rng.standard_normal(y.shape)
     dx, grads = layer.backward(x, dy, training)
     assert [g.shape for g in grads] == [w.shape for w in layer.get_weights()]
 
     def loss():
-        if training:  # the same mask for every evaluation: the one the forward pass drew
+        if training and name == "Dropout":  # the same mask for every evaluation: the one the forward pass drew
             return float((x * np.where(layer.mask, 1 / (1 - layer.rate), 0) * dy).sum())
-        return float((layer.forward(x) * dy).sum())
+        return float((layer.forward(x, training) * dy).sum())
 
     np.testing.assert_allclose(dx, numeric_gradient(loss, x), atol=1e-6, rtol=1e-5)
-    for attr, grad in zip(layer.weight_attributes(), grads):
-        np.testing.assert_allclose(grad, numeric_gradient(loss, getattr(layer, attr)), atol=1e-6, rtol=1e-5,
-                                   err_msg=attr)
+    for spec, grad in zip(layer.weight_specs(), grads):
+        if not spec.trainable:
+            assert not grad.any(), spec.name
+            continue
+        np.testing.assert_allclose(grad, numeric_gradient(loss, getattr(layer, spec.name)), atol=1e-6, rtol=1e-5,
+                                   err_msg=spec.name)
 
 
 @pytest.mark.parametrize(("name", "kwargs", "shape"), CASES)

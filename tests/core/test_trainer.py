@@ -172,8 +172,9 @@ def test_pattern_dataset_is_seeded_labelled_and_in_range():
     x, labels = pattern_dataset(50, size=(7, 9), seed=4)
     x2, labels2 = pattern_dataset(50, size=(7, 9), seed=4)
     np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(labels, labels2)
     assert x.shape == (50, 7, 9, 1) and x.min() >= 0 and x.max() <= 1 and set(labels) <= set(range(5))
-    clean, kinds = pattern_dataset(5, size=6, kinds=["vertical bars"], noise=0, shifts=False, seed=0)
+    clean, _ = pattern_dataset(5, size=6, kinds=["vertical bars"], noise=0, shifts=False, seed=0)
     assert (clean[:, :, 0, 0] == 1).all() and (clean.std(axis=1) == 0).all()  # bars are constant down a column
     with pytest.raises(ConfigError, match="patterns must be among"):
         pattern_dataset(5, kinds=["circles"])
@@ -200,3 +201,23 @@ def test_a_small_cnn_learns_to_tell_the_patterns_apart():
                                 validation_data=(x[300:], labels[300:, None, None])):
         pass
     assert progress.val_metrics["accuracy"] >= 0.95
+
+
+def test_batch_normalization_trains_on_batch_statistics_and_moves_its_averages():
+    """x = [[1,2,0],[3,6,0],[5,1,0],[7,3,0]], one step: the biased variance, momentum 0.99 (docs/training.md)."""
+    from cnnviz.core import BatchNormalization, Dense
+
+    model = Pipeline((1, 1, 3), [BatchNormalization(), Dense(1)], seed=0)
+    x = np.array([[1, 2, 0], [3, 6, 0], [5, 1, 0], [7, 3, 0]], np.float32).reshape(4, 1, 1, 3)
+    y = np.zeros((4, 1, 1, 1))
+    trainer = Trainer(model, "mse", "sgd")
+    trainer.train_on_batch(x, y)
+    gamma, _, mean, variance = model.layers[0].get_weights()
+    np.testing.assert_allclose(mean, [0.04, 0.03, 0], atol=1e-7)
+    np.testing.assert_allclose(variance, [1.04, 1.025, 0.99], atol=1e-6)  # ÷(N−1) would give 1.0567, 1.0367
+    assert not np.array_equal(gamma, np.ones(3))  # γ and β learn; the statistics only move
+    before = model.layers[0].get_weights()
+    trainer.predict(x)
+    trainer.evaluate(x, y)
+    for a, b in zip(model.layers[0].get_weights(), before):  # inference leaves the statistics alone
+        np.testing.assert_array_equal(a, b)

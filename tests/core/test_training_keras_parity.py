@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras_support import QUIET_KERAS, import_keras
 
-from cnnviz.core import Activation, AveragePooling2D, Conv2D, Conv2DTranspose, Dense, Flatten, LeakyReLU
+from cnnviz.core import Activation, AveragePooling2D, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Flatten
+from cnnviz.core import LeakyReLU
 from cnnviz.core import Cropping2D, DepthwiseConv2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 from cnnviz.core import Pipeline, ReLU, Softmax, UpSampling2D, ZeroPadding2D
 from cnnviz.core.layers import layer_to_config
@@ -165,3 +166,26 @@ def test_optimizer_steps_equal_keras_on_random_settings(data, name, scale, seed)
         ours.apply([w], [g])
         theirs.apply_gradients([(tf.constant(g), variable)])
     np.testing.assert_allclose(w, variable.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("optimizer", [OPTIMIZERS[1], OPTIMIZERS[3]], ids=_name)
+def test_batch_normalization_trains_as_keras(optimizer):
+    """BatchNormalization in train_on_batch: batch statistics, biased variance, moving averages (momentum 0.99).
+    (The Conv2D before it has no bias: under batch statistics its exact gradient is 0, and Adam would turn
+    float32 rounding noise into full-size steps.)"""
+    pipeline = Pipeline((6, 6, 2), [Conv2D(3, 3, use_bias=False), BatchNormalization(), ReLU(), Flatten(), BatchNormalization(scale=False),
+                                    Dense(3, activation="softmax")], seed=2)
+    pipeline.build()
+    rng = np.random.default_rng(5)
+    model = keras_model(pipeline)
+    model.compile(optimizer=keras.optimizers.deserialize(optimizer_to_config(get_optimizer(optimizer))),
+                  loss="sparse_categorical_crossentropy")
+    trainer = Trainer(pipeline, "sparse_categorical_crossentropy", optimizer)
+    for step in range(3):
+        x = rng.standard_normal((6, 6, 6, 2)).astype(np.float32) * 2 + 1
+        y = rng.integers(0, 3, 6)
+        assert trainer.train_on_batch(x, y) == pytest.approx(float(model.train_on_batch(x, y)), rel=1e-5)
+    for ours, theirs in zip([w for ws in pipeline.get_weights() for w in ws], model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=1e-5)
+    x = rng.standard_normal((4, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_allclose(trainer.predict(x), model.predict(x, verbose=0), atol=1e-5)

@@ -74,5 +74,5 @@ def test_image_folder_refusals_name_the_folder_or_file(tmp_path):
     save(tmp_path / "zz" / "big.png", (5, 4))
     with pytest.raises(SessionError, match=r"zz.big.png: is 4×5, the first image 3×3: give a size"):
         load_image_folder(tmp_path)
-    images, labels, classes = load_image_folder(tmp_path, size=(3, 3))
+    images, _, classes = load_image_folder(tmp_path, size=(3, 3))
     assert classes == ["empty", "only", "zz"] and len(images) == 3

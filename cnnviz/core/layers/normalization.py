@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz.core import batch_ops, grad_ops
 from cnnviz.core.layers.base import CellToCell, Layer
 from cnnviz.core.layers.description import Param, Terms, TorchCode, Weight
 
@@ -40,6 +41,8 @@ class BatchNormalization(CellToCell, Layer):
                      "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
                      "gamma_constraint", "synchronized", "renorm", "renorm_clipping", "renorm_momentum")
 
+    MOMENTUM = 0.99  # Keras's default: how much of the moving statistics a training step keeps
+
     def __init__(self, epsilon=1e-3, center=True, scale=True, name=None):
         super().__init__(name)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 <= epsilon < np.inf:
@@ -72,6 +75,31 @@ class BatchNormalization(CellToCell, Layer):
     def _call(self, x, training):
         inv, offset = self._inv_and_offset()
         return x * inv + offset
+
+    def _forward(self, x, training):
+        """Inference: the moving statistics. Training (a batch, as Keras's train_step): the batch's mean and
+        biased variance (÷N) over every axis but the channels, and the moving statistics move towards them:
+        μ ← momentum·μ + (1 − momentum)·mean (docs/training.md)."""
+        if not training:  # the same order as _call, in x's dtype
+            return batch_ops.batch_norm(x, self.gamma, self.beta, self.moving_mean, self.moving_variance, self.epsilon)
+        axes = tuple(range(x.ndim - 1))
+        mean, variance = x.mean(axis=axes), x.var(axis=axes)
+        keep = np.float32(self.MOMENTUM)
+        self.moving_mean[...] = self.moving_mean * keep + mean * (1 - keep)
+        self.moving_variance[...] = self.moving_variance * keep + variance * (1 - keep)
+        return batch_ops.batch_norm(x, self.gamma, self.beta, mean, variance, self.epsilon)
+
+    def _backward(self, x, dy, training):
+        """Inference: the moving statistics are constants. Training: the gradient also flows through the
+        batch's mean and variance. The moving statistics get zero gradients (they are not trained)."""
+        if training:
+            dx, dgamma, dbeta = grad_ops.batch_norm_training(x, dy, self.gamma, self.epsilon)
+        else:
+            dx, dgamma, dbeta = grad_ops.batch_norm(x, dy, self.gamma, self.moving_mean, self.moving_variance,
+                                                    self.epsilon)
+        grads = {"gamma": dgamma, "beta": dbeta, "moving_mean": np.zeros_like(self.moving_mean),
+                 "moving_variance": np.zeros_like(self.moving_variance)}
+        return dx, [grads[w.name] for w in self.weight_specs()]
 
     def get_config(self):
         return {"name": self.name, "epsilon": self.epsilon, "center": self.center, "scale": self.scale}

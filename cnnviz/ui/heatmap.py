@@ -334,6 +334,12 @@ class Heatmap(pg.GraphicsView):
     def minimumSizeHint(self):  # noqa: N802 (Qt name)
         return QSize(self._fit_size) if self._fit_size is not None else super().minimumSizeHint()
 
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        rows, cols = getattr(self, "shape", (0, 0))  # pyqtgraph calls this from its own __init__
+        if rows and cols:  # keep the whole map in view at the new size (without it hovers paint 2x slower)
+            self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+
     # ------------------------------------------------------------------ geometry
     def cell_at(self, pos) -> tuple[int, int] | None:
         """The (row, col) under a widget position, or None outside the map."""

@@ -106,7 +106,7 @@ def vector_layout(n: int, cell_px: float, bars: bool = False, labels=None, small
     n = max(1, int(n))
     if bars:
         h = max(16.0 if smallest is None else smallest, min(28.0, cell_px * 0.6))
-        font = QFontMetricsF(pixel_font(h * BAR_TEXT))
+        font = QFontMetricsF(pixel_font(h * BAR_TEXT, bold=True))  # the most likely class is written in bold
         texts = vector_labels(n, True, labels)
         label_w = max(font.horizontalAdvance(t) for t in texts) + h * 0.5
         rows = n if n <= BAR_ROWS else math.ceil(n / math.ceil(n / BAR_ROWS))

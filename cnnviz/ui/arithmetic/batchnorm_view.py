@@ -157,7 +157,7 @@ class BatchNormView(ArithmeticView):
             cell = self._cell[:2]
             grids = [("input", parts[0], Grid(x[:, :, ch], in_levels, in_lut, title=f"x, channel {ch + 1}",
                                               marked=cell)),
-                     ("output", parts[2], Grid(y[:, :, ch], symmetric_levels(y), DIVERGING, colorbar=True,
+                     ("output", parts[2], Grid(y[:, :, ch], symmetric_levels(y[:, :, ch]), DIVERGING, colorbar=True,
                                                title=f"y, channel {ch + 1}", marked=cell))]
             geometries = paint_grids(painter, grids)
         draw_lines(painter, parts[1], ["γ·(x − μ)", "/ √(σ² + ε)", "+ β  →"])

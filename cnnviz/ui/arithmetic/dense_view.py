@@ -171,11 +171,11 @@ class DenseView(ArithmeticView):
         painter.setFont(pixel_font(13, bold=True))
         for key, part in zip(("x", "w", "products"), parts[0:5:2]):
             values, title = vectors[key]
-            layout = fitted_vector_layout(n, QRectF(part.left(), body.top(), part.width(), body.height()))
-            origin = QPointF(part.center().x() - layout.size[0] / 2, body.top())
+            layout = fitted_vector_layout(n, QRectF(part.left(), body.top(), part.width(), body.height()), cell_px=60)
+            origin = QPointF(part.center().x() - layout.size[0] / 2, body.center().y() - layout.size[1] / 2)
             painter.setPen(TITLE)
-            painter.drawText(QRectF(part.left(), rect.top(), part.width(), title_h), Qt.AlignmentFlag.AlignCenter,
-                             title)
+            painter.drawText(QRectF(part.left(), origin.y() - title_h, part.width(), title_h),
+                             Qt.AlignmentFlag.AlignCenter, title)
             paint_vector(painter, layout, values, symmetric_levels(values), DIVERGING, origin=origin)
             geometries[key] = VectorGeometry(layout, origin)
         draw_symbol(painter, parts[1], "⊙")
@@ -186,11 +186,11 @@ class DenseView(ArithmeticView):
             lines.append(f"{activation} →")
         draw_lines(painter, parts[5], lines)
         layout = fitted_vector_layout(out.size, QRectF(parts[6].left(), body.top(), parts[6].width(), body.height()),
-                                      bars)
-        origin = QPointF(parts[6].left(), body.top())
+                                      bars, cell_px=60)
+        origin = QPointF(parts[6].left(), body.center().y() - layout.size[1] / 2)
         painter.setPen(TITLE)
-        painter.drawText(QRectF(parts[6].left(), rect.top(), parts[6].width(), title_h), Qt.AlignmentFlag.AlignLeft,
-                         f"y ({out.size}): y[{j}] = {formulas.format_value(self.output_value())}")
+        painter.drawText(QRectF(parts[6].left(), origin.y() - title_h, parts[6].width(), title_h),
+                         Qt.AlignmentFlag.AlignLeft, f"y ({out.size}): y[{j}] = {formulas.format_value(self.output_value())}")
         paint_vector(painter, layout, out, (0.0, 1.0) if bars else symmetric_levels(out), DIVERGING, origin=origin,
                      marked=j)
         geometries["output"] = VectorGeometry(layout, origin)

@@ -1,8 +1,9 @@
-"""A training run off the GUI thread.
+"""A training run off the GUI thread and out of its process.
 
-`TrainingWorker` runs the core's Trainer.fit in a QThread on its own copy of the pipeline, so the window
-never waits for a step and a step never sees a half-made edit. It sends the progress of every step and a
-copy of the weights at most SNAPSHOTS_PER_S times a second (and whenever it pauses or ends); the GUI
+The core's Trainer.fit runs in a process of its own (train_in_process) on a copy of the pipeline, so the
+window never waits for a step, never shares Python's GIL with one, and a step never sees a half-made edit.
+`TrainingWorker`, in a QThread, starts it and turns its messages into signals: the progress of every step
+and a copy of the weights at most SNAPSHOTS_PER_S times a second (and whenever it pauses or ends); the GUI
 shows them through Document.show_trained_weights, which pushes no undo step. When the run ends the
 Document gets one undo step for all of it (Document.commit_training).
 
@@ -13,8 +14,7 @@ what it learned as its undo step, and says so (`interrupted`). Undo and Redo wai
 
 from __future__ import annotations
 
-import sys
-import threading
+import multiprocessing
 import time
 
 import numpy as np
@@ -24,13 +24,80 @@ from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
 from cnnviz.ui.commands import PaintCellsCommand
 
-# The worker and the GUI share Python's GIL: while a run is open the GUI thread gets it back after this
-# many seconds instead of the default 5 ms (a paint is dozens of GIL hand-overs).
-SWITCH_INTERVAL_S = 0.0005
 SNAPSHOTS_PER_S = 15  # the maps, the filters and the prediction follow at this rate, or as fast as they draw
 
 
+def train_in_process(conn, pipeline, data, settings, metrics, go, cancel, budget, drawn):
+    """The run, in its own process (its own GIL: the window's painting never waits for a step): Trainer.fit
+    step by step, sending ("progress", [Progress, ...]), ("weights", [...]) at most SNAPSHOTS_PER_S times a
+    second and only once the window has drawn the last ones (`drawn`), ("paused", None), and at the end
+    ("end", (reason, message, confusion, weights))."""
+    def snapshot():
+        return [layer.get_weights() if layer.built else [] for layer in pipeline.layers]
+
+    def send(pending, force=False):
+        if pending:
+            conn.send(("progress", pending))
+        if force or drawn.is_set():
+            drawn.clear()
+            conn.send(("weights", snapshot()))
+
+    reason, message, confusion = "done", "", None
+    try:
+        trainer = Trainer(pipeline, loss=settings.loss, optimizer=settings.optimizer_config(), metrics=metrics,
+                          seed=settings.seed)
+        steps = trainer.fit(data.x, data.y, epochs=settings.epochs, batch_size=settings.batch_size,
+                            validation_split=settings.validation_split)
+        pending, last = [], time.perf_counter()
+        while True:
+            if not go.is_set():
+                send(pending, force=True)
+                pending = []
+                conn.send(("paused", None))
+                go.wait()
+            if cancel.is_set():
+                reason = "cancelled"
+                break
+            try:
+                progress = next(steps)
+            except StopIteration:
+                break
+            pending.append(progress)
+            if progress.stopped:
+                reason, message = "diverged", progress.stopped
+                break
+            with budget.get_lock():
+                if budget.value > 0:
+                    budget.value -= 1
+                    if budget.value == 0:
+                        go.clear()
+            now = time.perf_counter()
+            if now - last >= 1 / SNAPSHOTS_PER_S or progress.val_loss is not None:
+                send(pending)
+                pending, last = [], now
+        steps.close()
+        send(pending)
+        if reason == "done" and data.classification and settings.validation_split > 0:
+            confusion = confusion_matrix(trainer, data, settings.validation_split)
+    except ConfigError as e:
+        reason, message = "error", str(e)
+    conn.send(("end", (reason, message, confusion, snapshot())))
+    conn.close()
+
+
+def confusion_matrix(trainer, data, validation_split) -> np.ndarray:
+    """Counts [true class, predicted class] over the validation samples (Keras's split: the last ones)."""
+    cut = int(len(data.x) * (1 - validation_split))
+    predicted = trainer.predict(data.x[cut:]).argmax(axis=-1)
+    classes = len(data.class_names)
+    matrix = np.zeros((classes, classes), np.int64)
+    np.add.at(matrix, (np.asarray(data.y[cut:], np.int64), predicted), 1)
+    return matrix
+
+
 class TrainingWorker(QObject):
+    """Lives in a QThread that starts the training process and turns its messages into signals."""
+
     progressed = Signal(object)  # list of Progress since the last emission
     weights = Signal(object)  # every layer's weights (copies)
     paused = Signal()
@@ -39,97 +106,63 @@ class TrainingWorker(QObject):
     def __init__(self, pipeline, data, settings, metrics):
         super().__init__()
         self.pipeline, self.data, self.settings, self.metrics = pipeline, data, settings, metrics
-        self.trainer = None
+        self.steps = 0
         self.confusion = None  # validation confusion matrix (classes × classes) after a classifier's run
-        self._go = threading.Event()
+        self.last_weights = [layer.get_weights() if layer.built else [] for layer in pipeline.layers]
+        context = multiprocessing.get_context("spawn")  # no fork of a process that runs Qt's threads
+        self._context = context
+        self._go, self._cancel, self.drawn = context.Event(), context.Event(), context.Event()
         self._go.set()
-        self._lock = threading.Lock()
-        self._budget = None  # steps left before pausing (step mode); None = run on
-        self._cancel = False
-        self.drawn = threading.Event()  # the GUI has shown the last snapshot: a slow redraw is never queued up
         self.drawn.set()
+        self._budget = context.Value("i", 0)  # steps left before pausing (step mode); 0 = run on
 
     # called from the GUI thread
     def pause(self):
         self._go.clear()
 
     def resume(self):
-        with self._lock:
-            self._budget = None
+        with self._budget.get_lock():
+            self._budget.value = 0
         self._go.set()
 
     def step(self):
-        with self._lock:
-            self._budget = 1
+        with self._budget.get_lock():
+            self._budget.value = 1
         self._go.set()
 
     def cancel(self):
-        self._cancel = True
+        self._cancel.set()
         self._go.set()
-
-    def snapshot(self) -> list:
-        return [layer.get_weights() if layer.built else [] for layer in self.pipeline.layers]
 
     @Slot()
     def run(self):
-        s, reason, message = self.settings, "done", ""
-        try:
-            self.trainer = Trainer(self.pipeline, loss=s.loss, optimizer=s.optimizer_config(),
-                                   metrics=self.metrics, seed=s.seed)
-            steps = self.trainer.fit(self.data.x, self.data.y, epochs=s.epochs, batch_size=s.batch_size,
-                                     validation_split=s.validation_split)
-            pending, last = [], time.perf_counter()
-            while True:
-                if not self._go.is_set():
-                    self._send(pending, force=True)
-                    pending = []
-                    self.paused.emit()
-                    self._go.wait()
-                if self._cancel:
-                    reason = "cancelled"
-                    break
-                try:
-                    progress = next(steps)
-                except StopIteration:
-                    break
-                pending.append(progress)
-                if progress.stopped:
-                    reason, message = "diverged", progress.stopped
-                    break
-                with self._lock:
-                    if self._budget is not None:
-                        self._budget -= 1
-                        if self._budget <= 0:
-                            self._go.clear()
-                now = time.perf_counter()
-                if now - last >= 1 / SNAPSHOTS_PER_S or progress.val_loss is not None:
-                    self._send(pending)
-                    pending, last = [], now
-            steps.close()
-            self._send(pending)
-            if reason == "done" and self.data.classification and s.validation_split > 0:
-                self.confusion = self._confusion()
-        except ConfigError as e:
-            reason, message = "error", str(e)
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=train_in_process, daemon=True, args=(
+            send, self.pipeline, self.data, self.settings, self.metrics, self._go, self._cancel, self._budget,
+            self.drawn))
+        process.start()
+        send.close()
+        reason, message = "error", "the training process ended without a word"
+        while True:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                break
+            if kind == "progress":
+                self.steps = payload[-1].step
+                self.progressed.emit(payload)
+            elif kind == "weights":
+                self.last_weights = payload
+                self.weights.emit(payload)
+            elif kind == "paused":
+                self.paused.emit()
+            else:
+                reason, message, self.confusion, self.last_weights = payload
+                break
+        receive.close()
+        process.join(10)
         self.finished.emit(reason, message)
         self.thread().quit()  # the GUI thread may be waiting for this thread (stop): no queued quit
-
-    def _send(self, pending, force=False):
-        if pending:
-            self.progressed.emit(list(pending))
-        if force or self.drawn.is_set():
-            self.drawn.clear()
-            self.weights.emit(self.snapshot())
-
-    def _confusion(self) -> np.ndarray:
-        """Counts [true class, predicted class] over the validation samples (Keras's split: the last ones)."""
-        x, y = self.data.x, self.data.y
-        cut = int(len(x) * (1 - self.settings.validation_split))
-        predicted = self.trainer.predict(x[cut:]).argmax(axis=-1)
-        classes = len(self.data.class_names)
-        matrix = np.zeros((classes, classes), np.int64)
-        np.add.at(matrix, (np.asarray(y[cut:], np.int64), predicted), 1)
-        return matrix
 
 
 class TrainingRun(QObject):
@@ -182,8 +215,6 @@ class TrainingRun(QObject):
             action.blockSignals(True)
             action.setEnabled(False)
         self._set_state("running")
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.thread.start()
 
     def pause(self):
@@ -238,14 +269,13 @@ class TrainingRun(QObject):
             self._finish(self.worker, reason, message)
 
     def _finish(self, worker, reason, message):
-        sys.setswitchinterval(self._switch_interval)
         self.worker = None
         thread, self.thread = self.thread, None
         thread.deleteLater()
         worker.deleteLater()
-        self.document.show_trained_weights(worker.snapshot())  # the last steps may not have been sent
+        self.document.show_trained_weights(worker.last_weights)  # the last steps may not have been sent
         self.confusion = worker.confusion
-        steps = worker.trainer.steps if worker.trainer is not None else 0
+        steps = worker.steps
         self.step_offset += steps
         for action in self.blocked_actions:
             action.blockSignals(False)
@@ -266,8 +296,7 @@ class TrainingRun(QObject):
     def _guard(self, command):
         if self.worker is None or self._committing or isinstance(command, PaintCellsCommand):
             return
-        trainer = self.worker.trainer
-        step = self.step_offset + (trainer.steps if trainer is not None else 0)
+        step = self.step_offset + self.worker.steps
         self.stop("interrupted", f"Training paused at step {step}: “{command.text()}” changes what it learns. "
                                  "What it learned so far is one undo step; Train goes on from these weights.")
 

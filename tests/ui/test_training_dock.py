@@ -144,6 +144,7 @@ def test_the_prediction_follows_a_painted_input_while_it_trains(window_and_dock,
     np.testing.assert_allclose(doc.outputs[-1], doc.pipeline.run(doc.input)[-1], rtol=1e-6)
     assert doc.outputs[-1].shape == (10,) and abs(doc.outputs[-1].sum() - 1) < 1e-5
     assert not np.allclose(doc.outputs[-1], old)
+    assert dock.run.stop()
 
 
 def test_an_edit_of_the_pipeline_pauses_training_with_a_message(window_and_dock, qtbot):

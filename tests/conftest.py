@@ -1,6 +1,7 @@
 """Shared test set-up: Qt renders offscreen, and nothing a test does touches the user's own files."""
 
 import os
+import re
 import tempfile
 import sys
 import weakref
@@ -26,6 +27,19 @@ if os.environ.get("CI"):
 import pytest  # noqa: E402
 
 PARITY_LIBRARIES = ("torch", "keras", "tensorflow", "onnx", "onnxruntime")
+ENGINE_USE = re.compile(r'import_keras\(|importorskip\("(torch|keras|tensorflow|onnxruntime)"\)|^\s*import (torch|keras|onnxruntime)\b',
+                        re.M)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test of a module that uses an engine is marked `parity`: CI's parity environment runs those alone
+    (`-m parity`); the rest ran already in the plain environment."""
+    uses_engine = {}
+    for item in items:
+        if item.path not in uses_engine:
+            uses_engine[item.path] = bool(ENGINE_USE.search(item.path.read_text(encoding="utf-8")))
+        if uses_engine[item.path]:
+            item.add_marker("parity")
 
 
 def _fail_a_parity_skip(report):

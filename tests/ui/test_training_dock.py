@@ -243,9 +243,10 @@ def test_the_session_file_keeps_the_trained_weights_and_the_training_settings(wi
     assert window.file_actions._write(str(path))
     session = load_session(path)
     np.testing.assert_array_equal(session.pipeline.layers[4].get_weights()[0], dense)
-    t = session.training
-    assert (t.data, t.optimizer, t.learning_rate, t.batch_size, t.epochs, t.frozen) == (
-        "digits", "RMSprop", 0.002, 64, 1, (1,))
+    t = session.training  # the file's section, as export-code --train reads it (io/training_settings.py)
+    assert (t["data"], t["optimizer"]["class_name"], t["batch_size"], t["epochs"], t["frozen"]) == (
+        {"source": "digits"}, "RMSprop", 64, 1, [1])
+    assert t["optimizer"]["config"]["learning_rate"] == pytest.approx(0.002)
     dock.optimizer.setCurrentText("SGD")
     assert window.file_actions.open(str(path))
     assert dock.optimizer.currentText() == "RMSprop" and dock.layers.item(0).checkState() == Qt.CheckState.Unchecked

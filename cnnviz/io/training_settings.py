@@ -30,7 +30,8 @@ from cnnviz.io.validation import _is_int, _is_number, _show
 
 DEFAULTS = {"loss": "categorical_crossentropy", "optimizer": {"class_name": "Adam", "config": {}},
             "batch_size": 32, "epochs": 1, "seed": 0, "validation_split": 0.0}
-SOURCES = {"digits": set(), "teacher": set(), "patterns": {"count", "noise", "seed"}, "image_folder": {"folder", "mode"}}
+SOURCES = {"digits": set(), "teacher": set(), "patterns": {"count", "noise", "seed"},
+           "image_folder": {"folder", "mode"}}
 
 
 def read_training(r, data) -> dict:

@@ -110,7 +110,7 @@ def test_the_training_section_round_trips(tmp_path):
     ({"batch_size": 0}, "training.batch_size: expected an integer ≥ 1, got 0"),
     ({"loss": "hinge"}, "training.loss: unknown loss 'hinge'"),
     ({"optimizer": {"class_name": "Adam", "config": {"beta_1": 2}}}, "training.optimizer: Adam: beta_1 must be in"),
-    ({"data": {"source": "mnist"}}, "training.data.source: expected one of digits, patterns, image_folder"),
+    ({"data": {"source": "mnist"}}, "training.data.source: expected one of digits, teacher, patterns, image_folder"),
     ({"data": {"source": "digits", "count": 3}}, "training.data.count: unknown field"),
     ({"validation_split": 1}, "training.validation_split: expected a number in [0, 1)"),
     ({"shuffle": False}, "training.shuffle: unknown field"),
@@ -131,3 +131,12 @@ def test_a_session_without_training_settings_says_so(tmp_path, capsys):
     save_session(Session(np.zeros(pipeline.input_shape, np.float32), pipeline), path)
     assert main(["export-code", str(path), "--framework", "keras", "--train", "-o", str(tmp_path / "t.py")]) == 2
     assert "has no training settings" in capsys.readouterr().err
+
+
+def test_the_teacher_task_is_trained_in_the_app_and_a_script_for_it_is_refused_in_words():
+    from cnnviz.core import ConfigError
+    from cnnviz.io.training_settings import training_data
+
+    settings = {"loss": {"class_name": "MeanSquaredError", "config": {}}, "data": {"source": "teacher"}}
+    with pytest.raises(ConfigError, match="the teacher task is trained in the app"):
+        training_data(settings, (6, 6, 1), 1)

@@ -26,7 +26,7 @@ import numpy as np
 from cnnviz.core import LAYER_TYPES
 from cnnviz.io.errors import SessionError
 from cnnviz.io.keras_config import _layer_entries, pipeline_from_keras
-from cnnviz.io.model_import import ImportedModel
+from cnnviz.io.imported_model import ImportedModel
 from cnnviz.io.validation import _dims, _Reader, _show, check_regular_file
 
 MAX_MODEL_BYTES = 64 * 2**20  # a model cnnviz can compute interactively is far smaller

@@ -29,7 +29,7 @@ from cnnviz.core.arithmetic import (
     transpose_full_size,
     transpose_output_size,
 )
-from cnnviz.io.model_import import ImportedModel
+from cnnviz.io.imported_model import ImportedModel
 from cnnviz.io.onnx_export import onnx_module
 from cnnviz.io.validation import _Reader, check_regular_file
 

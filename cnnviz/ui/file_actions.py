@@ -12,7 +12,9 @@ answers; where recovery files live and how they are written off the GUI thread i
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import os
 from pathlib import Path
 
@@ -54,6 +56,12 @@ AUTOSAVE_MS = 30_000
 
 
 from cnnviz.ui.arithmetic.step_animation import export_animation
+def _same_settings(a: TrainingSettings, b: TrainingSettings) -> bool:
+    """Equal but for the learning rate's float32 rounding (a file's optimizer config keeps float32's value)."""
+    return (dataclasses.replace(a, learning_rate=b.learning_rate) == b
+            and math.isclose(a.learning_rate, b.learning_rate, rel_tol=1e-6))
+
+
 class FileActions(QObject):
     def __init__(self, window, dialogs: Dialogs | None = None):
         super().__init__(window)
@@ -216,7 +224,7 @@ class FileActions(QObject):
         if dock is None:
             return loaded
         settings = dock.settings()
-        if loaded is not None and TrainingSettings.from_section(loaded) == settings:
+        if loaded is not None and _same_settings(TrainingSettings.from_section(loaded), settings):
             return loaded
         return settings.to_section()
 

@@ -227,8 +227,7 @@ def install_lecture_tour(window) -> LectureTour:
     """Help ▸ Lecture tour, its panel dock (hidden until started) and, on the first launch, the offer."""
     tour = LectureTour(window)
     help_menu = window.menus["Help"]
-    first = help_menu.actions()[0] if help_menu.actions() else None
-    help_menu.insertAction(first, tour.action)
+    help_menu.insertAction(getattr(window, "help_tour_anchor", None), tour.action)  # the place the menu keeps for it
     window.tour = tour
     window.tour_offer = None
     if not settings.preference("tour/offered"):

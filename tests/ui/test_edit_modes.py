@@ -73,19 +73,19 @@ def test_select_mode_clicks_only_select(window, qtbot):
 
 
 def test_the_status_bar_says_the_value_just_painted(window, qtbot):
-    """Hover a weight (0), paint it to 1: the status bar said "weight 0" on a cell showing 1."""
+    """Hover a weight (1), paint it to 0: the status bar said "weight 0" on a cell showing 1 (and vice versa)."""
     editor_view = window.filter_editor
-    editor_view.brush.setValue(1.0)
+    editor_view.brush.setValue(0.0)
     view = next(v for v in editor_view.slices if v.filt == 0)
-    cell = next((r, c) for r in range(3) for c in range(3) if view.editing._read(r, c) == 0)
+    cell = next((r, c) for r in range(3) for c in range(3) if view.editing._read(r, c) == 1)
     hm = view.heatmap
     qtbot.mouseMove(hm.viewport(), hm.cell_center(*cell))
     QApplication.processEvents()
-    assert "weight 0 " in window.statusBar().currentMessage()
+    assert "weight 1 " in window.statusBar().currentMessage()
     qtbot.mousePress(hm.viewport(), Qt.MouseButton.LeftButton, pos=hm.cell_center(*cell))
     qtbot.mouseRelease(hm.viewport(), Qt.MouseButton.LeftButton, pos=hm.cell_center(*cell))
     QApplication.processEvents()
-    assert "weight 1 " in window.statusBar().currentMessage()
+    assert "weight 0 " in window.statusBar().currentMessage()
     grid = window.findChild(QWidget, "inputGrid")
     grid.brush.setValue(1.0)
     target = next((r, c) for r in range(6) for c in range(6) if window.document.input[r, c, 0] == 0)

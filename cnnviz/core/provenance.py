@@ -96,15 +96,7 @@ def receptive_field(pipeline, levels, level: int, cell: Cell) -> dict[int, set[C
     never included; max pooling counts its whole window. Every layer is separable per axis, so the
     field stays a product rows × cols × channels and is carried back as three index arrays.
     """
-    shapes = [np.shape(v) for v in levels][: len(pipeline.layers) + 1]
-    if not 0 <= level < len(shapes):
-        raise ConfigError(f"level {level} does not exist; levels are 0..{len(shapes) - 1}", param="level")
-    _checked_cell(pipeline.layers[level - 1].label if level else "Input", cell, shapes[level])
-    field = tuple(np.array([int(v)]) for v in cell)
-    fields = {level: field}
-    for index in range(level, 0, -1):
-        field = _field_back(pipeline.layers[index - 1], shapes[index - 1], field)
-        fields[index - 1] = field
+    fields = receptive_field_axes(pipeline, [np.shape(v) for v in levels], level, cell)
     return {lvl: set(itertools.product(*(axis.tolist() for axis in axes))) for lvl, axes in fields.items()}
 
 

@@ -185,10 +185,24 @@ def _fitting_cell(columns: list[Column]) -> float:
 def _write_numbers_if_they_fit(column: Column) -> None:
     """Numbers in every map of the column or in none (it reads as one): when the widest value fits a cell in
     a readable font. Each column decides alone: the small filters keep theirs beside a big map."""
-    texts = {str(format_value(v)) for g in column.grids for v in np.ravel(g.values)}
-    widest = max((QFontMetricsF(pixel_font(MIN_VALUE_PX)).horizontalAdvance(t) for t in texts), default=0.0)
-    show = widest <= column.cell * 0.82
+    show = _numbers_fit(column)
     column.grids = [replace(g, show_values=show) if g.show_values is None else g for g in column.grids]
+
+
+def _numbers_fit(column: Column) -> bool:
+    """Whether the widest value's text fits a cell. The column's smallest and largest values are texts it
+    must write, so when either is too wide no value is formatted: a 2048×2048 map is decided from two texts,
+    not 4 million (formatting them all took seconds, for cells a fraction of a pixel wide)."""
+    arrays = [np.asarray(g.values) for g in column.grids if np.size(g.values)]
+    if not arrays:
+        return True
+    room = column.cell * 0.82
+    width = QFontMetricsF(pixel_font(MIN_VALUE_PX)).horizontalAdvance
+    ends = (min(a.min() for a in arrays), max(a.max() for a in arrays))
+    if max(width(format_value(v)) for v in ends) > room:
+        return False
+    texts = {format_value(v) for a in arrays for v in np.unique(a)}
+    return max(map(width, texts)) <= room
 
 
 def _rows(grid: Grid) -> int:

@@ -255,6 +255,57 @@ def test_a_wide_output_keeps_the_numbers_of_the_small_filters(qapp):
 
 
 
+def test_a_huge_map_is_decided_without_formatting_its_values(qapp, monkeypatch):
+    """A 1024×1024 input upsampled to 2048×2048 (as large as the limits let a level be): cells a fraction of
+    a pixel wide, so no numbers, decided from the column's extreme values (every value was formatted, for
+    seconds); the PNG is still the picture of the maps."""
+    from cnnviz.core import Pipeline, UpSampling2D
+    from cnnviz.io import Session
+    from cnnviz.ui import colormaps, figure, grid_painter
+
+    calls = []
+
+    def counted(v):
+        calls.append(v)
+        return colormaps.format_value(v)
+
+    monkeypatch.setattr(figure, "format_value", counted)
+    monkeypatch.setattr(grid_painter, "format_value", counted)
+    x = np.zeros((1024, 1024, 1), np.float32)
+    x[:, 512:] = 1  # the right half white: the map is painted as a picture
+    p = Pipeline(x.shape, [UpSampling2D(2)])
+    fig = session_figure(Session(x, p, {}))
+    image = QImage.fromData(render_bytes(fig, "png"))
+    assert {g.show_values for _, _, g in fig.placed} == {False}
+    assert len(calls) <= 50  # each column's ends and its colour bar's labels, no cell's value
+    assert (image.width(), image.height()) == (round(fig.size.width()), round(fig.size.height()))
+    for key in ((0, 0), (1, 0)):
+        (rect, grid), = [(r, g) for k, r, g in fig.placed if k == key]
+        cells = layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, grid.max_cell).grid_rect
+        mid_y = int(cells.center().y())
+        for f, value in ((0.25, 0), (0.75, 1)):  # each half in its value's colour
+            pixel = QColor(image.pixel(int(cells.left() + f * cells.width()), mid_y)).getRgb()[:3]
+            assert np.abs(np.subtract(pixel, lut_colour(value, grid.levels, grid.lut))).max() <= 2, (key, f)
+
+
+@pytest.mark.parametrize("middle, shown", [(1.0, True), (0.25, False)])
+def test_numbers_fit_by_the_widest_value_not_only_the_ends(qapp, middle, shown):
+    """A 21×21 map of 0s and 1s gets 20 px cells: "0" and "1" fit, "0.25" does not. The ends of the
+    column's range deciding alone would write numbers that overflow their cells."""
+    from cnnviz.core import Dropout, Pipeline
+    from cnnviz.io import Session
+
+    x = np.zeros((21, 21, 1), np.float32)
+    x[::2, ::3] = 1
+    x[5, 7] = middle
+    fig = session_figure(Session(x, Pipeline(x.shape, [Dropout(0.5)]), {}))  # inference: the input again
+    assert {g.max_cell for _, _, g in fig.placed} == {20}
+    assert {g.show_values for _, _, g in fig.placed} == {shown}
+    _, texts = svg_texts(render_bytes(fig, "svg"))
+    assert (texts.count("1") >= 2 * x[x == 1].size) == shown  # in both maps' cells, not only on colour bars
+    assert "0.25" not in texts
+
+
 SVG = "{http://www.w3.org/2000/svg}"
 
 

@@ -1,6 +1,7 @@
 """Whatever session loads also saves, reloads identically and renders (a file that loaded and then made
 every save fail, or that reloaded as something else, was a trap for the autosave and for the user)."""
 
+import base64
 import json
 import tempfile
 from pathlib import Path
@@ -48,16 +49,37 @@ VIEW_VALUE = st.one_of(st.integers(-1, 6), st.booleans(), st.text(max_size=5), s
 
 
 @st.composite
-def session_texts(draw):
+def small_inputs(draw):
+    """(format, input) of nested lists a value at a time."""
     h, w, c = draw(SIDE), draw(SIDE), draw(st.integers(1, 3))
     values = draw(st.lists(VALUE, min_size=h * w * c, max_size=h * w * c))
-    grid = np.array(values, dtype=object).reshape(h, w, c).tolist()
+    return draw(st.sampled_from([1, 2])), np.array(values, dtype=object).reshape(h, w, c).tolist()
+
+
+@st.composite
+def large_inputs(draw):
+    """(format, input) of more numbers than a file lists: nested lists (as an older cnnviz wrote them) or a
+    base64 block of little-endian float32 (docs/session-files.md), noise at some scale with one drawn value."""
+    h, w = draw(st.integers(33, 40)), draw(st.integers(32, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scale = draw(st.sampled_from([1.0, 1e-40, 1e38, 1e39]))  # 1e39 overflows float32: refused with its place
+    x = (rng.standard_normal((h, w, 1)) * scale).astype(np.float32)
+    x.flat[draw(st.integers(0, x.size - 1))] = draw(VALUE)
+    if draw(st.booleans()):
+        return 1, x.tolist()
+    raw = base64.b64encode(x.astype("<f4").tobytes()).decode()
+    return 2, {"dtype": "float32", "shape": [h, w, 1], "base64": raw}
+
+
+@st.composite
+def session_texts(draw):
+    fmt, grid = draw(st.one_of(small_inputs(), large_inputs()))
     layers = [{"class_name": kind, "config": cfg} for kind, cfg in draw(st.lists(LAYERS, max_size=4))]
     good = {"selected_layer": st.integers(0, len(layers)), "training": st.booleans(), "recovery_of": st.text(min_size=1, max_size=9)}
     assert set(good) == VIEW_FIELDS
     view = draw(st.fixed_dictionaries({}, optional={**{k: v | VIEW_VALUE for k, v in good.items()},
                                                     "zoom": VIEW_VALUE}))
-    data = {"format": 1, "input": grid, "seed": draw(st.integers(0, 2**40)), "layers": layers, "view": view}
+    data = {"format": fmt, "input": grid, "seed": draw(st.integers(0, 2**40)), "layers": layers, "view": view}
     return json.dumps(data)  # NaN and -Infinity written as JavaScript writes them
 
 

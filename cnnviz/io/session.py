@@ -1,7 +1,6 @@
 """Session files (`.cnnviz.json`): the input, every layer's config and weights, and the view settings.
 
-Format 1, a JSON object (arrays are nested lists in their Keras layouts, numbers written as the shortest
-text that reads back to the same float32):
+A JSON object (the format is described in docs/session-files.md):
 
     {"format": 1, "generator": "cnnviz 0.1.0",
      "input": [[[0], [0], ...], ...],                  # (H, W, C)
@@ -14,6 +13,10 @@ text that reads back to the same float32):
      "training": {"loss": ..., "optimizer": ..., "data": {"source": "digits"}, ...}}  # optional:
                                                        # io/training_settings.py
 
+An array of up to LIST_MAX_VALUES numbers is nested lists in its Keras layout, each number the shortest
+text that reads back to the same float32; a larger one is a block {"dtype": "float32", "shape": [...],
+"base64": "..."} of its little-endian bytes, and a file holding one says format 2.
+
 Loading validates everything on new objects before returning, so a bad file never touches the current
 work, and every message names the file and the place in it. Nothing in a file is executed: it is parsed
 as JSON data and only known layer classes are built from it.
@@ -21,6 +24,7 @@ as JSON data and only known layer classes are built from it.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -48,7 +52,9 @@ from cnnviz.io.validation import (
     read_bytes,
 )
 
-FORMAT = 1
+FORMAT = 2  # the newest format this cnnviz reads and writes
+LISTS_FORMAT = 1  # what a file is written as when every array is nested lists (older cnnviz read it)
+LIST_MAX_VALUES = 1024  # a 32×32 map: larger arrays are base64 blocks (a million numbers as text took 4 s)
 SUFFIX = ".cnnviz.json"
 MAX_FILE_BYTES = 64 * 2**20
 _TOP_KEYS = {"format", "generator", "input", "seed", "layers", "view", "training"}
@@ -93,9 +99,9 @@ def session_from_dict(data, source: str = "session") -> Session:
     fmt = data["format"]
     if not _is_int(fmt):
         r.fail("format", f"expected an integer format number, got {_show(fmt)}")
-    if fmt != FORMAT:
+    if not LISTS_FORMAT <= fmt <= FORMAT:
         newer = " (written by a newer cnnviz?)" if fmt > FORMAT else ""
-        r.fail("format", f"unknown format {fmt}{newer}; this cnnviz reads format {FORMAT}")
+        r.fail("format", f"unknown format {fmt}{newer}; this cnnviz reads formats {LISTS_FORMAT} and {FORMAT}")
     r.no_unknown_keys(data, _TOP_KEYS, "")
     x = r.array(r.need(data, "input", ""), "input", ndim=3, dtype=np.float32)
     _check_input_shape(r, x.shape)
@@ -261,12 +267,22 @@ def _read_view(r, view, n_layers) -> dict:
 # ----------------------------------------------------------------------------------------------- save
 
 def session_to_dict(session: Session) -> dict:
-    """The JSON-ready dict of a session (arrays as nested lists of shortest float32 text)."""
+    """The JSON-ready dict of a session (small arrays as nested lists of shortest float32 text)."""
     return _session_data(session, lambda a: json.loads(_dump_texts(_texts(a), 0)))
 
 
-def _session_data(session: Session, array) -> dict:
-    """The session as a dict, each array converted by `array`."""
+def _session_data(session: Session, lists) -> dict:
+    """The session as a dict: each array of up to LIST_MAX_VALUES numbers converted by `lists`, larger ones
+    as base64 blocks (and then format 2)."""
+    blocks = 0
+
+    def array(a):
+        nonlocal blocks
+        if np.size(a) <= LIST_MAX_VALUES:
+            return lists(a)
+        blocks += 1
+        return _block(a)
+
     layers = []
     for layer in session.pipeline.layers:
         entry = dict(layer_to_config(layer))
@@ -277,7 +293,7 @@ def _session_data(session: Session, array) -> dict:
             entry["mask"] = array(np.asarray(layer.mask, dtype=bool))
         layers.append(entry)
     data = {
-        "format": FORMAT,
+        "format": LISTS_FORMAT,
         "generator": f"cnnviz {cnnviz.__version__}",
         "input": array(session.input),
         "seed": int(session.pipeline.seed),
@@ -285,7 +301,17 @@ def _session_data(session: Session, array) -> dict:
         "view": {**VIEW_DEFAULTS, **_jsonable(session.view)},
         **({"training": _jsonable(session.training)} if session.training is not None else {}),
     }
+    if blocks:
+        data["format"] = FORMAT
     return data
+
+
+def _block(a: np.ndarray) -> dict:
+    """A large array as its little-endian bytes in base64: float32, or a mask's bytes 0 and 1."""
+    a = np.asarray(a)
+    kind, dtype = ("bool", "u1") if a.dtype == bool else ("float32", "<f4")
+    raw = np.ascontiguousarray(a, dtype=dtype).tobytes()
+    return {"dtype": kind, "shape": list(a.shape), "base64": base64.b64encode(raw).decode("ascii")}
 
 
 def save_session(session: Session, path) -> None:

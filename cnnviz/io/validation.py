@@ -4,6 +4,7 @@ format (session.py) and the Keras-config importer (keras_config.py) build their 
 
 from __future__ import annotations
 
+import binascii
 import json
 import math
 import re
@@ -16,6 +17,9 @@ from cnnviz.io.errors import SessionError
 from cnnviz.io.paths import shown_name
 
 MAX_DIGITS = 100  # an integer longer than this is no size, seed or value cnnviz can use
+# A large array may be one base64 block of its little-endian bytes (docs/session-files.md): dtype -> numpy's.
+BLOCK_DTYPES = {"float32": np.dtype("<f4"), "bool": np.dtype("u1")}
+BLOCK_KEYS = {"dtype", "shape", "base64"}
 
 
 def check_regular_file(path: Path, what: str) -> int:
@@ -94,7 +98,10 @@ class _Reader:
                 self.fail(join_place(place, key), f"unknown field (expected {', '.join(sorted(known))})")
 
     def array(self, value, place: str, ndim: int, dtype) -> np.ndarray:
-        """A nested list of `ndim` levels -> array; the first bad element is reported by its index."""
+        """A nested list of `ndim` levels (or a base64 block) -> array; the first bad element is reported
+        by its index."""
+        if isinstance(value, dict):
+            return self._block(value, place, ndim, dtype)
         want = bool if dtype is bool else (int, float)
         shape = _first_shape(value, ndim)
         if math.prod(shape) > self.max_values:
@@ -106,6 +113,41 @@ class _Reader:
         # (np.array would quietly turn true into 1). It is ~20 times slower than the check above.
         self._find_bad(value, place, ndim, want, shape, place)
         raise AssertionError(f"{place}: refused by the fast check but not by the walk")
+
+    def _block(self, value: dict, place: str, ndim: int, dtype) -> np.ndarray:
+        """{"dtype", "shape", "base64"} -> array. The shape and the text's length are checked before anything
+        is decoded, so a block claiming a billion values costs nothing."""
+        self.no_unknown_keys(value, BLOCK_KEYS, place)
+        kind = "bool" if dtype is bool else "float32"
+        given = self.need(value, "dtype", place)
+        if given != kind:
+            self.fail(f"{place}.dtype", f"expected \"{kind}\", got {_show(given)}")
+        shape = self.need(value, "shape", place)
+        if not (isinstance(shape, list) and len(shape) == ndim and all(_is_int(n) and n > 0 for n in shape)):
+            self.fail(f"{place}.shape", f"expected {ndim} positive integers (rows, columns, ...), got {_show(shape)}")
+        if math.prod(shape) > self.max_values:
+            self.fail(f"{place}.shape", f"{_dims(shape)} is more than {self.max_values} values")
+        text = self.need(value, "base64", place)
+        if not isinstance(text, str):
+            self.fail(f"{place}.base64", f"expected a base64 string, got {_kind(text)}")
+        item = BLOCK_DTYPES[kind]
+        size = math.prod(shape) * item.itemsize
+        if len(text) != 4 * math.ceil(size / 3):
+            self.fail(f"{place}.base64", f"{len(text):,} characters, but {_dims(shape)} {kind} values are {size:,} "
+                                         f"bytes: {4 * math.ceil(size / 3):,} characters of base64")
+        try:
+            raw = binascii.a2b_base64(text, strict_mode=True)
+        except (binascii.Error, ValueError) as e:  # ValueError: a character beyond ASCII
+            self.fail(f"{place}.base64", f"not valid base64 ({e})")
+        if len(raw) != size:  # padding '=' can hide a byte or two
+            self.fail(f"{place}.base64", f"{len(raw):,} bytes, but {_dims(shape)} {kind} values are {size:,}")
+        a = np.frombuffer(raw, item).reshape(shape)
+        bad = ~np.isfinite(a) if kind == "float32" else a > 1
+        if bad.any():
+            first = tuple(np.argwhere(bad)[0])
+            what = "a finite number" if kind == "float32" else "true or false (byte 0 or 1)"
+            self.fail(place + "".join(f"[{i}]" for i in first), f"expected {what}, got {a[first].item()!r}")
+        return a.astype(dtype)  # a writable copy, native byte order
 
     def _find_bad(self, value, place, ndim, want, shape, root, depth=0):
         """Walk the nested lists to report the first ragged, mistyped or non-finite element. Every list at
@@ -119,7 +161,8 @@ class _Reader:
                 self.fail(place, f"expected a number, got {_show(value)}")
             return
         if not isinstance(value, list):
-            self.fail(place, f"expected a list ({ndim} more level{'s' if ndim > 1 else ''} of nesting), "
+            block = " or a base64 block" if depth == 0 else ""
+            self.fail(place, f"expected a list ({ndim} more level{'s' if ndim > 1 else ''} of nesting){block}, "
                              f"got {_show(value)}")
         if not value:
             self.fail(place, "expected a non-empty list")

@@ -1,5 +1,6 @@
 """Session files: exact round trips, strict validation with file-and-place messages, atomic save."""
 
+import base64
 import json
 import os
 import subprocess
@@ -78,6 +79,88 @@ def test_numbers_are_written_as_short_float32_text(tmp_path):
     assert load_session(tmp_path / "s.cnnviz.json").input[0, 0, 0] == np.float32(0.1)
 
 
+
+def large_session():
+    """A 40×40×3 input (1,600 values a channel) with float32's extremes, 64 filters of 3×3×3 and a Dropout
+    mask of 38×38×64: each more than LIST_MAX_VALUES numbers. The bias (64) stays small."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((40, 40, 3)).astype(np.float32)
+    x.flat[:4] = [-0.0, 1.401298464324817e-45, 3.4028234663852886e38, -3.4028234663852886e38]
+    p = Pipeline(x.shape, [Conv2D(64, 3), Dropout(0.5, seed=1)], seed=2)
+    p.build()
+    p.run(x, training=True)  # draws the mask
+    return Session(x, p, {"selected_layer": 1, "training": True})
+
+
+def test_a_large_array_is_a_base64_block_of_its_little_endian_float32_bytes(tmp_path):
+    s = large_session()
+    assert min(s.input.size, s.pipeline.layers[0].kernel.size, s.pipeline.layers[1].mask.size) > \
+        session_module.LIST_MAX_VALUES
+    save_session(s, tmp_path / "big.cnnviz.json")
+    data = json.loads((tmp_path / "big.cnnviz.json").read_text())
+    assert data["format"] == 2
+    assert {k: v for k, v in data["input"].items() if k != "base64"} == {"dtype": "float32", "shape": [40, 40, 3]}
+    assert base64.b64decode(data["input"]["base64"]) == s.input.astype("<f4").tobytes()
+    kernel, bias = data["layers"][0]["weights"]
+    assert kernel["shape"] == [3, 3, 3, 64] and isinstance(bias, list) and len(bias) == 64  # small: a list
+    mask = data["layers"][1]["mask"]
+    assert mask["dtype"] == "bool" and set(base64.b64decode(mask["base64"])) == {0, 1}
+    t = load_session(tmp_path / "big.cnnviz.json")
+    assert t.input.dtype == np.float32 and t.input.flags.writeable
+    assert np.array_equal(t.input.view(np.uint32), s.input.view(np.uint32))  # bit for bit: −0 and subnormals too
+    for a, b in zip(s.pipeline.get_weights(), t.pipeline.get_weights()):
+        assert all(np.array_equal(u, v) and v.dtype == np.float32 for u, v in zip(a, b))
+    assert np.array_equal(t.pipeline.layers[1].mask, s.pipeline.layers[1].mask) and t.view == s.view
+    save_session(t, tmp_path / "again.cnnviz.json")
+    assert (tmp_path / "again.cnnviz.json").read_bytes() == (tmp_path / "big.cnnviz.json").read_bytes()
+    # the dict form holds the same blocks and reads back as the same session
+    u = session_module.session_from_dict(json.loads(json.dumps(session_to_dict(s))))
+    assert np.array_equal(u.input.view(np.uint32), s.input.view(np.uint32))
+
+
+def test_a_session_of_small_arrays_is_still_format_1_nested_lists(tmp_path):
+    save_session(random_session(), tmp_path / "s.cnnviz.json")
+    data = json.loads((tmp_path / "s.cnnviz.json").read_text())
+    assert data["format"] == 1 and isinstance(data["input"], list)
+    assert isinstance(data["layers"][1]["mask"], list)
+
+
+def test_an_older_file_with_a_large_nested_list_loads_and_saves_as_a_block(tmp_path):
+    x = np.arange(40 * 40, dtype=np.float32).reshape(40, 40, 1) / 8
+    path = write(tmp_path, {"format": 1, "input": x.tolist(), "layers": [{"class_name": "ReLU", "config": {}}]})
+    s = load_session(path)
+    assert np.array_equal(s.input, x)
+    save_session(s, tmp_path / "new.cnnviz.json")
+    data = json.loads((tmp_path / "new.cnnviz.json").read_text())
+    assert data["format"] == 2 and data["input"]["shape"] == [40, 40, 1]
+
+
+def block_of(a, **change):
+    return {"dtype": "float32", "shape": list(a.shape), "base64": base64.b64encode(a.astype("<f4").tobytes()).decode(),
+            **change}
+
+
+X40 = np.ones((40, 40, 1), np.float32)
+
+
+@pytest.mark.parametrize("block, message", [
+    (block_of(X40, dtype="float16"), 'input.dtype: expected "float32", got "float16"'),
+    (block_of(X40, shape=[40, 40, 0]), "input.shape: expected 3 positive integers (rows, columns, ...), got [40, 40, 0]"),
+    (block_of(X40, shape=[40, 40, True]), "input.shape: expected 3 positive integers (rows, columns, ...), got [40, 40, true]"),
+    (block_of(X40, shape=[2**40, 2**40, 1], base64=""), "input.shape: 1099511627776×1099511627776×1 is more than "
+                                                        "67108864 values"),
+    (block_of(X40)["base64"], 'input: expected a list (3 more levels of nesting) or a base64 block, got "AACAPw'),
+    (block_of(X40, base64=block_of(X40)["base64"][:-8]), "input.base64: 8,528 characters, but 40×40×1 float32 values "
+                                                         "are 6,400 bytes: 8,536 characters of base64"),
+    (block_of(X40, base64="é" * 8536), "input.base64: not valid base64"),
+    (block_of(np.full((40, 40, 1), np.inf, np.float32)), "input[0][0][0]: expected a finite number, got inf"),
+])
+def test_a_bad_base64_block_is_refused_with_file_and_place(tmp_path, block, message):
+    path = write(tmp_path, {"format": 2, "input": block, "layers": []})
+    with pytest.raises(SessionError) as e:
+        load_session(path)
+    assert str(e.value).startswith(f"bad.cnnviz.json: {message}"), str(e.value)
+
 def good_dict():
     s = Session(seed_input(), seed_pipeline(), {})
     s.pipeline.build()
@@ -95,7 +178,7 @@ BAD_FILES = [
     ([1, 2], "bad.cnnviz.json: expected a JSON object with a \"format\" field, got a list"),
     ({"input": []}, "bad.cnnviz.json: not a cnnviz session (no \"format\" field)"),
     (with_change(lambda d: d.update(format=7)),
-     "bad.cnnviz.json: format: unknown format 7 (written by a newer cnnviz?); this cnnviz reads format 1"),
+     "bad.cnnviz.json: format: unknown format 7 (written by a newer cnnviz?); this cnnviz reads formats 1 and 2"),
     (with_change(lambda d: d.update(format="1")), "bad.cnnviz.json: format: expected an integer format number, got \"1\""),
     (with_change(lambda d: d.pop("input")), "bad.cnnviz.json: input: missing"),
     (with_change(lambda d: d.update(extra=1)), "bad.cnnviz.json: extra: unknown field (expected format, generator, "

@@ -135,6 +135,13 @@ def test_an_older_file_with_a_large_nested_list_loads_and_saves_as_a_block(tmp_p
     assert data["format"] == 2 and data["input"]["shape"] == [40, 40, 1]
 
 
+
+def test_the_example_in_the_format_description_loads():
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "session-files.md")).read()
+    example = text.split("```json\n")[1].split("```")[0]
+    s = session_module.session_from_dict(json.loads(example))
+    assert s.pipeline.run(s.input)[0][..., 0].tolist() == [[2, 0], [0, 2]]  # the diagonal filter on a diagonal
+
 def block_of(a, **change):
     return {"dtype": "float32", "shape": list(a.shape), "base64": base64.b64encode(a.astype("<f4").tobytes()).decode(),
             **change}

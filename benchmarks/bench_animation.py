@@ -7,13 +7,13 @@ at scale 1 and 2; and the Conv2DTranspose of transposed-back-to-6x6 stepped as a
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # frames need no display
 
+import timing  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 
 from cnnviz.io import load_session  # noqa: E402
@@ -26,15 +26,7 @@ from cnnviz.ui.arithmetic.step_animation import (  # noqa: E402
 )
 
 RESOURCES = Path(__file__).parent.parent / "resources"
-
-
-def median_ms(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+median_ms = partial(timing.median_ms, repeat=3, warmup=0)  # an export takes seconds
 
 
 def main() -> None:

@@ -6,10 +6,10 @@ in the same run; the 6-layer 128×128×3 pipeline under 5 ms.
 
 from __future__ import annotations
 
-import statistics
-import time
+from functools import partial
 
 import numpy as np
+import timing
 
 from cnnviz.core import (
     Conv2D,
@@ -22,16 +22,7 @@ from cnnviz.core import (
     seed_pipeline,
 )
 
-
-def median_ms(fn, repeat: int = 30, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+median_ms = partial(timing.median_ms, repeat=30, warmup=3)  # short calls: many, after a warm-up
 
 
 def torch_conv(x: np.ndarray, kernel: np.ndarray):

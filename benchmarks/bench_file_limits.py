@@ -12,31 +12,24 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import timing  # noqa: E402
+
 from cnnviz.core import Conv2D, Pipeline  # noqa: E402
 from cnnviz.core.limits import MAX_SAVED_VALUES  # noqa: E402
 from cnnviz.io import Session, SessionError, load_session, save_session  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
+median_ms = partial(timing.median_ms, repeat=5, warmup=0)  # a refusal must be quick the first time too
 RUNAWAYS = ["transpose-strides-4096", "weights-16-million", "relu-20000", "upsampling-64-on-64x64"]
-
-
-def median_ms(fn, repeat=5) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def refused(path):

@@ -6,10 +6,10 @@ pipeline as ONNX, and writing a training script.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_ms
 
 from cnnviz.io import Session
 from cnnviz.io.model_import import import_model
@@ -17,16 +17,6 @@ from cnnviz.io.onnx_export import export_onnx
 from cnnviz.io.train_codegen import generate_training_script
 
 MODELS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "models"
-
-
-def median_ms(fn, repeat: int = 9) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def main():

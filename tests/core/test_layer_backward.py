@@ -50,6 +50,13 @@ def make(name, kwargs, shape, seed=0):
     return layer
 
 
+def batch_of_two(layer, shape, seed):
+    """A float32 batch of two inputs and of two output gradients for `layer` on `shape`."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((2, *shape)).astype(np.float32),
+            rng.standard_normal((2, *layer.compute_output_shape(shape))).astype(np.float32))
+
+
 def test_every_registered_type_is_covered():
     assert set(EXAMPLES) == set(LAYER_TYPES)
 
@@ -99,9 +106,7 @@ def test_backward_matches_finite_differences(name, kwargs, shape, training):
 @pytest.mark.parametrize(("name", "kwargs", "shape"), CASES)
 def test_backward_of_one_image_is_its_part_of_the_batch(name, kwargs, shape):
     layer = make(name, kwargs, shape)
-    rng = np.random.default_rng(9)
-    x = rng.standard_normal((2, *shape)).astype(np.float32)
-    dy = rng.standard_normal((2, *layer.compute_output_shape(shape))).astype(np.float32)
+    x, dy = batch_of_two(layer, shape, seed=9)
     dx, grads = layer.backward(x, dy)
     parts = [layer.backward(x[i], dy[i]) for i in range(2)]
     for i, (dxi, _) in enumerate(parts):
@@ -151,9 +156,7 @@ def test_conv_backward_worked_example_through_the_layer():
 @pytest.mark.parametrize(("name", "kwargs", "shape"), CASES)
 def test_weight_gradients_alone_equal_backwards(name, kwargs, shape):
     layer = make(name, kwargs, shape)
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((2, *shape)).astype(np.float32)
-    dy = rng.standard_normal((2, *layer.compute_output_shape(shape))).astype(np.float32)
+    x, dy = batch_of_two(layer, shape, seed=2)
     for a, b in zip(layer.weight_gradients(x, dy), layer.backward(x, dy)[1]):
         np.testing.assert_array_equal(a, b)
 

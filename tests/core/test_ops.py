@@ -253,6 +253,13 @@ def test_conv2d_matches_naive(h, w, c, f, kh, kw, sh, sw, dh, dw, padding, seed)
     np.testing.assert_allclose(y, ref.conv2d(x, kernel, bias, (sh, sw), padding, (dh, dw)), atol=1e-5)
 
 
+def random_conv(seed, h, w, c, f, k):
+    """A float32 (h, w, c) input, a (k, k, c, f) kernel and f biases."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((h, w, c)).astype(np.float32), rng.standard_normal((k, k, c, f)).astype(np.float32),
+            rng.standard_normal(f).astype(np.float32))
+
+
 @settings(max_examples=40, deadline=None)
 @given(h=small, w=small, c=st.integers(1, 3), f=st.integers(1, 3), k=st.integers(1, 4), d=st.integers(1, 2),
        padding=padding, band=st.integers(1, 40), seed=st.integers(0, 2**16))
@@ -260,10 +267,7 @@ def test_conv2d_stride1_in_many_bands_matches_naive(h, w, c, f, k, d, padding, b
     """Stride-1 conv works on bands of output rows; tiny bands make every seam appear on small inputs."""
     if padding == "valid":
         assume(min(h, w) >= d * (k - 1) + 1)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((h, w, c)).astype(np.float32)
-    kernel = rng.standard_normal((k, k, c, f)).astype(np.float32)
-    bias = rng.standard_normal(f).astype(np.float32)
+    x, kernel, bias = random_conv(seed, h, w, c, f, k)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ops, "_BAND_VALUES", band)
         y = ops.conv2d(x, kernel, bias, (1, 1), padding, (d, d))
@@ -342,10 +346,7 @@ def test_conv2d_matches_torch(h, w, c, f, k, s, d, padding, seed):
     torch = _torch()
     if padding == "valid":
         assume(min(h, w) >= d * (k - 1) + 1)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((h, w, c)).astype(np.float32)
-    kernel = rng.standard_normal((k, k, c, f)).astype(np.float32)
-    bias = rng.standard_normal(f).astype(np.float32)
+    x, kernel, bias = random_conv(seed, h, w, c, f, k)
     xt = _to_torch(x)
     if padding == "same":  # emulate TF's split: F.pad then padding=0
         (top, bottom), (left, right) = same_padding(h, k, s, d), same_padding(w, k, s, d)

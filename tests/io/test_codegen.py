@@ -1,13 +1,13 @@
 """Generated Keras/PyTorch code: it parses, and the PyTorch module reproduces cnnviz's numbers layer by layer."""
 
 import ast
-import importlib.util
 import inspect
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from io_support import load_module
 from keras_support import QUIET_KERAS, assert_keras_layers_match, import_keras
 
 from cnnviz.core import (
@@ -97,15 +97,6 @@ SESSIONS = {
         (4, 4, 3), [BatchNormalization(), Conv2D(2, 3), BatchNormalization(epsilon=0.1, center=False), Flatten(),
                     BatchNormalization(scale=False), Dense(2), BatchNormalization(center=False, scale=False)]),
 }
-
-
-def load_module(tmp_path, source, name):
-    path = tmp_path / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("framework", ["keras", "pytorch"])

@@ -1,14 +1,14 @@
 """Generated code runs whatever names the session's layers hold (a session may hold any 1-100 characters)."""
 
 import ast
-import importlib.util
 
 import numpy as np
 import pytest
+from io_support import load_module
+from keras_support import QUIET_KERAS, import_keras
 
 from cnnviz.core import Conv2D, MaxPooling2D, Pipeline, ReLU
 from cnnviz.io import Session, generate_code
-from keras_support import QUIET_KERAS, import_keras
 
 NAMES = ["block1.conv", "forward", "a/b", "a_b", "Grüße 1", "re_lu_7"]
 
@@ -21,15 +21,6 @@ def named_session():
     p = Pipeline(x.shape, layers)
     p.build()
     return Session(x, p, {})
-
-
-def load_module(tmp_path, source, name):
-    path = tmp_path / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def literal_children(source):

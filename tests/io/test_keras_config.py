@@ -275,6 +275,18 @@ def test_keras_itself_accepts_the_export_and_computes_the_same(name):
                                    model.predict(x[None], verbose=0)[0], atol=1e-6)
 
 
+def assert_computes_as_keras(model, p, seed, atol):
+    """The Keras model and the pipeline imported from its config, given the same random weights (matched by
+    layer name), compute the same output for a random input."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.get_weights():
+            layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
+            next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
+    x = rng.standard_normal(model.input_shape[1:]).astype(np.float32)
+    np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=atol)
+
+
 @QUIET_KERAS
 def test_a_config_keras_itself_wrote_imports_and_computes_the_same():
     keras = import_keras()
@@ -290,13 +302,7 @@ def test_a_config_keras_itself_wrote_imports_and_computes_the_same():
                                                     "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "Dropout",
                                                     "ReLU", "Activation"]
     assert p.output_shapes()[-1] == tuple(model.output_shape[1:])
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if layer.get_weights():
-            layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
-            next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
-    x = rng.standard_normal((9, 8, 3)).astype(np.float32)
-    np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-5)
+    assert_computes_as_keras(model, p, seed=0, atol=1e-5)
 
 
 @QUIET_KERAS
@@ -311,13 +317,7 @@ def test_a_functional_classifier_keras_wrote_imports_and_computes_the_same():
     model = keras.Model(inputs, y)
     p = pipeline_from_keras(json.loads(model.to_json()))
     assert [type(l).__name__ for l in p.layers] == ["Conv2D", "Activation", "MaxPooling2D", "Flatten", "Dense"]
-    rng = np.random.default_rng(1)
-    for layer in model.layers[1:]:
-        if layer.get_weights():
-            layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
-            next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
-    x = rng.standard_normal((8, 7, 2)).astype(np.float32)
-    np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-6)
+    assert_computes_as_keras(model, p, seed=1, atol=1e-6)
 
 
 @QUIET_KERAS
@@ -331,13 +331,7 @@ def test_keras_written_padding_depthwise_and_global_pooling_import():
     p = pipeline_from_keras(json.loads(model.to_json()))
     assert [type(l).__name__ for l in p.layers] == ["ZeroPadding2D", "DepthwiseConv2D", "Activation", "Cropping2D",
                                                     "GlobalMaxPooling2D", "Dense"]
-    rng = np.random.default_rng(2)
-    for layer in model.layers:
-        if layer.get_weights():
-            layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
-            next(l for l in p.layers if l.name == layer.name).set_weights(layer.get_weights())
-    x = rng.standard_normal((9, 8, 2)).astype(np.float32)
-    np.testing.assert_allclose(p.run(x)[-1], model.predict(x[None], verbose=0)[0], atol=1e-6)
+    assert_computes_as_keras(model, p, seed=2, atol=1e-6)
 
 
 def test_keras_batch_normalization_keeps_its_momentum_and_ignores_its_initialisers():

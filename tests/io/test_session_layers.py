@@ -73,15 +73,20 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("change,message", BAD, ids=[m.split(":")[0] + m.split(":")[1][:20] for _, m in BAD])
-def test_bad_new_layer_fields_are_refused_by_place(tmp_path, change, message):
-    data = json.loads(json.dumps(session_to_dict(new_layers_session())))
+def refusal(tmp_path, session, change) -> str:
+    """What loading refuses the session's file with after `change` to its JSON data."""
+    data = json.loads(json.dumps(session_to_dict(session)))
     change(data)
     path = tmp_path / "bad.cnnviz.json"
     path.write_text(json.dumps(data))
     with pytest.raises(SessionError) as err:
         load_session(path)
-    assert str(err.value) == f"bad.cnnviz.json: {message}"
+    return str(err.value)
+
+
+@pytest.mark.parametrize("change,message", BAD, ids=[m.split(":")[0] + m.split(":")[1][:20] for _, m in BAD])
+def test_bad_new_layer_fields_are_refused_by_place(tmp_path, change, message):
+    assert refusal(tmp_path, new_layers_session(), change) == f"bad.cnnviz.json: {message}"
 
 
 MAP_LAYERS = [
@@ -123,13 +128,7 @@ def test_map_layers_round_trip_exactly(tmp_path):
 
 @pytest.mark.parametrize("change,message", MAP_BAD, ids=[m.split(":")[0] + m.split(":")[1][:20] for _, m in MAP_BAD])
 def test_bad_map_layer_fields_are_refused_by_place(tmp_path, change, message):
-    data = json.loads(json.dumps(session_to_dict(new_layers_session(MAP_LAYERS))))
-    change(data)
-    path = tmp_path / "bad.cnnviz.json"
-    path.write_text(json.dumps(data))
-    with pytest.raises(SessionError) as err:
-        load_session(path)
-    assert str(err.value) == f"bad.cnnviz.json: {message}"
+    assert refusal(tmp_path, new_layers_session(MAP_LAYERS), change) == f"bad.cnnviz.json: {message}"
 
 
 def test_batch_normalization_round_trips_and_a_bad_variance_is_refused_by_place(tmp_path):

@@ -2,12 +2,12 @@
 script `cnnviz export-code --train` writes, whose first steps' losses equal cnnviz's Trainer's to 1e-4
 (where Keras or PyTorch is installed: the parity environment)."""
 
-import importlib.util
 import itertools
 import json
 
 import numpy as np
 import pytest
+from io_support import import_file
 
 from cnnviz.cli import main
 from cnnviz.core import LAYER_TYPES, Pipeline
@@ -63,10 +63,7 @@ def cnnviz_losses(session, steps=STEPS):
 def script(tmp_path, session_path, framework):
     out = tmp_path / f"train_{framework}.py"
     assert main(["export-code", str(session_path), "--framework", framework, "--train", "-o", str(out)]) == 0
-    spec = importlib.util.spec_from_file_location(f"train_{framework}_{tmp_path.name}", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(out, f"train_{framework}_{tmp_path.name}")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

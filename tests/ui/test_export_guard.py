@@ -3,45 +3,17 @@
 import os
 
 import pytest
+from test_file_actions import window  # noqa: F401  (the window fixture)
 
 from cnnviz.io import load_session
-from cnnviz.ui import settings
 
 RESOURCES = os.path.join(os.path.dirname(__file__), "..", "..", "resources")
 
 
-class FakeDialogs:
-    """The name the user picks in a save dialog; the error boxes shown."""
-
-    def __init__(self):
-        self.paths, self.errors = [], []
-
-    def save_path(self, title, filters, suggested=""):
-        return self.paths.pop(0) if self.paths else None
-
-    def error(self, title, message):
-        self.errors.append(message)
-
-    def png_scale(self):
-        return 1.0
-
-    def save_changes(self, name):
-        return self.changes
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    settings.use_file(tmp_path / "settings.ini")
-    monkeypatch.setenv("CNNVIZ_RECOVERY_DIR", str(tmp_path / "recovery"))
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Relative names in the save dialog ("s.cnnviz.json", "./s.cnnviz.json") are the session's folder's."""
     monkeypatch.chdir(tmp_path)
-    from cnnviz.ui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.file_actions.dialogs = FakeDialogs()
-    yield w
-    w.file_actions.dialogs.changes = "discard"
-    settings.use_file(None)
 
 
 @pytest.mark.parametrize("export", ["code", "keras", "figure"])

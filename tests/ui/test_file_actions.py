@@ -67,15 +67,30 @@ class FakeDialogs:
         return self.fit
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    settings.use_file(tmp_path / "settings.ini")
-    monkeypatch.setenv("CNNVIZ_RECOVERY_DIR", str(tmp_path / "recovery"))
+def new_window(qtbot):
+    """A MainWindow whose dialogs are scripted (not yet activated: no recovery offered)."""
     from cnnviz.ui.main_window import MainWindow
 
     w = MainWindow()
     qtbot.addWidget(w)
     w.file_actions.dialogs = FakeDialogs()
+    return w
+
+
+def paint_and_autosave(window, cell, value):
+    """Paint one input cell and let the autosave write the work (in its worker thread)."""
+    window.document.paint_cells([cell], value)
+    window.document.flush()
+    window.file_actions.autosave()  # the timer's job
+    window.file_actions.wait_for_autosave()
+    assert window.file_actions.recovery_path.exists()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    settings.use_file(tmp_path / "settings.ini")
+    monkeypatch.setenv("CNNVIZ_RECOVERY_DIR", str(tmp_path / "recovery"))
+    w = new_window(qtbot)
     yield w
     w.file_actions.dialogs.changes = "discard"
     settings.use_file(None)
@@ -175,19 +190,11 @@ def test_new_asks_and_resets_to_the_lecture(window):
 
 
 def test_unsaved_work_is_recovered_after_a_crash(window, qtbot, tmp_path):
-    fa, doc = window.file_actions, window.document
+    fa = window.file_actions
     fa.open(os.path.join(RESOURCES, "lecture.cnnviz.json"))
-    doc.paint_cells([(5, 5, 0)], 0.75)
-    doc.flush()
-    fa.autosave()  # the timer's job
-    fa.wait_for_autosave()  # written in a worker thread
-    assert fa.recovery_path.exists()
+    paint_and_autosave(window, (5, 5, 0), 0.75)
     # "crash": a new window starts while the recovery file is still there
-    from cnnviz.ui.main_window import MainWindow
-
-    again = MainWindow()
-    qtbot.addWidget(again)
-    again.file_actions.dialogs = FakeDialogs()
+    again = new_window(qtbot)
     again.file_actions.activate()
     assert again.file_actions.dialogs.asked == ["recover?"]
     assert again.document.input[5, 5, 0] == np.float32(0.75)
@@ -342,24 +349,13 @@ def test_autosave_writes_only_after_new_edits(window):
 def test_a_second_window_leaves_the_first_windows_recovery_alone(window, qtbot):
     """Two windows open at once (two sessions side by side): neither offers nor deletes nor overwrites
     the other's autosaved work; only work whose window is gone is offered."""
-    from cnnviz.ui.main_window import MainWindow
-
-    first, doc = window.file_actions, window.document
+    first = window.file_actions
     first.activate()
-    doc.paint_cells([(0, 0, 0)], 0.5)
-    doc.flush()
-    first.autosave()
-    first.wait_for_autosave()  # written in a worker thread
-    assert first.recovery_path.exists()
-    second = MainWindow()
-    qtbot.addWidget(second)
-    second.file_actions.dialogs = FakeDialogs()
+    paint_and_autosave(window, (0, 0, 0), 0.5)
+    second = new_window(qtbot)
     second.file_actions.activate()
     assert second.file_actions.dialogs.asked == []  # the first window is alive: its work is not offered
-    second.document.paint_cells([(1, 1, 0)], 0.25)
-    second.document.flush()
-    second.file_actions.autosave()
-    second.file_actions.wait_for_autosave()  # written in a worker thread
+    paint_and_autosave(second, (1, 1, 0), 0.25)
     assert second.file_actions.recovery_path != first.recovery_path
     assert load_session(first.recovery_path).input[0, 0, 0] == np.float32(0.5)
     assert load_session(second.file_actions.recovery_path).input[1, 1, 0] == np.float32(0.25)

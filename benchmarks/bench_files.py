@@ -15,16 +15,7 @@ from pathlib import Path
 import numpy as np
 from timing import median_ms
 
-from cnnviz.core import (
-    Conv2D,
-    Conv2DTranspose,
-    MaxPooling2D,
-    Pipeline,
-    ReLU,
-    UpSampling2D,
-    seed_input,
-    seed_pipeline,
-)
+from cnnviz.core import Conv2D, Conv2DTranspose, MaxPooling2D, Pipeline, ReLU, UpSampling2D, seed_input, seed_pipeline
 from cnnviz.io import Session, generate_code, load_session, save_session
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # figures need no display

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetricsF
 
 from cnnviz.core.layers import Dense
 from cnnviz.ui.arithmetic import formulas
@@ -23,7 +23,9 @@ from cnnviz.ui.colormaps import DIVERGING, symmetric_levels
 from cnnviz.ui.grid_painter import pixel_font
 from cnnviz.ui.vector_view import (
     DETAIL_LIMIT,
+    STRIP_TEXT,
     VectorGeometry,
+    VectorLayout,
     fitted_vector_layout,
     is_probabilities,
     paint_vector,
@@ -32,6 +34,27 @@ from cnnviz.ui.vector_view import (
 __all__ = ["DenseView", "dense_index", "dense_model", "dense_step", "inner_product_text", "paint_dense_step"]
 
 TITLE = QColor(60, 60, 60)
+LARGEST_ENTRY = 26.0  # px: an entry of the inner product's vectors grows no taller
+
+
+def strips_layout(n: int, width: float, height: float, labels: list[list[str]]) -> VectorLayout | None:
+    """One layout for the strips x, w and x·w, each at most `width` × `height`, wrapped into as many columns
+    as gives the tallest entries: a short dock gets several short columns, not one column of tiny numbers.
+    `labels` are the strips' entry labels (the widest sets the label column). None past DETAIL_LIMIT (a block
+    of small cells)."""
+    if n > DETAIL_LIMIT:
+        return None
+    metrics = QFontMetricsF(pixel_font(100 * STRIP_TEXT))
+    label_w = max(metrics.horizontalAdvance(t) for names in labels for t in names) / 100 + 0.4  # per px of height
+    best = None
+    for rows in range(1, n + 1):
+        columns = -(-n // rows)
+        # `columns` columns of label, cell (2.6 h) and gap (0.6 h)
+        h = min(height / rows, width / (columns * (label_w + 2.6) + (columns - 1) * 0.6), LARGEST_ENTRY)
+        if best is None or h > best[0] + 0.5:
+            best = (h, rows)
+    h, rows = best
+    return VectorLayout(n, rows, h * 2.6, h, h * label_w, 0.0, False, True, h * 0.6)
 
 
 def dense_index(document) -> int:
@@ -142,10 +165,12 @@ def paint_dense_step(painter, rect: QRectF, model: DenseStepModel, k: int, every
     geometries = {}
     painter.save()
     painter.setFont(pixel_font(13, bold=True))
-    for key, part in zip(("x", "w", "products"), parts[0:5:2]):
+    strips = parts[0:5:2]
+    shared = strips_layout(n, min(p.width() for p in strips), body.height(), [labels or [str(n - 1)], [str(n - 1)]])
+    for key, part in zip(("x", "w", "products"), strips):
         values, title, names = vectors[key]
         room = QRectF(part.left(), body.top(), part.width(), body.height())
-        layout = fitted_vector_layout(n, room, labels=names, cell_px=60)
+        layout = shared or fitted_vector_layout(n, room, labels=names, cell_px=60)
         origin = QPointF(part.center().x() - layout.size[0] / 2, body.center().y() - layout.size[1] / 2)
         painter.setPen(TITLE)
         painter.drawText(QRectF(part.left(), origin.y() - title_h, part.width(), title_h),

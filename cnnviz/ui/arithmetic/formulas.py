@@ -56,12 +56,10 @@ def depthwise_lines(prov, channel: int, out_map: int, sums: list[float], multipl
     lines = [f"map {out_map + 1} = channel {channel + 1} only: {out} = {products} + {num(prov.bias)} = {y}"]
     if len(sums) > 1:
         m = out_map % multiplier
-        own = ", ".join(f"channel {c + 1} → map {c * multiplier + m + 1}: {format_value(s)}" for c, s in
-                        enumerate(sums))
+        own = ", ".join(f"map {c * multiplier + m + 1} gets {format_value(s)}" for c, s in enumerate(sums))
         total = format_value(sum(sums))
-        lines.append(f"Nothing is added across channels: {own} (each plus its own bias). A Conv2D's 3-D filter "
-                     f"made of these 2-D filters would add them into one number: "
-                     f"{' + '.join(num(s) for s in sums)} = {total} (+ b).")
+        lines.append(f"Not added across channels: {own} (+ its bias); a Conv2D's 3-D filter would add them: "
+                     f"{' + '.join(num(s) for s in sums)} = {total} (+ b)")
     return lines
 
 

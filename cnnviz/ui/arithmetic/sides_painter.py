@@ -11,7 +11,8 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 
-from cnnviz.ui.arithmetic.base import draw_symbol, split_row
+from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.arithmetic.base import draw_lines, split_row
 from cnnviz.ui.arithmetic.sides_steps import SidesStepModel
 from cnnviz.ui.colormaps import level_style
 from cnnviz.ui.grid_painter import Grid, paint_grid_groups
@@ -56,8 +57,12 @@ def paint_sides_step(painter: QPainter, rect: QRectF, model: SidesStepModel, k: 
 
     in_w = in_values.shape[1]
     out_w = out_values.shape[1] + out_pad[2] + out_pad[3]
-    columns = split_row(rect, [min(in_w, BIG_GRID_COLUMNS) + 1, 1.4, min(out_w, BIG_GRID_COLUMNS) + 3])
+    columns = split_row(rect, [min(in_w, BIG_GRID_COLUMNS) + 1, 3.5, min(out_w, BIG_GRID_COLUMNS) + 3])
     placed = [(("input", ch), columns[0], in_grid), (("output", ch), columns[2], out_grid)]
     geometries = paint_grid_groups(painter, [placed])  # one cell size: the copy is cell for cell
-    draw_symbol(painter, columns[1], "→" if source is not None else "0 →")
+    # the number copied, written large between the grids (the cells of a short dock are too small for it)
+    out = formulas.cell_name("y", step.cell)
+    copied = [f"{out} = 0", "(padding)"] if source is None else [
+        f"{out} = {formulas.cell_name('x', source)}", f"= {formulas.format_value(model.value(k))}"]
+    draw_lines(painter, columns[1], [*copied, "→"])
     return geometries

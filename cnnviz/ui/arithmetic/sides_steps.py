@@ -17,6 +17,10 @@ from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.step_model import Crop, LayerSteps, Step, Steps, crop_around
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 class SidesStepModel(LayerSteps):
     """ZeroPadding2D / Cropping2D: step k fills output cell k from its input cell (or with a padding zero)."""
 
@@ -95,19 +99,14 @@ class SidesStepModel(LayerSteps):
     def formula_lines(self, k: int) -> list[str]:
         step = self.steps[k]
         out = formulas.cell_name("y", step.cell)
-        (h, w), (oh, ow) = self.x.shape[:2], self.y.shape[:2]
         source, value = self.source(k), formulas.format_value(self.value(k))
-        if self.padding:
-            how = (f"padding extends the area of the image: {h}×{w} → {oh}×{ow} ({self.top} rows on top, "
-                   f"{self.bottom} below, {self.left} cols left, {self.right} right)")
-            if source is None:
-                return [f"{out} = 0: a padding cell, outside the {h}×{w} input   ({how})"]
-            return [f"{out} = {formulas.cell_name('x', source)} = {value}: the input cell {self.top} rows up and "
-                    f"{self.left} cols left   ({how})"]
-        how = (f"{self.top} rows cut from the top, {self.bottom} from the bottom, {self.left} cols from the left, "
-               f"{self.right} from the right: {h}×{w} → {oh}×{ow}")
-        return [f"{out} = {formulas.cell_name('x', source)} = {value}: the input cell {self.top} rows down and "
-                f"{self.left} cols right   ({how})"]
+        if self.padding and source is None:
+            return [f"{out} = 0: a padding cell, outside the {self.x.shape[0]}×{self.x.shape[1]} input   (padding "
+                    "extends the area of the image)"]
+        how = (f"{_count(self.top, 'row')} up and {_count(self.left, 'col')} left: padding extends the area of "
+               "the image" if self.padding else f"{_count(self.top, 'row')} down and {_count(self.left, 'col')} "
+               "right: the cropped rows and cols are dropped")
+        return [f"{out} = {formulas.cell_name('x', source)} = {value}   (the input cell {how})"]
 
     # ------------------------------------------------------------------ linking to the layer views
     def step_for_cell(self, level: int, cell: tuple, current: int) -> int | None:

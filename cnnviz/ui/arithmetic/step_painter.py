@@ -100,8 +100,8 @@ def _notes(model: StepModel, k: int, hidden: int) -> list:
     if model.depthwise and model.x.shape[2] > 1:
         c, _ = model.depthwise_source(k)
         notes.append(f"Nothing is added across channels: map {model.steps[k].channel + 1} is channel {c + 1} "
-                     "through its own 2-D filter; the veiled channels go to maps of their own (a Conv2D filter "
-                     "is 3-D and adds every channel)")
+                     "through its own 2-D filter; the veiled channels go to maps of their own (a Conv2D's 3-D "
+                     "filter adds them all)")
     if hidden:
         notes.append(f"+ {hidden} more channels ({'each to its own map' if model.depthwise else 'in the sum'})")
     return notes
@@ -250,8 +250,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
         )
         symbols += [(cells[1], "⊙"), (cells[3], "=")]
     if depthwise:
-        out_title = f"Output {_shape(y.shape)}" + (f", map {step.channel + 1} (channel {read + 1} only)"
-                                                   if y.shape[2] > 1 else "")
+        out_title = f"Output map {step.channel + 1}" + (f" of {y.shape[2]}" if y.shape[2] > 1 else "")
     else:
         out_title = f"Output {_shape(y.shape)}" + (
             f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""

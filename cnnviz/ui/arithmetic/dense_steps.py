@@ -35,28 +35,32 @@ def written_terms(n: int) -> list[int | None]:
     return list(range(n)) if n <= WRITTEN_TERMS else list(range(WRITTEN_TERMS - 3)) + [None] + list(range(n - 3, n))
 
 
-def inner_product_text(step: dict, j: int, name: str = "z") -> str:
+def _result(text: str, rich: bool) -> str:
+    return f"<b>{text}</b>" if rich else text
+
+
+def inner_product_text(step: dict, j: int, name: str = "z", rich: bool = True) -> str:
     """`z[j] = Σ x[i]·W[i, j] + b[j] = x[0]·W[0,j] + … + b[j] = z`, the products with the real numbers (`y[j]`
-    for a Dense without activation, whose sum is its output)."""
+    for a Dense without activation, whose sum is its output); the result in bold when `rich` (rich text)."""
     x, w = step["x"], step["w"]
     n = len(x)
     terms = ["…" if i is None else f"{formulas.num(x[i])}·{formulas.num(w[i])}" for i in written_terms(n)]
     return (f"{name}[{j}] = Σ x[i]·W[i, {j}] + b[{j}] = " + " + ".join(terms)
-            + f" + {formulas.num(step['bias'])} = <b>{formulas.format_value(step['z'])}</b>"
+            + f" + {formulas.num(step['bias'])} = {_result(formulas.format_value(step['z']), rich)}"
             + (f"   ({n} products)" if n > WRITTEN_TERMS else ""))
 
 
-def activation_line(layer, step: dict, j: int, value: float, logits=None) -> str | None:
+def activation_line(layer, step: dict, j: int, value: float, logits=None, rich: bool = True) -> str | None:
     """The activation applied to the sum, with its numbers (None for a linear Dense)."""
     activation = getattr(layer, "activation", None) or "linear"
-    out = formulas.format_value(value)
+    out = _result(formulas.format_value(value), rich)
     if activation == "softmax":
         with np.errstate(over="ignore"):
             total = formulas.format_value(np.exp(np.asarray(logits, np.float64)).sum())
-        return (f"softmax: y[{j}] = e^z[{j}] / Σₖ e^z[k] = e^{formulas.num(step['z'])} / {total} = <b>{out}</b>"
+        return (f"softmax: y[{j}] = e^z[{j}] / Σₖ e^z[k] = e^{formulas.num(step['z'])} / {total} = {out}"
                 f"   (the {layer.units} outputs add up to 1)")
     if activation != "linear":
-        return f"{activation}: y[{j}] = {activation}({formulas.format_value(step['z'])}) = <b>{out}</b>"
+        return f"{activation}: y[{j}] = {activation}({formulas.format_value(step['z'])}) = {out}"
     return None
 
 
@@ -112,7 +116,8 @@ class DenseStepModel(LayerSteps):
         return np.arange(self.layer.units) > self.unit(k)
 
     # ------------------------------------------------------------------ the sum written out
-    def formula_lines(self, k: int) -> list[str]:
+    def formula_lines(self, k: int, rich: bool = False) -> list[str]:
+        """The sum of step `k` written out (plain text, or with the results in bold as rich text)."""
         j, step = self.unit(k), self.inner_product(k)
         linear = (getattr(self.layer, "activation", None) or "linear") == "linear"
         lines = []
@@ -120,9 +125,9 @@ class DenseStepModel(LayerSteps):
             r, c = self.cell(k)
             lines.append(f"cell (row {r + 1}, col {c + 1}): a Dense on a map acts on each cell's {self.x.shape[2]} "
                          "channels, as a 1×1 convolution")
-        lines.append(inner_product_text(step, j, "y" if linear else "z"))
+        lines.append(inner_product_text(step, j, "y" if linear else "z", rich))
         extra = activation_line(self.layer, step, j, self.value(k), logits(self.layer, self.x, self.cell(k))
-                                if self.layer.activation == "softmax" else None)
+                                if self.layer.activation == "softmax" else None, rich)
         if extra:
             lines.append(extra)
         return lines

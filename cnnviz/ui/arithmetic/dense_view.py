@@ -136,7 +136,7 @@ class DenseView(ArithmeticView):
         head = (f"<b>{layer.label}</b>, output {j}{where}: the inner product of the input with column {j} of the "
                 f"kernel ({self.model.inner_product(self._k)['x'].size}×{layer.units}), plus the bias: one neuron "
                 "of an ANN.")
-        return "<br>".join([head, *self.model.formula_lines(self._k)])
+        return "<br>".join([head, *self.model.formula_lines(self._k, rich=True)])
 
     # ------------------------------------------------------------------ painting
     def paint_layer(self, painter, rect: QRectF) -> dict:
@@ -147,7 +147,7 @@ def paint_dense_step(painter, rect: QRectF, model: DenseStepModel, k: int, every
     """Step `k` of a Dense: input ⊙ weight column = products, the sum, and the output with unit j marked
     (the step-through leaves the units later steps compute blank; `every_unit` draws them all). Keys "x", "w",
     "products" and "output"; a vector's entry i is cell (i, 0)."""
-    layer, x = model.layer, model.x
+    layer = model.layer
     step, j = model.inner_product(k), model.unit(k)
     out = model.output_vector(k)
     title_h = 20.0

@@ -197,7 +197,8 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
         veiled = depthwise and c != read  # goes to a map of its own: not part of this step's number
         dim = np.ones(values.shape, bool) if veiled else None
         goes_to = f" → map {c * multiplier + filt + 1}" if depthwise else ""
-        bias_note = f"  (b = {formulas.format_value(bias)})" if is_conv and c == (read if depthwise else shown[-1]) else ""
+        with_bias = is_conv and c == (read if depthwise else shown[-1])  # the channel whose map gets the bias
+        bias_note = f"  (b = {formulas.format_value(bias)})" if with_bias else ""
         if side:
             heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}{goes_to}"
             headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))

@@ -1,8 +1,8 @@
-"""The step-through dock: the lecture's walk of a sliding layer's window, one output number at a time (and of a
-Dense's units, a ZeroPadding2D's or Cropping2D's cells: step_kinds).
+"""The step-through dock: the lecture's walk of a sliding layer's window, one output number at a time (and of
+a Dense's units, a ZeroPadding2D's or Cropping2D's cells: step_kinds).
 
-The steps and their numbers come from the step models (step_kinds), the picture from step_painter, the timer and controls
-from step_playback; this view picks the layer from the Document, links hover probes both ways and writes
+The steps and their numbers come from the step models (step_kinds), the picture from step_painter, the timer
+and controls from step_playback; this view picks the layer from the Document, links hover probes both ways and writes
 the sum under the picture.
 """
 
@@ -14,11 +14,11 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QToolButton, QWidget
 
+from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
 from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, STEPPED_KINDS, step_model_for
 from cnnviz.ui.arithmetic.step_model import LayerSteps, Step
 from cnnviz.ui.arithmetic.step_painter import paint_step
-from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 
 __all__ = ["Step", "StepperView"]
@@ -84,7 +84,8 @@ class StepperView(ArithmeticView):
         index = find_layer(self.document, STEPPED_KINDS)
         direct = self.transpose_switch.as_convolution
         try:
-            model = step_model_for(self.document.pipeline.layers, self.document.levels, index, direct) if index else None
+            layers, levels = self.document.pipeline.layers, self.document.levels
+            model = step_model_for(layers, levels, index, direct) if index else None
         except IndexError:  # outputs not computed for this pipeline (an error is shown elsewhere)
             index, model = 0, None
         # another layer, or the other way of stepping a transpose: the steps mean other cells

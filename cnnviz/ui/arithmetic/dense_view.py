@@ -20,7 +20,7 @@ from cnnviz.ui.arithmetic.base import ArithmeticView, draw_lines, draw_symbol, f
 from cnnviz.ui.arithmetic.dense_steps import DenseStepModel, Step, dense_step, inner_product_text
 from cnnviz.ui.arithmetic.step_kinds import step_model_for
 from cnnviz.ui.colormaps import DIVERGING, symmetric_levels
-from cnnviz.ui.grid_painter import pixel_font
+from cnnviz.ui.grid_painter import fitted_font, pixel_font
 from cnnviz.ui.vector_view import (
     DETAIL_LIMIT,
     STRIP_TEXT,
@@ -37,24 +37,26 @@ TITLE = QColor(60, 60, 60)
 LARGEST_ENTRY = 26.0  # px: an entry of the inner product's vectors grows no taller
 
 
-def strips_layout(n: int, width: float, height: float, labels: list[list[str]]) -> VectorLayout | None:
-    """One layout for the strips x, w and x·w, each at most `width` × `height`, wrapped into as many columns
-    as gives the tallest entries: a short dock gets several short columns, not one column of tiny numbers.
-    `labels` are the strips' entry labels (the widest sets the label column). None past DETAIL_LIMIT (a block
-    of small cells)."""
+def strips_layouts(n: int, width: float, height: float, labels: list[list[str]]) -> list[VectorLayout] | None:
+    """Layouts for the strips x, w and x·w side by side in `width` × `height`, one per set of entry labels in
+    `labels`: the same entry height and rows for all (entry i of each on one line), wrapped into as many
+    columns as gives the tallest entries, so a short dock gets several short columns, not one column of tiny
+    numbers. None past DETAIL_LIMIT (a block of small cells)."""
     if n > DETAIL_LIMIT:
         return None
     metrics = QFontMetricsF(pixel_font(100 * STRIP_TEXT))
-    label_w = max(metrics.horizontalAdvance(t) for names in labels for t in names) / 100 + 0.4  # per px of height
+    # per px of entry height: each strip's label column
+    label_ws = [max(metrics.horizontalAdvance(t) for t in names) / 100 + 0.4 for names in labels]
     best = None
     for rows in range(1, n + 1):
         columns = -(-n // rows)
-        # `columns` columns of label, cell (2.6 h) and gap (0.6 h)
-        h = min(height / rows, width / (columns * (label_w + 2.6) + (columns - 1) * 0.6), LARGEST_ENTRY)
+        # each strip: `columns` columns of label, cell (2.6 h) and gap (0.6 h)
+        need = sum(columns * (label_w + 2.6) + (columns - 1) * 0.6 for label_w in label_ws)
+        h = min(height / rows, width / need, LARGEST_ENTRY)
         if best is None or h > best[0] + 0.5:
             best = (h, rows)
     h, rows = best
-    return VectorLayout(n, rows, h * 2.6, h, h * label_w, 0.0, False, True, h * 0.6)
+    return [VectorLayout(n, rows, h * 2.6, h, h * label_w, 0.0, False, True, h * 0.6) for label_w in label_ws]
 
 
 def dense_index(document) -> int:
@@ -154,7 +156,7 @@ def paint_dense_step(painter, rect: QRectF, model: DenseStepModel, k: int, every
     body = rect.adjusted(0, title_h, 0, 0)
     n = step["x"].size
     bars = is_probabilities(layer, out.shape)
-    parts = split_row(rect, [3.6 if model.flat_shape else 3, 0.7, 3, 0.7, 3, 1.8, 4.5 if bars else 3], gap=4)
+    parts = split_row(rect, [9.4, 1.8, 4.5 if bars else 3], gap=4)  # x ⊙ w = x·W | the sum | the output
     cell = model.cell(k)
     labels = [model.input_label(i) for i in range(n)] if n <= DETAIL_LIMIT else None
     vectors = {
@@ -165,32 +167,44 @@ def paint_dense_step(painter, rect: QRectF, model: DenseStepModel, k: int, every
     geometries = {}
     painter.save()
     painter.setFont(pixel_font(13, bold=True))
-    strips = parts[0:5:2]
-    shared = strips_layout(n, min(p.width() for p in strips), body.height(), [labels or [str(n - 1)], [str(n - 1)]])
-    for key, part in zip(("x", "w", "products"), strips):
+    symbol_w = min(40.0, parts[0].width() * 0.08)
+    room = parts[0].width() - 2 * symbol_w
+    indices = [str(i) for i in range(n)]
+    layouts = strips_layouts(n, room, body.height(), [labels or indices, indices, indices])
+    if layouts is None:  # a long vector: three blocks of small cells
+        layouts = [fitted_vector_layout(n, QRectF(0, 0, room / 3, body.height()), cell_px=60)] * 3
+    # the strips as wide as they need and the spare width shared around them; the operators between
+    spare = max(0.0, room - sum(layout.size[0] for layout in layouts)) / 3
+    left, symbols = parts[0].left(), []
+    for key, layout in zip(("x", "w", "products"), layouts):
         values, title, names = vectors[key]
-        room = QRectF(part.left(), body.top(), part.width(), body.height())
-        layout = shared or fitted_vector_layout(n, room, labels=names, cell_px=60)
+        width = layout.size[0] + spare
+        part = QRectF(left, rect.top(), width, rect.height())
         origin = QPointF(part.center().x() - layout.size[0] / 2, body.center().y() - layout.size[1] / 2)
         painter.setPen(TITLE)
-        painter.drawText(QRectF(part.left(), origin.y() - title_h, part.width(), title_h),
-                         Qt.AlignmentFlag.AlignCenter, title)
+        title_rect = QRectF(part.left(), origin.y() - title_h, part.width(), title_h)
+        font = fitted_font(title, title_rect, bold=True)  # a narrow strip shrinks its title, not cuts it
+        painter.setFont(pixel_font(min(13.0, font.pixelSize()), bold=True))
+        painter.drawText(title_rect, Qt.AlignmentFlag.AlignCenter, title)
         paint_vector(painter, layout, values, symmetric_levels(values), DIVERGING, labels=names, origin=origin)
         geometries[key] = VectorGeometry(layout, origin)
-    draw_symbol(painter, parts[1], "⊙")
-    draw_symbol(painter, parts[3], "=")
+        symbols.append(QRectF(part.right(), rect.top(), symbol_w, rect.height()))
+        left = part.right() + symbol_w
+    draw_symbol(painter, symbols[0], "⊙")
+    draw_symbol(painter, symbols[1], "=")
     activation = getattr(layer, "activation", None) or "linear"
     lines = [f"Σ + {formulas.num(step['bias'])}", f"= {formulas.format_value(step['z'])}"]
     if activation != "linear":
         lines.append(f"{activation} →")
-    draw_lines(painter, parts[5], lines)
+    draw_lines(painter, parts[1], lines)
     # units not computed yet are drawn as 0 (bars: empty) until their step: their value would tell the result
     shown = out if every_unit else np.where(model.not_yet(k), 0.0, out)
-    layout = fitted_vector_layout(out.size, QRectF(parts[6].left(), body.top(), parts[6].width(), body.height()),
+    layout = fitted_vector_layout(out.size, QRectF(parts[2].left(), body.top(), parts[2].width(), body.height()),
                                   bars, cell_px=60)
-    origin = QPointF(parts[6].left(), body.center().y() - layout.size[1] / 2)
+    origin = QPointF(parts[2].left(), body.center().y() - layout.size[1] / 2)
     painter.setPen(TITLE)
-    painter.drawText(QRectF(parts[6].left(), origin.y() - title_h, parts[6].width(), title_h),
+    painter.setFont(pixel_font(13, bold=True))
+    painter.drawText(QRectF(parts[2].left(), origin.y() - title_h, parts[2].width(), title_h),
                      Qt.AlignmentFlag.AlignLeft, f"y ({out.size}): y[{j}] = {formulas.format_value(model.value(k))}")
     paint_vector(painter, layout, shown, (0.0, 1.0) if bars else symmetric_levels(out), DIVERGING, origin=origin,
                  marked=j)

@@ -27,6 +27,7 @@ from cnnviz.ui.arithmetic.step_model import StepModel
 from cnnviz.ui.arithmetic.stepper import StepperView
 from cnnviz.ui.colormaps import format_value
 from cnnviz.ui.document import Document
+from ui_support import lit
 
 
 def number(text: str) -> float:
@@ -144,6 +145,18 @@ def test_dense_after_a_flatten_labels_each_input_with_its_map_cell_and_links_hov
     # the picture: units later steps compute are not drawn yet
     view.set_step(0)
     assert model.not_yet(0).tolist() == [False, True, True]
+    # the mouse on input entry 5 of the picture lights the map cell it was, through the Flatten's provenance
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.wait(50)  # the layout settles (the formula box takes its height)
+    view.canvas.grab()  # paints: the geometries of the picture
+    qtbot.mouseMove(view.canvas, view.canvas.cell_center("x", (5, 0)).toPoint())
+    qtbot.waitUntil(lambda: document.probe is not None and document.probe.level == 2)
+    assert document.probe.cell == (5,) and lit(document.probe.fields[1]) == {(1, 0, 1)}
+    # and the mouse on output unit 1 lights every flattened input and every map cell behind them
+    qtbot.mouseMove(view.canvas, view.canvas.cell_center("output", (1, 0)).toPoint())
+    qtbot.waitUntil(lambda: document.probe.level == 3)
+    assert document.probe.fields[2].all() and document.probe.fields[1].all()
 
 
 def test_a_dense_on_a_map_steps_unit_by_unit_then_cell_by_cell(qtbot):

@@ -22,11 +22,10 @@ WRITTEN_TERMS = 12  # a longer inner product is written with its first terms, "â
 def dense_step(layer, x: np.ndarray, j: int, cell=None) -> dict:
     """Output unit j of Dense `layer` on input `x` (a vector, or cell `cell` (row, col) of an (H, W, C) map):
     the input vector, weight column, products, sum z (with bias), in float64."""
-    kernel, *rest = layer.get_weights()
     vector = np.asarray(x, np.float64).reshape(-1) if x.ndim == 1 else np.asarray(x[cell[0], cell[1], :], np.float64)
-    column = np.asarray(kernel[:, j], np.float64)
+    column = np.asarray(layer.kernel[:, j], np.float64)  # one column, not a copy of every weight
     products = vector * column
-    bias = float(rest[0][j]) if rest else 0.0
+    bias = 0.0 if layer.bias is None else float(layer.bias[j])
     return {"x": vector, "w": column, "products": products, "bias": bias, "z": float(products.sum() + bias)}
 
 

@@ -169,7 +169,7 @@ def paint_dense_step(painter, rect: QRectF, model: DenseStepModel, k: int, every
     painter.setFont(pixel_font(13, bold=True))
     symbol_w = min(40.0, parts[0].width() * 0.08)
     room = parts[0].width() - 2 * symbol_w
-    indices = [str(i) for i in range(n)]
+    indices = [str(i) for i in range(n)] if n <= DETAIL_LIMIT else []  # no labels on a block of small cells
     layouts = strips_layouts(n, room, body.height(), [labels or indices, indices, indices])
     if layouts is None:  # a long vector: three blocks of small cells
         layouts = [fitted_vector_layout(n, QRectF(0, 0, room / 3, body.height()), cell_px=60)] * 3

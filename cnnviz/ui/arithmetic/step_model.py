@@ -173,6 +173,7 @@ class StepModel(LayerSteps):
         self.steps = steps_for(self.window_layer, x.shape, y.shape)
         self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step
         self._prov_cache: dict = {}  # the last step's provenance
+        self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
         if self.depthwise:
             self.axis_names = ("map", "in-ch", "row", "col")
 
@@ -203,12 +204,14 @@ class StepModel(LayerSteps):
         kernel_shape = (*self.window_layer.kernel_size, self.x.shape[2])
         if not self.depthwise:
             return product_grids(self.provenance(k), kernel_shape)
-        out = np.zeros(kernel_shape)
-        step, (_, m) = self.steps[k], self.depthwise_source(k)
-        for c in range(self.x.shape[2]):
-            prov = cell_provenance(self.layer, self.x, (*step.cell, c * self.layer.depth_multiplier + m))
-            out += product_grids(prov, kernel_shape)
-        return out
+        if k not in self._products_cache:  # every arrangement the painter tries asks for them
+            out = np.zeros(kernel_shape)
+            step, (_, m) = self.steps[k], self.depthwise_source(k)
+            for c in range(self.x.shape[2]):
+                prov = cell_provenance(self.layer, self.x, (*step.cell, c * self.layer.depth_multiplier + m))
+                out += product_grids(prov, kernel_shape)
+            self._products_cache = {k: out}
+        return self._products_cache[k]
 
     def bias(self, channel: int) -> float:
         """The bias output map `channel` adds (0 without one)."""

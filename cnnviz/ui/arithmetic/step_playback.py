@@ -17,6 +17,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton, QWidget
 
 
+def _spelled(axis: str) -> str:
+    """An axis name as a tooltip writes it ("col" is the bar's short form)."""
+    return "column" if axis == "col" else axis
+
+
 class StepPlayback(QObject):
     """Which of `count` steps is shown, and a timer that moves on by one."""
 
@@ -176,8 +181,8 @@ class PlaybackBar(QWidget):
         self.filter_box.setPrefix(f"{names[0]} ")
         self.channel_box.setPrefix(f"{names[1]} ")
         self.grid_word = "input" if transposed else "output"
-        self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} row")
-        self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} column")
+        self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[2])}")
+        self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[3])}")
         for widget, n in zip((self.filter_box, self.channel_box, self.row_slider, self.col_slider), self.dims):
             widget.blockSignals(True)
             widget.setRange(1 if isinstance(widget, QSpinBox) else 0, max(n if isinstance(widget, QSpinBox) else n - 1, 0))
@@ -207,8 +212,9 @@ class PlaybackBar(QWidget):
         row_name, col_name = self.names[2:]
         self.position.setText("  ".join(f"{name} {v + 1}/{n}" for name, v, n in
                                         ((row_name, r, rows), (col_name, c, cols)) if name))
-        self.position.setToolTip(f"{self.grid_word.capitalize()} row {r + 1} of {rows}, column {c + 1} of {cols}: "
-                                 f"step {step + 1} of {count}")
+        where = ", ".join(f"{_spelled(name)} {v + 1} of {n}" for name, v, n in ((row_name, r, rows), (col_name, c, cols))
+                          if name)
+        self.position.setToolTip(f"{self.grid_word.capitalize()} {where}: step {step + 1} of {count}")
 
     def scrub_to(self, row: int, col: int, filt: int = 0, channel: int = 0) -> None:
         """Show the step of this (0-based) row, column, filter and channel."""

@@ -59,8 +59,9 @@ BAD = [
     (["--transpose-as", "convolution", "-o", "a.gif"], "--transpose-as is for --animate"),
     (["--animate", "--scale", "0", "-o", "a.gif"], "--scale must be between 0.1 and 16, got 0"),
     (["--animate", "--scale", "16", "-o", "a.gif"], None),  # 32 frames of 19200×7264 pixels: refused by size
-    (["--animate", "--layer", "3", "-o", "a.gif"], "--layer 3: UpSampling2D #3 slides no window: the step-through "
-     "shows Conv2D, Conv2DTranspose, MaxPooling2D and AveragePooling2D layers (here layers 1, 2)"),
+    (["--animate", "--layer", "3", "-o", "a.gif"], "--layer 3: UpSampling2D #3 has no step-through: the step-through "
+     "shows Conv2D, DepthwiseConv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, Dense, ZeroPadding2D and "
+     "Cropping2D layers (here layers 1, 2)"),
     (["--animate", "--layer", "0", "-o", "a.gif"], "--layer 0: lecture.cnnviz.json has layers 1 to 3"),
     (["--animate", "-o", "a.mp4"], "a.mp4: cannot tell the animation format: use a .gif or .apng name for one "
      "animated file, or .png for numbered frames"),

@@ -1,7 +1,7 @@
 """Colours shared by the live heatmaps and the exported figures (numpy only, no Qt).
 
 Signed maps use a diverging blue-white-red map centred on 0 with symmetric levels; the input uses greys
-(DESIGN.md, "What users of the anchors taught").
+(docs/drawing.md, "Colours").
 """
 
 from __future__ import annotations

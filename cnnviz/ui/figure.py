@@ -1,8 +1,8 @@
 """Figures for slides: the whole pipeline, one layer (input, filters, output), or the step-through frame.
 
 A figure is laid out once in logical pixels and painted with QPainter onto any device: a QImage for PNG
-(times a scale factor), QSvgGenerator for SVG and QPdfWriter for PDF (pyqtgraph's SVG exporter is
-broken with current Qt, DESIGN.md). Grids are drawn by grid_painter, exactly as on screen: values in the
+(times a scale factor), QSvgGenerator for SVG and QPdfWriter for PDF (pyqtgraph's SVG exporter fails
+with current PySide6: docs/drawing.md, "Figures"). Grids are drawn by grid_painter, exactly as on screen: values in the
 cells when they fit, a colour bar per map, padding hatched; every level is labelled with its shape.
 """
 

@@ -70,7 +70,7 @@ def test_conv2d_transpose_gradients(n, h, w, c, f, k, s, d, padding, op, seed):
 @given(n=st.integers(1, 2), h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 2), m=st.integers(1, 2),
        k=pair, s=pair, d=pair, padding=paddings, seed=st.integers(0, 2**16))
 def test_depthwise_conv2d_gradients(n, h, w, c, m, k, s, d, padding, seed):
-    assume(fits(h, w, k, s, padding, d))  # Keras accepts strides and dilation together here (§7.7)
+    assume(fits(h, w, k, s, padding, d))  # Keras accepts strides and dilation together here (docs/layers.md)
     rng = np.random.default_rng(seed)
 
     def forward(x, kernel, bias):

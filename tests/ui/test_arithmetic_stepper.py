@@ -170,7 +170,7 @@ def test_pooling_marks_the_maximum_and_divides_by_real_cells(qtbot):
     document.flush()
     view.set_step(1)
     [line] = view.formula_lines()
-    # SEMANTICS.md §3: first row [3, 3.5, 4.5, 5.5, 6]; the window of (0, 1) has 6 real cells
+    # docs/layers.md, pooling: first row [3, 3.5, 4.5, 5.5, 6]; the window of (0, 1) has 6 real cells
     assert line == "y[0,1] = (0 + 1 + 2 + 5 + 6 + 7) / 6 = 21 / 6 = 3.5   (3 padding cells not counted)"
     # a window with one real cell says it once: '(24) / 1 = 24 / 1 = 24' repeated itself
     document.replace_layer(1, core.AveragePooling2D(2, strides=2, padding="same"))

@@ -1,4 +1,5 @@
-"""Nearest vs bilinear: both outputs, the selected cell's sources and weights, exact SEMANTICS.md numbers."""
+"""Nearest vs bilinear: both outputs, the selected cell's sources and weights, the exact numbers of
+docs/layers.md (UpSampling2D)."""
 
 import numpy as np
 
@@ -20,7 +21,7 @@ def make(qtbot, factor=2, interpolation="bilinear"):
 def test_both_modes_shown_with_the_keras_numbers(qtbot):
     _, view = make(qtbot)
     out = view.outputs()
-    # SEMANTICS.md §4, [[1,2],[3,4]] factor 2
+    # docs/layers.md, UpSampling2D: [[1,2],[3,4]] factor 2
     np.testing.assert_allclose(
         out["bilinear"][:, :, 0],
         [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5], [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]],
@@ -49,7 +50,7 @@ def test_hovered_cell_sources_and_weights_follow_the_probe(qtbot):
 
 
 def test_edge_cells_clip_to_the_input():
-    # factor 3: output row 0 maps to source −1/3, clipped to 0 (SEMANTICS.md §4 R rows [1,0],[1,0],…)
+    # factor 3: output row 0 maps to source −1/3, clipped to 0 (docs/layers.md, UpSampling2D)
     assert axis_text(0, 2, 3, "row") == "row 0: (0 + 0.5)·2/6 − 0.5 = −0.33 → clipped to 0 → row 0 with weight 1"
     assert axis_text(2, 2, 3, "row").endswith("→ row 0 × 0.67 and row 1 × 0.33")
 

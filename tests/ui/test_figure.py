@@ -76,7 +76,7 @@ def test_svg_is_vector_with_the_values_and_labels(qapp, tmp_path):
     save_figure(fig, path)
     root, texts = svg_texts(path.read_bytes())
     assert root.get("viewBox") == f"0 0 {fig.size.width():g} {fig.size.height():g}"
-    # the Keras same-padding stride-2 result of SEMANTICS.md §6, every input value, the padding zeros
+    # the Keras same-padding stride-2 result (docs/layers.md, "Padding"), every input value, the padding zeros
     for value in ["−6", "30", "66", "−4", "62"] + [str(v) for v in range(36)]:
         assert value in texts, value
     assert "Conv2D #1 → 3×3×1" in texts and "Filters" in texts and "Input 6×6×1" in texts

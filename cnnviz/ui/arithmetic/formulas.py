@@ -45,6 +45,24 @@ def conv_lines(prov, channels: int) -> list[str]:
     return lines
 
 
+def depthwise_lines(prov, channel: int, out_map: int, sums: list[float], multiplier: int) -> list[str]:
+    """DepthwiseConv2D: output map `out_map` is input channel `channel` through its own 2-D filter, plus
+    its bias; then, with several channels, every channel's own sum at this window (`sums`, each going to a
+    map of its own) and the one number a Conv2D's 3-D filter made of these 2-D filters would add them into.
+    """
+    y = format_value(prov.value)
+    products = " + ".join(f"{num(t.value)}·{num(t.coefficient)}" for t in prov.terms)
+    out = cell_name("y", prov.cell[:2])
+    lines = [f"map {out_map + 1} = channel {channel + 1} only: {out} = {products} + {num(prov.bias)} = {y}"]
+    if len(sums) > 1:
+        m = out_map % multiplier
+        own = ", ".join(f"map {c * multiplier + m + 1} gets {format_value(s)}" for c, s in enumerate(sums))
+        total = format_value(sum(sums))
+        lines.append(f"Not added across channels: {own} (+ its bias); a Conv2D's 3-D filter would add them: "
+                     f"{' + '.join(num(s) for s in sums)} = {total} (+ b)")
+    return lines
+
+
 def max_pool_lines(prov, window_values: list[float | None]) -> list[str]:
     """Max pooling: the max over the real window cells (padding ignored, shown as a blank)."""
     real = [format_value(v) for v in window_values if v is not None]

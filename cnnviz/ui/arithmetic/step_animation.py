@@ -16,7 +16,8 @@ from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter
 from cnnviz.io.animation import check_animation, check_fps, write_animation
 from cnnviz.io.errors import SessionError
 from cnnviz.ui.arithmetic.base import scene_rect
-from cnnviz.ui.arithmetic.step_model import SLIDING_KINDS, StepModel
+from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, has_steps, step_model_for
+from cnnviz.ui.arithmetic.step_model import StepModel
 from cnnviz.ui.arithmetic.step_painter import paint_step
 from cnnviz.ui.grid_painter import GridCache, cached, pixel_font
 
@@ -112,17 +113,17 @@ def export_animation(model: StepModel, path, fps: float, canvas: QSize = CANVAS,
 
 
 def session_step_model(session, layer: int | None = None, as_convolution: bool = False) -> StepModel:
-    """The steps of a loaded session's layer `layer` (1-based; None: the first that slides a window)."""
+    """The steps of a loaded session's layer `layer` (1-based; None: the first the step-through shows)."""
     layers = session.pipeline.layers
-    sliding = [i for i, lay in enumerate(layers, start=1) if isinstance(lay, SLIDING_KINDS)]
-    kinds = "Conv2D, Conv2DTranspose, MaxPooling2D and AveragePooling2D"
+    sliding = [i for i, lay in enumerate(layers, start=1) if has_steps(lay)]
+    kinds = KIND_NAMES
     if not sliding:
         raise SessionError(f"no layer to step through: the step-through shows {kinds} layers, and this pipeline "
                            "has none")
     index = sliding[0] if layer is None else layer
     if index not in sliding:
-        raise SessionError(f"--layer {index}: {layers[index - 1].label} slides no window: the step-through shows "
+        raise SessionError(f"--layer {index}: {layers[index - 1].label} has no step-through: the step-through shows "
                            f"{kinds} layers (here layer{'s' if len(sliding) > 1 else ''} "
                            f"{', '.join(map(str, sliding))})")
     levels = [session.input, *session.pipeline.run(session.input, training=bool(session.view.get("training")))]
-    return StepModel(layers[index - 1], levels[index - 1], levels[index], index, as_convolution)
+    return step_model_for(layers, levels, index, as_convolution)

@@ -1,13 +1,16 @@
 """What the step-through shows at each step, without any widget: which window, which terms, in what order.
 
-Conv2D and pooling: step k fills output cell k (filter by filter, row-major) with the core's provenance of
-that cell. Conv2DTranspose runs the other way round: step k takes ONE INPUT cell, multiplies it by the
+Conv2D, DepthwiseConv2D and pooling: step k fills output cell k (filter by filter, row-major) with the core's
+provenance of that cell; a DepthwiseConv2D's output map c·M + m reads input channel c alone, through its own
+2-D filter m. Conv2DTranspose runs the other way round: step k takes ONE INPUT cell, multiplies it by the
 kernel and adds the products into the output canvas, where overlapping contributions pile up. Or, asked
 `as_convolution`, it is stepped like a Conv2D: the flipped kernel over the input with zeros inserted
 between its cells and around it (core.transpose_as_conv), one output cell per step.
 
 `StepModel` is read by the painter (step_painter) and by the playback widget (stepper); an exporter can
-walk its steps and paint each one on an image of any size.
+walk its steps and paint each one on an image of any size. Dense (dense_steps) and ZeroPadding2D /
+Cropping2D (sides_steps) have step models of their own with the same face (`LayerSteps`); step_kinds picks
+the one for a layer.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import numpy as np
 
 from cnnviz.core import ConfigError, ops
 from cnnviz.core.arithmetic import conv_padding, transpose_crop
-from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, MaxPooling2D
+from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, DepthwiseConv2D, MaxPooling2D
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.core.transpose_as_conv import INSERTED, transpose_as_conv
 from cnnviz.ui.arithmetic import formulas
 
-SLIDING_KINDS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
+SLIDING_KINDS = (Conv2D, DepthwiseConv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
+KERNEL_KINDS = (Conv2D, DepthwiseConv2D)  # sliding layers with a kernel and a dilation (pooling has neither)
 CROP_CELLS = 16  # a grid longer than this per axis is drawn as a crop this long around the current window
 
 
@@ -132,25 +136,18 @@ def product_grids(prov, kernel_shape) -> np.ndarray:
     return out
 
 
-class StepModel:
-    """The steps of one sliding layer applied to input `x` (giving `y`); `level` is the layer's output level
-    (its 1-based index in the pipeline). Caches live as long as the model: make a new one when the document
-    changes."""
+class LayerSteps:
+    """What every step model answers: the layer applied to input `x` (giving `y`) at output level `level` (its
+    1-based index in the pipeline), its `steps`, `formula_lines(k)`, `step_for_cell` and `probe_target`.
 
-    def __init__(self, layer, x: np.ndarray, y: np.ndarray, level: int, as_convolution: bool = False):
+    `axis_names` name the steps' (filters, channels, rows, cols) axes for the playback bar; "" hides one."""
+
+    transposed = False  # only a Conv2DTranspose's steps scatter input cells
+    direct = None  # only a Conv2DTranspose can be stepped as a convolution
+    axis_names = ("filter", "in-ch", "row", "col")
+
+    def __init__(self, layer, x: np.ndarray, y: np.ndarray, level: int):
         self.layer, self.x, self.y, self.level = layer, x, y, level
-        # What the window slides over: the layer on its input, or a transpose's flipped kernel on the
-        # stretched input (the frame of zeros is drawn as padding, the inserted zeros marked)
-        self.direct = transpose_as_conv(layer, x) if as_convolution and isinstance(layer, Conv2DTranspose) else None
-        self.window_layer = self.direct.conv if self.direct else layer
-        self.steps = steps_for(self.window_layer, x.shape, y.shape)
-        self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step
-        self._prov_cache: dict = {}  # the last step's provenance
-
-    @property
-    def transposed(self) -> bool:
-        """True when the steps scatter input cells (a Conv2DTranspose not shown as a convolution)."""
-        return isinstance(self.layer, Conv2DTranspose) and self.direct is None
 
     def header_text(self) -> str:
         """Layer, shapes and how the output shape comes about (rich text)."""
@@ -161,6 +158,65 @@ class StepModel:
         except ConfigError:
             pass
         return text
+
+
+class StepModel(LayerSteps):
+    """The steps of one sliding layer. Caches live as long as the model: make a new one when the document
+    changes."""
+
+    def __init__(self, layer, x: np.ndarray, y: np.ndarray, level: int, as_convolution: bool = False):
+        super().__init__(layer, x, y, level)
+        # What the window slides over: the layer on its input, or a transpose's flipped kernel on the
+        # stretched input (the frame of zeros is drawn as padding, the inserted zeros marked)
+        self.direct = transpose_as_conv(layer, x) if as_convolution and isinstance(layer, Conv2DTranspose) else None
+        self.window_layer = self.direct.conv if self.direct else layer
+        self.steps = steps_for(self.window_layer, x.shape, y.shape)
+        self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step
+        self._prov_cache: dict = {}  # the last step's provenance
+        self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
+        if self.depthwise:
+            self.axis_names = ("map", "in-ch", "row", "col")
+
+    @property
+    def transposed(self) -> bool:
+        """True when the steps scatter input cells (a Conv2DTranspose not shown as a convolution)."""
+        return isinstance(self.layer, Conv2DTranspose) and self.direct is None
+
+    @property
+    def depthwise(self) -> bool:
+        return isinstance(self.layer, DepthwiseConv2D)
+
+    def depthwise_source(self, k: int) -> tuple[int, int]:
+        """(input channel c, filter m) of a DepthwiseConv2D step: its output map is c·M + m."""
+        return divmod(self.steps[k].channel, self.layer.depth_multiplier)
+
+    def filter_slice(self, k: int, c: int) -> np.ndarray:
+        """The 2-D weights that meet input channel `c` at step `k`: a slice of the Conv2D filter, or the
+        DepthwiseConv2D channel's own filter (of the step's multiplier)."""
+        layer = self.window_layer
+        if self.depthwise:
+            return layer.kernel[:, :, c, self.depthwise_source(k)[1]]
+        return layer.kernel[:, :, c, self.steps[k].channel]
+
+    def products(self, k: int) -> np.ndarray:
+        """(kh, kw, C): each x·w at its kernel tap, before it is summed. A DepthwiseConv2D's channel c holds
+        channel c through its own filter at the same window: the number its own map gets, never added here."""
+        kernel_shape = (*self.window_layer.kernel_size, self.x.shape[2])
+        if not self.depthwise:
+            return product_grids(self.provenance(k), kernel_shape)
+        if k not in self._products_cache:  # every arrangement the painter tries asks for them
+            out = np.zeros(kernel_shape)
+            step, (_, m) = self.steps[k], self.depthwise_source(k)
+            for c in range(self.x.shape[2]):
+                prov = cell_provenance(self.layer, self.x, (*step.cell, c * self.layer.depth_multiplier + m))
+                out += product_grids(prov, kernel_shape)
+            self._products_cache = {k: out}
+        return self._products_cache[k]
+
+    def bias(self, channel: int) -> float:
+        """The bias output map `channel` adds (0 without one)."""
+        layer = self.window_layer
+        return 0.0 if layer.bias is None else float(layer.bias[channel])
 
     def zeros_legend(self) -> tuple[str, str]:
         """What the inserted zeros and the padding zeros of the direct view are, with this layer's numbers."""
@@ -194,7 +250,7 @@ class StepModel:
             (h, w), (top, left), (sh, sw) = self.x.shape[:2], self.direct.before, self.layer.strides
             rows, cols = self.direct.input.shape[:2]
             return top, rows - top - (h - 1) * sh - 1, left, cols - left - (w - 1) * sw - 1
-        if isinstance(layer, Conv2D):
+        if isinstance(layer, KERNEL_KINDS):
             k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
         else:
             k, s, d = layer.pool_size, layer.strides, (1, 1)
@@ -354,6 +410,11 @@ class StepModel:
         prov = self.provenance(k)
         if isinstance(layer, Conv2D):
             return formulas.conv_lines(prov, x.shape[2])
+        if self.depthwise:
+            c, _ = self.depthwise_source(k)
+            sums = self.products(k).sum(axis=(0, 1))
+            return formulas.depthwise_lines(prov, c, self.steps[k].channel, [float(s) for s in sums],
+                                            self.layer.depth_multiplier)
         if isinstance(layer, MaxPooling2D):
             h, w, _ = x.shape
             ch = prov.cell[2]
@@ -395,3 +456,15 @@ class StepModel:
         if level == self.level:
             return self.steps.index(Step(ch, (r, c)))
         return None
+
+    def probe_target(self, k: int, key, cell):
+        """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for at step
+        `k` (a large map is drawn as a crop)."""
+        if not isinstance(key, tuple) or key[0] not in ("input", "output"):
+            return None
+        dr, dc = self.offset(k, key[0], key[1])
+        row, col = cell[0] + dr, cell[1] + dc
+        if key[0] == "output":
+            return self.level, (row, col, key[1])
+        source = self.input_cell(row, col)  # None: a zero the direct view inserted
+        return None if source is None else (self.level - 1, (*source, key[1]))

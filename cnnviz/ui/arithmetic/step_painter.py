@@ -1,6 +1,8 @@
-"""Paint one step of a StepModel into a rectangle of any QPainter (a widget, a QImage, an SVG): the input
+"""Paint one step of a step model into a rectangle of any QPainter (a widget, a QImage, an SVG): the input
 with the window, the filter, the products and the output being filled; or, for Conv2DTranspose, the input
-cell, the kernel and the output canvas being built.
+cell, the kernel and the output canvas being built. A DepthwiseConv2D draws every input channel with its own
+2-D filter, the channel its output map reads in full colour and the others veiled (they go to maps of their
+own). Dense and ZeroPadding2D / Cropping2D steps are painted by dense_view and sides_painter.
 
 `paint_step` returns {grid key: GridGeometry} so a widget can map mouse positions back to cells. Grid keys
 are ("input", channel), ("filter", channel), ("products", channel), ("kernel", 0) and ("output", channel).
@@ -14,10 +16,14 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 
-from cnnviz.core.layers import Conv2D, MaxPooling2D
+from cnnviz.core.layers import MaxPooling2D
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, draw_symbol, split_column, split_row
-from cnnviz.ui.arithmetic.step_model import StepModel, product_grids
+from cnnviz.ui.arithmetic.dense_steps import DenseStepModel
+from cnnviz.ui.arithmetic.dense_view import paint_dense_step
+from cnnviz.ui.arithmetic.sides_painter import paint_sides_step
+from cnnviz.ui.arithmetic.sides_steps import SidesStepModel
+from cnnviz.ui.arithmetic.step_model import KERNEL_KINDS, StepModel
 from cnnviz.ui.colormaps import DIVERGING, level_style, symmetric_levels
 from cnnviz.ui.grid_painter import (
     GRID_LINE,
@@ -65,18 +71,45 @@ def _shift(cells, offset, values, pad):
     return [(r, c) for r, c in moved if -top <= r < h + bottom and -left <= c < w + right]
 
 
-def paint_step(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
-    """Draw step `k` of `model` into `rect`; return where each grid landed."""
+def paint_step(painter: QPainter, rect: QRectF, model, k: int) -> dict:
+    """Draw step `k` of `model` (any step model, step_kinds) into `rect`; return where each grid landed."""
+    if isinstance(model, DenseStepModel):
+        return paint_dense_step(painter, rect, model, k)
+    if isinstance(model, SidesStepModel):
+        return paint_sides_step(painter, rect, model, k)
     if model.transposed:
         return _paint_transpose(painter, rect, model, k)
     return _paint_sliding(painter, rect, model, k)
 
 
+def _shown_channels(model: StepModel, k: int) -> list[int]:
+    """The input channels drawn: the first few, or for a DepthwiseConv2D a few around the one it reads."""
+    if not isinstance(model.window_layer, KERNEL_KINDS):
+        return [model.steps[k].channel]
+    channels = model.x.shape[2]
+    start = 0
+    if model.depthwise:
+        start = min(max(model.depthwise_source(k)[0] - 1, 0), max(channels - MAX_CHANNEL_ROWS, 0))
+    return list(range(start, min(start + MAX_CHANNEL_ROWS, channels)))
+
+
+def _notes(model: StepModel, k: int, hidden: int) -> list:
+    """The lines under the input channels: the direct view's legend of zeros, what a DepthwiseConv2D does not
+    add, the channels not drawn."""
+    notes = [model.zeros_legend()] if model.direct else []
+    if model.depthwise and model.x.shape[2] > 1:
+        c, _ = model.depthwise_source(k)
+        notes.append(f"Nothing is added across channels: map {model.steps[k].channel + 1} is channel {c + 1} "
+                     "through its own 2-D filter; the veiled channels go to maps of their own (a Conv2D's 3-D "
+                     "filter adds them all)")
+    if hidden:
+        notes.append(f"+ {hidden} more channels ({'each to its own map' if model.depthwise else 'in the sum'})")
+    return notes
+
+
 def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
-    is_conv = isinstance(model.window_layer, Conv2D)
-    channels = list(range(model.x.shape[2])) if is_conv else [model.steps[k].channel]
-    shown = channels[:MAX_CHANNEL_ROWS]
-    hidden = len(channels) - len(shown)
+    shown = _shown_channels(model, k)
+    hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
     # channel blocks stacked, side by side or in between: whichever gives the smallest grid the
     # largest cells (a short wide dock puts three channels side by side; a tall one stacks them)
     arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden) for across in range(1, len(shown) + 1)]
@@ -101,15 +134,14 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
         painter.setFont(pixel_font(px, bold=True))
         for heading_rect, text in headings:
             painter.drawText(heading_rect, Qt.AlignmentFlag.AlignCenter, text)
-    if model.direct:
-        legend_rect, note_rect = split_column(note_rect, [1, 1] if hidden else [1])[0], note_rect.adjusted(
-            0, NOTE_PX, 0, 0)
-        _paint_zeros_legend(painter, legend_rect, model.zeros_legend())
-    if hidden:
+    notes = _notes(model, k, hidden)
+    for line_rect, note in zip(split_column(note_rect, [1] * len(notes)) if notes else [], notes):
+        if isinstance(note, tuple):
+            _paint_zeros_legend(painter, line_rect, note)
+            continue
         painter.setPen(QColor(70, 70, 70))
-        note = f"+ {hidden} more channels (in the sum)"
-        painter.setFont(fitted_font(note, note_rect))
-        painter.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
+        painter.setFont(fitted_font(note, line_rect))
+        painter.drawText(line_rect, Qt.AlignmentFlag.AlignCenter, note)
     painter.restore()
     return geometries
 
@@ -126,7 +158,9 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     plane_h, plane_w = model.input_plane(0).shape
     in_lut, in_levels = level_style(model.level - 1, x)
     out_lut, out_levels = level_style(model.level, y)
-    is_conv = isinstance(layer, Conv2D)
+    is_conv = isinstance(layer, KERNEL_KINDS)
+    depthwise = model.depthwise
+    read, filt = model.depthwise_source(k) if depthwise else (None, None)
     side = across > 1
     # cells not computed yet are drawn as 0 (white): their colour would tell the result before its step
     not_yet = model.not_yet(k)
@@ -142,8 +176,8 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
         block_weights = [grid_weight(in_w) + 1]
         tail = [1.2, grid_weight(y.shape[1]) + 3]
     blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
-    # a line under the input channels for those not drawn, one for the direct view's legend
-    note_px = NOTE_PX * ((hidden > 0) + (model.direct is not None))
+    # a line under the input channels for each note (channels not drawn, the direct view's legend, ...)
+    note_px = NOTE_PX * len(_notes(model, k, hidden))
     block_area = blocks_rect.adjusted(0, 0, 0, -note_px)
     rows = split_column(block_area, [1] * math.ceil(len(shown) / across), gap=6)
     blocks = [b for row in rows for b in split_row(row, [1] * across, gap=BLOCK_GAP)][: len(shown)]
@@ -151,16 +185,22 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     # side by side the input is as tall as a block allows: the width it cannot use goes to the filter
     cells_h = (blocks[0].height() - heading_h) / (plane_h + pad[0] + pad[1]) if side else None
 
-    kernel = layer.kernel[:, :, :, step.channel] if is_conv else None
-    products = product_grids(prov, kernel.shape) if is_conv else None
-    bias = 0.0 if not is_conv or layer.bias is None else float(layer.bias[step.channel])
+    # the 2-D weights each input channel meets: (kh, kw, C)
+    kernel = np.stack([model.filter_slice(k, c) for c in range(x.shape[2])], axis=2) if is_conv else None
+    products = model.products(k) if is_conv else None
+    bias = model.bias(step.channel) if is_conv else 0.0
     marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
+    multiplier = layer.depth_multiplier if depthwise else 1
     placed, symbols, headings = [], [], []
     for block, c in zip(blocks, shown):
         values, in_pad, offset = model.input_view(k, c)
-        bias_note = f"  (b = {formulas.format_value(bias)})" if is_conv and c == shown[-1] else ""
+        veiled = depthwise and c != read  # goes to a map of its own: not part of this step's number
+        dim = np.ones(values.shape, bool) if veiled else None
+        goes_to = f" → map {c * multiplier + filt + 1}" if depthwise else ""
+        with_bias = is_conv and c == (read if depthwise else shown[-1])  # the channel whose map gets the bias
+        bias_note = f"  (b = {formulas.format_value(bias)})" if with_bias else ""
         if side:
-            heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}"
+            heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}{goes_to}"
             headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))
         cells = split_row(block.adjusted(0, heading_h, 0, 0), _block_weights(block_weights, cells_h, block))
         title = "" if side else f"Input {_shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
@@ -183,29 +223,39 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
                     highlights=_shift(model.window(k), offset, values, in_pad),
                     marked=None if marked is None else _shift([marked], offset, values, in_pad)[0],
                     inserted=model.inserted_view(k),
+                    dimmed=dim,
                 ),
             )
         )
         if not is_conv:
             continue
-        title = "" if side else f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
+        if depthwise:
+            title = "" if side else f"Ch {c + 1}'s 2-D filter" + (f" {filt + 1}" if multiplier > 1 else "")
+        else:
+            title = "" if side else f"Filter {step.channel + 1}" + (f", ch {c + 1}" if x.shape[2] > 1 else "")
         if model.direct and not side:
             title += " flipped"
+        kernel_dim = np.ones(kernel.shape[:2], bool) if veiled else None
         placed.append(
             (
                 ("filter", c),
                 cells[2],
-                Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title + bias_note * (not side)),
+                Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title + bias_note * (not side),
+                     dimmed=kernel_dim),
             )
         )
-        title = "" if side else f"x·w, sum {formulas.format_value(products[:, :, c].sum())}"
+        title = "" if side else f"x·w, sum {formulas.format_value(products[:, :, c].sum())}{goes_to}"
         placed.append(
-            (("products", c), cells[4], Grid(products[:, :, c], symmetric_levels(products), DIVERGING, title=title))
+            (("products", c), cells[4], Grid(products[:, :, c], symmetric_levels(products), DIVERGING, title=title,
+                                             dimmed=kernel_dim))
         )
         symbols += [(cells[1], "⊙"), (cells[3], "=")]
-    out_title = f"Output {_shape(y.shape)}" + (
-        f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
-    )
+    if depthwise:
+        out_title = f"Output map {step.channel + 1}" + (f" of {y.shape[2]}" if y.shape[2] > 1 else "")
+    else:
+        out_title = f"Output {_shape(y.shape)}" + (
+            f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
+        )
     out_title += _shown(y.shape, out_map, out_offset)
     placed.append(
         (

@@ -17,6 +17,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QStyle, QToolButton, QWidget
 
 
+def _spelled(axis: str) -> str:
+    """An axis name as a tooltip writes it ("col" is the bar's short form)."""
+    return "column" if axis == "col" else axis
+
+
 class StepPlayback(QObject):
     """Which of `count` steps is shown, and a timer that moves on by one."""
 
@@ -112,6 +117,7 @@ class PlaybackBar(QWidget):
             "Restart", "Ctrl+Home", playback.restart, "Back to the first window position", icon.SP_MediaSkipBackward
         )
         self.dims = (0, 1, 0, 0)  # (filters, channels, rows, cols) of the steps
+        self.names = ("filter", "in-ch", "row", "col")  # what those axes are
         self.filter_box = self._box("filter ", "Which filter (output map) the window fills")
         self.channel_box = self._box("in-ch ", "Which input channel is scattered")
         self.row_slider = self._slider("Scrub the window by output row")
@@ -165,19 +171,26 @@ class PlaybackBar(QWidget):
         slider.valueChanged.connect(self._scrubbed)
         return slider
 
-    def set_dims(self, dims: tuple[int, int, int, int], transposed: bool) -> None:
+    def set_dims(self, dims: tuple[int, int, int, int], transposed: bool,
+                 names: tuple[str, str, str, str] = ("filter", "in-ch", "row", "col")) -> None:
         """The steps' (filters, channels, rows, cols); rows and cols are of the output, or of a transposed
-        convolution's input (its steps scatter input cells)."""
+        convolution's input (its steps scatter input cells). `names` say what the axes are (a Dense steps by
+        "unit"); an axis named "" is not shown."""
         self.dims = tuple(int(d) for d in dims)
+        self.names = tuple(names)
+        self.filter_box.setPrefix(f"{names[0]} ")
+        self.channel_box.setPrefix(f"{names[1]} ")
         self.grid_word = "input" if transposed else "output"
-        self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} row")
-        self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} column")
+        self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[2])}")
+        self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[3])}")
         for widget, n in zip((self.filter_box, self.channel_box, self.row_slider, self.col_slider), self.dims):
             widget.blockSignals(True)
             widget.setRange(1 if isinstance(widget, QSpinBox) else 0, max(n if isinstance(widget, QSpinBox) else n - 1, 0))
             widget.blockSignals(False)
-        self.filter_box.setVisible(self.dims[0] > 1)
-        self.channel_box.setVisible(self.dims[1] > 1)
+        self.filter_box.setVisible(self.dims[0] > 1 and bool(names[0]))
+        self.channel_box.setVisible(self.dims[1] > 1 and bool(names[1]))
+        self.row_slider.setVisible(bool(names[2]))
+        self.col_slider.setVisible(bool(names[3]))
 
     def show_step(self, step: int) -> None:
         """Put the scrub controls, the position and the buttons' states at `step`."""
@@ -196,9 +209,12 @@ class PlaybackBar(QWidget):
             widget.setValue(value)
             widget.blockSignals(False)
         rows, cols = self.dims[2:]
-        self.position.setText(f"row {r + 1}/{rows}  col {c + 1}/{cols}")
-        self.position.setToolTip(f"{self.grid_word.capitalize()} row {r + 1} of {rows}, column {c + 1} of {cols}: "
-                                 f"step {step + 1} of {count}")
+        row_name, col_name = self.names[2:]
+        self.position.setText("  ".join(f"{name} {v + 1}/{n}" for name, v, n in
+                                        ((row_name, r, rows), (col_name, c, cols)) if name))
+        where = ", ".join(f"{_spelled(name)} {v + 1} of {n}" for name, v, n in ((row_name, r, rows), (col_name, c, cols))
+                          if name)
+        self.position.setToolTip(f"{self.grid_word.capitalize()} {where}: step {step + 1} of {count}")
 
     def scrub_to(self, row: int, col: int, filt: int = 0, channel: int = 0) -> None:
         """Show the step of this (0-based) row, column, filter and channel."""

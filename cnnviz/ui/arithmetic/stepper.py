@@ -1,7 +1,8 @@
-"""The step-through dock: the lecture's walk of a sliding layer's window, one output number at a time.
+"""The step-through dock: the lecture's walk of a sliding layer's window, one output number at a time (and of
+a Dense's units, a ZeroPadding2D's or Cropping2D's cells: step_kinds).
 
-The steps and their numbers come from step_model, the picture from step_painter, the timer and controls
-from step_playback; this view picks the layer from the Document, links hover probes both ways and writes
+The steps and their numbers come from the step models (step_kinds), the picture from step_painter, the timer
+and controls from step_playback; this view picks the layer from the Document, links hover probes both ways and writes
 the sum under the picture.
 """
 
@@ -13,10 +14,11 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QToolButton, QWidget
 
-from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
-from cnnviz.ui.arithmetic.step_model import SLIDING_KINDS, Step, StepModel
-from cnnviz.ui.arithmetic.step_painter import paint_step
 from cnnviz.core.layers import Conv2DTranspose
+from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
+from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, STEPPED_KINDS, step_model_for
+from cnnviz.ui.arithmetic.step_model import LayerSteps, Step
+from cnnviz.ui.arithmetic.step_painter import paint_step
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 
 __all__ = ["Step", "StepperView"]
@@ -27,7 +29,7 @@ class StepperView(ArithmeticView):
 
     def __init__(self, document, parent=None):
         super().__init__(document, "arithmeticStepper", parent=parent)
-        self.model: StepModel | None = None
+        self.model: LayerSteps | None = None
         self.playback = StepPlayback(self._show, self)
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -79,12 +81,11 @@ class StepperView(ArithmeticView):
         return self.playback.playing
 
     def refresh(self) -> None:
-        index = find_layer(self.document, SLIDING_KINDS)
+        index = find_layer(self.document, STEPPED_KINDS)
         direct = self.transpose_switch.as_convolution
         try:
-            levels = self.document.levels
-            model = (StepModel(self.document.layer(index), levels[index - 1], levels[index], index, direct)
-                     if index else None)
+            layers, levels = self.document.pipeline.layers, self.document.levels
+            model = step_model_for(layers, levels, index, direct) if index else None
         except IndexError:  # outputs not computed for this pipeline (an error is shown elsewhere)
             index, model = 0, None
         # another layer, or the other way of stepping a transpose: the steps mean other cells
@@ -95,7 +96,7 @@ class StepperView(ArithmeticView):
         self.transpose_switch.setVisible(isinstance(self.layer, Conv2DTranspose))
         self.export_action.setEnabled(model is not None)
         if model is not None:
-            self.bar.set_dims(model.steps.dims, model.transposed)
+            self.bar.set_dims(model.steps.dims, model.transposed, model.axis_names)
         self.playback.reset(len(self.steps), step)
 
     def _show(self, step: int) -> None:
@@ -106,11 +107,11 @@ class StepperView(ArithmeticView):
 
     def _header_text(self) -> str:
         if self.model is None:
-            return "Add a Conv2D, pooling or Conv2DTranspose layer to step through it."
+            return f"Add a layer to step through it: the step-through shows {KIND_NAMES} layers."
         text = self.model.header_text()
         if self._index != self.document.selected_layer:
             first, _, rest = text.partition("<br>")
-            text = first + "  <i>(the selected layer does not slide a window; showing this one)</i><br>" + rest
+            text = first + "  <i>(the selected layer has no step-through; showing this one)</i><br>" + rest
         return text
 
     # ------------------------------------------------------------------ controls
@@ -146,15 +147,8 @@ class StepperView(ArithmeticView):
         return self.model.step_for_cell(level, cell, self.step) if self.model else None
 
     def probe_target(self, key, cell):
-        """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for."""
-        if not isinstance(key, tuple) or key[0] not in ("input", "output"):
-            return None
-        dr, dc = self.model.offset(self.step, key[0], key[1])  # a large map is drawn as a crop
-        row, col = cell[0] + dr, cell[1] + dc
-        if key[0] == "output":
-            return self._index, (row, col, key[1])
-        source = self.model.input_cell(row, col)  # None: a zero the direct view inserted
-        return None if source is None else (self._index - 1, (*source, key[1]))
+        """The level and cell a grid cell of the picture stands for (the model knows its grids)."""
+        return self.model.probe_target(self.step, key, cell) if self.model else None
 
     # ------------------------------------------------------------------ what one step shows
     def provenance(self):

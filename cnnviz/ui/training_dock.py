@@ -419,11 +419,7 @@ def install_training_dock(window) -> TrainingDock:
     area.setWidget(dock)
     area.setWidgetResizable(True)
     area.setMinimumSize(320, 160)
-    holder = window.add_dock("training", "Training", area, Qt.DockWidgetArea.BottomDockWidgetArea)
-    stepper = window.docks.get("arithmetic_stepper")
-    if stepper is not None:
-        window.tabifyDockWidget(stepper, holder)
-        stepper.raise_()
+    window.add_panel("learning", "training", "Training", area)  # the "Learning" group's pages (panel_groups.py)
 
     def ask() -> bool:
         buttons = QMessageBox.StandardButton
@@ -442,11 +438,7 @@ def install_training_dock(window) -> TrainingDock:
         return True
 
     backprop = BackpropView(window.document, dock.settings, dock.target_for)
-    back_holder = window.add_dock("backprop", "Backpropagation", backprop, Qt.DockWidgetArea.BottomDockWidgetArea)
-    window.tabifyDockWidget(holder, back_holder)
-    back_holder.visibilityChanged.connect(lambda shown: shown and backprop.catch_up())
-    if stepper is not None:
-        stepper.raise_()
+    window.add_panel("learning", "backprop", "Backpropagation", backprop)
     window.backprop_view = backprop
 
     window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit

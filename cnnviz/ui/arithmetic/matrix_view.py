@@ -11,9 +11,8 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QFrame, QScrollArea
 
 from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
@@ -171,39 +170,24 @@ class MatrixView(ArithmeticView):
         self._matrix = None
         self._message = ""
         self._row: int | None = None  # the highlighted output cell (flat index)
-        # rows that cannot keep MIN_ROW_PX in the dock make the picture taller than it: it scrolls
-        self.scroll = QScrollArea()
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.layout().replaceWidget(self.canvas, self.scroll)
-        self.scroll.setWidget(self.canvas)
-        self.scroll.viewport().installEventFilter(self)
+        self.scroll_canvas()  # rows that cannot keep MIN_ROW_PX in the dock make the picture scroll
         self.start()
 
-    def eventFilter(self, watched, event):
-        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_canvas()
-        return super().eventFilter(watched, event)
-
-    def _fit_canvas(self) -> None:
-        """As tall as the viewport, or as tall as rows of MIN_ROW_PX need when that is taller."""
-        viewport = self.scroll.viewport()
-        rect = scene_rect(viewport.width(), viewport.height())
-        needed = 0
-        if self._matrix is not None:
-            n_out, n_in = self._matrix.matrix.shape
-            _, ch, _ = cell_sizes(rect.width(), rect.height(), n_out, n_in)
-            if ch * n_out > rect.height():  # the rows kept MIN_ROW_PX rather than fit
-                needed = math.ceil(needed_height(rect.width(), n_out, n_in)) + 8
-        self.canvas.setMinimumHeight(max(120, needed))
+    def readable_height(self, width: int, height: int) -> int:
+        if self._matrix is None:
+            return 0
+        rect = scene_rect(width, height)
+        n_out, n_in = self._matrix.matrix.shape
+        _, ch, _ = cell_sizes(rect.width(), rect.height(), n_out, n_in)
+        if ch * n_out <= rect.height():  # the rows fit
+            return 0
+        return math.ceil(needed_height(rect.width(), n_out, n_in)) + height - int(rect.height())
 
     def scroll_to_row(self, row: int) -> None:
         """Bring row `row` of C into the scrolled view (a hovered output cell's row)."""
         geo = self.canvas.geometries.get("matrix")
         if geo is not None:
-            centre = geo.cell_rect(row, 0).center()
-            self.scroll.ensureVisible(int(centre.x()), int(centre.y()), 0, int(geo.cell * 2))
+            self.scroll_to(geo.cell_rect(row, 0))
 
     @property
     def matrix(self):
@@ -247,7 +231,7 @@ class MatrixView(ArithmeticView):
         if self._matrix is None or (self._row is not None and self._row >= self._matrix.matrix.shape[0]):
             self._row = None
         self.formula.setText(self.formula_text())
-        self._fit_canvas()
+        self.fit_canvas()
         self.canvas.update()
 
     # ------------------------------------------------------------------ the numbers

@@ -2,7 +2,7 @@
 selected layer's type, a View entry for each page, and the user's choice remembered."""
 
 import pytest
-from PySide6.QtWidgets import QApplication, QTabBar
+from PySide6.QtWidgets import QApplication, QScrollArea, QTabBar
 
 from tests.ui.ui_support import make_window
 
@@ -110,3 +110,53 @@ def test_the_chosen_page_comes_back_for_its_layer_type_and_in_the_next_window(qt
     learning = again.groups["learning"]
     assert learning.current.key == "backprop"
     assert learning.isVisible() and not learning.visibleRegion().isEmpty()  # its group in front, as left
+
+
+def inside(widget, viewport) -> bool:
+    """`widget` wholly within `viewport` (a scroll area's), as drawn now."""
+    from PySide6.QtCore import QRect
+
+    top_left = widget.mapTo(viewport, widget.rect().topLeft())
+    return widget.isVisible() and viewport.rect().contains(QRect(top_left, widget.size()))
+
+
+def test_at_1366x768_the_training_page_needs_no_scrolling(qtbot, tmp_path):
+    """The training dock scrolled and its loss plot sat mostly off to the right."""
+    from cnnviz.io import load_session
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(1366, 768)
+    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
+    dock = window.training_dock
+    assert dock.choose_data()
+    window.show_panel("training")
+    settle()
+    area = window.groups["learning"].current.widget
+    assert area.verticalScrollBar().maximum() == 0 and area.horizontalScrollBar().maximum() == 0
+    viewport = area.viewport()
+    for widget in (dock.data_box, dock.loss, dock.learning_rate, dock.seed, dock.layers, dock.train_button,
+                   dock.reset_button, dock.status["loss"], dock.status["left"], dock.plot):
+        assert inside(widget, viewport), widget
+    assert dock.plot.width() >= 250 and dock.plot.height() >= 80
+
+
+def test_at_1366x768_the_backprop_maps_are_in_view_with_their_numbers_room(qtbot, tmp_path):
+    from cnnviz.io import load_session
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(1366, 768)
+    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
+    assert window.training_dock.choose_data()
+    window.show_panel("backprop")
+    window.document.select_layer(1)
+    settle()
+    view = window.backprop_view
+    scroll = view.findChild(QScrollArea)
+    assert scroll.horizontalScrollBar().maximum() == 0  # the sums wrap beside the maps, nothing off to the right
+    for key in ("x", "y", "dy", "w"):
+        assert inside(view.maps[key], scroll.viewport()), key
+    dw = view.maps["dw"]  # its last row may sit under the fold: the rest is in view
+    assert dw.mapTo(scroll.viewport(), dw.rect().topRight()).x() <= scroll.viewport().width()
+    for key in ("dy", "dw"):  # 26 px cells: room for two decimals
+        heat = view.maps[key]
+        assert heat.width() >= 26 * heat.shape[1] - 1, key

@@ -59,16 +59,21 @@ class BackpropView(QWidget):
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.maps = {}
+        # the input (the tallest map) on the left, y and dL/dy over W and dL/dW beside it: short enough for a
+        # 1366×768 screen's dock, and the sums keep the room to their right
         grid = QGridLayout()
-        for k, (key, title) in enumerate((("x", "input x"), ("y", "activations y"), ("dy", "dL/dy"),
-                                           ("w", "weights W"), ("dw", "dL/dW"))):
+        grid.setVerticalSpacing(2)
+        for key, title, row, col, rows in (("x", "input x", 0, 0, 3), ("y", "activations y", 0, 1, 1),
+                                           ("dy", "dL/dy", 0, 2, 1), ("w", "weights W", 2, 1, 1),
+                                           ("dw", "dL/dW", 2, 2, 1)):
             label = QLabel(title)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
             heat = Heatmap()
             heat.set_show_values(True)
             self.maps[key] = heat
-            grid.addWidget(label, 0, k)
-            grid.addWidget(heat, 1, k, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+            grid.addWidget(label, row, col)
+            grid.addWidget(heat, row + 1, col, rows, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        grid.setRowStretch(4, 1)
         self.maps["w"].cellPressed.connect(lambda r, c, _: self.pick_weight(r, c))
         self.maps["dw"].cellPressed.connect(lambda r, c, _: self.pick_weight(r, c))
         self.maps["x"].cellPressed.connect(lambda r, c, _: self.pick_input(r, c))
@@ -96,12 +101,14 @@ class BackpropView(QWidget):
         texts.addWidget(link)
         texts.addStretch(1)
         for text in (self.weight_text, self.input_text):
-            text.setMinimumWidth(360)
+            text.setMinimumWidth(260)
         body = QHBoxLayout()
         body.addLayout(grid)
         body.addLayout(texts, 1)
         inner = QWidget()
         layout = QVBoxLayout(inner)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
         layout.addWidget(self.header)
         layout.addLayout(controls)
         layout.addLayout(body)

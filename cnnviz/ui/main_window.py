@@ -1,13 +1,16 @@
 """The main window: layer views in the centre, the editors in docks, menus, toolbar and status bar.
 
 Other parts attach themselves with one line each: `window.menus[name]` is a QMenu, `window.document`
-the Document, `window.add_dock(...)` puts a panel in a dock (arithmetic views, file actions).
+the Document, `window.add_dock(...)` puts a panel in a dock, `window.add_panel(group, ...)` a page in one of the groups under the
+maps (panel_groups.py: the layer's arithmetic, the model, learning) and `window.show_panel(key)` brings either to the
+front.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QToolBar
 
 import cnnviz
 from cnnviz.ui import settings
@@ -20,6 +23,7 @@ from cnnviz.ui.filter_editor import FilterEditor
 from cnnviz.ui.help import open_guide, show_keys
 from cnnviz.ui.input_grid import InputGrid
 from cnnviz.ui.layer_views import LayerViews
+from cnnviz.ui.panel_groups import GROUPS, PanelGroup
 from cnnviz.ui.pipeline_panel import PipelinePanel
 from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
 from cnnviz.ui.training_dock import install_training_dock
@@ -28,7 +32,7 @@ from cnnviz.ui.side_by_side import install_side_by_side_dock
 from cnnviz.ui.summary_view import install_summary_dock
 from cnnviz.ui.tour import install_lecture_tour
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the panels under the maps are three groups of pages, not eleven tabbed docks
 
 
 def scrolling(widget) -> QScrollArea:
@@ -52,6 +56,7 @@ class MainWindow(QMainWindow):
         self.action_set = Actions(self, self.document.undo_stack)
         self.menus = {}
         self.docks = {}
+        self.panels = {}  # page key -> the PanelGroup holding it
         # Callables asked before the window closes; one returning False keeps it open (unsaved work).
         self.close_guards = []
 
@@ -72,11 +77,13 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.file_actions = FileActions(self)  # File menu, title marker, drops, recovery (file_actions.py)
-        install_arithmetic_docks(self)  # step-through, matrix, neuron, up-sampling, dropout (ui/arithmetic)
-        install_summary_dock(self)  # Model summary, a tab beside them (summary_view.py)
-        install_side_by_side_dock(self)  # a kept snapshot beside the live layer (side_by_side.py)
+        self._build_panel_groups()
+        install_arithmetic_docks(self)  # step-through, matrix, neuron, dense, ... (ui/arithmetic), "arithmetic" group
+        install_summary_dock(self)  # Model summary, in the "model" group (summary_view.py)
+        install_side_by_side_dock(self)  # a kept snapshot beside the live layer, "model" too (side_by_side.py)
         install_lecture_tour(self)  # Help ▸ Lecture tour, its panel and the first-launch offer (tour.py)
-        install_training_dock(self)  # the training run, its plot and the gradients (training_dock.py)
+        install_training_dock(self)  # the training run and the gradients, "learning" (training_dock.py)
+        self._follow_selection()
         self.setGeometry(first_geometry(available_area(self)))  # saved geometry, if any, replaces it
         self._first_show = True
         self._restored = self._restore_settings()
@@ -87,6 +94,9 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")
         dock.setWidget(widget)
+        return self._place_dock(key, dock, area)
+
+    def _place_dock(self, key: str, dock: QDockWidget, area, in_menu=True) -> QDockWidget:
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -94,9 +104,65 @@ class MainWindow(QMainWindow):
         )
         self.addDockWidget(area, dock)
         self.docks[key] = dock
-        if "View" in self.menus:
+        if in_menu and "View" in self.menus:
             self.menus["View"].insertAction(self._view_docks_anchor, dock.toggleViewAction())
         return dock
+
+    def _build_panel_groups(self):
+        """The three groups under the maps, tabbed there (the side docks keep the full height, so the window
+        does not have to grow taller to hold them), with a View entry for each group and each page."""
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.groups = {}
+        for key, title in GROUPS:
+            group = self.groups[key] = PanelGroup(key, title, self)
+            group.menu = QMenu(title, self)  # View ▸ <group>: the dock itself, then one entry per page
+            group.menu.addAction(group.toggleViewAction())
+            group.menu.addSeparator()
+            self.menus["View"].insertMenu(self._view_docks_anchor, group.menu)
+            self._place_dock(key, group, Qt.DockWidgetArea.BottomDockWidgetArea, in_menu=False)
+            if len(self.groups) > 1:
+                self.tabifyDockWidget(self.groups[GROUPS[0][0]], group)
+        self.groups[GROUPS[0][0]].raise_()
+
+    def add_panel(self, group: str, key: str, title: str, widget, shows=None):
+        """Put `widget` on a page `key` of group `group` (one of GROUPS), with its entry under View; `shows(document)`
+        is the layer index the page would show (the page is offered only when that is the selected layer)."""
+        holder = self.groups[group]
+        page = holder.add_page(key, title, widget, shows)
+        self.panels[key] = holder
+        action = QAction(title, self)
+        action.setToolTip(f"Bring the {title} page to the front")
+        action.triggered.connect(lambda checked=False, k=key: self.show_panel(k))
+        holder.menu.addAction(action)
+        page.action = action
+        return page
+
+    def show_panel(self, key: str) -> None:
+        """Bring dock `key`, or the page `key` and its group, to the front."""
+        if key in self.panels:
+            self.panels[key].show_page(key)
+        else:
+            self.docks[key].show()
+            self.docks[key].raise_()
+
+    def _follow_selection(self):
+        """The arithmetic group offers the pages of the selected layer's type; the caption names the layer."""
+        group = self.groups["arithmetic"]
+
+        def update(*_):
+            doc = self.document
+            index = doc.selected_layer
+            group.update_pages(doc)
+            group.header.caption.setText(f"{doc.layer(index).label}:" if index else "")
+            for page in group.pages:
+                page.action.setEnabled(group.applies(page))
+                page.action.setToolTip(f"Bring the {page.title} page to the front" if group.applies(page)
+                                       else f"{page.title}: not for the selected layer")
+
+        for signal in (self.document.selectionChanged, self.document.pipelineChanged):
+            signal.connect(update)
+        update()
 
     def _build_menus(self):
         a = self.action_set
@@ -241,9 +307,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["input"], self.docks["pipeline"]], [input_height, left - input_height], Qt.Orientation.Vertical
         )
-        if "arithmetic_stepper" in self.docks:  # the arithmetic under the maps: a share of the height, not its hint
-            share = int(ARITHMETIC_SHARE * self.height())
-            self.resizeDocks([self.docks["arithmetic_stepper"]], [share], Qt.Orientation.Vertical)
+        # the panels under the maps: a share of the height, not their hint
+        share = int(ARITHMETIC_SHARE * self.height())
+        self.resizeDocks([self.groups[GROUPS[0][0]]], [share], Qt.Orientation.Vertical)
 
     def reset_layout(self):
         for dock in self.docks.values():
@@ -263,7 +329,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings
     def _dock_names(self) -> str:
-        return ",".join(sorted(dock.objectName() for dock in self.docks.values()))
+        """The docks and the pages of the panel groups: a layout is restored only into the same set."""
+        return ",".join(sorted(dock.objectName() for dock in self.docks.values()) + sorted(self.panels))
 
     def _restore_settings(self) -> bool:
         """Preferences and, if saved, the window layout; True when a layout was restored.

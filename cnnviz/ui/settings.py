@@ -13,6 +13,10 @@ DEFAULTS = {
     "input/brush": 1.0,
     "tour/offered": False,  # the lecture tour was offered on a first launch
     "tour/step": 0,  # where the lecture tour was left (0-based)
+    # the page in front of each panel group under the maps (panel_groups.py)
+    "panels/arithmetic": "arithmetic_stepper",
+    "panels/model": "model_summary",
+    "panels/learning": "training",
 }
 
 

@@ -244,15 +244,9 @@ class SideBySideView(DocumentView):
 
 
 def install_side_by_side_dock(window) -> SideBySideView:
-    """A "Side by side" tab beside the step-through (its entry in the View menu comes with the dock)."""
+    """A "Side by side" page of the window's "Model" group (its entry in the View menu comes with the page)."""
     view = SideBySideView(window.document)
     view.lazy = True
-    dock = window.add_dock("side_by_side", "Side by side", view, Qt.DockWidgetArea.BottomDockWidgetArea)
-    dock.visibilityChanged.connect(lambda shown: shown and view.catch_up())
-    neighbour = window.docks.get("model_summary") or window.docks.get("arithmetic_dropout")
-    if neighbour is not None:
-        window.tabifyDockWidget(neighbour, dock)
-    if "arithmetic_stepper" in window.docks:  # the step-through stays the tab in front
-        window.docks["arithmetic_stepper"].raise_()
+    window.add_panel("model", "side_by_side", "Side by side", view)
     window.side_by_side = view
     return view

@@ -97,14 +97,9 @@ class SummaryView(DocumentView):
 
 
 def install_summary_dock(window) -> SummaryView:
-    """A "Model summary" tab beside the step-through (its entry in the View menu comes with the dock)."""
+    """A "Summary" page of the window's "Model" group (its entry in the View menu comes with the page)."""
     view = SummaryView(window.document)
-    view.lazy = True  # out of sight it skips refreshes and catches up when its tab is raised
-    dock = window.add_dock("model_summary", "Model summary", view, Qt.DockWidgetArea.BottomDockWidgetArea)
-    dock.visibilityChanged.connect(lambda shown: shown and view.catch_up())
-    neighbour = window.docks.get("arithmetic_dropout")
-    if neighbour is not None:
-        window.tabifyDockWidget(neighbour, dock)
-        window.docks["arithmetic_stepper"].raise_()
+    view.lazy = True  # out of sight it skips refreshes and catches up when its page comes to the front
+    window.add_panel("model", "model_summary", "Summary", view)
     window.summary_view = view
     return view

@@ -193,9 +193,7 @@ class LectureTour(QObject):
             else:
                 side.clear()
         if step.dock is not None:
-            dock = window.docks[step.dock]
-            dock.show()
-            dock.raise_()
+            window.show_panel(step.dock)  # a dock, or a page of a panel group (main_window.py)
         if step.probe is not None:
             level, cell = step.probe
             doc.set_probe(level, cell, pinned=True)

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -107,13 +107,21 @@ class TrainingDock(QWidget):
         self._update_buttons()
 
     # ------------------------------------------------------------------ layout
+    def hasHeightForWidth(self):  # noqa: N802 (Qt name)
+        """No: its scroll area would make it as tall as its wrapped labels ask for the narrowest widths (745 px
+        in a 253 px dock at 1366×768, the plot pushed out of view); its layout wraps them in the room it has."""
+        return False
+
     def _layout(self):
+        """Settings on the left; on the right the run's buttons beside its progress, over the plot: on a
+        1366×768 screen all of it is in view at once (three columns side by side left the plot no room)."""
         data = QGroupBox("Learn from")
-        form = QVBoxLayout(data)
-        form.addWidget(self.data_box)
-        form.addWidget(self.use_data)
-        form.addWidget(self.data_note)
-        form.addWidget(self.add_head)
+        form = QGridLayout(data)
+        form.addWidget(self.data_box, 0, 0)
+        form.addWidget(self.use_data, 0, 1)
+        form.addWidget(self.data_note, 1, 0, 1, 2)
+        form.addWidget(self.add_head, 2, 0, 1, 2)
+        form.setColumnStretch(0, 1)
         how = QGroupBox("How")
         f = QGridLayout(how)  # two settings a row: the dock is short on a small screen
         pairs = (("Loss", self.loss), ("Optimizer", self.optimizer), ("Learning rate η", self.learning_rate),
@@ -122,23 +130,35 @@ class TrainingDock(QWidget):
         for k, (name, widget) in enumerate(pairs):
             f.addWidget(QLabel(name), k // 2, 2 * (k % 2))
             f.addWidget(widget, k // 2, 2 * (k % 2) + 1)
+            widget.setMinimumWidth(70)  # narrower than their widest value: the labels keep their words
         f.addWidget(QLabel("Layers that learn"), 4, 0)
         f.addWidget(self.layers, 4, 1, 1, 3)
-        run = QGroupBox("Run")
+        f.setVerticalSpacing(2)
+        self.layers.setFlow(QListView.Flow.LeftToRight)  # the trainable layers in one row that wraps
+        self.layers.setWrapping(True)
+        self.layers.setMaximumHeight(2 * self.layers.fontMetrics().height() + 8)
+        run = QWidget()  # no box: the buttons say what it is, and the plot needs the height
         r = QVBoxLayout(run)
-        buttons = QGridLayout()
-        for k, b in enumerate((self.train_button, self.pause_button, self.step_button, self.resume_button,
-                               self.reset_button)):
-            buttons.addWidget(b, k // 2, k % 2)
+        r.setContentsMargins(0, 0, 0, 0)
+        r.setSpacing(2)
+        buttons = QGridLayout()  # two rows: Train, Pause, Resume over Step one batch, Reset
+        buttons.setSpacing(2)
+        for b, row, col, span in ((self.train_button, 0, 0, 1), (self.pause_button, 0, 1, 1),
+                                  (self.resume_button, 0, 2, 1), (self.step_button, 1, 0, 2),
+                                  (self.reset_button, 1, 2, 1)):
+            buttons.addWidget(b, row, col, 1, span)
         r.addLayout(buttons)
-        numbers = QFormLayout()
+        numbers = QGridLayout()  # in pairs; the loss and the accuracy (with their validation values) a row each
         numbers.setVerticalSpacing(1)
-        for key, label in (("epoch", "Epoch"), ("step", "Step"), ("loss", "Loss"), ("accuracy", "Accuracy"),
-                           ("speed", "Examples/s"), ("left", "Time left")):
-            numbers.addRow(label, self.status[key])
+        for key, label, row, col, span in (("epoch", "Epoch", 0, 0, 1), ("step", "Step", 0, 2, 1),
+                                           ("loss", "Loss", 1, 0, 3), ("accuracy", "Accuracy", 2, 0, 3),
+                                           ("speed", "Examples/s", 3, 0, 1), ("left", "Time left", 3, 2, 1)):
+            numbers.addWidget(QLabel(label), row, col)
+            numbers.addWidget(self.status[key], row, col + 1, 1, span)
+        numbers.setColumnStretch(1, 1)
+        numbers.setColumnStretch(3, 1)
         r.addLayout(numbers)
         r.addWidget(self.message)
-        r.addStretch(1)
         link = QLabel("The weights being learned are the filter's numbers, shared by every window: each step "
                       "moves every weight against its gradient, w ← w − η·∂L/∂w.")
         link.setWordWrap(True)
@@ -149,10 +169,11 @@ class TrainingDock(QWidget):
             combo.setMinimumContentsLength(10)
         self.views = QTabWidget()
         plot_page = QWidget()
-        p = QVBoxLayout(plot_page)
+        p = QHBoxLayout(plot_page)  # the link beside the plot: under it, it took the plot's height
         p.setContentsMargins(0, 0, 0, 0)
-        p.addWidget(self.plot, 1)
-        p.addWidget(link)
+        p.addWidget(self.plot, 3)
+        p.addWidget(link, 1)
+        self.views.setDocumentMode(True)
         confusion_page = QWidget()
         c = QVBoxLayout(confusion_page)
         c.setContentsMargins(0, 0, 0, 0)
@@ -161,17 +182,23 @@ class TrainingDock(QWidget):
         self.views.addTab(plot_page, "Loss and accuracy")
         self.views.addTab(confusion_page, "Confusion matrix")
         left = QVBoxLayout()
+        left.setSpacing(2)
         left.addWidget(data)
         left.addWidget(how)
         left.addStretch(1)
+        right = QVBoxLayout()
+        right.setSpacing(2)
+        right.addWidget(run)
+        right.addWidget(self.views, 1)
+        self.views.setMinimumHeight(90)
         row = QHBoxLayout(self)
-        row.setContentsMargins(4, 4, 4, 4)
+        row.setContentsMargins(4, 2, 4, 2)
         for widget in (data, how):
-            widget.setMaximumWidth(430)
-        run.setMaximumWidth(250)
+            widget.setMaximumWidth(370)
+        for box in (form, f):
+            box.setContentsMargins(6, 2, 6, 2)
         row.addLayout(left)
-        row.addWidget(run)
-        row.addWidget(self.views, 1)
+        row.addLayout(right, 1)
 
     def _connect(self):
         self.use_data.clicked.connect(self.choose_data)
@@ -416,14 +443,13 @@ def install_training_dock(window) -> TrainingDock:
     a = window.action_set
     dock = TrainingDock(window.document, (a.undo, a.redo))
     area = QScrollArea()  # the dock scrolls below its minimum instead of widening a small screen's window
-    area.setWidget(dock)
+    holder = QWidget()  # a scroll area asks its widget's own layout for a height for its width: not the dock's
+    QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+    holder.layout().addWidget(dock)
+    area.setWidget(holder)
     area.setWidgetResizable(True)
     area.setMinimumSize(320, 160)
-    holder = window.add_dock("training", "Training", area, Qt.DockWidgetArea.BottomDockWidgetArea)
-    stepper = window.docks.get("arithmetic_stepper")
-    if stepper is not None:
-        window.tabifyDockWidget(stepper, holder)
-        stepper.raise_()
+    window.add_panel("learning", "training", "Training", area)  # the "Learning" group's pages (panel_groups.py)
 
     def ask() -> bool:
         buttons = QMessageBox.StandardButton
@@ -442,11 +468,7 @@ def install_training_dock(window) -> TrainingDock:
         return True
 
     backprop = BackpropView(window.document, dock.settings, dock.target_for)
-    back_holder = window.add_dock("backprop", "Backpropagation", backprop, Qt.DockWidgetArea.BottomDockWidgetArea)
-    window.tabifyDockWidget(holder, back_holder)
-    back_holder.visibilityChanged.connect(lambda shown: shown and backprop.catch_up())
-    if stepper is not None:
-        stepper.raise_()
+    window.add_panel("learning", "backprop", "Backpropagation", backprop)
     window.backprop_view = backprop
 
     window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit

@@ -11,7 +11,7 @@ def test_docks_menu_and_shortcuts(qtbot, tmp_path):
     views = window.arithmetic_views
     assert set(views) == {"stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout"}
     for key in views:
-        assert f"arithmetic_{key}" in window.docks
+        assert window.panels[f"arithmetic_{key}"] is window.groups["arithmetic"]
     menu = window.menus["Step-through"]
     assert [a.text() for a in menu.actions()] == ["Play", "Step back", "Step forward", "Restart"]
     stepper = views["stepper"]
@@ -39,7 +39,7 @@ def test_hovering_a_layer_heatmap_pauses_the_stepper_and_moves_the_window(qtbot,
     neuron, matrix = window.arithmetic_views["neuron"], window.arithmetic_views["matrix"]
     assert neuron.neuron == (0, 0, 0)  # behind the step-through tab: not redrawn for every hover
     for key, view in (("neuron", neuron), ("matrix", matrix)):
-        window.docks[f"arithmetic_{key}"].raise_()  # shown: it catches up with the probe
+        window.show_panel(f"arithmetic_{key}")  # shown: it catches up with the probe
         qtbot.waitUntil(lambda view=view: not view.visibleRegion().isEmpty(), timeout=2000)
     assert neuron.neuron == (3, 2, 0)
     assert matrix.row == (3 * 4 + 2) * 2 + 0
@@ -64,7 +64,7 @@ def test_hidden_tabs_catch_up_when_shown_and_closed_views_let_go(qtbot, tmp_path
     first = matrix.matrix
     window.document.replace_layer(1, window.document.layer(1).replace(strides=(2, 2)))
     assert matrix.matrix is first  # skipped while hidden
-    window.docks["arithmetic_matrix"].raise_()
+    window.show_panel("arithmetic_matrix")
     qtbot.waitUntil(lambda: matrix.matrix is not first, timeout=2000)
     m = matrix.matrix
     assert m.matrix.shape == (2 * 2 * 2, 36)

@@ -82,12 +82,13 @@ def test_labels_never_overlap_each_other_or_the_grids_in_the_default_dock_size(q
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QFontMetricsF
 
-    from cnnviz.ui.arithmetic.matrix_view import matrix_layout
+    from cnnviz.ui.arithmetic.matrix_view import matrix_layout, needed_height
 
     document = Document()
     view = view_of(qtbot, document)
     n_out, n_in = view.matrix.matrix.shape
-    for size in ((760, 270), (1000, 600), (500, 200)):
+    for width, height in ((760, 270), (1000, 600), (500, 200)):
+        size = (width, max(height, needed_height(width, n_out, n_in)))  # rows too short to read make it scroll
         rect = QRectF(0, 0, *size)
         grids, labels = matrix_layout(rect, n_out, n_in, "C (32 × 36): row = output cell, column = input cell",
                                       "xᵀ: the 6×6×1 input, flattened row by row")
@@ -122,3 +123,44 @@ def test_the_matrix_fills_a_wide_short_dock_and_hover_still_finds_rows(qtbot):
     for row, col in ((0, 0), (n_out - 1, n_in - 1), (7, 20)):
         assert c.cell_at(c.cell_rect(row, col).center()) == (row, col)
     assert view.probe_target("matrix", (7, 20)) == (1, tuple(int(v) for v in np.unravel_index(7, (4, 4, 2))))
+
+
+def test_in_the_window_at_1366x768_the_rows_are_readable_and_scroll(qtbot, tmp_path):
+    """At 1366×768 the 32 rows of the seed's C were drawn about 1 px tall."""
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.ui.arithmetic.matrix_view import MIN_ROW_PX
+    from tests.ui.ui_support import make_window
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(1366, 768)
+    window.show_panel("arithmetic_matrix")
+    view = window.arithmetic_views["matrix"]
+    qtbot.waitUntil(lambda: "matrix" in view.canvas.geometries)
+    QApplication.processEvents()
+    view.canvas.repaint()
+    c = view.canvas.geometries["matrix"]  # where the last paint put the rows
+    assert c.cell_rect(0, 0).height() >= MIN_ROW_PX >= 16
+    assert c.cell_rect(31, 0).height() == c.cell_rect(0, 0).height()
+    assert c.grid_rect.width() >= 0.6 * view.scroll.viewport().width()  # still as wide as the dock
+    bar = view.scroll.verticalScrollBar()
+    assert bar.maximum() > 0 and view.canvas.height() >= c.grid_rect.bottom()  # a crop that scrolls to every row
+    # hovering the last output cell in the layer views brings its row into the crop
+    window.document.set_probe(1, (3, 3, 1))
+    QApplication.processEvents()
+    row = c.cell_rect(31, 0)
+    top = view.canvas.mapTo(view.scroll.viewport(), row.topLeft().toPoint()).y()
+    assert 0 <= top and top + row.height() <= view.scroll.viewport().height()
+
+
+def test_a_tall_dock_fits_every_row_without_scrolling(qtbot):
+    document = Document()
+    view = view_of(qtbot, document)
+    view.resize(1000, 1100)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: "matrix" in view.canvas.geometries)
+    c = view.canvas.geometries["matrix"]
+    assert view.scroll.verticalScrollBar().maximum() == 0
+    assert c.grid_rect.bottom() <= view.scroll.viewport().height()
+    assert c.cell_rect(0, 0).height() >= 18

@@ -64,7 +64,7 @@ def test_hovering_a_class_lights_every_flattened_input_and_every_cell_behind_it(
 def test_the_dense_view_writes_the_inner_product_with_the_core_numbers(window, qtbot):
     doc = window.document
     view = window.arithmetic_views["dense"]
-    window.docks["arithmetic_dense"].raise_()
+    window.show_panel("arithmetic_dense")
     QApplication.processEvents()
     dense, x = doc.layer(4), doc.levels[3]
     for j in range(CLASSES):

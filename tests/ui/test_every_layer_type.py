@@ -75,7 +75,7 @@ def test_every_type_is_shown_by_every_view(window, caplog, kind):
         assert panel.error.isHidden(), panel.error.text()
         assert drawn(window.filter_editor)
         for key, view in window.arithmetic_views.items():
-            window.docks[f"arithmetic_{key}"].raise_()
+            window.show_panel(f"arithmetic_{key}")
             QApplication.processEvents()
             assert drawn(view.canvas), key
         for figure in (pipeline_figure(doc.input, doc.pipeline, doc.outputs),

@@ -15,7 +15,7 @@ from cnnviz.ui.side_by_side import SideBySideFigure
 @pytest.fixture
 def window(qtbot, tmp_path):
     w = make_window(qtbot, tmp_path)
-    w.docks["side_by_side"].raise_()
+    w.show_panel("side_by_side")
     qtbot.waitUntil(w.side_by_side.isVisible)
     return w
 

@@ -119,3 +119,43 @@ def test_a_large_stretched_input_is_cropped_with_its_inserted_zeros(qtbot):
     assert target is not None and x[target[1][0], target[1][1], 0] == values[i, j]
     i, j = np.argwhere(inserted)[0]
     assert view.probe_target(("input", 0), (int(i), int(j))) is None
+
+
+def ink(image, rect) -> int:
+    """How many pixels inside `rect` (shrunk by 2 px, off the grid lines) differ from its centre-left colour."""
+    inner = rect.adjusted(2, 2, -2, -2).toRect()
+    base = image.pixelColor(inner.left(), inner.center().y()).getRgb()
+    return sum(image.pixelColor(x, y).getRgb() != base
+               for x in range(inner.left(), inner.right()) for y in range(inner.top(), inner.bottom()))
+
+
+def test_at_1366x768_the_direct_view_writes_its_numbers(qtbot, tmp_path):
+    """At 1366×768 the direct view's cells were about 12 px: colours without numbers."""
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.ui.arithmetic.stepper import READABLE_PX
+    from tests.ui.ui_support import make_window
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(1366, 768)
+    window.document.set_pipeline(core.Pipeline(X.shape, [core.Conv2DTranspose(1, 3, strides=2, padding="same")]), X)
+    window.document.select_layer(1)
+    window.show_panel("arithmetic_stepper")
+    view = window.arithmetic_views["stepper"]
+    view.transpose_switch.direct.click()
+    view.set_step(7)  # output (1, 1): its window holds the input's 3 at stretched cell (2, 2)
+    QApplication.processEvents()
+    view.canvas.repaint()
+    image = view.canvas.grab().toImage()  # the whole picture, scrolled part included
+    inputs, kernel = view.canvas.geometries[("input", 0)], view.canvas.geometries[("filter", 0)]
+    for key in (("input", 0), ("filter", 0)):  # what the last paint drew: cells large enough for numbers
+        assert view.canvas.geometries[key].cell * 0.4 >= READABLE_PX, key
+    three = inputs.cell_rect(2, 2)
+    assert ink(image, three) > 10  # the "3" is written in its cell
+    assert ink(image, inputs.cell_rect(1, 1)) > 5  # so is an inserted zero's "0"
+    assert all(ink(image, kernel.cell_rect(r, c)) > 5 for r in range(3) for c in range(3))  # every weight
+    # the picture is taller than the dock leaves it: it scrolls, with the current window in view
+    viewport = view.scroll.viewport()
+    top = view.canvas.mapTo(viewport, three.topLeft().toPoint()).y()
+    assert view.scroll.verticalScrollBar().maximum() > 0
+    assert 0 <= top and top + three.height() <= viewport.height()

@@ -19,16 +19,19 @@ def cells(view):
 
 
 def show_summary(window, qtbot):
-    window.docks["model_summary"].raise_()
+    window.show_panel("model_summary")
     qtbot.waitUntil(lambda: window.summary_view.isVisible() and window.summary_view.table.rowCount() > 0)
     return window.summary_view
 
 
 def test_the_view_menu_opens_the_summary_and_it_shows_the_lecture_counts(window, qtbot):
-    dock = window.docks["model_summary"]
-    assert dock.toggleViewAction() in window.menus["View"].actions()
+    group = window.groups["model"]
+    entry = next(a for a in group.menu.actions() if a.text() == "Summary")  # View ▸ Model ▸ Summary
+    assert group.menu.menuAction() in window.menus["View"].actions()
+    entry.trigger()
     view = show_summary(window, qtbot)
-    assert dock in window.tabifiedDockWidgets(window.docks["arithmetic_stepper"])  # a tab under the maps
+    assert group.current.widget is view
+    assert group in window.tabifiedDockWidgets(window.docks["arithmetic"])  # a tab under the maps
     assert cells(view) == [
         ["conv2d (Conv2D)", "(None, 4, 4, 2)", "20", "288", "3×3", "1,184"],
         ["max_pooling2d (MaxPooling2D)", "(None, 2, 2, 2)", "0", "0", "4×4", "264"],
@@ -52,12 +55,12 @@ def test_the_summary_follows_an_edit_and_undo(window, qtbot):
 
 def test_a_hidden_summary_catches_up_when_its_tab_is_raised(window, qtbot):
     view = show_summary(window, qtbot)
-    window.docks["arithmetic_stepper"].raise_()
+    window.show_panel("arithmetic_stepper")
     qtbot.waitUntil(lambda: view.visibleRegion().isEmpty())
     window.pipeline_panel.add_layer("MaxPooling2D")
     window.document.flush()
     assert view.table.rowCount() == 3  # skipped while out of sight
-    window.docks["model_summary"].raise_()
+    window.show_panel("model_summary")
     qtbot.waitUntil(lambda: view.table.rowCount() == 4)
 
 

@@ -56,8 +56,9 @@ def test_every_step_sets_up_what_it_says(window, qtbot, index):
     assert doc.training == step.training
     if step.select is not None:
         assert doc.selected_layer == step.select
-    if step.dock is not None:
-        assert shown(window.docks[step.dock]), step.dock
+    if step.dock is not None:  # a dock, or a page of a panel group and that group
+        group = window.panels.get(step.dock)
+        assert shown(group.current.widget if group else window.docks[step.dock]), step.dock
     if step.probe is None:
         assert doc.probe is None
     else:

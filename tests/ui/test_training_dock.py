@@ -206,7 +206,7 @@ def test_the_backprop_dock_writes_out_a_weight_gradient_and_its_update(qtbot, tm
     dock.optimizer.setCurrentText("SGD")
     dock.momentum.setValue(0.0)
     dock.learning_rate.setValue(0.1)
-    window.docks["backprop"].raise_()
+    window.show_panel("backprop")
     view = window.backprop_view
     view.lazy = False
     doc.select_layer(1)

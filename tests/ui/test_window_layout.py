@@ -6,21 +6,21 @@ from PySide6.QtWidgets import QApplication, QTabBar
 from cnnviz.ui import main_window
 from ui_support import make_window
 
-ARITHMETIC = ("stepper", "matrix", "neuron", "dense", "batchnorm", "upsampling", "dropout")
-TRAINING = {"training": "Training", "backprop": "Backpropagation"}  # tabbed with them (training_dock.py)
-TABBED = {f"arithmetic_{k}" for k in ARITHMETIC[1:]} | {"model_summary", "side_by_side"} | set(TRAINING)  # beside the step-through
+GROUPS = {"arithmetic", "model", "learning"}  # the panel groups under the maps (panel_groups.py)
 
 
-def arithmetic_tabs(window):
-    """The dock keys tabbed with the step-through, and the title of the tab in front."""
-    stepper = window.docks["arithmetic_stepper"]
-    tabbed = {key for key, dock in window.docks.items() if dock in window.tabifiedDockWidgets(stepper)}
-    titles = {window.docks[key].windowTitle() for key in TABBED | {"arithmetic_stepper"}}
+def bottom_tabs(window):
+    """The groups tabbed under the maps, the title of the group in front and of its page in front."""
+    first = window.docks["arithmetic"]
+    tabbed = {key for key, dock in window.docks.items() if dock is first or dock in window.tabifiedDockWidgets(first)}
+    titles = {window.docks[key].windowTitle() for key in GROUPS}
     # Qt keeps spare tab bars parked outside the window: count only the one on screen
     bars = [bar for bar in window.findChildren(QTabBar)
             if window.rect().contains(bar.geometry()) and {bar.tabText(i) for i in range(bar.count())} == titles]
-    assert len(bars) == 1, "the arithmetic, summary, side-by-side and training docks share one tab bar"
-    return tabbed, bars[0].tabText(bars[0].currentIndex())
+    assert len(bars) == 1, "the three panel groups share one tab bar"
+    front = window.docks[next(key for key in GROUPS if window.docks[key].windowTitle() == bars[0].tabText(
+        bars[0].currentIndex()))]
+    return tabbed, front.windowTitle(), front.current.title
 
 
 def assert_fits(window):
@@ -32,15 +32,15 @@ def assert_fits(window):
 
 def test_a_second_window_restores_the_tabbed_docks_and_the_front_tab(qtbot, tmp_path):
     first = make_window(qtbot, tmp_path)
-    assert arithmetic_tabs(first) == (TABBED, "Step through")
+    assert bottom_tabs(first) == (GROUPS, "Layer arithmetic", "Step through")
     assert_fits(first)
-    first.docks["arithmetic_neuron"].raise_()
+    first.show_panel("arithmetic_neuron")
     QApplication.processEvents()
     first.close()
 
     second = make_window(qtbot, tmp_path)
     assert second._restored
-    assert arithmetic_tabs(second) == (TABBED, "Neuron (ANN)")
+    assert bottom_tabs(second) == (GROUPS, "Layer arithmetic", "Neuron (ANN)")
     assert_fits(second)
     # the view in front was refreshed when its tab came forward
     assert second.arithmetic_views["neuron"].layer_index == 1
@@ -55,7 +55,7 @@ def test_a_layout_saved_with_other_docks_is_not_restored(qtbot, tmp_path, monkey
 
     window = make_window(qtbot, tmp_path)
     assert not window._restored
-    assert arithmetic_tabs(window) == (TABBED, "Step through")
+    assert bottom_tabs(window) == (GROUPS, "Layer arithmetic", "Step through")
     assert_fits(window)
 
 
@@ -90,7 +90,7 @@ def test_a_window_opened_small_splits_its_height_between_the_maps_and_the_arithm
     qtbot.waitExposed(window)
     QApplication.processEvents()
     stepper = window.arithmetic_views["stepper"]
-    assert window.layer_views.height() >= window.docks["arithmetic_stepper"].height()
+    assert window.layer_views.height() >= window.docks["arithmetic"].height()
     assert stepper.row_slider.width() >= 40  # the scrub sliders keep a usable length in the narrow dock
     assert stepper.col_slider.width() >= 40
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Scene = Callable[[QPainter, QRectF], dict]  # paints, returns {key: GridGeometry}
 MAX_CHANNEL_ROWS = 3  # input channels a view draws (stacked or side by side); its formula lists every channel
+CANVAS_MIN_HEIGHT = 120
 
 
 class DocumentView(QWidget):
@@ -137,6 +138,40 @@ class ArithmeticView(DocumentView):
         super().resizeEvent(event)
         self.formula._fit()  # its height limit follows the view's height
 
+    # ------------------------------------------------------------------ a canvas that scrolls
+    def scroll_canvas(self) -> None:
+        """Put the canvas in a vertical scroll area. It is as tall as the view gives it, or as tall as
+        `readable_height` says when that is taller: a readable crop that scrolls rather than cells too small
+        for their numbers (a short dock on a 1366×768 screen)."""
+        self.scroll = QScrollArea()
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMinimumHeight(CANVAS_MIN_HEIGHT)  # the dock keeps the room it had for the canvas
+        self.layout().replaceWidget(self.canvas, self.scroll)
+        self.scroll.setWidget(self.canvas)
+        self.scroll.viewport().installEventFilter(self)
+
+    def readable_height(self, width: int, height: int) -> int:
+        """The canvas height the picture needs to be readable `width` wide, when more than `height`; else 0."""
+        return 0
+
+    def fit_canvas(self) -> None:
+        viewport = self.scroll.viewport()
+        self.canvas.setMinimumHeight(max(CANVAS_MIN_HEIGHT, self.readable_height(viewport.width(), viewport.height())))
+
+    def scroll_to(self, rect: QRectF) -> None:
+        """Scroll the canvas so that `rect` (canvas coordinates) is in view."""
+        centre = rect.center()
+        self.scroll.ensureVisible(int(centre.x()), int(centre.y()), int(rect.width() / 2) + 4,
+                                  int(rect.height() / 2) + 4)
+
+    def eventFilter(self, watched, event):
+        scroll = getattr(self, "scroll", None)
+        if scroll is not None and watched is scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_canvas()
+        return super().eventFilter(watched, event)
+
     @property
     def layer_index(self) -> int:
         return self._index
@@ -214,7 +249,7 @@ class SceneCanvas(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click focuses the view, so its shortcuts work
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(200, 120)
+        self.setMinimumSize(200, CANVAS_MIN_HEIGHT)
 
     def sizeHint(self) -> QSize:
         return QSize(640, 230)

@@ -18,7 +18,7 @@ from cnnviz.core import ConfigError
 from cnnviz.core.layers import Conv2D, Conv2DTranspose
 from cnnviz.core.matrix import conv_matrix, transpose_matrix
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
+from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, scene_rect
 from cnnviz.ui.colormaps import DIVERGING, format_value, level_style, symmetric_levels
 from cnnviz.ui.grid_painter import (
     Grid,
@@ -33,28 +33,48 @@ from cnnviz.ui.grid_painter import (
 MAX_DRAWN_ENTRIES = 40_000  # beyond this the matrix is unreadable on any screen: explain instead
 MAX_CELL = 48.0  # wider columns only spread the same picture
 X_ROW_PX = 28.0  # the flattened input row's height at most
+MIN_ROW_PX = 18.0  # a row of C at least this tall (a cell this size can hold its number): else the view scrolls
+LABEL_H = 22.0
 MATRIX_KINDS = (Conv2D, Conv2DTranspose)
+
+
+def cell_sizes(width: float, height: float | None, n_out: int, n_in: int) -> tuple[float, float, float]:
+    """(column width, row height, x row height) of the matrix drawn `width` wide; `height`: the room it has
+    (None: as much as it needs).
+
+    Columns share one width, as wide as the dock allows (up to MAX_CELL). Rows fill the height, but never get
+    shorter than MIN_ROW_PX (at 1366×768 the 32 rows of the seed's C were 1 px tall): when they do not fit,
+    they are square if the columns are wide enough, and the view scrolls (see `needed_height`).
+    """
+    right = 64.0  # the colour bar with its tick labels, and room for "weights"
+    width_cell = min(
+        (width - 8 - 3.5 * 14 - right) / (n_in + 2),  # gaps of 14 px ...
+        (width - 8 - right) / (n_in + 2 + 3.5 * 1.5),  # ... or of 1.5 cells
+        MAX_CELL,
+    )
+    cw = max(width_cell, 0.5)
+    x_h = min(cw, X_ROW_PX)  # the flattened input: a strip tall enough to see (it was 3 px)
+    fit = min(cw, (height - 4 * LABEL_H - 4 - 1.5 * x_h) / n_out) if height is not None else 0.0
+    ch = fit if fit >= MIN_ROW_PX else max(MIN_ROW_PX, cw)
+    return cw, ch, x_h
+
+
+def needed_height(width: float, n_out: int, n_in: int) -> float:
+    """How tall the picture is when its rows cannot fit a shorter view (they keep MIN_ROW_PX or more)."""
+    _, ch, x_h = cell_sizes(width, None, n_out, n_in)
+    return 4 * LABEL_H + 4 + 1.5 * x_h + n_out * ch
 
 
 def matrix_layout(rect: QRectF, n_out: int, n_in: int, c_title: str, x_title: str):
     """Where x, C, b, y and the colour bar go, and the labels: ({key: rect}, [(rect, text, font, flags)]).
 
-    Columns share one width and rows one height, each as large as the dock allows (up to MAX_CELL): a
-    short wide dock gets wide flat cells instead of a small square picture in a corner, and the flattened
-    input row is as tall as a readable strip. Top to bottom: the x title, the x row, the C title, the
-    b / y / weights labels, then C with b and y beside it. Each title has a line of its own across the
-    whole width, so that it never runs under the narrow b and y columns.
+    Cells as `cell_sizes` says: a short wide dock gets wide flat cells instead of a small square picture in
+    a corner, and the flattened input row is as tall as a readable strip. Top to bottom: the x title, the x
+    row, the C title, the b / y / weights labels, then C with b and y beside it. Each title has a line of
+    its own across the whole width, so that it never runs under the narrow b and y columns.
     """
-    label_h = 22.0
-    right = 64.0  # the colour bar with its tick labels, and room for "weights"
-    width_cell = min(
-        (rect.width() - 8 - 3.5 * 14 - right) / (n_in + 2),  # gaps of 14 px ...
-        (rect.width() - 8 - right) / (n_in + 2 + 3.5 * 1.5),  # ... or of 1.5 cells
-        MAX_CELL,
-    )
-    cw = max(width_cell, 0.5)
-    x_h = min(cw, X_ROW_PX)  # the flattened input: a strip tall enough to see (it was 3 px)
-    ch = max(min(cw, (rect.height() - 4 * label_h - 4 - 1.5 * x_h) / n_out), 0.5)
+    label_h = LABEL_H
+    cw, ch, x_h = cell_sizes(rect.width(), rect.height(), n_out, n_in)
     gap = max(cw * 1.5, 14.0)  # room for the "+" and "=" between C, b and y
     x0, width = rect.left() + 4, rect.width() - 8
     x_line = QRectF(x0, rect.top(), width, label_h)
@@ -77,8 +97,9 @@ def matrix_layout(rect: QRectF, n_out: int, n_in: int, c_title: str, x_title: st
         (column_label(y_rect), "y", bold, centre_bottom),
         (QRectF(bar.left(), c_line.bottom(), rect.right() - bar.left(), label_h), "weights", bold, left_bottom),
     ]
+    middle = c_rect.top() + min(c_rect.height() / 2, 2 * label_h)  # near the top rows when C scrolls
     for symbol, left in (("+", c_rect.right()), ("=", b_rect.right())):
-        labels.append((QRectF(left, c_rect.center().y() - label_h, gap, 2 * label_h), symbol, bold,
+        labels.append((QRectF(left, middle - label_h, gap, 2 * label_h), symbol, bold,
                        Qt.AlignmentFlag.AlignCenter))
     return {"x": x_rect, "matrix": c_rect, "b": b_rect, "y": y_rect, "bar": bar}, labels
 
@@ -149,7 +170,24 @@ class MatrixView(ArithmeticView):
         self._matrix = None
         self._message = ""
         self._row: int | None = None  # the highlighted output cell (flat index)
+        self.scroll_canvas()  # rows that cannot keep MIN_ROW_PX in the dock make the picture scroll
         self.start()
+
+    def readable_height(self, width: int, height: int) -> int:
+        if self._matrix is None:
+            return 0
+        rect = scene_rect(width, height)
+        n_out, n_in = self._matrix.matrix.shape
+        _, ch, _ = cell_sizes(rect.width(), rect.height(), n_out, n_in)
+        if ch * n_out <= rect.height():  # the rows fit
+            return 0
+        return math.ceil(needed_height(rect.width(), n_out, n_in)) + height - int(rect.height())
+
+    def scroll_to_row(self, row: int) -> None:
+        """Bring row `row` of C into the scrolled view (a hovered output cell's row)."""
+        geo = self.canvas.geometries.get("matrix")
+        if geo is not None:
+            self.scroll_to(geo.cell_rect(row, 0))
 
     @property
     def matrix(self):
@@ -193,6 +231,7 @@ class MatrixView(ArithmeticView):
         if self._matrix is None or (self._row is not None and self._row >= self._matrix.matrix.shape[0]):
             self._row = None
         self.formula.setText(self.formula_text())
+        self.fit_canvas()
         self.canvas.update()
 
     # ------------------------------------------------------------------ the numbers
@@ -265,6 +304,8 @@ class MatrixView(ArithmeticView):
             self._row = row
             self.formula.setText(self.formula_text())
             self.canvas.update()
+            if row is not None and not self.canvas.underMouse():  # hovered elsewhere: show its row here
+                self.scroll_to_row(row)
 
     def probe_target(self, key, cell):
         """Grid keys: "matrix"/"y"/"b" rows are output cells, "x" columns are input cells."""

@@ -29,9 +29,11 @@ from cnnviz.ui.grid_painter import (
     GRID_LINE,
     INSERTED_FILL,
     Grid,
+    fit_grids,
     fitted_font,
     hatch_cell,
     layout_grid,
+    number_px,
     paint_grid_groups,
     pixel_font,
 )
@@ -107,13 +109,30 @@ def _notes(model: StepModel, k: int, hidden: int) -> list:
     return notes
 
 
-def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
+def window_number_px(rect: QRectF, model: StepModel, k: int) -> float:
+    """The smallest number the input and filter grids write when step `k` is painted into `rect` (0 when one
+    stays bare; inf for the scatter view of a transposed convolution): the step-through grows its canvas
+    until they are readable."""
+    if not isinstance(model, StepModel) or model.transposed:  # Dense and padding pictures size themselves
+        return math.inf
+    fitted = [p for group in _grid_groups(_best_arrangement(rect, model, k)[0]) for p in fit_grids(group)]
+    sizes = {key: number_px(r, g) for key, r, g in fitted}  # as paint_grid_groups will size them
+    if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
+        return 0.0
+    return min(px for px in sizes.values() if px is not None)  # the figure's one size of numbers
+
+
+def _best_arrangement(rect: QRectF, model: StepModel, k: int):
+    """The channel blocks stacked, side by side or in between: whichever gives the smallest grid the
+    largest cells (a short wide dock puts three channels side by side; a tall one stacks them)."""
     shown = _shown_channels(model, k)
     hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
-    # channel blocks stacked, side by side or in between: whichever gives the smallest grid the
-    # largest cells (a short wide dock puts three channels side by side; a tall one stacks them)
     arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden) for across in range(1, len(shown) + 1)]
-    placed, symbols, headings, note_rect = max(arrangements, key=lambda a: shared_cell(a[0]))
+    return *max(arrangements, key=lambda a: shared_cell(a[0])), hidden
+
+
+def _grid_groups(placed) -> list[list]:
+    """The grids of a sliding step in groups that share a cell size."""
     # One cell size per group. One channel: everything shares the input's cells, as the lecture draws
     # it, unless that leaves cells too small for their numbers: then the filter with its products, the
     # input and the output each get the largest cells their places allow, as with several channels.
@@ -124,7 +143,12 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
         small = [p for p in placed if p[0][0] in ("filter", "products")]
         output = [p for p in placed if p[0][0] == "output"]
         groups = [[p for p in group if p not in small and p not in output] for group in groups] + [small, output]
-    geometries = paint_grid_groups(painter, [group for group in groups if group])
+    return [group for group in groups if group]
+
+
+def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
+    placed, symbols, headings, note_rect, hidden = _best_arrangement(rect, model, k)
+    geometries = paint_grid_groups(painter, _grid_groups(placed))
     for sym_rect, sym in symbols:
         draw_symbol(painter, sym_rect, sym)
     painter.save()

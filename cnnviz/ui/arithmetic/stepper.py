@@ -15,13 +15,19 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QToolButton, QWidget
 
 from cnnviz.core.layers import Conv2DTranspose
-from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer
+from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, scene_rect
 from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, STEPPED_KINDS, step_model_for
-from cnnviz.ui.arithmetic.step_model import LayerSteps, Step
-from cnnviz.ui.arithmetic.step_painter import paint_step
+from cnnviz.ui.arithmetic.step_model import LayerSteps, Step, StepModel
+from cnnviz.ui.arithmetic.step_painter import paint_step, window_number_px
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
+from cnnviz.ui.grid_painter import MIN_TEXT_PX
 
 __all__ = ["Step", "StepperView"]
+
+# the input's and the filter's cells hold numbers (grid_painter writes none below MIN_TEXT_PX), or the picture
+# scrolls; the figure's one size of numbers is often set by a wide output's, so no larger size is asked for
+READABLE_PX = MIN_TEXT_PX
+MAX_CANVAS_HEIGHT = 900  # a taller picture would not fit any screen: beyond it the cells stay as they are
 
 
 class StepperView(ArithmeticView):
@@ -51,7 +57,39 @@ class StepperView(ArithmeticView):
         self.layout().insertLayout(0, top)
         self.layout().insertWidget(1, self.transpose_switch)
         self.layout().addWidget(self.bar)
+        self.scroll_canvas()  # a short dock: a readable crop of the picture that scrolls (follows the window)
         self.start()
+
+    def readable_height(self, width: int, height: int) -> int:
+        """Tall enough for READABLE_PX numbers in the input and filter cells (found by bisection: they grow with
+        the height until the width stops them), or 0 when the view's height will do or more would not help."""
+        if self.model is None:
+            return 0
+
+        def number(h: int) -> float:
+            return window_number_px(scene_rect(width, h), self.model, self.step)
+
+        if number(height) >= READABLE_PX or number(MAX_CANVAS_HEIGHT) < READABLE_PX:
+            return 0
+        low, high = height, MAX_CANVAS_HEIGHT
+        while high - low > 4:
+            middle = (low + high) // 2
+            low, high = (low, middle) if number(middle) >= READABLE_PX else (middle, high)
+        return high
+
+    def _follow_window(self) -> None:
+        """Keep the current window of a scrolled picture in view (as it was last painted)."""
+        if self.scroll.verticalScrollBar().maximum() == 0 or not isinstance(self.model, StepModel):
+            return
+        if self.model.transposed:
+            return
+        geo = next((g for key, g in self.canvas.geometries.items() if key[0] == "input"), None)
+        if geo is None:
+            return
+        _, _, (r0, c0) = self.model.input_view(self.step, 0)
+        cells = [geo.cell_rect(r - r0, c - c0) for r, c in self.model.window(self.step)]
+        if cells:
+            self.scroll_to(cells[0].united(cells[-1]))
 
     # the controls, named as before the split (the View menu and the tests reach them here)
     play_action = property(lambda self: self.bar.play_action)
@@ -97,6 +135,7 @@ class StepperView(ArithmeticView):
         self.export_action.setEnabled(model is not None)
         if model is not None:
             self.bar.set_dims(model.steps.dims, model.transposed, model.axis_names)
+        self.fit_canvas()
         self.playback.reset(len(self.steps), step)
 
     def _show(self, step: int) -> None:
@@ -104,6 +143,7 @@ class StepperView(ArithmeticView):
         self.header.setText(self._header_text())
         self.formula.setText(self.formula_text())
         self.canvas.update()
+        self._follow_window()
 
     def _header_text(self) -> str:
         if self.model is None:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from cnnviz.core.training import Trainer  # noqa: E402
 from cnnviz.io import load_session  # noqa: E402
-from cnnviz.io.training_sets import load_training_data  # noqa: E402
+from cnnviz.io.training_sets import TrainingSettings, load_training_data  # noqa: E402
 from cnnviz.ui import settings  # noqa: E402
 
 EXAMPLE = ROOT / "resources" / "digits.cnnviz.json"
@@ -40,7 +40,7 @@ def percentile(values, q):
 
 def core_rate() -> float:
     session = load_session(EXAMPLE)
-    s = session.training
+    s = TrainingSettings.from_section(session.training)
     data = load_training_data(s.data, session.pipeline)
     trainer = Trainer(session.pipeline, s.loss, s.optimizer_config(), metrics=["accuracy"], seed=s.seed)
     t0, seen = time.perf_counter(), 0

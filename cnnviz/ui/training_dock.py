@@ -185,6 +185,7 @@ class TrainingDock(QWidget):
         self.run.progressed.connect(self._on_progress)
         self.run.stateChanged.connect(self._on_state)
         self.run.ended.connect(self._on_ended)
+        self.run.interrupted.connect(self.show_message)  # an edit paused the run: how to go on
         self.document.structureChanged.connect(self._update_layers)
         self.document.layerChanged.connect(lambda _: self._update_layers())
 

@@ -14,7 +14,7 @@ and the process answers on the other pipe:
                                       second and only after the window said "drawn"
     ("paused", (step, {layer: arrays}))
     ("refused", message)              a "pipeline" the run cannot go on with (it stays paused)
-    ("end", (reason, message, confusion, {layer: arrays}, optimizer steps))
+    ("end", (reason, message, confusion, {layer: arrays}, optimizer state))
 Layers are 0-based indices of the pipeline here; each array goes as float32, pickled once by the pipe.
 """
 
@@ -111,9 +111,17 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
     except ConfigError as e:
         reason, message = "error", str(e)
     pipeline = trainer.pipeline if trainer is not None else pipeline
-    iterations = trainer.optimizer.iterations if trainer is not None else 0
-    reply.send(("end", (reason, message, confusion, changing_weights(pipeline), iterations)))
+    reply.send(("end", (reason, message, confusion, changing_weights(pipeline), optimizer_state(trainer))))
     reply.close()
+
+
+def optimizer_state(trainer) -> dict:
+    """Where the optimizer stands: Trainer.optimizer_state() (its step count, slots and their places) where
+    the core has it, else the step count alone."""
+    if trainer is None:
+        return {"iterations": 0}
+    state = getattr(trainer, "optimizer_state", None)
+    return state() if callable(state) else {"iterations": trainer.optimizer.iterations}
 
 
 def _frozen_as_before(pipeline, before):

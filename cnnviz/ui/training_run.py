@@ -51,7 +51,7 @@ class TrainingWorker(QObject):
         super().__init__()
         self.pipeline, self.data, self.settings, self.metrics = pipeline, data, settings, metrics
         self.steps = 0  # the trainer's steps (they go on across pauses)
-        self.iterations = 0  # the optimizer's step count when the run ended
+        self.optimizer_state = {"iterations": 0}  # where the optimizer stood when the run ended
         self.confusion = None  # validation confusion matrix (classes × classes) after a classifier's run
         self.last_weights = _by_level(changing_weights(pipeline))
         self.pauses = 0
@@ -121,7 +121,7 @@ class TrainingWorker(QObject):
             elif kind == "refused":
                 self.refused.emit(payload)
             else:
-                reason, message, self.confusion, weights, self.iterations = payload
+                reason, message, self.confusion, weights, self.optimizer_state = payload
                 self.last_weights = _by_level(weights)
                 break
         self._ended = True
@@ -151,7 +151,7 @@ class TrainingRun(QObject):
         self.history: list = []  # every Progress of every run since the data was chosen
         self.step_offset = 0  # steps of the earlier runs, so the plot goes on where they stopped
         self.confusion = None
-        self.optimizer_steps = 0  # the optimizer's step count when the last run ended
+        self.optimizer_state: dict | None = None  # where the optimizer stood when the last run ended
         self._committing = False
         self._check: Trainer | None = None  # the run's network in the GUI: may an edit go on training?
         self._edited = False  # the Document holds edits the process has not been sent
@@ -283,7 +283,7 @@ class TrainingRun(QObject):
         worker.deleteLater()
         if not self._edited:  # else the Document holds edits the process never saw
             self.document.show_trained_weights(worker.last_weights)
-        self.confusion, self.optimizer_steps = worker.confusion, worker.iterations
+        self.confusion, self.optimizer_state = worker.confusion, worker.optimizer_state
         self.step_offset += worker.steps
         for action in self.blocked_actions:
             action.blockSignals(False)

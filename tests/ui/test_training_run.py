@@ -83,7 +83,7 @@ def test_an_edit_of_the_input_pauses_adam_and_resume_ends_where_an_uninterrupted
     assert steps == list(range(1, EPOCHS * 45 + 1))  # the step count went on from the pause
     expected, iterations = core_run(start, dock)
     assert_same_weights(weights, expected)  # Adam's m, v and step count went on: the same weights, bit for bit
-    assert dock.run.optimizer_steps == iterations == EPOCHS * 45
+    assert dock.run.optimizer_state["iterations"] == iterations == EPOCHS * 45
     assert doc.undo_stack.undoText() == f"Train {EPOCHS * 45 - at} steps (digits)"
 
 
@@ -104,7 +104,7 @@ def test_a_weight_painted_during_a_pause_is_trained_on_with_the_momentum_kept(do
 
     expected, iterations = core_run(start, dock, at, paint)
     assert_same_weights(weights, expected)
-    assert dock.run.optimizer_steps == iterations == EPOCHS * 45
+    assert dock.run.optimizer_state["iterations"] == iterations == EPOCHS * 45
     without_edit, _ = core_run(start, dock)
     assert not np.array_equal(weights[0][0], without_edit[0][0])  # the painted weight made a difference
 
@@ -151,4 +151,4 @@ def test_pause_and_resume_end_where_an_uninterrupted_run_does(dock, qtbot):
     weights = finish(qtbot, dock)
     expected, iterations = core_run(start, dock)
     assert_same_weights(weights, expected)
-    assert dock.run.optimizer_steps == iterations == EPOCHS * 45
+    assert dock.run.optimizer_state["iterations"] == iterations == EPOCHS * 45

@@ -168,7 +168,7 @@ class TrainingDock(QWidget):
         row.setContentsMargins(4, 4, 4, 4)
         for widget in (data, how):
             widget.setMaximumWidth(430)
-        run.setMaximumWidth(250)
+        run.setFixedWidth(250)  # the numbers change every step: the dock must not re-lay itself out for them
         row.addLayout(left)
         row.addWidget(run)
         row.addWidget(self.views, 1)

@@ -42,11 +42,12 @@ from cnnviz.ui.vector_view import VectorCard, is_probabilities
 RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
+SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
 MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
 MIN_COLORBAR_PX = 64  # a map's own colour bar (range per map) needs this much height for its three labels
 MAPS_SPACING = 4  # between maps, and between a level's headers
-COLUMN_MARGINS = (8, 6, 8, 6)
+COLUMN_MARGINS = (6, 6, 6, 6)  # a level's border to its maps: every pixel of width goes to the cells
 
 
 def map_cell_px(shape, cell_px: float) -> float:
@@ -291,7 +292,7 @@ class LayerViews(QScrollArea):
         # without scrolling if anything fits; else scrolling down only (a horizontal bar hides the last level),
         # first at most a second screenful
         scrolled = room.width() - scrollbar
-        for width, height in ((room.width(), room.height()), (scrolled, 2 * room.height()), (scrolled, 1 << 30)):
+        for width, height in ((room.width(), room.height()), (scrolled, 2 * room.height())):
             best, best_cell = None, MIN_CELL_PX - 1
             for arrangement in candidates:
                 # a later (less lecture-like) arrangement must win by 2 px, not by rounding
@@ -300,6 +301,17 @@ class LayerViews(QScrollArea):
                     best, best_cell = arrangement, cell
             if best is not None:
                 return best, best_cell
+        # Longer than two screens whatever the cells: readable cells, in the arrangement that needs the least
+        # scrolling (bigger cells would only push the last levels, the prediction, further down).
+        options = []
+        for arrangement in candidates:
+            cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1)
+            if cell is not None:
+                cell = min(cell, SCROLLED_CELL_PX)
+                options.append((self._size_at(arrangement, cell).height(), -cell, arrangement))
+        if options:
+            _, cell, arrangement = min(options, key=lambda o: o[:2])
+            return arrangement, -cell
         return candidates[-1], MIN_CELL_PX  # the narrowest: the least to scroll sideways
 
     def _size_at(self, arrangement, cell_px: float) -> QSize:

@@ -2,7 +2,7 @@
 
 No Qt here, so a spawned process starts with numpy and the core only. The window (ui/training_run.py)
 sends, on one pipe:
-    ("go", steps)        run on (steps None) or run that many steps, then pause
+    ("go", steps)        run on (steps None) or run that many steps, then pause; weights may follow
     ("pause", None)      pause after the current step (answered by "paused", also when already paused)
     ("drawn", None)      the window has shown the last weights: the next ones may be sent
     ("pipeline", p)      the layers as the window holds them after an edit made during a pause: their
@@ -69,8 +69,8 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
         while not cancelled:
             while not cancelled and (not running or commands.poll()):  # blocks while paused
                 kind, arg = commands.recv()
-                if kind == "go":
-                    running, budget = True, arg
+                if kind == "go":  # a snapshot held back by the pause was never drawn: send the next anyway
+                    running, budget, wanted = True, arg, True
                 elif kind == "pause":
                     pause()
                 elif kind == "drawn":

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication
 
 from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
@@ -30,6 +32,10 @@ from cnnviz.ui.training_process import SNAPSHOTS_PER_S, changing_weights, train_
 
 __all__ = ["SNAPSHOTS_PER_S", "TrainingRun", "TrainingWorker"]
 PAUSE_WAIT_S = 30.0  # an edit waits this long at most for the step under way (a big network's step: ~0.4 s)
+QUIET_S, MAX_WAIT_S = 0.15, 1.0  # a snapshot waits for the hand to rest this long, but no longer than that
+SHARE = 1 / 3  # of the GUI thread's time at most for showing snapshots: the rest is the user's
+INPUT = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove, QEvent.Type.Wheel,
+         QEvent.Type.KeyPress, QEvent.Type.KeyRelease}
 
 
 def _by_level(weights: dict) -> dict:
@@ -132,6 +138,55 @@ class TrainingWorker(QObject):
         self.thread().quit()  # the GUI thread may be waiting for this thread (stop): no queued quit
 
 
+class SnapshotPacer(QObject):
+    """When the window shows the run's snapshots: after the user's hand (a snapshot waits until mouse and keys
+    have rested QUIET_S, at most MAX_WAIT_S), and the next one is asked for only once this one has been
+    applied and painted and the window has had (1/SHARE − 1) times that long to itself."""
+
+    def __init__(self, show, ask, parent=None):
+        super().__init__(parent)
+        self._show, self._ask = show, ask  # show(snapshot) applies it; ask() requests the next one
+        self._pending, self._since, self._input = None, 0.0, float("-inf")
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._try)
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+        if event.type() in INPUT:
+            self._input = time.monotonic()
+        return False
+
+    def offer(self, snapshot):
+        if self._pending is None:
+            self._since = time.monotonic()
+        self._pending = snapshot
+        self._try()
+
+    def drop(self):
+        self._pending = None
+        self._timer.stop()
+
+    def close(self):
+        self.drop()
+        QApplication.instance().removeEventFilter(self)
+
+    def _try(self):
+        if self._pending is None:
+            return
+        now = time.monotonic()
+        rest, waited = QUIET_S - (now - self._input), now - self._since
+        if rest > 0 and waited < MAX_WAIT_S:
+            self._timer.start(int(1000 * min(rest, MAX_WAIT_S - waited)) + 1)
+            return
+        snapshot, self._pending = self._pending, None
+        self._show(snapshot)
+        QTimer.singleShot(0, lambda: self._painted(now))  # after the repaints it asked for
+
+    def _painted(self, start):
+        cost = time.monotonic() - start
+        QTimer.singleShot(int(1000 * cost * (1 / SHARE - 1)), self._ask)
+
+
 class TrainingRun(QObject):
     """Start, pause, step, resume and cancel one run at a time for a Document."""
 
@@ -184,6 +239,7 @@ class TrainingRun(QObject):
         self.thread.started.connect(self.worker.run)
         self.worker.progressed.connect(self._on_progress)
         self.worker.weights.connect(self._on_weights)
+        self._pacer = SnapshotPacer(self._show_snapshot, self._ask_snapshot, self)
         self.worker.paused.connect(self._on_paused)
         self.worker.refused.connect(lambda message: self.stop("interrupted", message))
         self.worker.finished.connect(self._on_finished)
@@ -251,12 +307,18 @@ class TrainingRun(QObject):
             self.progressed.emit(progress)
 
     def _on_weights(self, weights, pauses):
-        if not self._mine():
-            return
-        if pauses >= self._synced:  # sent before a pause the Document has taken: an edit may follow it
+        if self._mine():
+            self._pacer.offer((weights, pauses))
+
+    def _show_snapshot(self, snapshot):
+        weights, pauses = snapshot
+        if self.worker is not None and pauses >= self._synced:  # else sent before a pause the Document took
             self.document.show_trained_weights(weights)
             self.document.flush()
-        self.worker.drawn()
+
+    def _ask_snapshot(self):
+        if self.worker is not None:
+            self.worker.drawn()
 
     def _on_paused(self, pauses):
         if not self._mine():
@@ -267,6 +329,7 @@ class TrainingRun(QObject):
 
     def _take_pause(self):
         worker = self.worker
+        self._pacer.drop()  # a snapshot from before the pause: the pause's own weights are newer
         self.document.show_trained_weights(worker.last_weights)
         self.document.flush()
         self._synced = worker.pauses
@@ -278,6 +341,8 @@ class TrainingRun(QObject):
 
     def _finish(self, worker, reason, message):
         self.worker = None
+        self._pacer.close()
+        self._pacer.deleteLater()
         thread, self.thread = self.thread, None
         thread.deleteLater()
         worker.deleteLater()

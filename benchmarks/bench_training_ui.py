@@ -108,9 +108,10 @@ class Probes:
 
         w, self.k = self.window, self.k + 1
         grid = w.input_grid
-        grid.brush.setValue(float(self.k % 2))  # every press changes its cell
+        r, c = self.k % 8, (self.k // 8) % 8
+        grid.brush.setValue(0.0 if w.document.input[r, c, 0] > 0.5 else 1.0)  # every press changes its cell
         hm = grid.heatmap
-        cell = hm.cell_center(self.k % 8, (self.k // 8) % 8)
+        cell = hm.cell_center(r, c)
         t = time.perf_counter()
         _mouse(Viewed(hm), "press", cell, True)
         _mouse(Viewed(hm), "release", cell, False)

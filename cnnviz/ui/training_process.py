@@ -20,6 +20,7 @@ Layers are 0-based indices of the pipeline here; each array goes as float32, pic
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -43,6 +44,7 @@ def changing_weights(pipeline) -> dict[int, list[np.ndarray]]:
 
 def train_in_process(commands, reply, pipeline, data, settings, metrics):
     """The run (its own GIL: the window's painting never waits for a step, nor a step for a repaint)."""
+    _own_scheduling_group()
     reason, message, confusion = "done", "", None
     trainer = None
     try:
@@ -113,6 +115,16 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
     pipeline = trainer.pipeline if trainer is not None else pipeline
     reply.send(("end", (reason, message, confusion, changing_weights(pipeline), optimizer_state(trainer))))
     reply.close()
+
+
+def _own_scheduling_group():
+    """A session of its own: where Linux groups the CPU by session (autogroup), the window's drawing then
+    takes nothing from the run's share of a busy machine, nor the run from the window's."""
+    if hasattr(os, "setsid"):
+        try:
+            os.setsid()
+        except OSError:  # already a session leader
+            pass
 
 
 def optimizer_state(trainer) -> dict:

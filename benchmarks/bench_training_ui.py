@@ -79,7 +79,7 @@ class RunIdle:
         class Counter(QObject):
             count = 0
 
-            def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+            def eventFilter(self, obj, ev):
                 if not any(obj is s for s in stream):
                     Counter.count += 1
                 return False
@@ -134,7 +134,7 @@ class Viewed:
     def viewport(self):
         return self.target
 
-    def mapToGlobal(self, p):  # noqa: N802 (Qt name)
+    def mapToGlobal(self, p):
         return self.target.mapToGlobal(p)
 
 

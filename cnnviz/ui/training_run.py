@@ -3,9 +3,10 @@
 The core's Trainer.fit runs in a process of its own (ui/training_process.py) on a copy of the pipeline, so
 the window never waits for a step, never shares Python's GIL with one, and a step never sees a half-made
 edit. `TrainingWorker`, in a QThread, starts it and turns its messages into signals: the progress of every
-step and the weights training changes, at most SNAPSHOTS_PER_S times a second and only once the window has
-shown the last ones; the GUI shows them through Document.show_trained_weights, which pushes no undo step
-and recomputes from the first trained layer only. When the run ends the Document gets one undo step for it
+step, and the weights training changes at most SNAPSHOTS_PER_S times a second, each only once the window
+has shown the last (SnapshotPacer decides when: after the user's hand, within a share of the GUI's time).
+Document.show_trained_weights shows them, pushing no undo step and recomputing from the first trained
+layer only. When the run ends the Document gets one undo step for it
 (Document.commit_training).
 
 `TrainingRun` is the GUI side: start, pause, step one batch, resume, cancel. Painting the input goes on
@@ -28,9 +29,8 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
 from cnnviz.ui.commands import PaintCellsCommand
-from cnnviz.ui.training_process import SNAPSHOTS_PER_S, changing_weights, train_in_process
+from cnnviz.ui.training_process import changing_weights, train_in_process
 
-__all__ = ["SNAPSHOTS_PER_S", "TrainingRun", "TrainingWorker"]
 PAUSE_WAIT_S = 30.0  # an edit waits this long at most for the step under way (a big network's step: ~0.4 s)
 QUIET_S, MAX_WAIT_S = 0.15, 1.0  # a snapshot waits for the hand to rest this long, but no longer than that
 SHARE = 1 / 3  # of the GUI thread's time at most for showing snapshots: the rest is the user's
@@ -151,7 +151,7 @@ class SnapshotPacer(QObject):
         self._timer.timeout.connect(self._try)
         QApplication.instance().installEventFilter(self)
 
-    def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+    def eventFilter(self, obj, event):
         if event.type() in INPUT:
             self._input = time.monotonic()
         return False
@@ -401,9 +401,8 @@ class TrainingRun(QObject):
                                      "What it learned is one undo step; Train starts a new run from these "
                                      "weights, Reset goes back to the weights before training.")
             return
-        self.interrupted.emit(f"Training paused at step {step} for “{text}”. Resume or Step goes on from the "
-                              "edited network, with the optimizer's state (moments, step count) kept; what "
-                              "it learned before the edit is one undo step.")
+        self.interrupted.emit(f"Training paused at step {step} for “{text}”. Resume or Step goes on from it "
+                              "with the optimizer's state kept; the steps before are one undo step.")
 
     def _set_state(self, state):
         if state != self.state:

@@ -112,7 +112,7 @@ def test_a_weight_painted_during_a_pause_is_trained_on_with_the_momentum_kept(do
 def test_a_config_edit_that_keeps_the_weights_shapes_goes_on_with_the_new_layer(dock, qtbot):
     doc = dock.document
     start = doc.pipeline.copy()
-    pool = dict(pool_size=3, strides=2, padding="same")  # 6×6 → 3×3 as before, from 3×3 windows now
+    pool = {"pool_size": 3, "strides": 2, "padding": "same"}  # 6×6 → 3×3 as before, from 3×3 windows now
     at = pause_by_edit(qtbot, dock, lambda: doc.replace_layer(3, MaxPooling2D(**pool)))
     weights = finish(qtbot, dock)
 

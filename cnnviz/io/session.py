@@ -42,7 +42,6 @@ from cnnviz.io.paths import shown_name
 from cnnviz.io.validation import (
     _dims,
     _is_int,
-    _is_number,
     _kind,
     _Reader,
     _show,

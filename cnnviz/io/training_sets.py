@@ -7,8 +7,7 @@ task and the patterns take the pipeline's own input size; a folder is resized in
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -125,7 +125,7 @@ class BackpropView(QWidget):
 
     def _changed(self):
         self._stale = True
-        if not self.lazy or self.isVisible():
+        if not self.lazy or (self.isVisible() and not self.visibleRegion().isEmpty()):  # a tab behind: "visible"
             self.refresh()
 
     def catch_up(self):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -155,6 +156,8 @@ class TrainingDock(QWidget):
                                            ("speed", "Examples/s", 3, 0, 1), ("left", "Time left", 3, 2, 1)):
             numbers.addWidget(QLabel(label), row, col)
             numbers.addWidget(self.status[key], row, col + 1, 1, span)
+            # the numbers change every step: their width must not make the dock (and the window) re-lay out
+            self.status[key].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         numbers.setColumnStretch(1, 1)
         numbers.setColumnStretch(3, 1)
         r.addLayout(numbers)
@@ -212,6 +215,7 @@ class TrainingDock(QWidget):
         self.run.progressed.connect(self._on_progress)
         self.run.stateChanged.connect(self._on_state)
         self.run.ended.connect(self._on_ended)
+        self.run.interrupted.connect(self.show_message)  # an edit paused the run: how to go on
         self.document.structureChanged.connect(self._update_layers)
         self.document.layerChanged.connect(lambda _: self._update_layers())
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cnnviz.core import ConfigError, Conv2D, Conv2DTranspose, Pipeline, ReLU, UpSampling2D
-from cnnviz.core.limits import MAX_LAYERS, MAX_LEVEL_VALUES, MAX_SAVED_VALUES
+from cnnviz.core.limits import MAX_LAYERS, MAX_LEVEL_VALUES
 
 
 def refusal(input_shape, layers) -> ConfigError:

@@ -448,6 +448,7 @@ def install_training_dock(window) -> TrainingDock:
     if stepper is not None:
         stepper.raise_()
     window.backprop_view = backprop
+    backprop.stepper.export_action.triggered.connect(lambda: window.file_actions.export_animation(backprop.stepper))
 
     window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit
     window.training_dock = dock

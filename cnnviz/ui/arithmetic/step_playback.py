@@ -112,6 +112,7 @@ class PlaybackBar(QWidget):
             "Restart", "Ctrl+Home", playback.restart, "Back to the first window position", icon.SP_MediaSkipBackward
         )
         self.dims = (0, 1, 0, 0)  # (filters, channels, rows, cols) of the steps
+        self.describe: Callable[[int], str] | None = None  # the position's words, when not "row r col c"
         self.filter_box = self._box("filter ", "Which filter (output map) the window fills")
         self.channel_box = self._box("in-ch ", "Which input channel is scattered")
         self.row_slider = self._slider("Scrub the window by output row")
@@ -178,6 +179,7 @@ class PlaybackBar(QWidget):
             widget.blockSignals(False)
         self.filter_box.setVisible(self.dims[0] > 1)
         self.channel_box.setVisible(self.dims[1] > 1)
+        self.row_slider.setVisible(self.dims[2] > 1 or self.dims[3] <= 1)  # a single row needs no row slider
 
     def show_step(self, step: int) -> None:
         """Put the scrub controls, the position and the buttons' states at `step`."""
@@ -196,7 +198,7 @@ class PlaybackBar(QWidget):
             widget.setValue(value)
             widget.blockSignals(False)
         rows, cols = self.dims[2:]
-        self.position.setText(f"row {r + 1}/{rows}  col {c + 1}/{cols}")
+        self.position.setText(self.describe(step) if self.describe else f"row {r + 1}/{rows}  col {c + 1}/{cols}")
         self.position.setToolTip(f"{self.grid_word.capitalize()} row {r + 1} of {rows}, column {c + 1} of {cols}: "
                                  f"step {step + 1} of {count}")
 

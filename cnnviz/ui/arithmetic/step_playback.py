@@ -179,7 +179,8 @@ class PlaybackBar(QWidget):
             widget.blockSignals(False)
         self.filter_box.setVisible(self.dims[0] > 1)
         self.channel_box.setVisible(self.dims[1] > 1)
-        self.row_slider.setVisible(self.dims[2] > 1 or self.dims[3] <= 1)  # a single row needs no row slider
+        self.row_slider.setVisible(self.dims[2] > 1)  # a single row (or column) needs no slider
+        self.col_slider.setVisible(self.dims[3] > 1)
 
     def show_step(self, step: int) -> None:
         """Put the scrub controls, the position and the buttons' states at `step`."""

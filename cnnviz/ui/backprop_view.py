@@ -22,20 +22,12 @@ from cnnviz.core import ConfigError
 from cnnviz.core.backprop import backward_pass, input_gradient_terms, optimizer_step_numbers, weight_gradient_terms
 from cnnviz.core.layers import Conv2D
 from cnnviz.ui.arithmetic.backward_stepper import BackwardStepper
-from cnnviz.ui.arithmetic.backward_steps import fmt, input_steps, weight_steps
+from cnnviz.ui.arithmetic.backward_steps import contributions, fmt, gather_rule, input_steps, weight_steps
 from cnnviz.ui.colormaps import DIVERGING, GREYS, symmetric_levels
 from cnnviz.ui.heatmap import Heatmap
 
 CELL_PX = 26
 MAX_TERMS = 12  # a sum longer than this is written with its first terms, "…", and its total
-RULES = {
-    "Conv2D": "each output cell sends dy back through the weights that made it (a transposed convolution of dy)",
-    "MaxPooling2D": "max pooling sends each window's gradient to its maximum only; the other cells get 0",
-    "AveragePooling2D": "average pooling shares each window's gradient equally among its cells",
-    "UpSampling2D": "up-sampling sums the gradients of the copies back into the cell they came from",
-    "Dropout": "dropout passes the gradient through the kept cells (× 1/(1 − rate)) and stops it at dropped ones",
-    "ReLU": "ReLU passes the gradient where its input was positive, 0 elsewhere",
-}
 LINK = ("The weights being learned are the filter's numbers, shared by every window: that is why dL/dw is a sum "
         "over all window positions.")
 
@@ -250,13 +242,13 @@ class BackpropView(QWidget):
             return weight_steps(layer, x, dy, g.grads[0], a, b, c, o)
         if np.asarray(g.dx).ndim != 3 or (kernel is None and np.asarray(g.dy).ndim != 3):
             return None  # a vector's gradient is not gathered cell by cell here
-        return input_steps(layer, x, dy, _as_map(g.dx), *self._picked_input(x), c, _rule(layer), gathered)
+        return input_steps(layer, x, dy, _as_map(g.dx), *self._picked_input(x), c, gather_rule(layer), gathered)
 
     def _input_sum(self, layer, g, x, dy, c, kernel, gathered) -> str:
         r, q = self._picked_input(x)
         dx = _as_map(g.dx)
         value = float(dx[r, q, c])
-        head = f"<b>dL/dx[{r},{q}]</b> (channel {c + 1}) gathers from every output it fed: {_rule(layer)}."
+        head = f"<b>dL/dx[{r},{q}]</b> (channel {c + 1}) gathers from every output it fed: {gather_rule(layer)}."
         if isinstance(layer, Conv2D):
             terms = [t for t in input_gradient_terms(layer, x.shape, kernel, dy, r, q, c)]
             shown = [f"w[{a},{b}]·dy[{i},{j}] = {fmt(w)}·{fmt(d)}" for i, j, o, a, b, w, d in terms]
@@ -266,25 +258,10 @@ class BackpropView(QWidget):
         return f"{head}<br>= {body or '0 (no output read this cell)'} = <b>{fmt(value)}</b>"
 
     def _contributions(self, layer, g, r, q, c):
-        """For a layer without weights: what each output cell's dy sends to input cell (r, q, c), from the
-        layer's own backward pass with that one dy."""
-        dy = np.asarray(g.dy)
-        out = []
-        if dy.ndim != 3 or dy.size > 4096:
-            return out
-        training = self.document.training
-        for i, j, o in zip(*np.nonzero(dy)):
-            one = np.zeros_like(dy)
-            one[i, j, o] = dy[i, j, o]
-            dx, _ = layer.backward(g.x[None], one[None], training)
-            v = float(dx[0][r, q, c]) if dx[0].ndim == 3 else 0.0
-            if v != 0:
-                out.append((int(i), int(j), int(o), v))
-        return out
+        """For a layer without weights: what each output cell's dy sends to input cell (r, q, c)."""
+        return contributions(layer, g.x, g.dy, r, q, c, self.document.training)
 
 
-def _rule(layer) -> str:
-    return RULES.get(type(layer).__name__, "the gradient goes back through the layer's own derivative")
 
 
 def _as_map(a):

@@ -12,7 +12,7 @@ from cnnviz.core.backprop import backward_pass
 from cnnviz.core.layers import Conv2D, MaxPooling2D
 from cnnviz.core.presets import LECTURE
 from cnnviz.ui.arithmetic.backward_steps import input_steps, weight_steps
-from cnnviz.ui.backprop_view import RULES
+from cnnviz.ui.arithmetic.backward_steps import RULES
 
 
 def written(v) -> str:

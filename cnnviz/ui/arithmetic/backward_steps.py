@@ -20,14 +20,49 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 
 from cnnviz.core.arithmetic import conv_padding
-from cnnviz.core.backprop import input_gradient_terms, weight_gradient_terms
+from cnnviz.core.backprop import backward_pass, input_gradient_terms, weight_gradient_terms
 from cnnviz.core.layers import Conv2D
 from cnnviz.core.provenance import cell_provenance
+from cnnviz.io.errors import SessionError
+from cnnviz.io.training_sets import TrainingSettings, teacher_pipeline
 from cnnviz.ui.arithmetic.base import draw_symbol, split_row
 from cnnviz.ui.arithmetic.step_model import crop_around
 from cnnviz.ui.arithmetic.step_painter import grid_weight
 from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
 from cnnviz.ui.grid_painter import Grid, paint_grid_groups
+
+
+RULES = {
+    "Conv2D": "each output cell sends dy back through the weights that made it (a transposed convolution of dy)",
+    "MaxPooling2D": "max pooling sends each window's gradient to its maximum only; the other cells get 0",
+    "AveragePooling2D": "average pooling shares each window's gradient equally among its cells",
+    "UpSampling2D": "up-sampling sums the gradients of the copies back into the cell they came from",
+    "Dropout": "dropout passes the gradient through the kept cells (× 1/(1 − rate)) and stops it at dropped ones",
+    "ReLU": "ReLU passes the gradient where its input was positive, 0 elsewhere",
+}
+MAX_GATHERED = 4096  # a layer without weights is asked once per nonzero dy: no more than this many
+
+
+def gather_rule(layer) -> str:
+    """How `layer` sends a gradient back to its input, in words."""
+    return RULES.get(type(layer).__name__, "the gradient goes back through the layer's own derivative")
+
+
+def contributions(layer, x, dy, r: int, q: int, c: int, training: bool = False) -> list:
+    """[(i, j, o, value)] for a layer without weights: what each output cell's dy sends to input cell
+    (r, q, c), from the layer's own backward pass with only that dy."""
+    dy = np.asarray(dy)
+    out = []
+    if dy.ndim != 3 or dy.size > MAX_GATHERED:
+        return out
+    for i, j, o in zip(*np.nonzero(dy)):
+        one = np.zeros_like(dy)
+        one[i, j, o] = dy[i, j, o]
+        dx, _ = layer.backward(np.asarray(x)[None], one[None], training)
+        v = float(dx[0][r, q, c]) if dx[0].ndim == 3 else 0.0
+        if v != 0:
+            out.append((int(i), int(j), int(o), v))
+    return out
 
 
 def fmt(v: float) -> str:
@@ -264,3 +299,54 @@ def input_steps(layer, x, dy, dx, r: int, q: int, c: int, rule: str, contributio
     else:
         steps = [GatherStep((i, j), o, (r, q), None, 1.0, float(dy[i, j, o]), v) for i, j, o, v in contributions]
     return BackwardSteps("input", layer, x, dy, (r, q), c, np.asarray(dx)[:, :, c], steps, rule)
+
+
+def session_backward_steps(session, layer: int | None, kind: str, cell: tuple[int, int], filter_: int = 0,
+                           channel: int = 0, target_class: int = 0) -> BackwardSteps:
+    """The backward step-through of a loaded session (`cnnviz render --animate --backward`): layer `layer`
+    (1-based; None: the first Conv2D), dL/dw[cell] of filter `filter_` and input channel `channel`, or
+    dL/dx[cell] of `channel`. The loss is taken against the session's own target: a classifier's class
+    `target_class`, or the teacher task's output (the training section's data); anything else is refused."""
+    pipeline, x = session.pipeline, session.input
+    layers = pipeline.layers
+    convs = [i for i, lay in enumerate(layers, start=1) if isinstance(lay, Conv2D)]
+    index = layer if layer is not None else (convs[0] if convs else None)
+    if index is None:
+        raise SessionError("--backward: this pipeline has no Conv2D; give --layer N for the layer to step back "
+                           "through")
+    chosen = layers[index - 1]
+    if kind == "weight" and not isinstance(chosen, Conv2D):
+        raise SessionError(f"--backward weight: {chosen.label} has no filter weights: step through its input "
+                           "gradient (--backward input) or a Conv2D's weights")
+    training = session.training or {}
+    settings = TrainingSettings.from_section(training) if training else TrainingSettings()
+    out_shape = pipeline.output_shapes()[-1] if layers else x.shape
+    if len(out_shape) == 1:
+        if not 0 <= target_class < out_shape[0]:
+            raise SessionError(f"--target-class {target_class}: the pipeline ends in {out_shape[0]} classes "
+                               f"(0 to {out_shape[0] - 1})")
+        target = target_class
+        loss = settings.loss if "crossentropy" in settings.loss else "sparse_categorical_crossentropy"
+    elif training.get("data", {}).get("source") == "teacher":
+        target, loss = teacher_pipeline(pipeline).run(x)[-1], settings.loss
+    else:
+        raise SessionError("--backward needs a loss: the session's pipeline must end in class probabilities, or "
+                           "its training section must use the teacher task (as the-filter-learns does)")
+    _, levels = backward_pass(pipeline, x, target, loss, training=bool(session.view.get("training")))
+    g = levels[index - 1]
+    gx, gdy, gdx = (np.asarray(a) for a in (g.x, g.dy, g.dx))
+    if gx.ndim != 3 or gdy.ndim != 3:
+        raise SessionError(f"--backward: {chosen.label} works on vectors; the backward step-through shows maps")
+    filters, channels = gdy.shape[2], gx.shape[2]
+    for flag, value, top in (("--filter", filter_, filters), ("--channel", channel, channels)):
+        if not 0 <= value < top:
+            raise SessionError(f"{flag} {value + 1}: {chosen.label} has {flag[2:]}s 1 to {top}")
+    limits = chosen.kernel_size if kind == "weight" else gx.shape[:2]
+    if not all(0 <= v < n for v, n in zip(cell, limits)):
+        what = "kernel" if kind == "weight" else "input"
+        raise SessionError(f"--cell {cell[0]},{cell[1]}: {chosen.label}'s {what} is {limits[0]}×{limits[1]}, so "
+                           f"the cell must be 0..{limits[0] - 1},0..{limits[1] - 1}")
+    if kind == "weight":
+        return weight_steps(chosen, gx, gdy, g.grads[0], *cell, channel, filter_)
+    gathered = None if isinstance(chosen, Conv2D) else contributions(chosen, gx, gdy, *cell, channel)
+    return input_steps(chosen, gx, gdy, gdx, *cell, channel, gather_rule(chosen), gathered)

@@ -3,6 +3,7 @@
     cnnviz                         the app with the lecture's example
     cnnviz SESSION                 the app with a session file
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
+    cnnviz render SESSION --animate -o steps.gif|apng|png [--layer N] [--backward weight|input] [--size WxH]
     cnnviz export-code SESSION --framework keras|pytorch [--train] -o model.py
     cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]
     cnnviz export-onnx SESSION -o model.onnx
@@ -73,9 +74,24 @@ def _render_parser() -> argparse.ArgumentParser:
                         "steps.apng (animated PNG), or steps.png for numbered frames steps-001.png, steps-002.png, "
                         "… (one per step, for slides or a video tool)")
     p.add_argument("--fps", type=float, metavar="F", help="with --animate: frames per second, 0.1 to 50 (default 2)")
+    p.add_argument("--size", metavar="WxH",
+                   help="with --animate: the step-through's picture in pixels, e.g. 1200x420, before --scale "
+                        "(default: the size its content needs, about 40 pixels a cell; the sum is written below)")
     p.add_argument("--transpose-as", choices=("scatter", "convolution"),
                    help="with --animate on a Conv2DTranspose: scatter each input cell through the kernel (default), "
                         "or step it as a convolution of the flipped kernel over the zero-inserted, padded input")
+    p.add_argument("--backward", choices=("weight", "input"),
+                   help="with --animate: the backward step-through instead (the Backpropagation dock's): weight = "
+                        "dL/dw[a,b] of a Conv2D summed window position by window position, input = dL/dx[r,q] "
+                        "gathered from every output it fed. The loss is the session's: a classifier's "
+                        "--target-class, or the teacher task of its training section. Without --layer: the first "
+                        "Conv2D")
+    p.add_argument("--cell", metavar="R,C",
+                   help="with --backward: the weight's (a,b) or the input cell's (r,q), counted from 0 (default 0,0)")
+    p.add_argument("--filter", type=int, metavar="O", help="with --backward: the filter (output map), from 1")
+    p.add_argument("--channel", type=int, metavar="C", help="with --backward: the input channel, from 1")
+    p.add_argument("--target-class", type=int, metavar="K",
+                   help="with --backward on a classifier: the class the input should be (default 0)")
     return p
 
 
@@ -169,7 +185,7 @@ def _render(args) -> int:
     if args.layer is not None and not 1 <= args.layer <= n:
         raise SessionError(f"--layer {args.layer}: {os.path.basename(args.session)} has layers 1 to {n}"
                            if n else f"--layer {args.layer}: {os.path.basename(args.session)} has no layers")
-    if args.animate or args.fps is not None or args.transpose_as is not None:
+    if args.animate or any(getattr(args, name) is not None for name in ANIMATION_OPTIONS):
         return _animate(args, session)
     from PySide6.QtGui import QGuiApplication
 
@@ -183,20 +199,69 @@ def _render(args) -> int:
     return 0
 
 
+ANIMATION_OPTIONS = ("fps", "size", "transpose_as", "backward", "cell", "filter", "channel", "target_class")
+BACKWARD_OPTIONS = ("cell", "filter", "channel", "target_class")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _size(text: str, low, high):
+    """(width, height) from "1200x420" (or 1200×420), within low..high (QSize)."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise UsageError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 1200x420, got {text!r}")
+    width, height = (int(p) for p in parts)
+    if not (low.width() <= width <= high.width() and low.height() <= height <= high.height()):
+        raise UsageError(f"--size {width}x{height}: the picture must be {low.width()} to {high.width()} pixels wide "
+                         f"and {low.height()} to {high.height()} tall")
+    return width, height
+
+
+def _cell(text: str) -> tuple[int, int]:
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise UsageError(f"--cell must be two numbers from 0, ROW,COL (e.g. 0,2), got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
 def _animate(args, session) -> int:
+    from PySide6.QtCore import QSize
     from PySide6.QtGui import QGuiApplication
 
     from cnnviz.io.animation import animation_kind
-    from cnnviz.ui.arithmetic.step_animation import CANVAS, export_animation, session_step_model
+    from cnnviz.ui.arithmetic.step_animation import MAX_CANVAS, MIN_CANVAS, export_animation, session_step_model
 
     if not args.animate:
-        raise UsageError(f"{'--fps' if args.fps is not None else '--transpose-as'} is for --animate")
+        given = next(name for name in ANIMATION_OPTIONS if getattr(args, name) is not None)
+        raise UsageError(f"{_flag(given)} is for --animate")
+    if args.backward is None and any(getattr(args, name) is not None for name in BACKWARD_OPTIONS):
+        given = next(name for name in BACKWARD_OPTIONS if getattr(args, name) is not None)
+        raise UsageError(f"{_flag(given)} is for --backward")
+    if args.backward is not None and args.transpose_as is not None:
+        raise UsageError("--transpose-as is for the forward step-through, not --backward")
     if args.fps is not None and not 0.1 <= args.fps <= 50:
         raise UsageError(f"--fps must be between 0.1 and 50, got {args.fps:g}")
+    canvas = None if args.size is None else QSize(*_size(args.size, MIN_CANVAS, MAX_CANVAS))
+    cell = (0, 0) if args.cell is None else _cell(args.cell)
+    for name in ("filter", "channel"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"{_flag(name)} counts from 1, got {value}")
     animation_kind(args.output)  # refuse a bad name before any work
     _app = QGuiApplication.instance() or QGuiApplication(["cnnviz"])  # fonts need a GUI application
-    model = session_step_model(session, args.layer, args.transpose_as == "convolution")
-    export_animation(model, args.output, args.fps or 2.0, CANVAS, args.scale or 1.0)
+    if args.backward is not None:
+        from cnnviz.ui.arithmetic.backward_steps import session_backward_steps
+
+        model = session_backward_steps(session, args.layer, args.backward, cell, (args.filter or 1) - 1,
+                                       (args.channel or 1) - 1, args.target_class or 0)
+        if not model.steps:
+            raise UsageError(f"--cell {cell[0]},{cell[1]}: {model.symbol} gathers nothing (no output read this cell, "
+                             "its gradient is 0): choose another cell")
+    else:
+        model = session_step_model(session, args.layer, args.transpose_as == "convolution")
+    export_animation(model, args.output, args.fps or 2.0, canvas, args.scale or 1.0)
     return 0
 
 

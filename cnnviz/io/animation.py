@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -73,24 +73,33 @@ def _image(frame: np.ndarray, size: tuple[int, int] | None) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(frame[:, :, :3]), "RGB")
 
 
-def write_animation(frames: Iterable[np.ndarray], path, fps: float, count: int) -> list[Path]:
+def write_animation(frames: Iterable[np.ndarray], path, fps: float, count: int,
+                    before_write: Callable[[], None] | None = None) -> list[Path]:
     """Write `count` frames to `path` (format from its name) at `fps`; returns the files written.
 
     Frames are drawn lazily by the caller's iterator: numbered PNGs are written one at a time; GIF and
     APNG need them all first (Pillow). GIF frames get an adaptive 256-colour palette each; APNG and PNG are
-    lossless. Pillow merges a frame identical to the one before into one longer frame."""
+    lossless. Pillow merges a frame identical to the one before into one longer frame.
+
+    Stopped by an exception (the iterator's, or `before_write`'s, called once the animated file is encoded
+    and before it is written), it leaves no file behind: numbered frames written so far are removed."""
     kind, path = animation_kind(path), Path(path)
     duration = 1000.0 / check_fps(fps)
     if kind == "frames":
         written = []
         size = None
-        for target, frame in zip(frame_paths(path, count), frames):
-            image = _image(frame, size)
-            size = size or (image.height, image.width)
-            buffer = io.BytesIO()
-            image.save(buffer, "PNG")
-            write_atomic(target, buffer.getvalue())
-            written.append(target)
+        try:
+            for target, frame in zip(frame_paths(path, count), frames):
+                image = _image(frame, size)
+                size = size or (image.height, image.width)
+                buffer = io.BytesIO()
+                image.save(buffer, "PNG")
+                write_atomic(target, buffer.getvalue())
+                written.append(target)
+        except BaseException:
+            for target in written:
+                target.unlink(missing_ok=True)
+            raise
         return written
     images, size = [], None
     for frame in frames:
@@ -107,5 +116,7 @@ def write_animation(frames: Iterable[np.ndarray], path, fps: float, count: int) 
         images[0].save(buffer, "GIF", optimize=False, disposal=1, **options)
     else:
         images[0].save(buffer, "PNG", default_image=False, **options)
+    if before_write is not None:
+        before_write()
     write_atomic(path, buffer.getvalue())
     return [path]

@@ -21,25 +21,15 @@ from PySide6.QtWidgets import (
 from cnnviz.core import ConfigError
 from cnnviz.core.backprop import backward_pass, input_gradient_terms, optimizer_step_numbers, weight_gradient_terms
 from cnnviz.core.layers import Conv2D
+from cnnviz.ui.arithmetic.backward_stepper import BackwardStepper
+from cnnviz.ui.arithmetic.backward_steps import contributions, fmt, gather_rule, input_steps, weight_steps
 from cnnviz.ui.colormaps import DIVERGING, GREYS, symmetric_levels
 from cnnviz.ui.heatmap import Heatmap
 
 CELL_PX = 26
 MAX_TERMS = 12  # a sum longer than this is written with its first terms, "…", and its total
-RULES = {
-    "Conv2D": "each output cell sends dy back through the weights that made it (a transposed convolution of dy)",
-    "MaxPooling2D": "max pooling sends each window's gradient to its maximum only; the other cells get 0",
-    "AveragePooling2D": "average pooling shares each window's gradient equally among its cells",
-    "UpSampling2D": "up-sampling sums the gradients of the copies back into the cell they came from",
-    "Dropout": "dropout passes the gradient through the kept cells (× 1/(1 − rate)) and stops it at dropped ones",
-    "ReLU": "ReLU passes the gradient where its input was positive, 0 elsewhere",
-}
 LINK = ("The weights being learned are the filter's numbers, shared by every window: that is why dL/dw is a sum "
         "over all window positions.")
-
-
-def fmt(v: float) -> str:
-    return f"{v:.3g}" if v == 0 or 1e-3 <= abs(v) < 1e4 else f"{v:.2e}"
 
 
 class BackpropView(QWidget):
@@ -50,6 +40,7 @@ class BackpropView(QWidget):
         self.target = target  # what the current input should give (None: no data chosen yet)
         self.weight_cell = (0, 0)
         self.input_cell = (0, 0)
+        self.step_kind = "weight"  # which pick the backward step-through steps: "weight" or "input"
         self.lazy = True
         self._stale = True
         self.filter = QSpinBox(minimum=1, maximum=1)
@@ -112,7 +103,8 @@ class BackpropView(QWidget):
         layout.addWidget(self.header)
         layout.addLayout(controls)
         layout.addLayout(body)
-        layout.addStretch(1)
+        self.stepper = BackwardStepper()  # the picked sum, window position by window position
+        layout.addWidget(self.stepper, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
@@ -134,10 +126,12 @@ class BackpropView(QWidget):
 
     def pick_weight(self, a: int, b: int):
         self.weight_cell = (a, b)
+        self.step_kind = "weight"
         self.refresh()
 
     def pick_input(self, r: int, q: int):
         self.input_cell = (r, q)
+        self.step_kind = "input"
         self.refresh()
 
     # ------------------------------------------------------------------ the pass
@@ -197,7 +191,9 @@ class BackpropView(QWidget):
             for key in ("w", "dw"):
                 self.maps[key].hide()
             self.weight_text.setText(f"{layer.label} has no filter weights: it only passes the gradient on.")
-        self.input_text.setText(self._input_sum(layer, g, x, dy, c, kernel))
+        gathered = None if isinstance(layer, Conv2D) else self._contributions(layer, g, *self._picked_input(x), c)
+        self.input_text.setText(self._input_sum(layer, g, x, dy, c, kernel, gathered))
+        self.stepper.set_model(self._steps(layer, g, x, dy, c, o, kernel, gathered))
 
     def _show(self, key, values, lut, levels):
         heat = self.maps[key]
@@ -209,6 +205,7 @@ class BackpropView(QWidget):
         self.header.setText(text)
         self.weight_text.setText("")
         self.input_text.setText("")
+        self.stepper.set_model(None)
 
     # ------------------------------------------------------------------ the written-out sums
     def _weight_sum(self, layer, g, x, dy, c, o, kernel, settings) -> str:
@@ -241,37 +238,37 @@ class BackpropView(QWidget):
                              f"<b>{fmt(n['w'])}</b>")
         return "<br>".join(lines)
 
-    def _input_sum(self, layer, g, x, dy, c, kernel) -> str:
+    def _picked_input(self, x) -> tuple[int, int]:
         r, q = (min(v, n - 1) for v, n in zip(self.input_cell, x.shape[:2]))
+        return r, q
+
+    def _steps(self, layer, g, x, dy, c, o, kernel, gathered):
+        """The backward step-through of the last pick: a weight's sum (a Conv2D's), or an input cell's."""
+        if self.step_kind == "weight" and kernel is not None:
+            a, b = (min(v, k - 1) for v, k in zip(self.weight_cell, layer.kernel_size))
+            return weight_steps(layer, x, dy, g.grads[0], a, b, c, o)
+        if np.asarray(g.dx).ndim != 3 or (kernel is None and np.asarray(g.dy).ndim != 3):
+            return None  # a vector's gradient is not gathered cell by cell here
+        return input_steps(layer, x, dy, _as_map(g.dx), *self._picked_input(x), c, gather_rule(layer), gathered)
+
+    def _input_sum(self, layer, g, x, dy, c, kernel, gathered) -> str:
+        r, q = self._picked_input(x)
         dx = _as_map(g.dx)
         value = float(dx[r, q, c])
-        rule = RULES.get(type(layer).__name__, "the gradient goes back through the layer's own derivative")
-        head = f"<b>dL/dx[{r},{q}]</b> (channel {c + 1}) gathers from every output it fed: {rule}."
+        head = f"<b>dL/dx[{r},{q}]</b> (channel {c + 1}) gathers from every output it fed: {gather_rule(layer)}."
         if isinstance(layer, Conv2D):
             terms = [t for t in input_gradient_terms(layer, x.shape, kernel, dy, r, q, c)]
             shown = [f"w[{a},{b}]·dy[{i},{j}] = {fmt(w)}·{fmt(d)}" for i, j, o, a, b, w, d in terms]
         else:
-            terms = self._contributions(layer, g, r, q, c)
-            shown = [f"from y[{i},{j}]: {fmt(v)}" for i, j, v in terms]
+            shown = [f"from y[{i},{j}]: {fmt(v)}" for i, j, _, v in gathered]
         body = " + ".join(shown[:MAX_TERMS]) + (" + …" if len(shown) > MAX_TERMS else "")
         return f"{head}<br>= {body or '0 (no output read this cell)'} = <b>{fmt(value)}</b>"
 
     def _contributions(self, layer, g, r, q, c):
-        """For a layer without weights: what each output cell's dy sends to input cell (r, q, c), from the
-        layer's own backward pass with that one dy."""
-        dy = np.asarray(g.dy)
-        out = []
-        if dy.ndim != 3 or dy.size > 4096:
-            return out
-        training = self.document.training
-        for i, j, o in zip(*np.nonzero(dy)):
-            one = np.zeros_like(dy)
-            one[i, j, o] = dy[i, j, o]
-            dx, _ = layer.backward(g.x[None], one[None], training)
-            v = float(dx[0][r, q, c]) if dx[0].ndim == 3 else 0.0
-            if v != 0:
-                out.append((int(i), int(j), v))
-        return out
+        """For a layer without weights: what each output cell's dy sends to input cell (r, q, c)."""
+        return contributions(layer, g.x, g.dy, r, q, c, self.document.training)
+
+
 
 
 def _as_map(a):

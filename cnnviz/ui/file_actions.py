@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QEvent, QLockFile, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QLockFile, QObject, QTimer
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from cnnviz.core import ConfigError, seed_input, seed_pipeline
@@ -55,7 +55,7 @@ _WINDOWS = itertools.count(1)
 AUTOSAVE_MS = 30_000
 
 
-from cnnviz.ui.arithmetic.step_animation import export_animation
+from cnnviz.ui.arithmetic.animation_export import start_export
 def _same_settings(a: TrainingSettings, b: TrainingSettings) -> bool:
     """Equal but for the learning rate's float32 rounding (a file's optimizer config keeps float32's value)."""
     return (dataclasses.replace(a, learning_rate=b.learning_rate) == b
@@ -78,6 +78,8 @@ class FileActions(QObject):
         self._saver = BackgroundSaver()  # the JSON of a big session takes ~0.6 s: written off the GUI thread
         for signal in (self.document.outputsChanged, self.document.structureChanged, self.document.inputChanged):
             signal.connect(self._note_edit)
+        self.animation_job = None  # the animation export running, if any (arithmetic/animation_export.py)
+        window.close_guards.insert(0, self._stop_animation)
         self._make_actions()
         self._install_menu(window.menus["File"])
         self.document.undo_stack.cleanChanged.connect(self._update_title)
@@ -127,8 +129,12 @@ class FileActions(QObject):
             )
         }
         self.export_figure_actions["animation"] = make(
-            "Step-through &animation…", self.export_animation, None,
+            "Step-through &animation…", lambda: self.export_animation(), None,
             "Every step of the step-through as an animated GIF, an APNG or numbered PNG frames")
+        self.export_figure_actions["backward_animation"] = make(
+            "&Backward step-through animation…",
+            lambda: self.export_animation(self.window.findChild(QWidget, "backwardStepper")), None,
+            "Every window position of the Backpropagation dock's gradient sum as an animation")
 
     def _install_menu(self, menu):
         before = menu.actions()[0] if menu.actions() else None  # keep Quit last
@@ -476,11 +482,19 @@ class FileActions(QObject):
             return None
         return WidgetFigure(stepper.canvas, stepper.formula_text())
 
-    def export_animation(self) -> bool:
-        """Every step of the step-through, at its canvas's size, as .gif, .apng or numbered .png frames."""
-        stepper = self.window.findChild(QWidget, "arithmeticStepper")
-        if stepper is None or stepper.model is None:
-            self.dialogs.error("Export animation", "Add a Conv2D, pooling or Conv2DTranspose layer first.")
+    def export_animation(self, stepper=None) -> bool:
+        """Every step of a step-through (the forward one, or `stepper`: the backward one), at its canvas's
+        size, as .gif, .apng or numbered .png frames. The frames are drawn and encoded off the GUI thread
+        with a progress dialog and Cancel: True when the export started."""
+        stepper = stepper or self.window.findChild(QWidget, "arithmeticStepper")
+        if stepper is None or not stepper.steps:
+            message = ("Click a weight or an input cell to step through its gradient first."
+                       if stepper is not None and stepper.objectName() == "backwardStepper"
+                       else "Add a Conv2D, pooling or Conv2DTranspose layer first.")
+            self.dialogs.error("Export animation", message)
+            return False
+        if self.animation_job is not None:
+            self.dialogs.error("Export animation", "An animation is being exported: wait for it, or cancel it.")
             return False
         path = self.dialogs.save_path("Export animation", "Animated GIF (*.gif);;Animated PNG (*.apng);;"
                                       "Numbered PNG frames (*.png)", "steps.gif")
@@ -488,12 +502,24 @@ class FileActions(QObject):
         if not options:
             return False
         fps, scale = options
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # seconds: a GIF quantises every frame
-        try:
-            return self._guard("Cannot export animation", lambda: export_animation(
-                stepper.model, path, fps, stepper.canvas.size(), scale))
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        job = self.animation_job = start_export(self.window, stepper.model, path, fps, stepper.canvas.size(), scale)
+        job.failed.connect(lambda message: self.dialogs.error("Cannot export animation", message))
+        job.written.connect(lambda paths: self.window.statusBar().showMessage(
+            f"Wrote {shown_name(paths[0])}" + (f" and {len(paths) - 1} more frames" if len(paths) > 1 else "")
+            + f" ({job.count} steps)", 8000))
+        job.finished.connect(self._animation_done)
+        return True
+
+    def _animation_done(self) -> None:
+        self.animation_job = None
+
+    def _stop_animation(self) -> bool:
+        """Closing the window cancels an export and waits for its thread (it leaves no file)."""
+        job = self.animation_job
+        if job is not None and shiboken6.isValid(job):
+            job.cancel()
+            job.wait()
+        return True
 
     def _guard(self, title: str, work) -> bool:
         try:

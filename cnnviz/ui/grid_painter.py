@@ -12,6 +12,7 @@ core's provenance uses.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -221,10 +222,11 @@ def _cells_image(values: np.ndarray, grid: Grid) -> QImage:
         rows, cols = pixels.shape
         return QImage(pixels.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()  # owns its pixels
 
-    if _active_cache is None:
+    cache = _active_cache()
+    if cache is None:
         return make()
     key = (_key_part(values), grid.levels, _key_part(grid.lut), _key_part(grid.dimmed))
-    return _active_cache.cells_image(key, make)
+    return cache.cells_image(key, make)
 
 
 def _paint_cells_as_image(painter: QPainter, geo: GridGeometry, image: QImage) -> None:
@@ -405,7 +407,13 @@ class GridCache:
         return geometry
 
 
-_active_cache: GridCache | None = None
+# one per thread: an animation export paints its frames in a worker while the window paints its own
+_local = threading.local()
+
+
+def _active_cache() -> GridCache | None:
+    return getattr(_local, "cache", None)
+
 _MARK_FIELDS = ("highlights", "highlight_color", "highlight_fill", "marked")
 _PICTURE_FIELDS = tuple(f.name for f in fields(Grid) if f.name not in _MARK_FIELDS)
 
@@ -413,20 +421,20 @@ _PICTURE_FIELDS = tuple(f.name for f in fields(Grid) if f.name not in _MARK_FIEL
 @contextmanager
 def cached(cache: GridCache | None):
     """Within this block paint_grid draws through `cache` (None: directly, as figures must for SVG/PDF)."""
-    global _active_cache
-    previous, _active_cache = _active_cache, cache
+    previous, _local.cache = _active_cache(), cache
     try:
         yield cache
     finally:
-        _active_cache = previous
+        _local.cache = previous
 
 
 def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     """Draw `grid` inside `rect` with `painter`; return where the cells went."""
     # highlights may be a generator (read once) or hold numpy ints: a tuple of int pairs from here on
     grid = replace(grid, highlights=tuple((int(r), int(c)) for r, c in grid.highlights))
-    if _active_cache is not None:
-        return _active_cache.paint(painter, rect, grid)
+    cache = _active_cache()
+    if cache is not None:
+        return cache.paint(painter, rect, grid)
     return _paint_grid(painter, rect, grid)
 
 

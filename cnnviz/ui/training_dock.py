@@ -474,6 +474,7 @@ def install_training_dock(window) -> TrainingDock:
     backprop = BackpropView(window.document, dock.settings, dock.target_for)
     window.add_panel("learning", "backprop", "Backpropagation", backprop)
     window.backprop_view = backprop
+    backprop.stepper.export_action.triggered.connect(lambda: window.file_actions.export_animation(backprop.stepper))
 
     window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit
     window.training_dock = dock

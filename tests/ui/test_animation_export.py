@@ -1,14 +1,21 @@
-"""Export ▸ Step-through animation and the step-through dock's button: the dock's steps, at its canvas's
-size times the scale asked, as the file named."""
+"""Export ▸ Step-through animation, the step-through dock's button and the Backpropagation dock's: the dock's
+steps, at its canvas's size times the scale asked, as the file named, drawn and encoded off the GUI thread
+(the window answers meanwhile; Cancel leaves no file)."""
+
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton, QWidget
 
 from cnnviz import core
+from cnnviz.core.presets import LECTURE
 from cnnviz.ui import settings
+from cnnviz.ui.arithmetic import animation_export
 from cnnviz.ui.arithmetic.step_animation import frame_layout, image_array, render_frame
+from cnnviz.ui.document import Document
 from tests.ui.test_file_actions import FakeDialogs
 
 
@@ -23,21 +30,33 @@ class AnimationDialogs(FakeDialogs):
         return self.animation
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def open_window(qtbot, tmp_path, monkeypatch, document=None):
     settings.use_file(tmp_path / "settings.ini")
     monkeypatch.setenv("CNNVIZ_RECOVERY_DIR", str(tmp_path / "recovery"))
     from cnnviz.ui.main_window import MainWindow
 
-    w = MainWindow()
+    w = MainWindow(document)
     qtbot.addWidget(w)
     w.file_actions.dialogs = AnimationDialogs()
     w.resize(1366, 768)
     w.show()
     qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    w = open_window(qtbot, tmp_path, monkeypatch)
     yield w
     w.file_actions.dialogs.changes = "discard"
     w.close()
+
+
+def finish(qtbot, fa):
+    """Wait for the export started to end (it runs in its own thread)."""
+    job = fa.animation_job
+    assert job is not None
+    qtbot.waitUntil(lambda: fa.animation_job is None, timeout=120_000)
 
 
 def stepper(window):
@@ -46,13 +65,14 @@ def stepper(window):
     return view
 
 
-def test_the_menu_writes_the_docks_steps_at_its_canvas_size(window, tmp_path):
+def test_the_menu_writes_the_docks_steps_at_its_canvas_size(window, tmp_path, qtbot):
     fa, view = window.file_actions, stepper(window)
     fa.dialogs.paths = [str(tmp_path / "steps.gif")]
     fa.dialogs.animation = (4.0, 2.0)
     action = fa.export_figure_actions["animation"]
     assert action.text() == "Step-through &animation…"
     action.trigger()
+    finish(qtbot, fa)
     assert fa.dialogs.errors == [] and fa.dialogs.offered == [(view.speed.value(), 32)]
     with Image.open(tmp_path / "steps.gif") as im:
         size = view.canvas.size()
@@ -61,11 +81,12 @@ def test_the_menu_writes_the_docks_steps_at_its_canvas_size(window, tmp_path):
         assert im.size[0] == 2 * size.width() and im.info["duration"] == 250
 
 
-def test_the_docks_button_writes_apng_frames_equal_to_the_dock(window, tmp_path):
+def test_the_docks_button_writes_apng_frames_equal_to_the_dock(window, tmp_path, qtbot):
     fa, view = window.file_actions, stepper(window)
     fa.dialogs.paths = [str(tmp_path / "steps.apng")]
     assert view.export_action.isEnabled()
     view.export_action.trigger()
+    finish(qtbot, fa)
     layout = frame_layout(view.model, view.canvas.size(), 1.0)
     with Image.open(tmp_path / "steps.apng") as im:
         got = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
@@ -108,3 +129,131 @@ def test_options_dialog_starts_at_the_docks_speed_and_says_how_long(qtbot):
     assert dialog.choice() == (8.0, 2.0) and dialog.length.text().endswith(": 4.0 s")
     dialog.fps.setValue(500)
     assert dialog.fps.value() == 50  # the range io.animation accepts
+
+
+def gate_frame(monkeypatch, at: int):
+    """Hold the export's thread after frame `at` until the returned event is set (so a test can act while it
+    is surely running)."""
+    gate, reached = threading.Event(), threading.Event()
+    frame = animation_export.AnimationExport._frame
+
+    def held(self, done, count):
+        frame(self, done, count)
+        if done == at:
+            reached.set()
+            assert gate.wait(60)
+
+    monkeypatch.setattr(animation_export.AnimationExport, "_frame", held)
+    return gate, reached
+
+
+def test_the_window_answers_while_the_frames_are_drawn(window, tmp_path, qtbot, monkeypatch):
+    fa = window.file_actions
+    gate, reached = gate_frame(monkeypatch, 3)
+    fa.dialogs.paths = [str(tmp_path / "steps.gif")]
+    fa.dialogs.animation = (4.0, 2.0)
+    ticks, seen = [], []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(fa.animation_job is not None and fa.animation_job.isRunning()))
+    timer.start(5)
+    fa.export_figure_actions["animation"].trigger()
+    job = fa.animation_job
+    job.progressed.connect(lambda done, count: seen.append((done, count, job.isRunning())))
+    assert reached.wait(60)
+    qtbot.waitUntil(lambda: len(seen) >= 3 and sum(ticks) >= 3)  # the event loop runs: timers, queued progress
+    assert job.isRunning() and not (tmp_path / "steps.gif").exists()
+    progress = window.findChild(QProgressDialog, "animationProgress")
+    assert progress is not None and progress.maximum() == 33  # 32 frames, then the encoding
+    window.document.select_layer(2)  # the user goes on working: the export draws its own copy
+    gate.set()
+    finish(qtbot, fa)
+    timer.stop()
+    assert seen[:3] == [(1, 32, True), (2, 32, True), (3, 32, True)]
+    with Image.open(tmp_path / "steps.gif") as im:
+        assert im.n_frames == 32
+    assert fa.dialogs.errors == [] and "steps.gif" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("name", ["steps.gif", "steps.apng", "steps.png"])
+def test_cancel_leaves_no_file(window, tmp_path, qtbot, monkeypatch, name):
+    fa = window.file_actions
+    gate, reached = gate_frame(monkeypatch, 2)
+    fa.dialogs.paths = [str(tmp_path / name)]
+    fa.export_figure_actions["animation"].trigger()
+    job = fa.animation_job
+    cancelled = []
+    job.cancelled.connect(lambda: cancelled.append(True))
+    assert reached.wait(60)
+    if name == "steps.png":  # the first numbered frame is on disk while the second is drawn
+        assert [p.name for p in tmp_path.glob("steps-*.png")] == ["steps-001.png"]
+    window.findChild(QProgressDialog, "animationProgress").findChild(QPushButton).click()  # its Cancel
+    gate.set()
+    finish(qtbot, fa)
+    assert cancelled == [True] and fa.dialogs.errors == []
+    assert not any(p.name.startswith("steps") for p in tmp_path.iterdir())
+
+
+def test_closing_the_window_stops_an_export(qtbot, tmp_path, monkeypatch):
+    w = open_window(qtbot, tmp_path, monkeypatch)
+    fa = w.file_actions
+    gate, reached = gate_frame(monkeypatch, 1)
+    fa.dialogs.paths = [str(tmp_path / "steps.apng")]
+    fa.export_figure_actions["animation"].trigger()
+    job = fa.animation_job
+    assert reached.wait(60)
+    threading.Timer(0.05, gate.set).start()  # released while close() waits for the thread
+    fa.dialogs.changes = "discard"
+    assert w.close()
+    assert job.isFinished() and not (tmp_path / "steps.apng").exists()
+
+
+def backprop_window(qtbot, tmp_path, monkeypatch):
+    """The lecture's input and one 3×3 filter learning the diagonal one (the teacher task)."""
+    doc = Document(core.Pipeline((6, 6, 1), [core.Conv2D(1, 3, name="student")]), LECTURE[:, :, None])
+    w = open_window(qtbot, tmp_path, monkeypatch, doc)
+    w.resize(1920, 1080)
+    assert w.training_dock.choose_data()
+    w.show_panel("backprop")
+    view = w.backprop_view
+    view.lazy = False
+    doc.select_layer(1)
+    QApplication.processEvents()
+    return w, view
+
+
+@pytest.mark.parametrize("pick, count", [("weight", 16), ("input", 9)])
+def test_the_backprop_docks_steps_export_pixel_for_pixel(qtbot, tmp_path, monkeypatch, pick, count):
+    w, view = backprop_window(qtbot, tmp_path, monkeypatch)
+    fa, stepper = w.file_actions, view.stepper
+    view.pick_weight(0, 2) if pick == "weight" else view.pick_input(2, 2)
+    size = stepper.canvas.size()
+    assert size.width() > 600 and size.height() >= 200
+    assert len(stepper.steps) == count and stepper.export_action.isEnabled()
+    fa.dialogs.paths = [str(tmp_path / "back.apng")]
+    stepper.export_action.trigger()
+    finish(qtbot, fa)
+    assert fa.dialogs.errors == [] and fa.dialogs.offered == [(stepper.speed.value(), count)]
+    layout = frame_layout(stepper.model, stepper.canvas.size(), 1.0)
+    with Image.open(tmp_path / "back.apng") as im:
+        got = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+        assert im.size == (size.width(), size.height() + int(layout.formula_h)) and layout.formula_h > 40
+    assert len(got) == count
+    for k in (0, count // 2, count - 1):
+        stepper.set_step(k)
+        shown = image_array(stepper.canvas.grab().toImage())[:, :, :3]
+        assert (got[k][: size.height()] == shown).all(), k
+        assert (got[k] == image_array(render_frame(stepper.model, k, layout))[:, :, :3]).all(), k
+    w.file_actions.dialogs.changes = "discard"
+    w.close()
+
+
+def test_the_backward_export_without_a_sum_says_what_to_click(qtbot, tmp_path, monkeypatch):
+    w, view = backprop_window(qtbot, tmp_path, monkeypatch)
+    view.stepper.set_model(None)
+    assert not view.stepper.export_action.isEnabled()
+    w.file_actions.dialogs.paths = [str(tmp_path / "b.gif")]
+    w.file_actions.export_figure_actions["backward_animation"].trigger()
+    assert w.file_actions.dialogs.errors == ["Click a weight or an input cell to step through its gradient first."]
+    assert not (tmp_path / "b.gif").exists()
+    w.file_actions.dialogs.changes = "discard"
+    w.close()

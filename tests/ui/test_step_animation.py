@@ -99,3 +99,38 @@ def test_bad_rate_or_name_is_refused_before_any_frame(qtbot, tmp_path):
     with pytest.raises(SessionError, match="a.mp4: cannot tell the animation format"):
         export_animation(view.model, tmp_path / "a.mp4", 2)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["weight", "input", "pooling input"])
+def test_every_backward_frame_is_the_backward_step_through_canvas(qtbot, kind):
+    """The Backpropagation dock's step-through exports through the same path: frame k is its canvas at k."""
+    from cnnviz.core.backprop import backward_pass
+    from cnnviz.ui.arithmetic.backward_stepper import BackwardStepper
+    from cnnviz.ui.arithmetic.backward_steps import RULES, contributions, input_steps, weight_steps
+
+    layer = core.MaxPooling2D(2, padding="same") if kind == "pooling input" else core.Conv2D(2, 3, padding="same")
+    pipeline = core.Pipeline(X5.shape, [layer])
+    pipeline.build()
+    target = np.random.default_rng(2).normal(size=pipeline.run(X5)[-1].shape)
+    g = backward_pass(pipeline, X5, target)[1][0]
+    if kind == "weight":
+        model = weight_steps(layer, g.x, g.dy, g.grads[0], 0, 0, 0, 1)  # its first windows read padding
+    elif kind == "input":
+        model = input_steps(layer, g.x, g.dy, g.dx, 2, 3, 0, RULES["Conv2D"])
+    else:
+        cell = tuple(int(v) for v in np.unravel_index(np.argmax(X5[:2, :2, 0]), (2, 2)))
+        model = input_steps(layer, g.x, g.dy, g.dx, *cell, 0, RULES["MaxPooling2D"],
+                            contributions(layer, g.x, g.dy, *cell, 0))
+    view = BackwardStepper()
+    qtbot.addWidget(view)
+    view.resize(900, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_model(model)
+    assert len(view.steps) == {"weight": 25, "input": 18, "pooling input": 1}[kind]
+    size = view.canvas.size()
+    layout = frame_layout(model, size)
+    for k in range(len(model.steps)):
+        view.set_step(k)
+        frame = image_array(render_frame(model, k, layout))
+        assert (frame[: size.height()] == image_array(view.canvas.grab().toImage())).all(), k

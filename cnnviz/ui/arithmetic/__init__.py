@@ -51,6 +51,6 @@ def install_arithmetic_docks(window) -> dict:
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # works wherever the focus is
         menu.addAction(action)
     window.menus["Step-through"] = menu
-    stepper.export_action.triggered.connect(window.file_actions.export_animation)
+    stepper.export_action.triggered.connect(lambda: window.file_actions.export_animation(stepper))
     window.arithmetic_views = views
     return views

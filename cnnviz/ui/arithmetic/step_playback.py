@@ -118,6 +118,7 @@ class PlaybackBar(QWidget):
         )
         self.dims = (0, 1, 0, 0)  # (filters, channels, rows, cols) of the steps
         self.names = ("filter", "in-ch", "row", "col")  # what those axes are
+        self.describe: Callable[[int], str] | None = None  # the position's words, when not "row r col c"
         self.filter_box = self._box("filter ", "Which filter (output map) the window fills")
         self.channel_box = self._box("in-ch ", "Which input channel is scattered")
         self.row_slider = self._slider("Scrub the window by output row")
@@ -189,8 +190,8 @@ class PlaybackBar(QWidget):
             widget.blockSignals(False)
         self.filter_box.setVisible(self.dims[0] > 1 and bool(names[0]))
         self.channel_box.setVisible(self.dims[1] > 1 and bool(names[1]))
-        self.row_slider.setVisible(bool(names[2]))
-        self.col_slider.setVisible(bool(names[3]))
+        self.row_slider.setVisible(self.dims[2] > 1 and bool(names[2]))  # a single row (or column) needs no slider
+        self.col_slider.setVisible(self.dims[3] > 1 and bool(names[3]))
 
     def show_step(self, step: int) -> None:
         """Put the scrub controls, the position and the buttons' states at `step`."""
@@ -210,8 +211,8 @@ class PlaybackBar(QWidget):
             widget.blockSignals(False)
         rows, cols = self.dims[2:]
         row_name, col_name = self.names[2:]
-        self.position.setText("  ".join(f"{name} {v + 1}/{n}" for name, v, n in
-                                        ((row_name, r, rows), (col_name, c, cols)) if name))
+        self.position.setText(self.describe(step) if self.describe else "  ".join(
+            f"{name} {v + 1}/{n}" for name, v, n in ((row_name, r, rows), (col_name, c, cols)) if name))
         where = ", ".join(f"{_spelled(name)} {v + 1} of {n}" for name, v, n in ((row_name, r, rows), (col_name, c, cols))
                           if name)
         self.position.setToolTip(f"{self.grid_word.capitalize()} {where}: step {step + 1} of {count}")

@@ -52,6 +52,7 @@ class TrainingDock(QWidget):
         self.run = TrainingRun(document, blocked_actions, self)
         self.data = None
         self.initial_weights = None  # the weights before the first run on this data: Reset goes back here
+        self._optimizer_state = None  # Trainer.optimizer_state() where the last run on this data ended
         self.ask_folder = lambda: QFileDialog.getExistingDirectory(self, "A folder with one sub-folder per class")
         self.folder: str | None = None
 
@@ -252,6 +253,7 @@ class TrainingDock(QWidget):
             return False
         self.data = data
         self.initial_weights = None
+        self._optimizer_state = None
         self.run.forget()
         self.plot.clear()
         self.loss.setCurrentText(CLASSIFIER_LOSS if data.classification else TEACHER_LOSS)
@@ -321,7 +323,13 @@ class TrainingDock(QWidget):
         before = doc.all_weights()
         doc.show_trained_weights(self.initial_weights)
         doc.commit_training(before, "Reset to the weights before training")
+        self._optimizer_state = None
         self.show_message("Back to the weights before training (Undo brings the trained ones back).")
+
+    def optimizer_state(self) -> dict | None:
+        """The optimizer's state where the last run on this data ended (its step count and slots, by layer),
+        for the backward step-through's update; None before a run, after Reset or new data."""
+        return self._optimizer_state
 
     def target_for(self, x):
         """What input `x` should give under the teacher task (None for other data: a classifier's target
@@ -372,6 +380,8 @@ class TrainingDock(QWidget):
 
     def _on_ended(self, reason, message):
         self._redraw.stop()
+        # The run hands its Trainer.optimizer_state() over where ui/training_run.py provides it.
+        self._optimizer_state = getattr(self.run, "optimizer_state", None)
         self.plot.redraw()
         if reason == "diverged":
             self.show_message(message, error=True)
@@ -441,7 +451,7 @@ def install_training_dock(window) -> TrainingDock:
         dock.run.stop("cancelled", "")
         return True
 
-    backprop = BackpropView(window.document, dock.settings, dock.target_for)
+    backprop = BackpropView(window.document, dock.settings, dock.target_for, dock.optimizer_state)
     back_holder = window.add_dock("backprop", "Backpropagation", backprop, Qt.DockWidgetArea.BottomDockWidgetArea)
     window.tabifyDockWidget(holder, back_holder)
     back_holder.visibilityChanged.connect(lambda shown: shown and backprop.catch_up())

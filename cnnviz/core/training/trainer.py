@@ -185,6 +185,12 @@ class Trainer:
         self.steps = step
         return value, metrics
 
+    def optimizer_state(self) -> dict:
+        """The optimizer's state (Optimizer.get_state) with the place of each weight array it holds slots
+        for: "places" [(layer number from 1, index in get_weights())], in the order of "slots"."""
+        _, places = self._variables()
+        return {**self.optimizer.get_state(), "places": [(i + 1, k) for i, k in places]}
+
     # ---- Keras's API ---------------------------------------------------------------------------------------
     def train_on_batch(self, x, y, return_metrics: bool = False):
         """One step on this batch; returns its loss before the update (and the metrics, when asked)."""

@@ -443,6 +443,17 @@ def install_training_dock(window) -> TrainingDock:
 
     dock.ask_stop = ask
 
+    def keep_undo_off(*_):
+        """The stack turns Undo and Redo back on with every step pushed (a paint stroke during a run): while a
+        run is open they stay off, in the menu and on the toolbar (the run turns them on as it ends)."""
+        if dock.run.active:
+            a.undo.setEnabled(False)
+            a.redo.setEnabled(False)
+
+    stack = window.document.undo_stack
+    for signal in (stack.canUndoChanged, stack.canRedoChanged, dock.run.stateChanged):
+        signal.connect(keep_undo_off)  # after the actions' own connections: this one has the last word
+
     def guard() -> bool:
         if not dock.run.active:
             return True

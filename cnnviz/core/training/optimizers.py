@@ -95,12 +95,13 @@ class Optimizer:
         {"t", "lr", "w", "g", "old": slots before, "slots": after, "step": w − w_new, "w_new" (float32)}
         and the rule's own intermediate numbers (`_terms`)."""
         old = {k: float((slots or {}).get(k, 0.0)) for k in self.SLOTS}
-        new, new_slots = self._update(np.array([float(w)]), np.array([float(g)]),
-                                      {k: np.array([v]) for k, v in old.items()})
-        numbers = {"t": self.iterations + 1, "lr": self.lr, "w": float(w), "g": float(g), "old": old,
-                   "slots": {k: float(v[0]) for k, v in new_slots.items()}, "step": float(w) - float(new[0]),
-                   "w_new": float(np.float32(new[0]))}
-        numbers.update(self._terms(numbers))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging weight's step shows as inf, as apply sees it
+            new, new_slots = self._update(np.array([float(w)]), np.array([float(g)]),
+                                          {k: np.array([v]) for k, v in old.items()})
+            numbers = {"t": self.iterations + 1, "lr": self.lr, "w": float(w), "g": float(g), "old": old,
+                       "slots": {k: float(v[0]) for k, v in new_slots.items()}, "step": float(w) - float(new[0]),
+                       "w_new": float(np.float32(new[0]))}
+            numbers.update(self._terms(numbers))
         return numbers
 
     def _terms(self, numbers: dict) -> dict:

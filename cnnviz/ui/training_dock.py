@@ -196,7 +196,8 @@ class TrainingDock(QWidget):
             data=self.data_box.currentData(), folder=self.folder, loss=self.loss.currentText(),
             optimizer=self.optimizer.currentText(), learning_rate=float(self.learning_rate.value()),
             momentum=float(self.momentum.value()), batch_size=self.batch_size.value(), epochs=self.epochs.value(),
-            validation_split=float(self.validation.value()), seed=self.seed.value(), frozen=frozen)
+            validation_split=float(self.validation.value()), seed=self.seed.value(), frozen=frozen,
+            class_names=self.document.class_names)
 
     def apply_settings(self, s: TrainingSettings):
         self.data_box.setCurrentIndex(max(0, self.data_box.findData(s.data)))
@@ -211,6 +212,7 @@ class TrainingDock(QWidget):
         self.seed.setValue(s.seed)
         for i, item in self._layer_items():
             item.setCheckState(Qt.CheckState.Unchecked if i in s.frozen else Qt.CheckState.Checked)
+        self.document.set_class_names(s.class_names)
 
     def _optimizer_changed(self, name):
         self.learning_rate.setValue(DEFAULT_RATES.get(name, self.learning_rate.value()))
@@ -253,6 +255,7 @@ class TrainingDock(QWidget):
             return False
         self.data = data
         self.initial_weights = None
+        doc.set_class_names(data.class_names)
         self._optimizer_state = None
         self.run.forget()
         self.plot.clear()

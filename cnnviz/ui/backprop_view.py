@@ -119,7 +119,7 @@ class BackpropView(QWidget):
 
     def _changed(self):
         self._stale = True
-        if not self.lazy or self.isVisible():
+        if not self.lazy or (self.isVisible() and not self.visibleRegion().isEmpty()):  # a tab behind: "visible"
             self.refresh()
 
     def catch_up(self):
@@ -225,6 +225,8 @@ class BackpropView(QWidget):
         last run left (or from zeros)."""
         optimizer = get_optimizer(settings.optimizer_config())
         state, slots = self.optimizer_state(), None
+        if state is not None and "places" not in state:
+            state = None  # a run that ended before its optimizer said where it stood
         if state is not None:
             if (layer_number, 0) not in state["places"]:
                 return "This layer was frozen in the last run: training left its weights as they were."

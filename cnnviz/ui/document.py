@@ -193,7 +193,7 @@ class Document(QObject):
         if array.shape != self._input.shape:
             self._validate(array.shape, self._pipeline.layers)
         before = self._snapshot()
-        weights = before.weights
+        weights = (None,) * len(before.layers)  # as the layers hold them when it lands (a run pauses first)
         if array.shape != self._input.shape:
             # Layers keep their weights where the channel count still fits; the first redo records them.
             weights = _spread_channels(before.layers, before.weights, self._input.shape[2], array.shape[2], spread)
@@ -417,22 +417,24 @@ class Document(QObject):
         """Every layer's weights (copies), in layer order; [] for a layer without weights."""
         return [layer.get_weights() if layer.built else [] for layer in self._pipeline.layers]
 
-    def show_trained_weights(self, weights: list):
-        """Weights a training run has reached, shown at once and pushed on no undo stack: the run becomes one
-        undo step when it ends (commit_training)."""
+    def show_trained_weights(self, weights):
+        """Weights a training run has reached ({layer index: arrays} of the layers it changed, or a list of
+        every layer's), shown at once and pushed on no undo stack: the run becomes one undo step when it
+        ends (commit_training). Only those layers' weightsChanged and one recompute from the first follow."""
         self._write_all_weights(weights)
 
     def commit_training(self, before: list, text: str):
         """The run that started from `before` as one undo step, ending at the weights the layers hold now."""
         self.undo_stack.push(TrainedWeightsCommand(self, before, self.all_weights(), text))
 
-    def _write_all_weights(self, weights: list):
+    def _write_all_weights(self, weights):
         first = None
-        for i, (layer, w) in enumerate(zip(self._pipeline.layers, weights), start=1):
+        items = weights.items() if isinstance(weights, dict) else enumerate(weights, start=1)
+        for i, w in items:
             if w:
-                layer.set_weights([np.array(a, np.float32) for a in w])
+                self.layer(i).set_weights([np.array(a, np.float32) for a in w])
                 self.weightsChanged.emit(i)
-                first = i if first is None else first
+                first = i if first is None else min(first, i)
         if first is not None:
             self._schedule(first)
 

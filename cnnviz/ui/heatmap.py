@@ -1,8 +1,10 @@
-"""One 2-D map on screen: a pyqtgraph ImageItem for the colours, one overlay item for everything else.
+"""One 2-D map on screen: a plain widget that paints its cells itself.
 
-The overlay paints the cell values (only when a cell is big enough on screen to read them, with the text
-colour flipped for contrast), thin cell borders, the probe highlight and the keyboard cursor, all in one
-paint() call: no per-cell QGraphicsItems, so a 256×256 map costs the same as a 6×6 one.
+paintEvent draws one QImage of the colours scaled nearest-neighbour, then the thin cell borders, the
+hatched padding, the cell values (only when a cell is big enough on screen to read them, with the text
+colour flipped for contrast), the probe highlight and the keyboard cursor. No per-cell widgets or scene
+items, so a 256×256 map costs the same as a 6×6 one; a hover or cursor move repaints only the cells it
+touches, and the colour image is rebuilt only when the values change.
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
-from cnnviz.ui.grid_painter import ACCENT, MIN_HATCH_CELL, PAD_FILL, hatch_cell, paint_colorbar, pixel_font
+from cnnviz.ui.grid_painter import (
+    ACCENT,
+    MIN_HATCH_CELL,
+    PAD_FILL,
+    hatch_cell,
+    paint_colorbar,
+    pixel_font,
+)
 
 MIN_TEXT_CELL_PX = 16  # below this a number would not be readable
 MIN_TEXT_PX = 7.0  # smallest cell text drawn
@@ -25,6 +33,10 @@ CURSOR = QColor(255, 140, 0)
 HIGHLIGHT_RGBA = (0, 170, 80, 90)
 MIN_OUTLINE_PX = 6  # cells at least this big get a highlight outline; smaller ones a tint (no room for a line)
 MAX_OUTLINES = 1024  # more highlighted cells than this are tinted: outlining each would cost too much
+MIN_GRID_PX = 8  # smaller cells get no borders (the lines would hide the colours)
+SNAP_DEVICE_PX = 6  # cells at least this many device pixels wide are a whole number of them (crisp edges)
+GRID_PEN = QColor(0, 0, 0, 45)
+COLORBAR_WIDTH = 42
 
 
 def _argb32_premultiplied(rgba) -> np.uint32:
@@ -36,81 +48,132 @@ def _argb32_premultiplied(rgba) -> np.uint32:
 
 HIGHLIGHT_PIXEL = _argb32_premultiplied(HIGHLIGHT_RGBA)
 
+_BGRA_LUTS: dict = {}
 
-class CellOverlay(QGraphicsItem):
-    """Values, borders, highlight outlines and cursor over an image of rows × cols unit cells."""
+
+def _bgra(lut: np.ndarray) -> np.ndarray:
+    """A lookup table of whole QImage.Format_ARGB32 pixels (uint32: one gather per cell, not four bytes)."""
+    key = id(lut)
+    if key not in _BGRA_LUTS:
+        pixels = np.ascontiguousarray(lut[:, [2, 1, 0, 3]])  # B, G, R, A: ARGB32 on little-endian machines
+        _BGRA_LUTS[key] = (lut, pixels.view(np.uint32).ravel())
+    return _BGRA_LUTS[key][1]
+
+
+def outlined(cell_px: float, count: int) -> bool:
+    """Whether highlighted cells are outlined (and so need no tint over their colour)."""
+    return cell_px >= MIN_OUTLINE_PX and count <= MAX_OUTLINES
+
+
+class CellImage:
+    """The cells' colours as one QImage, made at the first paint after new data (a map scrolled out of
+    sight costs nothing but a reference).
+
+    `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
+    the levels, or (H, W) uint32 Format_ARGB32_Premultiplied pixels used as is.
+    """
 
     def __init__(self):
-        super().__init__()
+        self.image: np.ndarray | None = None
+        self.levels = (0.0, 1.0)
+        self.lut: np.ndarray | None = None
+        self._qimage: QImage | None = None
+        self._buffer: np.ndarray | None = None  # the pixels the QImage points into
+
+    def set_image(self, image: np.ndarray, levels=(0.0, 1.0), lut: np.ndarray | None = None):
+        self.image, self.levels, self.lut = image, levels, lut
+        self._qimage = None
+
+    def qimage(self) -> QImage | None:
+        if self.image is not None and self._qimage is None:
+            self._qimage = self._render()
+        return self._qimage
+
+    def _render(self) -> QImage:
+        img = self.image
+        rows, cols = img.shape[:2]
+        if img.dtype == np.uint32:  # ready-made pixels
+            self._buffer = np.ascontiguousarray(img)
+        else:
+            lo, hi = self.levels
+            scale = 255.0 / (hi - lo) if hi > lo else 0.0
+            with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit: clipped to 255
+                steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
+            np.clip(steps, 0, 255, out=steps)
+            steps = np.rint(steps, out=steps).astype(np.uint8)
+            if img.ndim == 2:
+                self._buffer = _bgra(self.lut).take(steps)
+            else:
+                self._buffer = np.empty((rows, cols, 4), np.uint8)
+                self._buffer[..., :3] = steps[..., 2::-1]  # RGB -> B, G, R
+                self._buffer[..., 3] = 255
+        # opaque pixels: premultiplied is the same, and it is the format Qt draws without converting
+        return QImage(self._buffer.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied)
+
+
+class CellOverlay:
+    """What is drawn over the colours: values, borders, hatching, highlight outlines and the cursor.
+
+    It holds the state (tests read `values_drawn`, `show_values` and `highlight`) and paints it for a
+    MapGeometry; the cell texts are made once per new set of values.
+    """
+
+    def __init__(self):
         self.values: np.ndarray | None = None  # 2-D, or None (RGB view: no numbers)
         self.levels = (0.0, 1.0)
         self.lut: np.ndarray | None = None
         self._texts = None  # (longest, [(row, col, text, QColor)]) built at the first paint after new values
-        self.shape = (1, 1)
         self.show_values = True
-        self.highlight: list[tuple[int, int]] = []
+        self.highlight: list[tuple[int, int]] = []  # the lit cells outlined (empty when they are tinted)
         self.cursor: tuple[int, int] | None = None
         self.values_drawn = False  # whether the last paint wrote the numbers (tests read the decision)
         self.hatched = (0, 0, 0, 0)  # rows top, bottom, cols left, right drawn as padding (ZeroPadding2D's zeros)
 
-    def boundingRect(self) -> QRectF:
-        rows, cols = self.shape
-        return QRectF(-0.1, -0.1, cols + 0.2, rows + 0.2)
-
     def set_values(self, values, levels, lut):
         self.values, self.levels, self.lut = values, levels, lut
         self._texts = None
-        self.update()
 
-    def set_shape(self, shape):
-        if tuple(shape) != self.shape:
-            self.prepareGeometryChange()
-            self.shape = tuple(shape)
-
-    def paint(self, painter: QPainter, option, widget=None):
-        t = painter.worldTransform()
-        cell_px = math.hypot(t.m11(), t.m12())
-        rows, cols = self.shape
-        painter.save()
-        painter.resetTransform()
-        if cell_px >= 8:
-            painter.setPen(QPen(QColor(0, 0, 0, 45), 1))
-            lines = [QLineF(t.map(QPointF(0, r)), t.map(QPointF(cols, r))) for r in range(rows + 1)]
-            lines += [QLineF(t.map(QPointF(c, 0)), t.map(QPointF(c, rows))) for c in range(cols + 1)]
+    def paint(self, painter: QPainter, geo: MapGeometry, rows: range, cols: range):
+        """Paint the cells rows × cols (the part of the map being repainted)."""
+        cell = geo.cell
+        if cell >= MIN_GRID_PX:
+            painter.setPen(QPen(GRID_PEN, 1))
+            x0, x1 = geo.x(cols.start), geo.x(cols.stop)
+            y0, y1 = geo.y(rows.start), geo.y(rows.stop)
+            lines = [QLineF(x0, geo.y(r), x1, geo.y(r)) for r in range(rows.start, rows.stop + 1)]
+            lines += [QLineF(geo.x(c), y0, geo.x(c), y1) for c in range(cols.start, cols.stop + 1)]
             painter.drawLines(lines)
         if any(self.hatched):
-            self._paint_hatched(painter, t, cell_px)
-        self.values_drawn = bool(self.show_values and self.values is not None and cell_px >= MIN_TEXT_CELL_PX)
+            self._paint_hatched(painter, geo)
+        self.values_drawn = bool(self.show_values and self.values is not None and cell >= MIN_TEXT_CELL_PX)
         if self.values_drawn:
-            self.values_drawn = self._paint_values(painter, t, cell_px)
-        if self.highlight and outlined(cell_px, len(self.highlight)):
+            self.values_drawn = self._paint_values(painter, geo, rows, cols)
+        if self.highlight and outlined(cell, len(self.highlight)):
             painter.setPen(QPen(ACCENT, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for r, c in self.highlight:
-                painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)).adjusted(1, 1, -1, -1))
+                if r in rows and c in cols:
+                    painter.drawRect(geo.cell_rect(r, c).adjusted(1, 1, -1, -1))
         if self.cursor is not None:
-            r, c = self.cursor
-            pen = QPen(CURSOR, 3 if cell_px >= 12 else 2)
-            painter.setPen(pen)
+            painter.setPen(QPen(CURSOR, 3 if cell >= 12 else 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(t.mapRect(QRectF(c, r, 1, 1)))
-        painter.restore()
+            painter.drawRect(geo.cell_rect(*self.cursor))
 
-    def _paint_hatched(self, painter, t, cell_px):
+    def _paint_hatched(self, painter, geo):
         """The padding band hatched cell by cell as in the step-through (a plain grey band when cells are tiny)."""
-        rows, cols = self.shape
+        rows, cols = geo.shape
         top, bottom, left, right = self.hatched
         inner = rows - top - bottom
         bands = [(0, top, 0, cols), (rows - bottom, bottom, 0, cols), (top, inner, 0, left), (top, inner, cols - right, right)]
         for r0, n_rows, c0, n_cols in bands:
             if n_rows <= 0 or n_cols <= 0:
                 continue
-            if cell_px < MIN_HATCH_CELL:
-                painter.fillRect(t.mapRect(QRectF(c0, r0, n_cols, n_rows)), PAD_FILL)
+            if geo.cell < MIN_HATCH_CELL:
+                painter.fillRect(geo.block_rect(r0, c0, n_rows, n_cols), PAD_FILL)
                 continue
             for r in range(r0, r0 + n_rows):
                 for c in range(c0, c0 + n_cols):
-                    hatch_cell(painter, t.mapRect(QRectF(c, r, 1, 1)))
+                    hatch_cell(painter, geo.cell_rect(r, c))
 
     def _cell_texts(self):
         """The numbers and their contrasting colours, made once per new set of values."""
@@ -126,111 +189,76 @@ class CellOverlay(QGraphicsItem):
             self._texts = (max((len(text) for _, _, text, _ in cells), default=1), cells)
         return self._texts
 
-    def _paint_values(self, painter, t, cell_px) -> bool:
+    def _paint_values(self, painter, geo, rows: range, cols: range) -> bool:
         longest, cells = self._cell_texts()
-        size = min(cell_px * TEXT_SHARE, cell_px * 0.92 / (0.6 * max(longest, 1)))
+        cell = geo.cell
+        size = min(cell * TEXT_SHARE, cell * 0.92 / (0.6 * max(longest, 1)))
         if size < MIN_TEXT_PX:
             return False
         painter.setFont(pixel_font(size))
         pen = None
-        for r, c, text, color in cells:
-            if color is not pen:
-                painter.setPen(color)
-                pen = color
-            painter.drawText(t.mapRect(QRectF(c, r, 1, 1)), Qt.AlignmentFlag.AlignCenter, text)
+        width = geo.shape[1]
+        for r in rows:
+            for r_, c, text, color in cells[r * width + cols.start: r * width + cols.stop]:
+                if color is not pen:
+                    painter.setPen(color)
+                    pen = color
+                painter.drawText(geo.cell_rect(r_, c), Qt.AlignmentFlag.AlignCenter, text)
         return True
 
 
-_BGRA_LUTS: dict = {}
+class MapGeometry:
+    """Where the cells of a rows × cols map sit in a widget: square cells of `cell` px from `origin`,
+    centred; at least SNAP_DEVICE_PX device pixels wide, a cell is a whole number of them and starts on
+    one, so its edges, grid lines and numbers stay crisp on a 2× screen too."""
+
+    def __init__(self, shape, width: int, height: int, ratio: float):
+        self.shape = shape
+        rows, cols = shape
+        cell = min(width / cols, height / rows) if rows and cols else 1.0
+        if cell * ratio >= SNAP_DEVICE_PX:
+            cell = math.floor(cell * ratio + 1e-6) / ratio
+        self.cell = cell
+        self.left = math.floor((width - cols * cell) / 2 * ratio) / ratio
+        self.top = math.floor((height - rows * cell) / 2 * ratio) / ratio
+
+    def x(self, col: float) -> float:
+        return self.left + col * self.cell
+
+    def y(self, row: float) -> float:
+        return self.top + row * self.cell
+
+    def cell_rect(self, row: int, col: int) -> QRectF:
+        return QRectF(self.x(col), self.y(row), self.cell, self.cell)
+
+    def block_rect(self, row: int, col: int, rows: int, cols: int) -> QRectF:
+        return QRectF(self.x(col), self.y(row), cols * self.cell, rows * self.cell)
+
+    @property
+    def rect(self) -> QRectF:
+        return self.block_rect(0, 0, *self.shape)
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        r, c = math.floor((y - self.top) / self.cell), math.floor((x - self.left) / self.cell)
+        rows, cols = self.shape
+        return (r, c) if 0 <= r < rows and 0 <= c < cols else None
+
+    def cells_in(self, area: QRect) -> tuple[range, range]:
+        """The rows and cols a widget rectangle touches."""
+        rows, cols = self.shape
+        r0 = max(0, math.floor((area.top() - self.top) / self.cell))
+        r1 = min(rows, math.floor((area.bottom() + 1 - self.top) / self.cell) + 1)
+        c0 = max(0, math.floor((area.left() - self.left) / self.cell))
+        c1 = min(cols, math.floor((area.right() + 1 - self.left) / self.cell) + 1)
+        return range(r0, max(r0, r1)), range(c0, max(c0, c1))
+
+    def area_of(self, cells: np.ndarray) -> QRect:
+        """The widget rectangle covering these (row, col) cells, with room for outlines drawn on their edges."""
+        (r0, c0), (r1, c1) = cells.min(axis=0), cells.max(axis=0)
+        return self.block_rect(int(r0), int(c0), int(r1 - r0 + 1), int(c1 - c0 + 1)).toAlignedRect().adjusted(-3, -3, 3, 3)
 
 
-def _bgra(lut: np.ndarray) -> np.ndarray:
-    """A lookup table of whole QImage.Format_ARGB32 pixels (uint32: one gather per cell, not four bytes)."""
-    key = id(lut)
-    if key not in _BGRA_LUTS:
-        pixels = np.ascontiguousarray(lut[:, [2, 1, 0, 3]])  # B, G, R, A: ARGB32 on little-endian machines
-        _BGRA_LUTS[key] = (lut, pixels.view(np.uint32).ravel())
-    return _BGRA_LUTS[key][1]
-
-
-class CellImage(QGraphicsItem):
-    """The cells' colours as one QImage drawn over rows × cols unit cells (nearest-neighbour scaling).
-
-    `image` is the array shown: 2-D values through a 256-entry lookup table, (H, W, 3) RGB values scaled by
-    the levels, or (H, W) uint32 Format_ARGB32_Premultiplied pixels used as is. The QImage is made at the
-    first paint after new data, so maps scrolled out of sight cost nothing but a reference.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.image: np.ndarray | None = None
-        self.levels = (0.0, 1.0)
-        self.lut: np.ndarray | None = None
-        self._qimage: QImage | None = None
-        self._buffer: np.ndarray | None = None  # the pixels the QImage points into
-
-    def boundingRect(self) -> QRectF:
-        if self.image is None:
-            return QRectF()
-        return QRectF(0, 0, self.image.shape[1], self.image.shape[0])
-
-    def set_image(self, image: np.ndarray, levels=(0.0, 1.0), lut: np.ndarray | None = None):
-        if self.image is None or image.shape[:2] != self.image.shape[:2]:
-            self.prepareGeometryChange()
-        self.image, self.levels, self.lut = image, levels, lut
-        self._qimage = None
-        self.update()
-
-    def _render(self) -> QImage:
-        img = self.image
-        rows, cols = img.shape[:2]
-        if img.dtype == np.uint32:  # ready-made pixels
-            self._buffer = np.ascontiguousarray(img)
-            fmt = QImage.Format.Format_ARGB32_Premultiplied
-        else:
-            lo, hi = self.levels
-            scale = 255.0 / (hi - lo) if hi > lo else 0.0
-            with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit: clipped to 255
-                steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
-            np.clip(steps, 0, 255, out=steps)
-            steps = np.rint(steps, out=steps).astype(np.uint8)
-            if img.ndim == 2:
-                self._buffer = _bgra(self.lut).take(steps)
-            else:
-                self._buffer = np.empty((rows, cols, 4), np.uint8)
-                self._buffer[..., :3] = steps[..., 2::-1]  # RGB -> B, G, R
-                self._buffer[..., 3] = 255
-            fmt = QImage.Format.Format_ARGB32_Premultiplied  # opaque: premultiplied is the same, and fastest
-        return QImage(self._buffer.data, cols, rows, cols * 4, fmt)
-
-    def paint(self, painter: QPainter, option, widget=None):
-        if self.image is None:
-            return
-        if self._qimage is None:
-            self._qimage = self._render()
-        painter.drawImage(self.boundingRect(), self._qimage)
-
-
-def outlined(cell_px: float, count: int) -> bool:
-    """Whether highlighted cells are outlined (and so need no tint over their colour)."""
-    return cell_px >= MIN_OUTLINE_PX and count <= MAX_OUTLINES
-
-
-class HighlightTint(CellImage):
-    """The probe's cells tinted green, only where the overlay cannot outline them: a tint over a cell big
-    enough for an outline hid the very colour the student was hovering to read."""
-
-    def __init__(self, overlay: CellOverlay):
-        super().__init__()
-        self._overlay = overlay
-
-    def paint(self, painter: QPainter, option, widget=None):
-        t = painter.worldTransform()
-        if not outlined(math.hypot(t.m11(), t.m12()), len(self._overlay.highlight)):
-            super().paint(painter, option, widget)
-
-
-class Heatmap(pg.GraphicsView):
+class Heatmap(QWidget):
     """A map of cells that reports the cell under the mouse; editable maps also report strokes."""
 
     cellHovered = Signal(int, int)  # row, col; (-1, -1) when the mouse leaves
@@ -240,20 +268,13 @@ class Heatmap(pg.GraphicsView):
     cellDoubleClicked = Signal(int, int)
 
     def __init__(self, parent=None):
-        super().__init__(parent, background="w")
-        self.setFrameShape(self.Shape.NoFrame)
+        super().__init__(parent)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.setAntialiasing(False)
-        self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0)
-        self.setCentralItem(self.box)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel itself
         self.image = CellImage()
         self.overlay = CellOverlay()
-        self.overlay.setZValue(2)
-        self.mask = HighlightTint(self.overlay)  # probe highlight fill (RGBA, mostly transparent)
-        self.mask.setZValue(1)
-        for item in (self.image, self.mask, self.overlay):
-            self.box.addItem(item)
+        self.mask = CellImage()  # the probe's cells tinted, where the overlay cannot outline them
         self.shape = (0, 0)
         self.levels = (0.0, 1.0)
         self._lut = None
@@ -261,6 +282,11 @@ class Heatmap(pg.GraphicsView):
         self._last_cell = None
         self._highlight: np.ndarray | None = None  # 2-D bool, or None
         self._fit_size: QSize | None = None  # the size fit() asked for
+        self._geometry = None  # ((shape, width, height, pixel ratio), MapGeometry)
+
+    def viewport(self) -> QWidget:
+        """The widget that takes the mouse: the map itself (code that drives maps sends its events here)."""
+        return self
 
     # ------------------------------------------------------------------ data
     def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
@@ -273,14 +299,14 @@ class Heatmap(pg.GraphicsView):
         self.levels = levels
         if shape != self.shape:
             self.shape = shape
-            self.overlay.set_shape(shape)
-            self.box.setRange(QRectF(0, 0, shape[1], shape[0]), padding=0)
-            self._paint_mask()
+            self._apply_highlight()
         self.overlay.set_values(values if values.ndim == 2 else None, levels, lut)
+        self.update()
 
     def set_show_values(self, show: bool):
-        self.overlay.show_values = show
-        self.overlay.update()
+        if show != self.overlay.show_values:
+            self.overlay.show_values = show
+            self.update()
 
     def set_highlight(self, mask):
         """Light the cells where the 2-D boolean `mask` is True (the probe's field on this map; None: none)."""
@@ -289,74 +315,112 @@ class Heatmap(pg.GraphicsView):
             return
         if mask is not None and self._highlight is not None and np.array_equal(mask, self._highlight):
             return
+        old = self._highlight
         self._highlight = None if mask is None else mask.copy()
-        self._paint_mask()
+        self._apply_highlight()
+        self._update_cells(old, self._highlight)
 
-    def _paint_mask(self):
-        rows, cols = self.shape
+    def _apply_highlight(self):
         mask = self._highlight
-        if mask is not None and mask.shape != (rows, cols):  # the map changed shape: the old field is gone
+        if mask is not None and mask.shape != self.shape:  # the map changed shape: the old field is gone
             mask = self._highlight = None
-        self.mask.setVisible(mask is not None)  # an empty mask would still cost a full draw
         # outlines only for a field small enough to read them (a lit 128×128 field is a fill, not 16k boxes)
-        outlined = mask is not None and np.count_nonzero(mask) <= 1024
-        self.overlay.highlight = [tuple(rc) for rc in np.argwhere(mask).tolist()] if outlined else []
-        self.overlay.update()
-        if mask is None:
+        few = mask is not None and np.count_nonzero(mask) <= MAX_OUTLINES
+        self.overlay.highlight = [tuple(rc) for rc in np.argwhere(mask).tolist()] if few else []
+        if mask is not None:
+            self.mask.set_image(mask.astype(np.uint32) * HIGHLIGHT_PIXEL)  # one multiply, no per-cell indexing
+
+    def _update_cells(self, *masks):
+        """Repaint only the cells these masks (old and new highlight) cover: a hover leaves the rest alone."""
+        if not self.isVisible():
             return
-        self.mask.set_image(mask.astype(np.uint32) * HIGHLIGHT_PIXEL)  # one multiply, no per-cell indexing
+        geo = self.map_geometry()
+        area = QRect()
+        for mask in masks:
+            if mask is not None:
+                area = area.united(geo.area_of(np.argwhere(mask)))
+        self.update(area)
 
     def set_hatched(self, pad):
         """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
         pad = tuple(int(v) for v in pad)
         if pad != self.overlay.hatched:
             self.overlay.hatched = pad
-            self.overlay.update()
+            self.update()
 
     def set_cursor(self, cell):
+        old = self.overlay.cursor
         self.overlay.cursor = None if cell is None else tuple(cell)
-        self.overlay.update()
+        if old != self.overlay.cursor and self.isVisible():
+            geo = self.map_geometry()
+            cells = [c for c in (old, self.overlay.cursor) if c is not None]
+            self.update(geo.area_of(np.array(cells)))
+
+    def size_for(self, cell_px: float) -> QSize:
+        """The size at which every cell is `cell_px` pixels square."""
+        rows, cols = self.shape
+        return QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px)))
 
     def fit(self, cell_px: float):
         """Ask for the size at which every cell is `cell_px` pixels square (the layout applies it).
 
         A size hint, not a fixed size: a view that tries several cell sizes to find the largest that fits
-        resizes each map once, when its layout runs, not once per try (a resize costs a pyqtgraph re-range).
+        resizes each map once, when its layout runs, not once per try.
         """
-        rows, cols = self.shape
-        size = QSize(max(8, round(cols * cell_px)), max(8, round(rows * cell_px)))
+        size = self.size_for(cell_px)
         if size != self._fit_size:
             self._fit_size = size
             self.updateGeometry()
 
     def sizeHint(self):  # noqa: N802 (Qt name)
-        return QSize(self._fit_size) if self._fit_size is not None else super().sizeHint()
+        return QSize(self._fit_size) if self._fit_size is not None else QSize(160, 160)
 
     def minimumSizeHint(self):  # noqa: N802 (Qt name)
-        return QSize(self._fit_size) if self._fit_size is not None else super().minimumSizeHint()
-
-    def resizeEvent(self, ev):
-        super().resizeEvent(ev)
-        rows, cols = getattr(self, "shape", (0, 0))  # pyqtgraph calls this from its own __init__
-        if rows and cols:  # keep the whole map in view at the new size (without it hovers paint 2x slower)
-            self.box.setRange(QRectF(0, 0, cols, rows), padding=0)
+        return QSize(self._fit_size) if self._fit_size is not None else QSize(8, 8)
 
     # ------------------------------------------------------------------ geometry
+    def map_geometry(self) -> MapGeometry:
+        """Where the cells are at the current size, shape and pixel ratio (made again when one changes)."""
+        key = (self.shape, self.width(), self.height(), self.devicePixelRatioF())
+        if self._geometry is None or self._geometry[0] != key:
+            self._geometry = (key, MapGeometry(*key))
+        return self._geometry[1]
+
+    def cell_px(self) -> float:
+        """The on-screen size of one cell."""
+        return self.map_geometry().cell
+
     def cell_at(self, pos) -> tuple[int, int] | None:
         """The (row, col) under a widget position, or None outside the map."""
-        p = self.image.mapFromScene(self.mapToScene(QPoint(int(pos.x()), int(pos.y()))))
-        r, c = math.floor(p.y()), math.floor(p.x())
-        rows, cols = self.shape
-        return (r, c) if 0 <= r < rows and 0 <= c < cols else None
+        if not all(self.shape):
+            return None
+        return self.map_geometry().cell_at(pos.x(), pos.y())
 
     def cell_center(self, row: int, col: int) -> QPoint:
         """Widget coordinates of the centre of a cell (tests drive the mouse with this)."""
-        return self.mapFromScene(self.image.mapToScene(QPointF(col + 0.5, row + 0.5)))
+        return self.cell_rect(row, col).center().toPoint()
 
     def cell_rect(self, row: int, col: int) -> QRectF:
-        a = self.mapFromScene(self.image.mapToScene(QPointF(col, row)))
-        b = self.mapFromScene(self.image.mapToScene(QPointF(col + 1, row + 1)))
-        return QRectF(QPointF(a), QPointF(b))
+        return self.map_geometry().cell_rect(row, col)
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, ev):
+        painter = QPainter(self)
+        area = ev.rect()
+        painter.fillRect(area, Qt.GlobalColor.white)
+        if not all(self.shape):
+            painter.end()
+            return
+        geo = self.map_geometry()
+        rows, cols = geo.cells_in(area)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        painter.drawImage(geo.rect, self.image.qimage())
+        if self._highlight is not None and not outlined(geo.cell, np.count_nonzero(self._highlight)):
+            painter.drawImage(geo.rect, self.mask.qimage())  # a tint over the lit cells
+        if len(rows) and len(cols):
+            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+            self.overlay.paint(painter, geo, rows, cols)
+        painter.end()
 
     # ------------------------------------------------------------------ mouse
     def mousePressEvent(self, ev):
@@ -414,7 +478,7 @@ class ColorBar(QWidget):
         self.lut = DIVERGING
         self._height: int | None = None  # the height fit_height() asked for
         self._picture = None  # (size, levels, lut) -> the legend drawn at that size
-        self.setFixedWidth(42)
+        self.setFixedWidth(COLORBAR_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
 
@@ -426,7 +490,7 @@ class ColorBar(QWidget):
             self.updateGeometry()
 
     def sizeHint(self):  # noqa: N802 (Qt name)
-        return QSize(42, self._height) if self._height is not None else super().sizeHint()
+        return QSize(COLORBAR_WIDTH, self._height) if self._height is not None else super().sizeHint()
 
     def set_levels(self, levels, lut):
         levels = (float(levels[0]), float(levels[1]))

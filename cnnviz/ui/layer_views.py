@@ -10,21 +10,44 @@ bigger cells (map_layout).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+)
 
-from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
-from cnnviz.ui.heatmap import ColorBar, Heatmap
-from cnnviz.ui.map_layout import LevelFlow, ZoomControl, arrangements
+from cnnviz.ui.colormaps import (
+    DIVERGING,
+    GREYS,
+    format_value,
+    input_levels,
+    symmetric_levels,
+)
+from cnnviz.ui.heatmap import COLORBAR_WIDTH, ColorBar, Heatmap
+from cnnviz.ui.map_layout import (
+    Arrangement,
+    LevelCard,
+    LevelFlow,
+    ZoomControl,
+    arrangements,
+)
 from cnnviz.ui.texts import describe_layer, shape_text
 from cnnviz.ui.vector_view import VectorCard, is_probabilities
 
 RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
+SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
 MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
 MIN_COLORBAR_PX = 64  # a map's own colour bar (range per map) needs this much height for its three labels
+MAPS_SPACING = 4  # between maps, and between a level's headers
+COLUMN_MARGINS = (6, 6, 6, 6)  # a level's border to its maps: every pixel of width goes to the cells
 
 
 def map_cell_px(shape, cell_px: float) -> float:
@@ -72,29 +95,25 @@ def _invalidate(layout):
     layout.invalidate()
 
 
-class MapCard(QWidget):
+class MapCard(LevelCard):
     """One channel: caption above, heatmap with its colour bar beside it."""
 
     def __init__(self, level: int, channel: int, caption: str, parent=None):
-        super().__init__(parent)
+        super().__init__(Heatmap(), caption, parent)
         self.level, self.channel = level, channel
-        self.caption = QLabel(caption)
-        self.caption.setStyleSheet("color: #444;")
-        self.heatmap = Heatmap()
-        self.colorbar = ColorBar()
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        box.addWidget(self.caption)
-        row = QHBoxLayout()
-        row.setSpacing(4)
-        row.addWidget(self.heatmap, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.colorbar)
-        box.addLayout(row)
 
     def show_map(self, values, levels, lut):
         self.heatmap.set_data(values, levels, lut)
         self.colorbar.set_levels(levels, lut)
+
+    def fit(self, cell_px: float):
+        self.heatmap.fit(map_cell_px(self.heatmap.shape, cell_px))
+        self.colorbar.fit_height(max(self.heatmap.sizeHint().height(), MIN_COLORBAR_PX))
+
+    def size_for(self, cell_px: float) -> QSize:
+        """The card's size hint once fitted to `cell_px`."""
+        view = self.heatmap.size_for(map_cell_px(self.heatmap.shape, cell_px))
+        return self.size_at(view, max(view.height(), MIN_COLORBAR_PX))
 
 
 class LevelColumn(QFrame):
@@ -117,13 +136,14 @@ class LevelColumn(QFrame):
         self._selected: bool | None = None
         self.colorbar = ColorBar()  # one legend for the whole column when its maps share a colour range
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(8, 6, 8, 6)
-        outer.setSpacing(4)
+        outer.setContentsMargins(*COLUMN_MARGINS)
+        outer.setSpacing(MAPS_SPACING)
         for w in (self.title, self.subtitle, self.detail):
             outer.addWidget(w)
         maps = QHBoxLayout()
+        maps.setSpacing(MAPS_SPACING)
         self.box = QGridLayout()
-        self.box.setSpacing(4)
+        self.box.setSpacing(MAPS_SPACING)
         self.across = 1
         maps.addLayout(self.box)
         maps.addWidget(self.colorbar)
@@ -135,6 +155,27 @@ class LevelColumn(QFrame):
         self.cards.append(card)
         i = len(self.cards) - 1
         self.box.addWidget(card, i // self.across, i % self.across)
+
+    def size_at(self, cell_px: float, across: int, compact: bool) -> QSize:
+        """The column's size hint with its maps fitted to `cell_px`, `across` in a row, headers compact or not
+        (what its layout would answer, by arithmetic: the fit asks this for many sizes)."""
+        self.ensurePolished()  # style-sheet fonts decide the headers' widths
+        heads = [self.title.sizeHint(), self.subtitle.sizeHint()] + ([] if compact else [self.detail.sizeHint()])
+        cards = [card.size_for(cell_px) for card in self.cards]
+        widths = [max(c.width() for c in cards[i::across]) for i in range(min(across, len(cards)))]
+        heights = [max(c.height() for c in cards[i:i + across]) for i in range(0, len(cards), across)]
+        maps_w = sum(widths) + MAPS_SPACING * (len(widths) - 1)
+        maps_h = sum(heights) + MAPS_SPACING * (len(heights) - 1)
+        if not self.colorbar.isHidden():
+            maps_w += MAPS_SPACING + COLORBAR_WIDTH
+        inner = max([maps_w] + [h.width() for h in heads])
+        if not compact:  # the wrapped description takes the height it needs at the column's width
+            heads[-1] = QSize(inner, self.detail.heightForWidth(inner))
+        frame = self.contentsMargins()
+        left, top, right, bottom = COLUMN_MARGINS
+        height = sum(h.height() for h in heads) + maps_h + MAPS_SPACING * len(heads)
+        return QSize(inner + left + right + frame.left() + frame.right(),
+                     height + top + bottom + frame.top() + frame.bottom())
 
     def arrange(self, across: int) -> None:
         """The maps in rows of `across` (channel order reads left to right, then down)."""
@@ -183,6 +224,7 @@ class LayerViews(QScrollArea):
         self.show_values = True
         self.zoom = 1.0  # the user's factor on top of the fitted cell size
         self._fitted = MAX_CELL_PX
+        self._arrangement = None  # the one the fit chose
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
         self.setWidgetResizable(True)
@@ -216,32 +258,33 @@ class LayerViews(QScrollArea):
 
     def set_zoom(self, zoom: float):
         self.zoom = max(0.25, min(4.0, zoom))
-        self._set_cells(self._fitted * self.zoom)
+        self._lay_out(self._fitted * self.zoom)
         self.zoom_control.show_zoom(self.zoom)
 
     # ------------------------------------------------------------------ sizes
-    def _fit_cell(self) -> int:
-        """Arrange the levels and return the largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which they fit.
+    def _fit_cell(self) -> tuple[Arrangement, int]:
+        """The arrangement and the largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which the levels fit.
 
         Best: everything without scrolling, in the arrangement (rows of levels, channels side by side) with
-        the biggest cells. Else: the same choice with the view scrolling down only.
+        the biggest cells. Else: the same choice with the view scrolling down only. The many tries are
+        answered by arithmetic (`_size_at`); only the winner is laid out.
         """
         room = self.maximumViewportSize()
         scrollbar = self.verticalScrollBar().sizeHint().width()
 
-        def fits(cell, width, height):
-            self._set_cells(cell)
-            hint = self._content.sizeHint()
-            return hint.width() <= width and hint.height() <= height
-
-        def largest(width, height, above):
+        def largest(arrangement, width, height, above):
             """The largest cell that fits, if it is above `above` (else None)."""
-            if not fits(max(MIN_CELL_PX, above + 1), width, height):
+            def fits(cell):
+                hint = self._size_at(arrangement, cell)
+                return hint.width() <= width and hint.height() <= height
+
+            lo = max(MIN_CELL_PX, above + 1)
+            if not fits(lo):
                 return None
-            lo, hi = max(MIN_CELL_PX, above + 1), MAX_CELL_PX  # fits at lo; find the largest that fits
+            hi = MAX_CELL_PX  # fits at lo; find the largest that fits
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                lo, hi = (mid, hi) if fits(mid, width, height) else (lo, mid - 1)
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
             return lo
 
         channels = max(len(column.cards) for column in self.columns)
@@ -249,42 +292,59 @@ class LayerViews(QScrollArea):
         # without scrolling if anything fits; else scrolling down only (a horizontal bar hides the last level),
         # first at most a second screenful
         scrolled = room.width() - scrollbar
-        for width, height in ((room.width(), room.height()), (scrolled, 2 * room.height()), (scrolled, 1 << 30)):
+        for width, height in ((room.width(), room.height()), (scrolled, 2 * room.height())):
             best, best_cell = None, MIN_CELL_PX - 1
             for arrangement in candidates:
-                self._arrange(arrangement)
                 # a later (less lecture-like) arrangement must win by 2 px, not by rounding
-                cell = largest(width, height, best_cell + (1 if best is not None else 0))
+                cell = largest(arrangement, width, height, best_cell + (1 if best is not None else 0))
                 if cell is not None:
                     best, best_cell = arrangement, cell
             if best is not None:
-                self._arrange(best)
-                return best_cell
-        self._arrange(candidates[-1])  # the narrowest: the least to scroll sideways
-        return MIN_CELL_PX
+                return best, best_cell
+        # Longer than two screens whatever the cells: readable cells, in the arrangement that needs the least
+        # scrolling (bigger cells would only push the last levels, the prediction, further down).
+        options = []
+        for arrangement in candidates:
+            cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1)
+            if cell is not None:
+                cell = min(cell, SCROLLED_CELL_PX)
+                options.append((self._size_at(arrangement, cell).height(), -cell, arrangement))
+        if options:
+            _, cell, arrangement = min(options, key=lambda o: o[:2])
+            return arrangement, -cell
+        return candidates[-1], MIN_CELL_PX  # the narrowest: the least to scroll sideways
 
-    def _arrange(self, arrangement) -> None:
-        self._content.arrange(arrangement.rows)
+    def _size_at(self, arrangement, cell_px: float) -> QSize:
+        """The levels' size hint in `arrangement` at `cell_px`, by arithmetic (no layout pass)."""
+        sizes = [column.size_at(cell_px, arrangement.across(len(column.cards)), arrangement.compact)
+                 for column in self.columns]
+        return self._content.size_at(sizes, arrangement.rows)
+
+    def _lay_out(self, cell_px: float):
+        """Size every map for `cell_px` and put the levels in the chosen arrangement.
+
+        In this order, and the rows made anew: a level's place in its row caches the height the level
+        takes for its width (its description wraps), and Qt keeps that cache when only the maps inside
+        change size; made after the maps are sized, each level gets its true height.
+        """
+        for column in self.columns:
+            for card in column.cards:
+                card.fit(cell_px)
+        arrangement = self._arrangement
+        self._content.arrange(arrangement.rows, again=True)
         for column in self.columns:
             column.arrange(arrangement.across(len(column.cards)))
             column.detail.setVisible(not arrangement.compact)
             column.subtitle.setToolTip(column.detail.text() if arrangement.compact else "")
-
-    def _set_cells(self, cell_px: float):
-        for column in self.columns:
-            for card in column.cards:
-                if isinstance(card, VectorCard):
-                    card.fit(cell_px)
-                    continue
-                card.heatmap.fit(map_cell_px(card.heatmap.shape, cell_px))
-                card.colorbar.fit_height(max(card.heatmap.sizeHint().height(), MIN_COLORBAR_PX))
-        # Qt refreshes nested layouts' cached size hints only when it lays them out; the fit asks before that
+        # a widget's new size hint reaches the layout it sits in, not the nested layouts around that one
         _invalidate(self._content.layout())
 
     def _apply_sizes(self):
         self._room = self.maximumViewportSize()
-        self._fitted = self._fit_cell() if self.columns else MAX_CELL_PX
-        self._set_cells(self._fitted * self.zoom)
+        if not self.columns:
+            return
+        self._arrangement, self._fitted = self._fit_cell()
+        self._lay_out(self._fitted * self.zoom)
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)

@@ -11,9 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.ui.heatmap import COLORBAR_WIDTH, ColorBar
+
+CARD_SPACING = 2  # caption to view
+BAR_SPACING = 4  # view to its colour bar
+FLOW_MARGIN, ROW_SPACING, LEVEL_SPACING = 6, 10, 2  # around the levels, between rows, between a level and an arrow
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,39 @@ def _arrow(text: str, parent: QWidget) -> QLabel:
     return arrow
 
 
+class LevelCard(QWidget):
+    """One map or vector of a level: its caption above, the view with its own colour bar beside it.
+
+    `size_at(view)` is the size this layout takes around a view of that size: the layer views try many
+    cell sizes to find the largest that fits, and arithmetic answers that without a layout pass per try.
+    """
+
+    def __init__(self, view: QWidget, caption: str, parent=None):
+        super().__init__(parent)
+        self.caption = QLabel(caption)
+        self.caption.setStyleSheet("color: #444;")
+        self.heatmap = view  # a map or a vector strip: the views address both by this name
+        self.colorbar = ColorBar()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(CARD_SPACING)
+        box.addWidget(self.caption)
+        row = QHBoxLayout()
+        row.setSpacing(BAR_SPACING)
+        row.addWidget(self.heatmap, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.colorbar)
+        box.addLayout(row)
+
+    def size_at(self, view: QSize, bar_height: int) -> QSize:
+        """The card's size hint with a view of size `view` and (when shown) a colour bar `bar_height` tall."""
+        caption = self.caption.sizeHint()
+        width, height = view.width(), view.height()
+        if not self.colorbar.isHidden():
+            width += BAR_SPACING + COLORBAR_WIDTH
+            height = max(height, bar_height)
+        return QSize(max(caption.width(), width), caption.height() + CARD_SPACING + height)
+
+
 class LevelFlow(QWidget):
     """The level columns left to right with arrows between them, in one or more rows."""
 
@@ -67,10 +113,24 @@ class LevelFlow(QWidget):
         self.columns: list = []
         self.rows = 1
         self._outer = QVBoxLayout(self)
-        self._outer.setContentsMargins(6, 6, 6, 6)
-        self._outer.setSpacing(10)
+        self._outer.setContentsMargins(FLOW_MARGIN, FLOW_MARGIN, FLOW_MARGIN, FLOW_MARGIN)
+        self._outer.setSpacing(ROW_SPACING)
         self._outer.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self._arrows: list[QLabel] = []
+        self._arrows: list[QLabel] = []  # made once, reused by every arrangement
+        self._arrow_size: QSize | None = None
+
+    def size_at(self, sizes: list[QSize], rows: int) -> QSize:
+        """The size hint of the levels in `rows` rows when the level columns' hints are `sizes`."""
+        if self._arrow_size is None:  # every arrow is alike: measure a spare one
+            self._arrows.append(_arrow("→", self))
+            self._arrow_size = self._arrows[-1].sizeHint()
+        arrow = self._arrow_size
+        width = height = 0
+        for n, run in enumerate(split_levels(len(sizes), max(1, min(rows, len(sizes) or 1)))):
+            items = [sizes[i] for i in run] + [arrow] * sum(1 for i in run if i > 0)
+            width = max(width, sum(s.width() for s in items) + LEVEL_SPACING * (len(items) - 1))
+            height += max(s.height() for s in items) + (ROW_SPACING if n else 0)
+        return QSize(width + 2 * FLOW_MARGIN, height + 2 * FLOW_MARGIN)
 
     def set_columns(self, columns: list) -> None:
         """Take these LevelColumns (old ones not among them are deleted) and lay them out in one row."""
@@ -85,10 +145,13 @@ class LevelFlow(QWidget):
         self.rows = 0
         self.arrange(1)
 
-    def arrange(self, rows: int) -> None:
-        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next)."""
+    def arrange(self, rows: int, again: bool = False) -> None:
+        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next).
+
+        `again`: lay them out anew even in the same rows (LayerViews._lay_out says why).
+        """
         rows = max(1, min(rows, len(self.columns) or 1))
-        if rows == self.rows:
+        if rows == self.rows and not again:
             return
         self.rows = rows
         while self._outer.count():
@@ -97,10 +160,7 @@ class LevelFlow(QWidget):
                 while item.layout().count():
                     item.layout().takeAt(0)
                 item.layout().deleteLater()
-        for arrow in self._arrows:
-            arrow.hide()
-            arrow.deleteLater()
-        self._arrows = []
+        arrows = iter(self._arrows)
         for run in split_levels(len(self.columns), rows):
             row = QHBoxLayout()
             row.setSpacing(2)
@@ -108,14 +168,18 @@ class LevelFlow(QWidget):
             self._outer.addLayout(row)  # first: what is added to it below gets this widget as parent
             for level in run:
                 if level > 0:
-                    arrow = _arrow("→", self)
-                    self._arrows.append(arrow)
+                    arrow = next(arrows, None)
+                    if arrow is None:
+                        arrow = _arrow("→", self)
+                        self._arrows.append(arrow)
                     row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
                     arrow.show()  # counted by the layout now (the fit measures it)
                 row.addWidget(self.columns[level], 0, Qt.AlignmentFlag.AlignTop)
                 self.columns[level].show()
             row.addStretch(1)
         self._outer.addStretch(1)
+        for arrow in arrows:  # fewer levels than before: the spare arrows wait hidden
+            arrow.hide()
 
 
 def _keys(standard: QKeySequence.StandardKey) -> str:

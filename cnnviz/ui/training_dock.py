@@ -169,7 +169,7 @@ class TrainingDock(QWidget):
         row.setContentsMargins(4, 4, 4, 4)
         for widget in (data, how):
             widget.setMaximumWidth(430)
-        run.setMaximumWidth(250)
+        run.setFixedWidth(250)  # the numbers change every step: the dock must not re-lay itself out for them
         row.addLayout(left)
         row.addWidget(run)
         row.addWidget(self.views, 1)
@@ -186,6 +186,7 @@ class TrainingDock(QWidget):
         self.run.progressed.connect(self._on_progress)
         self.run.stateChanged.connect(self._on_state)
         self.run.ended.connect(self._on_ended)
+        self.run.interrupted.connect(self.show_message)  # an edit paused the run: how to go on
         self.document.structureChanged.connect(self._update_layers)
         self.document.layerChanged.connect(lambda _: self._update_layers())
 
@@ -383,8 +384,7 @@ class TrainingDock(QWidget):
 
     def _on_ended(self, reason, message):
         self._redraw.stop()
-        # The run hands its Trainer.optimizer_state() over where ui/training_run.py provides it.
-        self._optimizer_state = getattr(self.run, "optimizer_state", None)
+        self._optimizer_state = self.run.optimizer_state  # Trainer.optimizer_state() where the run ended
         self.plot.redraw()
         if reason == "diverged":
             self.show_message(message, error=True)

@@ -32,6 +32,7 @@ class TrainingPlot(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
         self.plots["accuracy"].setYRange(0, 1)
         self.points = {key: ([], []) for key, *_ in CURVES}
+        self._drawn = {}  # points each curve was last given, by key
         self.curves = {}
         for key, plot, colour, dashed in CURVES:
             pen = pg.mkPen(colour, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else None)
@@ -52,6 +53,7 @@ class TrainingPlot(QWidget):
         for key in self.points:
             self.points[key] = ([], [])
             self.curves[key].setData([], [])
+        self._drawn = {}
 
     def add(self, step: int, progress):
         """One Progress at global step `step`: the epoch's running loss and accuracy; validation at an
@@ -67,8 +69,11 @@ class TrainingPlot(QWidget):
                 ys.append(value)
 
     def redraw(self):
+        """Hand pyqtgraph the curves that have new points (validation gets one an epoch; a scatter costs)."""
         for key, (xs, ys) in self.points.items():
-            self.curves[key].setData(np.asarray(xs, float), np.asarray(ys, float))
+            if len(xs) != self._drawn.get(key):
+                self.curves[key].setData(np.asarray(xs, float), np.asarray(ys, float))
+                self._drawn[key] = len(xs)
 
     def count(self, key: str) -> int:
         return len(self.points[key][0])

@@ -1,168 +1,190 @@
 """A training run off the GUI thread and out of its process.
 
-The core's Trainer.fit runs in a process of its own (train_in_process) on a copy of the pipeline, so the
-window never waits for a step, never shares Python's GIL with one, and a step never sees a half-made edit.
-`TrainingWorker`, in a QThread, starts it and turns its messages into signals: the progress of every step
-and a copy of the weights at most SNAPSHOTS_PER_S times a second (and whenever it pauses or ends); the GUI
-shows them through Document.show_trained_weights, which pushes no undo step. When the run ends the
-Document gets one undo step for all of it (Document.commit_training).
+The core's Trainer.fit runs in a process of its own (ui/training_process.py) on a copy of the pipeline, so
+the window never waits for a step, never shares Python's GIL with one, and a step never sees a half-made
+edit. `TrainingWorker`, in a QThread, starts it and turns its messages into signals: the progress of every
+step, and the weights training changes at most SNAPSHOTS_PER_S times a second, each only once the window
+has shown the last (SnapshotPacer decides when: after the user's hand, within a share of the GUI's time).
+Document.show_trained_weights shows them, pushing no undo step and recomputing from the first trained
+layer only. When the run ends the Document gets one undo step for it
+(Document.commit_training).
 
 `TrainingRun` is the GUI side: start, pause, step one batch, resume, cancel. Painting the input goes on
-while it trains; any other edit (the pipeline, the weights, the input's shape) first stops the run, keeps
-what it learned as its undo step, and says so (`interrupted`). Undo and Redo wait while a run is open.
+while it trains. Any other edit (the pipeline, the weights, the input) first pauses the run, takes the
+weights it has reached, keeps what it learned so far as its own undo step, and says so (`interrupted`):
+Resume or Step go on from the edited weights with the optimizer's state (Adam's moments and step count,
+momentum) kept. An edit the run cannot go on with (a trained weight changes shape) ends it instead, with
+the reason. Undo and Redo wait while a run is open.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 
-import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication
 
 from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
 from cnnviz.ui.commands import PaintCellsCommand
+from cnnviz.ui.training_process import changing_weights, train_in_process
 
-SNAPSHOTS_PER_S = 15  # the maps, the filters and the prediction follow at this rate, or as fast as they draw
-
-
-def train_in_process(conn, pipeline, data, settings, metrics, go, cancel, budget, drawn):
-    """The run, in its own process (its own GIL: the window's painting never waits for a step): Trainer.fit
-    step by step, sending ("progress", [Progress, ...]), ("weights", [...]) at most SNAPSHOTS_PER_S times a
-    second and only once the window has drawn the last ones (`drawn`), ("paused", None), and at the end
-    ("end", (reason, message, confusion, weights))."""
-    def snapshot():
-        return [layer.get_weights() if layer.built else [] for layer in pipeline.layers]
-
-    def send(pending, force=False):
-        if pending:
-            conn.send(("progress", pending))
-        if force or drawn.is_set():
-            drawn.clear()
-            conn.send(("weights", snapshot()))
-
-    reason, message, confusion = "done", "", None
-    try:
-        trainer = Trainer(pipeline, loss=settings.loss, optimizer=settings.optimizer_config(), metrics=metrics,
-                          seed=settings.seed)
-        steps = trainer.fit(data.x, data.y, epochs=settings.epochs, batch_size=settings.batch_size,
-                            validation_split=settings.validation_split)
-        pending, last = [], time.perf_counter()
-        while True:
-            if not go.is_set():
-                send(pending, force=True)
-                pending = []
-                conn.send(("paused", None))
-                go.wait()
-            if cancel.is_set():
-                reason = "cancelled"
-                break
-            try:
-                progress = next(steps)
-            except StopIteration:
-                break
-            pending.append(progress)
-            if progress.stopped:
-                reason, message = "diverged", progress.stopped
-                break
-            with budget.get_lock():
-                if budget.value > 0:
-                    budget.value -= 1
-                    if budget.value == 0:
-                        go.clear()
-            now = time.perf_counter()
-            if now - last >= 1 / SNAPSHOTS_PER_S or progress.val_loss is not None:
-                send(pending)
-                pending, last = [], now
-        steps.close()
-        send(pending)
-        if reason == "done" and data.classification and settings.validation_split > 0:
-            confusion = confusion_matrix(trainer, data, settings.validation_split)
-    except ConfigError as e:
-        reason, message = "error", str(e)
-    conn.send(("end", (reason, message, confusion, snapshot())))
-    conn.close()
+PAUSE_WAIT_S = 30.0  # an edit waits this long at most for the step under way (a big network's step: ~0.4 s)
+QUIET_S, MAX_WAIT_S = 0.15, 1.0  # a snapshot waits for the hand to rest this long, but no longer than that
+SHARE = 1 / 3  # of the GUI thread's time at most for showing snapshots: the rest is the user's
+INPUT = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove, QEvent.Type.Wheel,
+         QEvent.Type.KeyPress, QEvent.Type.KeyRelease}
 
 
-def confusion_matrix(trainer, data, validation_split) -> np.ndarray:
-    """Counts [true class, predicted class] over the validation samples (Keras's split: the last ones)."""
-    cut = int(len(data.x) * (1 - validation_split))
-    predicted = trainer.predict(data.x[cut:]).argmax(axis=-1)
-    classes = len(data.class_names)
-    matrix = np.zeros((classes, classes), np.int64)
-    np.add.at(matrix, (np.asarray(data.y[cut:], np.int64), predicted), 1)
-    return matrix
+def _by_level(weights: dict) -> dict:
+    """The process's 0-based layer indices as the Document's 1-based ones."""
+    return {i + 1: arrays for i, arrays in weights.items()}
 
 
 class TrainingWorker(QObject):
-    """Lives in a QThread that starts the training process and turns its messages into signals."""
+    """Lives in a QThread that starts the training process and turns its messages into signals. The GUI
+    thread sends the commands (ui/training_process.py lists them); this thread only receives."""
 
     progressed = Signal(object)  # list of Progress since the last emission
-    weights = Signal(object)  # every layer's weights (copies)
-    paused = Signal()
+    weights = Signal(object, int)  # {layer: arrays} training changed, the number of pauses before them
+    paused = Signal(int)  # the number of pauses so far (this one included)
+    refused = Signal(str)  # the process could not take an edited pipeline
     finished = Signal(str, str)  # reason ("done", "cancelled", "diverged", "error"), message
 
     def __init__(self, pipeline, data, settings, metrics):
         super().__init__()
         self.pipeline, self.data, self.settings, self.metrics = pipeline, data, settings, metrics
-        self.steps = 0
+        self.steps = 0  # the trainer's steps (they go on across pauses)
+        self.optimizer_state = {"iterations": 0}  # where the optimizer stood when the run ended
         self.confusion = None  # validation confusion matrix (classes × classes) after a classifier's run
-        self.last_weights = [layer.get_weights() if layer.built else [] for layer in pipeline.layers]
+        self.last_weights = _by_level(changing_weights(pipeline))
+        self.pauses = 0
+        self.paused_step = 0
+        self._paused = threading.Event()  # set by this thread on "paused" (and at the end)
         context = multiprocessing.get_context("spawn")  # no fork of a process that runs Qt's threads
         self._context = context
-        self._go, self._cancel, self.drawn = context.Event(), context.Event(), context.Event()
-        self._go.set()
-        self.drawn.set()
-        self._budget = context.Value("i", 0)  # steps left before pausing (step mode); 0 = run on
+        self._receive, self._reply = context.Pipe(duplex=False)
+        self._commands_out, self._commands = context.Pipe(duplex=False)
+        self._ended = False
 
     # called from the GUI thread
+    def _send(self, kind, arg=None):
+        try:
+            self._commands.send((kind, arg))
+        except (BrokenPipeError, OSError):  # the process has ended: its "end" is on its way
+            pass
+
     def pause(self):
-        self._go.clear()
+        self._send("pause")
 
-    def resume(self):
-        with self._budget.get_lock():
-            self._budget.value = 0
-        self._go.set()
+    def go(self, steps=None):
+        self._paused.clear()
+        self._send("go", steps)
 
-    def step(self):
-        with self._budget.get_lock():
-            self._budget.value = 1
-        self._go.set()
+    def drawn(self):
+        self._send("drawn")
+
+    def use_pipeline(self, pipeline):
+        self._send("pipeline", pipeline)
 
     def cancel(self):
-        self._cancel.set()
-        self._go.set()
+        self._send("cancel")
+
+    def pause_now(self) -> bool:
+        """Pause and wait until the process has (its weights are then `last_weights`); False when it ended."""
+        if not self._paused.is_set():
+            self.pause()
+            self._paused.wait(PAUSE_WAIT_S)
+        return self._paused.is_set() and not self._ended
 
     @Slot()
     def run(self):
-        receive, send = self._context.Pipe(duplex=False)
         process = self._context.Process(target=train_in_process, daemon=True, args=(
-            send, self.pipeline, self.data, self.settings, self.metrics, self._go, self._cancel, self._budget,
-            self.drawn))
+            self._commands_out, self._reply, self.pipeline, self.data, self.settings, self.metrics))
         process.start()
-        send.close()
+        self._reply.close()
+        self._commands_out.close()
         reason, message = "error", "the training process ended without a word"
         while True:
             try:
-                kind, payload = receive.recv()
+                kind, payload = self._receive.recv()
             except EOFError:
                 break
             if kind == "progress":
                 self.steps = payload[-1].step
                 self.progressed.emit(payload)
             elif kind == "weights":
-                self.last_weights = payload
-                self.weights.emit(payload)
+                self.last_weights = _by_level(payload)
+                self.weights.emit(self.last_weights, self.pauses)
             elif kind == "paused":
-                self.paused.emit()
+                self.paused_step, weights = payload
+                self.last_weights = _by_level(weights)
+                self.pauses += 1
+                self._paused.set()
+                self.paused.emit(self.pauses)
+            elif kind == "refused":
+                self.refused.emit(payload)
             else:
-                reason, message, self.confusion, self.last_weights = payload
+                reason, message, self.confusion, weights, self.optimizer_state = payload
+                self.last_weights = _by_level(weights)
                 break
-        receive.close()
+        self._ended = True
+        self._paused.set()  # an edit waiting for a pause waits no more
+        self._receive.close()
         process.join(10)
         self.finished.emit(reason, message)
         self.thread().quit()  # the GUI thread may be waiting for this thread (stop): no queued quit
+
+
+class SnapshotPacer(QObject):
+    """When the window shows the run's snapshots: after the user's hand (a snapshot waits until mouse and keys
+    have rested QUIET_S, at most MAX_WAIT_S), and the next one is asked for only once this one has been
+    applied and painted and the window has had (1/SHARE − 1) times that long to itself."""
+
+    def __init__(self, show, ask, parent=None):
+        super().__init__(parent)
+        self._show, self._ask = show, ask  # show(snapshot) applies it; ask() requests the next one
+        self._pending, self._since, self._input = None, 0.0, float("-inf")
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self._try)
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() in INPUT:
+            self._input = time.monotonic()
+        return False
+
+    def offer(self, snapshot):
+        if self._pending is None:
+            self._since = time.monotonic()
+        self._pending = snapshot
+        self._try()
+
+    def drop(self):
+        self._pending = None
+        self._timer.stop()
+
+    def close(self):
+        self.drop()
+        QApplication.instance().removeEventFilter(self)
+
+    def _try(self):
+        if self._pending is None:
+            return
+        now = time.monotonic()
+        rest, waited = QUIET_S - (now - self._input), now - self._since
+        if rest > 0 and waited < MAX_WAIT_S:
+            self._timer.start(int(1000 * min(rest, MAX_WAIT_S - waited)) + 1)
+            return
+        snapshot, self._pending = self._pending, None
+        self._show(snapshot)
+        QTimer.singleShot(0, lambda: self._painted(now))  # after the repaints it asked for
+
+    def _painted(self, start):
+        cost = time.monotonic() - start
+        QTimer.singleShot(int(1000 * cost * (1 / SHARE - 1)), self._ask)
 
 
 class TrainingRun(QObject):
@@ -170,7 +192,8 @@ class TrainingRun(QObject):
 
     progressed = Signal(object)  # one Progress (every step, in order)
     stateChanged = Signal(str)  # "running", "paused", "idle"
-    ended = Signal(str, str)  # reason, message (also for an interruption by an edit)
+    ended = Signal(str, str)  # reason, message (also for an edit the run cannot go on with)
+    interrupted = Signal(str)  # an edit paused the run: what happened and how to go on
 
     def __init__(self, document, blocked_actions=(), parent=None):
         super().__init__(parent)
@@ -179,12 +202,19 @@ class TrainingRun(QObject):
         self.state = "idle"
         self.worker: TrainingWorker | None = None
         self.thread: QThread | None = None
-        self.before: list | None = None  # the weights when the run started (its undo step goes back here)
+        self.before: list | None = None  # the weights this part of the run started from (its undo step)
         self.history: list = []  # every Progress of every run since the data was chosen
         self.step_offset = 0  # steps of the earlier runs, so the plot goes on where they stopped
         self.confusion = None
+        self.optimizer_state: dict | None = None  # where the optimizer stood when the last run ended
         self._committing = False
+        self._check: Trainer | None = None  # the run's network in the GUI: may an edit go on training?
+        self._edited = False  # the Document holds edits the process has not been sent
+        self._edit: str | None = None  # the edit the guard let through, until it has landed
+        self._part_start = 0  # the trainer's step where this part of the run (its undo step) began
+        self._synced = 0  # pauses whose weights the Document holds (older snapshots are stale)
         document.undo_stack.guard = self._guard
+        document.undo_stack.indexChanged.connect(self._after_edit)  # push() has run the edit's redo()
 
     @property
     def active(self) -> bool:
@@ -196,20 +226,22 @@ class TrainingRun(QObject):
         settings.check()
         doc = self.document
         doc.flush()
-        pipeline = doc.pipeline.copy()
-        for i, layer in enumerate(pipeline.layers, start=1):
-            layer.trainable = i not in settings.frozen
-        Trainer(pipeline.copy(), loss=settings.loss, optimizer=settings.optimizer_config(),
-                metrics=metrics if data.classification else ())  # refusals now, in the GUI thread
+        pipeline = self._run_copy(doc.pipeline, settings.frozen)
+        metrics = metrics if data.classification else ()
+        self._check = Trainer(pipeline.copy(), loss=settings.loss, optimizer=settings.optimizer_config(),
+                              metrics=metrics)  # refusals now, in the GUI thread
         self.before = doc.all_weights()
         self.confusion = None
-        self.worker = TrainingWorker(pipeline, data, settings, metrics if data.classification else ())
+        self._edited, self._part_start, self._synced = False, 0, 0
+        self.worker = TrainingWorker(pipeline, data, settings, metrics)
         self.thread = QThread()
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.progressed.connect(self._on_progress)
         self.worker.weights.connect(self._on_weights)
-        self.worker.paused.connect(lambda: self._set_state("paused"))
+        self._pacer = SnapshotPacer(self._show_snapshot, self._ask_snapshot, self)
+        self.worker.paused.connect(self._on_paused)
+        self.worker.refused.connect(lambda message: self.stop("interrupted", message))
         self.worker.finished.connect(self._on_finished)
         for action in self.blocked_actions:
             action.blockSignals(True)
@@ -217,19 +249,33 @@ class TrainingRun(QObject):
         self._set_state("running")
         self.thread.start()
 
+    @staticmethod
+    def _run_copy(pipeline, frozen):
+        copy = pipeline.copy()
+        for i, layer in enumerate(copy.layers, start=1):
+            layer.trainable = i not in frozen
+        return copy
+
     def pause(self):
         if self.worker is not None:
             self.worker.pause()
 
     def resume(self):
-        if self.worker is not None:
-            self.worker.resume()
-            self._set_state("running")
+        self._go(None)
 
     def step(self):
-        if self.worker is not None:
-            self.worker.step()
-            self._set_state("running")
+        self._go(1)
+
+    def _go(self, steps):
+        if self.worker is None:
+            return
+        if self._edited:  # the process takes the edited layers, keeping its optimizer's state
+            self.worker.use_pipeline(self._run_copy(self.document.pipeline, self.worker.settings.frozen))
+            self._edited = False
+        if self.before is None:  # a new part of the run after an edit: its own undo step
+            self.before = self.document.all_weights()
+        self.worker.go(steps)
+        self._set_state("running")
 
     def cancel(self):
         if self.worker is not None:
@@ -250,33 +296,60 @@ class TrainingRun(QObject):
         self.history, self.step_offset = [], 0
 
     # ------------------------------------------------------------------ worker signals (queued to this thread)
+    def _mine(self) -> bool:
+        return self.worker is not None and self.sender() is self.worker  # not a late signal of a run gone
+
     def _on_progress(self, batch):
-        if self.worker is None or self.sender() is not self.worker:
-            return  # a late signal of a run already ended
+        if not self._mine():
+            return
         for progress in batch:
             self.history.append((self.step_offset, progress))
             self.progressed.emit(progress)
 
-    def _on_weights(self, weights):
-        if self.worker is not None and self.sender() is self.worker:
+    def _on_weights(self, weights, pauses):
+        if self._mine():
+            self._pacer.offer((weights, pauses))
+
+    def _show_snapshot(self, snapshot):
+        weights, pauses = snapshot
+        if self.worker is not None and pauses >= self._synced:  # else sent before a pause the Document took
             self.document.show_trained_weights(weights)
             self.document.flush()
-            self.worker.drawn.set()
+
+    def _ask_snapshot(self):
+        if self.worker is not None:
+            self.worker.drawn()
+
+    def _on_paused(self, pauses):
+        if not self._mine():
+            return
+        if pauses > self._synced:
+            self._take_pause()
+        self._set_state("paused")
+
+    def _take_pause(self):
+        worker = self.worker
+        self._pacer.drop()  # a snapshot from before the pause: the pause's own weights are newer
+        self.document.show_trained_weights(worker.last_weights)
+        self.document.flush()
+        self._synced = worker.pauses
 
     def _on_finished(self, reason, message):
-        if self.worker is not None and self.sender() is self.worker:
+        if self._mine():
             self.thread.wait()
             self._finish(self.worker, reason, message)
 
     def _finish(self, worker, reason, message):
         self.worker = None
+        self._pacer.close()
+        self._pacer.deleteLater()
         thread, self.thread = self.thread, None
         thread.deleteLater()
         worker.deleteLater()
-        self.document.show_trained_weights(worker.last_weights)  # the last steps may not have been sent
-        self.confusion = worker.confusion
-        steps = worker.steps
-        self.step_offset += steps
+        if not self._edited:  # else the Document holds edits the process never saw
+            self.document.show_trained_weights(worker.last_weights)
+        self.confusion, self.optimizer_state = worker.confusion, worker.optimizer_state
+        self.step_offset += worker.steps
         for action in self.blocked_actions:
             action.blockSignals(False)
         stack = self.document.undo_stack
@@ -284,21 +357,52 @@ class TrainingRun(QObject):
             self.blocked_actions[0].setEnabled(stack.canUndo())
             if len(self.blocked_actions) > 1:
                 self.blocked_actions[1].setEnabled(stack.canRedo())
-        if steps:
+        self._commit_part(worker)
+        self._check = None
+        self._set_state("idle")
+        self.ended.emit(reason, message)
+
+    def _commit_part(self, worker):
+        """The steps since this part of the run began as one undo step."""
+        steps = worker.steps - self._part_start
+        if steps and self.before is not None:
             self._committing = True
             try:
                 self.document.commit_training(self.before, f"Train {steps} steps ({worker.data.kind})")
             finally:
                 self._committing = False
-        self._set_state("idle")
-        self.ended.emit(reason, message)
+        self.before, self._part_start = None, worker.steps
 
+    # ------------------------------------------------------------------ an edit during the run
     def _guard(self, command):
+        """Before an edit lands: pause the run, take the weights it reached and keep them as one undo step."""
         if self.worker is None or self._committing or isinstance(command, PaintCellsCommand):
             return
+        worker = self.worker
+        if not worker.pause_now():  # it ended meanwhile: the run is over before the edit lands
+            self.stop("done", "")
+            return
+        if worker.pauses > self._synced:
+            self._take_pause()
+        self._commit_part(worker)
+        self._edited, self._edit = True, command.text()
+        self._set_state("paused")
+
+    def _after_edit(self, _index=None):
+        """Once the edit has landed: go on from it, or say why the run cannot."""
+        text, self._edit = self._edit, None
+        if self.worker is None or text is None:
+            return
         step = self.step_offset + self.worker.steps
-        self.stop("interrupted", f"Training paused at step {step}: “{command.text()}” changes what it learns. "
-                                 "What it learned so far is one undo step; Train goes on from these weights.")
+        try:
+            self._check.use_pipeline(self._run_copy(self.document.pipeline, self.worker.settings.frozen))
+        except ConfigError as e:
+            self.stop("interrupted", f"Training stopped at step {step}: after “{text}” it cannot go on ({e}). "
+                                     "What it learned is one undo step; Train starts a new run from these "
+                                     "weights, Reset goes back to the weights before training.")
+            return
+        self.interrupted.emit(f"Training paused at step {step} for “{text}”. Resume or Step goes on from it "
+                              "with the optimizer's state kept; the steps before are one undo step.")
 
     def _set_state(self, state):
         if state != self.state:

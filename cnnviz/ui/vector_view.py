@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
 from cnnviz.ui.grid_painter import ACCENT, GRID_LINE, MARK, pixel_font
-from cnnviz.ui.heatmap import ColorBar
+from cnnviz.ui.map_layout import LevelCard
 
 STRIP_ROWS = 8  # cells in one column of a strip before it wraps into the next (height is what a screen lacks)
 DETAIL_LIMIT = 64  # longer vectors are a block of small cells without index labels or numbers
@@ -258,8 +258,12 @@ class VectorStrip(QWidget):
         """Size the entries after the maps' cell size `cell_px`."""
         self.cell_px = cell_px
         self.layout_ = vector_layout(self.values.size, cell_px, self.bars, self.labels)
-        w, h = self.layout_.size
-        self.setFixedSize(QSize(math.ceil(w) + 2, math.ceil(h) + 2))
+        self.setFixedSize(self.size_for(cell_px, self.layout_))
+
+    def size_for(self, cell_px: float, layout: VectorLayout | None = None) -> QSize:
+        """The strip's size with its entries sized after the maps' cell size `cell_px`."""
+        w, h = (layout or vector_layout(self.values.size, cell_px, self.bars, self.labels)).size
+        return QSize(math.ceil(w) + 2, math.ceil(h) + 2)
 
     def sizeHint(self):  # noqa: N802 (Qt name)
         w, h = self.layout_.size
@@ -294,27 +298,14 @@ class VectorStrip(QWidget):
         super().leaveEvent(ev)
 
 
-class VectorCard(QWidget):
+class VectorCard(LevelCard):
     """A vector level in the layer views: caption, the strip (or bars) and its colour bar (strips only)."""
 
     channel = 0  # a vector has one "channel": the views address its cards as maps' cards
 
     def __init__(self, level: int, caption: str, parent=None):
-        super().__init__(parent)
+        super().__init__(VectorStrip(), caption, parent)
         self.level = level
-        self.caption = QLabel(caption)
-        self.caption.setStyleSheet("color: #444;")
-        self.heatmap = VectorStrip()  # named as MapCard's map: the views treat both alike
-        self.colorbar = ColorBar()
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        box.addWidget(self.caption)
-        row = QHBoxLayout()
-        row.setSpacing(4)
-        row.addWidget(self.heatmap, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.colorbar)
-        box.addLayout(row)
 
     def show_vector(self, values, levels, lut, bars: bool, labels=None):
         self.heatmap.set_data(values, levels, lut, bars, labels)
@@ -323,6 +314,11 @@ class VectorCard(QWidget):
     def fit(self, cell_px: float):
         self.heatmap.fit(cell_px)
         self.colorbar.setFixedHeight(max(self.heatmap.height(), 64))
+
+    def size_for(self, cell_px: float) -> QSize:
+        """The card's size hint once fitted to `cell_px`."""
+        strip = self.heatmap.size_for(cell_px)
+        return self.size_at(strip, max(strip.height(), 64))
 
 
 @dataclass(frozen=True)

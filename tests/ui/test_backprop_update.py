@@ -108,3 +108,33 @@ def test_a_frozen_layer_says_it_has_no_update(qtbot):
     view.optimizer_state = lambda: state
     view.refresh()
     assert "frozen in the last run" in view.weight_text.text()
+
+
+def test_after_a_run_in_the_dock_the_update_starts_from_the_runs_state(qtbot, tmp_path):
+    from test_training_dock import idle
+    from ui_support import make_window
+
+    doc = Document(Pipeline((6, 6, 1), [Conv2D(1, 3, name="student")]), LECTURE[:, :, None])
+    window = make_window(qtbot, tmp_path, doc)
+    dock = window.training_dock
+    assert dock.choose_data()  # the teacher task
+    dock.optimizer.setCurrentText("Adam")
+    dock.epochs.setValue(1)
+    view = window.backprop_view
+    view.lazy = False
+    doc.select_layer(1)
+    view.pick_weight(1, 1)
+    assert "step t = 1:" in view.weight_text.text()
+    assert dock.train()
+    idle(qtbot, dock)
+    steps = dock.run.step_offset
+    state = dock.optimizer_state()
+    assert steps > 1 and state["iterations"] == steps and state["places"] == [(1, 0), (1, 1)]
+    view.refresh()
+    text = view.weight_text.text()
+    assert f"step t = {steps + 1}, from the optimizer's state after {steps} steps" in text
+    m = state["slots"][0]["m"][1, 1, 0, 0]
+    assert m != 0 and f"m ← m + (g − m)(1 − β₁) = {fmt(m)} + " in text
+    dock.reset()  # back to the weights before training: the run's state goes with it
+    view.refresh()
+    assert "step t = 1:" in view.weight_text.text()

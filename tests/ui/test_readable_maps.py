@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.ui import settings
-from cnnviz.ui.heatmap import MIN_TEXT_CELL_PX
+from cnnviz.ui.heatmap import MIN_TEXT_CELL_PX, Heatmap
 
 ROOT = Path(__file__).parents[2]
 
@@ -32,12 +32,19 @@ def open_window(qtbot, tmp_path, size):
 
 
 def drawn(window) -> dict:
-    """{(level, channel): (numbers written?, cell px)} after painting the window."""
-    window.grab()
-    return {
-        (card.level, card.channel): (card.heatmap.overlay.values_drawn, card.heatmap.width() / card.heatmap.shape[1])
-        for card in window.layer_views.cards()
-    }
+    """{(level, channel): (numbers written?, cell px)} after painting each map where the user sees it
+    (scrolled into view when the views scroll)."""
+    views = window.layer_views
+    out = {}
+    for card in views.cards():
+        if not isinstance(card.heatmap, Heatmap):
+            continue  # a vector level: its strip and bars are checked on their own
+        views.ensureWidgetVisible(card, 0, 0)
+        QApplication.processEvents()
+        window.grab()
+        hm = card.heatmap
+        out[(card.level, card.channel)] = (hm.overlay.values_drawn, hm.cell_px())
+    return out
 
 
 @pytest.mark.parametrize("extra", [None, "Dropout"])
@@ -91,12 +98,11 @@ def test_every_map_writes_its_numbers_on_a_2x_screen(tmp_path):
     assert result["right"] <= result["views_right"]  # the last level is not clipped
 
 
-@pytest.mark.parametrize("size", [(1366, 768), pytest.param((1024, 700), marks=pytest.mark.xfail(
-    strict=True, reason="known regression (issue 13, open): since the views reuse their maps, a stride change "
-                        "at 1024×700 keeps 22 px cells and the last levels fall below the fold unpainted"))])
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 700)])
 def test_no_sideways_scrolling_after_a_stride_change(qtbot, tmp_path, size):
     """A stride change left a horizontal scroll bar although everything fitted; at 1024×700 the levels
-    wrap and scroll down instead of hiding the last level to the right."""
+    wrap and scroll down instead of hiding the last level to the right, and every map, reused or new,
+    takes the new cell size and writes its numbers."""
     window = open_window(qtbot, tmp_path, size)
     for stride in (2, 1, 3, 1):
         window.pipeline_panel.fields["strides"].boxes[0].setValue(stride)
@@ -104,3 +110,37 @@ def test_no_sideways_scrolling_after_a_stride_change(qtbot, tmp_path, size):
             QApplication.processEvents()
         assert window.layer_views.horizontalScrollBar().maximum() == 0, stride
         assert all(done for done, _ in drawn(window).values()), stride
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue 13): the cells reach 16 px, but the 9×9 up-sampled maps are "
+                   "drawn smaller (BIG_MAP_CELLS) at 14 px and write no numbers")
+def test_a_same_padding_session_writes_its_numbers_in_every_map_at_1366x768(qtbot, tmp_path):
+    """The seed with its Conv2D switched to padding="same" (6×6 maps on every level) had 15 px cells and
+    no numbers in any output map."""
+    window = open_window(qtbot, tmp_path, (1366, 768))
+    window.document.set_layer_param(1, "padding", "same")
+    for _ in range(3):
+        QApplication.processEvents()
+    assert window.document.level_shape(1) == (6, 6, 2)
+    maps = drawn(window)
+    assert len(maps) == 7 and all(done for done, _ in maps.values()), maps
+
+
+def test_the_digits_classifier_shows_its_prediction_without_sideways_scrolling(qtbot, tmp_path):
+    """The digits CNN (8 maps a level, then Flatten and the softmax's bars) at 1366×768: the levels wrap
+    and scroll down; the flattened strip and the probability bars are reached without a sideways scroll."""
+    window = open_window(qtbot, tmp_path, (1366, 768))
+    assert window.file_actions.open(str(ROOT / "resources" / "digits.cnnviz.json"))
+    for _ in range(3):
+        QApplication.processEvents()
+    views = window.layer_views
+    assert views.horizontalScrollBar().maximum() == 0
+    vectors = [card for card in views.cards() if len(card.heatmap.shape) == 1]
+    assert len(vectors) == 2  # Flatten's strip, Dense(softmax)'s bars
+    for card in vectors:
+        views.ensureWidgetVisible(card, 0, 0)
+        QApplication.processEvents()
+        rect = card.heatmap.rect().translated(card.heatmap.mapTo(views.viewport(), card.heatmap.rect().topLeft()))
+        assert views.viewport().rect().contains(rect), (card.level, rect)
+    maps = {key: done for key, (done, _) in drawn(window).items() if key[0] < vectors[0].level}
+    assert all(maps.values()), maps

@@ -104,6 +104,39 @@ class Trainer:
             if hasattr(layer, "restart_masks"):
                 layer.restart_masks((self.seed, i) if layer.seed is None else (self.seed, i, layer.seed))
 
+    def use_pipeline(self, pipeline: Pipeline) -> None:
+        """Go on training `pipeline` (an edited copy of this one) with the optimizer's state as it is: its
+        moments and step count belong to the trained weight arrays by position, so those must keep their
+        number and shapes. Layers whose configs are unchanged take the new weights in place (a Dropout
+        keeps its mask stream); otherwise the new layers are used, their masks restarted from the seed.
+        Refused (ConfigError naming the first difference) with nothing changed."""
+        if not isinstance(pipeline, Pipeline):
+            raise ConfigError(f"Trainer: not a pipeline: {pipeline!r}", param="pipeline")
+        pipeline.build()
+        old = self.pipeline
+        if pipeline.input_shape != old.input_shape:
+            raise ConfigError(f"Trainer: the input is now {pipeline.input_shape}, the data is {old.input_shape}",
+                              param="pipeline")
+        if len(pipeline.layers) != len(old.layers):
+            raise ConfigError(f"Trainer: the pipeline now has {len(pipeline.layers)} layers, the run trains "
+                              f"{len(old.layers)}", param="pipeline")
+        before, after = (_trained_shapes(p) for p in (old, pipeline))
+        if before != after:
+            k = next(k for k in range(max(len(before), len(after))) if before[k:k + 1] != after[k:k + 1])
+            said = [w[k] if k < len(w) else "nothing" for w in (before, after)]
+            raise ConfigError(f"Trainer: the trained weights would change shape ({said[0]} becomes {said[1]}): "
+                              "the optimizer's state no longer fits them", param="pipeline")
+        self._last_finite = None  # the edited weights are the ones to keep from here
+        if all(type(a) is type(b) and a.get_config() == b.get_config() for a, b in zip(old.layers, pipeline.layers)):
+            for a, b in zip(old.layers, pipeline.layers):
+                a.set_weights(b.get_weights())
+                a.trainable = b.trainable
+            return
+        self.pipeline = pipeline
+        for i, layer in enumerate(pipeline.layers):
+            if hasattr(layer, "restart_masks"):
+                layer.restart_masks((self.seed, i) if layer.seed is None else (self.seed, i, layer.seed))
+
     # ---- the parts of one step ------------------------------------------------------------------------
     def _check(self, x, y=None) -> tuple[np.ndarray, np.ndarray | None]:
         x = np.asarray(x)
@@ -149,14 +182,7 @@ class Trainer:
         return value, grad, metrics
 
     def _variables(self) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
-        """The weight arrays training changes, and where each sits (layer, index in get_weights())."""
-        arrays, places = [], []
-        for i, layer in enumerate(self.pipeline.layers):
-            for k, (attr, trainable) in enumerate(zip(layer.weight_attributes(), layer.trainable_weights())):
-                if trainable and layer.trainable:
-                    arrays.append(getattr(layer, attr))
-                    places.append((i, k))
-        return arrays, places
+        return _variables_of(self.pipeline)
 
     def _backward(self, inputs, grad, logits, training: bool, lowest: int) -> dict[int, list[np.ndarray]]:
         """Weight gradients per layer, from the last layer down to `lowest` (no layer below it trains)."""
@@ -295,3 +321,20 @@ class Trainer:
         x, _ = self._check(x)
         return np.concatenate([self._forward(x[lo : lo + batch_size], training=False)[1]
                                for lo in range(0, len(x), batch_size)])
+
+
+def _variables_of(pipeline: Pipeline) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """The weight arrays training changes, and where each sits (layer, index in get_weights())."""
+    arrays, places = [], []
+    for i, layer in enumerate(pipeline.layers):
+        for k, (attr, trainable) in enumerate(zip(layer.weight_attributes(), layer.trainable_weights())):
+            if trainable and layer.trainable:
+                arrays.append(getattr(layer, attr))
+                places.append((i, k))
+    return arrays, places
+
+
+def _trained_shapes(pipeline: Pipeline) -> list[str]:
+    """"Conv2D #1 kernel 3×3×1×4" for every array training changes, in the optimizer's order."""
+    return [f"{pipeline.layers[i].label} {pipeline.layers[i].weight_attributes()[k]} {'×'.join(map(str, a.shape))}"
+            for a, (i, k) in zip(*_variables_of(pipeline))]

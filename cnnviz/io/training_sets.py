@@ -7,15 +7,21 @@ task and the patterns take the pipeline's own input size; a folder is resized in
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cnnviz.core import ConfigError, Pipeline
 from cnnviz.core.layers import Conv2D, layer_from_config, layer_to_config
-from cnnviz.core.training import LOSSES, OPTIMIZERS, get_loss, get_optimizer, pattern_dataset, teacher_dataset
+from cnnviz.core.training import (
+    LOSSES,
+    OPTIMIZERS,
+    get_loss,
+    get_optimizer,
+    pattern_dataset,
+    teacher_dataset,
+)
 from cnnviz.core.training.data import DIAGONAL_FILTER, PATTERNS
 from cnnviz.io.datasets import class_folders, load_digits, load_image_folder
 

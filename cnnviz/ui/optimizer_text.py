@@ -56,20 +56,20 @@ def _adam(opt, n, old, new, w, g, eta):
     if opt.amsgrad:
         lines.append(f"v̂ ← max(v̂, v) = max({fmt(old['v_hat'])}, {fmt(new['v'])}) = {fmt(new['v_hat'])}")
         v_name = "v̂"
-    lines += [f"bias corrections at t = {t}: 1 − β₁<sup>{t}</sup> = {fmt(n['correction_1'])}, "
-              f"1 − β₂<sup>{t}</sup> = {fmt(n['correction_2'])}; α<sub>t</sub> = η·√(1 − β₂<sup>{t}</sup>)/"
-              f"(1 − β₁<sup>{t}</sup>) = {eta}·√{fmt(n['correction_2'])}/{fmt(n['correction_1'])} = "
-              f"{fmt(n['alpha'])}",
-              f"step α<sub>t</sub>·m/(√{v_name} + ε) = {fmt(n['alpha'])}·{par(new['m'])}/({fmt(n['root'])} + "
-              f"{fmt(opt.epsilon)}) = {fmt(n['step'])}",
+    lines += [(f"bias corrections at t = {t}: 1 − β₁<sup>{t}</sup> = {fmt(n['correction_1'])}, "
+               f"1 − β₂<sup>{t}</sup> = {fmt(n['correction_2'])}; α<sub>t</sub> = η·√(1 − β₂<sup>{t}</sup>)/"
+               f"(1 − β₁<sup>{t}</sup>) = {eta}·√{fmt(n['correction_2'])}/{fmt(n['correction_1'])} = "
+               f"{fmt(n['alpha'])}"),
+              (f"step α<sub>t</sub>·m/(√{v_name} + ε) = {fmt(n['alpha'])}·{par(new['m'])}/({fmt(n['root'])} + "
+               f"{fmt(opt.epsilon)}) = {fmt(n['step'])}"),
               f"w ← w − step = {w} − {par(n['step'])} = <b>{fmt(n['w_new'])}</b>"]
     return lines
 
 
 def _rmsprop(opt, n, old, new, w, g, eta):
     rho = fmt(opt.rho)
-    lines = [f"running average v ← ρ·v + (1 − ρ)·g² = {rho}·{fmt(old['velocity'])} + (1 − {rho})·{g}² = "
-             f"{fmt(new['velocity'])}"]
+    lines = [(f"running average v ← ρ·v + (1 − ρ)·g² = {rho}·{fmt(old['velocity'])} + (1 − {rho})·{g}² = "
+              f"{fmt(new['velocity'])}")]
     if opt.centered:
         lines.append(f"mean gradient ḡ ← ρ·ḡ + (1 − ρ)·g = {rho}·{par(old['average_gradient'])} + (1 − {rho})·{g} "
                      f"= {fmt(new['average_gradient'])}; under the root: v − ḡ² + ε = {fmt(n['denominator'])}")

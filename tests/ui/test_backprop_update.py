@@ -87,11 +87,11 @@ def test_the_update_line_is_the_optimizers_next_step(qtbot, case, steps):
         assert f"running average v ← ρ·v + (1 − ρ)·g² = 0.9·{fmt(trainer.optimizer.get_state()['slots'][0]['velocity'][CELL]) if steps else '0'}" in text
         assert f"= {fmt(slots['velocity'])}<br>" in text
         if case == "rmsprop-momentum":
-            assert f"momentum M ← μ·M + η·g/√(v + ε) = 0.5·" in text and f"= {fmt(slots['momentum'])}<br>" in text
+            assert "momentum M ← μ·M + η·g/√(v + ε) = 0.5·" in text and f"= {fmt(slots['momentum'])}<br>" in text
         else:
             assert "momentum M" not in text
     elif case == "sgd-momentum":
-        assert f"velocity m ← μ·m − η·g = 0.9·" in text and f"= {fmt(slots['momentum'])}<br>" in text
+        assert "velocity m ← μ·m − η·g = 0.9·" in text and f"= {fmt(slots['momentum'])}<br>" in text
         assert f"w ← w + m = {fmt(w0)} + {par(slots['momentum'])} = <b>{fmt(w1)}</b>" in text
     else:
         assert f"w ← w − η·g = {fmt(w0)} − {fmt(float(np.float32(0.05)))}·{par(g)} = <b>{fmt(w1)}</b>" in text
@@ -103,7 +103,7 @@ def test_the_update_line_is_the_optimizers_next_step(qtbot, case, steps):
 
 def test_a_frozen_layer_says_it_has_no_update(qtbot):
     settings = CASES["adam"]
-    doc, view, trainer, teacher = setup(qtbot, settings, 0)
+    _, view, _, _ = setup(qtbot, settings, 0)
     state = {"iterations": 5, "slots": [], "places": []}  # the last run trained no array of layer 1
     view.optimizer_state = lambda: state
     view.refresh()

@@ -34,12 +34,16 @@ def test_the_point_under_the_mouse_is_read_out(qtbot):
         plot.plots[name].getViewBox().autoRange(padding=0.05)
     qtbot.wait(50)
     assert plot.readout.text() == "Move the mouse over the plot to read a point."
+    qtbot.mouseMove(plot.view.viewport(), QPoint(2, 2))  # from elsewhere: the move below is a real one
+    qtbot.wait(60)
     qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "loss", 5, 2.0 / 5))
-    qtbot.waitUntil(lambda: plot.readout.text().startswith("step 5:"), timeout=3000)  # rate-limited to 30/s
+    qtbot.waitUntil(lambda: plot.readout.text().startswith("step 5:"), timeout=10_000)  # rate-limited to 30/s
     assert plot.readout.text() == "step 5: training loss 0.4"
+    qtbot.wait(60)  # the readout follows the mouse at most 30 times a second
     qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "accuracy", 40, 0.75))
-    qtbot.waitUntil(lambda: "validation accuracy" in plot.readout.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "validation accuracy" in plot.readout.text(), timeout=10_000)
     assert plot.readout.text() == "step 40: validation accuracy 0.75"
+    qtbot.wait(60)
     qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "accuracy", 20, 0.5))
-    qtbot.waitUntil(lambda: plot.readout.text().startswith("step 20:"), timeout=3000)
+    qtbot.waitUntil(lambda: plot.readout.text().startswith("step 20:"), timeout=10_000)
     assert plot.readout.text() == "step 20: training accuracy 0.5"

@@ -95,24 +95,3 @@ def input_gradient_terms(layer: Conv2D, x_shape, kernel: np.ndarray, dy: np.ndar
                 if 0 <= i < dy.shape[0] and 0 <= j < dy.shape[1]:
                     terms.append((i, j, o, a, b, float(kernel[a, b, c, o]), float(dy[i, j, o])))
     return terms
-
-
-def optimizer_step_numbers(optimizer: str, learning_rate: float, w: float, g: float, momentum: float = 0.0,
-                           beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, m: float = 0.0,
-                           v: float = 0.0, t: int = 1) -> dict:
-    """The numbers of one update of one weight, by Keras's rules (docs/training.md, "Optimizers"): SGD's
-    w − η·g (with momentum: m ← μ·m − η·g, w + m), Adam's m, v, α_t and step, RMSprop's v and step."""
-    lr = float(np.float32(learning_rate))
-    if optimizer == "SGD":
-        m_new = momentum * m - lr * g
-        return {"m": m_new, "w": w + m_new if momentum else w - lr * g, "lr": lr}
-    if optimizer == "Adam":
-        m_new = m + (g - m) * (1 - beta_1)
-        v_new = v + (g * g - v) * (1 - beta_2)
-        alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
-        step = alpha * m_new / (np.sqrt(v_new) + epsilon)
-        return {"m": m_new, "v": v_new, "alpha": float(alpha), "step": float(step), "w": w - float(step), "lr": lr}
-    rho = 0.9
-    v_new = rho * v + (1 - rho) * g * g
-    step = lr * g / np.sqrt(v_new + epsilon)
-    return {"v": v_new, "step": float(step), "w": w - float(step), "lr": lr}

@@ -51,6 +51,11 @@ def load_digits(path=DIGITS) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def class_folders(root: Path) -> list[str]:
+    """An image folder's classes: its sub-folders in alphabetical order (hidden ones left out)."""
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def load_image_folder(folder, size=None, mode="grey") -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(images (N, H, W, C) float32 in 0..1, labels (N,), class names) from `folder`/<class>/<image>.
 
@@ -64,7 +69,7 @@ def load_image_folder(folder, size=None, mode="grey") -> tuple[np.ndarray, np.nd
         raise SessionError(f"{root.name or root}: not a folder", path=root)
     if mode not in MODES:
         raise SessionError(f"image mode must be one of {', '.join(MODES)}, got {mode!r}", path=root)
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = class_folders(root)
     if len(classes) < 2:
         found = f"only {classes[0]!r}" if classes else "none"
         raise SessionError(f"{root.name}: needs one sub-folder per class and at least two classes, found {found}",

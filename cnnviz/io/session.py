@@ -119,9 +119,10 @@ def session_from_dict(data, source: str = "session") -> Session:
     view = _read_view(r, data.get("view", {}), len(layers))
     training = None
     if "training" in data:
-        from cnnviz.io.training_settings import read_training
+        from cnnviz.io.training_settings import check_class_names, read_training
 
         training = read_training(r, data["training"])
+        check_class_names(r, training, pipeline)
     return Session(x, pipeline, view, training)
 
 

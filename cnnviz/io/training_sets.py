@@ -8,14 +8,22 @@ task and the patterns take the pipeline's own input size; a folder is resized in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from cnnviz.core import ConfigError, Pipeline
 from cnnviz.core.layers import Conv2D, layer_from_config, layer_to_config
-from cnnviz.core.training import LOSSES, OPTIMIZERS, get_loss, get_optimizer, pattern_dataset, teacher_dataset
+from cnnviz.core.training import (
+    LOSSES,
+    OPTIMIZERS,
+    get_loss,
+    get_optimizer,
+    pattern_dataset,
+    teacher_dataset,
+)
 from cnnviz.core.training.data import DIAGONAL_FILTER, PATTERNS
-from cnnviz.io.datasets import load_digits, load_image_folder
+from cnnviz.io.datasets import class_folders, load_digits, load_image_folder
 
 DATA_KINDS = {
     "teacher": "Teacher: learn the lecture's diagonal filter from its outputs",
@@ -123,6 +131,7 @@ class TrainingSettings:
     validation_split: float = 0.2
     seed: int = 0
     frozen: tuple = ()  # 1-based indices of layers that do not train
+    class_names: tuple = ()  # the classifier's classes, in label order (the probability bars' labels)
 
     def optimizer_config(self) -> dict:
         config = {"learning_rate": self.learning_rate}
@@ -155,7 +164,8 @@ class TrainingSettings:
         data = {"source": "image_folder", "folder": self.folder} if self.data == "folder" else {"source": self.data}
         return {"loss": self.loss, "optimizer": self.optimizer_config(), "batch_size": self.batch_size,
                 "epochs": self.epochs, "seed": self.seed, "validation_split": self.validation_split,
-                "data": data, "frozen": list(self.frozen)}
+                "data": data, "frozen": list(self.frozen),
+                **({"class_names": list(self.class_names)} if self.class_names else {})}
 
     @classmethod
     def from_section(cls, section: dict) -> TrainingSettings:
@@ -169,7 +179,21 @@ class TrainingSettings:
                    learning_rate=float(config.get("learning_rate", cls.learning_rate)),
                    momentum=float(config.get("momentum", cls.momentum)), batch_size=section["batch_size"],
                    epochs=section["epochs"], validation_split=float(section["validation_split"]),
-                   seed=section["seed"], frozen=tuple(section.get("frozen", ()))).check()
+                   seed=section["seed"], frozen=tuple(section.get("frozen", ())),
+                   class_names=tuple(section.get("class_names", ())) or class_names_for(source)).check()
+
+
+def class_names_for(source: dict) -> tuple:
+    """The class names a training section's data source gives: the digits 0…9, the patterns' names, an
+    image folder's sub-folders (none when the folder is gone), none for the teacher task (a regression)."""
+    kind = source.get("source")
+    if kind == "digits":
+        return tuple(str(d) for d in range(10))
+    if kind == "patterns":
+        return PATTERNS
+    if kind == "image_folder" and Path(source.get("folder", "")).is_dir():
+        return tuple(class_folders(Path(source["folder"])))
+    return ()
 
 
 LOSS_NAMES = tuple(LOSSES)

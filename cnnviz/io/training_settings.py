@@ -4,6 +4,7 @@
                  "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001, ...}},
                  "batch_size": 32, "epochs": 5, "seed": 0, "validation_split": 0.0,
                  "frozen": [1],                                          (layers that do not train)
+                 "class_names": ["0", "1", ...],          (optional: the classifier's classes, label order)
                  "data": {"source": "digits"} | {"source": "teacher"}
                        | {"source": "patterns", "count": 200, "noise": 0.1, "seed": 0}
                        | {"source": "image_folder", "folder": "shapes/", "mode": "grey"}}
@@ -38,7 +39,7 @@ def read_training(r, data) -> dict:
     """The validated `training` section, normalised (loss and optimizer as full Keras configs)."""
     if not isinstance(data, dict):
         r.fail("training", f"expected an object of training settings, got {_show(data)}")
-    r.no_unknown_keys(data, {*DEFAULTS, "data", "frozen"}, "training")
+    r.no_unknown_keys(data, {*DEFAULTS, "data", "frozen", "class_names"}, "training")
     out = {**DEFAULTS, **data}
     try:
         out["loss"] = loss_to_config(get_loss(out["loss"]))
@@ -56,6 +57,8 @@ def read_training(r, data) -> dict:
     frozen = out.get("frozen", [])
     if not isinstance(frozen, list) or not all(_is_int(i) and i >= 1 for i in frozen):
         r.fail("training.frozen", f"expected a list of layer numbers (from 1), got {_show(frozen)}")
+    if "class_names" in data:
+        _read_class_names(r, data["class_names"])
     source = r.need(data, "data", "training")
     if not isinstance(source, dict) or source.get("source") not in SOURCES:
         r.fail("training.data.source", f"expected one of {', '.join(SOURCES)}, got "
@@ -64,6 +67,29 @@ def read_training(r, data) -> dict:
     if source["source"] == "image_folder" and not isinstance(source.get("folder"), str):
         r.fail("training.data.folder", f"expected the folder's path, got {_show(source.get('folder'))}")
     return out
+
+
+def _read_class_names(r, names):
+    if not isinstance(names, list):
+        r.fail("training.class_names", f"expected a list of names, got {_show(names)}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name.strip():
+            r.fail(f"training.class_names[{i}]", f"expected a name (text that is not empty), got {_show(name)}")
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        r.fail("training.class_names", f"{twice!r} is named twice")
+
+
+def check_class_names(r, training: dict | None, pipeline) -> None:
+    """The section's class names against the pipeline they label: one name per output of its last level."""
+    names = (training or {}).get("class_names")
+    if names is None:
+        return
+    shape = tuple(pipeline.output_shapes()[-1]) if pipeline.layers else tuple(pipeline.input_shape)
+    if len(shape) != 1:
+        r.fail("training.class_names", f"the pipeline ends in a {'×'.join(map(str, shape))} map, not in classes")
+    if len(names) != shape[0]:
+        r.fail("training.class_names", f"{len(names)} names for the pipeline's {shape[0]} outputs")
 
 
 def training_data(settings: dict, input_shape, classes: int):

@@ -19,12 +19,15 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import ConfigError
-from cnnviz.core.backprop import backward_pass, input_gradient_terms, optimizer_step_numbers, weight_gradient_terms
+from cnnviz.core.backprop import backward_pass, input_gradient_terms, weight_gradient_terms
 from cnnviz.core.layers import Conv2D
+from cnnviz.core.training import get_optimizer
+from cnnviz.core.training.optimizers import slots_at
 from cnnviz.ui.arithmetic.backward_stepper import BackwardStepper
 from cnnviz.ui.arithmetic.backward_steps import contributions, fmt, gather_rule, input_steps, weight_steps
 from cnnviz.ui.colormaps import DIVERGING, GREYS, symmetric_levels
 from cnnviz.ui.heatmap import Heatmap
+from cnnviz.ui.optimizer_text import update_text
 
 CELL_PX = 26
 MAX_TERMS = 12  # a sum longer than this is written with its first terms, "…", and its total
@@ -33,10 +36,12 @@ LINK = ("The weights being learned are the filter's numbers, shared by every win
 
 
 class BackpropView(QWidget):
-    def __init__(self, document, settings=lambda: None, target=lambda x: None, parent=None):
+    def __init__(self, document, settings=lambda: None, target=lambda x: None, optimizer_state=lambda: None,
+                 parent=None):
         super().__init__(parent)
         self.document = document
         self.settings = settings  # the training dock's TrainingSettings (optimizer, learning rate, loss)
+        self.optimizer_state = optimizer_state  # Trainer.optimizer_state() after the last run, or None
         self.target = target  # what the current input should give (None: no data chosen yet)
         self.weight_cell = (0, 0)
         self.input_cell = (0, 0)
@@ -220,23 +225,25 @@ class BackpropView(QWidget):
                  f"dy[i,j] over the {len(terms)} window positions",
                  f"= {body or '0'} = <b>{fmt(total)}</b> (the backward pass: {fmt(grad)})"]
         if settings is not None:
-            n = optimizer_step_numbers(settings.optimizer, settings.learning_rate, w, grad, momentum=settings.momentum)
-            eta = fmt(n["lr"])
-            if settings.optimizer == "SGD" and not settings.momentum:
-                lines.append(f"Update (SGD): w ← w − η·g = {fmt(w)} − {eta}·{fmt(grad)} = <b>{fmt(n['w'])}</b>")
-            elif settings.optimizer == "SGD":
-                lines.append(f"Update (SGD, momentum {fmt(settings.momentum)}, from m = 0): m ← μ·m − η·g = "
-                             f"{fmt(n['m'])}; w ← w + m = {fmt(w)} + {fmt(n['m'])} = <b>{fmt(n['w'])}</b>")
-            elif settings.optimizer == "Adam":
-                lines.append(f"Update (Adam, a first step from m = v = 0): m ← m + (g − m)(1 − β₁) = {fmt(n['m'])}; "
-                             f"v ← v + (g² − v)(1 − β₂) = {fmt(n['v'])}; α = η·√(1 − β₂)/(1 − β₁) = "
-                             f"{fmt(n['alpha'])}; step α·m/(√v + ε) = {fmt(n['step'])}; "
-                             f"w ← {fmt(w)} − {fmt(n['step'])} = <b>{fmt(n['w'])}</b>")
-            else:
-                lines.append(f"Update (RMSprop, from v = 0): v ← ρ·v + (1 − ρ)·g² = {fmt(n['v'])}; step "
-                             f"η·g/√(v + ε) = {fmt(n['step'])}; w ← {fmt(w)} − {fmt(n['step'])} = "
-                             f"<b>{fmt(n['w'])}</b>")
+            lines.append(self._update(settings, layer.index, (a, b, c, o), w, grad))
         return "<br>".join(lines)
+
+    def _update(self, settings, layer_number, position, w, grad) -> str:
+        """The optimizer's next step for kernel weight `position` of layer `layer_number`, from the state its
+        last run left (or from zeros)."""
+        optimizer = get_optimizer(settings.optimizer_config())
+        state, slots = self.optimizer_state(), None
+        if state is not None and "places" not in state:
+            state = None  # a run that ended before its optimizer said where it stood
+        if state is not None:
+            if (layer_number, 0) not in state["places"]:
+                return "This layer was frozen in the last run: training left its weights as they were."
+            slots = slots_at(state, state["places"].index((layer_number, 0)), position)
+            if slots is None and state["slots"] is not None:
+                state = None  # the kernel changed shape since that run: its slots no longer fit
+            else:
+                optimizer.iterations = state["iterations"]
+        return update_text(optimizer, optimizer.explain(w, grad, slots), state is not None)
 
     def _picked_input(self, x) -> tuple[int, int]:
         r, q = (min(v, n - 1) for v, n in zip(self.input_cell, x.shape[:2]))

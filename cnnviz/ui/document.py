@@ -102,6 +102,7 @@ class Document(QObject):
         self._pipeline = pipeline
         self._pipeline.build()
         self._training = False
+        self._class_names: tuple = ()
         self._selected = 1 if pipeline.layers else 0
         self._probe: Probe | None = None
         self._error: str | None = None
@@ -133,6 +134,19 @@ class Document(QObject):
     @property
     def training(self) -> bool:
         return self._training
+
+    @property
+    def class_names(self) -> tuple:
+        """The classes a classifier's last level stands for, in label order (the data's); () unknown."""
+        return self._class_names
+
+    def set_class_names(self, names):
+        """Name the classes (the training data's): the labels of the probability bars. No undo step: they
+        describe the data, they are not an edit of the model."""
+        names = tuple(str(n) for n in names)
+        if names != self._class_names:
+            self._class_names = names
+            self.outputsChanged.emit(len(self._pipeline.layers))  # the last level redraws with its labels
 
     @property
     def selected_layer(self) -> int:
@@ -295,6 +309,7 @@ class Document(QObject):
         before = self._snapshot()
         after = Snapshot(array, tuple(layers), weights, self._training, getattr(pipeline, "seed", 0))
         self.undo_stack.push(SnapshotCommand(self, before, after, 0, text))
+        self.set_class_names(())  # a new model: its data (and so its classes) is named again, if at all
         self.select_layer(1 if layers else 0)
 
     def set_training(self, training: bool):

@@ -97,7 +97,8 @@ class CellImage:
         else:
             lo, hi = self.levels
             scale = 255.0 / (hi - lo) if hi > lo else 0.0
-            steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
+            with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit: clipped to 255
+                steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
             np.clip(steps, 0, 255, out=steps)
             steps = np.rint(steps, out=steps).astype(np.uint8)
             if img.ndim == 2:

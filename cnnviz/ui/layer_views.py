@@ -480,7 +480,9 @@ class LayerViews(QScrollArea):
             return
         bars = is_probabilities(self.document.layer(column.level), array.shape)
         levels = (0.0, 1.0) if bars else global_levels or symmetric_levels(array)
-        column.cards[0].show_vector(array, levels, DIVERGING, bars)
+        names = self.document.class_names  # the data's classes label the bars when they fit
+        column.cards[0].show_vector(array, levels, DIVERGING, bars,
+                                    list(names) if bars and len(names) == array.size else None)
         column.show_legend(levels, DIVERGING, shared=not bars)
         column.colorbar.setVisible(not bars)
         column.cards[0].colorbar.hide()  # a strip's legend is the column's; bars need none

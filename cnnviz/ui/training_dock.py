@@ -53,6 +53,7 @@ class TrainingDock(QWidget):
         self.run = TrainingRun(document, blocked_actions, self)
         self.data = None
         self.initial_weights = None  # the weights before the first run on this data: Reset goes back here
+        self._optimizer_state = None  # Trainer.optimizer_state() where the last run on this data ended
         self.ask_folder = lambda: QFileDialog.getExistingDirectory(self, "A folder with one sub-folder per class")
         self.folder: str | None = None
 
@@ -226,7 +227,8 @@ class TrainingDock(QWidget):
             data=self.data_box.currentData(), folder=self.folder, loss=self.loss.currentText(),
             optimizer=self.optimizer.currentText(), learning_rate=float(self.learning_rate.value()),
             momentum=float(self.momentum.value()), batch_size=self.batch_size.value(), epochs=self.epochs.value(),
-            validation_split=float(self.validation.value()), seed=self.seed.value(), frozen=frozen)
+            validation_split=float(self.validation.value()), seed=self.seed.value(), frozen=frozen,
+            class_names=self.document.class_names)
 
     def apply_settings(self, s: TrainingSettings):
         self.data_box.setCurrentIndex(max(0, self.data_box.findData(s.data)))
@@ -241,6 +243,7 @@ class TrainingDock(QWidget):
         self.seed.setValue(s.seed)
         for i, item in self._layer_items():
             item.setCheckState(Qt.CheckState.Unchecked if i in s.frozen else Qt.CheckState.Checked)
+        self.document.set_class_names(s.class_names)
 
     def _optimizer_changed(self, name):
         self.learning_rate.setValue(DEFAULT_RATES.get(name, self.learning_rate.value()))
@@ -283,6 +286,8 @@ class TrainingDock(QWidget):
             return False
         self.data = data
         self.initial_weights = None
+        doc.set_class_names(data.class_names)
+        self._optimizer_state = None
         self.run.forget()
         self.plot.clear()
         self.loss.setCurrentText(CLASSIFIER_LOSS if data.classification else TEACHER_LOSS)
@@ -352,7 +357,13 @@ class TrainingDock(QWidget):
         before = doc.all_weights()
         doc.show_trained_weights(self.initial_weights)
         doc.commit_training(before, "Reset to the weights before training")
+        self._optimizer_state = None
         self.show_message("Back to the weights before training (Undo brings the trained ones back).")
+
+    def optimizer_state(self) -> dict | None:
+        """The optimizer's state where the last run on this data ended (its step count and slots, by layer),
+        for the backward step-through's update; None before a run, after Reset or new data."""
+        return self._optimizer_state
 
     def target_for(self, x):
         """What input `x` should give under the teacher task (None for other data: a classifier's target
@@ -403,6 +414,7 @@ class TrainingDock(QWidget):
 
     def _on_ended(self, reason, message):
         self._redraw.stop()
+        self._optimizer_state = self.run.optimizer_state  # Trainer.optimizer_state() where the run ended
         self.plot.redraw()
         if reason == "diverged":
             self.show_message(message, error=True)
@@ -463,6 +475,17 @@ def install_training_dock(window) -> TrainingDock:
 
     dock.ask_stop = ask
 
+    def keep_undo_off(*_):
+        """The stack turns Undo and Redo back on with every step pushed (a paint stroke during a run): while a
+        run is open they stay off, in the menu and on the toolbar (the run turns them on as it ends)."""
+        if dock.run.active:
+            a.undo.setEnabled(False)
+            a.redo.setEnabled(False)
+
+    stack = window.document.undo_stack
+    for signal in (stack.canUndoChanged, stack.canRedoChanged, dock.run.stateChanged):
+        signal.connect(keep_undo_off)  # after the actions' own connections: this one has the last word
+
     def guard() -> bool:
         if not dock.run.active:
             return True
@@ -471,7 +494,7 @@ def install_training_dock(window) -> TrainingDock:
         dock.run.stop("cancelled", "")
         return True
 
-    backprop = BackpropView(window.document, dock.settings, dock.target_for)
+    backprop = BackpropView(window.document, dock.settings, dock.target_for, dock.optimizer_state)
     window.add_panel("learning", "backprop", "Backpropagation", backprop)
     window.backprop_view = backprop
     backprop.stepper.export_action.triggered.connect(lambda: window.file_actions.export_animation(backprop.stepper))

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.core import Pipeline
-from cnnviz.core.backprop import backward_pass, input_gradient_terms, optimizer_step_numbers, weight_gradient_terms
+from cnnviz.core.backprop import backward_pass, input_gradient_terms, weight_gradient_terms
+from cnnviz.core.training import get_optimizer
 from cnnviz.core.layers import Conv2D, Dense, Flatten
 
 
@@ -85,8 +86,11 @@ def test_backward_pass_gradients_are_central_differences_of_the_loss():
 
 def test_update_numbers_follow_keras_rules():
     # docs/training.md's worked step: gradient 5 on weight 1, lr 0.1
-    assert optimizer_step_numbers("SGD", 0.1, 1.0, 5.0)["w"] == pytest.approx(0.5)
-    adam = optimizer_step_numbers("Adam", 0.1, 1.0, 5.0)
-    assert adam["m"] == pytest.approx(0.5) and adam["v"] == pytest.approx(0.025)
-    assert adam["w"] == pytest.approx(0.90000075, abs=2e-6)
-    assert optimizer_step_numbers("RMSprop", 0.1, 1.0, 5.0)["w"] == pytest.approx(0.68377221, abs=2e-6)
+    def first_step(name):
+        return get_optimizer({"class_name": name, "config": {"learning_rate": 0.1}}).explain(1.0, 5.0, None)
+
+    assert first_step("SGD")["w_new"] == pytest.approx(0.5)
+    adam = first_step("Adam")
+    assert adam["slots"]["m"] == pytest.approx(0.5) and adam["slots"]["v"] == pytest.approx(0.025)
+    assert adam["w_new"] == pytest.approx(0.90000075, abs=2e-6)
+    assert first_step("RMSprop")["w_new"] == pytest.approx(0.68377221, abs=2e-6)

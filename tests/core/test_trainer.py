@@ -118,8 +118,9 @@ def test_divergence_stops_at_that_step_and_keeps_the_last_finite_weights():
     assert last.stopped and f"step {last.step}" in last.stopped and "learning rate 1e+18" in last.stopped
     assert all(np.isfinite(w).all() for w in pipeline.layers[0].get_weights())
     assert trainer.steps == last.step - 1 and all(p.stopped is None for p in progress[:-1])
-    with pytest.raises(TrainingDiverged, match=f"step {last.step}: .*loss"):
-        trainer.train_on_batch(x[:2], y[:2])
+    with pytest.raises(TrainingDiverged, match="step .*: .*learning rate 1e\\+18"):
+        for _ in range(50):  # from the weights kept, the same learning rate diverges again
+            trainer.train_on_batch(x[:2], y[:2])
 
 
 def test_fit_can_be_stopped_at_any_step_and_reports_validation():
@@ -221,3 +222,31 @@ def test_batch_normalization_trains_on_batch_statistics_and_moves_its_averages()
     trainer.evaluate(x, y)
     for a, b in zip(model.layers[0].get_weights(), before):  # inference leaves the statistics alone
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_diverging_run_raises_no_numpy_warnings_and_keeps_weights_with_a_finite_loss():
+    import warnings
+
+    from cnnviz.core.layers import Conv2D
+    from cnnviz.core.training import teacher_dataset
+
+    student = Pipeline((6, 6, 1), [Conv2D(1, 3, name="student")])
+    from cnnviz.core.training.data import DIAGONAL_FILTER
+
+    teacher = Pipeline((6, 6, 1), [Conv2D(1, 3, name="teacher")])
+    teacher.build()
+    teacher.layers[0].set_weights([DIAGONAL_FILTER[:, :, None, None].astype(np.float32), np.zeros(1, np.float32)])
+    x, y = teacher_dataset(teacher, 64, seed=0)
+    trainer = Trainer(student, "mse", {"class_name": "SGD", "config": {"learning_rate": 1000.0}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the loss, the update or the cast would raise here
+        progress = list(trainer.fit(x, y, epochs=50, batch_size=8))
+    last = progress[-1]
+    assert last.stopped and "learning rate 1000" in last.stopped
+    assert all(p.stopped is None and np.isfinite(p.batch_loss) for p in progress[:-1])
+    assert all(np.isfinite(w).all() for w in student.layers[0].get_weights())
+    # the weights kept are the last ones whose loss was finite: they compute finite maps and a finite loss
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(trainer.evaluate(x, y)["loss"])
+    assert f"step {last.step}" in last.stopped

@@ -49,7 +49,7 @@ def test_the_lecture_weight_sums_over_its_16_window_positions():
     assert [s.x_cell for s in steps.steps[:2]] == [(0, 2), (0, 3)]  # window (i, j) reads x[i + 0, j + 2]
     np.testing.assert_allclose(steps.partial[-1], g.grads[0][0, 2, 0, 0], rtol=1e-12)
     lines = steps.formula_lines(0)
-    x, d = g.x[0, 2, 0], g.dy[0, 0, 0]
+    x = g.x[0, 2, 0]
     assert lines[0] == "dL/dw[0,2] (filter 1, channel 1) = Σ x[i·1+0, j·1+2] · dy[i,j] over the 16 window positions"
     assert lines[1].startswith(f"window 1 of 16: x[0,2] · dy[0,0] = {x:.3g}·")
     last = steps.formula_lines(15)[2]

@@ -5,6 +5,7 @@ asks before the window closes."""
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -173,10 +174,17 @@ def test_a_divergent_learning_rate_stops_with_the_core_message_and_finite_weight
     dock.learning_rate.setValue(1000.0)
     dock.momentum.setValue(0.0)
     dock.epochs.setValue(50)
-    dock.train()
-    idle(qtbot, dock)
+    window.show_panel("backprop")  # its update line meets the huge weights too
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow while drawing would be an exception in Qt's event loop
+        dock.train()
+        idle(qtbot, dock)
+        doc.flush()
+        window.backprop_view.refresh()
     assert "training stopped at step" in dock.message.text() and "learning rate 1000" in dock.message.text()
+    assert "whose loss was finite" in dock.message.text()
     assert all(np.isfinite(w).all() for w in doc.layer(1).get_weights())
+    assert all(np.isfinite(level).all() for level in doc.outputs)  # the weights kept compute finite maps
 
 
 def test_closing_during_training_asks_then_stops_cleanly(qtbot, tmp_path):

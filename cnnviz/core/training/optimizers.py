@@ -78,8 +78,49 @@ class Optimizer:
     def _update(self, w, g, slots) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         raise NotImplementedError
 
+    # ---- the state, and one weight's next step written out -------------------------------------------
+    def get_state(self) -> dict:
+        """What the next step starts from: the step count and every weight array's slots (copies)."""
+        slots = None if self._slots is None else [{k: v.copy() for k, v in s.items()} for s in self._slots]
+        return {"iterations": self.iterations, "slots": slots}
+
+    def set_state(self, state: dict) -> None:
+        self.iterations = int(state["iterations"])
+        slots = state["slots"]
+        self._slots = None if slots is None else [{k: np.array(v, np.float64) for k, v in s.items()} for s in slots]
+
+    def explain(self, w: float, g: float, slots: dict[str, float] | None) -> dict:
+        """The numbers of this optimizer's next step for one weight w with gradient g, from that weight's
+        slot values (None or missing: zeros, as before a first step), by the very rule `apply` uses:
+        {"t", "lr", "w", "g", "old": slots before, "slots": after, "step": w − w_new, "w_new" (float32)}
+        and the rule's own intermediate numbers (`_terms`)."""
+        old = {k: float((slots or {}).get(k, 0.0)) for k in self.SLOTS}
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging weight's step shows as inf, as apply sees it
+            new, new_slots = self._update(np.array([float(w)]), np.array([float(g)]),
+                                          {k: np.array([v]) for k, v in old.items()})
+            numbers = {"t": self.iterations + 1, "lr": self.lr, "w": float(w), "g": float(g), "old": old,
+                       "slots": {k: float(v[0]) for k, v in new_slots.items()}, "step": float(w) - float(new[0]),
+                       "w_new": float(np.float32(new[0]))}
+            numbers.update(self._terms(numbers))
+        return numbers
+
+    def _terms(self, numbers: dict) -> dict:
+        return {}
+
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": self.lr, **_BASE_DEFAULTS}
+
+
+def slots_at(state: dict, index: int, position: tuple) -> dict[str, float] | None:
+    """One weight's slot values in an optimizer state (weight array `index`, element `position`); None
+    before the first step or when the array does not have that element."""
+    slots = state["slots"]
+    if slots is None or not 0 <= index < len(slots):
+        return None
+    try:
+        return {k: float(v[position]) for k, v in slots[index].items()}
+    except IndexError:
+        return None
 
 
 class SGD(Optimizer):
@@ -137,6 +178,13 @@ class Adam(Optimizer):
             v = new["v_hat"] = np.maximum(slots["v_hat"], v)
         return w - self.step_size() * m / (np.sqrt(v) + self.epsilon), new
 
+    def _terms(self, numbers):
+        t = np.float32(numbers["t"])
+        b1, b2 = np.float32(self.beta_1) ** t, np.float32(self.beta_2) ** t
+        v = numbers["slots"]["v_hat" if self.amsgrad else "v"]
+        return {"correction_1": float(np.float32(1) - b1), "correction_2": float(np.float32(1) - b2),
+                "alpha": self.step_size(), "root": float(np.sqrt(v))}
+
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
                 "amsgrad": self.amsgrad}
@@ -169,6 +217,11 @@ class RMSprop(Optimizer):
         if self.momentum > 0:
             increment = new["momentum"] = self.momentum * slots["momentum"] + increment
         return w - increment, new
+
+    def _terms(self, numbers):
+        v = numbers["slots"]["velocity"]
+        mean = numbers["slots"].get("average_gradient", 0.0)
+        return {"denominator": v - mean * mean + self.epsilon if self.centered else v + self.epsilon}
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,

@@ -8,7 +8,9 @@ the trainable layers, in place. When the pipeline ends in a softmax or sigmoid, 
 from the logits before it, as Keras on TensorFlow does.
 
 A step whose loss or new weights are not finite is not taken: training stops there with a message that
-names the step, the loss and the learning rate, and the last finite weights stay.
+names the step, the loss and the learning rate. The weights kept are the last ones whose loss was finite:
+when a step's loss is not finite, the update before it is taken back too (its weights are finite but
+already overflow the maps).
 """
 
 from __future__ import annotations
@@ -30,10 +32,9 @@ from cnnviz.core.training.optimizers import get_optimizer
 class TrainingDiverged(ArithmeticError):
     """A NaN or infinite loss or weight: the step was not taken (the weights are the last finite ones)."""
 
-    def __init__(self, step: int, loss: float, learning_rate: float, what: str):
+    def __init__(self, step: int, loss: float, learning_rate: float, what: str, kept="those before this step"):
         super().__init__(f"training stopped at step {step}: {what} (loss {loss:.6g}, learning rate "
-                         f"{learning_rate:.6g}); the weights are those before this step — try a smaller "
-                         "learning rate")
+                         f"{learning_rate:.6g}); the weights are {kept} — try a smaller learning rate")
         self.step, self.loss, self.learning_rate = step, loss, learning_rate
 
 
@@ -89,6 +90,7 @@ class Trainer:
             raise ConfigError(f"Trainer: unknown metrics {unknown} (known: {', '.join(METRICS)})", param="metrics")
         self.metrics = tuple(metrics)
         self.steps = 0
+        self._last_finite: list[np.ndarray] | None = None  # the weights the last step started from
         pipeline.build()
         self.reseed(seed)
 
@@ -124,6 +126,7 @@ class Trainer:
             said = [w[k] if k < len(w) else "nothing" for w in (before, after)]
             raise ConfigError(f"Trainer: the trained weights would change shape ({said[0]} becomes {said[1]}): "
                               "the optimizer's state no longer fits them", param="pipeline")
+        self._last_finite = None  # the edited weights are the ones to keep from here
         if all(type(a) is type(b) and a.get_config() == b.get_config() for a, b in zip(old.layers, pipeline.layers)):
             for a, b in zip(old.layers, pipeline.layers):
                 a.set_weights(b.get_weights())
@@ -199,16 +202,38 @@ class Trainer:
     def _step(self, x, y) -> tuple[float, dict[str, float]]:
         step = self.steps + 1
         arrays, places = self._variables()
-        inputs, output, logits = self._forward(x, training=True)
-        value, grad, metrics = self._loss(y, output, logits)
-        if not math.isfinite(value):
-            raise TrainingDiverged(step, value, self.optimizer.lr, f"the loss is {value}")
-        if arrays:
-            grads = self._backward(inputs, grad, logits, True, min(i for i, _ in places))
-            if not self.optimizer.apply(arrays, [grads[i][k] for i, k in places]):
-                raise TrainingDiverged(step, value, self.optimizer.lr, "a weight would become NaN or infinite")
+        # A diverging run overflows (huge weights, then inf): the checks below catch it, numpy need not warn.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            inputs, output, logits = self._forward(x, training=True)
+            value, grad, metrics = self._loss(y, output, logits)
+            if not math.isfinite(value):
+                self._restore_last_finite(arrays)
+                raise TrainingDiverged(step, value, self.optimizer.lr, f"the loss is {value}",
+                                       "the last weights whose loss was finite (before the step before)"
+                                       if self._last_finite is not None else "those before this step")
+            if arrays:
+                grads = self._backward(inputs, grad, logits, True, min(i for i, _ in places))
+                self._last_finite = [a.copy() for a in arrays]  # this step's loss was finite with these
+                if not self.optimizer.apply(arrays, [grads[i][k] for i, k in places]):
+                    self._last_finite = None
+                    raise TrainingDiverged(step, value, self.optimizer.lr, "a weight would become NaN or infinite",
+                                           "those before this step, the last whose loss was finite")
         self.steps = step
         return value, metrics
+
+    def _restore_last_finite(self, arrays):
+        """Back to the weights of the last step whose loss was finite: the ones after it already overflow."""
+        if self._last_finite is not None and len(self._last_finite) == len(arrays):
+            for a, good in zip(arrays, self._last_finite):
+                if a.shape == good.shape:
+                    a[...] = good
+        self._last_finite = None
+
+    def optimizer_state(self) -> dict:
+        """The optimizer's state (Optimizer.get_state) with the place of each weight array it holds slots
+        for: "places" [(layer number from 1, index in get_weights())], in the order of "slots"."""
+        _, places = self._variables()
+        return {**self.optimizer.get_state(), "places": [(i + 1, k) for i, k in places]}
 
     # ---- Keras's API ---------------------------------------------------------------------------------------
     def train_on_batch(self, x, y, return_metrics: bool = False):
@@ -285,7 +310,8 @@ class Trainer:
         totals = {"loss": 0.0, **{m: 0.0 for m in self.metrics}}
         for lo in range(0, len(x), batch_size):
             _, output, logits = self._forward(x[lo : lo + batch_size], training=False)
-            value, _, metrics = self._loss(y[lo : lo + batch_size], output, logits)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # an overflow shows as inf
+                value, _, metrics = self._loss(y[lo : lo + batch_size], output, logits)
             for name, v in (("loss", value), *metrics.items()):
                 totals[name] += v * len(output)
         return {k: v / len(x) for k, v in totals.items()}

@@ -1,0 +1,49 @@
+"""The live plot reads out the point under the mouse: moving the mouse over a point of a curve writes its
+step, its curve and its value under the plot."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF
+
+from cnnviz.core.training import Progress
+from cnnviz.ui.training_plot import TrainingPlot
+
+
+def progress(step, loss, accuracy, val=None):
+    return Progress(step=step, epoch=1, batch=step, steps_per_epoch=40, batch_loss=loss, loss=loss,
+                    metrics={"accuracy": accuracy}, elapsed=0.1, examples_per_second=1.0, learning_rate=0.01,
+                    val_loss=None if val is None else val[0], val_metrics={} if val is None else {"accuracy": val[1]})
+
+
+def widget_point(plot: TrainingPlot, name: str, x: float, y: float) -> QPoint:
+    """Where data point (x, y) of plot `name` is drawn, in the GraphicsLayoutWidget's viewport."""
+    scene = plot.plots[name].getViewBox().mapViewToScene(QPointF(x, y))
+    return plot.view.mapFromScene(scene)
+
+
+def test_the_point_under_the_mouse_is_read_out(qtbot):
+    plot = TrainingPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 320)
+    for step in range(1, 41):
+        plot.add(step, progress(step, 2.0 / step, min(1.0, step / 40), val=(0.9, 0.75) if step == 40 else None))
+    plot.redraw()
+    plot.show()
+    qtbot.waitExposed(plot)
+    for name in plot.plots:
+        plot.plots[name].getViewBox().autoRange(padding=0.05)
+    qtbot.wait(50)
+    assert plot.readout.text() == "Move the mouse over the plot to read a point."
+    qtbot.mouseMove(plot.view.viewport(), QPoint(2, 2))  # from elsewhere: the move below is a real one
+    qtbot.wait(60)
+    qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "loss", 5, 2.0 / 5))
+    qtbot.waitUntil(lambda: plot.readout.text().startswith("step 5:"), timeout=10_000)  # rate-limited to 30/s
+    assert plot.readout.text() == "step 5: training loss 0.4"
+    qtbot.wait(60)  # the readout follows the mouse at most 30 times a second
+    qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "accuracy", 40, 0.75))
+    qtbot.waitUntil(lambda: "validation accuracy" in plot.readout.text(), timeout=10_000)
+    assert plot.readout.text() == "step 40: validation accuracy 0.75"
+    qtbot.wait(60)
+    qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "accuracy", 20, 0.5))
+    qtbot.waitUntil(lambda: plot.readout.text().startswith("step 20:"), timeout=10_000)
+    assert plot.readout.text() == "step 20: training accuracy 0.5"

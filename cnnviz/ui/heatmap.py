@@ -468,6 +468,10 @@ class Heatmap(QWidget):
         ev.accept()  # right-drag erases; no menu
 
 
+_LEGENDS: dict = {}  # (width, height, pixel ratio, levels, lut id) -> (lut, QPixmap)
+MAX_LEGENDS = 128
+
+
 class ColorBar(QWidget):
     """The legend of one map or one layer: the colour ramp with its ends (and 0) labelled."""
 
@@ -476,7 +480,6 @@ class ColorBar(QWidget):
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
         self._height: int | None = None  # the height fit_height() asked for
-        self._picture = None  # (size, levels, lut) -> the legend drawn at that size
         self.setFixedWidth(COLORBAR_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
@@ -498,11 +501,12 @@ class ColorBar(QWidget):
             self.update()
 
     def paintEvent(self, ev):
-        # Drawn once per size and range into a pixmap: a legend repaints with every map beside it, and its
-        # scaled ramp image is the slowest thing in a window of many maps.
+        # Drawn once per size and range into a pixmap shared by every legend alike (a layer's maps and a
+        # rebuilt level show the same legend): its scaled ramp is the slowest thing in a window of many maps.
         ratio = self.devicePixelRatioF()
         key = (self.width(), self.height(), ratio, self.levels, id(self.lut))
-        if self._picture is None or self._picture[0] != key:
+        pixmap = _LEGENDS.get(key, (None, None))[1]
+        if pixmap is None:
             pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             pixmap.setDevicePixelRatio(ratio)
             pixmap.fill(Qt.GlobalColor.transparent)
@@ -511,7 +515,9 @@ class ColorBar(QWidget):
             bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
             paint_colorbar(painter, bar, self.levels, self.lut, font_px)
             painter.end()
-            self._picture = (key, pixmap)
+            if len(_LEGENDS) >= MAX_LEGENDS:
+                _LEGENDS.pop(next(iter(_LEGENDS)))  # the oldest
+            _LEGENDS[key] = (self.lut, pixmap)  # the table kept alive: its id stays its own
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._picture[1])
+        painter.drawPixmap(0, 0, pixmap)
         painter.end()

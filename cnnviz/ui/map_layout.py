@@ -145,13 +145,24 @@ class LevelFlow(QWidget):
         self.rows = 0
         self.arrange(1)
 
-    def arrange(self, rows: int, again: bool = False) -> None:
-        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next).
+    def remeasure(self) -> None:
+        """Make every level measure its height again. A level's place in its row caches the height the level
+        takes for its width (its description wraps), and Qt keeps that cache when only the maps inside
+        change size: the level would keep its old height and crop its maps. A new place has no cache."""
+        for i in range(self._outer.count()):
+            row = self._outer.itemAt(i).layout()
+            if row is None:
+                continue
+            for column in self.columns:
+                index = row.indexOf(column)
+                if index >= 0:
+                    row.removeWidget(column)
+                    row.insertWidget(index, column, 0, Qt.AlignmentFlag.AlignTop)
 
-        `again`: lay them out anew even in the same rows (LayerViews._lay_out says why).
-        """
+    def arrange(self, rows: int) -> None:
+        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next)."""
         rows = max(1, min(rows, len(self.columns) or 1))
-        if rows == self.rows and not again:
+        if rows == self.rows:
             return
         self.rows = rows
         while self._outer.count():

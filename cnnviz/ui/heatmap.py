@@ -12,16 +12,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QImage,
     QPainter,
     QPen,
     QPixmap,
-    QStaticText,
-    QTransform,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -131,7 +128,6 @@ class CellOverlay:
         self.levels = (0.0, 1.0)
         self.lut: np.ndarray | None = None
         self._texts = None  # (longest, [(row, col, text, QColor)]) built at the first paint after new values
-        self._statics = None  # ((font px, id of the texts), {text: (QStaticText, width, height)})
         self.show_values = True
         self.highlight: list[tuple[int, int]] = []  # the lit cells outlined (empty when they are tinted)
         self.cursor: tuple[int, int] | None = None
@@ -204,9 +200,7 @@ class CellOverlay:
         size = min(cell * TEXT_SHARE, cell * 0.92 / (0.6 * max(longest, 1)))
         if size < MIN_TEXT_PX:
             return False
-        font = pixel_font(size)
-        painter.setFont(font)
-        laid_out = self._laid_out(font)
+        painter.setFont(pixel_font(size))
         pen = None
         width = geo.shape[1]
         for r in rows:
@@ -214,25 +208,8 @@ class CellOverlay:
                 if color is not pen:
                     painter.setPen(color)
                     pen = color
-                static, w, h = laid_out[text]
-                painter.drawStaticText(QPointF(geo.x(c + 0.5) - w / 2, geo.y(r_ + 0.5) - h / 2), static)
+                painter.drawText(geo.cell_rect(r_, c), Qt.AlignmentFlag.AlignCenter, text)
         return True
-
-    def _laid_out(self, font: QFont) -> dict:
-        """Each distinct number laid out once for this font (a map of 0s and 1s has two): text -> (QStaticText,
-        width, height). Laying a string out is most of what drawing it costs."""
-        key = font.pixelSize()
-        if self._statics is None or self._statics[0] != (key, id(self._texts)):
-            statics = {}
-            for _, _, text, _ in self._texts[1]:
-                if text not in statics:
-                    static = QStaticText(text)
-                    static.setTextFormat(Qt.TextFormat.PlainText)
-                    static.prepare(QTransform(), font)
-                    size = static.size()
-                    statics[text] = (static, size.width(), size.height())
-            self._statics = ((key, id(self._texts)), statics)
-        return self._statics[1]
 
 
 class MapGeometry:

@@ -12,8 +12,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QPainter,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
@@ -136,13 +142,13 @@ class CellOverlay:
     def paint(self, painter: QPainter, geo: MapGeometry, rows: range, cols: range):
         """Paint the cells rows × cols (the part of the map being repainted)."""
         cell = geo.cell
-        if cell >= MIN_GRID_PX:
-            painter.setPen(QPen(GRID_PEN, 1))
+        if cell >= MIN_GRID_PX:  # borders as 1 px fills: a stroked line is several times slower to draw
             x0, x1 = geo.x(cols.start), geo.x(cols.stop)
             y0, y1 = geo.y(rows.start), geo.y(rows.stop)
-            lines = [QLineF(x0, geo.y(r), x1, geo.y(r)) for r in range(rows.start, rows.stop + 1)]
-            lines += [QLineF(geo.x(c), y0, geo.x(c), y1) for c in range(cols.start, cols.stop + 1)]
-            painter.drawLines(lines)
+            for r in range(rows.start, rows.stop + 1):
+                painter.fillRect(QRectF(x0, geo.y(r) - 0.5, x1 - x0, 1), GRID_PEN)
+            for c in range(cols.start, cols.stop + 1):
+                painter.fillRect(QRectF(geo.x(c) - 0.5, y0, 1, y1 - y0), GRID_PEN)
         if any(self.hatched):
             self._paint_hatched(painter, geo)
         self.values_drawn = bool(self.show_values and self.values is not None and cell >= MIN_TEXT_CELL_PX)
@@ -469,6 +475,10 @@ class Heatmap(QWidget):
         ev.accept()  # right-drag erases; no menu
 
 
+_LEGENDS: dict = {}  # (width, height, pixel ratio, levels, lut id) -> (lut, QPixmap)
+MAX_LEGENDS = 128
+
+
 class ColorBar(QWidget):
     """The legend of one map or one layer: the colour ramp with its ends (and 0) labelled."""
 
@@ -477,7 +487,6 @@ class ColorBar(QWidget):
         self.levels = (0.0, 1.0)
         self.lut = DIVERGING
         self._height: int | None = None  # the height fit_height() asked for
-        self._picture = None  # (size, levels, lut) -> the legend drawn at that size
         self.setFixedWidth(COLORBAR_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.setToolTip("Colour legend: the value each colour stands for")
@@ -499,11 +508,12 @@ class ColorBar(QWidget):
             self.update()
 
     def paintEvent(self, ev):
-        # Drawn once per size and range into a pixmap: a legend repaints with every map beside it, and its
-        # scaled ramp image is the slowest thing in a window of many maps.
+        # Drawn once per size and range into a pixmap shared by every legend alike (a layer's maps and a
+        # rebuilt level show the same legend): its scaled ramp is the slowest thing in a window of many maps.
         ratio = self.devicePixelRatioF()
         key = (self.width(), self.height(), ratio, self.levels, id(self.lut))
-        if self._picture is None or self._picture[0] != key:
+        pixmap = _LEGENDS.get(key, (None, None))[1]
+        if pixmap is None:
             pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             pixmap.setDevicePixelRatio(ratio)
             pixmap.fill(Qt.GlobalColor.transparent)
@@ -512,7 +522,9 @@ class ColorBar(QWidget):
             bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
             paint_colorbar(painter, bar, self.levels, self.lut, font_px)
             painter.end()
-            self._picture = (key, pixmap)
+            if len(_LEGENDS) >= MAX_LEGENDS:
+                _LEGENDS.pop(next(iter(_LEGENDS)))  # the oldest
+            _LEGENDS[key] = (self.lut, pixmap)  # the table kept alive: its id stays its own
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._picture[1])
+        painter.drawPixmap(0, 0, pixmap)
         painter.end()

@@ -156,12 +156,13 @@ class LevelColumn(QFrame):
         i = len(self.cards) - 1
         self.box.addWidget(card, i // self.across, i % self.across)
 
-    def size_at(self, cell_px: float, across: int, compact: bool) -> QSize:
+    def size_at(self, cell_px: float, across: int, compact: bool, cards: list[QSize] | None = None) -> QSize:
         """The column's size hint with its maps fitted to `cell_px`, `across` in a row, headers compact or not
-        (what its layout would answer, by arithmetic: the fit asks this for many sizes)."""
+        (what its layout would answer, by arithmetic: the fit asks this for many sizes). `cards`: the cards'
+        sizes at `cell_px` when the caller has them."""
         self.ensurePolished()  # style-sheet fonts decide the headers' widths
         heads = [self.title.sizeHint(), self.subtitle.sizeHint()] + ([] if compact else [self.detail.sizeHint()])
-        cards = [card.size_for(cell_px) for card in self.cards]
+        cards = cards or [card.size_for(cell_px) for card in self.cards]
         widths = [max(c.width() for c in cards[i::across]) for i in range(min(across, len(cards)))]
         heights = [max(c.height() for c in cards[i:i + across]) for i in range(0, len(cards), across)]
         maps_w = sum(widths) + MAPS_SPACING * (len(widths) - 1)
@@ -271,11 +272,12 @@ class LayerViews(QScrollArea):
         """
         room = self.maximumViewportSize()
         scrollbar = self.verticalScrollBar().sizeHint().width()
+        memo: dict = {}
 
         def largest(arrangement, width, height, above):
             """The largest cell that fits, if it is above `above` (else None)."""
             def fits(cell):
-                hint = self._size_at(arrangement, cell)
+                hint = self._size_at(arrangement, cell, memo)
                 return hint.width() <= width and hint.height() <= height
 
             lo = max(MIN_CELL_PX, above + 1)
@@ -308,36 +310,42 @@ class LayerViews(QScrollArea):
             cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1)
             if cell is not None:
                 cell = min(cell, SCROLLED_CELL_PX)
-                options.append((self._size_at(arrangement, cell).height(), -cell, arrangement))
+                options.append((self._size_at(arrangement, cell, memo).height(), -cell, arrangement))
         if options:
             _, cell, arrangement = min(options, key=lambda o: o[:2])
             return arrangement, -cell
         return candidates[-1], MIN_CELL_PX  # the narrowest: the least to scroll sideways
 
-    def _size_at(self, arrangement, cell_px: float) -> QSize:
-        """The levels' size hint in `arrangement` at `cell_px`, by arithmetic (no layout pass)."""
-        sizes = [column.size_at(cell_px, arrangement.across(len(column.cards)), arrangement.compact)
-                 for column in self.columns]
+    def _size_at(self, arrangement, cell_px: float, memo: dict | None = None) -> QSize:
+        """The levels' size hint in `arrangement` at `cell_px`, by arithmetic (no layout pass). `memo` keeps
+        the cards' and levels' sizes across the tries of one fit (arrangements share most of them)."""
+        memo = {} if memo is None else memo
+        sizes = []
+        for column in self.columns:
+            across = arrangement.across(len(column.cards))
+            key = (column.level, cell_px, across, arrangement.compact)
+            if key not in memo:
+                cards = memo.get((column.level, cell_px))
+                if cards is None:
+                    cards = memo[(column.level, cell_px)] = [card.size_for(cell_px) for card in column.cards]
+                memo[key] = column.size_at(cell_px, across, arrangement.compact, cards)
+            sizes.append(memo[key])
         return self._content.size_at(sizes, arrangement.rows)
 
     def _lay_out(self, cell_px: float):
-        """Size every map for `cell_px` and put the levels in the chosen arrangement.
-
-        In this order, and the rows made anew: a level's place in its row caches the height the level
-        takes for its width (its description wraps), and Qt keeps that cache when only the maps inside
-        change size; made after the maps are sized, each level gets its true height.
-        """
+        """Size every map for `cell_px` and put the levels in the chosen arrangement."""
         for column in self.columns:
             for card in column.cards:
                 card.fit(cell_px)
         arrangement = self._arrangement
-        self._content.arrange(arrangement.rows, again=True)
+        self._content.arrange(arrangement.rows)
         for column in self.columns:
             column.arrange(arrangement.across(len(column.cards)))
             column.detail.setVisible(not arrangement.compact)
             column.subtitle.setToolTip(column.detail.text() if arrangement.compact else "")
         # a widget's new size hint reaches the layout it sits in, not the nested layouts around that one
         _invalidate(self._content.layout())
+        self._content.remeasure()
 
     def _apply_sizes(self):
         self._room = self.maximumViewportSize()

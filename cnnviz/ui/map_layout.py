@@ -27,6 +27,7 @@ from cnnviz.ui.heatmap import COLORBAR_WIDTH, ColorBar
 CARD_SPACING = 2  # caption to view
 BAR_SPACING = 4  # view to its colour bar
 FLOW_MARGIN, ROW_SPACING, LEVEL_SPACING = 6, 10, 2  # around the levels, between rows, between a level and an arrow
+MAX_ROWS = 3  # rows of levels at most
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def arrangements(levels: int, max_channels: int) -> list[Arrangement]:
     return [
         Arrangement(rows, stack, compact)
         for compact in (False, True)
-        for rows in range(1, min(levels, 3) + 1)
+        for rows in range(1, min(levels, MAX_ROWS) + 1)
         for stack in stacks
     ]
 
@@ -116,6 +117,17 @@ class LevelFlow(QWidget):
         self._outer.setContentsMargins(FLOW_MARGIN, FLOW_MARGIN, FLOW_MARGIN, FLOW_MARGIN)
         self._outer.setSpacing(ROW_SPACING)
         self._outer.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # The rows are made once and only their widgets move: a layout taken out of another is handed to
+        # Python, and freeing it there as well as in Qt crashed the app after many structural edits.
+        self._rows = []
+        for _ in range(MAX_ROWS):
+            row = QHBoxLayout()
+            row.setSpacing(LEVEL_SPACING)
+            row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self._outer.addLayout(row)
+            row.addStretch(1)
+            self._rows.append(row)
+        self._outer.addStretch(1)
         self._arrows: list[QLabel] = []  # made once, reused by every arrangement
         self._arrow_size: QSize | None = None
 
@@ -137,6 +149,8 @@ class LevelFlow(QWidget):
         kept = {id(column) for column in columns}
         for column in self.columns:
             if id(column) not in kept:  # a column the views reuse stays
+                for row in self._rows:
+                    row.removeWidget(column)
                 column.hide()  # gone from the screen now, not at the next event-loop turn
                 column.deleteLater()
         self.columns = list(columns)
@@ -145,39 +159,38 @@ class LevelFlow(QWidget):
         self.rows = 0
         self.arrange(1)
 
-    def arrange(self, rows: int, again: bool = False) -> None:
-        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next).
+    def remeasure(self) -> None:
+        """Make every level measure its height again. A level's place in its row caches the height the level
+        takes for its width (its description wraps), and Qt keeps that cache when only the maps inside
+        change size: the level would keep its old height and crop its maps. A new place has no cache."""
+        for row in self._rows:
+            for column in self.columns:
+                index = row.indexOf(column)
+                if index >= 0:
+                    row.removeWidget(column)
+                    row.insertWidget(index, column, 0, Qt.AlignmentFlag.AlignTop)
 
-        `again`: lay them out anew even in the same rows (LayerViews._lay_out says why).
-        """
+    def arrange(self, rows: int) -> None:
+        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next)."""
         rows = max(1, min(rows, len(self.columns) or 1))
-        if rows == self.rows and not again:
+        if rows == self.rows:
             return
         self.rows = rows
-        while self._outer.count():
-            item = self._outer.takeAt(0)
-            if item.layout() is not None:
-                while item.layout().count():
-                    item.layout().takeAt(0)
-                item.layout().deleteLater()
+        for widget in self.columns + self._arrows:
+            for row in self._rows:
+                row.removeWidget(widget)
         arrows = iter(self._arrows)
-        for run in split_levels(len(self.columns), rows):
-            row = QHBoxLayout()
-            row.setSpacing(2)
-            row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            self._outer.addLayout(row)  # first: what is added to it below gets this widget as parent
+        for row, run in zip(self._rows, split_levels(len(self.columns), rows)):
             for level in run:
                 if level > 0:
                     arrow = next(arrows, None)
                     if arrow is None:
                         arrow = _arrow("→", self)
                         self._arrows.append(arrow)
-                    row.addWidget(arrow, 0, Qt.AlignmentFlag.AlignTop)
+                    row.insertWidget(row.count() - 1, arrow, 0, Qt.AlignmentFlag.AlignTop)  # before the stretch
                     arrow.show()  # counted by the layout now (the fit measures it)
-                row.addWidget(self.columns[level], 0, Qt.AlignmentFlag.AlignTop)
+                row.insertWidget(row.count() - 1, self.columns[level], 0, Qt.AlignmentFlag.AlignTop)
                 self.columns[level].show()
-            row.addStretch(1)
-        self._outer.addStretch(1)
         for arrow in arrows:  # fewer levels than before: the spare arrows wait hidden
             arrow.hide()
 

@@ -286,11 +286,13 @@ class PipelinePanel(QWidget):
     def refresh(self):
         doc = self.document
         self.list.blockSignals(True)
-        self.list.clear()
+        # Rows are taken back one by one, each freed through its Python wrapper: clear() deleting items in C++
+        # while PySide still held their wrappers crashed it (a segfault in releaseWrapper, after many rebuilds).
+        while self.list.count():
+            self.list.takeItem(self.list.count() - 1)
         for _ in doc.pipeline.layers:
-            item = QListWidgetItem()
+            item = QListWidgetItem(self.list)  # owned by the list from the start
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
-            self.list.addItem(item)
         self._update_rows(1)
         self.list.setCurrentRow(doc.selected_layer - 1)
         self.list.blockSignals(False)

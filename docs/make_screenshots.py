@@ -309,13 +309,11 @@ def batchnorm(out: Path) -> None:
     view.grab().save(str(out))
 
 
-@shot("arithmetic_dense")
-def dense(out: Path) -> None:
+def lecture_classifier():
     """The lecture's pooled maps flattened (8 numbers) into a Dense(3, softmax): the CNN's end as an ANN."""
     from cnnviz.core import Pipeline
     from cnnviz.core.layers import Dense, Flatten
     from cnnviz.io.session import Session
-    from cnnviz.ui.arithmetic.dense_view import DenseView
 
     session = load(LECTURE)
     conv, pool = session.pipeline.layers[:2]
@@ -325,9 +323,66 @@ def dense(out: Path) -> None:
     rng = np.random.default_rng(11)  # weights as a short training might leave them: small, fixed
     head.set_weights([np.round(rng.normal(0, 0.4, (8, 3)), 2).astype(np.float32),
                       np.array([0.1, -0.2, 0.05], np.float32)])
-    doc = document(Session(session.input, pipeline), 4)
+    return document(Session(session.input, pipeline), 4)
+
+
+@shot("arithmetic_dense")
+def dense(out: Path) -> None:
+    from cnnviz.ui.arithmetic.dense_view import DenseView
+
+    doc = lecture_classifier()
     view = standalone(DenseView, doc)
     doc.set_probe(4, (1,), pinned=True)
+    settle()
+    view.grab().save(str(out))
+
+
+@shot("arithmetic_stepper_dense")
+def stepper_dense(out: Path) -> None:
+    from cnnviz.ui.arithmetic.stepper import StepperView
+
+    view = standalone(StepperView, lecture_classifier())
+    view.set_step(1)  # unit 2: the flattened maps against the second column of the kernel
+    settle()
+    view.grab().save(str(out))
+
+
+@shot("arithmetic_stepper_zero_padding")
+def stepper_zero_padding(out: Path) -> None:
+    """ZeroPadding2D(1) before the lecture's Conv2D: PyTorch's padding=1, one layer at a time."""
+    from cnnviz.core import Pipeline
+    from cnnviz.core.layers import ZeroPadding2D
+    from cnnviz.io.session import Session
+    from cnnviz.ui.arithmetic.stepper import StepperView
+
+    session = load(LECTURE)
+    pipeline = Pipeline(session.input.shape, [ZeroPadding2D(1), session.pipeline.layers[0]])
+    pipeline.build()
+    view = standalone(StepperView, document(Session(session.input, pipeline), 1))
+    view.set_step(9)  # y[1,1] = x[0,0]: the first cell copied from inside the padding frame
+    settle()
+    view.grab().save(str(out))
+
+
+@shot("arithmetic_stepper_depthwise")
+def stepper_depthwise(out: Path) -> None:
+    """The lecture's image and its mirror as two channels, each through its own lecture filter."""
+    from cnnviz.core import Pipeline
+    from cnnviz.core.layers import DepthwiseConv2D
+    from cnnviz.core.presets import filter_preset
+    from cnnviz.io.session import Session
+    from cnnviz.ui.arithmetic.stepper import StepperView
+
+    image = load(LECTURE).input[:, :, 0]
+    x = np.stack([image, image[:, ::-1]], axis=2).astype(np.float32)
+    layer = DepthwiseConv2D(3)
+    pipeline = Pipeline(x.shape, [layer])
+    pipeline.build()
+    kernel = np.stack([filter_preset("lecture diagonal", (3, 3)), filter_preset("lecture vertical line", (3, 3))],
+                      axis=2)[:, :, :, None].astype(np.float32)
+    layer.set_weights([kernel, np.zeros(2, np.float32)])
+    view = standalone(StepperView, document(Session(x, pipeline), 1))
+    view.set_step(16)  # map 2's first window: channel 2 through its own filter, channel 1 veiled
     settle()
     view.grab().save(str(out))
 

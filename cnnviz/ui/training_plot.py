@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 # (key, plot, colour, dashed): training solid, validation dashed with dots at each epoch's end
 CURVES = (
@@ -24,7 +24,7 @@ class TrainingPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumSize(300, 150)
+        self.view.setMinimumSize(300, 110)
         self.plots = {"loss": self.view.addPlot(), "accuracy": self.view.addPlot()}
         for name, plot in self.plots.items():
             plot.setLabel("bottom", "step")
@@ -38,15 +38,22 @@ class TrainingPlot(QWidget):
             pen = pg.mkPen(colour, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else None)
             symbol = dict(symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=None) if dashed else {}
             self.curves[key] = self.plots[plot].plot([], [], pen=pen, name=NAMES[key], **symbol)
-        self.key = QLabel(wordWrap=True, text="<span style='color:#1f5fbf'>━ loss</span> &nbsp; <span style='color:#c25400'>━ accuracy"
-                          "</span> &nbsp; solid: training (this epoch so far) &nbsp; dashed ●: validation (each epoch's end)")
+        # the key and the readout share one line under the plot: on a 768-pixel screen the plot needs the height
+        self.key = QLabel("<span style='color:#1f5fbf'>━ loss</span> <span style='color:#c25400'>━ accuracy</span>"
+                          " (dashed ●: validation)")
+        self.key.setToolTip("Solid: the training loss and accuracy of this epoch so far. Dashed, with a dot: the "
+                            "validation set's, at the end of each epoch.")
         self.readout = QLabel("Move the mouse over the plot to read a point.")
         self.readout.setObjectName("plotReadout")
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long readouts elide
+        under = QHBoxLayout()
+        under.addWidget(self.key)
+        under.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.key)
-        layout.addWidget(self.readout)
+        layout.addLayout(under)
         self._mouse = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
 
     def clear(self):

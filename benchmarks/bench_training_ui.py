@@ -66,34 +66,13 @@ def open_window(app, stepper: bool):
     return window
 
 
-class RunIdle:
+def run_idle(app, dock):
     """bench_ui.Idle for a window whose run goes on: idle once a pass handles nothing but the run's own
     stream (its queued signals and the plot's redraw timer), which never stops while it trains. Whatever
     that stream made dirty is painted before: a snapshot applied meanwhile is part of the latency."""
+    from bench_ui import Idle
 
-    def __init__(self, app, dock):
-        from PySide6.QtCore import QEvent, QObject
-
-        stream = (dock.run, dock._redraw)
-
-        class Counter(QObject):
-            count = 0
-
-            def eventFilter(self, obj, ev):
-                if not any(obj is s for s in stream):
-                    Counter.count += 1
-                return False
-
-        self.app, self.counter, self.deferred = app, Counter(), QEvent.Type.DeferredDelete
-        app.installEventFilter(self.counter)
-
-    def __call__(self):
-        for _ in range(50):
-            before = self.counter.count
-            self.app.processEvents()
-            self.app.sendPostedEvents(None, self.deferred)
-            if self.counter.count == before:
-                return
+    return Idle(app, ignored=(dock.run, dock._redraw))
 
 
 class Probes:
@@ -179,7 +158,7 @@ def main():
     settings.use_file(Path(tempfile.mkdtemp()) / "settings.ini")
     app = QApplication.instance() or QApplication(sys.argv)
     window = open_window(app, args.stepper)
-    idle = RunIdle(app, window.training_dock)
+    idle = run_idle(app, window.training_dock)
     core, runs = [], []
     probes = Probes(window, idle)
     for _ in range(args.rounds):

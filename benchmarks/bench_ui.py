@@ -66,16 +66,18 @@ def session_layers(name):
 
 
 class Idle:
-    """Runs the event loop until a pass handles no event at all: the window has caught up."""
+    """Runs the event loop until a pass handles no event at all: the window has caught up. Events for the
+    objects in `ignored` do not count (a stream that never stops, such as a training run's)."""
 
-    def __init__(self, app):
+    def __init__(self, app, ignored=()):
         from PySide6.QtCore import QEvent, QObject
 
         class Counter(QObject):
             count = 0
 
             def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
-                Counter.count += 1
+                if not any(obj is s for s in ignored):
+                    Counter.count += 1
                 return False
 
         self.app, self.counter, self.deferred = app, Counter(), QEvent.Type.DeferredDelete

@@ -41,6 +41,8 @@ from cnnviz.io.paths import same_file, shown_name
 from cnnviz.io.training_sets import TrainingSettings
 from cnnviz.io.session import SUFFIX, write_atomic
 from cnnviz.ui import settings
+from cnnviz.ui.arithmetic.animation_export import start_export
+from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES
 from cnnviz.ui.channel_change import SPREAD, first_kernel_layer
 from cnnviz.ui.figure import WidgetFigure, figure_format, layer_figure, pipeline_figure, save_figure
 from cnnviz.ui.file_dialogs import Dialogs
@@ -55,7 +57,6 @@ _WINDOWS = itertools.count(1)
 AUTOSAVE_MS = 30_000
 
 
-from cnnviz.ui.arithmetic.animation_export import start_export
 def _same_settings(a: TrainingSettings, b: TrainingSettings) -> bool:
     """Equal but for the learning rate's float32 rounding (a file's optimizer config keeps float32's value)."""
     return (dataclasses.replace(a, learning_rate=b.learning_rate) == b
@@ -490,7 +491,7 @@ class FileActions(QObject):
         if stepper is None or not stepper.steps:
             message = ("Click a weight or an input cell to step through its gradient first."
                        if stepper is not None and stepper.objectName() == "backwardStepper"
-                       else "Add a Conv2D, pooling or Conv2DTranspose layer first.")
+                       else f"Add a layer the step-through shows first: {KIND_NAMES}.")
             self.dialogs.error("Export animation", message)
             return False
         if self.animation_job is not None:

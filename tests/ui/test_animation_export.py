@@ -105,7 +105,8 @@ def test_without_a_sliding_layer_it_says_what_to_add(window, tmp_path):
     assert not view.export_action.isEnabled()
     fa.dialogs.paths = [str(tmp_path / "steps.gif")]
     assert not fa.export_animation()
-    assert fa.dialogs.errors == ["Add a Conv2D, pooling or Conv2DTranspose layer first."]
+    assert fa.dialogs.errors == ["Add a layer the step-through shows first: Conv2D, DepthwiseConv2D, Conv2DTranspose, "
+                                 "MaxPooling2D, AveragePooling2D, Dense, ZeroPadding2D and Cropping2D."]
     assert not (tmp_path / "steps.gif").exists()
 
 

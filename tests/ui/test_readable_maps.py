@@ -10,22 +10,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
+from ui_support import make_window
 
-from cnnviz.ui import settings
 from cnnviz.ui.heatmap import MIN_TEXT_CELL_PX, Heatmap
 
 ROOT = Path(__file__).parents[2]
 
 
 def open_window(qtbot, tmp_path, size):
-    from cnnviz.ui.main_window import MainWindow
-
-    settings.use_file(tmp_path / "settings.ini")
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window(qtbot, tmp_path, size=size)
     for _ in range(3):
         QApplication.processEvents()
     return window

@@ -100,15 +100,9 @@ def test_the_pipeline_gets_the_room_it_needs_and_the_input_the_rest(qtbot, tmp_p
     """At 1920×1080 the input grid stayed at its minimum above a half-empty layer list."""
     from PySide6.QtWidgets import QScrollArea
 
-    from cnnviz.ui import settings
-    from cnnviz.ui.main_window import MainWindow
+    from ui_support import make_window
 
-    settings.use_file(tmp_path / "settings.ini")
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window(qtbot, tmp_path, size=size)
     QApplication.processEvents()
     scroll = window.docks["pipeline"].widget()
     assert isinstance(scroll, QScrollArea) and scroll.verticalScrollBar().maximum() == 0

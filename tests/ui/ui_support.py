@@ -8,13 +8,13 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.ui import settings
 
 
-def make_window(qtbot, tmp_path, document=None):
+def make_window(qtbot, tmp_path, document=None, size=(1400, 900)):
     from cnnviz.ui.main_window import MainWindow
 
     settings.use_file(tmp_path / "settings.ini")
     window = MainWindow(document)
     qtbot.addWidget(window)
-    window.resize(1400, 900)
+    window.resize(*size)
     window.show()
     qtbot.waitExposed(window)
     return window

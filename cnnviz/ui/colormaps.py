@@ -6,6 +6,9 @@ Signed maps use a diverging blue-white-red map centred on 0 with symmetric level
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
 
 # ColorBrewer RdBu stops, reversed so that negative is blue and positive is red.
@@ -72,8 +75,12 @@ def text_color(rgb) -> tuple[int, int, int]:
 
 def format_value(v: float) -> str:
     """Short text for a cell: integers without a point, else at most 2 decimals ("−" is a real minus)."""
-    v = float(v)
-    if not np.isfinite(v):
+    return _format(float(v))
+
+
+@lru_cache(maxsize=1 << 16)  # maps and step-throughs write the same few values again after every edit
+def _format(v: float) -> str:
+    if not math.isfinite(v):
         return str(v)
     if abs(v) >= 1e6:  # a cell is a few characters wide: 1e+38, not 38 digits
         text = f"{v:.3g}"

@@ -174,12 +174,17 @@ def fitted_font(text: str, rect: QRectF, bold: bool = False) -> QFont:
     return font
 
 
+def _texts_fit(cell: float) -> bool:
+    """Whether a cell this size can hold a readable number at all (numbers take at most 40 % of it)."""
+    return cell * 0.4 >= MIN_TEXT_PX
+
+
 def _cell_font(cell: float, texts: list[str]) -> QFont | None:
     """The largest font (up to 40 % of the cell) in which the widest text fits; None if unreadable.
 
     A text may have several lines ("5\n×0.25"); they must fit the cell's height too.
     """
-    if cell * 0.4 < MIN_TEXT_PX:
+    if not _texts_fit(cell):
         return None
     font = pixel_font(cell * 0.4)
     metrics = QFontMetricsF(font)
@@ -282,16 +287,20 @@ def _cell_texts(values: np.ndarray, grid: Grid) -> np.ndarray:
     """What each cell says (blank cells included: the font must not change as an animation fills them)."""
     if grid.texts is not None:
         return np.asarray(grid.texts, object)
-    return np.vectorize(format_value, otypes=[object])(values) if values.size else np.empty((0, 0), object)
+    texts = np.empty(values.shape, object)
+    texts.ravel()[:] = [format_value(v) for v in values.ravel().tolist()]
+    return texts
 
 
 def number_px(rect: QRectF, grid: Grid) -> float | None:
     """The pixel size of the numbers `grid` writes in `rect` (None: its cells stay bare)."""
     if grid.show_values is False:
         return None
+    cell = _geometry(rect, grid).cell
+    if not _texts_fit(cell):  # too small for any number: no texts to make (a big map's thousands)
+        return None
     values = np.asarray(grid.values, dtype=float)
-    font = _cell_font(_geometry(rect, grid).cell, [str(t) for t in np.ravel(_cell_texts(values, grid))]
-                      + [grid.pad_text])
+    font = _cell_font(cell, [str(t) for t in np.ravel(_cell_texts(values, grid))] + [grid.pad_text])
     if font is None:
         return None
     return font.pixelSize() if grid.value_px is None else min(font.pixelSize(), grid.value_px)
@@ -460,7 +469,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
         return geo
 
     font, texts = None, None
-    if grid.show_values is not False and geo.cell * 0.4 >= MIN_TEXT_PX:  # text could be readable
+    if grid.show_values is not False and _texts_fit(geo.cell):  # text could be readable
         texts = _cell_texts(values, grid)
         font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text])
         if font is not None and grid.value_px is not None and grid.value_px < font.pixelSize():

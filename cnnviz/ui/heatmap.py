@@ -10,6 +10,7 @@ touches, and the colour image is rebuilt only when the values change.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -181,18 +182,35 @@ class CellOverlay:
                 for c in range(c0, c0 + n_cols):
                     hatch_cell(painter, geo.cell_rect(r, c))
 
+    def change_values(self, values, changed) -> bool:
+        """New values where the 2-D bool `changed` is set, same levels and colours: only those cells' texts are
+        made again. False when the numbers' size changes with them (the whole map must be repainted)."""
+        self.values = values
+        if self._texts is None:
+            return False
+        longest, cells = self._texts
+        width = values.shape[1]
+        rows, cols = np.nonzero(changed)
+        for (r, c), text, color in zip(zip(rows.tolist(), cols.tolist()), *self._texts_of(values[rows, cols])):
+            cells[r * width + c] = (r, c, text, color)
+        self._texts = (max(len(text) for _, _, text, _ in cells), cells)
+        return self._texts[0] == longest
+
+    def _texts_of(self, values) -> tuple[list, list]:
+        """The texts of these values and their contrasting colours on the cells' own colours."""
+        texts = [format_value(v) for v in values.tolist()]
+        if self.lut is None:
+            return texts, [_text_color((255, 255, 255))] * len(texts)
+        rgb = colorize(values, self.levels, self.lut)[:, :3].tolist()
+        return texts, [_text_color(tuple(key)) for key in rgb]
+
     def _cell_texts(self):
         """The numbers and their contrasting colours, made once per new set of values."""
         if self._texts is None:
-            rgb = colorize(self.values, self.levels, self.lut) if self.lut is not None else None
-            colors: dict = {}
-            cells = []
-            for (r, c), v in np.ndenumerate(self.values):
-                key = tuple(int(x) for x in rgb[r, c, :3]) if rgb is not None else (255, 255, 255)
-                if key not in colors:
-                    colors[key] = QColor(*text_color(key))
-                cells.append((r, c, format_value(v), colors[key]))
-            self._texts = (max((len(text) for _, _, text, _ in cells), default=1), cells)
+            rows, cols = np.indices(self.values.shape)
+            texts, colors = self._texts_of(self.values.ravel())
+            cells = list(zip(rows.ravel().tolist(), cols.ravel().tolist(), texts, colors))
+            self._texts = (max((len(text) for text in texts), default=1), cells)
         return self._texts
 
     def _paint_values(self, painter, geo, rows: range, cols: range) -> bool:
@@ -211,6 +229,12 @@ class CellOverlay:
                     pen = color
                 painter.drawText(geo.cell_rect(r_, c), Qt.AlignmentFlag.AlignCenter, text)
         return True
+
+
+@lru_cache(maxsize=512)
+def _text_color(rgb: tuple) -> QColor:
+    """Black or white on this background (one QColor per colour: the painter changes pen only between them)."""
+    return QColor(*text_color(rgb))
 
 
 class MapGeometry:
@@ -300,12 +324,22 @@ class Heatmap(QWidget):
         values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
         shape = values.shape[:2]
         levels = (float(levels[0]), float(levels[1]))
+        old = self.image.image
+        changed = None  # the cells whose values changed, when nothing else did
+        if old is not None and old.shape == values.shape and levels == self.levels and lut is self._lut:
+            changed = old != values
+            changed = changed.any(axis=2) if changed.ndim == 3 else changed
+            if not changed.any():
+                return  # an edit elsewhere in the pipeline: this map shows what it showed
         self._lut = lut
         self.image.set_image(values, levels, lut)
         self.levels = levels
         if shape != self.shape:
             self.shape = shape
             self._apply_highlight()
+        if changed is not None and values.ndim == 2 and self.overlay.change_values(values, changed):
+            self._update_cells(changed)  # a brush stroke: the cells it changed, the rest stays on screen
+            return
         self.overlay.set_values(values if values.ndim == 2 else None, levels, lut)
         self.update()
 

@@ -131,7 +131,7 @@ def paint_vector(painter: QPainter, layout: VectorLayout, values, levels, lut=DI
     values = np.asarray(values, dtype=np.float32).reshape(-1)
     n = min(layout.n, values.size)
     lit = np.zeros(n, bool) if highlight is None else np.asarray(highlight, bool).reshape(-1)[:n]
-    texts = vector_labels(n, layout.bars, labels)
+    texts = vector_labels(n, layout.bars, labels) if layout.detailed else []  # a block writes no labels
     painter.save()
     if layout.bars:
         _paint_bars(painter, layout, values[:n], texts, origin, lit, marked)

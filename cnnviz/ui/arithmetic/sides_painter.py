@@ -14,7 +14,6 @@ from PySide6.QtGui import QPainter
 from cnnviz.ui.arithmetic import formulas
 from cnnviz.ui.arithmetic.base import draw_lines, split_row
 from cnnviz.ui.arithmetic.sides_steps import SidesStepModel
-from cnnviz.ui.colormaps import level_style
 from cnnviz.ui.grid_painter import Grid, paint_grid_groups
 
 BIG_GRID_COLUMNS = 20  # a wider grid gets no more width than 20 cells
@@ -29,8 +28,7 @@ def paint_sides_step(painter: QPainter, rect: QRectF, model: SidesStepModel, k: 
     x, y = model.x, model.y
     step = model.steps[k]
     ch = step.channel
-    in_lut, in_levels = level_style(model.level - 1, x)
-    out_lut, out_levels = level_style(model.level, y)
+    (in_lut, in_levels), (out_lut, out_levels) = model.styles
     channel = f", channel {ch + 1}" if x.shape[2] > 1 else ""
 
     in_values, _, in_off = model.input_crop(k).cut(x[:, :, ch], (0, 0, 0, 0))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from cnnviz.core.layers import AveragePooling2D, Conv2D, Conv2DTranspose, Depthw
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.core.transpose_as_conv import INSERTED, transpose_as_conv
 from cnnviz.ui.arithmetic import formulas
+from cnnviz.ui.colormaps import level_style
 
 SLIDING_KINDS = (Conv2D, DepthwiseConv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
 KERNEL_KINDS = (Conv2D, DepthwiseConv2D)  # sliding layers with a kernel and a dilation (pooling has neither)
@@ -149,6 +151,11 @@ class LayerSteps:
     def __init__(self, layer, x: np.ndarray, y: np.ndarray, level: int):
         self.layer, self.x, self.y, self.level = layer, x, y, level
 
+    @cached_property
+    def styles(self) -> tuple:
+        """((lut, levels) of the input, (lut, levels) of the output): every picture of a step colours them so."""
+        return level_style(self.level - 1, self.x), level_style(self.level, self.y)
+
     def header_text(self) -> str:
         """Layer, shapes and how the output shape comes about (rich text)."""
         x, y = "×".join(map(str, self.x.shape)), "×".join(map(str, self.y.shape))
@@ -173,6 +180,7 @@ class StepModel(LayerSteps):
         self.steps = steps_for(self.window_layer, x.shape, y.shape)
         self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step
         self._prov_cache: dict = {}  # the last step's provenance
+        self.arrangements: dict = {}  # (rect, step) -> how step_painter lays the step out (sizing and painting ask)
         self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
         if self.depthwise:
             self.axis_names = ("map", "in-ch", "row", "col")

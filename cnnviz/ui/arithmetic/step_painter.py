@@ -24,7 +24,7 @@ from cnnviz.ui.arithmetic.dense_view import paint_dense_step
 from cnnviz.ui.arithmetic.sides_painter import paint_sides_step
 from cnnviz.ui.arithmetic.sides_steps import SidesStepModel
 from cnnviz.ui.arithmetic.step_model import KERNEL_KINDS, StepModel
-from cnnviz.ui.colormaps import DIVERGING, level_style, symmetric_levels
+from cnnviz.ui.colormaps import DIVERGING, symmetric_levels
 from cnnviz.ui.grid_painter import (
     GRID_LINE,
     INSERTED_FILL,
@@ -124,11 +124,16 @@ def window_number_px(rect: QRectF, model: StepModel, k: int) -> float:
 
 def _best_arrangement(rect: QRectF, model: StepModel, k: int):
     """The channel blocks stacked, side by side or in between: whichever gives the smallest grid the
-    largest cells (a short wide dock puts three channels side by side; a tall one stacks them)."""
-    shown = _shown_channels(model, k)
-    hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
-    arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden) for across in range(1, len(shown) + 1)]
-    return *max(arrangements, key=lambda a: shared_cell(a[0])), hidden
+    largest cells (a short wide dock puts three channels side by side; a tall one stacks them). Kept by the
+    model: the canvas sizing and the paint that follows it ask for the same one."""
+    key = (rect.getRect(), k)
+    if key not in model.arrangements:
+        shown = _shown_channels(model, k)
+        hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
+        arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden)
+                        for across in range(1, len(shown) + 1)]
+        model.arrangements[key] = (*max(arrangements, key=lambda a: shared_cell(a[0])), hidden)
+    return model.arrangements[key]
 
 
 def _grid_groups(placed) -> list[list]:
@@ -180,8 +185,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     prov = model.provenance(k)
     pad = model.paddings()
     plane_h, plane_w = model.input_plane(0).shape
-    in_lut, in_levels = level_style(model.level - 1, x)
-    out_lut, out_levels = level_style(model.level, y)
+    (in_lut, in_levels), (out_lut, out_levels) = model.styles
     is_conv = isinstance(layer, KERNEL_KINDS)
     depthwise = model.depthwise
     read, filt = model.depthwise_source(k) if depthwise else (None, None)
@@ -351,8 +355,7 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
     step = model.steps[k]
     canvas, touched, (top, left), (oh, ow) = model.transpose_canvas(k)
     targets = model.scatter_targets(k)
-    in_lut, in_levels = level_style(model.level - 1, x)
-    out_lut, out_levels = level_style(model.level, y)
+    (in_lut, in_levels), (out_lut, out_levels) = model.styles
     kernel = layer.kernel[:, :, step.channel, step.in_channel]
     full_pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
     centre = model.transpose_output_centre(k, full_pad)

@@ -1,0 +1,117 @@
+"""Maps and panels update only what an edit changed, and never show stale numbers for it.
+
+A map repaints only the cells whose values changed (same colour range) and nothing when none did; a hidden
+step-through catches up when it is shown. What is on screen is read from the window's backing store (the
+pixels the partial repaints left), not from a fresh render.
+"""
+
+import numpy as np
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QApplication
+
+from cnnviz.ui.colormaps import DIVERGING, format_value
+from cnnviz.ui.heatmap import Heatmap
+from tests.ui.ui_support import make_window, stroke
+
+
+class CountingHeatmap(Heatmap):
+    def __init__(self):
+        super().__init__()
+        self.painted: list[QRect] = []
+
+    def paintEvent(self, ev):  # noqa: N802 (Qt name)
+        self.painted.append(ev.rect())
+        super().paintEvent(ev)
+
+
+def _shown_map(qtbot, values):
+    hm = CountingHeatmap()
+    qtbot.addWidget(hm)
+    hm.set_data(values, (-9, 9), DIVERGING)
+    hm.fit(40)
+    hm.resize(hm.sizeHint())
+    hm.show()
+    qtbot.waitExposed(hm)
+    QApplication.processEvents()
+    hm.painted.clear()
+    return hm
+
+
+def test_a_map_repaints_only_the_cells_that_changed_and_writes_their_new_numbers(qtbot):
+    values = np.arange(36, dtype=np.float32).reshape(6, 6) / 4 - 4
+    hm = _shown_map(qtbot, values)
+    hm.set_data(values.copy(), (-9, 9), DIVERGING)  # the same numbers: nothing to repaint
+    QApplication.processEvents()
+    assert hm.painted == []
+    changed = values.copy()
+    changed[4, 1] = 2.5  # as long as "−2.75" was: the numbers keep their size
+    hm.set_data(changed, (-9, 9), DIVERGING)
+    QApplication.processEvents()
+    assert len(hm.painted) == 1 and hm.painted[0].contains(hm.cell_rect(4, 1).toAlignedRect())
+    assert hm.painted[0].width() < hm.width() / 2 and hm.painted[0].height() < hm.height() / 2
+    _, cells = hm.overlay._cell_texts()
+    assert [text for _, _, text, _ in cells] == [format_value(v) for v in changed.ravel()]
+
+
+def test_a_longer_number_repaints_the_whole_map_in_its_new_size(qtbot):
+    values = np.ones((6, 6), np.float32)
+    hm = _shown_map(qtbot, values)
+    changed = values.copy()
+    changed[0, 0] = -1.25  # "−1.25" is longer than every "1": every number gets smaller
+    hm.set_data(changed, (-9, 9), DIVERGING)
+    QApplication.processEvents()
+    assert hm.painted == [hm.rect()]
+
+
+def test_a_new_colour_range_repaints_the_whole_map(qtbot):
+    values = np.ones((6, 6), np.float32)
+    hm = _shown_map(qtbot, values)
+    changed = values.copy()
+    changed[2, 2] = 0
+    hm.set_data(changed, (-4, 4), DIVERGING)  # every cell's colour changes with the range
+    QApplication.processEvents()
+    assert hm.painted == [hm.rect()]
+
+
+def _on_screen(window, widget):
+    """The widget's pixels as the window's backing store holds them (what partial repaints left)."""
+    shot = window.screen().grabWindow(window.winId()).toImage()
+    top_left = widget.mapTo(window, widget.rect().topLeft())
+    ratio = shot.devicePixelRatio()
+    return shot.copy(QRect(top_left * ratio, widget.size() * ratio))
+
+
+def test_after_a_brush_stroke_every_map_on_screen_equals_a_fresh_drawing_of_its_values(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    QApplication.processEvents()
+    doc = window.document
+    stroke(qtbot, window.input_grid.heatmap, [(0, 0), (1, 1), (2, 1)])  # the seed's 1s and 0s, some now −1
+    doc.flush()
+    QApplication.processEvents()
+    for card in window.layer_views.cards():
+        hm = card.heatmap
+        values = doc.levels[card.level][:, :, card.channel]
+        np.testing.assert_array_equal(hm.image.image, values)
+        _, cells = hm.overlay._cell_texts()
+        assert [text for _, _, text, _ in cells] == [format_value(v) for v in values.ravel()]
+        assert _on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
+
+
+def test_a_step_through_hidden_during_an_edit_shows_the_new_numbers_when_shown(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    doc = window.document
+    stepper = window.arithmetic_views["stepper"]
+    window.show_panel("arithmetic_matrix")
+    qtbot.waitUntil(lambda: stepper.visibleRegion().isEmpty(), timeout=2000)
+    before = stepper.formula_lines()[0]
+    doc.paint_cells([(0, 0, 0), (0, 1, 0), (1, 0, 0)], 5.0)
+    doc.flush()
+    QApplication.processEvents()
+    assert stepper.formula_lines()[0] == before  # behind the matrix page: skipped
+    window.show_panel("arithmetic_stepper")
+    qtbot.waitUntil(lambda: not stepper.visibleRegion().isEmpty(), timeout=2000)
+    QApplication.processEvents()
+    line = stepper.formula_lines()[0]
+    assert line != before and "5·" in line
+    assert line.endswith(f"= {format_value(doc.outputs[0][0, 0, 0])}"), line
+    np.testing.assert_array_equal(stepper.model.x, doc.input)

@@ -76,8 +76,8 @@ def test_a_pinned_cell_carried_into_a_pipeline_without_up_sampling_is_not_an_err
     doc.set_probe(3, (1, 1, 0), pinned=True)
     conv = core.Conv2D(1, 3)
     pipeline = core.Pipeline((6, 6, 1), [conv, core.MaxPooling2D(2), core.Conv2DTranspose(1, 3, strides=3)])
-    doc.pipelineChanged.disconnect(view._document_changed)  # the order Document.set_pipeline may use
+    doc.outputsChanged.disconnect(view._document_changed)  # the order Document.set_pipeline may use
     doc.set_pipeline(pipeline, core.seed_input())
-    doc.pipelineChanged.connect(view._document_changed)
+    doc.outputsChanged.connect(view._document_changed)
     view.probe_changed(doc.probe)
     assert view._index == 0 and view.formula.text() == ""

@@ -28,8 +28,8 @@ CANVAS_MIN_HEIGHT = 120
 class DocumentView(QWidget):
     """A QWidget that follows a Document: `refresh()` runs on every change; links are cut on close.
 
-    inputChanged is not followed: every input edit is followed by outputsChanged once recomputed, and
-    refreshing twice per brush stroke would only cost time.
+    inputChanged and pipelineChanged are not followed: every input or layer edit is followed by
+    outputsChanged once recomputed (document.py), and refreshing twice per edit would only cost time.
     """
 
     def __init__(self, document, parent=None):
@@ -40,7 +40,6 @@ class DocumentView(QWidget):
         self.lazy = False
         self._stale = False
         self._links = [
-            (document.pipelineChanged, self._document_changed),
             (document.outputsChanged, self._document_changed),
             (document.selectionChanged, self._document_changed),
             (document.probeChanged, self._probe_changed),

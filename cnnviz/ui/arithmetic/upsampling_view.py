@@ -124,7 +124,7 @@ class UpsamplingView(ArithmeticView):
     # ------------------------------------------------------------------ linking
     def probe_changed(self, probe) -> None:
         if self._index != find_layer(self.document, (UpSampling2D,)):
-            self.refresh()  # a new pipeline whose probe arrived before its pipelineChanged
+            self.refresh()  # a new pipeline whose probe arrived before its outputsChanged
         if self._index and probe is not None and probe.cell is not None and probe.level == self._index:
             self._cell = tuple(int(v) for v in probe.cell[:2])
             if probe.cell[2] != self.channel.index:

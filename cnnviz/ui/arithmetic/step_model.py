@@ -97,6 +97,7 @@ class Steps(Sequence):
     def __init__(self, transpose: bool, filters: int, channels: int, rows: int, cols: int):
         self.transpose = transpose
         self._dims = (filters, channels if transpose else 1, rows, cols)
+        self._len = filters * self._dims[1] * rows * cols
 
     @property
     def dims(self) -> tuple[int, int, int, int]:
@@ -104,14 +105,18 @@ class Steps(Sequence):
         return self._dims
 
     def __len__(self) -> int:
-        return int(np.prod(self._dims))
+        return self._len
 
     def __getitem__(self, k):
         if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(len(self)))]
-        if not -len(self) <= k < len(self):
+            return [self[i] for i in range(*k.indices(self._len))]
+        if not -self._len <= k < self._len:
             raise IndexError(k)
-        o, ch, i, j = (int(v) for v in np.unravel_index(k % len(self), self._dims))
+        # the index unravelled in plain integers: the painter and the formula ask for steps many times a paint
+        _, channels, rows, cols = self._dims
+        rest, j = divmod(int(k) % self._len, cols)
+        rest, i = divmod(rest, rows)
+        o, ch = divmod(rest, channels)
         return Step(o, (i, j), ch)
 
     def index(self, step: Step, *_) -> int:

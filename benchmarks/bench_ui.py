@@ -5,6 +5,7 @@ fresh process.
     python benchmarks/bench_ui.py                      # every edit kind on every session
     python benchmarks/bench_ui.py --sessions seed --repeat 40
     python benchmarks/bench_ui.py --against /work/main # the same cases on another checkout, interleaved
+    python benchmarks/bench_ui.py --clock cpu          # the process's CPU time: steadier on a shared machine
 
 Edit kinds: input paint (a drag on the input grid), weight paint (a drag on a filter slice), hover over a
 map (mouse moves over a layer output), hover over a weight (mouse moves over a filter slice), a parameter
@@ -110,17 +111,17 @@ def _mouse(widget, kind, cell_pos, buttons):
 class Case:
     """One edit kind: `step(i)` sends the events of edit i; the timing includes the idle wait."""
 
-    def __init__(self, window, idle, rng):
-        self.window, self.idle, self.rng = window, idle, rng
+    def __init__(self, window, idle, rng, clock=time.perf_counter):
+        self.window, self.idle, self.rng, self.clock = window, idle, rng, clock
 
     def timed(self, step, n, warmup=3):
         times = []
         for i in range(n + warmup):
-            t0 = time.perf_counter()
+            t0 = self.clock()
             step(i)
             self.idle()
             if i >= warmup:
-                times.append((time.perf_counter() - t0) * 1000)
+                times.append((self.clock() - t0) * 1000)
         return times
 
 
@@ -174,7 +175,10 @@ def first_and_last_maps(window):
     return [cards[0].heatmap, cards[-1].heatmap]
 
 
-def run_session(name: str, repeat: int, kinds=KINDS) -> dict:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def run_session(name: str, repeat: int, kinds=KINDS, clock: str = "wall") -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["CNNVIZ_RECOVERY_DIR"] = tempfile.mkdtemp(prefix="bench-recovery-")
     from PySide6.QtCore import Qt
@@ -199,7 +203,7 @@ def run_session(name: str, repeat: int, kinds=KINDS) -> dict:
     doc.select_layer(1)  # the first Conv2D: its filters in the editor, its form in the pipeline panel
     idle()
     layers = len(doc.pipeline.layers)
-    case = Case(window, idle, np.random.default_rng(0))
+    case = Case(window, idle, np.random.default_rng(0), CLOCKS[clock])
 
     def stride(i):
         box = window.pipeline_panel.fields["strides"].boxes[1]  # re-read: the form may have been rebuilt
@@ -240,13 +244,13 @@ def run_session(name: str, repeat: int, kinds=KINDS) -> dict:
             "maps": len(window.layer_views.cards()) + 1, "times": out}
 
 
-def _spawn(root: str, session: str, repeat: int, kinds) -> dict:
+def _spawn(root: str, session: str, repeat: int, kinds, clock: str = "wall") -> dict:
     env = dict(os.environ, PYTHONPATH=root, QT_QPA_PLATFORM="offscreen")
     # the benchmark module is this file; the product is imported from `root` (PYTHONPATH first)
     script = (f"import json, sys, importlib.util; sys.path.insert(0, {root!r});"
               f"spec = importlib.util.spec_from_file_location('bench_ui', {os.path.abspath(__file__)!r});"
               "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
-              f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat}, {tuple(kinds)!r})))")
+              f"print('RESULT ' + json.dumps(m.run_session({session!r}, {repeat}, {tuple(kinds)!r}, {clock!r})))")
     for attempt in (1, 2):  # a process that dies (a shared machine's memory, a Qt crash) is run once more
         out = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script], capture_output=True, text=True,
                              env=env, cwd=root, check=False)
@@ -269,6 +273,8 @@ def main(argv=None) -> int:
     parser.add_argument("--against", help="another checkout (e.g. /work/main): run both, interleaved")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds per session")
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
+                        help="wall time, or the process's CPU time (other processes' load left out)")
     args = parser.parse_args(argv)
     roots = [("this", HERE)] + ([("other", os.path.abspath(args.against))] if args.against else [])
     print(f"load average before: {os.getloadavg()}")
@@ -276,12 +282,12 @@ def main(argv=None) -> int:
         merged = {label: {} for label, _ in roots}
         for _ in range(args.rounds):
             for label, root in (roots if _ % 2 == 0 else roots[::-1]):  # alternate who runs first
-                r = _spawn(root, session, args.repeat, args.kinds)
+                r = _spawn(root, session, args.repeat, args.kinds, args.clock)
                 for kind, times in r["times"].items():
                     merged[label].setdefault(kind, []).extend(times)
         print(f"\n{session}: {r['shape']} × {r['layers']} layers, {r['maps']} maps   (load {os.getloadavg()[0]:.1f})")
         header = "".join(f"{label + ' p50':>12s}{label + ' p95':>12s}" for label, _ in roots)
-        print(f"{'edit kind':14s}{header}   (ms)")
+        print(f"{'edit kind':14s}{header}   (ms, {args.clock} clock)")
         for kind in args.kinds:
             row = "".join("{:12.1f}{:12.1f}".format(*_stats(merged[label][kind])) for label, _ in roots)
             print(f"{kind:14s}{row}")

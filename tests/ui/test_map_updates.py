@@ -115,3 +115,16 @@ def test_a_step_through_hidden_during_an_edit_shows_the_new_numbers_when_shown(q
     assert line != before and "5·" in line
     assert line.endswith(f"= {format_value(doc.outputs[0][0, 0, 0])}"), line
     np.testing.assert_array_equal(stepper.model.x, doc.input)
+
+
+def test_the_step_through_lays_each_step_out_once_and_keeps_only_a_few(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path)
+    stepper = window.arithmetic_views["stepper"]
+    QApplication.processEvents()
+    model = stepper.model
+    assert len(model.arrangements) >= 1  # the sizing's layout, which the paint used too
+    for k in range(len(stepper.steps)):  # the seed's 32 steps, each painted
+        stepper.set_step(k)
+        stepper.canvas.repaint()
+    assert stepper.model is model and 1 <= len(model.arrangements) <= 16
+    assert stepper.formula_lines()[0].startswith(f"y[{stepper.steps[-1].cell[0]},{stepper.steps[-1].cell[1]}]")

@@ -128,6 +128,8 @@ def _best_arrangement(rect: QRectF, model: StepModel, k: int):
     model: the canvas sizing and the paint that follows it ask for the same one."""
     key = (rect.getRect(), k)
     if key not in model.arrangements:
+        if len(model.arrangements) >= 16:  # a step played or hovered after another: the old ones are done
+            model.arrangements.clear()
         shown = _shown_channels(model, k)
         hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
         arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden)

@@ -161,5 +161,5 @@ def test_render_help_says_what_each_name_writes(tmp_path):
     assert out.returncode == 0
     for words in ("--animate", "steps.gif (animated GIF)", "steps.apng (animated PNG)", "steps-001.png",
                   "--fps F", "0.1 to 50 (default 2)", "--transpose-as {scatter,convolution}", "--size WxH",
-                  "--backward {weight,input}", "--cell R,C"):
+                  "--backward {weight,bias,input}", "--cell R,C"):
         assert words in text, words

@@ -22,19 +22,20 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core import ConfigError
 from cnnviz.core.backprop import backward_pass
-from cnnviz.core.layers import BatchNormalization, Conv2DTranspose, Dense, DepthwiseConv2D
+from cnnviz.core.layers import (
+    BatchNormalization,
+    Conv2DTranspose,
+    Dense,
+    DepthwiseConv2D,
+)
 from cnnviz.core.training import get_optimizer
 from cnnviz.core.training.optimizers import slots_at
 from cnnviz.ui.arithmetic.backward_stepper import BackwardStepper
 from cnnviz.ui.arithmetic.backward_steps import (
     WEIGHTED,
-    bias_steps,
-    contributions,
     fmt,
-    gamma_steps,
-    gather_rule,
-    input_steps,
-    weight_steps,
+    pick_grid,
+    pick_steps,
 )
 from cnnviz.ui.colormaps import DIVERGING, GREYS, symmetric_levels
 from cnnviz.ui.heatmap import Heatmap
@@ -212,9 +213,12 @@ class BackpropView(QWidget):
         self._show("x", x[:, :, c], GREYS, (float(x.min()), float(max(x.max(), x.min() + 1e-9))))
         self._show("y", y[:, :, o], DIVERGING, symmetric_levels(y[:, :, o]))
         self._show("dy", dy[:, :, o], DIVERGING, symmetric_levels(dy[:, :, o]))
-        weight_model = self._weight_model(layer, g, c, o)
+        kind = "bias" if self.step_kind == "bias" else "weight"
+        weight_model = self._pick(layer, g, kind, self.weight_cell if kind == "weight" else (0, self.bias_cell), o, c)
         self._show_weights(layer, g, c, o)
-        if weight_model is None:
+        if weight_model is None and kind == "bias" and pick_grid(layer, g, "weight") is not None:
+            self.weight_text.setText(f"{layer.label} has no bias (use_bias is off): click a weight of W instead.")
+        elif weight_model is None:
             self.weight_text.setText(f"{layer.label} has no trainable weights: it only passes the gradient on.")
         else:
             text = weight_model.summary(MAX_TERMS)
@@ -223,7 +227,7 @@ class BackpropView(QWidget):
                 w = float(layer.get_weights()[wi][position])
                 text += "<br>" + self._update(settings, layer.index, wi, position, w, weight_model.total)
             self.weight_text.setText(text)
-        input_model = self._input_model(layer, g, c)
+        input_model = self._pick(layer, g, "input", self.input_cell, o, c)
         if input_model is None:
             self.input_text.setText(f"{layer.label} works on a vector: its input gradient is not gathered number by "
                                     "number here (a Dense's is: select the Dense).")
@@ -245,36 +249,13 @@ class BackpropView(QWidget):
         self.stepper.set_model(None)
 
     # ------------------------------------------------------------------ the sums of the picks
-    def _weight_model(self, layer, g, c, o):
-        """The picked trainable number's sum (a kernel entry, γ, or with a "bias" pick the bias or β), or None
-        for a layer without trainable weights."""
-        if isinstance(layer, BatchNormalization):
-            names = [spec.name for spec in layer.weight_specs()]
-            channels = np.shape(g.x)[-1]
-            pick_beta = self.step_kind == "bias" or "gamma" not in names
-            if pick_beta and "beta" in names:
-                return bias_steps(layer, g.dy, g.grads[names.index("beta")], min(self.bias_cell, channels - 1))
-            if "gamma" in names:
-                return gamma_steps(layer, g.x, g.dy, g.grads[names.index("gamma")],
-                                   min(self.weight_cell[1], channels - 1), self.document.training)
+    def _pick(self, layer, g, kind, cell, o, c):
+        """pick_steps at `cell` kept inside the grid it was clicked in (a pick outlives a smaller layer)."""
+        grid = pick_grid(layer, g, kind)
+        if grid is None:
             return None
-        if not isinstance(layer, WEIGHTED):
-            return None
-        dy = g.dz if isinstance(layer, Dense) else g.dy
-        if self.step_kind == "bias" and len(g.grads) > 1:
-            return bias_steps(layer, dy, g.grads[1], min(self.bias_cell, np.shape(dy)[-1] - 1))
-        kernel_shape = np.shape(g.grads[0])
-        if isinstance(layer, Dense):
-            index = tuple(min(v, n - 1) for v, n in zip(self.weight_cell, kernel_shape))
-            return weight_steps(layer, g.x, dy, g.grads[0], *index)
-        a, b = (min(v, k - 1) for v, k in zip(self.weight_cell, layer.kernel_size))
-        if isinstance(layer, DepthwiseConv2D):
-            last = (c, o % layer.depth_multiplier)
-        elif isinstance(layer, Conv2DTranspose):
-            last = (o, c)
-        else:
-            last = (c, o)
-        return weight_steps(layer, g.x, g.dy, g.grads[0], a, b, *last)
+        cell = tuple(min(v, n - 1) for v, n in zip(cell, grid))
+        return pick_steps(layer, g, kind, cell, o, c, self.document.training)
 
     def _show_weights(self, layer, g, c, o):
         """W and dL/dW as the pick clicks them (a filter, a Dense's matrix, γ), and the bias row (β)."""
@@ -310,23 +291,6 @@ class BackpropView(QWidget):
             else:
                 self.titles[key].hide()
                 self.maps[key].hide()
-
-    def _picked_input(self, x) -> tuple[int, int]:
-        r, q = (min(v, n - 1) for v, n in zip(self.input_cell, x.shape[:2]))
-        return r, q
-
-    def _input_model(self, layer, g, c):
-        """The picked input cell's gathered gradient, or None where the layer works on vectors (a Dense's input
-        is gathered all the same)."""
-        x = _as_map(g.x)
-        r, q = self._picked_input(x)
-        if isinstance(layer, Dense):
-            return input_steps(layer, g.x, g.dz, g.dx, r, q, c, gather_rule(layer))
-        if np.asarray(g.dx).ndim != 3 or np.asarray(g.dy).ndim != 3:
-            return None
-        gathered = None if isinstance(layer, WEIGHTED) else contributions(layer, g.x, g.dy, r, q, c,
-                                                                          self.document.training)
-        return input_steps(layer, g.x, g.dy, g.dx, r, q, c, gather_rule(layer), gathered)
 
     def _update(self, settings, layer_number, weight_index, position, w, grad) -> str:
         """The optimizer's next step for element `position` of weight array `weight_index` (0: the kernel or γ,

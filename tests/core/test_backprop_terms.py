@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,9 +22,13 @@ from cnnviz.core.backprop import (
     transpose_weight_terms,
     weight_gradient_terms,
 )
-from cnnviz.core.layers import BatchNormalization, Conv2DTranspose, Dense, DepthwiseConv2D, Flatten
-
-from gradcheck import numeric_gradient
+from cnnviz.core.layers import (
+    BatchNormalization,
+    Conv2DTranspose,
+    Dense,
+    DepthwiseConv2D,
+    Flatten,
+)
 
 
 def built(layer, shape, rng, dtype=np.float32):
@@ -84,7 +89,7 @@ def test_transposed_sums_equal_the_backward_pass(n, k, s, padding, op, c, f, see
     rng = np.random.default_rng(seed)
     layer = built(Conv2DTranspose(f, k, strides=s, padding=padding, output_padding=op), (n, n, c), rng)
     x = rng.standard_normal((n, n, c))
-    dy, dx, (dw, db) = pass_of(layer, x, rng)
+    dy, dx, (dw, _db) = pass_of(layer, x, rng)
     assert dw.shape == (k, k, f, c)  # Keras's layout: rows, cols, filters, input channels
     for o in range(f):
         for ch in range(c):
@@ -128,7 +133,7 @@ def test_batch_norm_gamma_and_beta_sums(training):
     layer = built(BatchNormalization(), (3, 4, 2), rng)
     x = rng.standard_normal((3, 4, 2))
     keep = layer.moving_mean.copy(), layer.moving_variance.copy()
-    dy, dx, (dgamma, dbeta, *_) = pass_of(layer, x, rng, training)
+    dy, _dx, (dgamma, dbeta, *_) = pass_of(layer, x, rng, training)
     layer.moving_mean[...], layer.moving_variance[...] = keep  # the training forward moved them
     for c in range(2):
         assert total(batch_norm_gamma_terms(layer, x, dy, c, training)) == pytest.approx(dgamma[c], abs=1e-6)

@@ -1,13 +1,16 @@
-"""The backward step-through: one gradient summed window position by window position, as the forward
-step-through fills one output cell at a time.
+"""The backward step-through: one gradient summed term by term, as the forward step-through fills one output
+cell at a time.
 
-A weight: dL/dw[a, b] = Σ x[i·s + a, j·s + b] · dy[i, j], one step per window position (i, j), the product of
-that step and the sum so far. An input cell: dL/dx[r, q] gathers from every output that read it, one step per
-output (Conv2D: w[a, b] · dy[i, j], the transposed convolution of dy; a layer without weights: what that
-output's dy sends back through the layer's own backward pass).
+A weight: a convolution's dL/dw[a, b] = Σ x[i·s + a, j·s + b] · dy[i, j], one step per window position (a
+DepthwiseConv2D's with its own channel's dy only; a Conv2DTranspose's one step per input cell, whose copy of
+w[a, b] landed on dy[i·s + a − crop, …]); a Dense's W[i, j] = x[i] · dz[j] (one step on a vector: dL/dW is the
+outer product x ⊗ dz); a bias's (β's) Σ dy over its map; a BatchNormalization's γ Σ x̂ · dy. An input cell:
+dL/dx[r, q] gathers from every output that read it, one step per output (w[a, b] · dy[i, j] through the layer's
+weights; a layer without weights: what that output's dy sends back through the layer's own backward pass).
 
 `BackwardSteps` has what the step-through's exporter reads of any step model (step_animation): `steps`,
-`formula_lines(k)` and `paint(painter, rect, k)`; the Backpropagation dock plays it (backward_stepper).
+`formula_lines(k)` and `paint(painter, rect, k)`; the Backpropagation dock plays it (backward_stepper), and
+`pick_steps` makes it for a pick, for the dock and `cnnviz render --backward` alike.
 The numbers are cnnviz/core/backprop.py's.
 """
 
@@ -32,16 +35,27 @@ from cnnviz.core.backprop import (
     transpose_weight_terms,
     weight_gradient_terms,
 )
-from cnnviz.core.layers import BatchNormalization, Conv2D, Conv2DTranspose, Dense, DepthwiseConv2D
+from cnnviz.core.layers import (
+    BatchNormalization,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    DepthwiseConv2D,
+)
 from cnnviz.core.provenance import cell_provenance
 from cnnviz.io.errors import SessionError
 from cnnviz.io.training_sets import TrainingSettings, teacher_pipeline
 from cnnviz.ui.arithmetic.base import draw_symbol, split_row
 from cnnviz.ui.arithmetic.step_model import crop_around
 from cnnviz.ui.arithmetic.step_painter import grid_weight
-from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
+from cnnviz.ui.colormaps import (
+    DIVERGING,
+    GREYS,
+    format_value,
+    input_levels,
+    symmetric_levels,
+)
 from cnnviz.ui.grid_painter import Grid, paint_grid_groups
-
 
 RULES = {
     "Conv2D": "each output cell sends dy back through the weights that made it (a transposed convolution of dy)",
@@ -521,23 +535,75 @@ def _dense_input_steps(layer, x, dz, dx, r, q, c, rule) -> BackwardSteps:
                          result, steps, names, rule, kernel=lambda step: (kernel, step.tap, "W (rows: inputs, cols: units)"))
 
 
+def pick_grid(layer, g, kind: str) -> tuple[int, int] | None:
+    """Rows × cols of the grid a pick of `kind` clicks in (the shown filter, a Dense's W, the γ, bias or β row,
+    the input map), or None when the layer has no such number."""
+    names = [spec.name for spec in layer.weight_specs()] if hasattr(layer, "weight_specs") else []
+    x = _map(g.x)
+    if isinstance(layer, BatchNormalization):
+        name = "beta" if kind == "bias" else "gamma" if kind == "weight" else None
+        if name is not None:
+            return (1, x.shape[2]) if name in names else None
+    elif kind == "weight":
+        if not isinstance(layer, WEIGHTED):
+            return None
+        return tuple(np.shape(g.grads[0])) if isinstance(layer, Dense) else tuple(layer.kernel_size)
+    elif kind == "bias":
+        return (1, np.shape(g.grads[1])[0]) if isinstance(layer, WEIGHTED) and "bias" in names else None
+    if not isinstance(layer, Dense) and (np.ndim(g.dx) != 3 or np.ndim(g.dy) != 3):
+        return None  # a vector's gradient is gathered here only through a Dense's weights
+    return x.shape[:2]
+
+
+def pick_steps(layer, g, kind: str, cell: tuple[int, int], o: int, c: int, training: bool = False):
+    """The sum the Backpropagation dock (and `cnnviz render --backward`) steps through for a pick in
+    LayerGradients `g`: `kind` "weight" (cell (a, b) of the filter shown for output map o and input channel c;
+    a Dense's W[i, j]; γ[cell[1]]), "bias" (the bias or β of map cell[1]) or "input" (dL/dx at cell of channel
+    c). None where pick_grid is None; `cell` must lie in pick_grid."""
+    if pick_grid(layer, g, kind) is None:
+        return None
+    if kind == "input":
+        if isinstance(layer, Dense):
+            return input_steps(layer, g.x, g.dz, g.dx, *cell, c, gather_rule(layer))
+        gathered = None if isinstance(layer, WEIGHTED) else contributions(layer, g.x, g.dy, *cell, c, training)
+        return input_steps(layer, g.x, g.dy, g.dx, *cell, c, gather_rule(layer), gathered)
+    if isinstance(layer, BatchNormalization):
+        names = [spec.name for spec in layer.weight_specs()]
+        if kind == "bias":
+            return bias_steps(layer, g.dy, g.grads[names.index("beta")], cell[1])
+        return gamma_steps(layer, g.x, g.dy, g.grads[names.index("gamma")], cell[1], training)
+    dy = g.dz if isinstance(layer, Dense) else g.dy
+    if kind == "bias":
+        return bias_steps(layer, dy, g.grads[1], cell[1])
+    if isinstance(layer, Dense):
+        return weight_steps(layer, g.x, dy, g.grads[0], *cell)
+    if isinstance(layer, DepthwiseConv2D):
+        last = (o // layer.depth_multiplier, o % layer.depth_multiplier)
+    elif isinstance(layer, Conv2DTranspose):
+        last = (o, c)
+    else:
+        last = (c, o)
+    return weight_steps(layer, g.x, g.dy, g.grads[0], *cell, *last)
+
+
 def session_backward_steps(session, layer: int | None, kind: str, cell: tuple[int, int], filter_: int = 0,
                            channel: int = 0, target_class: int = 0) -> BackwardSteps:
     """The backward step-through of a loaded session (`cnnviz render --animate --backward`): layer `layer`
-    (1-based; None: the first Conv2D), dL/dw[cell] of filter `filter_` and input channel `channel`, or
-    dL/dx[cell] of `channel`. The loss is taken against the session's own target: a classifier's class
-    `target_class`, or the teacher task's output (the training section's data); anything else is refused."""
+    (1-based; None: the first layer with trainable weights), the pick `kind` at `cell` as the dock makes it
+    (pick_steps) for output map `filter_` and input channel `channel`. The loss is taken against the session's
+    own target: a classifier's class `target_class`, or the teacher task's output (the training section's
+    data); anything else is refused."""
     pipeline, x = session.pipeline, session.input
     layers = pipeline.layers
-    convs = [i for i, lay in enumerate(layers, start=1) if isinstance(lay, Conv2D)]
-    index = layer if layer is not None else (convs[0] if convs else None)
+    trained = [i for i, lay in enumerate(layers, start=1) if isinstance(lay, (*WEIGHTED, BatchNormalization))]
+    index = layer if layer is not None else (trained[0] if trained else None)
     if index is None:
-        raise SessionError("--backward: this pipeline has no Conv2D; give --layer N for the layer to step back "
-                           "through")
+        raise SessionError("--backward: this pipeline has no layer with weights; give --layer N for the layer to "
+                           "step back through")
     chosen = layers[index - 1]
-    if kind == "weight" and not isinstance(chosen, Conv2D):
-        raise SessionError(f"--backward weight: {chosen.label} has no filter weights: step through its input "
-                           "gradient (--backward input) or a Conv2D's weights")
+    if kind in ("weight", "bias") and not isinstance(chosen, (*WEIGHTED, BatchNormalization)):
+        raise SessionError(f"--backward {kind}: {chosen.label} has no trainable weights: step through its input "
+                           "gradient (--backward input) or a layer with weights")
     training = session.training or {}
     settings = TrainingSettings.from_section(training) if training else TrainingSettings()
     out_shape = pipeline.output_shapes()[-1] if layers else x.shape
@@ -552,21 +618,24 @@ def session_backward_steps(session, layer: int | None, kind: str, cell: tuple[in
     else:
         raise SessionError("--backward needs a loss: the session's pipeline must end in class probabilities, or "
                            "its training section must use the teacher task (as the-filter-learns does)")
-    _, levels = backward_pass(pipeline, x, target, loss, training=bool(session.view.get("training")))
+    in_training = bool(session.view.get("training"))
+    _, levels = backward_pass(pipeline, x, target, loss, training=in_training)
     g = levels[index - 1]
-    gx, gdy, gdx = (np.asarray(a) for a in (g.x, g.dy, g.dx))
-    if gx.ndim != 3 or gdy.ndim != 3:
-        raise SessionError(f"--backward: {chosen.label} works on vectors; the backward step-through shows maps")
-    filters, channels = gdy.shape[2], gx.shape[2]
+    grid = pick_grid(chosen, g, kind)
+    if grid is None:
+        what = "its bias" if kind == "bias" else "its input gradient number by number"
+        raise SessionError(f"--backward {kind}: {chosen.label} has no {what} to step through"
+                           + (" (it works on vectors: a Dense's input is gathered)" if kind == "input" else ""))
+    filters, channels = _map(g.dy).shape[2], _map(g.x).shape[2]
     for flag, value, top in (("--filter", filter_, filters), ("--channel", channel, channels)):
         if not 0 <= value < top:
             raise SessionError(f"{flag} {value + 1}: {chosen.label} has {flag[2:]}s 1 to {top}")
-    limits = chosen.kernel_size if kind == "weight" else gx.shape[:2]
-    if not all(0 <= v < n for v, n in zip(cell, limits)):
-        what = "kernel" if kind == "weight" else "input"
-        raise SessionError(f"--cell {cell[0]},{cell[1]}: {chosen.label}'s {what} is {limits[0]}×{limits[1]}, so "
-                           f"the cell must be 0..{limits[0] - 1},0..{limits[1] - 1}")
-    if kind == "weight":
-        return weight_steps(chosen, gx, gdy, g.grads[0], *cell, channel, filter_)
-    gathered = None if isinstance(chosen, Conv2D) else contributions(chosen, gx, gdy, *cell, channel)
-    return input_steps(chosen, gx, gdy, gdx, *cell, channel, gather_rule(chosen), gathered)
+    if not all(0 <= v < n for v, n in zip(cell, grid)):
+        what = {"weight": "kernel", "bias": "bias row", "input": "input"}[kind]
+        if isinstance(chosen, Dense) and kind == "weight":
+            what = "W"
+        elif isinstance(chosen, BatchNormalization) and kind != "input":
+            what = "γ row" if kind == "weight" else "β row"
+        raise SessionError(f"--cell {cell[0]},{cell[1]}: {chosen.label}'s {what} is {grid[0]}×{grid[1]}, so "
+                           f"the cell must be 0..{grid[0] - 1},0..{grid[1] - 1}")
+    return pick_steps(chosen, g, kind, cell, filter_, channel, in_training)

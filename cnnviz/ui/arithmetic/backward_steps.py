@@ -4,7 +4,7 @@ cell at a time.
 A weight: a convolution's dL/dw[a, b] = Σ x[i·s + a, j·s + b] · dy[i, j], one step per window position (a
 DepthwiseConv2D's with its own channel's dy only; a Conv2DTranspose's one step per input cell, whose copy of
 w[a, b] landed on dy[i·s + a − crop, …]); a Dense's W[i, j] = x[i] · dz[j] (one step on a vector: dL/dW is the
-outer product x ⊗ dz); a bias's (β's) Σ dy over its map; a BatchNormalization's γ Σ x̂ · dy. An input cell:
+outer product x ⊗ dz); a bias's (β's) Σ dy over its map; a BatchNormalization's γ Σ n · dy (n: x normalised). An input cell:
 dL/dx[r, q] gathers from every output that read it, one step per output (w[a, b] · dy[i, j] through the layer's
 weights; a layer without weights: what that output's dy sends back through the layer's own backward pass).
 
@@ -455,7 +455,7 @@ def bias_steps(layer, dy, db, o: int) -> BackwardSteps:
 
 
 def gamma_steps(layer, x, dy, dgamma, c: int, training: bool = False) -> BackwardSteps:
-    """dL/dγ[c] of a BatchNormalization: Σ x̂ · dy over channel c's cells, x̂ = (x − μ)/√(σ² + ε)."""
+    """dL/dγ[c] of a BatchNormalization: Σ n · dy over channel c's cells, n = (x − μ)/√(σ² + ε)."""
     x, dy = np.asarray(x), np.asarray(dy)
     vector = x.ndim == 1
     terms = batch_norm_gamma_terms(layer, x, dy, c, training)
@@ -465,13 +465,15 @@ def gamma_steps(layer, x, dy, dgamma, c: int, training: bool = False) -> Backwar
         spot, channel = _spot(cell, c, vector)
         xhat[spot + (0,)] = xv
         name = f"[{c}]" if vector else f"[{cell[0]},{cell[1]}]"
-        steps.append(GatherStep(spot, channel, spot, None, xv, d, xv * d, _product(f"x̂{name}", f"dy{name}", xv, d),
+        # n, not x̂: a combining hat rises above its line, into the picture of an exported frame
+        steps.append(GatherStep(spot, channel, spot, None, xv, d, xv * d, _product(f"n{name}", f"dy{name}", xv, d),
                                 f"dy{name}"))
     symbol, n = f"dL/dγ[{c}]", len(steps)
     stats = "this input's own μ and σ² (training)" if training else "the moving μ and σ²"
-    names = Names(symbol, f"{symbol} = Σ x̂ · dy over channel {c + 1}'s {n} cells, x̂ = (x − μ)/√(σ² + ε) with {stats}",
+    names = Names(symbol, f"{symbol} = Σ n · dy over channel {c + 1}'s {n} cells, n = (x − μ)/√(σ² + ε) the "
+                  f"normalised x, with {stats}",
                   f"<b>{symbol}</b> of {layer.label}: the scale γ of channel {c + 1}", "cell",
-                  f"x̂, channel {c + 1}", "dL/dy" + ("" if vector else ", channel {}"), "dL/dγ")
+                  f"n = normalised x, channel {c + 1}", "dL/dy" + ("" if vector else ", channel {}"), "dL/dγ")
     return BackwardSteps("weight", layer, xhat, _map(dy), (0, c), 0, _row(dgamma), steps, names, filter_=c,
                          dims=None if vector else (1, 1, *x.shape[:2]), weight=(_weight_index(layer, "gamma"), (c,)))
 

@@ -625,9 +625,11 @@ def session_backward_steps(session, layer: int | None, kind: str, cell: tuple[in
     g = levels[index - 1]
     grid = pick_grid(chosen, g, kind)
     if grid is None:
-        what = "its bias" if kind == "bias" else "its input gradient number by number"
-        raise SessionError(f"--backward {kind}: {chosen.label} has no {what} to step through"
-                           + (" (it works on vectors: a Dense's input is gathered)" if kind == "input" else ""))
+        if kind == "bias":
+            raise SessionError(f"--backward bias: {chosen.label} has no bias (use_bias is off): step through a "
+                               "weight (--backward weight)")
+        raise SessionError(f"--backward input: {chosen.label} works on vectors, so its input gradient is not gathered "
+                           "number by number; a Dense's input is (give --layer of the Dense)")
     filters, channels = _map(g.dy).shape[2], _map(g.x).shape[2]
     for flag, value, top in (("--filter", filter_, filters), ("--channel", channel, channels)):
         if not 0 <= value < top:

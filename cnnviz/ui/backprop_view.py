@@ -42,6 +42,9 @@ from cnnviz.ui.heatmap import Heatmap
 from cnnviz.ui.optimizer_text import update_text
 
 CELL_PX = 26
+LONG = 16  # a map taller than this is drawn in smaller cells
+ROW = 6  # a vector longer than this is drawn as a column: a row of it would push the sums off the dock
+TALL_PX = 440  # the height such a map is fitted to (cells of 8 px at least: colours, the step-through has the numbers)
 MAX_TERMS = 12  # a sum longer than this is written with its first terms, "…", and its total
 LINK = ("The weights being learned are the filter's numbers, shared by every window: that is why dL/dw is a sum "
         "over all window positions.")
@@ -68,14 +71,15 @@ class BackpropView(QWidget):
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.maps, self.titles = {}, {}
+        self.columns = set()  # the maps drawn as a column: a long vector, shown row r for its element r
         # the input (the tallest map) on the left, y and dL/dy over W and dL/dW beside it: short enough for a
         # 1366×768 screen's dock, and the sums keep the room to their right
         grid = QGridLayout()
         grid.setVerticalSpacing(2)
         for key, title, row, col, rows in (("x", "input x", 0, 0, 3), ("y", "activations y", 0, 1, 1),
                                            ("dy", "dL/dy", 0, 2, 1), ("w", "weights W", 2, 1, 1),
-                                           ("dw", "dL/dW", 2, 2, 1), ("b", "bias b", 0, 3, 1),
-                                           ("db", "dL/db", 2, 3, 1)):
+                                           ("dw", "dL/dW", 2, 2, 1), ("b", "bias b", 4, 1, 1),
+                                           ("db", "dL/db", 4, 2, 1)):
             label = self.titles[key] = QLabel(title)
             label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
             heat = Heatmap()
@@ -83,12 +87,12 @@ class BackpropView(QWidget):
             self.maps[key] = heat
             grid.addWidget(label, row, col)
             grid.addWidget(heat, row + 1, col, rows, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        grid.setRowStretch(4, 1)
-        self.maps["w"].cellPressed.connect(lambda r, c, _: self.pick_weight(r, c))
-        self.maps["dw"].cellPressed.connect(lambda r, c, _: self.pick_weight(r, c))
-        self.maps["b"].cellPressed.connect(lambda r, c, _: self.pick_bias(c))
-        self.maps["db"].cellPressed.connect(lambda r, c, _: self.pick_bias(c))
-        self.maps["x"].cellPressed.connect(lambda r, c, _: self.pick_input(r, c))
+        grid.setRowStretch(6, 1)
+        self.maps["w"].cellPressed.connect(lambda r, c, _: self.pick_weight(*self._clicked("w", r, c)))
+        self.maps["dw"].cellPressed.connect(lambda r, c, _: self.pick_weight(*self._clicked("dw", r, c)))
+        self.maps["b"].cellPressed.connect(lambda r, c, _: self.pick_bias(self._clicked("b", r, c)[1]))
+        self.maps["db"].cellPressed.connect(lambda r, c, _: self.pick_bias(self._clicked("db", r, c)[1]))
+        self.maps["x"].cellPressed.connect(lambda r, c, _: self.pick_input(*self._clicked("x", r, c)))
         self.weight_text = QLabel()
         self.input_text = QLabel()
         for text in (self.weight_text, self.input_text):
@@ -238,9 +242,19 @@ class BackpropView(QWidget):
     def _show(self, key, values, lut, levels):
         heat = self.maps[key]
         heat.show()
+        values = np.asarray(values)
+        if values.shape[0] == 1 and values.shape[1] > ROW:  # a long vector: a column, not a row off the screen
+            values = values.T
+            self.columns.add(key)
+        else:
+            self.columns.discard(key)
         big = float(np.finfo(np.float32).max)  # a diverging run's gradients can pass float32's range
         heat.set_data(np.clip(values, -big, big), levels, lut)
-        heat.fit(CELL_PX)
+        heat.fit(CELL_PX if values.shape[0] <= LONG else max(8.0, min(CELL_PX, TALL_PX / values.shape[0])))
+
+    def _clicked(self, key, r, c) -> tuple[int, int]:
+        """The (row, col) of the array a click on map `key` at (r, c) picked (a column's row r is element r)."""
+        return (0, r) if key in self.columns else (r, c)
 
     def _say(self, text):
         self.header.setText(text)

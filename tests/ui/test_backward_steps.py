@@ -285,7 +285,7 @@ def test_clicking_a_dense_weight_and_bias_in_the_dock_steps_their_sums(qtbot):
     assert "<b>dL/dW[5,3]</b> = x[5] · dz[3]" in view.weight_text.text()
     click(qtbot, view.maps["db"], (0, 2))
     assert view.stepper.model.symbol == "dL/db[2]" and view.stepper.model.total == pytest.approx(g.grads[1][2])
-    click(qtbot, view.maps["x"], (0, 7))
+    click(qtbot, view.maps["x"], (7, 0))  # a long vector is drawn as a column
     model = view.stepper.model
     assert model.symbol == "dL/dx[7]" and len(model.steps) == 4
     assert model.total == pytest.approx(g.dx[7]) and float(model.partial[-1]) == pytest.approx(g.dx[7])

@@ -242,6 +242,7 @@ class BackpropView(QWidget):
     def _show(self, key, values, lut, levels):
         heat = self.maps[key]
         heat.show()
+        self.titles[key].show()
         values = np.asarray(values)
         if values.shape[0] == 1 and values.shape[1] > ROW:  # a long vector: a column, not a row off the screen
             values = values.T
@@ -258,6 +259,9 @@ class BackpropView(QWidget):
 
     def _say(self, text):
         self.header.setText(text)
+        for key, heat in self.maps.items():  # no empty frames left from the last layer
+            heat.hide()
+            self.titles[key].hide()
         self.weight_text.setText("")
         self.input_text.setText("")
         self.stepper.set_model(None)

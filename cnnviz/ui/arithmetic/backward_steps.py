@@ -406,7 +406,7 @@ def _dense_weight_steps(layer, x, dz, dw, i, j) -> BackwardSteps:
     vector = x.ndim == 1
     steps = []
     for cell, xv, d in dense_weight_terms(x, dz, i, j):
-        x_cell, _ = _spot(cell, i, vector)
+        x_cell = (i, 0) if vector else _spot(cell, i, vector)[0]  # x a column beside dz's row: the outer product
         dy_cell, channel = _spot(cell, j, vector)
         where = f"[{i}]" if vector else f"[{cell[0]},{cell[1]},{i}]"
         to = f"[{j}]" if vector else f"[{cell[0]},{cell[1]},{j}]"
@@ -422,8 +422,9 @@ def _dense_weight_steps(layer, x, dz, dw, i, j) -> BackwardSteps:
                 "convolution)")
     names = Names(symbol, head, f"<b>{symbol}</b> of {layer.label}: input {i} times unit {j}'s {dz_is}",
                   "term" if vector else "cell", "x" if vector else f"x, channel {i + 1}",
-                  "dL/dz" if vector else "dL/dz, unit {}", "dL/dW (rows: inputs, cols: units)")
-    return BackwardSteps("weight", layer, _map(x), _map(dz), (i, j), 0 if vector else i, dw, steps, names,
+                  "dL/dz" if vector else "dL/dz, unit {}", "dL/dW")
+    x_map = x.reshape(-1, 1, 1) if vector else x
+    return BackwardSteps("weight", layer, x_map, _map(dz), (i, j), 0 if vector else i, dw, steps, names,
                          filter_=j, dims=None if vector else (1, 1, *x.shape[:2]), weight=(0, (i, j)))
 
 

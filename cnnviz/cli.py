@@ -3,7 +3,7 @@
     cnnviz                         the app with the lecture's example
     cnnviz SESSION                 the app with a session file
     cnnviz render SESSION -o figure.png|svg|pdf [--layer N] [--scale S]
-    cnnviz render SESSION --animate -o steps.gif|apng|png [--layer N] [--backward weight|input] [--size WxH]
+    cnnviz render SESSION --animate -o steps.gif|apng|png [--layer N] [--backward weight|bias|input] [--size WxH]
     cnnviz export-code SESSION --framework keras|pytorch [--train] -o model.py
     cnnviz import-model MODEL -o SESSION.cnnviz.json [--image PICTURE]
     cnnviz export-onnx SESSION -o model.onnx
@@ -80,14 +80,16 @@ def _render_parser() -> argparse.ArgumentParser:
     p.add_argument("--transpose-as", choices=("scatter", "convolution"),
                    help="with --animate on a Conv2DTranspose: scatter each input cell through the kernel (default), "
                         "or step it as a convolution of the flipped kernel over the zero-inserted, padded input")
-    p.add_argument("--backward", choices=("weight", "input"),
+    p.add_argument("--backward", choices=("weight", "bias", "input"),
                    help="with --animate: the backward step-through instead (the Backpropagation dock's): weight = "
-                        "dL/dw[a,b] of a Conv2D summed window position by window position, input = dL/dx[r,q] "
-                        "gathered from every output it fed. The loss is the session's: a classifier's "
-                        "--target-class, or the teacher task of its training section. Without --layer: the first "
-                        "Conv2D")
+                        "one kernel entry's dL/dw (a Conv2D's, DepthwiseConv2D's or Conv2DTranspose's filter cell "
+                        "a,b; a Dense's W[i,j]; a BatchNormalization's gamma[0,c]) summed term by term, bias = "
+                        "dL/db (or beta) of the map in --cell 0,O, input = dL/dx[r,q] gathered from every output "
+                        "it fed. The loss is the session's: a classifier's --target-class, or the teacher task of "
+                        "its training section. Without --layer: the first layer with weights")
     p.add_argument("--cell", metavar="R,C",
-                   help="with --backward: the weight's (a,b) or the input cell's (r,q), counted from 0 (default 0,0)")
+                   help="with --backward: the weight's (a,b), the bias row's (0,o) or the input cell's (r,q), "
+                        "counted from 0 (default 0,0)")
     p.add_argument("--filter", type=int, metavar="O", help="with --backward: the filter (output map), from 1")
     p.add_argument("--channel", type=int, metavar="C", help="with --backward: the input channel, from 1")
     p.add_argument("--target-class", type=int, metavar="K",

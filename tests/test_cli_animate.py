@@ -16,6 +16,7 @@ def frames_of(path):
 
 
 FILTER_LEARNS = str(RESOURCES / "the-filter-learns.cnnviz.json")
+DIGITS = str(RESOURCES / "digits.cnnviz.json")
 
 
 def test_gif_of_the_lecture_conv_has_a_frame_per_step_at_its_natural_size(tmp_path, qapp):
@@ -80,18 +81,23 @@ def test_numbered_frames_and_a_transpose_as_a_convolution(tmp_path):
     assert len(list(tmp_path.glob("s-*.png"))) == 4  # scatter: one per input cell of the 2×2 input
 
 
-@pytest.mark.parametrize("kind, cell, count", [("weight", "0,2", 16), ("input", "2,2", 9), ("input", "0,0", 1)])
-def test_backward_steps_of_the_filter_that_learns(tmp_path, qapp, kind, cell, count):
+@pytest.mark.parametrize("session, layer, kind, cell, count", [
+    (FILTER_LEARNS, None, "weight", "0,2", 16), (FILTER_LEARNS, None, "input", "2,2", 9),
+    (FILTER_LEARNS, None, "input", "0,0", 1),
+    (DIGITS, 5, "weight", "3,2", 1), (DIGITS, 5, "input", "0,7", 10), (DIGITS, 1, "bias", "0,0", 36)])
+def test_backward_steps_of_the_filter_that_learns(tmp_path, qapp, session, layer, kind, cell, count):
     """The Backpropagation dock's sums, frame for frame: a weight over its 16 window positions, the middle
-    input cell from its 9 outputs, the corner from its one."""
+    input cell from its 9 outputs, the corner from its one; the digits' Dense weight x[i]·dz[j] in one step,
+    a Dense input from its 10 units, the Conv2D's bias over its 6×6 map."""
     from cnnviz.io import load_session
     from cnnviz.ui.arithmetic.backward_steps import session_backward_steps
     from cnnviz.ui.arithmetic.step_animation import frame_layout, image_array, natural_canvas, render_frame
 
-    out = run(["render", FILTER_LEARNS, "--animate", "--backward", kind, "--cell", cell, "-o", "b.apng"], tmp_path)
+    which = [] if layer is None else ["--layer", str(layer)]
+    out = run(["render", session, "--animate", *which, "--backward", kind, "--cell", cell, "-o", "b.apng"], tmp_path)
     assert out.returncode == 0 and out.stderr == "", out.stderr
     fmt, size, _, frames = frames_of(tmp_path / "b.apng")
-    model = session_backward_steps(load_session(FILTER_LEARNS), None, kind, tuple(map(int, cell.split(","))))
+    model = session_backward_steps(load_session(session), layer, kind, tuple(map(int, cell.split(","))))
     layout = frame_layout(model, natural_canvas(model))
     assert fmt == "PNG" and len(frames) == len(model.steps) == count
     assert size == (layout.pixels.width(), layout.pixels.height())
@@ -108,6 +114,12 @@ BACKWARD_BAD = [
     (FILTER_LEARNS, ["--backward", "weight", "--filter", "2"], "--filter 2: Conv2D #1 has filters 1 to 1"),
     (FILTER_LEARNS, ["--backward", "weight", "--channel", "0"], "--channel counts from 1, got 0"),
     (FILTER_LEARNS, ["--cell", "1,1"], "--cell is for --backward"),
+    (DIGITS, ["--layer", "3", "--backward", "weight"], "--backward weight: MaxPooling2D #3 has no trainable weights: "
+     "step through its input gradient (--backward input) or a layer with weights"),
+    (DIGITS, ["--layer", "4", "--backward", "input"], "--backward input: Flatten #4 works on vectors, so its input "
+     "gradient is not gathered number by number; a Dense's input is (give --layer of the Dense)"),
+    (DIGITS, ["--layer", "5", "--backward", "weight", "--cell", "72,0"], "--cell 72,0: Dense #5's W is 72×10, so "
+     "the cell must be 0..71,0..9"),
     (FILTER_LEARNS, ["--backward", "input", "--transpose-as", "scatter"],
      "--transpose-as is for the forward step-through, not --backward"),
 ]
@@ -161,5 +173,5 @@ def test_render_help_says_what_each_name_writes(tmp_path):
     assert out.returncode == 0
     for words in ("--animate", "steps.gif (animated GIF)", "steps.apng (animated PNG)", "steps-001.png",
                   "--fps F", "0.1 to 50 (default 2)", "--transpose-as {scatter,convolution}", "--size WxH",
-                  "--backward {weight,input}", "--cell R,C"):
+                  "--backward {weight,bias,input}", "--cell R,C"):
         assert words in text, words

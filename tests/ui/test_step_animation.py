@@ -101,33 +101,44 @@ def test_bad_rate_or_name_is_refused_before_any_frame(qtbot, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("kind", ["weight", "input", "pooling input"])
+BACKWARD_PICKS = {  # (layer, input, pick, cell, o, c, steps)
+    "weight": (lambda: core.Conv2D(2, 3, padding="same"), X5, "weight", (0, 0), 1, 0, 25),  # reads padding first
+    "input": (lambda: core.Conv2D(2, 3, padding="same"), X5, "input", (2, 3), 0, 0, 18),
+    "pooling input": (lambda: core.MaxPooling2D(2, padding="same"), X5, "input", None, 0, 0, 1),
+    "depthwise weight": (lambda: core.DepthwiseConv2D(3, padding="same", depth_multiplier=2),
+                         np.concatenate([X5, -X5], axis=2), "weight", (1, 2), 3, 1, 25),
+    "transpose weight": (lambda: core.Conv2DTranspose(2, 3, strides=2, padding="same"), X5[:3, :3], "weight",
+                         (1, 1), 1, 0, 9),
+    "transpose input": (lambda: core.Conv2DTranspose(2, 3, strides=2), X5[:3, :3], "input", (1, 1), 0, 0, 18),
+    "dense weight": (lambda: core.Dense(3), X5[:2, :, :1], "weight", (0, 2), 0, 0, 10),
+    "bias": (lambda: core.Conv2D(2, 3), X5, "bias", (0, 1), 1, 0, 9),
+    "batchnorm gamma": (lambda: core.BatchNormalization(), X5, "weight", (0, 0), 0, 0, 25),
+}
+
+
+@pytest.mark.parametrize("kind", BACKWARD_PICKS)
 def test_every_backward_frame_is_the_backward_step_through_canvas(qtbot, kind):
     """The Backpropagation dock's step-through exports through the same path: frame k is its canvas at k."""
     from cnnviz.core.backprop import backward_pass
     from cnnviz.ui.arithmetic.backward_stepper import BackwardStepper
-    from cnnviz.ui.arithmetic.backward_steps import RULES, contributions, input_steps, weight_steps
+    from cnnviz.ui.arithmetic.backward_steps import pick_steps
 
-    layer = core.MaxPooling2D(2, padding="same") if kind == "pooling input" else core.Conv2D(2, 3, padding="same")
-    pipeline = core.Pipeline(X5.shape, [layer])
+    make, x, pick, cell, o, c, count = BACKWARD_PICKS[kind]
+    layer = make()
+    pipeline = core.Pipeline(x.shape, [layer])
     pipeline.build()
-    target = np.random.default_rng(2).normal(size=pipeline.run(X5)[-1].shape)
-    g = backward_pass(pipeline, X5, target)[1][0]
-    if kind == "weight":
-        model = weight_steps(layer, g.x, g.dy, g.grads[0], 0, 0, 0, 1)  # its first windows read padding
-    elif kind == "input":
-        model = input_steps(layer, g.x, g.dy, g.dx, 2, 3, 0, RULES["Conv2D"])
-    else:
-        cell = tuple(int(v) for v in np.unravel_index(np.argmax(X5[:2, :2, 0]), (2, 2)))
-        model = input_steps(layer, g.x, g.dy, g.dx, *cell, 0, RULES["MaxPooling2D"],
-                            contributions(layer, g.x, g.dy, *cell, 0))
+    target = np.random.default_rng(2).normal(size=pipeline.run(x)[-1].shape)
+    g = backward_pass(pipeline, x, target)[1][0]
+    if cell is None:  # the first window's maximum
+        cell = tuple(int(v) for v in np.unravel_index(np.argmax(x[:2, :2, 0]), (2, 2)))
+    model = pick_steps(layer, g, pick, cell, o, c)
     view = BackwardStepper()
     qtbot.addWidget(view)
     view.resize(900, 420)
     view.show()
     qtbot.waitExposed(view)
     view.set_model(model)
-    assert len(view.steps) == {"weight": 25, "input": 18, "pooling input": 1}[kind]
+    assert len(view.steps) == count
     size = view.canvas.size()
     layout = frame_layout(model, size)
     for k in range(len(model.steps)):

@@ -12,7 +12,7 @@ from cnnviz.ui.arithmetic.backward_steps import BackwardSteps
 from cnnviz.ui.arithmetic.base import SceneCanvas, draw_message
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 
-EMPTY = "Click a weight of W or dL/dW, or a cell of x, to step through how its gradient is summed."
+EMPTY = "Click a weight of W or dL/dW, a bias, or a cell of x, to step through how its gradient is summed."
 
 
 class BackwardStepper(QWidget):
@@ -93,4 +93,4 @@ class BackwardStepper(QWidget):
 
 
 def _identity(model: BackwardSteps):
-    return model.kind, model.cell, model.channel, model.filter, id(type(model.layer)), model.layer.name
+    return model.kind, model.symbol, model.cell, model.channel, model.filter, id(type(model.layer)), model.layer.name

@@ -361,8 +361,11 @@ class TrainingDock(QWidget):
         self.show_message("Back to the weights before training (Undo brings the trained ones back).")
 
     def optimizer_state(self) -> dict | None:
-        """The optimizer's state where the last run on this data ended (its step count and slots, by layer),
-        for the backward step-through's update; None before a run, after Reset or new data."""
+        """The optimizer's state (its step count and slots, by layer) where the open run last paused, else
+        where the last run on this data ended, for the backward step-through's update; None before a run,
+        after Reset or new data."""
+        if self.run.active and self.run.optimizer_state is not None:
+            return self.run.optimizer_state
         return self._optimizer_state
 
     def target_for(self, x):

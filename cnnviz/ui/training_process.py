@@ -12,7 +12,7 @@ and the process answers on the other pipe:
     ("progress", [Progress, ...])     every step, batched at most SNAPSHOTS_PER_S times a second
     ("weights", {layer: arrays})      the weights that training changes, at most SNAPSHOTS_PER_S times a
                                       second and only after the window said "drawn"
-    ("paused", (step, {layer: arrays}))
+    ("paused", (step, {layer: arrays}, optimizer state))   the state Trainer.optimizer_state() gives
     ("refused", message)              a "pipeline" the run cannot go on with (it stays paused)
     ("end", (reason, message, confusion, {layer: arrays}, optimizer state))
 Layers are 0-based indices of the pipeline here; each array goes as float32, pickled once by the pipe.
@@ -65,7 +65,7 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
             nonlocal running
             running = False
             flush_progress()
-            reply.send(("paused", (trainer.steps, changing_weights(trainer.pipeline))))
+            reply.send(("paused", (trainer.steps, changing_weights(trainer.pipeline), optimizer_state(trainer))))
 
         cancelled = False
         while not cancelled:

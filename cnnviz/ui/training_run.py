@@ -57,7 +57,7 @@ class TrainingWorker(QObject):
         super().__init__()
         self.pipeline, self.data, self.settings, self.metrics = pipeline, data, settings, metrics
         self.steps = 0  # the trainer's steps (they go on across pauses)
-        self.optimizer_state = {"iterations": 0}  # where the optimizer stood when the run ended
+        self.optimizer_state = {"iterations": 0}  # where the optimizer stood at the last pause or the end
         self.confusion = None  # validation confusion matrix (classes × classes) after a classifier's run
         self.last_weights = _by_level(changing_weights(pipeline))
         self.pauses = 0
@@ -119,7 +119,7 @@ class TrainingWorker(QObject):
                 self.last_weights = _by_level(payload)
                 self.weights.emit(self.last_weights, self.pauses)
             elif kind == "paused":
-                self.paused_step, weights = payload
+                self.paused_step, weights, self.optimizer_state = payload
                 self.last_weights = _by_level(weights)
                 self.pauses += 1
                 self._paused.set()
@@ -206,7 +206,8 @@ class TrainingRun(QObject):
         self.history: list = []  # every Progress of every run since the data was chosen
         self.step_offset = 0  # steps of the earlier runs, so the plot goes on where they stopped
         self.confusion = None
-        self.optimizer_state: dict | None = None  # where the optimizer stood when the last run ended
+        self.optimizer_state: dict | None = None  # where the optimizer stood: at the open run's last pause
+        # (None before it pauses: the window does not know the state of a running optimizer), or at the end
         self._committing = False
         self._check: Trainer | None = None  # the run's network in the GUI: may an edit go on training?
         self._edited = False  # the Document holds edits the process has not been sent
@@ -231,7 +232,7 @@ class TrainingRun(QObject):
         self._check = Trainer(pipeline.copy(), loss=settings.loss, optimizer=settings.optimizer_config(),
                               metrics=metrics)  # refusals now, in the GUI thread
         self.before = doc.all_weights()
-        self.confusion = None
+        self.confusion, self.optimizer_state = None, None
         self._edited, self._part_start, self._synced = False, 0, 0
         self.worker = TrainingWorker(pipeline, data, settings, metrics)
         self.thread = QThread()
@@ -330,6 +331,7 @@ class TrainingRun(QObject):
     def _take_pause(self):
         worker = self.worker
         self._pacer.drop()  # a snapshot from before the pause: the pause's own weights are newer
+        self.optimizer_state = worker.optimizer_state  # before the weights: the update line redraws with them
         self.document.show_trained_weights(worker.last_weights)
         self.document.flush()
         self._synced = worker.pauses

@@ -129,15 +129,19 @@ def run_in_app(app, window, idle, probes: Probes | None = None) -> dict:
     dock.run.progressed.connect(lambda p: times.append((time.perf_counter(), p.step)))
     t0 = time.perf_counter()
     dock.train()
-    pacer, probed = getattr(dock.run, "_pacer", None), None
+    shown, probed = [], None
+    def count(layer):  # a snapshot writes layer 1's weights
+        if layer == 1:
+            shown.append(layer)
+
+    window.document.weightsChanged.connect(count)
     while dock.run.state != "idle":
         if probes is not None and times:
             if probed is None:
-                probed = (time.perf_counter(), getattr(pacer, "shown", 0))
+                probed = (time.perf_counter(), len(shown))
             if len(probes.paint) % PROBES == PROBES - 1 and dock.run.worker is not None:
-                if hasattr(pacer, "shown"):  # snapshots shown a second while probed, and their cost
-                    probes.rates.append((pacer.shown - probed[1]) / (time.perf_counter() - probed[0]))
-                    probes.costs += pacer.costs
+                probes.rates.append((len(shown) - probed[1]) / (time.perf_counter() - probed[0]))
+                probes.costs += getattr(dock.run._pacer, "costs", [])  # measured by the pacer, where it does
                 dock.run.cancel()
             probes.once()
         else:
@@ -146,6 +150,7 @@ def run_in_app(app, window, idle, probes: Probes | None = None) -> dict:
     wall = time.perf_counter() - t0
     batch = dock.batch_size.value()
     dock.run.progressed.disconnect()
+    window.document.weightsChanged.disconnect(count)
     (t_first, s_first), (t_last, s_last) = times[0], times[-1]
     result = {"start": t_first - t0, "steady": (s_last - s_first) * batch / (t_last - t_first),
               "total": dock.run.step_offset * batch / wall}
@@ -189,7 +194,8 @@ def main():
     print(line("hover while training", hover))
     if probes.rates:
         print(f"snapshots shown while probed: {statistics.median(probes.rates):.1f} a second (runs: "
-              f"{', '.join(f'{r:.1f}' for r in probes.rates)}); {line('cost of one', probes.costs)}")
+              f"{', '.join(f'{r:.1f}' for r in probes.rates)})"
+              + (f"; {line('cost of one', probes.costs)}" if probes.costs else ""))
     c = statistics.median(core)
     steady = statistics.median(r["steady"] for r in runs)
     total = statistics.median(r["total"] for r in runs)

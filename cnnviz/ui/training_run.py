@@ -152,7 +152,7 @@ class SnapshotPacer(QObject):
     def __init__(self, show, ask, parent=None):
         super().__init__(parent)
         self._show, self._ask = show, ask  # show(snapshot) applies it; ask() requests the next one
-        self._pending, self._showing = None, False
+        self._pending, self._showing, self._since = None, False, 0.0  # _since: when the pending one came
         self._next, self._input = 0.0, float("-inf")  # when the budget allows the next; the last input event
         self.shown, self.costs = 0, []  # snapshots shown and what each cost the GUI thread (s), for benchmarks
         self._timer = QTimer(self, singleShot=True)
@@ -170,6 +170,8 @@ class SnapshotPacer(QObject):
         return False
 
     def offer(self, snapshot):
+        if self._pending is None:
+            self._since = time.monotonic()
         self._pending = snapshot
         self._try()
 
@@ -185,9 +187,9 @@ class SnapshotPacer(QObject):
         if self._pending is None or self._showing:
             return
         now = time.monotonic()
-        allowed = max(self._next, self._input + QUIET_S)
-        if now < allowed and now < self._next + MAX_WAIT_S:
-            self._timer.start(int(1000 * (min(allowed, self._next + MAX_WAIT_S) - now)) + 1)
+        allowed, latest = max(self._next, self._input + QUIET_S), max(self._next, self._since) + MAX_WAIT_S
+        if now < allowed and now < latest:
+            self._timer.start(int(1000 * (min(allowed, latest) - now)) + 1)
             return
         self._show_pending()
 

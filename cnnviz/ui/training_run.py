@@ -144,7 +144,7 @@ class SnapshotPacer(QObject):
     """When the window shows the run's snapshots: as they come, as long as showing them takes at most SHARE of
     the GUI thread's time. Each one's cost is measured (applying it, the recompute it schedules, the repaints
     that follow: until the event loop comes back twice to a zero timer); the next is shown no sooner than
-    cost / SHARE after the last one began, and asked for as soon as that one is painted, so that it is here
+    cost / SHARE after the last one began, and asked for as soon as that one is shown, so that it is here
     when the budget allows it. Showing a snapshot only schedules the Document's recompute: one that rides
     along with a paint stroke (a press, a drag) costs one recompute for both. Between strokes it waits for
     the hand to rest QUIET_S, but never more than MAX_WAIT_S once the budget allows it (MIN_RATE a second)."""
@@ -198,6 +198,7 @@ class SnapshotPacer(QObject):
         snapshot, self._pending = self._pending, None
         self._showing, start = True, time.monotonic()
         self._show(snapshot)
+        self._ask()  # the next one comes while this one draws and the budget runs: one in flight at most
         QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._painted(start)))
 
     def _painted(self, start):
@@ -206,7 +207,6 @@ class SnapshotPacer(QObject):
         self.shown += 1
         self.costs.append(cost)
         self._showing, self._next = False, start + max(1 / SNAPSHOTS_PER_S, cost / SHARE)
-        self._ask()
         self._try()
 
 

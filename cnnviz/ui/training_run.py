@@ -147,7 +147,7 @@ class SnapshotPacer(QObject):
     cost / SHARE after the last one began, and asked for as soon as that one is shown, so that it is here
     when the budget allows it. Showing a snapshot only schedules the Document's recompute: one that rides
     along with a paint stroke (a press, a drag) costs one recompute for both. Between strokes it waits for
-    the hand to rest QUIET_S, but never more than MAX_WAIT_S once the budget allows it (MIN_RATE a second)."""
+    the hand to rest QUIET_S, but never more than MAX_WAIT_S once the budget allows it (10 a second)."""
 
     def __init__(self, show, ask, parent=None):
         super().__init__(parent)

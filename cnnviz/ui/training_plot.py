@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 # (key, plot, colour, dashed): training solid, validation dashed with dots at each epoch's end
 CURVES = (
@@ -41,7 +41,9 @@ class TrainingPlot(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
         for plot in self.plots.values():  # ranges set by redraw: pyqtgraph's autorange re-lays both axes each time
             plot.disableAutoRange()
-        self.plots["accuracy"].setYRange(0, 1, padding=0)
+            for side in ("left", "bottom"):  # a new point repaints the scene: the unchanged axes are a pixmap
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.plots["accuracy"].setYRange(0, 1.05, padding=0)  # a point at 100 % is drawn whole
         self._set_ranges(1.0, 1.0)
         self.points = {key: ([], []) for key, *_ in CURVES}
         self._drawn = {}  # points each curve was last given, by key

@@ -46,6 +46,9 @@ DEFAULT_RATES = {"SGD": 0.05, "Adam": 0.01, "RMSprop": 0.005}
 ERROR_STYLE, NOTE_STYLE = "color: #b00020;", "color: #333;"
 
 
+WIDE_PX = 1100  # from this page width the settings, the run and the plot sit side by side
+
+
 class TrainingDock(QWidget):
     def __init__(self, document, blocked_actions=(), parent=None):
         super().__init__(parent)
@@ -91,6 +94,11 @@ class TrainingDock(QWidget):
         self.resume_button = QPushButton("Resume")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("Back to the weights before training on this data (one undo step)")
+        self.settings_button = QPushButton("Hide settings")  # on a narrow page: the plot takes their room
+        self.settings_button.setCheckable(True)
+        self.settings_button.setChecked(True)
+        self.settings_button.setToolTip("The settings can change only while no run is open; Train hides them on a "
+                                        "narrow screen so that the plot gets the height")
         self.status = {key: QLabel("–") for key in ("epoch", "step", "loss", "accuracy", "speed", "left")}
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -146,9 +154,10 @@ class TrainingDock(QWidget):
         buttons = QGridLayout()  # two rows: Train, Pause, Resume over Step one batch, Reset
         buttons.setSpacing(2)
         for b, row, col, span in ((self.train_button, 0, 0, 1), (self.pause_button, 0, 1, 1),
-                                  (self.resume_button, 0, 2, 1), (self.step_button, 1, 0, 2),
+                                  (self.resume_button, 0, 2, 1), (self.step_button, 1, 0, 1),
                                   (self.reset_button, 1, 2, 1)):
             buttons.addWidget(b, row, col, 1, span)
+        self._settings_slot = (buttons, 1, 1)  # beside Step one batch, on a narrow page only
         r.addLayout(buttons)
         numbers = QGridLayout()  # in pairs; the loss and the accuracy (with their validation values) a row each
         numbers.setVerticalSpacing(1)
@@ -173,10 +182,11 @@ class TrainingDock(QWidget):
             combo.setMinimumContentsLength(10)
         self.views = QTabWidget()
         plot_page = QWidget()
-        p = QHBoxLayout(plot_page)  # the link beside the plot: under it, it took the plot's height
+        p = QHBoxLayout(plot_page)  # the link beside the plot (under it, it took the plot's height)...
         p.setContentsMargins(0, 0, 0, 0)
         p.addWidget(self.plot, 3)
         p.addWidget(link, 1)
+        self.link, self._plot_row, self._run_column = link, p, r  # ...or under the progress, where that has room
         self.views.setDocumentMode(True)
         confusion_page = QWidget()
         c = QVBoxLayout(confusion_page)
@@ -185,30 +195,83 @@ class TrainingDock(QWidget):
         c.addWidget(self.confusion, 1)
         self.views.addTab(plot_page, "Loss and accuracy")
         self.views.addTab(confusion_page, "Confusion matrix")
-        left = QVBoxLayout()
+        self.settings_box = QWidget()
+        left = QVBoxLayout(self.settings_box)
+        left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(2)
         left.addWidget(data)
         left.addWidget(how)
         left.addStretch(1)
-        right = QVBoxLayout()
-        right.setSpacing(2)
-        right.addWidget(run)
-        right.addWidget(self.views, 1)
+        self.run_box = run
         self.views.setMinimumHeight(90)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(4, 2, 4, 2)
-        for widget in (data, how):
-            widget.setMaximumWidth(370)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(4, 2, 4, 2)
+        self._grid.setSpacing(4)
+        self.settings_box.setMaximumWidth(370)
         for box in (form, f):
             box.setContentsMargins(6, 2, 6, 2)
-        row.addLayout(left)
-        row.addLayout(right, 1)
+        self._arrangement = None
+        self._arrange()
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self):
+        """Wide (WIDE_PX and more): settings | buttons and progress | plot, side by side at full height. Narrow:
+        the settings beside the buttons, progress and the plot under them; or, with the settings hidden
+        (Train hides them), the buttons and progress beside a plot of the page's full height."""
+        wide = self.width() >= WIDE_PX
+        shown = wide or self.settings_button.isChecked()
+        arrangement = "wide" if wide else "narrow" if shown else "hidden"
+        if arrangement == self._arrangement:
+            return
+        self._arrangement = arrangement
+        grid = self._grid
+        for widget in (self.settings_box, self.run_box, self.views):
+            grid.removeWidget(widget)
+        for column in range(3):
+            grid.setColumnStretch(column, 0)
+        buttons, row, col = self._settings_slot
+        self.settings_button.setVisible(not wide)
+        if not wide and buttons.indexOf(self.settings_button) < 0:
+            buttons.addWidget(self.settings_button, row, col)
+        self.settings_box.setVisible(shown)
+        self._plot_row.removeWidget(self.link)
+        self._run_column.removeWidget(self.link)
+        if arrangement == "narrow":
+            self._plot_row.addWidget(self.link, 1)
+        else:
+            self._run_column.addWidget(self.link)
+        self.run_box.setMaximumWidth(420 if arrangement != "narrow" else 16777215)
+        self.run_box.setMinimumWidth(320 if arrangement == "wide" else 0)  # "Step 540 (batch 36 of 45)" whole
+        if arrangement == "wide":
+            grid.addWidget(self.settings_box, 0, 0)
+            grid.addWidget(self.run_box, 0, 1, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(self.views, 0, 2)
+            grid.setColumnStretch(2, 1)
+        elif arrangement == "narrow":
+            grid.addWidget(self.settings_box, 0, 0, 2, 1)
+            grid.addWidget(self.run_box, 0, 1)
+            grid.addWidget(self.views, 1, 1)
+            grid.setColumnStretch(1, 1)
+        else:
+            grid.addWidget(self.run_box, 0, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(self.views, 0, 1)
+            grid.setColumnStretch(1, 1)
+        for r in range(2):
+            grid.setRowStretch(r, 1 if arrangement == "narrow" and r == 1 else 0)
+
+    def _toggle_settings(self, shown: bool):
+        self.settings_button.setText("Hide settings" if shown else "Show settings")
+        self._arrange()
 
     def _connect(self):
         self.use_data.clicked.connect(self.choose_data)
         self.add_head.clicked.connect(self.add_classifier_head)
         self.optimizer.currentTextChanged.connect(self._optimizer_changed)
         self.train_button.clicked.connect(self.train)
+        self.settings_button.toggled.connect(self._toggle_settings)
         self.pause_button.clicked.connect(self.run.pause)
         self.step_button.clicked.connect(self.step)
         self.resume_button.clicked.connect(self.run.resume)
@@ -341,6 +404,7 @@ class TrainingDock(QWidget):
             return False
         self.show_message("")
         self._redraw.start()
+        self.settings_button.setChecked(False)  # on a narrow page the plot gets their room while it trains
         return True
 
     def step(self):
@@ -361,8 +425,11 @@ class TrainingDock(QWidget):
         self.show_message("Back to the weights before training (Undo brings the trained ones back).")
 
     def optimizer_state(self) -> dict | None:
-        """The optimizer's state where the last run on this data ended (its step count and slots, by layer),
-        for the backward step-through's update; None before a run, after Reset or new data."""
+        """The optimizer's state (its step count and slots, by layer) where the open run last paused, else
+        where the last run on this data ended, for the backward step-through's update; None before a run,
+        after Reset or new data."""
+        if self.run.active and self.run.optimizer_state is not None:
+            return self.run.optimizer_state
         return self._optimizer_state
 
     def target_for(self, x):

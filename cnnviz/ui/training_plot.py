@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 # (key, plot, colour, dashed): training solid, validation dashed with dots at each epoch's end
 CURVES = (
@@ -20,6 +20,15 @@ NAMES = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "tr
          "val_accuracy": "validation accuracy"}
 
 
+def nice_end(value: float, now: float) -> float:
+    """`now` while `value` fits under it, else the first of 1, 2, 5 × 10^k above value·1.05."""
+    if value <= now:
+        return now
+    target = max(value * 1.05, 1e-9)
+    k = 10.0 ** math.floor(math.log10(target))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= target)
+
+
 class TrainingPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -30,7 +39,12 @@ class TrainingPlot(QWidget):
             plot.setLabel("bottom", "step")
             plot.setLabel("left", name)
             plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plots["accuracy"].setYRange(0, 1)
+        for plot in self.plots.values():  # ranges set by redraw: pyqtgraph's autorange re-lays both axes each time
+            plot.disableAutoRange()
+            for side in ("left", "bottom"):  # a new point repaints the scene: the unchanged axes are a pixmap
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.plots["accuracy"].setYRange(0, 1.05, padding=0)  # a point at 100 % is drawn whole
+        self._set_ranges(1.0, 1.0)
         self.points = {key: ([], []) for key, *_ in CURVES}
         self._drawn = {}  # points each curve was last given, by key
         self.curves = {}
@@ -61,6 +75,7 @@ class TrainingPlot(QWidget):
             self.points[key] = ([], [])
             self.curves[key].setData([], [])
         self._drawn = {}
+        self._set_ranges(1.0, 1.0)
 
     def add(self, step: int, progress):
         """One Progress at global step `step`: the epoch's running loss and accuracy; validation at an
@@ -76,11 +91,28 @@ class TrainingPlot(QWidget):
                 ys.append(value)
 
     def redraw(self):
-        """Hand pyqtgraph the curves that have new points (validation gets one an epoch; a scatter costs)."""
+        """Hand pyqtgraph the curves that have new points (validation gets one an epoch; a scatter costs), and
+        grow the ranges only when a point leaves them: a new range redraws the axes' ticks and labels, the
+        dearest part of the plot's repaint."""
+        changed = False
         for key, (xs, ys) in self.points.items():
             if len(xs) != self._drawn.get(key):
                 self.curves[key].setData(np.asarray(xs, float), np.asarray(ys, float))
                 self._drawn[key] = len(xs)
+                changed = True
+        if changed:
+            steps = [xs[-1] for xs, _ in self.points.values() if xs]
+            losses = [max(ys) for key, (_, ys) in self.points.items() if ys and key.endswith("loss")]
+            x = nice_end(max(steps, default=1.0), self._ranges[0])
+            y = nice_end(max(losses, default=1.0), self._ranges[1])
+            if (x, y) != self._ranges:
+                self._set_ranges(x, y)
+
+    def _set_ranges(self, x: float, y: float):
+        self._ranges = (x, y)  # the axes' ends, grown in 1-2-5 steps
+        for plot in self.plots.values():
+            plot.setXRange(0, x, padding=0)
+        self.plots["loss"].setYRange(0, y, padding=0)
 
     def count(self, key: str) -> int:
         return len(self.points[key][0])

@@ -10,9 +10,9 @@ sends, on one pipe:
     ("cancel", None)     end the run now
 and the process answers on the other pipe:
     ("progress", [Progress, ...])     every step, batched at most SNAPSHOTS_PER_S times a second
-    ("weights", {layer: arrays})      the weights that training changes, at most SNAPSHOTS_PER_S times a
-                                      second and only after the window said "drawn"
-    ("paused", (step, {layer: arrays}))
+    ("weights", {layer: arrays})      the weights that training changes, at the first step after the window
+                                      said "drawn", at most SNAPSHOTS_PER_S times a second
+    ("paused", (step, {layer: arrays}, optimizer state))   the state Trainer.optimizer_state() gives
     ("refused", message)              a "pipeline" the run cannot go on with (it stays paused)
     ("end", (reason, message, confusion, {layer: arrays}, optimizer state))
 Layers are 0-based indices of the pipeline here; each array goes as float32, pickled once by the pipe.
@@ -28,7 +28,7 @@ import numpy as np
 from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
 
-SNAPSHOTS_PER_S = 15  # the maps, the filters and the prediction follow at this rate, or as fast as they draw
+SNAPSHOTS_PER_S = 20  # the maps, the filters and the prediction follow at this rate, or as fast as they draw
 
 
 def changing_weights(pipeline) -> dict[int, list[np.ndarray]]:
@@ -53,7 +53,7 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
         steps = trainer.fit(data.x, data.y, epochs=settings.epochs, batch_size=settings.batch_size,
                             validation_split=settings.validation_split)
         running, budget, wanted = True, None, True
-        pending, last = [], time.perf_counter()
+        pending, last, sent = [], time.perf_counter(), float("-inf")  # last progress and weights sent
 
         def flush_progress():
             nonlocal pending
@@ -65,7 +65,7 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
             nonlocal running
             running = False
             flush_progress()
-            reply.send(("paused", (trainer.steps, changing_weights(trainer.pipeline))))
+            reply.send(("paused", (trainer.steps, changing_weights(trainer.pipeline), optimizer_state(trainer))))
 
         cancelled = False
         while not cancelled:
@@ -98,10 +98,11 @@ def train_in_process(commands, reply, pipeline, data, settings, metrics):
             now = time.perf_counter()
             if now - last >= 1 / SNAPSHOTS_PER_S or progress.val_loss is not None:
                 flush_progress()
-                if wanted:
-                    reply.send(("weights", changing_weights(trainer.pipeline)))
-                    wanted = False
                 last = now
+            if wanted and now - sent >= 1 / SNAPSHOTS_PER_S:  # at the first step after "drawn", within the rate
+                flush_progress()
+                reply.send(("weights", changing_weights(trainer.pipeline)))
+                wanted, sent = False, now
             if budget is not None:
                 budget -= 1
                 if budget <= 0:

@@ -4,7 +4,8 @@ The core's Trainer.fit runs in a process of its own (ui/training_process.py) on 
 the window never waits for a step, never shares Python's GIL with one, and a step never sees a half-made
 edit. `TrainingWorker`, in a QThread, starts it and turns its messages into signals: the progress of every
 step, and the weights training changes at most SNAPSHOTS_PER_S times a second, each only once the window
-has shown the last (SnapshotPacer decides when: after the user's hand, within a share of the GUI's time).
+has shown the last (SnapshotPacer decides when: within a share of the GUI's time, riding along with a paint
+stroke's recompute).
 Document.show_trained_weights shows them, pushing no undo step and recomputing from the first trained
 layer only. When the run ends the Document gets one undo step for it
 (Document.commit_training).
@@ -23,17 +24,18 @@ import multiprocessing
 import threading
 import time
 
-from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.core import ConfigError
 from cnnviz.core.training import Trainer
 from cnnviz.ui.commands import PaintCellsCommand
-from cnnviz.ui.training_process import changing_weights, train_in_process
+from cnnviz.ui.training_process import SNAPSHOTS_PER_S, changing_weights, train_in_process
 
 PAUSE_WAIT_S = 30.0  # an edit waits this long at most for the step under way (a big network's step: ~0.4 s)
-QUIET_S, MAX_WAIT_S = 0.15, 1.0  # a snapshot waits for the hand to rest this long, but no longer than that
 SHARE = 1 / 3  # of the GUI thread's time at most for showing snapshots: the rest is the user's
+QUIET_S = 0.03  # between strokes a snapshot waits for the hand to rest this long (a hover is not delayed)...
+MAX_WAIT_S = 1 / 10 - 0.03  # ...but no longer: with a snapshot costing up to 30 ms, 10 a second
 INPUT = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove, QEvent.Type.Wheel,
          QEvent.Type.KeyPress, QEvent.Type.KeyRelease}
 
@@ -57,7 +59,7 @@ class TrainingWorker(QObject):
         super().__init__()
         self.pipeline, self.data, self.settings, self.metrics = pipeline, data, settings, metrics
         self.steps = 0  # the trainer's steps (they go on across pauses)
-        self.optimizer_state = {"iterations": 0}  # where the optimizer stood when the run ended
+        self.optimizer_state = {"iterations": 0}  # where the optimizer stood at the last pause or the end
         self.confusion = None  # validation confusion matrix (classes × classes) after a classifier's run
         self.last_weights = _by_level(changing_weights(pipeline))
         self.pauses = 0
@@ -119,7 +121,7 @@ class TrainingWorker(QObject):
                 self.last_weights = _by_level(payload)
                 self.weights.emit(self.last_weights, self.pauses)
             elif kind == "paused":
-                self.paused_step, weights = payload
+                self.paused_step, weights, self.optimizer_state = payload
                 self.last_weights = _by_level(weights)
                 self.pauses += 1
                 self._paused.set()
@@ -139,21 +141,32 @@ class TrainingWorker(QObject):
 
 
 class SnapshotPacer(QObject):
-    """When the window shows the run's snapshots: after the user's hand (a snapshot waits until mouse and keys
-    have rested QUIET_S, at most MAX_WAIT_S), and the next one is asked for only once this one has been
-    applied and painted and the window has had (1/SHARE − 1) times that long to itself."""
+    """When the window shows the run's snapshots: as they come, as long as showing them takes at most SHARE of
+    the GUI thread's time. Each one's cost is measured (applying it, the recompute it schedules, the repaints
+    that follow: until the event loop comes back twice to a zero timer); the next is shown no sooner than
+    cost / SHARE after the last one began, and asked for as soon as that one is shown, so that it is here
+    when the budget allows it. Showing a snapshot only schedules the Document's recompute: one that rides
+    along with a paint stroke (a press, a drag) costs one recompute for both. Between strokes it waits for
+    the hand to rest QUIET_S, but never more than MAX_WAIT_S once the budget allows it (10 a second)."""
 
     def __init__(self, show, ask, parent=None):
         super().__init__(parent)
         self._show, self._ask = show, ask  # show(snapshot) applies it; ask() requests the next one
-        self._pending, self._since, self._input = None, 0.0, float("-inf")
+        self._pending, self._showing, self._since = None, False, 0.0  # _since: when the pending one came
+        self._next, self._input = 0.0, float("-inf")  # when the budget allows the next; the last input event
+        self.shown, self.costs = 0, []  # snapshots shown and what each cost the GUI thread (s), for benchmarks
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._try)
         QApplication.instance().installEventFilter(self)
 
     def eventFilter(self, obj, event):
-        if event.type() in INPUT:
+        kind = event.type()
+        if kind in INPUT:
             self._input = time.monotonic()
+            if self._pending is not None and not self._showing and self._input >= self._next and (
+                    kind == QEvent.Type.MouseButtonPress or (
+                        kind == QEvent.Type.MouseMove and event.buttons() != Qt.MouseButton.NoButton)):
+                self._show_pending()  # before the stroke's edit: its recompute covers both
         return False
 
     def offer(self, snapshot):
@@ -171,20 +184,30 @@ class SnapshotPacer(QObject):
         QApplication.instance().removeEventFilter(self)
 
     def _try(self):
-        if self._pending is None:
+        if self._pending is None or self._showing:
             return
         now = time.monotonic()
-        rest, waited = QUIET_S - (now - self._input), now - self._since
-        if rest > 0 and waited < MAX_WAIT_S:
-            self._timer.start(int(1000 * min(rest, MAX_WAIT_S - waited)) + 1)
+        allowed, latest = max(self._next, self._input + QUIET_S), max(self._next, self._since) + MAX_WAIT_S
+        if now < allowed and now < latest:
+            self._timer.start(int(1000 * (min(allowed, latest) - now)) + 1)
             return
+        self._show_pending()
+
+    def _show_pending(self):
+        self._timer.stop()
         snapshot, self._pending = self._pending, None
+        self._showing, start = True, time.monotonic()
         self._show(snapshot)
-        QTimer.singleShot(0, lambda: self._painted(now))  # after the repaints it asked for
+        self._ask()  # the next one comes while this one draws and the budget runs: one in flight at most
+        QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._painted(start)))
 
     def _painted(self, start):
-        cost = time.monotonic() - start
-        QTimer.singleShot(int(1000 * cost * (1 / SHARE - 1)), self._ask)
+        now = time.monotonic()
+        cost = now - start
+        self.shown += 1
+        self.costs.append(cost)
+        self._showing, self._next = False, start + max(1 / SNAPSHOTS_PER_S, cost / SHARE)
+        self._try()
 
 
 class TrainingRun(QObject):
@@ -206,7 +229,8 @@ class TrainingRun(QObject):
         self.history: list = []  # every Progress of every run since the data was chosen
         self.step_offset = 0  # steps of the earlier runs, so the plot goes on where they stopped
         self.confusion = None
-        self.optimizer_state: dict | None = None  # where the optimizer stood when the last run ended
+        self.optimizer_state: dict | None = None  # where the optimizer stood: at the open run's last pause
+        # (None before it pauses: the window does not know the state of a running optimizer), or at the end
         self._committing = False
         self._check: Trainer | None = None  # the run's network in the GUI: may an edit go on training?
         self._edited = False  # the Document holds edits the process has not been sent
@@ -231,7 +255,7 @@ class TrainingRun(QObject):
         self._check = Trainer(pipeline.copy(), loss=settings.loss, optimizer=settings.optimizer_config(),
                               metrics=metrics)  # refusals now, in the GUI thread
         self.before = doc.all_weights()
-        self.confusion = None
+        self.confusion, self.optimizer_state = None, None
         self._edited, self._part_start, self._synced = False, 0, 0
         self.worker = TrainingWorker(pipeline, data, settings, metrics)
         self.thread = QThread()
@@ -313,8 +337,7 @@ class TrainingRun(QObject):
     def _show_snapshot(self, snapshot):
         weights, pauses = snapshot
         if self.worker is not None and pauses >= self._synced:  # else sent before a pause the Document took
-            self.document.show_trained_weights(weights)
-            self.document.flush()
+            self.document.show_trained_weights(weights)  # its recompute joins any edit's pending one
 
     def _ask_snapshot(self):
         if self.worker is not None:
@@ -330,6 +353,7 @@ class TrainingRun(QObject):
     def _take_pause(self):
         worker = self.worker
         self._pacer.drop()  # a snapshot from before the pause: the pause's own weights are newer
+        self.optimizer_state = worker.optimizer_state  # before the weights: the update line redraws with them
         self.document.show_trained_weights(worker.last_weights)
         self.document.flush()
         self._synced = worker.pauses

@@ -138,3 +138,52 @@ def test_after_a_run_in_the_dock_the_update_starts_from_the_runs_state(qtbot, tm
     dock.reset()  # back to the weights before training: the run's state goes with it
     view.refresh()
     assert "step t = 1:" in view.weight_text.text()
+
+
+def test_on_a_pause_the_update_starts_from_the_paused_optimizers_state(qtbot, tmp_path):
+    """Pause after N steps of Adam: the update line is step t = N + 1 from the m and v the core Trainer has
+    after the same N steps (same data, settings and seed), not from zeros."""
+    from test_training_dock import WAIT_MS
+    from ui_support import make_window
+
+    doc = Document(Pipeline((6, 6, 1), [Conv2D(1, 3, name="student")]), LECTURE[:, :, None])
+    window = make_window(qtbot, tmp_path, doc)
+    dock = window.training_dock
+    assert dock.choose_data()  # the teacher task
+    dock.optimizer.setCurrentText("Adam")
+    dock.epochs.setValue(dock.epochs.maximum())
+    view = window.backprop_view
+    view.lazy = False
+    doc.select_layer(1)
+    view.pick_weight(*CELL[:2])
+    start = doc.pipeline.copy()
+    assert dock.train()
+    try:
+        qtbot.waitUntil(lambda: len(dock.run.history) > 3, timeout=WAIT_MS)
+        dock.pause_button.click()
+        qtbot.waitUntil(lambda: dock.run.state == "paused", timeout=WAIT_MS)
+        n = dock.run.worker.paused_step
+        s = dock.settings()
+        trainer = Trainer(start, s.loss, s.optimizer_config(), seed=s.seed)
+        for progress in trainer.fit(dock.data.x, dock.data.y, epochs=s.epochs, batch_size=s.batch_size,
+                                    validation_split=s.validation_split):
+            if progress.step == n:
+                break
+        core, paused = trainer.optimizer_state(), dock.optimizer_state()
+        assert paused["iterations"] == core["iterations"] == n and paused["places"] == core["places"]
+        for got, expected in zip(paused["slots"], core["slots"]):
+            for name in ("m", "v"):
+                np.testing.assert_array_equal(got[name], expected[name])
+        for got, expected in zip(doc.layer(1).get_weights(), trainer.pipeline.layers[0].get_weights()):
+            np.testing.assert_array_equal(got, expected)
+        text = view.weight_text.text()
+        w0, g, w1, after = next_step(doc, trainer, teacher_pipeline(doc.pipeline))
+        old, new = core["slots"][0], after.get_state()["slots"][0]
+        assert f"step t = {n + 1}, from the optimizer's state after {n} steps" in text
+        assert old["m"][CELL] != 0 and f"m ← m + (g − m)(1 − β₁) = {fmt(old['m'][CELL])} + " in text
+        assert f"v ← v + (g² − v)(1 − β₂) = {fmt(old['v'][CELL])} + " in text
+        for name in ("m", "v"):
+            assert f"= {fmt(float(new[name][CELL]))}<br>" in text
+        assert f"<b>{fmt(w1)}</b>" in text
+    finally:
+        dock.run.stop()

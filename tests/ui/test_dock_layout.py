@@ -160,3 +160,47 @@ def test_at_1366x768_the_backprop_maps_are_in_view_with_their_numbers_room(qtbot
     for key in ("dy", "dw"):  # 26 px cells: room for two decimals
         heat = view.maps[key]
         assert heat.width() >= 26 * heat.shape[1] - 1, key
+
+
+def test_at_1366x768_a_run_hides_the_settings_and_gives_the_plot_its_height(qtbot, tmp_path):
+    """The filter that learns at 1366×768: its maps take the window's height, and the plot under the run's
+    buttons and progress was about 100 px tall. Train hides the settings (they cannot change during a run);
+    the buttons and progress then sit beside a plot of the page's height, and Show settings brings them back."""
+    from cnnviz.io import load_session
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(1366, 768)
+    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
+    dock = window.training_dock
+    window.show_panel("training")
+    settle()
+    assert dock.settings_box.isVisible() and dock.plot.height() < 180
+    try:
+        assert dock.train()
+        settle()
+        area = window.groups["learning"].current.widget
+        assert area.verticalScrollBar().maximum() == 0 and area.horizontalScrollBar().maximum() == 0
+        assert not dock.settings_box.isVisible() and dock.settings_button.text() == "Show settings"
+        assert dock.plot.view.height() >= 180 and dock.plot.view.width() >= 300
+        for widget in (dock.train_button, dock.pause_button, dock.reset_button, dock.status["loss"],
+                       dock.status["left"], dock.plot, dock.settings_button):
+            assert inside(widget, area.viewport()), widget
+        dock.settings_button.click()
+        settle()
+        assert dock.settings_box.isVisible() and inside(dock.seed, area.viewport())
+    finally:
+        dock.run.stop()
+
+
+def test_at_1920x1080_settings_run_and_plot_sit_side_by_side(qtbot, tmp_path):
+    from cnnviz.io import load_session
+
+    window = make_window(qtbot, tmp_path)
+    window.resize(1920, 1080)
+    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
+    dock = window.training_dock
+    window.show_panel("training")
+    settle()
+    assert not dock.settings_button.isVisible() and dock.settings_box.isVisible()
+    left = [w.mapTo(dock, w.rect().topLeft()).x() for w in (dock.settings_box, dock.run_box, dock.plot)]
+    assert left == sorted(left) and dock.plot.view.height() >= 180

@@ -47,3 +47,27 @@ def test_the_point_under_the_mouse_is_read_out(qtbot):
     qtbot.mouseMove(plot.view.viewport(), widget_point(plot, "accuracy", 20, 0.5))
     qtbot.waitUntil(lambda: plot.readout.text().startswith("step 20:"), timeout=10_000)
     assert plot.readout.text() == "step 20: training accuracy 0.5"
+
+
+def test_the_ranges_hold_every_point_and_grow_in_1_2_5_steps_only_when_one_leaves_them(qtbot):
+    plot = TrainingPlot()
+    qtbot.addWidget(plot)
+    ranges = []
+    for box in (p.getViewBox() for p in plot.plots.values()):
+        box.sigRangeChanged.connect(lambda *_: ranges.append(1))
+    for step in range(1, 131):
+        plot.add(step, progress(step, 2.3 / step ** 0.5, min(1.0, step / 130)))
+    plot.redraw()
+    assert plot.plots["loss"].getViewBox().viewRange() == [[0, 200], [0, 5]]  # 130·1.05 → 200, 2.3·1.05 → 5
+    assert plot.plots["accuracy"].getViewBox().viewRange() == [[0, 200], [0, 1.05]]
+    ranges.clear()
+    for step in range(131, 201):  # inside the ranges: the axes are not re-laid
+        plot.add(step, progress(step, 2.3 / step ** 0.5, 1.0))
+        plot.redraw()
+    assert not ranges and plot.plots["loss"].getViewBox().viewRange()[0] == [0, 200]
+    plot.add(201, progress(201, 0.1, 1.0))  # past 200: 201·1.05 → 500
+    plot.redraw()
+    assert plot.plots["loss"].getViewBox().viewRange() == [[0, 500], [0, 5]]
+    plot.clear()
+    plot.redraw()
+    assert plot.plots["loss"].getViewBox().viewRange() == [[0, 1], [0, 1]]

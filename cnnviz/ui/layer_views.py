@@ -28,7 +28,7 @@ from cnnviz.ui.colormaps import (
     input_levels,
     symmetric_levels,
 )
-from cnnviz.ui.heatmap import COLORBAR_WIDTH, ColorBar, Heatmap
+from cnnviz.ui.heatmap import COLORBAR_WIDTH, MIN_TEXT_CELL_PX, ColorBar, Heatmap
 from cnnviz.ui.map_layout import (
     Arrangement,
     LevelCard,
@@ -43,7 +43,8 @@ RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
-BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
+BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)...
+NUMBERED_MAP_CELLS = 16  # ...but one up to this wide keeps cells that write numbers (a 9×9 up-sampled map)
 MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
 MIN_COLORBAR_PX = 64  # a map's own colour bar (range per map) needs this much height for its three labels
 MAPS_SPACING = 4  # between maps, and between a level's headers
@@ -53,7 +54,10 @@ COLUMN_MARGINS = (6, 6, 6, 6)  # a level's border to its maps: every pixel of wi
 def map_cell_px(shape, cell_px: float) -> float:
     """The on-screen size of a cell of a map of `shape` when a small map's cells are `cell_px` wide."""
     side = max(shape[:2])
-    return max(cell_px * min(1.0, BIG_MAP_CELLS / side), MIN_MAP_PX / side)
+    cell = cell_px * min(1.0, BIG_MAP_CELLS / side)
+    if side <= NUMBERED_MAP_CELLS:
+        cell = max(cell, min(cell_px, MIN_TEXT_CELL_PX))
+    return max(cell, MIN_MAP_PX / side)
 
 
 def vector_caption(layer, shape) -> str:

@@ -105,18 +105,28 @@ def test_no_sideways_scrolling_after_a_stride_change(qtbot, tmp_path, size):
         assert all(done for done, _ in drawn(window).values()), stride
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 13): the cells reach 16 px, but the 9×9 up-sampled maps are "
-                   "drawn smaller (BIG_MAP_CELLS) at 14 px and write no numbers")
-def test_a_same_padding_session_writes_its_numbers_in_every_map_at_1366x768(qtbot, tmp_path):
-    """The seed with its Conv2D switched to padding="same" (6×6 maps on every level) had 15 px cells and
-    no numbers in any output map."""
+@pytest.mark.parametrize("edits", [
+    [(1, "padding", "same")],  # 6×6 maps on every level, 9×9 up-sampled maps
+    [(1, "padding", "same"), "Dropout"],
+    [(3, "size", (2, 2))],
+    [(1, "strides", (2, 2))],
+])
+def test_the_lecture_variants_write_their_numbers_in_every_map_at_1366x768(qtbot, tmp_path, edits):
+    """The seed with its Conv2D switched to padding="same" had 15 px cells, and its 9×9 up-sampled maps
+    (drawn smaller than the others) wrote no numbers; the other lecture sizes must not lose theirs either."""
     window = open_window(qtbot, tmp_path, (1366, 768))
-    window.document.set_layer_param(1, "padding", "same")
+    for edit in edits:
+        if isinstance(edit, str):
+            window.pipeline_panel.add_layer(edit)
+        else:
+            window.document.set_layer_param(*edit)
     for _ in range(3):
         QApplication.processEvents()
-    assert window.document.level_shape(1) == (6, 6, 2)
     maps = drawn(window)
-    assert len(maps) == 7 and all(done for done, _ in maps.values()), maps
+    assert len(maps) == 7 + 2 * sum(isinstance(e, str) for e in edits)
+    assert all(done for done, _ in maps.values()), maps
+    views = window.layer_views
+    assert views.horizontalScrollBar().maximum() == 0 and views.verticalScrollBar().maximum() == 0
 
 
 def test_the_digits_classifier_shows_its_prediction_without_sideways_scrolling(qtbot, tmp_path):

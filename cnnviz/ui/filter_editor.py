@@ -122,8 +122,8 @@ class FilterEditor(QWidget):
         self.preset = QComboBox(objectName="filterPreset")
         self.preset.addItems([name.capitalize() for name in FILTER_PRESETS])
         self.preset.setMaximumWidth(130)
-        # It names a preset only while the selected filter is one; a painted or trained filter shows this:
-        self.preset.setPlaceholderText("custom: pick a preset")
+        # It names a preset only while the selected filter holds one; a painted or trained filter reads "custom"
+        self.preset.setPlaceholderText("custom: pick…")
         self.preset.setToolTip("A ready-made filter for the selected filter (every channel slice). It names the "
                                "preset the filter holds, if any; pick one and Apply to put it in.")
         apply_preset = self.apply_button = QPushButton("Apply")

@@ -182,18 +182,3 @@ def test_the_seed_step_through_fits_its_dock_with_numbers_above_the_minimum_at_1
     assert window_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= 9
     window.grab()  # painted: the input's 6×6 cells carry their numbers
     assert view.canvas.geometries[("input", 0)].shape == (6, 6)
-
-
-def test_at_1024x700_the_step_through_formula_is_not_covered_by_its_picture(qtbot, tmp_path):
-    """At 1024×700 the step-through's lines needed more height than its dock had: the picture kept 120 px
-    and slid over the formula, whose first line was hidden. The picture scrolls instead."""
-    window = open_window(qtbot, tmp_path, (1024, 700))
-    window.show_panel("arithmetic_stepper")
-    for _ in range(3):
-        QApplication.processEvents()
-    view = window.arithmetic_views["stepper"]
-    formula, picture = view.formula, view.scroll
-    assert formula.isVisible() and formula.text()
-    assert picture.geometry().bottom() < formula.geometry().top()
-    assert formula.height() >= formula.label.heightForWidth(formula.viewport().width())  # every line shown
-    assert view.shapes.geometry().bottom() < picture.geometry().top()

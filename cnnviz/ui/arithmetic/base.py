@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 Scene = Callable[[QPainter, QRectF], dict]  # paints, returns {key: GridGeometry}
 MAX_CHANNEL_ROWS = 3  # input channels a view draws (stacked or side by side); its formula lists every channel
 CANVAS_MIN_HEIGHT = 120
-SCROLLED_CANVAS_MIN_HEIGHT = 72  # what a scrolled picture keeps in view at least
 
 
 class DocumentView(QWidget):
@@ -150,8 +149,7 @@ class ArithmeticView(DocumentView):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # in a dock too short for all its lines the picture scrolls rather than sliding over the formula
-        self.scroll.setMinimumHeight(SCROLLED_CANVAS_MIN_HEIGHT)
+        self.scroll.setMinimumHeight(CANVAS_MIN_HEIGHT)  # the dock keeps the room it had for the canvas
         self.layout().replaceWidget(self.canvas, self.scroll)
         self.scroll.setWidget(self.canvas)
         self.scroll.viewport().installEventFilter(self)

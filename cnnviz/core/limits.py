@@ -14,7 +14,7 @@ MAX_WORK = 2**31  # multiply-adds (or comparisons) of one layer: a few seconds o
 # What one pipeline may ask for, whatever its layers' sizes (checked by Pipeline before any work):
 MAX_LAYERS = 32  # every level gets its own maps: opening 30 ReLUs in the window takes ~1 s
 MAX_LEVEL_VALUES = 2**23  # the input and every output together: computed on each edit, drawn, kept
-MAX_SAVED_VALUES = 2**20  # the input and every weight together: what a session file holds (~1 s to save and load)
+MAX_SAVED_VALUES = 2**20  # the input and every weight together: what a session file holds (about 0.2 s to save and load)
 
 __all__ = [
     "MAX_CELLS", "MAX_CHANNELS", "MAX_FACTOR", "MAX_KERNEL", "MAX_LAYERS", "MAX_LEVEL_VALUES", "MAX_SAVED_VALUES",

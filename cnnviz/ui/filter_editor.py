@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core import FILTER_PRESETS, ConfigError, Conv2D
+from cnnviz.core import FILTER_PRESETS, ConfigError, Conv2D, filter_preset
 from cnnviz.ui.cell_editing import CELL_EDIT_HELP, CellEditing
 from cnnviz.ui.colormaps import DIVERGING, format_value, symmetric_levels
 from cnnviz.ui.heatmap import ColorBar, Heatmap
@@ -66,6 +66,16 @@ def filter_channels(layer, kernel) -> list[list[int]]:
     if is_depthwise(layer):
         return [[o // kernel.shape[3]] for o in range(kernel.shape[2] * kernel.shape[3])]
     return [list(range(kernel.shape[in_axis]))] * kernel.shape[5 - in_axis]
+
+
+def held_preset(layer, o: int) -> str | None:
+    """The preset every channel slice of filter `o` equals ("random" is no shape to recognise), or None."""
+    slices = np.take(layer.get_weights()[0], o, axis=5 - sliding_kernel(layer).in_axis)  # (kh, kw, channels)
+    for name in FILTER_PRESETS:
+        if name != "random" and np.array_equal(slices, np.broadcast_to(
+                filter_preset(name, layer.kernel_size)[:, :, None], slices.shape)):
+            return name
+    return None
 
 
 class SliceView(QWidget):
@@ -112,11 +122,15 @@ class FilterEditor(QWidget):
         self.preset = QComboBox(objectName="filterPreset")
         self.preset.addItems([name.capitalize() for name in FILTER_PRESETS])
         self.preset.setMaximumWidth(130)
-        self.preset.setToolTip("A ready-made filter for the selected filter (every channel slice)")
-        apply_preset = QPushButton("Apply")
+        # It names a preset only while the selected filter holds one; a painted or trained filter reads "custom"
+        self.preset.setPlaceholderText("custom: pick…")
+        self.preset.setToolTip("A ready-made filter for the selected filter (every channel slice). It names the "
+                               "preset the filter holds, if any; pick one and Apply to put it in.")
+        apply_preset = self.apply_button = QPushButton("Apply")
         apply_preset.setMaximumWidth(60)
         apply_preset.setToolTip("Put the chosen preset into the selected filter")
         apply_preset.clicked.connect(lambda: self.apply_preset(FILTER_PRESETS[self.preset.currentIndex()]))
+        self.preset.currentIndexChanged.connect(lambda i: apply_preset.setEnabled(i >= 0))
         self.kernel_size = PairEdit(minimum=0, maximum=64)
         self.kernel_size.setObjectName("kernelSize")
         self.kernel_size.setToolTip(Conv2D.param("kernel_size").help)
@@ -209,6 +223,7 @@ class FilterEditor(QWidget):
         if index == self.layer_index and layer is not None and self.slices:
             self._update_values(layer, layer.get_weights()[0])
             self._rehover()
+            self._show_preset()
 
     def refresh(self):
         self.message.hide()  # the pipeline or the selection changed since a refusal: its message is stale
@@ -228,6 +243,7 @@ class FilterEditor(QWidget):
         self.filter_tools.setVisible(not is_depthwise(layer))
         for widget in self.preset_widgets:
             widget.setVisible(not is_depthwise(layer))
+        self._show_preset()
         self.kernel_size.set_value(layer.kernel_size)
         kh, kw = layer.kernel_size
         plural = "s" if n_filters > 1 else ""
@@ -397,6 +413,13 @@ class FilterEditor(QWidget):
     def select_filter(self, o: int, refresh: bool = True):
         self.selected_filter = o
         self._mark_selected()
+        self._show_preset()
+
+    def _show_preset(self):
+        """The box shows the preset the selected filter holds, or its placeholder when it holds none."""
+        layer = self.layer()
+        name = None if layer is None or is_depthwise(layer) else held_preset(layer, self.selected_filter)
+        self.preset.setCurrentIndex(-1 if name is None else FILTER_PRESETS.index(name))
 
     def _mark_selected(self):
         """Tint the selected filter's slices; a style sheet is set only where the state changes (each one

@@ -180,13 +180,14 @@ def _texts_fit(cell: float) -> bool:
 
 
 def _cell_font(cell: float, texts: list[str]) -> QFont | None:
-    """The largest font (up to 40 % of the cell) in which the widest text fits; None if unreadable.
+    """The largest font (up to half the cell: a short number) in which the widest text fits; None if
+    unreadable (a cell under MIN_TEXT_PX / 0.4 is left bare).
 
     A text may have several lines ("5\n×0.25"); they must fit the cell's height too.
     """
     if not _texts_fit(cell):
         return None
-    font = pixel_font(cell * 0.4)
+    font = pixel_font(cell * 0.5)
     metrics = QFontMetricsF(font)
     lines = [line for t in set(texts) for line in t.split("\n")]
     widest = max((metrics.horizontalAdvance(line) for line in lines), default=0.0)

@@ -33,7 +33,7 @@ from cnnviz.ui.grid_painter import (
     pixel_font,
 )
 
-MIN_TEXT_CELL_PX = 16  # below this a number would not be readable
+MIN_TEXT_CELL_PX = 14  # below this a number (at MIN_TEXT_PX) would not be readable
 MIN_TEXT_PX = 7.0  # smallest cell text drawn
 TEXT_SHARE = 0.5  # text height as a share of the cell (a short number); longer numbers get narrower
 CURSOR = QColor(255, 140, 0)

@@ -28,7 +28,7 @@ from cnnviz.ui.colormaps import (
     input_levels,
     symmetric_levels,
 )
-from cnnviz.ui.heatmap import COLORBAR_WIDTH, ColorBar, Heatmap
+from cnnviz.ui.heatmap import COLORBAR_WIDTH, MIN_TEXT_CELL_PX, ColorBar, Heatmap
 from cnnviz.ui.map_layout import (
     Arrangement,
     LevelCard,
@@ -43,7 +43,9 @@ RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
-BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)
+PIN_GAP = 8  # between the scrolled levels and the prediction kept beside them
+BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)...
+NUMBERED_MAP_CELLS = 16  # ...but one up to this wide keeps cells that write numbers (a 9×9 up-sampled map)
 MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
 MIN_COLORBAR_PX = 64  # a map's own colour bar (range per map) needs this much height for its three labels
 MAPS_SPACING = 4  # between maps, and between a level's headers
@@ -53,7 +55,10 @@ COLUMN_MARGINS = (6, 6, 6, 6)  # a level's border to its maps: every pixel of wi
 def map_cell_px(shape, cell_px: float) -> float:
     """The on-screen size of a cell of a map of `shape` when a small map's cells are `cell_px` wide."""
     side = max(shape[:2])
-    return max(cell_px * min(1.0, BIG_MAP_CELLS / side), MIN_MAP_PX / side)
+    cell = cell_px * min(1.0, BIG_MAP_CELLS / side)
+    if side <= NUMBERED_MAP_CELLS:
+        cell = max(cell, min(cell_px, MIN_TEXT_CELL_PX))
+    return max(cell, MIN_MAP_PX / side)
 
 
 def vector_caption(layer, shape) -> str:
@@ -228,6 +233,7 @@ class LayerViews(QScrollArea):
         self._arrangement = None  # the one the fit chose
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
+        self.pinned: LevelColumn | None = None  # the prediction kept in view beside levels that scroll
         self.setWidgetResizable(True)
         self._content = LevelFlow()
         self.setWidget(self._content)
@@ -263,21 +269,20 @@ class LayerViews(QScrollArea):
         self.zoom_control.show_zoom(self.zoom)
 
     # ------------------------------------------------------------------ sizes
-    def _fit_cell(self) -> tuple[Arrangement, int]:
+    def _fit_cell(self, columns: list, room: QSize) -> tuple[Arrangement, int]:
         """The arrangement and the largest cell size (MIN_CELL_PX..MAX_CELL_PX) at which the levels fit.
 
         Best: everything without scrolling, in the arrangement (rows of levels, channels side by side) with
         the biggest cells. Else: the same choice with the view scrolling down only. The many tries are
-        answered by arithmetic (`_size_at`); only the winner is laid out.
+        answered by arithmetic (`_size_at`) for `columns` in a viewport of `room`; only the winner is laid out.
         """
-        room = self.maximumViewportSize()
         scrollbar = self.verticalScrollBar().sizeHint().width()
         memo: dict = {}
 
         def largest(arrangement, width, height, above):
             """The largest cell that fits, if it is above `above` (else None)."""
             def fits(cell):
-                hint = self._size_at(arrangement, cell, memo)
+                hint = self._size_at(arrangement, cell, memo, columns)
                 return hint.width() <= width and hint.height() <= height
 
             lo = max(MIN_CELL_PX, above + 1)
@@ -289,8 +294,8 @@ class LayerViews(QScrollArea):
                 lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
             return lo
 
-        channels = max(len(column.cards) for column in self.columns)
-        candidates = arrangements(len(self.columns), channels)
+        channels = max(len(column.cards) for column in columns)
+        candidates = arrangements(len(columns), channels)
         # without scrolling if anything fits; else scrolling down only (a horizontal bar hides the last level),
         # first at most a second screenful
         scrolled = room.width() - scrollbar
@@ -303,25 +308,27 @@ class LayerViews(QScrollArea):
                     best, best_cell = arrangement, cell
             if best is not None:
                 return best, best_cell
-        # Longer than two screens whatever the cells: readable cells, in the arrangement that needs the least
-        # scrolling (bigger cells would only push the last levels, the prediction, further down).
+        # Longer than two screens whatever the cells: cells readable up to SCROLLED_CELL_PX (numbers like −0.25)
+        # first, then the arrangement that needs the least scrolling (bigger cells would only push the last
+        # levels further down).
         options = []
         for arrangement in candidates:
             cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1)
             if cell is not None:
                 cell = min(cell, SCROLLED_CELL_PX)
-                options.append((self._size_at(arrangement, cell, memo).height(), -cell, arrangement))
+                options.append((-cell, self._size_at(arrangement, cell, memo, columns).height(), arrangement))
         if options:
-            _, cell, arrangement = min(options, key=lambda o: o[:2])
+            cell, _, arrangement = min(options, key=lambda o: o[:2])
             return arrangement, -cell
         return candidates[-1], MIN_CELL_PX  # the narrowest: the least to scroll sideways
 
-    def _size_at(self, arrangement, cell_px: float, memo: dict | None = None) -> QSize:
-        """The levels' size hint in `arrangement` at `cell_px`, by arithmetic (no layout pass). `memo` keeps
-        the cards' and levels' sizes across the tries of one fit (arrangements share most of them)."""
+    def _size_at(self, arrangement, cell_px: float, memo: dict | None = None, columns=None) -> QSize:
+        """The levels' size hint (of `columns`, all by default) in `arrangement` at `cell_px`, by arithmetic (no
+        layout pass). `memo` keeps the cards' and levels' sizes across the tries of one fit (arrangements share
+        most of them)."""
         memo = {} if memo is None else memo
         sizes = []
-        for column in self.columns:
+        for column in self.columns if columns is None else columns:
             across = arrangement.across(len(column.cards))
             key = (column.level, cell_px, across, arrangement.compact)
             if key not in memo:
@@ -346,16 +353,72 @@ class LayerViews(QScrollArea):
         # a widget's new size hint reaches the layout it sits in, not the nested layouts around that one
         _invalidate(self._content.layout())
         self._content.remeasure()
+        self._place_pinned()
 
     def _apply_sizes(self):
-        self._room = self.maximumViewportSize()
         if not self.columns:
+            self._pin(None)
+            self._room = self.maximumViewportSize()
             return
-        self._arrangement, self._fitted = self._fit_cell()
+        margins = self.viewportMargins()
+        room = self.maximumViewportSize() + QSize(margins.right(), 0)  # the whole width, nothing pinned
+        arrangement, cell = self._fit_cell(self.columns, room)
+        pinned, width = self._pinnable(room, arrangement, cell)
+        if pinned is not None:
+            arrangement, cell = self._fit_cell(self.columns[:-1], room - QSize(width + PIN_GAP, 0))
+        self._pin(pinned)
+        self._arrangement, self._fitted = arrangement, cell
         self._lay_out(self._fitted * self.zoom)
+        self._room = self.maximumViewportSize()
+
+    def _pinnable(self, room: QSize, arrangement, cell):
+        """(the last level, its width) when it is a vector (the prediction) the views would scroll away from
+        and it fits the height beside the others; else (None, 0)."""
+        last = self.columns[-1]
+        if len(self.columns) < 2 or not isinstance(last.cards[0], VectorCard):
+            return None, 0
+        if self._size_at(arrangement, cell).height() <= room.height():
+            return None, 0  # everything is in view anyway
+        caption = last.cards[0].caption
+        wrapped = caption.wordWrap()
+        caption.setWordWrap(True)  # pinned, it is as narrow as its entries
+        size = last.size_at(SCROLLED_CELL_PX, 1, True)
+        caption.setWordWrap(wrapped)
+        if size.height() <= room.height() and size.width() <= room.width() // 3:
+            return last, size.width()
+        return None, 0
+
+    def _pin(self, column) -> None:
+        """Take `column` out of the scrolled levels and keep it at the view's right edge (None: put it back)."""
+        if column is self.pinned:
+            return
+        if self.pinned is not None:
+            self.pinned.cards[0].caption.setWordWrap(False)
+        self.pinned = column
+        self._content.set_columns([c for c in self.columns if c is not column], keep=[column])
+        if column is None:
+            self.setViewportMargins(0, 0, 0, 0)
+            return
+        column.cards[0].caption.setWordWrap(True)
+        column.setParent(self)  # beside the viewport, in the margin kept for it
+        column.show()
+
+    def _place_pinned(self) -> None:
+        column = self.pinned
+        if column is None:
+            return
+        column.detail.hide()  # its description is its subtitle's tooltip: the column stays narrow
+        column.subtitle.setToolTip(column.detail.text())
+        hint = column.size_at(self._fitted * self.zoom, 1, True)
+        self.setViewportMargins(0, 0, hint.width() + PIN_GAP, 0)
+        frame = self.frameWidth()
+        left = self.viewport().geometry().right() + 1 + PIN_GAP  # between the viewport and its scroll bar
+        column.setGeometry(left, frame, hint.width(), min(hint.height(), self.height() - 2 * frame))
+        column.raise_()
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
+        self._place_pinned()
         if self.maximumViewportSize() != self._room:  # not when only a scroll bar came or went
             self._apply_sizes()
 
@@ -397,8 +460,12 @@ class LayerViews(QScrollArea):
             reshaped = reshaped or column.shape != shape
             self._sync_cards(column, layer, shape)
             column.shape = shape
-        if self._content.columns != self.columns:
-            self._content.set_columns(self.columns)
+        flowing = [c for c in self.columns if c is not self.pinned]
+        if self.pinned is not None and self.pinned not in self.columns:
+            self.pinned = None  # dropped with its level
+            self.setViewportMargins(0, 0, 0, 0)
+        if self._content.columns != flowing:
+            self._content.set_columns(flowing)
         self._update_values(0 if self.range_mode == "global" else first)
         if reshaped:
             self._apply_sizes()  # after the values: they decide which colour bars take room

@@ -103,6 +103,8 @@ class LevelCard(QWidget):
         if not self.colorbar.isHidden():
             width += BAR_SPACING + COLORBAR_WIDTH
             height = max(height, bar_height)
+        if self.caption.wordWrap():  # a wrapped caption takes the view's width and the lines it needs there
+            return QSize(width, self.caption.heightForWidth(width) + CARD_SPACING + height)
         return QSize(max(caption.width(), width), caption.height() + CARD_SPACING + height)
 
 
@@ -144,13 +146,16 @@ class LevelFlow(QWidget):
             height += max(s.height() for s in items) + (ROW_SPACING if n else 0)
         return QSize(width + 2 * FLOW_MARGIN, height + 2 * FLOW_MARGIN)
 
-    def set_columns(self, columns: list) -> None:
-        """Take these LevelColumns (old ones not among them are deleted) and lay them out in one row."""
+    def set_columns(self, columns: list, keep=()) -> None:
+        """Take these LevelColumns (old ones not among them are deleted, unless in `keep`: the views show them
+        elsewhere) and lay them out in one row."""
         kept = {id(column) for column in columns}
         for column in self.columns:
             if id(column) not in kept:  # a column the views reuse stays
                 for row in self._rows:
                     row.removeWidget(column)
+                if any(column is k for k in keep):
+                    continue
                 column.hide()  # gone from the screen now, not at the next event-loop turn
                 column.deleteLater()
         self.columns = list(columns)

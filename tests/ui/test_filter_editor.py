@@ -214,3 +214,28 @@ def test_a_depthwise_layer_has_one_2d_filter_per_input_channel(window, qtbot):
     k = doc.layer(index).get_weights()[0][:, :, 1, 1]
     b = doc.layer(index).get_weights()[1][3]
     assert doc.levels[index][0, 0, 3] == pytest.approx(float((x[:3, :3, 1] * k).sum() + b), abs=1e-5)
+
+
+def test_the_preset_box_names_a_preset_only_when_the_filter_is_one(window, qtbot):
+    """The box is a chooser for Apply, not the filter's name: it reads "Lecture diagonal" on the lecture's
+    first filter, "Lecture vertical line" on the second, and a placeholder once a weight is painted."""
+    doc = window.document
+    editor = editor_of(window)
+    box = editor.preset
+    editor.select_filter(0)
+    assert box.currentText() == "Lecture diagonal"
+    editor.select_filter(1)
+    assert box.currentText() == "Lecture vertical line"
+    weights = doc.layer(1).get_weights()
+    weights[0][0, 0, 0, 1] = 0.5  # a painted (or trained) weight: no preset any more
+    doc.set_weights(1, weights)
+    doc.flush()
+    assert box.currentIndex() == -1 and box.currentText() == ""
+    assert box.placeholderText().startswith("custom")  # not a preset's name: a claim it is one
+    assert not editor.apply_button.isEnabled()  # nothing chosen: nothing to apply
+    box.setCurrentIndex(core.FILTER_PRESETS.index("sobel x"))
+    assert editor.apply_button.isEnabled()
+    editor.apply_button.click()
+    doc.flush()
+    np.testing.assert_array_equal(doc.layer(1).kernel[:, :, 0, 1], core.filter_preset("sobel x"))
+    assert box.currentText() == "Sobel x"

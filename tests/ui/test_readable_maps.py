@@ -105,35 +105,80 @@ def test_no_sideways_scrolling_after_a_stride_change(qtbot, tmp_path, size):
         assert all(done for done, _ in drawn(window).values()), stride
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 13): the cells reach 16 px, but the 9×9 up-sampled maps are "
-                   "drawn smaller (BIG_MAP_CELLS) at 14 px and write no numbers")
-def test_a_same_padding_session_writes_its_numbers_in_every_map_at_1366x768(qtbot, tmp_path):
-    """The seed with its Conv2D switched to padding="same" (6×6 maps on every level) had 15 px cells and
-    no numbers in any output map."""
+@pytest.mark.parametrize("edits", [
+    [(1, "padding", "same")],  # 6×6 maps on every level, 9×9 up-sampled maps
+    [(1, "padding", "same"), "Dropout"],
+    [(3, "size", (2, 2))],
+    [(1, "strides", (2, 2))],
+])
+def test_the_lecture_variants_write_their_numbers_in_every_map_at_1366x768(qtbot, tmp_path, edits):
+    """The seed with its Conv2D switched to padding="same" had 15 px cells, and its 9×9 up-sampled maps
+    (drawn smaller than the others) wrote no numbers; the other lecture sizes must not lose theirs either."""
     window = open_window(qtbot, tmp_path, (1366, 768))
-    window.document.set_layer_param(1, "padding", "same")
+    for edit in edits:
+        if isinstance(edit, str):
+            window.pipeline_panel.add_layer(edit)
+        else:
+            window.document.set_layer_param(*edit)
     for _ in range(3):
         QApplication.processEvents()
-    assert window.document.level_shape(1) == (6, 6, 2)
     maps = drawn(window)
-    assert len(maps) == 7 and all(done for done, _ in maps.values()), maps
+    assert len(maps) == 7 + 2 * sum(isinstance(e, str) for e in edits)
+    assert all(done for done, _ in maps.values()), maps
+    views = window.layer_views
+    assert views.horizontalScrollBar().maximum() == 0 and views.verticalScrollBar().maximum() == 0
 
 
-def test_the_digits_classifier_shows_its_prediction_without_sideways_scrolling(qtbot, tmp_path):
-    """The digits CNN (8 maps a level, then Flatten and the softmax's bars) at 1366×768: the levels wrap
-    and scroll down; the flattened strip and the probability bars are reached without a sideways scroll."""
+def test_the_digits_classifier_keeps_its_prediction_in_view_at_1366x768(qtbot, tmp_path):
+    """The digits CNN (8 maps a level, then Flatten and the softmax's bars) at 1366×768: the levels wrap and
+    scroll down, and the probability bars were at the bottom, a scroll away. The bars now stay beside the
+    levels, whole and in view wherever the levels are scrolled; the Flatten strip is reached without a
+    sideways scroll, and the maps keep their numbers."""
     window = open_window(qtbot, tmp_path, (1366, 768))
     assert window.file_actions.open(str(ROOT / "resources" / "digits.cnnviz.json"))
     for _ in range(3):
         QApplication.processEvents()
     views = window.layer_views
     assert views.horizontalScrollBar().maximum() == 0
-    vectors = [card for card in views.cards() if len(card.heatmap.shape) == 1]
-    assert len(vectors) == 2  # Flatten's strip, Dense(softmax)'s bars
-    for card in vectors:
-        views.ensureWidgetVisible(card, 0, 0)
+    assert views.verticalScrollBar().maximum() > 0  # the levels do scroll
+    strip, bars = [card for card in views.cards() if len(card.heatmap.shape) == 1]  # Flatten, Dense(softmax)
+
+    def seen(card) -> bool:
+        """The card's whole view is inside the scroll area and not hidden under its scroll bar or frame."""
+        top_left = card.heatmap.mapTo(views, card.heatmap.rect().topLeft())
+        rect = card.heatmap.rect().translated(top_left)
+        visible = views.rect().adjusted(views.frameWidth(), views.frameWidth(), -views.frameWidth(), -views.frameWidth())
+        return card.heatmap.isVisible() and visible.contains(rect) and not rect.intersects(
+            views.verticalScrollBar().geometry())
+
+    bar = views.verticalScrollBar()
+    for value in (0, bar.maximum() // 2, bar.maximum()):
+        bar.setValue(value)
         QApplication.processEvents()
-        rect = card.heatmap.rect().translated(card.heatmap.mapTo(views.viewport(), card.heatmap.rect().topLeft()))
-        assert views.viewport().rect().contains(rect), (card.level, rect)
-    maps = {key: done for key, (done, _) in drawn(window).items() if key[0] < vectors[0].level}
+        assert seen(bars), value
+    views.ensureWidgetVisible(strip, 0, 0)
+    QApplication.processEvents()
+    rect = strip.heatmap.rect().translated(strip.heatmap.mapTo(views.viewport(), strip.heatmap.rect().topLeft()))
+    assert views.viewport().rect().contains(rect), rect
+    window.grab()
+    assert bars.heatmap.isVisible() and bars.heatmap.width() > 100
+    maps = {key: done for key, (done, _) in drawn(window).items() if key[0] < strip.level}
     assert all(maps.values()), maps
+
+
+def test_the_seed_step_through_fits_its_dock_with_numbers_above_the_minimum_at_1366x768(qtbot, tmp_path):
+    """The seed's step-through scrolled a few pixels at 1366×768 and wrote its numbers at the 7 px minimum:
+    the view's chrome (margins, a three-line header) took the height its picture needed."""
+    from cnnviz.ui.arithmetic.base import scene_rect
+    from cnnviz.ui.arithmetic.step_painter import window_number_px
+
+    window = open_window(qtbot, tmp_path, (1366, 768))
+    window.show_panel("arithmetic_stepper")
+    for _ in range(3):
+        QApplication.processEvents()
+    view = window.arithmetic_views["stepper"]
+    assert view.scroll.verticalScrollBar().maximum() == 0
+    canvas = view.canvas
+    assert window_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= 9
+    window.grab()  # painted: the input's 6×6 cells carry their numbers
+    assert view.canvas.geometries[("input", 0)].shape == (6, 6)

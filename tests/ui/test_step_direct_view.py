@@ -154,6 +154,14 @@ def test_at_1366x768_the_direct_view_writes_its_numbers(qtbot, tmp_path):
     assert ink(image, three) > 10  # the "3" is written in its cell
     assert ink(image, inputs.cell_rect(1, 1)) > 5  # so is an inserted zero's "0"
     assert all(ink(image, kernel.cell_rect(r, c)) > 5 for r in range(3) for c in range(3))  # every weight
+    # the legend of the two kinds of zeros is whole: nothing drawn at the picture's left edge (it was cut
+    # there), and both of its lines are written below the input
+    white = image.pixelColor(0, 0)
+    assert all(image.pixelColor(x, y) == white for x in range(3) for y in range(image.height()))
+    below = int(inputs.cell_rect(inputs.shape[0] - 1 + inputs.pad[1], 0).bottom()) + 2  # under the padding frame
+    lines = [y for y in range(below, image.height())
+             if any(image.pixelColor(x, y) != white for x in range(0, int(kernel.cell_rect(0, 0).left())))]
+    assert lines and lines[-1] - lines[0] > 14  # two lines of text, not one squeezed line
     # the picture is taller than the dock leaves it: it scrolls, with the current window in view
     viewport = view.scroll.viewport()
     top = view.canvas.mapTo(viewport, three.topLeft().toPoint()).y()

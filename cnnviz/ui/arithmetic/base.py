@@ -130,6 +130,8 @@ class ArithmeticView(DocumentView):
         self.canvas.hoverLeft.connect(lambda: self.document.clear_probe())
         self.formula = FormulaBox(parent=self)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)  # the dock is short at 1366×768: its height goes to the picture
+        layout.setSpacing(3)
         layout.addWidget(self.canvas, 1)  # the picture takes the spare room
         layout.addWidget(self.formula)
 

@@ -98,7 +98,8 @@ def _shown_channels(model: StepModel, k: int) -> list[int]:
 def _notes(model: StepModel, k: int, hidden: int) -> list:
     """The lines under the input channels: the direct view's legend of zeros, what a DepthwiseConv2D does not
     add, the channels not drawn."""
-    notes = [model.zeros_legend()] if model.direct else []
+    # the direct view's two kinds of zeros, a line each: on one line the font shrank below reading size
+    notes = list(zip((INSERTED_FILL, None), model.zeros_legend())) if model.direct else []
     if model.depthwise and model.x.shape[2] > 1:
         c, _ = model.depthwise_source(k)
         notes.append(f"Nothing is added across channels: map {model.steps[k].channel + 1} is channel {c + 1} "
@@ -166,9 +167,11 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
         for heading_rect, text in headings:
             painter.drawText(heading_rect, Qt.AlignmentFlag.AlignCenter, text)
     notes = _notes(model, k, hidden)
-    for line_rect, note in zip(split_column(note_rect, [1] * len(notes)) if notes else [], notes):
-        if isinstance(note, tuple):
-            _paint_zeros_legend(painter, line_rect, note)
+    lines = list(zip(split_column(note_rect, [1] * len(notes)) if notes else [], notes))
+    legend_px = min((_legend_px(r, note[1]) for r, note in lines if isinstance(note, tuple)), default=0)
+    for line_rect, note in lines:
+        if isinstance(note, tuple):  # the zeros legend's lines share one size
+            _paint_zeros_legend(painter, line_rect, *note, legend_px)
             continue
         painter.setPen(QColor(70, 70, 70))
         painter.setFont(fitted_font(note, line_rect))
@@ -308,34 +311,33 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     return placed, symbols, headings, note_rect
 
 
-def _paint_zeros_legend(painter: QPainter, rect: QRectF, texts: tuple[str, str]) -> None:
-    """The two kinds of zeros around a transposed convolution's input cells in the direct view."""
-    items = [(INSERTED_FILL, texts[0]), (None, texts[1])]
-    size = min(rect.height() * 0.75, 14.0)
-    font = pixel_font(size * 0.9)
-    metrics = QFontMetricsF(font)
-    widths = [size + 4 + metrics.horizontalAdvance(text) for _, text in items]
-    gap = 18.0
-    shrink = min(1.0, rect.width() / (sum(widths) + gap))
-    if shrink < 1.0:  # a narrow canvas: a smaller font rather than a cut legend
-        font, size = pixel_font(size * 0.9 * shrink), size * shrink
-        metrics = QFontMetricsF(font)
-        widths = [size + 4 + metrics.horizontalAdvance(text) for _, text in items]
-    x = rect.center().x() - (sum(widths) + gap) / 2
+def _legend_px(rect: QRectF, text: str) -> int:
+    """The font of a zeros legend line in `rect`: up to 90 % of its swatch, smaller on a narrow canvas so
+    that the line is never cut (measured at the whole pixel size it is drawn at)."""
+    px = round(min(rect.height() * 0.75, 14.0) * 0.9)
+    while px > 1 and px / 0.9 + 4 + QFontMetricsF(pixel_font(px)).horizontalAdvance(text) > rect.width():
+        px -= 1
+    return px
+
+
+def _paint_zeros_legend(painter: QPainter, rect: QRectF, fill: QColor | None, text: str, px: int) -> None:
+    """One kind of zeros of the direct view, centred in `rect`: its swatch (amber for inserted zeros,
+    hatched for padding) and what it is."""
+    font, size = pixel_font(px), min(rect.height() * 0.75, px / 0.9)
+    width = size + 4 + QFontMetricsF(font).horizontalAdvance(text)
+    x = max(rect.left(), rect.center().x() - width / 2)
     painter.save()
     painter.setFont(font)
-    for (fill, text), width in zip(items, widths):
-        swatch = QRectF(x, rect.center().y() - size / 2, size, size)
-        if fill is None:
-            hatch_cell(painter, swatch)
-        else:
-            painter.fillRect(swatch, fill)
-        painter.setPen(GRID_LINE)
-        painter.drawRect(swatch)
-        painter.setPen(QColor(40, 40, 40))
-        painter.drawText(QRectF(x + size + 4, rect.top(), width, rect.height()),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-        x += width + gap
+    swatch = QRectF(x, rect.center().y() - size / 2, size, size)
+    if fill is None:
+        hatch_cell(painter, swatch)
+    else:
+        painter.fillRect(swatch, fill)
+    painter.setPen(GRID_LINE)
+    painter.drawRect(swatch)
+    painter.setPen(QColor(40, 40, 40))
+    painter.drawText(QRectF(x + size + 4, rect.top(), width - size - 4, rect.height()),
+                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
     painter.restore()
 
 

@@ -37,8 +37,10 @@ class StepperView(ArithmeticView):
         super().__init__(document, "arithmeticStepper", parent=parent)
         self.model: LayerSteps | None = None
         self.playback = StepPlayback(self._show, self)
-        self.header = QLabel()
+        self.header = QLabel()  # the layer and its shapes, beside the position and the export button
         self.header.setWordWrap(True)
+        self.shapes = QLabel()  # how the output shape comes about: the whole width, one line where it fits
+        self.shapes.setWordWrap(True)
         self.transpose_switch = TransposeSwitch()
         self.transpose_switch.changed.connect(self.refresh)
         # the main window connects it to File ▸ Export figure ▸ Step-through animation
@@ -48,14 +50,15 @@ class StepperView(ArithmeticView):
         export.setDefaultAction(self.export_action)
         self.bar = PlaybackBar(self.playback)
         self.addActions(self.bar.step_actions())  # their shortcuts work wherever the focus is in the view
-        # the position and the export button beside the header, which is two lines tall anyway: the dock
-        # grows no taller
+        # the position and the export button beside the header's first line; the shape arithmetic under them
+        # takes the whole width (beside them it wrapped to three lines, height the picture needed)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.bar.position, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(export, 0, Qt.AlignmentFlag.AlignTop)
         self.layout().insertLayout(0, top)
-        self.layout().insertWidget(1, self.transpose_switch)
+        self.layout().insertWidget(1, self.shapes)
+        self.layout().insertWidget(2, self.transpose_switch)
         self.layout().addWidget(self.bar)
         self.scroll_canvas()  # a short dock: a readable crop of the picture that scrolls (follows the window)
         self.start()
@@ -140,7 +143,10 @@ class StepperView(ArithmeticView):
 
     def _show(self, step: int) -> None:
         self.bar.show_step(step)
-        self.header.setText(self._header_text())
+        first, _, rest = self._header_text().partition("<br>")
+        self.header.setText(first)
+        self.shapes.setText(rest)
+        self.shapes.setVisible(bool(rest))
         self.formula.setText(self.formula_text())
         self.canvas.update()
         self._follow_window()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import LAYER_TYPES, ConfigError
+from cnnviz.ui.list_rows import take_all_rows
 from cnnviz.ui.texts import TRAINING_HELP, describe_layer, shape_text
 
 STILL_IN_USE = "still in use (the refused value changed nothing):"  # heads the old arithmetic
@@ -286,10 +287,7 @@ class PipelinePanel(QWidget):
     def refresh(self):
         doc = self.document
         self.list.blockSignals(True)
-        # Rows are taken back one by one, each freed through its Python wrapper: clear() deleting items in C++
-        # while PySide still held their wrappers crashed it (a segfault in releaseWrapper, after many rebuilds).
-        while self.list.count():
-            self.list.takeItem(self.list.count() - 1)
+        take_all_rows(self.list)
         for _ in doc.pipeline.layers:
             item = QListWidgetItem(self.list)  # owned by the list from the start
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)

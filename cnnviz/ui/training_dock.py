@@ -38,6 +38,7 @@ from cnnviz.core.training import LOSSES, OPTIMIZERS
 from cnnviz.io import SessionError
 from cnnviz.io.training_sets import DATA_KINDS, TrainingSettings, load_training_data, missing_head, teacher_pipeline
 from cnnviz.ui.backprop_view import BackpropView
+from cnnviz.ui.list_rows import take_all_rows
 from cnnviz.ui.training_plot import TrainingPlot
 from cnnviz.ui.training_run import TrainingRun
 
@@ -319,15 +320,14 @@ class TrainingDock(QWidget):
 
     def _update_layers(self):
         frozen = {i for i, item in self._layer_items() if item.checkState() != Qt.CheckState.Checked}
-        self.layers.clear()
+        take_all_rows(self.layers)
         for i, layer in enumerate(self.document.pipeline.layers, start=1):
             if not getattr(layer, "TRAINABLE", False):
                 continue
-            item = QListWidgetItem(f"{i}. {layer.label}")
+            item = QListWidgetItem(f"{i}. {layer.label}", self.layers)  # owned by the list from the start
             item.setData(Qt.ItemDataRole.UserRole, i)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked if i in frozen else Qt.CheckState.Checked)
-            self.layers.addItem(item)
 
     # ------------------------------------------------------------------ data
     def choose_data(self) -> bool:

@@ -183,11 +183,11 @@ class TrainingDock(QWidget):
             combo.setMinimumContentsLength(10)
         self.views = QTabWidget()
         plot_page = QWidget()
-        p = QHBoxLayout(plot_page)  # the link beside the plot (under it, it took the plot's height)...
+        p = QHBoxLayout(plot_page)
         p.setContentsMargins(0, 0, 0, 0)
-        p.addWidget(self.plot, 3)
-        p.addWidget(link, 1)
-        self.link, self._plot_row, self._run_column = link, p, r  # ...or under the progress, where that has room
+        p.addWidget(self.plot)
+        r.addWidget(link)  # under the progress
+        self.link = link
         self.views.setDocumentMode(True)
         confusion_page = QWidget()
         c = QVBoxLayout(confusion_page)
@@ -238,12 +238,9 @@ class TrainingDock(QWidget):
         if not wide and buttons.indexOf(self.settings_button) < 0:
             buttons.addWidget(self.settings_button, row, col)
         self.settings_box.setVisible(shown)
-        self._plot_row.removeWidget(self.link)
-        self._run_column.removeWidget(self.link)
-        if arrangement == "narrow":
-            self._plot_row.addWidget(self.link, 1)
-        else:
-            self._run_column.addWidget(self.link)
+        # Narrow with the settings shown, the link has no room: beside the plot it squeezed the axes' ticks into
+        # one another, under the progress it took the plot's height. The Backpropagation page states it too.
+        self.link.setVisible(arrangement != "narrow")
         self.run_box.setMaximumWidth(420 if arrangement != "narrow" else 16777215)
         self.run_box.setMinimumWidth(320 if arrangement == "wide" else 0)  # "Step 540 (batch 36 of 45)" whole
         if arrangement == "wide":

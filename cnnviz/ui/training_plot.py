@@ -29,15 +29,36 @@ def nice_end(value: float, now: float) -> float:
     return next(m * k for m in (1, 2, 5, 10) if m * k >= target)
 
 
+class RoomyAxis(pg.AxisItem):
+    """An axis whose labelled ticks keep `room` pixels apart: pyqtgraph gives any axis at least two intervals,
+    and on an 80 px axis its five labels 0.2 … 0.8 were written over one another."""
+
+    def __init__(self, orientation: str, room: float):
+        super().__init__(orientation)
+        self.room = room
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph's names)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or size <= 0 or span == 0:
+            return levels
+        major = levels[0][0]
+        while major * size / span < self.room:
+            major = nice_end(major * 1.5, 0)  # the next of 1, 2, 5 × 10^k
+        return [(major, 0)] + [level for level in levels[1:] if level[0] < major]
+
+
 class TrainingPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumSize(300, 110)
-        self.plots = {"loss": self.view.addPlot(), "accuracy": self.view.addPlot()}
+        self.view.setMinimumSize(300, 80)  # less, and the key and the ticks under it were drawn over each other
+        self.plots = {name: self.view.addPlot(axisItems={"left": RoomyAxis("left", 20),
+                                                          "bottom": RoomyAxis("bottom", 36)})
+                      for name in ("loss", "accuracy")}
         for name, plot in self.plots.items():
-            plot.setLabel("bottom", "step")
-            plot.setLabel("left", name)
+            plot.setLabel("left", name)  # the steps are named in the key: an axis label under the ticks took
+            # the 20 px a 1366×768 dock does not have (its text was cut in half)
             plot.showGrid(x=True, y=True, alpha=0.25)
         for plot in self.plots.values():  # ranges set by redraw: pyqtgraph's autorange re-lays both axes each time
             plot.disableAutoRange()
@@ -54,7 +75,7 @@ class TrainingPlot(QWidget):
             self.curves[key] = self.plots[plot].plot([], [], pen=pen, name=NAMES[key], **symbol)
         # the key and the readout share one line under the plot: on a 768-pixel screen the plot needs the height
         self.key = QLabel("<span style='color:#1f5fbf'>━ loss</span> <span style='color:#c25400'>━ accuracy</span>"
-                          " (dashed ●: validation)")
+                          " by step (dashed ●: validation)")
         self.key.setToolTip("Solid: the training loss and accuracy of this epoch so far. Dashed, with a dot: the "
                             "validation set's, at the end of each epoch.")
         self.readout = QLabel("Move the mouse over the plot to read a point.")

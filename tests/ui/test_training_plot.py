@@ -71,3 +71,21 @@ def test_the_ranges_hold_every_point_and_grow_in_1_2_5_steps_only_when_one_leave
     plot.clear()
     plot.redraw()
     assert plot.plots["loss"].getViewBox().viewRange() == [[0, 1], [0, 1]]
+
+
+def test_labelled_ticks_keep_their_room_on_a_short_plot(qtbot):
+    """At 1366×768 the plot may be 80 px tall: its labelled ticks stay 20 px apart (pyqtgraph put five labels,
+    0.2 … 0.8, into 60 px, written over one another), and a tall plot keeps pyqtgraph's finer ticks."""
+    plot = TrainingPlot()
+    qtbot.addWidget(plot)
+    for height, finest in ((110, 0.5), (420, 0.2)):
+        plot.resize(420, height)
+        plot.show()
+        qtbot.waitExposed(plot)
+        for name in plot.plots:
+            axis = plot.plots[name].getAxis("left")
+            size = axis.geometry().height()
+            top = 1.0 if name == "loss" else 1.05
+            major = axis.tickSpacing(0.0, top, size)[0][0]
+            assert major * size / top >= axis.room
+            assert major <= finest

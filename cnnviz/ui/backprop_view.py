@@ -136,11 +136,11 @@ class BackpropView(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        document.outputsChanged.connect(lambda _: self._changed())
-        document.selectionChanged.connect(lambda _: self._changed())
+        document.outputsChanged.connect(lambda _: self.mark_changed())
+        document.selectionChanged.connect(lambda _: self.mark_changed())
         self.levels = None
 
-    def _changed(self):
+    def mark_changed(self):
         self._stale = True
         if not self.lazy or (self.isVisible() and not self.visibleRegion().isEmpty()):  # a tab behind: "visible"
             self.refresh()

@@ -430,9 +430,11 @@ class TrainingDock(QWidget):
         return self._optimizer_state
 
     def target_for(self, x):
-        """What input `x` should give under the teacher task (None for other data: a classifier's target
-        is a class the Backpropagation dock asks for)."""
-        if self.data is None or self.data.classification:
+        """What input `x` should give under the teacher task, chosen or already loaded: the teacher needs no
+        examples to know it, so the filter that learns shows its gradients as it opens (None for other data:
+        a classifier's target is a class the Backpropagation dock asks for)."""
+        teacher = self.data_box.currentData() == "teacher" if self.data is None else not self.data.classification
+        if not teacher:
             return None
         try:
             return teacher_pipeline(self.document.pipeline).run(x)[-1]
@@ -561,6 +563,7 @@ def install_training_dock(window) -> TrainingDock:
     backprop = BackpropView(window.document, dock.settings, dock.target_for, dock.optimizer_state)
     window.add_panel("learning", "backprop", "Backpropagation", backprop)
     window.backprop_view = backprop
+    dock.data_box.currentIndexChanged.connect(lambda _: backprop.mark_changed())  # the target follows the choice
     backprop.stepper.export_action.triggered.connect(lambda: window.file_actions.export_animation(backprop.stepper))
 
     window.close_guards.insert(0, guard)  # before the unsaved-work prompt: the run is then one saved edit

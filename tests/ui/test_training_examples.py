@@ -48,3 +48,23 @@ def test_the_digits_cnn_learns_and_reads_a_painted_digit(qtbot, tmp_path):
         np.testing.assert_array_equal(doc.input, images[k])
         read += int(np.argmax(doc.outputs[-1])) == labels[k]
     assert read >= 16
+
+
+def test_the_filter_that_learns_shows_its_gradients_as_it_opens(qtbot, tmp_path):
+    """The teacher task needs no examples to know what an input should give: the Backpropagation page writes
+    out dL/dw before any data is loaded, and says what is missing once the chosen data is a classifier's."""
+    from cnnviz.core.backprop import backward_pass
+    from cnnviz.io.training_sets import teacher_pipeline
+
+    window = make_window(qtbot, tmp_path)
+    assert window.file_actions.open(os.path.join(RESOURCES, "the-filter-learns.cnnviz.json"))
+    dock, view, doc = window.training_dock, window.backprop_view, window.document
+    assert dock.data is None
+    window.show_panel("backprop")
+    view.lazy = False
+    view.refresh()
+    target = teacher_pipeline(doc.pipeline).run(doc.input)[-1]
+    _, levels = backward_pass(doc.pipeline, doc.input, target)
+    assert f"<b>{levels[0].grads[0][0, 0, 0, 0]:.3g}</b>" in view.weight_text.text()
+    dock.data_box.setCurrentIndex(dock.data_box.findData("digits"))
+    assert "Choose data" in view.header.text() or "Choose data" in view.weight_text.text()

@@ -17,8 +17,10 @@ from cnnviz.ui.arithmetic.backward_steps import RULES
 
 
 def written(v) -> str:
-    """How the sums write a number: three significant digits, a real minus."""
-    return f"{v + 0.0:.3g}".replace("-", "−")
+    """How the sums write a number: three significant digits, in powers of ten below 0.001 and from 10⁴ on,
+    and a real minus (a transposed kernel's gradient of −0.000828 is written −8.28e−04)."""
+    v = float(v) + 0.0
+    return (f"{v:.3g}" if v == 0 or 1e-3 <= abs(v) < 1e4 else f"{v:.2e}").replace("-", "−")
 
 
 def factor(v) -> str:

@@ -71,3 +71,35 @@ def test_a_kernel_or_stride_change_resizes_the_step_through_and_a_painted_cell_d
     assert searches == []
     assert view.canvas.minimumHeight() == height
     np.testing.assert_array_equal(view.model.x, doc.input)
+
+
+def test_painting_the_input_asks_no_new_layout_of_the_step_through_or_the_window(qtbot, tmp_path):
+    """The playback bar set its spin boxes' prefix and range on every refresh; Qt re-lays out the whole window
+    for that even when nothing differs."""
+    from PySide6.QtCore import QEvent, QObject
+
+    window = make_window(qtbot, tmp_path)
+    window.show_panel("arithmetic_stepper")
+    settle()
+    view = window.arithmetic_views["stepper"]
+    stroke(qtbot, window.input_grid.heatmap, [(1, 1), (1, 2)])  # the first edit enables Undo: the toolbar's layout
+    settle()
+    requests = []
+
+    class Requests(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.LayoutRequest and watched in (window, view, view.bar):
+                requests.append(type(watched).__name__)
+            return False
+
+    spy = Requests()
+    QApplication.instance().installEventFilter(spy)
+    try:
+        before = view.model.x.copy()
+        stroke(qtbot, window.input_grid.heatmap, [(0, 2), (0, 3)])
+        settle()
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert not np.array_equal(view.model.x, before)  # the step-through shows the painted input
+    assert requests == []
+    assert view.bar.filter_box.prefix() == "filter " and view.bar.row_slider.maximum() == view.model.steps.dims[2] - 1

@@ -179,15 +179,20 @@ class PlaybackBar(QWidget):
         "unit"); an axis named "" is not shown."""
         self.dims = tuple(int(d) for d in dims)
         self.names = tuple(names)
-        self.filter_box.setPrefix(f"{names[0]} ")
-        self.channel_box.setPrefix(f"{names[1]} ")
+        # a spin box's prefix and range ask the whole window for a new layout even when they are the same
+        # (Qt does not compare): every value edit refreshes the bar, so only what differs is set
+        for box, name in ((self.filter_box, names[0]), (self.channel_box, names[1])):
+            if box.prefix() != f"{name} ":
+                box.setPrefix(f"{name} ")
         self.grid_word = "input" if transposed else "output"
         self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[2])}")
         self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[3])}")
         for widget, n in zip((self.filter_box, self.channel_box, self.row_slider, self.col_slider), self.dims):
-            widget.blockSignals(True)
-            widget.setRange(1 if isinstance(widget, QSpinBox) else 0, max(n if isinstance(widget, QSpinBox) else n - 1, 0))
-            widget.blockSignals(False)
+            low, high = (1, max(n, 0)) if isinstance(widget, QSpinBox) else (0, max(n - 1, 0))
+            if (widget.minimum(), widget.maximum()) != (low, high):
+                widget.blockSignals(True)
+                widget.setRange(low, high)
+                widget.blockSignals(False)
         self.filter_box.setVisible(self.dims[0] > 1 and bool(names[0]))
         self.channel_box.setVisible(self.dims[1] > 1 and bool(names[1]))
         self.row_slider.setVisible(self.dims[2] > 1 and bool(names[2]))  # a single row (or column) needs no slider

@@ -36,6 +36,7 @@ class StepperView(ArithmeticView):
     def __init__(self, document, parent=None):
         super().__init__(document, "arithmeticStepper", parent=parent)
         self.model: LayerSteps | None = None
+        self._readable: dict = {}  # (shapes, parameters, step, room) -> readable_height's answer
         self.playback = StepPlayback(self._show, self)
         self.header = QLabel()  # the layer and its shapes, beside the position and the export button
         self.header.setWordWrap(True)
@@ -65,10 +66,23 @@ class StepperView(ArithmeticView):
 
     def readable_height(self, width: int, height: int) -> int:
         """Tall enough for READABLE_PX numbers in the input and filter cells (found by bisection: they grow with
-        the height until the width stops them), or 0 when the view's height will do or more would not help."""
+        the height until the width stops them), or 0 when the view's height will do or more would not help.
+
+        Kept by the shapes, the layer's parameters, the step and the room: painting the input or a weight changes
+        numbers, not the grids' cells, so it does not search again (laying out every channel arrangement
+        a dozen times per edit was half of an input paint's time)."""
         if self.model is None:
             return 0
+        model = self.model
+        key = (type(model).__name__, type(model.layer).__name__, repr(model.layer.get_config()), model.x.shape,
+               model.y.shape, getattr(model, "direct", None) is not None, self.step, width, height)
+        if key not in self._readable:
+            if len(self._readable) >= 16:  # shapes and rooms seen long ago: search them again if they return
+                self._readable.clear()
+            self._readable[key] = self._search_readable_height(width, height)
+        return self._readable[key]
 
+    def _search_readable_height(self, width: int, height: int) -> int:
         def number(h: int) -> float:
             return window_number_px(scene_rect(width, h), self.model, self.step)
 

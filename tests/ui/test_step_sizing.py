@@ -1,0 +1,105 @@
+"""The step-through keeps its readable canvas height by shapes, parameters and room: a painted number does not
+search it again, a changed kernel or stride does (a stale height would leave the new picture's numbers too
+small, or scroll a picture that fits)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QApplication
+from ui_support import make_window, stroke
+
+from cnnviz import core
+from cnnviz.ui.arithmetic.base import CANVAS_MIN_HEIGHT, scene_rect
+from cnnviz.ui.arithmetic.step_painter import window_number_px
+from cnnviz.ui.arithmetic.stepper import READABLE_PX
+
+
+def settle():
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def fresh_height(view) -> int:
+    """The canvas height a search from scratch asks for in the view's room now."""
+    viewport = view.scroll.viewport()
+    return max(CANVAS_MIN_HEIGHT, view._search_readable_height(viewport.width(), viewport.height()))
+
+
+def test_a_kernel_or_stride_change_resizes_the_step_through_and_a_painted_cell_does_not_search_again(
+        qtbot, tmp_path, monkeypatch):
+    window = make_window(qtbot, tmp_path, size=(1920, 1080))
+    window.show_panel("arithmetic_stepper")
+    doc = window.document
+    x = np.random.default_rng(0).random((6, 6, 1), dtype=np.float32)
+    doc.set_pipeline(core.Pipeline((6, 6, 1), [core.Conv2D(1, 3, padding="same")]), x)
+    doc.select_layer(1)
+    settle()
+    view = window.arithmetic_views["stepper"]
+    assert view.canvas.minimumHeight() == fresh_height(view) == CANVAS_MIN_HEIGHT  # a 3×3 filter fits its dock
+    viewport = view.scroll.viewport()
+    room = (viewport.width(), viewport.height())  # asked again after the change: it must follow the kernel
+    assert view.readable_height(*room) == 0
+
+    # same shapes, another kernel: the 5×5 filter takes width from the input, whose cells need more height
+    assert doc.set_layer_param(1, "kernel_size", (5, 5))
+    settle()
+    grown = view.canvas.minimumHeight()
+    assert view.readable_height(*room) == view._search_readable_height(*room) > 0
+    assert grown == fresh_height(view) > CANVAS_MIN_HEIGHT
+    window.grab()
+    assert view.canvas.geometries[("filter", 0)].shape == (5, 5)
+    canvas = view.canvas
+    assert window_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= READABLE_PX
+
+    # a stride changes the output's shape: searched again, and the picture shows the 3×3 output
+    assert doc.set_layer_param(1, "strides", (2, 2))
+    settle()
+    assert view.canvas.minimumHeight() == fresh_height(view)
+    window.grab()
+    assert view.canvas.geometries[("output", 0)].shape == (3, 3)
+    assert view.canvas.geometries[("filter", 0)].shape == (5, 5)
+
+    # painting the input changes numbers only: no search, the same height, the new number in the picture
+    searches = []
+    search = view._search_readable_height
+    monkeypatch.setattr(view, "_search_readable_height", lambda *a: searches.append(a) or search(*a))
+    height = view.canvas.minimumHeight()
+    before = doc.input.copy()
+    stroke(qtbot, window.input_grid.heatmap, [(0, 0), (1, 1)])
+    settle()
+    assert not np.array_equal(doc.input, before)
+    assert searches == []
+    assert view.canvas.minimumHeight() == height
+    np.testing.assert_array_equal(view.model.x, doc.input)
+
+
+def test_painting_the_input_asks_no_new_layout_of_the_step_through_or_the_window(qtbot, tmp_path):
+    """The playback bar set its spin boxes' prefix and range on every refresh; Qt re-lays out the whole window
+    for that even when nothing differs."""
+    from PySide6.QtCore import QEvent, QObject
+
+    window = make_window(qtbot, tmp_path)
+    window.show_panel("arithmetic_stepper")
+    settle()
+    view = window.arithmetic_views["stepper"]
+    stroke(qtbot, window.input_grid.heatmap, [(1, 1), (1, 2)])  # the first edit enables Undo: the toolbar's layout
+    settle()
+    requests = []
+
+    class Requests(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.LayoutRequest and watched in (window, view, view.bar):
+                requests.append(type(watched).__name__)
+            return False
+
+    spy = Requests()
+    QApplication.instance().installEventFilter(spy)
+    try:
+        before = view.model.x.copy()
+        stroke(qtbot, window.input_grid.heatmap, [(0, 2), (0, 3)])
+        settle()
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert not np.array_equal(view.model.x, before)  # the step-through shows the painted input
+    assert requests == []
+    assert view.bar.filter_box.prefix() == "filter " and view.bar.row_slider.maximum() == view.model.steps.dims[2] - 1

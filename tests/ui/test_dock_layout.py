@@ -162,18 +162,22 @@ def test_at_1366x768_the_backprop_maps_are_in_view_with_their_numbers_room(qtbot
         assert heat.width() >= 26 * heat.shape[1] - 1, key
 
 
+def learning_page(qtbot, tmp_path, size):
+    """The filter that learns, its Training page in front, in a window of `size`."""
+    from cnnviz.io import load_session
+
+    window = make_window(qtbot, tmp_path, size=size)
+    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
+    window.show_panel("training")
+    settle()
+    return window, window.training_dock
+
+
 def test_at_1366x768_a_run_hides_the_settings_and_gives_the_plot_its_height(qtbot, tmp_path):
     """The filter that learns at 1366×768: its maps take the window's height, and the plot under the run's
     buttons and progress was about 100 px tall. Train hides the settings (they cannot change during a run);
     the buttons and progress then sit beside a plot of the page's height, and Show settings brings them back."""
-    from cnnviz.io import load_session
-
-    window = make_window(qtbot, tmp_path)
-    window.resize(1366, 768)
-    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
-    dock = window.training_dock
-    window.show_panel("training")
-    settle()
+    window, dock = learning_page(qtbot, tmp_path, (1366, 768))
     assert dock.settings_box.isVisible() and dock.plot.height() < 180
     try:
         assert dock.train()
@@ -193,14 +197,7 @@ def test_at_1366x768_a_run_hides_the_settings_and_gives_the_plot_its_height(qtbo
 
 
 def test_at_1920x1080_settings_run_and_plot_sit_side_by_side(qtbot, tmp_path):
-    from cnnviz.io import load_session
-
-    window = make_window(qtbot, tmp_path)
-    window.resize(1920, 1080)
-    window.file_actions.open_session(load_session("resources/the-filter-learns.cnnviz.json"), None)
-    dock = window.training_dock
-    window.show_panel("training")
-    settle()
+    window, dock = learning_page(qtbot, tmp_path, (1920, 1080))
     assert not dock.settings_button.isVisible() and dock.settings_box.isVisible()
     left = [w.mapTo(dock, w.rect().topLeft()).x() for w in (dock.settings_box, dock.run_box, dock.plot)]
     assert left == sorted(left) and dock.plot.view.height() >= 180

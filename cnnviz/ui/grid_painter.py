@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -189,8 +190,8 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
         return None
     font = pixel_font(cell * 0.5)
     metrics = QFontMetricsF(font)
-    lines = [line for t in set(texts) for line in t.split("\n")]
-    widest = max((metrics.horizontalAdvance(line) for line in lines), default=0.0)
+    texts = _patterns(texts)  # a few patterns to measure instead of every number
+    widest = max((metrics.horizontalAdvance(line) for t in texts for line in t.split("\n")), default=0.0)
     tallest = max((t.count("\n") + 1 for t in texts), default=1) * metrics.height()
     shrink = min(1.0, cell * 0.82 / widest if widest else 1.0, cell * 0.9 / tallest)
     if shrink < 1.0:
@@ -284,12 +285,24 @@ def fit_grids(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, Q
     return placed
 
 
+_TEXTS: dict = {}  # (shape, values' bytes) -> their texts: a step's sizing and its paint ask for the same grids'
+MEMO_CELLS = 4096  # texts of grids up to this many cells are kept (a crop or a filter, not a whole big map)
+
+
 def _cell_texts(values: np.ndarray, grid: Grid) -> np.ndarray:
-    """What each cell says (blank cells included: the font must not change as an animation fills them)."""
+    """What each cell says (blank cells included: the font must not change as an animation fills them).
+    Callers do not change the array: it may be shared."""
     if grid.texts is not None:
         return np.asarray(grid.texts, object)
-    texts = np.empty(values.shape, object)
-    texts.ravel()[:] = [format_value(v) for v in values.ravel().tolist()]
+    key = (values.shape, values.tobytes()) if values.size <= MEMO_CELLS else None
+    texts = _TEXTS.get(key)
+    if texts is None:
+        texts = np.empty(values.shape, object)
+        texts.ravel()[:] = [format_value(v) for v in values.ravel().tolist()]
+        if key is not None:
+            if len(_TEXTS) >= 64:  # grids of edits long done
+                _TEXTS.clear()
+            _TEXTS[key] = texts
     return texts
 
 
@@ -305,6 +318,33 @@ def number_px(rect: QRectF, grid: Grid) -> float | None:
     if font is None:
         return None
     return font.pixelSize() if grid.value_px is None else min(font.pixelSize(), grid.value_px)
+
+
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+
+
+@lru_cache(maxsize=1)
+def _digits_alike() -> bool:
+    """Whether every digit is as wide as every other in the cells' font, next to a point or a minus too
+    (DejaVu Sans and Arial draw tabular figures): then a number's width is its pattern's ("−0.00")."""
+    for px in (MIN_TEXT_PX, 12, 20):
+        metrics = QFontMetricsF(pixel_font(px))
+        if len({metrics.horizontalAdvance(f"−{d}.{d}{d}") for d in "0123456789"}) > 1:
+            return False
+    return True
+
+
+def _patterns(texts: Iterable[str]) -> frozenset:
+    """The distinct `texts`, each with every digit written 0 when the font's digits are equally wide: what
+    their widths depend on (painting 0.25 over 0.75 keeps them; −12.25 over 1 does not)."""
+    distinct = set(texts)
+    return frozenset(t.translate(_DIGITS_AS_ZERO) for t in distinct) if _digits_alike() else frozenset(distinct)
+
+
+def number_patterns(grid: Grid) -> frozenset:
+    """What the size of `grid`'s numbers depends on besides its cells."""
+    texts = _cell_texts(np.asarray(grid.values, dtype=float), grid)
+    return _patterns([str(t) for t in np.ravel(texts)] + [grid.pad_text])
 
 
 def share_number_size(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, QRectF, Grid]]:

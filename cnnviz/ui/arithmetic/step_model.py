@@ -157,6 +157,13 @@ class LayerSteps:
         self.layer, self.x, self.y, self.level = layer, x, y, level
 
     @cached_property
+    def layout_key(self) -> tuple:
+        """What the picture's geometry depends on besides the rectangle and the step: the kind of model, the
+        layer's parameters and the shapes. A value edit keeps it; a kernel, stride or shape change does not."""
+        return (type(self).__name__, type(self.layer).__name__, repr(self.layer.get_config()), self.x.shape,
+                self.y.shape, self.direct is not None)
+
+    @cached_property
     def styles(self) -> tuple:
         """((lut, levels) of the input, (lut, levels) of the output): every picture of a step colours them so."""
         return level_style(self.level - 1, self.x), level_style(self.level, self.y)

@@ -33,6 +33,7 @@ from cnnviz.ui.grid_painter import (
     fitted_font,
     hatch_cell,
     layout_grid,
+    number_patterns,
     number_px,
     paint_grid_groups,
     pixel_font,
@@ -123,6 +124,19 @@ def window_number_px(rect: QRectF, model: StepModel, k: int) -> float:
     return min(px for px in sizes.values() if px is not None)  # the figure's one size of numbers
 
 
+def window_number_patterns(rect: QRectF, model, k: int) -> tuple:
+    """What `window_number_px` depends on besides the rectangle, the step and `model.layout_key`: the patterns of
+    the numbers each grid writes (the same in every arrangement; () for pictures that size themselves)."""
+    if not isinstance(model, StepModel) or model.transposed:
+        return ()
+    return tuple(number_patterns(g) for _, _, g in _best_arrangement(rect, model, k)[0])
+
+
+# (model.layout_key, rect, step) -> channels side by side. Which arrangement wins depends on the grids' cells,
+# never on their values: a value edit makes a new model but lays its step out as before without trying the others
+_CHOICES: dict = {}
+
+
 def _best_arrangement(rect: QRectF, model: StepModel, k: int):
     """The channel blocks stacked, side by side or in between: whichever gives the smallest grid the
     largest cells (a short wide dock puts three channels side by side; a tall one stacks them). Kept by the
@@ -133,9 +147,18 @@ def _best_arrangement(rect: QRectF, model: StepModel, k: int):
             model.arrangements.clear()
         shown = _shown_channels(model, k)
         hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
-        arrangements = [_sliding_arrangement(rect, model, k, shown, across, hidden)
-                        for across in range(1, len(shown) + 1)]
-        model.arrangements[key] = (*max(arrangements, key=lambda a: shared_cell(a[0])), hidden)
+        choice = (model.layout_key, *key)
+        across = _CHOICES.get(choice)
+        if across is None:
+            tried = {n: _sliding_arrangement(rect, model, k, shown, n, hidden) for n in range(1, len(shown) + 1)}
+            across = max(tried, key=lambda n: shared_cell(tried[n][0]))  # the first of equals, as before
+            if len(_CHOICES) >= 256:  # rooms and steps seen long ago: tried again if they return
+                _CHOICES.clear()
+            _CHOICES[choice] = across
+            arrangement = tried[across]
+        else:
+            arrangement = _sliding_arrangement(rect, model, k, shown, across, hidden)
+        model.arrangements[key] = (*arrangement, hidden)
     return model.arrangements[key]
 
 

@@ -18,7 +18,7 @@ from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, scene_rect
 from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, STEPPED_KINDS, step_model_for
 from cnnviz.ui.arithmetic.step_model import LayerSteps, Step, StepModel
-from cnnviz.ui.arithmetic.step_painter import paint_step, window_number_px
+from cnnviz.ui.arithmetic.step_painter import paint_step, window_number_patterns, window_number_px
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 from cnnviz.ui.grid_painter import MIN_TEXT_PX
 
@@ -36,7 +36,7 @@ class StepperView(ArithmeticView):
     def __init__(self, document, parent=None):
         super().__init__(document, "arithmeticStepper", parent=parent)
         self.model: LayerSteps | None = None
-        self._readable: dict = {}  # (shapes, parameters, step, room) -> readable_height's answer
+        self._readable: dict = {}  # (parameters and shapes, step, room, number patterns) -> readable_height's answer
         self.playback = StepPlayback(self._show, self)
         self.header = QLabel()  # the layer and its shapes, beside the position and the export button
         self.header.setWordWrap(True)
@@ -68,14 +68,15 @@ class StepperView(ArithmeticView):
         """Tall enough for READABLE_PX numbers in the input and filter cells (found by bisection: they grow with
         the height until the width stops them), or 0 when the view's height will do or more would not help.
 
-        Kept by the shapes, the layer's parameters, the step and the room: painting the input or a weight changes
-        numbers, not the grids' cells, so it does not search again (laying out every channel arrangement
-        a dozen times per edit was half of an input paint's time)."""
+        Kept by the layer's parameters and shapes, the step, the room and the patterns of the numbers: painting
+        0.25 over 0.75 keeps every cell and every number's width, so it does not search again (laying out
+        every channel arrangement a dozen times per edit was half of an input paint's time), while −12.25 over
+        1 makes the numbers wider and searches again."""
         if self.model is None:
             return 0
         model = self.model
-        key = (type(model).__name__, type(model.layer).__name__, repr(model.layer.get_config()), model.x.shape,
-               model.y.shape, getattr(model, "direct", None) is not None, self.step, width, height)
+        patterns = window_number_patterns(scene_rect(width, height), model, self.step)
+        key = (model.layout_key, self.step, width, height, patterns)
         if key not in self._readable:
             if len(self._readable) >= 16:  # shapes and rooms seen long ago: search them again if they return
                 self._readable.clear()

@@ -1,0 +1,161 @@
+"""After an edit the step-through shows what a step-through built afresh shows: what it keeps between edits (the
+channel arrangement it chose, its readable height, the pictures of its grids, the texts of their numbers)
+follows the values, the layer's parameters and the step.
+
+The view's picture is compared pixel by pixel with a new StepperView's of the same size on the same Document,
+and with what the window's backing store holds (what the last real repaint left on screen).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QApplication
+from ui_support import make_window, stroke
+
+from cnnviz import core
+from cnnviz.ui.arithmetic import step_painter
+from cnnviz.ui.arithmetic.base import CANVAS_MIN_HEIGHT, SceneCanvas, scene_rect
+from cnnviz.ui.arithmetic.step_model import StepModel
+from cnnviz.ui.arithmetic.step_painter import paint_step
+from cnnviz.ui.arithmetic.stepper import StepperView
+
+
+def settle():
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def _on_screen(window, widget, rect: QRect):
+    """`rect` of the widget as the window's backing store holds it."""
+    shot = window.screen().grabWindow(window.winId()).toImage()
+    top_left = widget.mapTo(window, rect.topLeft())
+    ratio = shot.devicePixelRatio()
+    return shot.copy(QRect(top_left * ratio, rect.size() * ratio))
+
+
+def assert_as_fresh(qtbot, window, view):
+    """The view's canvas height and picture equal those of a step-through made now on the same Document (its own
+    model, its own search of the arrangement and the height, no picture kept), painted at the same size."""
+    settle()
+    step_painter._CHOICES.clear()
+    fresh = StepperView(view.document)
+    qtbot.addWidget(fresh)
+    fresh.set_step(view.step)
+    viewport = view.scroll.viewport()
+    assert view.canvas.minimumHeight() == max(CANVAS_MIN_HEIGHT, fresh.readable_height(viewport.width(),
+                                                                                        viewport.height()))
+    canvas = SceneCanvas(fresh._paint_scene)  # the fresh view's picture on a canvas of the view's size
+    qtbot.addWidget(canvas)
+    canvas.resize(view.canvas.size())
+    picture = view.canvas.grab().toImage()
+    assert picture == canvas.grab().toImage(), "the step-through differs from a fresh one"
+    shown = view.canvas.visibleRegion().boundingRect()
+    assert not shown.isEmpty()
+    assert _on_screen(window, view.canvas, shown) == picture.copy(shown), "the screen was not repainted"
+
+
+def test_painting_changing_the_step_and_the_stride_leave_the_picture_a_fresh_step_through_draws(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    window.show_panel("arithmetic_stepper")
+    settle()
+    doc, view = window.document, window.arithmetic_views["stepper"]
+    assert_as_fresh(qtbot, window, view)
+
+    before = view.model.x.copy()
+    window.input_grid.brush.setValue(0.25)
+    stroke(qtbot, window.input_grid.heatmap, [(0, 0), (1, 1), (2, 1)])
+    assert not np.array_equal(view.model.x, before)
+    assert_as_fresh(qtbot, window, view)
+
+    kernel = doc.pipeline.layers[0].kernel.copy()
+    window.filter_editor.brush.setValue(-0.5)
+    stroke(qtbot, window.filter_editor.slices[0].heatmap, [(0, 0), (1, 2)])
+    assert not np.array_equal(doc.pipeline.layers[0].kernel, kernel)
+    assert_as_fresh(qtbot, window, view)
+
+    view.set_step(5)  # another window position, then an edit there
+    assert_as_fresh(qtbot, window, view)
+    stroke(qtbot, window.input_grid.heatmap, [(2, 3)])
+    assert_as_fresh(qtbot, window, view)
+
+    assert doc.set_layer_param(1, "strides", (2, 2))  # other shapes: another arrangement may win
+    settle()
+    assert view.canvas.geometries[("output", view.steps[view.step].channel)].shape == view.model.y.shape[:2]
+    assert_as_fresh(qtbot, window, view)
+    assert doc.set_layer_param(1, "strides", (1, 1))
+    assert_as_fresh(qtbot, window, view)
+
+
+def test_a_painted_number_much_wider_than_the_others_gets_the_height_a_fresh_step_through_asks(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, size=(1920, 1080))
+    window.show_panel("arithmetic_stepper")
+    doc = window.document
+    doc.set_pipeline(core.Pipeline((6, 6, 1), [core.Conv2D(1, 5, padding="same")]), np.ones((6, 6, 1), np.float32))
+    doc.select_layer(1)
+    settle()
+    view = window.arithmetic_views["stepper"]
+    assert_as_fresh(qtbot, window, view)
+    narrow = view.canvas.minimumHeight()
+
+    window.input_grid.brush.setValue(2)  # as narrow as the 1s: the same height, no search
+    searches = []
+    search = view._search_readable_height
+    view._search_readable_height = lambda *a: searches.append(a) or search(*a)
+    stroke(qtbot, window.input_grid.heatmap, [(1, 1)])
+    settle()
+    assert view.model.x[1, 1, 0] == 2 and searches == []
+    assert view.canvas.minimumHeight() == narrow
+    assert_as_fresh(qtbot, window, view)
+
+    window.input_grid.brush.setValue(-12.25)  # "−12.25" in the window: every number of the figure gets smaller
+    stroke(qtbot, window.input_grid.heatmap, [(0, 0), (0, 1)])
+    settle()
+    assert view.model.x[0, 0, 0] == -12.25
+    assert view.canvas.minimumHeight() > narrow  # taller, so that the numbers stay readable
+    assert_as_fresh(qtbot, window, view)
+    assert searches
+
+    window.input_grid.brush.setValue(1)  # narrow again: back to the first height
+    stroke(qtbot, window.input_grid.heatmap, [(0, 0), (0, 1)])
+    settle()
+    assert view.canvas.minimumHeight() == narrow
+    assert_as_fresh(qtbot, window, view)
+
+
+def _picture(model, k: int = 0, size=(743, 508)) -> QImage:
+    image = QImage(*size, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    paint_step(painter, scene_rect(*size), model, k)
+    painter.end()
+    return image
+
+
+def _model(layer, x) -> StepModel:
+    return StepModel(layer, x, np.asarray(layer(x)), 1)
+
+
+def test_the_arrangement_kept_for_a_layout_is_the_one_a_fresh_search_picks_after_a_value_or_stride_change(qtbot):
+    """A 10×10×3 input in a 731×500 picture: stacked channels win at stride 1, side by side at stride 2."""
+    x = np.random.default_rng(0).random((10, 10, 3)).astype(np.float32)
+    dense = core.Conv2D(1, 3, strides=1, padding="same")
+    strided = core.Conv2D(1, 3, strides=2, padding="same")
+    strided.kernel = dense.kernel
+    strided.bias = dense.bias
+    _picture(_model(dense, x))  # the arrangement searched and kept for stride 1
+    painted = x.copy()
+    painted[4, 4, 1] = -12.25  # a value edit in the window: the kept arrangement, new numbers
+    kept = _picture(_model(dense, painted), k=36)
+    step_painter._CHOICES.clear()
+    assert kept == _picture(_model(dense, painted), k=36)
+
+    stacked = _model(dense, x)
+    _picture(stacked)
+    side = _model(strided, x)  # another stride: searched again, not the stride-1 arrangement
+    after_stride = _picture(side)
+    assert not stacked.arrangements[next(iter(stacked.arrangements))][2]  # stacked: a title per grid
+    assert side.arrangements[next(iter(side.arrangements))][2]  # side by side: a heading per channel
+    step_painter._CHOICES.clear()
+    assert after_stride == _picture(_model(strided, x))

@@ -158,18 +158,37 @@ def colorbar_font_px(bar_w: float) -> float:
 
 
 def pixel_font(size: float, bold: bool = False) -> QFont:
+    """The figures' font at `size` pixels (rounded), a copy the caller may change."""
+    return QFont(_pixel_font(max(1, int(round(size))), bold))
+
+
+@lru_cache(maxsize=512)
+def _pixel_font(px: int, bold: bool) -> QFont:
     font = QFont()
     font.setFamilies(list(FONT_FAMILIES))
     font.setStyleHint(QFont.StyleHint.SansSerif)
-    font.setPixelSize(max(1, int(round(size))))
+    font.setPixelSize(px)
     font.setBold(bold)
     return font
+
+
+@lru_cache(maxsize=8192)
+def text_width(text: str, px: int, bold: bool = False) -> float:
+    """The width of `text` in `pixel_font(px, bold)`, measured once: every paint of a figure asks for its titles
+    and its numbers' patterns again."""
+    return QFontMetricsF(pixel_font(px, bold)).horizontalAdvance(text)
+
+
+@lru_cache(maxsize=256)
+def line_height(px: int) -> float:
+    """The line height of `pixel_font(px)`."""
+    return QFontMetricsF(pixel_font(px)).height()
 
 
 def fitted_font(text: str, rect: QRectF, bold: bool = False) -> QFont:
     """The largest font up to 80 % of the rect's height in which `text` fits the rect's width."""
     font = pixel_font(rect.height() * 0.8, bold)
-    width = QFontMetricsF(font).horizontalAdvance(text)
+    width = text_width(text, font.pixelSize(), bold)
     if width > rect.width() > 0:
         font = pixel_font(font.pixelSize() * rect.width() / width * 0.97, bold)
     return font
@@ -189,10 +208,10 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
     if not _texts_fit(cell):
         return None
     font = pixel_font(cell * 0.5)
-    metrics = QFontMetricsF(font)
+    px = font.pixelSize()
     texts = _patterns(texts)  # a few patterns to measure instead of every number
-    widest = max((metrics.horizontalAdvance(line) for t in texts for line in t.split("\n")), default=0.0)
-    tallest = max((t.count("\n") + 1 for t in texts), default=1) * metrics.height()
+    widest = max((text_width(line, px) for t in texts for line in t.split("\n")), default=0.0)
+    tallest = max((t.count("\n") + 1 for t in texts), default=1) * line_height(px)
     shrink = min(1.0, cell * 0.82 / widest if widest else 1.0, cell * 0.9 / tallest)
     if shrink < 1.0:
         font = pixel_font(font.pixelSize() * shrink)
@@ -272,6 +291,11 @@ def _geometry(rect: QRectF, grid: Grid) -> GridGeometry:
     return layout_grid(rect, np.shape(grid.values), grid.pad, grid.title, grid.colorbar, grid.max_cell)
 
 
+def grid_cell(rect: QRectF, grid: Grid) -> float:
+    """The cell side `grid` gets in `rect`."""
+    return _geometry(rect, grid).cell
+
+
 def fit_grids(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, QRectF, Grid]]:
     """The grids with one shared cell size (the smallest that fits all) and one title size."""
     if not placed:
@@ -304,6 +328,13 @@ def _cell_texts(values: np.ndarray, grid: Grid) -> np.ndarray:
                 _TEXTS.clear()
             _TEXTS[key] = texts
     return texts
+
+
+@lru_cache(maxsize=4096)
+def cell_number_px(cell: float, patterns: frozenset) -> int | None:
+    """The pixel size of numbers of these `patterns` (number_patterns) in cells of side `cell` (None: bare)."""
+    font = _cell_font(cell, patterns)
+    return None if font is None else font.pixelSize()
 
 
 def number_px(rect: QRectF, grid: Grid) -> float | None:

@@ -18,8 +18,9 @@ from cnnviz import core
 from cnnviz.ui.arithmetic import step_painter
 from cnnviz.ui.arithmetic.base import CANVAS_MIN_HEIGHT, SceneCanvas, scene_rect
 from cnnviz.ui.arithmetic.step_model import StepModel
-from cnnviz.ui.arithmetic.step_painter import paint_step
+from cnnviz.ui.arithmetic.step_painter import paint_step, window_number_px
 from cnnviz.ui.arithmetic.stepper import StepperView
+from cnnviz.ui.grid_painter import fit_grids, number_px
 
 
 def settle():
@@ -159,3 +160,27 @@ def test_the_arrangement_kept_for_a_layout_is_the_one_a_fresh_search_picks_after
     assert side.arrangements[next(iter(side.arrangements))][2]  # side by side: a heading per channel
     step_painter._CHOICES.clear()
     assert after_stride == _picture(_model(strided, x))
+
+
+def _number_px_laid_out(rect, model, k) -> float:
+    """The smallest number of step `k` in `rect`, from the grids laid out and fitted as the paint fits them."""
+    placed = step_painter._best_arrangement(rect, model, k)[0]
+    fitted = [p for group in step_painter._grid_groups(placed) for p in fit_grids(group)]
+    sizes = {key: number_px(r, g) for key, r, g in fitted}
+    if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
+        return 0.0
+    return min(px for px in sizes.values() if px is not None)
+
+
+def test_the_readable_sizes_from_kept_cells_and_number_patterns_are_those_of_the_laid_out_grids(qtbot):
+    rng = np.random.default_rng(1)
+    layers = [core.Conv2D(2, 3, padding="same"), core.Conv2D(1, 5, strides=2), core.MaxPooling2D(2),
+              core.DepthwiseConv2D(3, padding="same")]
+    for layer in layers:
+        x = rng.random((9, 9, 3)).astype(np.float32)
+        for scale in (1, 30, -0.01):  # every step model anew, cells kept from the scales before
+            model = _model(layer, (x - 0.5) * scale)
+            for width, height in ((400, 130), (731, 300), (731, 500), (1100, 900)):
+                rect = scene_rect(width, height)
+                for k in (0, len(model.steps) // 2, len(model.steps) - 1):
+                    assert window_number_px(rect, model, k) == _number_px_laid_out(rect, model, k), (layer, rect, k)

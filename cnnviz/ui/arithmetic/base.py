@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from cnnviz.core import ConfigError
-from cnnviz.ui.grid_painter import GridCache, cached, pixel_font
+from cnnviz.ui.grid_painter import GridCache, cached, pixel_font, text_width
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ def draw_symbol(painter: QPainter, rect: QRectF, text: str, size: float | None =
     painter.save()
     painter.setPen(QColor(50, 50, 50))
     font = pixel_font(size or min(rect.height() * 0.2, 40.0), bold=True)
-    width = QFontMetricsF(font).horizontalAdvance(text)
+    width = text_width(text, font.pixelSize(), bold=True)
     if width > rect.width() * 0.9:
         font = pixel_font(font.pixelSize() * rect.width() * 0.9 / width, bold=True)
     painter.setFont(font)

@@ -193,6 +193,7 @@ class StepModel(LayerSteps):
         self._canvas_cache: dict = {}  # Conv2DTranspose canvases by step
         self._prov_cache: dict = {}  # the last step's provenance
         self.arrangements: dict = {}  # (rect, step) -> how step_painter lays the step out (sizing and painting ask)
+        self.step_patterns: dict = {}  # step -> its grids' number patterns (step_painter; the sizing asks often)
         self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
         if self.depthwise:
             self.axis_names = ("map", "in-ch", "row", "col")

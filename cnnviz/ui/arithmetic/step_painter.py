@@ -32,11 +32,13 @@ from cnnviz.ui.grid_painter import (
     fit_grids,
     fitted_font,
     hatch_cell,
+    cell_number_px,
+    grid_cell,
     layout_grid,
     number_patterns,
-    number_px,
     paint_grid_groups,
     pixel_font,
+    text_width,
 )
 
 BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cells: the filter keeps its share
@@ -52,7 +54,7 @@ def grid_weight(cells: int) -> float:
 
 def shared_cell(placed) -> float:
     """The cell size `fit_grids` gives every grid in `placed`."""
-    return min(layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, g.max_cell).cell for _, r, g in placed)
+    return min(grid_cell(r, g) for _, r, g in placed)
 
 
 def _shape(a) -> str:
@@ -114,11 +116,16 @@ def _notes(model: StepModel, k: int, hidden: int) -> list:
 def window_number_px(rect: QRectF, model: StepModel, k: int) -> float:
     """The smallest number the input and filter grids write when step `k` is painted into `rect` (0 when one
     stays bare; inf for the scatter view of a transposed convolution): the step-through grows its canvas
-    until they are readable."""
+    until they are readable.
+
+    As paint_grid_groups sizes them, from the grids' cells in `rect` (kept per layout) and their numbers'
+    patterns (kept per step model): the readable height's search asks at a dozen heights after an edit that
+    makes the numbers wider, and lays out none of them again."""
     if not isinstance(model, StepModel) or model.transposed:  # Dense and padding pictures size themselves
         return math.inf
-    fitted = [p for group in _grid_groups(_best_arrangement(rect, model, k)[0]) for p in fit_grids(group)]
-    sizes = {key: number_px(r, g) for key, r, g in fitted}  # as paint_grid_groups will size them
+    patterns = _step_patterns(rect, model, k)
+    sizes = {key: None if patterns[key] is None else cell_number_px(cell, patterns[key])
+             for key, cell in _fitted_cells(rect, model, k).items()}
     if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
         return 0.0
     return min(px for px in sizes.values() if px is not None)  # the figure's one size of numbers
@@ -129,7 +136,32 @@ def window_number_patterns(rect: QRectF, model, k: int) -> tuple:
     the numbers each grid writes (the same in every arrangement; () for pictures that size themselves)."""
     if not isinstance(model, StepModel) or model.transposed:
         return ()
-    return tuple(number_patterns(g) for _, _, g in _best_arrangement(rect, model, k)[0])
+    return tuple(_step_patterns(rect, model, k).items())
+
+
+def _step_patterns(rect: QRectF, model: StepModel, k: int) -> dict:
+    """{grid key: the patterns of its numbers (None: it writes none)} at step `k`, the same in every rect."""
+    if k not in model.step_patterns:
+        model.step_patterns.clear()  # the step shown before: done
+        model.step_patterns[k] = {key: None if g.show_values is False else number_patterns(g)
+                                    for key, _, g in _best_arrangement(rect, model, k)[0]}
+    return model.step_patterns[k]
+
+
+# (model.layout_key, rect, step) -> {grid key: its cell side as paint_grid_groups fits it}: geometry only
+_CELLS: dict = {}
+
+
+def _fitted_cells(rect: QRectF, model: StepModel, k: int) -> dict:
+    key = (model.layout_key, rect.getRect(), k)
+    cells = _CELLS.get(key)
+    if cells is None:
+        fitted = [p for group in _grid_groups(_best_arrangement(rect, model, k)[0]) for p in fit_grids(group)]
+        cells = {grid_key: grid_cell(r, g) for grid_key, r, g in fitted}
+        if len(_CELLS) >= 256:  # rooms and steps seen long ago: laid out again if they return
+            _CELLS.clear()
+        _CELLS[key] = cells
+    return cells
 
 
 # (model.layout_key, rect, step) -> channels side by side. Which arrangement wins depends on the grids' cells,
@@ -338,7 +370,7 @@ def _legend_px(rect: QRectF, text: str) -> int:
     """The font of a zeros legend line in `rect`: up to 90 % of its swatch, smaller on a narrow canvas so
     that the line is never cut (measured at the whole pixel size it is drawn at)."""
     px = round(min(rect.height() * 0.75, 14.0) * 0.9)
-    while px > 1 and px / 0.9 + 4 + QFontMetricsF(pixel_font(px)).horizontalAdvance(text) > rect.width():
+    while px > 1 and px / 0.9 + 4 + text_width(text, px) > rect.width():
         px -= 1
     return px
 

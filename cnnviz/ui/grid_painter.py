@@ -301,12 +301,10 @@ def fit_grids(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, Q
     if not placed:
         return placed
     cell = min(_geometry(r, g).cell for _, r, g in placed)
-    placed = [(k, r, replace(g, max_cell=cell)) for k, r, g in placed]
-    titled = [(r, g) for _, r, g in placed if g.title]
-    if titled:
-        px = min(fitted_font(g.title, _geometry(r, g).title_rect).pixelSize() for r, g in titled)
-        placed = [(k, r, replace(g, title_px=px)) for k, r, g in placed]
-    return placed
+    titled = [(g.title, layout_grid(r, np.shape(g.values), g.pad, g.title, g.colorbar, cell).title_rect)
+              for _, r, g in placed if g.title]
+    px = min(fitted_font(title, rect).pixelSize() for title, rect in titled) if titled else None
+    return [(k, r, replace(g, max_cell=cell, title_px=g.title_px if px is None else px)) for k, r, g in placed]
 
 
 _TEXTS: dict = {}  # (shape, values' bytes) -> their texts: a step's sizing and its paint ask for the same grids'
@@ -344,11 +342,10 @@ def number_px(rect: QRectF, grid: Grid) -> float | None:
     cell = _geometry(rect, grid).cell
     if not _texts_fit(cell):  # too small for any number: no texts to make (a big map's thousands)
         return None
-    values = np.asarray(grid.values, dtype=float)
-    font = _cell_font(cell, [str(t) for t in np.ravel(_cell_texts(values, grid))] + [grid.pad_text])
-    if font is None:
+    px = cell_number_px(cell, number_patterns(grid))
+    if px is None:
         return None
-    return font.pixelSize() if grid.value_px is None else min(font.pixelSize(), grid.value_px)
+    return px if grid.value_px is None else min(px, grid.value_px)
 
 
 _DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
@@ -372,10 +369,21 @@ def _patterns(texts: Iterable[str]) -> frozenset:
     return frozenset(t.translate(_DIGITS_AS_ZERO) for t in distinct) if _digits_alike() else frozenset(distinct)
 
 
+_PATTERNS: dict = {}  # (shape, values' bytes, padding text) -> number_patterns: sizing and painting ask per grid
+
+
 def number_patterns(grid: Grid) -> frozenset:
     """What the size of `grid`'s numbers depends on besides its cells."""
-    texts = _cell_texts(np.asarray(grid.values, dtype=float), grid)
-    return _patterns([str(t) for t in np.ravel(texts)] + [grid.pad_text])
+    values = np.asarray(grid.values, dtype=float)
+    key = (values.shape, values.tobytes(), grid.pad_text) if grid.texts is None and values.size <= MEMO_CELLS else None
+    patterns = _PATTERNS.get(key)
+    if patterns is None:
+        patterns = _patterns([str(t) for t in np.ravel(_cell_texts(values, grid))] + [grid.pad_text])
+        if key is not None:
+            if len(_PATTERNS) >= 64:  # grids of edits long done
+                _PATTERNS.clear()
+            _PATTERNS[key] = patterns
+    return patterns
 
 
 def share_number_size(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, QRectF, Grid]]:
@@ -543,9 +551,8 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
     font, texts = None, None
     if grid.show_values is not False and _texts_fit(geo.cell):  # text could be readable
         texts = _cell_texts(values, grid)
-        font = _cell_font(geo.cell, [str(t) for t in np.ravel(texts)] + [grid.pad_text])
-        if font is not None and grid.value_px is not None and grid.value_px < font.pixelSize():
-            font = pixel_font(grid.value_px)
+        px = number_px(rect, grid)
+        font = None if px is None else pixel_font(px)
         if grid.blank is not None:
             texts = np.where(grid.blank, "", texts)
 

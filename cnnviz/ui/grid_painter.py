@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
-from cnnviz.ui.colormaps import DIVERGING, color_index, colorize, format_value, text_color
+from cnnviz.ui.colormaps import DIVERGING, color_index, colorize, format_value
 
 ACCENT = QColor(0, 170, 80)  # highlight outline: green reads on blue, white, red and grey cells alike
 MARK = QColor(255, 190, 0)  # the one marked cell (the chosen maximum, the cell being filled)
@@ -33,6 +33,7 @@ GRID_LINE = QColor(120, 120, 120)
 DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
 INSERTED_FILL = QColor(255, 236, 179)  # zeros that are not data (a transposed convolution's stretched input)
 INSERTED_TEXT = QColor(140, 110, 40)
+_BLACK, _WHITE = QColor(0, 0, 0), QColor(255, 255, 255)  # a number's colour on light and on dark cells
 
 MIN_HATCH_CELL = 6  # px: smaller padding cells are drawn as a plain grey band
 MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
@@ -228,10 +229,6 @@ def hatch_cell(painter: QPainter, r: QRectF) -> None:
         x = r.left() + i * step
         painter.drawLine(QPointF(x, r.bottom()), QPointF(x + r.width(), r.top()))
     painter.restore()
-
-
-def _qcolor(rgba) -> QColor:
-    return QColor(int(rgba[0]), int(rgba[1]), int(rgba[2]), int(rgba[3]) if len(rgba) > 3 else 255)
 
 
 def _cells_image(values: np.ndarray, grid: Grid) -> QImage:
@@ -576,19 +573,27 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
         rgba = colorize(values, grid.levels, grid.lut)
         inserted = np.zeros(values.shape, bool) if grid.inserted is None else np.asarray(grid.inserted, bool)
         rgba[inserted] = INSERTED_FILL.getRgb()
+        # every cell's colour, pen and veil read out of numpy once: per-cell indexing was most of a grid's time
+        colours = rgba.tolist()
+        light = (0.299 * rgba[..., 0].astype(float) + 0.587 * rgba[..., 1] + 0.114 * rgba[..., 2] > 140).tolist()
+        pens = [[INSERTED_TEXT if ins else (_BLACK if bright else _WHITE) for ins, bright in zip(*row)]
+                for row in zip(inserted.tolist(), light)]  # as colormaps.text_color picks them
+        veils = np.zeros(values.shape, bool) if grid.dimmed is None else np.asarray(grid.dimmed, bool)
+        veils = veils.tolist()
+        (x0, y0), cell = (geo.origin.x(), geo.origin.y()), geo.cell
+        xs = [x0 + (c + left) * cell for c in range(cols)]  # as GridGeometry.cell_rect places them
         if font is not None:
             painter.setFont(font)
         for r in range(rows):
+            y = y0 + (r + top) * cell
             for c in range(cols):
-                cr = geo.cell_rect(r, c)
-                colour = rgba[r, c]
-                veiled = grid.dimmed is not None and grid.dimmed[r, c]
+                cr = QRectF(xs[c], y, cell, cell)
                 if not as_image:
-                    painter.fillRect(cr, _qcolor(colour))
+                    painter.fillRect(cr, QColor(*colours[r][c]))
                 if font is not None:
-                    painter.setPen(INSERTED_TEXT if inserted[r, c] else QColor(*text_color(colour)))
+                    painter.setPen(pens[r][c])
                     painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
-                if veiled and not as_image:
+                if veils[r][c] and not as_image:
                     painter.fillRect(cr, DIM)
 
     # Thin grid lines (unless cells are too small to show them), then a firmer frame around the real

@@ -77,6 +77,7 @@ def test_painting_changing_the_step_and_the_stride_leave_the_picture_a_fresh_ste
     assert_as_fresh(qtbot, window, view)
 
     view.set_step(5)  # another window position, then an edit there
+    assert view.position.toolTip().endswith(f"step 6 of {len(view.steps)}")
     assert_as_fresh(qtbot, window, view)
     stroke(qtbot, window.input_grid.heatmap, [(2, 3)])
     assert_as_fresh(qtbot, window, view)

@@ -195,6 +195,7 @@ class StepModel(LayerSteps):
         self.arrangements: dict = {}  # (rect, step) -> how step_painter lays the step out (sizing and painting ask)
         self.step_patterns: dict = {}  # step -> its grids' number patterns (step_painter; the sizing asks often)
         self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
+        self._crop_cache: tuple = (None, None)  # (step, its input crop)
         if self.depthwise:
             self.axis_names = ("map", "in-ch", "row", "col")
 
@@ -312,7 +313,12 @@ class StepModel(LayerSteps):
 
     def _input_crop(self, k: int) -> tuple[Crop, tuple[int, int, int, int]]:
         """The part of the input plane drawn at step `k` (all of it, or CROP_CELLS around the window) and the
-        plane's padding."""
+        plane's padding (kept for the last step: every channel's grid asks)."""
+        if self._crop_cache[0] != k:
+            self._crop_cache = (k, self._find_input_crop(k))
+        return self._crop_cache[1]
+
+    def _find_input_crop(self, k: int) -> tuple[Crop, tuple[int, int, int, int]]:
         pad = (0, 0, 0, 0) if self.transposed else self.paddings()
         if self.transposed:
             centre = (self.steps[k].cell[0] + 0.5, self.steps[k].cell[1] + 0.5)

@@ -276,6 +276,8 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     # the 2-D weights each input channel meets: (kh, kw, C)
     kernel = np.stack([model.filter_slice(k, c) for c in range(x.shape[2])], axis=2) if is_conv else None
     products = model.products(k) if is_conv else None
+    kernel_levels = symmetric_levels(kernel) if is_conv else None
+    product_levels = symmetric_levels(products) if is_conv else None
     bias = model.bias(step.channel) if is_conv else 0.0
     marked = prov.terms[0].cell[:2] if isinstance(layer, MaxPooling2D) else None
     multiplier = layer.depth_multiplier if depthwise else 1
@@ -328,13 +330,13 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
             (
                 ("filter", c),
                 cells[2],
-                Grid(kernel[:, :, c], symmetric_levels(kernel), DIVERGING, title=title + bias_note * (not side),
+                Grid(kernel[:, :, c], kernel_levels, DIVERGING, title=title + bias_note * (not side),
                      dimmed=kernel_dim),
             )
         )
         title = "" if side else f"x·w, sum {formulas.format_value(products[:, :, c].sum())}{goes_to}"
         placed.append(
-            (("products", c), cells[4], Grid(products[:, :, c], symmetric_levels(products), DIVERGING, title=title,
+            (("products", c), cells[4], Grid(products[:, :, c], product_levels, DIVERGING, title=title,
                                              dimmed=kernel_dim))
         )
         symbols += [(cells[1], "⊙"), (cells[3], "=")]

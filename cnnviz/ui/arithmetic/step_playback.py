@@ -22,6 +22,13 @@ def _spelled(axis: str) -> str:
     return "column" if axis == "col" else axis
 
 
+def _set_tooltip(widget: QWidget, text: str) -> None:
+    """Set a tooltip only when it differs: Qt takes about a millisecond for each, and every value edit
+    refreshes the bar with the same ones."""
+    if widget.toolTip() != text:
+        widget.setToolTip(text)
+
+
 class StepPlayback(QObject):
     """Which of `count` steps is shown, and a timer that moves on by one."""
 
@@ -185,8 +192,8 @@ class PlaybackBar(QWidget):
             if box.prefix() != f"{name} ":
                 box.setPrefix(f"{name} ")
         self.grid_word = "input" if transposed else "output"
-        self.row_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[2])}")
-        self.col_slider.setToolTip(f"Scrub the window by {self.grid_word} {_spelled(names[3])}")
+        _set_tooltip(self.row_slider, f"Scrub the window by {self.grid_word} {_spelled(names[2])}")
+        _set_tooltip(self.col_slider, f"Scrub the window by {self.grid_word} {_spelled(names[3])}")
         for widget, n in zip((self.filter_box, self.channel_box, self.row_slider, self.col_slider), self.dims):
             low, high = (1, max(n, 0)) if isinstance(widget, QSpinBox) else (0, max(n - 1, 0))
             if (widget.minimum(), widget.maximum()) != (low, high):
@@ -220,7 +227,7 @@ class PlaybackBar(QWidget):
             f"{name} {v + 1}/{n}" for name, v, n in ((row_name, r, rows), (col_name, c, cols)) if name))
         where = ", ".join(f"{_spelled(name)} {v + 1} of {n}" for name, v, n in ((row_name, r, rows), (col_name, c, cols))
                           if name)
-        self.position.setToolTip(f"{self.grid_word.capitalize()} {where}: step {step + 1} of {count}")
+        _set_tooltip(self.position, f"{self.grid_word.capitalize()} {where}: step {step + 1} of {count}")
 
     def scrub_to(self, row: int, col: int, filt: int = 0, channel: int = 0) -> None:
         """Show the step of this (0-based) row, column, filter and channel."""

@@ -229,3 +229,29 @@ def test_grids_painted_together_write_their_numbers_in_one_size_that_does_not_ch
     assert set(sizes) == {number_px(right, thirds)} and len(sizes) == 18
     half = np.arange(9).reshape(3, 3) >= 4
     assert number_px(right, replace(thirds, blank=half)) == number_px(right, thirds)
+
+
+def test_numbers_of_one_pattern_are_equally_wide_so_the_pattern_can_stand_for_them(qtbot):
+    """The step-through keeps its readable height by the patterns of its numbers ("−0.00" for −3.25 and −7.5
+    alike): sound only if every text of a pattern is as wide as the others in the cells' font at every size."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from cnnviz.ui.colormaps import format_value
+    from cnnviz.ui.grid_painter import _digits_alike, number_patterns, pixel_font
+
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(0, s, 400) for s in (0.01, 0.3, 3, 30, 300, 3e6)])
+    texts = {format_value(v) for v in values}
+    patterns = number_patterns(Grid(values.reshape(-1, 1), (-1.0, 1.0)))
+    if not _digits_alike():  # a font with proportional digits: the texts themselves are the key
+        assert patterns == frozenset(texts | {"0"})
+        return
+    assert len(patterns) < 40 < len(texts)
+    for px in range(7, 41):
+        metrics = QFontMetricsF(pixel_font(px))
+        widths: dict = {}
+        for text in texts:
+            widths.setdefault(text.translate(str.maketrans("123456789", "000000000")), set()).add(
+                metrics.horizontalAdvance(text))
+        assert set(widths) | {"0"} == patterns
+        assert all(len(w) == 1 for w in widths.values()), px

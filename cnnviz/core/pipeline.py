@@ -124,8 +124,9 @@ class Pipeline:
     def rerun_rows(self, x, previous, rows: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
         """The inference outputs after an edit of input rows [r0, r1) only, from `previous` (the outputs
         before it): each layer recomputes just the output rows those rows reach (Layer.rows_reached and
-        call_rows), the same numbers as `run` bit for bit. A layer that cannot computes its whole output,
-        and the rows in which it differs from before go on. Returns (outputs, changed): changed[i] is
+        call_rows), the same numbers as `run` bit for bit, and only the rows among them that came out
+        different go on to the next layer. A layer that cannot computes its whole output, and the rows in
+        which it differs from before go on. Returns (outputs, changed): changed[i] is
         (o0, o1), the rows of level i that may differ from before ((o, o): none), or None for any of it
         (a vector, or no usable `previous`: then this is `run`).
         """
@@ -195,9 +196,13 @@ def _rerun_layer(layer: Layer, x: np.ndarray, before: np.ndarray, span) -> tuple
         with np.errstate(over="ignore", invalid="ignore"):
             band = layer.call_rows(x, reached)
         if np.isfinite(band).all():  # else the whole call below refuses the overflow by name
+            first, last = reached
+            differs = np.flatnonzero((band != before[first:last]).reshape(len(band), -1).any(axis=1))
+            if not len(differs):  # a ReLU or a maximum that kept its numbers: nothing changes from here
+                return before, (0, 0)
             y = before.copy()
-            y[reached[0] : reached[1]] = band
-            return y, reached
+            y[first:last] = band
+            return y, (first + int(differs[0]), first + int(differs[-1]) + 1)  # the rows that differ go on
     y = layer(x)
     if y.ndim != 3:
         return y, (None if not np.array_equal(y, before) else (0, 0))

@@ -446,8 +446,10 @@ class Heatmap(QWidget):
         geo = self.map_geometry()
         area = QRect()
         for mask in masks:
-            if mask is not None:
-                area = area.united(geo.area_of(np.argwhere(mask)))
+            rows = np.flatnonzero(mask.any(axis=1)) if mask is not None else ()
+            if len(rows):  # the box of the set cells, from two reductions (not a list of every lit cell)
+                cols = np.flatnonzero(mask.any(axis=0))
+                area = area.united(geo.area_of(np.array([[rows[0], cols[0]], [rows[-1], cols[-1]]])))
         self.update(area)
 
     def set_hatched(self, pad):

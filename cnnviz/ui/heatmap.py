@@ -406,7 +406,9 @@ class Heatmap(QWidget):
         self.image.set_rows(first, last)
         changed = np.zeros(shown.shape, bool)
         changed[first:last] = differs
-        if self.overlay.change_values(shown, changed):
+        # no numbers at this size (none to shrink with a longer one): the changed cells' box is all to repaint
+        numbers = self.overlay.show_values and self.map_geometry().cell >= MIN_TEXT_CELL_PX
+        if self.overlay.change_values(shown, changed) or not numbers:
             self._update_cells(changed)
             return
         self.overlay.set_values(shown, self.levels, self._lut)

@@ -280,30 +280,35 @@ def bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
     return r
 
 
-def upsample2d(x, size=(2, 2), interpolation="nearest") -> np.ndarray:
-    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (docs/layers.md)."""
+def upsample2d(x, size=(2, 2), interpolation="nearest", rows=None) -> np.ndarray:
+    """Keras UpSampling2D: `nearest` repeats, `bilinear` resizes with half-pixel centres (docs/layers.md).
+    `rows` (o0, o1): only those output rows, each computed as in the whole result."""
     x = _f32(x)
     fh, fw = size
+    oh = x.shape[0] * fh
+    first, last = (0, oh) if rows is None else rows
     if interpolation == "nearest":
-        return np.repeat(np.repeat(x, fh, axis=0), fw, axis=1)
-    return _bilinear(x, x.shape[0] * fh, x.shape[1] * fw)
+        picked = np.repeat(x, fh, axis=0) if rows is None else x[np.arange(first, last) // fh]
+        return np.repeat(picked, fw, axis=1)
+    return _bilinear(x, oh, x.shape[1] * fw, first, last)
 
 
-def _bilinear(x: np.ndarray, oh: int, ow: int) -> np.ndarray:
+def _bilinear(x: np.ndarray, oh: int, ow: int, first: int = 0, last: int | None = None) -> np.ndarray:
     """Y = R_h · X · R_wᵀ through the two non-zeros per row of each bilinear_matrix: a + w·(b − a) per
     axis (the form tf.image.resize uses), a gather rather than dense products. Bands of output rows keep
-    the temporaries small; only the result is fresh memory."""
+    the temporaries small; only the result is fresh memory. Output rows first..last−1 only."""
     h, w, c = x.shape
+    last = oh if last is None else last
     i0, i1, wr = bilinear_weights(h, oh)
     j0, j1, wc = bilinear_weights(w, ow)
     wr, wc = wr.astype(np.float32)[:, None, None], wc.astype(np.float32)[None, :, None]
-    y = np.empty((oh, ow, c), np.float32)
+    y = np.empty((last - first, ow, c), np.float32)
     band = max(1, _BAND_VALUES // (ow * c))
-    for r0 in range(0, oh, band):
-        r1 = min(r0 + band, oh)
+    for r0 in range(first, last, band):
+        r1 = min(r0 + band, last)
         rows = x[i0[r0:r1]]  # rows first: (band, w, c)
         rows += wr[r0:r1] * (x[i1[r0:r1]] - rows)
-        out = y[r0:r1]  # then columns, straight into the result
+        out = y[r0 - first : r1 - first]  # then columns, straight into the result
         np.take(rows, j0, axis=1, out=out)
         right = np.take(rows, j1, axis=1)
         right -= out

@@ -121,6 +121,31 @@ class Pipeline:
             outputs.append(current)
         return outputs
 
+    def rerun_rows(self, x, previous, rows: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
+        """The inference outputs after an edit of input rows [r0, r1) only, from `previous` (the outputs
+        before it): each layer recomputes just the output rows those rows reach (Layer.rows_reached and
+        call_rows), the same numbers as `run` bit for bit, and only the rows among them that came out
+        different go on to the next layer. A layer that cannot computes its whole output, and the rows in
+        which it differs from before go on. Returns (outputs, changed): changed[i] is
+        (o0, o1), the rows of level i that may differ from before ((o, o): none), or None for any of it
+        (a vector, or no usable `previous`: then this is `run`).
+        """
+        x = _check_input_array(x, self.input_shape)
+        shapes = self.build()
+        if previous is None or [np.shape(p) for p in previous] != shapes:
+            return self.run(x), dict.fromkeys(range(len(shapes) + 1))
+        span = (max(0, int(rows[0])), min(self.input_shape[0], int(rows[1])))
+        outputs, changed, current = [], {0: span}, x
+        for i, layer in enumerate(self._layers):
+            if span is not None and span[0] >= span[1]:  # nothing changed from here on
+                outputs.extend(previous[i:])
+                changed.update({j: (0, 0) for j in range(i + 1, len(shapes) + 1)})
+                break
+            current, span = _rerun_layer(layer, current, np.asarray(previous[i]), span)
+            outputs.append(current)
+            changed[i + 1] = span
+        return outputs, changed
+
     @staticmethod
     def levels(x, outputs) -> list[np.ndarray]:
         """[x] + outputs: level 0 is the input, level i the output of layer i."""
@@ -159,6 +184,30 @@ class Pipeline:
     def __repr__(self) -> str:
         chain = " → ".join(["×".join(map(str, self.input_shape))] + [layer.label for layer in self._layers])
         return f"Pipeline({chain})"
+
+
+def _rerun_layer(layer: Layer, x: np.ndarray, before: np.ndarray, span) -> tuple[np.ndarray, tuple | None]:
+    """One layer of rerun_rows: its output on x where input rows `span` (None: any) changed, and its
+    output rows that changed."""
+    reached = layer.rows_reached(x.shape, span) if span is not None and x.ndim == 3 else None
+    if reached is not None:
+        if reached[0] >= reached[1]:
+            return before, reached
+        with np.errstate(over="ignore", invalid="ignore"):
+            band = layer.call_rows(x, reached)
+        if np.isfinite(band).all():  # else the whole call below refuses the overflow by name
+            first, last = reached
+            differs = np.flatnonzero((band != before[first:last]).reshape(len(band), -1).any(axis=1))
+            if not len(differs):  # a ReLU or a maximum that kept its numbers: nothing changes from here
+                return before, (0, 0)
+            y = before.copy()
+            y[first:last] = band
+            return y, (first + int(differs[0]), first + int(differs[-1]) + 1)  # the rows that differ go on
+    y = layer(x)
+    if y.ndim != 3:
+        return y, (None if not np.array_equal(y, before) else (0, 0))
+    differs = np.flatnonzero((y != before).any(axis=(1, 2)))
+    return y, (int(differs[0]), int(differs[-1]) + 1) if len(differs) else (0, 0)
 
 
 def _check_totals(input_shape, layers, shapes) -> None:

@@ -107,7 +107,10 @@ class Document(QObject):
         self._probe: Probe | None = None
         self._error: str | None = None
         self._dirty: int | None = None
+        self._dirty_rows: tuple[int, int] | None = None  # the input rows a pending input edit changed
         self._outputs: list[np.ndarray] = []
+        self._computed_from: np.ndarray | None = None  # the input `outputs` were computed from (None: stale)
+        self._change: dict = {}  # level -> (its array before the last recompute, the rows that changed)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -350,7 +353,15 @@ class Document(QObject):
             self._timer.stop()
             self._recompute()
 
-    def _schedule(self, level: int):
+    def _schedule(self, level: int, rows: tuple[int, int] | None = None):
+        """Recompute from `level` at the next event-loop turn; `rows`: an input edit changed only those rows
+        (edits before the turn add theirs; any other edit makes it a recompute of everything from `level`)."""
+        if self._dirty is None:
+            self._dirty_rows = rows
+        elif level == self._dirty == 0 and rows is not None and self._dirty_rows is not None:
+            self._dirty_rows = (min(rows[0], self._dirty_rows[0]), max(rows[1], self._dirty_rows[1]))
+        else:
+            self._dirty_rows = None
         self._dirty = level if self._dirty is None else min(self._dirty, level)
         self._timer.start()
 
@@ -358,23 +369,40 @@ class Document(QObject):
         if self._dirty is None:
             return
         level, self._dirty = self._dirty, None
-        if self._recompute_now(level):
+        rows, self._dirty_rows = self._dirty_rows, None
+        if self._recompute_now(level, rows):
             self.outputsChanged.emit(level)
 
-    def _recompute_now(self, level: int) -> bool:
+    def changed_rows(self, level: int, shown) -> tuple[int, int] | None:
+        """The rows (r0, r1) of `level` in which it can differ from `shown` (that level's array as a view
+        drew it) after the last recompute, or None: any row may (another array, or a whole recompute)."""
+        before, rows = self._change.get(level, (None, None))
+        return rows if before is shown and shown is not None else None
+
+    def _recompute_now(self, level: int, rows: tuple[int, int] | None = None) -> bool:
+        """`rows`: only these input rows changed since the outputs were computed (Pipeline.rerun_rows)."""
         start = max(level - 1, 0)
         previous = self._outputs if start > 0 and len(self._outputs) >= start else None
         if previous is None:
             start = 0
+        before = [self._computed_from, *self._outputs]
+        self._change = {}
         try:
-            self._outputs = self._pipeline.run(self._input, training=self._training, start=start, previous=previous)
+            if rows is not None and level == 0 and self._computed_from is not None and not self._training:
+                self._outputs, changed = self._pipeline.rerun_rows(self._input, self._outputs, rows)
+                self._change = {i: (before[i], span) for i, span in changed.items()}
+            else:
+                self._outputs = self._pipeline.run(self._input, training=self._training, start=start,
+                                                   previous=previous)
         except Exception as exc:  # a ConfigError, or a bug in the core: show it, keep the last good outputs
             if not isinstance(exc, ConfigError):
                 log.exception("recompute failed")
             self._set_error(str(exc))
+            self._computed_from = None  # the outputs are not this input's: the next edit recomputes them all
             if [o.shape for o in self._outputs] != self._output_shapes():  # last good outputs no longer fit
                 self._outputs = self._zero_outputs()
             return True
+        self._computed_from = self._input
         self._set_error(None)
         return True
 
@@ -399,7 +427,8 @@ class Document(QObject):
             new[cell] = v
         self._input = new
         self.inputChanged.emit()
-        self._schedule(0)
+        rows = [cell[0] for cell in values]
+        self._schedule(0, (min(rows), max(rows) + 1) if rows else None)
 
     def _write_kernel(self, layer_index: int, values: dict):
         layer = self.layer(layer_index)

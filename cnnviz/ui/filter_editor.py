@@ -49,11 +49,21 @@ def weight_index(layer, filt: int, channel: int, r, c) -> tuple:
     """Kernel index (Keras layout) of cell (r, c) of input-channel slice `channel` of filter (output map) `filt`:
     Conv2D (kh, kw, in, out), Conv2DTranspose (kh, kw, out, in), DepthwiseConv2D (kh, kw, in, multiplier)
     whose map in·m + k is made by filter k of channel in."""
+    return kernel_indexer(layer)(filt, channel, r, c)
+
+
+def kernel_indexer(layer):
+    """weight_index for one layer, its kernel layout read once: (filt, channel, r=all, c=all) -> index."""
     in_axis = sliding_kernel(layer).in_axis
-    index = [r, c, None, None]
-    index[in_axis] = channel
-    index[5 - in_axis] = filt % layer.depth_multiplier if is_depthwise(layer) else filt
-    return tuple(index)
+    multiplier = layer.depth_multiplier if is_depthwise(layer) else None
+
+    def index(filt: int, channel: int, r=slice(None), c=slice(None)) -> tuple:
+        parts = [r, c, None, None]
+        parts[in_axis] = channel
+        parts[5 - in_axis] = filt if multiplier is None else filt % multiplier
+        return tuple(parts)
+
+    return index
 
 
 def filter_slice(kernel: np.ndarray, layer, filt: int, channel: int) -> np.ndarray:
@@ -393,8 +403,9 @@ class FilterEditor(QWidget):
 
     def _update_values(self, layer, kernel):
         levels = symmetric_levels(kernel)
+        index = kernel_indexer(layer)
         for view in self.slices:
-            view.heatmap.set_data(filter_slice(kernel, layer, view.filt, view.channel), levels, DIVERGING)
+            view.heatmap.set_data(kernel[index(view.filt, view.channel)], levels, DIVERGING)
         self._mark_selected()
         weights = layer.get_weights()
         for o, box in enumerate(self.bias_boxes):
@@ -450,10 +461,11 @@ class FilterEditor(QWidget):
     def _on_probe(self, probe):
         layer = self.layer()
         used = probe.weights.get(self.layer_index) if probe is not None and layer is not None else None
-        if used is not None and used.shape != layer.get_weights()[0].shape:
+        if used is not None and used.shape != np.shape(getattr(layer, sliding_kernel(layer).name)):
             used = None
+        index = None if used is None else kernel_indexer(layer)  # 64 slices at 8×8: the layout read once
         for view in self.slices:
-            view.heatmap.set_highlight(None if used is None else filter_slice(used, layer, view.filt, view.channel))
+            view.heatmap.set_highlight(None if used is None else used[index(view.filt, view.channel)])
 
     # ------------------------------------------------------------------ edits
     def _edit(self, action) -> bool:

@@ -96,26 +96,38 @@ class CellImage:
             self._qimage = self._render()
         return self._qimage
 
+    def set_rows(self, first: int, last: int):
+        """`image` changed in place in rows first..last−1 only: those rows' pixels are made again."""
+        if self._qimage is not None and self.image.dtype != np.uint32:
+            self._buffer[first:last] = self._pixels(self.image[first:last])
+            self._qimage = self._wrap()  # a new QImage (cache key) on the same pixels
+        else:
+            self._qimage = None
+
     def _render(self) -> QImage:
         img = self.image
-        rows, cols = img.shape[:2]
-        if img.dtype == np.uint32:  # ready-made pixels
-            self._buffer = np.ascontiguousarray(img)
-        else:
-            lo, hi = self.levels
-            scale = 255.0 / (hi - lo) if hi > lo else 0.0
-            with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit: clipped to 255
-                steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
-            np.clip(steps, 0, 255, out=steps)
-            steps = np.rint(steps, out=steps).astype(np.uint8)
-            if img.ndim == 2:
-                self._buffer = _bgra(self.lut).take(steps)
-            else:
-                self._buffer = np.empty((rows, cols, 4), np.uint8)
-                self._buffer[..., :3] = steps[..., 2::-1]  # RGB -> B, G, R
-                self._buffer[..., 3] = 255
+        self._buffer = np.ascontiguousarray(img) if img.dtype == np.uint32 else self._pixels(img)  # uint32: as is
+        return self._wrap()
+
+    def _wrap(self) -> QImage:
+        rows, cols = self._buffer.shape[:2]
         # opaque pixels: premultiplied is the same, and it is the format Qt draws without converting
         return QImage(self._buffer.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied)
+
+    def _pixels(self, img: np.ndarray) -> np.ndarray:
+        """The pixels of (some rows of) the values: each cell's colour depends on its value alone."""
+        lo, hi = self.levels
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # values near float32's limit: clipped to 255
+            steps = (img - lo) * scale  # float32 like the image; then in place: this runs on every edit
+        np.clip(steps, 0, 255, out=steps)
+        steps = np.rint(steps, out=steps).astype(np.uint8)
+        if img.ndim == 2:
+            return _bgra(self.lut).take(steps)
+        pixels = np.empty((*img.shape[:2], 4), np.uint8)
+        pixels[..., :3] = steps[..., 2::-1]  # RGB -> B, G, R
+        pixels[..., 3] = 255
+        return pixels
 
 
 COMB_ROWS = 64  # rows of the vertical grid lines drawn at once (see _vertical_lines)
@@ -335,6 +347,7 @@ class Heatmap(QWidget):
         self.shape = (0, 0)
         self.levels = (0.0, 1.0)
         self._lut = None
+        self._source = None  # the array the shown values came from (set_data's `source`)
         self._pressed = False
         self._last_cell = None
         self._highlight: np.ndarray | None = None  # 2-D bool, or None
@@ -346,12 +359,24 @@ class Heatmap(QWidget):
         return self
 
     # ------------------------------------------------------------------ data
-    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING):
-        """Show a 2-D map through `lut`, or an (H, W, 3) RGB array when `lut` is None."""
-        values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
-        shape = values.shape[:2]
+    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING, rows=None, source=None,
+                 since=None):
+        """Show a 2-D map through `lut`, or an (H, W, 3) RGB array when `lut` is None.
+
+        `source`: the array `values` are a part of (a level), remembered as what the map shows. `rows`
+        (r0, r1) with `since`: the values differ from those of the source `since` in these rows only, so
+        when the map still shows `since` (same shape, levels and colours) only those rows are compared,
+        copied and coloured again."""
         levels = (float(levels[0]), float(levels[1]))
         old = self.image.image
+        kept = (rows is not None and since is not None and since is self._source and old is not None
+                and old.ndim == 2 and np.shape(values) == old.shape and levels == self.levels and lut is self._lut)
+        self._source = source
+        if kept:
+            self._set_rows(values, *rows)
+            return
+        values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
+        shape = values.shape[:2]
         changed = None  # the cells whose values changed, when nothing else did
         if old is not None and old.shape == values.shape and levels == self.levels and lut is self._lut:
             changed = old != values
@@ -368,6 +393,25 @@ class Heatmap(QWidget):
             self._update_cells(changed)  # a brush stroke: the cells it changed, the rest stays on screen
             return
         self.overlay.set_values(values if values.ndim == 2 else None, levels, lut)
+        self.update()
+
+    def _set_rows(self, values, first: int, last: int):
+        """New values in rows first..last−1 only (set_data): the map's copy, colours and texts of those rows."""
+        shown = self.image.image
+        band = np.asarray(values[first:last], dtype=np.float32)
+        differs = shown[first:last] != band
+        if not differs.any():
+            return
+        shown[first:last] = band  # the map's own copy of the values, in place
+        self.image.set_rows(first, last)
+        changed = np.zeros(shown.shape, bool)
+        changed[first:last] = differs
+        # no numbers at this size (none to shrink with a longer one): the changed cells' box is all to repaint
+        numbers = self.overlay.show_values and self.map_geometry().cell >= MIN_TEXT_CELL_PX
+        if self.overlay.change_values(shown, changed) or not numbers:
+            self._update_cells(changed)
+            return
+        self.overlay.set_values(shown, self.levels, self._lut)
         self.update()
 
     def set_show_values(self, show: bool):
@@ -404,8 +448,10 @@ class Heatmap(QWidget):
         geo = self.map_geometry()
         area = QRect()
         for mask in masks:
-            if mask is not None:
-                area = area.united(geo.area_of(np.argwhere(mask)))
+            rows = np.flatnonzero(mask.any(axis=1)) if mask is not None else ()
+            if len(rows):  # the box of the set cells, from two reductions (not a list of every lit cell)
+                cols = np.flatnonzero(mask.any(axis=0))
+                area = area.united(geo.area_of(np.array([[rows[0], cols[0]], [rows[-1], cols[-1]]])))
         self.update(area)
 
     def set_hatched(self, pad):

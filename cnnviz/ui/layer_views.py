@@ -25,10 +25,10 @@ from cnnviz.ui.colormaps import (
     DIVERGING,
     GREYS,
     format_value,
-    input_levels,
     symmetric_levels,
 )
 from cnnviz.ui.heatmap import COLORBAR_WIDTH, MIN_TEXT_CELL_PX, ColorBar, Heatmap
+from cnnviz.ui.level_ranges import LevelRanges
 from cnnviz.ui.map_layout import (
     Arrangement,
     LevelCard,
@@ -107,8 +107,8 @@ class MapCard(LevelCard):
         super().__init__(Heatmap(), caption, parent)
         self.level, self.channel = level, channel
 
-    def show_map(self, values, levels, lut):
-        self.heatmap.set_data(values, levels, lut)
+    def show_map(self, values, levels, lut, rows=None, source=None, since=None):
+        self.heatmap.set_data(values, levels, lut, rows, source, since)
         self.colorbar.set_levels(levels, lut)
 
     def fit(self, cell_px: float):
@@ -233,6 +233,7 @@ class LayerViews(QScrollArea):
         self._arrangement = None  # the one the fit chose
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
+        self._ranges = LevelRanges()  # the colour ranges, kept per row
         self.pinned: LevelColumn | None = None  # the prediction kept in view beside levels that scroll
         self.setWidgetResizable(True)
         self._content = LevelFlow()
@@ -528,7 +529,12 @@ class LayerViews(QScrollArea):
         levels = doc.levels
         if len(levels) != len(self.columns):
             return
-        global_levels = symmetric_levels(*levels[1:]) if self.range_mode == "global" else None
+        ranges, before, rows = self._ranges, {}, {}
+        for level in range(first, len(levels)):  # the rows an input edit changed (Document.changed_rows)
+            before[level] = ranges.seen(level)
+            rows[level] = doc.changed_rows(level, before[level])
+            ranges.update(level, levels[level], rows[level])
+        global_levels = ranges.symmetric(*range(1, len(levels))) if self.range_mode == "global" else None
         for level in range(first, len(levels)):
             array = levels[level]
             column = self.columns[level]
@@ -538,15 +544,16 @@ class LayerViews(QScrollArea):
             if array.shape[2] != len(column.cards) or not isinstance(column.cards[0], MapCard):
                 continue
             if level == 0:
-                lut, layer_levels = GREYS, input_levels(array)
+                lut, layer_levels = GREYS, ranges.input(0)
             else:
                 lut = DIVERGING
-                layer_levels = global_levels or symmetric_levels(array)
+                layer_levels = global_levels or ranges.symmetric(level)
             per_map = level > 0 and self.range_mode == "map"
             band = padding_band(doc.layer(level)) if level else (0, 0, 0, 0)
             for card in column.cards:
-                values = array[:, :, card.channel]
-                card.show_map(values, symmetric_levels(values) if per_map else layer_levels, lut)
+                ch = card.channel
+                card.show_map(array[:, :, ch], symmetric_levels(array[:, :, ch]) if per_map else layer_levels,
+                              lut, rows[level], array, before[level])
                 card.heatmap.set_hatched(band)
             column.show_legend(layer_levels, lut, shared=not per_map)
 

@@ -70,15 +70,24 @@ def test_recompute_starts_at_the_first_changed_layer(doc, monkeypatch):
         starts.append(start)
         return run(self, x, training=training, start=start, previous=previous)
 
+    rerun_rows = type(doc.pipeline).rerun_rows
+
+    def rows_spy(self, x, previous, rows):
+        starts.append(rows)
+        return rerun_rows(self, x, previous, rows)
+
     monkeypatch.setattr(type(doc.pipeline), "run", spy)
+    monkeypatch.setattr(type(doc.pipeline), "rerun_rows", rows_spy)
     doc.paint_cells([(1, 1, 0)], 2.0)
+    doc.paint_cells([(3, 0, 0)], 2.0)  # in the same event-loop turn: one recompute of rows 1..3
     doc.flush()
     doc.set_weights(3, [])  # upsampling has no weights: level 3 changes only
     doc.flush()
     kernel, bias = doc.layer(1).get_weights()
     doc.paint_weight(1, (0, 0, 0, 1), 5.0)
+    doc.paint_cells([(0, 0, 0)], 2.0)  # with a weight edit: everything from the input
     doc.flush()
-    assert starts == [0, 2, 0]
+    assert starts == [(1, 4), 2, 0]
     assert_consistent(doc)
 
 
@@ -243,3 +252,28 @@ def test_a_session_that_overflows_opens_with_the_message_and_outputs_of_its_own_
     doc.set_weights(1, [np.ones((3, 3, 1, 1), np.float32)])
     doc.flush()
     assert doc.error is None and doc.outputs[0][0, 0, 0] == 9
+
+
+def test_input_paints_recompute_by_rows_to_the_whole_runs_numbers_also_after_an_error(qtbot):
+    layers = [core.Conv2D(3, 3, padding="same", use_bias=False), core.ReLU(), core.MaxPooling2D(2),
+              core.Conv2D(2, 3, padding="same"), core.UpSampling2D(2, "bilinear")]
+    pipeline = core.Pipeline((12, 12, 2), layers)
+    pipeline.build()
+    layers[0].set_weights([np.random.default_rng(4).uniform(0.5, 2, (3, 3, 2, 3)).astype(np.float32)])
+    doc = Document(pipeline, np.random.default_rng(5).random((12, 12, 2), np.float32))
+    rng = np.random.default_rng(6)
+    for _ in range(6):
+        r, c = (int(v) for v in rng.integers(0, 12, 2))
+        doc.paint_cells([(r, c, 0), (min(r + 2, 11), c, 1)], float(rng.standard_normal()))
+        doc.flush()
+        for got, want in zip(doc.outputs, expected_outputs(doc)):
+            np.testing.assert_array_equal(got, want)  # bit for bit
+        assert doc.changed_rows(0, doc._change[0][0]) == (r, min(r + 2, 11) + 1)
+    doc.paint_cells([(4, 4, 0)], 3e38)  # the first convolution overflows: an error, the last outputs stay
+    doc.flush()
+    assert "overflows" in doc.error
+    doc.paint_cells([(4, 4, 0)], 1.0)  # the outputs shown are not this input's: recomputed whole
+    doc.flush()
+    assert doc.error is None and doc._change == {}
+    for got, want in zip(doc.outputs, expected_outputs(doc)):
+        np.testing.assert_array_equal(got, want)

@@ -113,6 +113,7 @@ def test_error_from_the_core_shows_in_the_status_bar_and_outputs_stay(window, mo
         raise cnnviz.core.ConfigError("Conv2D #1: simulated failure")
 
     monkeypatch.setattr(type(doc.pipeline), "run", broken)
+    monkeypatch.setattr(type(doc.pipeline), "rerun_rows", broken)  # an input paint recomputes by rows
     doc.paint_cells([(0, 0, 0)], 3.0)
     doc.flush()
     assert window.error_label.text() == "Conv2D #1: simulated failure"

@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.ui.colormaps import DIVERGING, format_value
+from cnnviz.ui.colormaps import DIVERGING, format_value, input_levels, symmetric_levels
 from cnnviz.ui.heatmap import Heatmap
 from tests.ui.ui_support import make_window, stroke
 
@@ -128,3 +128,83 @@ def test_the_step_through_lays_each_step_out_once_and_keeps_only_a_few(qtbot, tm
         stepper.canvas.repaint()
     assert stepper.model is model and 1 <= len(model.arrangements) <= 16
     assert stepper.formula_lines()[0].startswith(f"y[{stepper.steps[-1].cell[0]},{stepper.steps[-1].cell[1]}]")
+
+
+def _window_with(qtbot, tmp_path, shape, layers, size=(1920, 1080)):
+    from cnnviz.core import Pipeline
+    from cnnviz.ui.document import Document
+
+    x = np.random.default_rng(3).random(shape, dtype=np.float32)
+    return make_window(qtbot, tmp_path, Document(Pipeline(shape, layers), x), size=size)
+
+
+def _assert_maps_equal_fresh_drawings(window):
+    """Every map holds its level's numbers and colours; every map in view shows them on screen."""
+    doc = window.document
+    in_view = 0
+    for card in window.layer_views.cards():
+        hm = card.heatmap
+        values = doc.levels[card.level][:, :, card.channel]
+        np.testing.assert_array_equal(hm.image.image, values)
+        level = doc.levels[card.level]  # the colour range of the whole level, read whole
+        assert hm.levels == (input_levels(level) if card.level == 0 else symmetric_levels(level))
+        fresh = Heatmap()
+        fresh.set_data(values, hm.levels, hm._lut)
+        assert hm.image.qimage() == fresh.image.qimage()  # the colours re-made by rows are the whole ones
+        if hm.overlay._texts is not None:
+            _, cells = hm.overlay._cell_texts()
+            assert [text for _, _, text, _ in cells] == [format_value(v) for v in values.ravel()]
+        if hm.visibleRegion().boundingRect() == hm.rect():  # wholly in view (not scrolled away)
+            in_view += 1
+            assert _on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
+    assert in_view >= len(window.layer_views.cards()) // 2
+
+
+def test_after_strokes_that_recompute_some_rows_every_map_equals_a_fresh_drawing(qtbot, tmp_path):
+    from cnnviz.core.layers import Activation, Conv2D, MaxPooling2D, ReLU, UpSampling2D
+
+    window = _window_with(qtbot, tmp_path, (10, 8, 2), [
+        Conv2D(3, 3, padding="same"), ReLU(), MaxPooling2D(2), Conv2D(2, 3, padding="same"),
+        UpSampling2D(2, "bilinear"), Activation("tanh")])
+    doc = window.document
+    QApplication.processEvents()
+    grid = window.input_grid.heatmap
+    for cells in ([(1, 1), (1, 3)], [(6, 2), (7, 2)], [(9, 7)], [(4, 0), (4, 1), (5, 1)]):
+        stroke(qtbot, grid, cells)
+        doc.flush()
+        QApplication.processEvents()
+        # the recompute went by rows: the painted rows, and the later levels' rows they reach
+        assert doc.changed_rows(0, doc._change[0][0]) == (min(r for r, _ in cells), max(r for r, _ in cells) + 1)
+        _assert_maps_equal_fresh_drawings(window)
+
+
+def test_strokes_on_a_large_input_leave_every_map_as_a_fresh_drawing(qtbot, tmp_path):
+    from cnnviz.core.layers import Activation, Conv2D, MaxPooling2D, UpSampling2D
+
+    window = _window_with(qtbot, tmp_path, (64, 64, 3), [
+        Conv2D(4, 3, padding="same"), Activation("relu"), MaxPooling2D(2), Conv2D(2, 3, padding="same"),
+        UpSampling2D(2)])
+    doc = window.document
+    QApplication.processEvents()
+    grid = window.input_grid.heatmap
+    for cells in ([(10, 10), (20, 30)], [(63, 0), (60, 5)], [(0, 63)]):
+        stroke(qtbot, grid, cells)
+        doc.flush()
+        QApplication.processEvents()
+        _assert_maps_equal_fresh_drawings(window)
+    doc.undo_stack.undo()  # a whole new input: every map compared whole
+    doc.flush()
+    QApplication.processEvents()
+    _assert_maps_equal_fresh_drawings(window)
+
+
+def test_rows_named_since_another_array_than_the_one_shown_compare_the_whole_map(qtbot):
+    hm = _shown_map(qtbot, np.zeros((6, 6), np.float32))
+    a, b = np.zeros((6, 6, 1), np.float32), np.ones((6, 6, 1), np.float32)
+    hm.set_data(a[:, :, 0], (-9, 9), DIVERGING, source=a)
+    hm.set_data(b[:, :, 0], (-9, 9), DIVERGING, (0, 1), source=b, since=np.zeros((6, 6, 1)))  # not `a`
+    np.testing.assert_array_equal(hm.image.image, b[:, :, 0])
+    c = b.copy()
+    c[2, 3] = 4
+    hm.set_data(c[:, :, 0], (-9, 9), DIVERGING, (2, 3), source=c, since=b)  # it shows b: row 2 only
+    np.testing.assert_array_equal(hm.image.image, c[:, :, 0])

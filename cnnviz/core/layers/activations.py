@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.core import batch_ops, grad_ops, ops
-from cnnviz.core.layers.base import CellToCell, Layer
+from cnnviz.core.layers.base import CellToCell, Layer, RowsPerCell
 from cnnviz.core.layers.description import Param, Terms, TorchCode
 
 _TORCH = {"relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "linear": "nn.Identity()",
@@ -36,7 +36,7 @@ class _LogitsAreTheInput:
         return dlogits, []
 
 
-class Activation(_LogitsAreTheInput, Layer):
+class Activation(RowsPerCell, _LogitsAreTheInput, Layer):
     """Activation by name: relu, sigmoid, tanh, linear element-wise, or softmax along the last axis."""
 
     DEFAULT_NAME = "activation"
@@ -95,7 +95,7 @@ class ReLU(Activation):
         return {"name": self.name}
 
 
-class Softmax(_LogitsAreTheInput, Layer):
+class Softmax(RowsPerCell, _LogitsAreTheInput, Layer):
     """Keras Softmax(axis=-1): e^x / Σ e^x over the channels of each cell (over the whole vector)."""
 
     DEFAULT_NAME = "softmax"

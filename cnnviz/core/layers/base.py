@@ -406,6 +406,16 @@ class Layer:
         the output field `field` (one index array per output axis) depends on. Padding is never included."""
         raise NotImplementedError(f"{type(self).__name__} does not describe its receptive field")
 
+    def rows_reached(self, input_shape, rows: tuple[int, int]) -> tuple[int, int] | None:
+        """The output rows [o0, o1) that can change when input rows [r0, r1) change, for a layer that can
+        compute some output rows on their own (call_rows); None: the layer is computed whole
+        (Pipeline.rerun_rows)."""
+        return None
+
+    def call_rows(self, x: np.ndarray, rows: tuple[int, int]) -> np.ndarray:
+        """Output rows [o0, o1) of the inference call on the whole map x, bit for bit those rows of it."""
+        raise NotImplementedError(f"{type(self).__name__} computes whole maps only")
+
     def kernel_reach(self, input_shape, field: tuple) -> np.ndarray | None:
         """A boolean mask of the kernel: the weights that multiply a real input cell for some output of the
         product field (rows, cols, outputs). None for a layer without a kernel."""
@@ -488,7 +498,18 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join("in" if v is None else str(v) for v in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-class CellToCell:
+class RowsPerCell:
+    """Mixin for layers whose output row on a map depends on the same input row only: an edit of some rows
+    recomputes those rows (the same arithmetic on fewer cells)."""
+
+    def rows_reached(self, input_shape, rows):
+        return (int(rows[0]), int(rows[1])) if len(input_shape) == 3 else None
+
+    def call_rows(self, x, rows):
+        return self._call(x[rows[0] : rows[1]], False)
+
+
+class CellToCell(RowsPerCell):
     """Mixin for layers whose output cell depends on the same input cell only (the receptive field stays)."""
 
     INPUT_RANKS = (1, 3)
@@ -530,6 +551,30 @@ class Sliding:
         """The real input indices tap `tap` reads over all outputs."""
         read = conv_taps(n, **self.axis_geometry(axis))[:, tap]
         return np.unique(read[(read >= 0) & (read < n)])
+
+    ROW_PADDING = 0.0  # what call_rows fills padding rows with (max pooling: −∞, never the largest)
+
+    def rows_reached(self, input_shape, rows):
+        taps = conv_taps(input_shape[0], **self.axis_geometry(0))
+        hit = np.flatnonzero(((taps >= rows[0]) & (taps < rows[1])).any(axis=1))
+        return (int(hit[0]), int(hit[-1]) + 1) if len(hit) else (0, 0)
+
+    def call_rows(self, x, rows):
+        """The padded input rows these outputs read (padding filled in as the whole call pads), with the
+        columns padded as the whole call pads them, computed `valid`: every output reads the same numbers
+        through the same arithmetic as in the whole call."""
+        h, w, c = x.shape
+        taps = conv_taps(h, **self.axis_geometry(0))[rows[0] : rows[1]]
+        lo, hi = int(taps[0, 0]), int(taps[-1, -1]) + 1
+        left, right = conv_padding(w, **self.axis_geometry(1))
+        crop = np.full((hi - lo, left + w + right, c), self.ROW_PADDING, np.float32)
+        a, b = max(lo, 0), min(hi, h)
+        crop[a - lo : b - lo, left : left + w] = x[a:b]
+        return self._call_valid(crop)
+
+    def _call_valid(self, padded: np.ndarray) -> np.ndarray:
+        """The layer's inference call with padding `valid` on an already padded input (call_rows)."""
+        raise NotImplementedError
 
     def field_back(self, input_shape, field):
         rows, cols, channels = field

@@ -252,6 +252,18 @@ class Conv2D(_Conv):
     def _call(self, x, training):
         return ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
 
+    def rows_reached(self, input_shape, rows):
+        # Stride 1 computes each output row as one product of the same shape whatever the rows (ops.conv2d);
+        # a strided convolution makes one product of all rows, and one filter or one output column
+        # matrix-vector ones, which BLAS sums in an order that depends on their size: a crop of rows would
+        # round differently. Those are computed whole.
+        if self.strides != (1, 1) or self.filters == 1 or self._sliding_size(input_shape)[1] == 1:
+            return None
+        return super().rows_reached(input_shape, rows)
+
+    def _call_valid(self, padded):
+        return ops.conv2d(padded, self.kernel, self.bias, self.strides, "valid", self.dilation_rate)
+
     def _forward(self, x, training):
         return batch_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
 
@@ -295,6 +307,9 @@ class Conv2DTranspose(_Conv):
                       "multiplied by before it is added into the output.", init="glorot_uniform", in_axis=3), BIAS)
     KERAS_EXTRAS = {k: v for k, v in _CONV_EXTRAS.items() if k != "groups"}  # Keras refuses `groups` here
     IN_AXIS = 3
+
+    def rows_reached(self, input_shape, rows):
+        return None  # a scatter, not windows read: computed whole
     FILTER_AXIS = 2
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
@@ -510,6 +525,9 @@ class DepthwiseConv2D(_Windowed):
 
     def _call(self, x, training):
         return ops.depthwise_conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+
+    def rows_reached(self, input_shape, rows):
+        return None  # einsum picks its contraction by the map's size: a crop would round differently
 
     def _forward(self, x, training):
         return batch_ops.depthwise_conv2d(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)

@@ -76,6 +76,9 @@ class _Pooling(Sliding, Layer):
     def _call(self, x, training):
         return ops.pool2d(x, self.pool_size, self.strides, self.padding, self.MODE)
 
+    def _call_valid(self, padded):
+        return ops.pool2d(padded, self.pool_size, self.strides, "valid", self.MODE)
+
     def _forward(self, x, training):
         return batch_ops.pool2d(x, self.pool_size, self.strides, self.padding, self.MODE)
 
@@ -99,6 +102,7 @@ class MaxPooling2D(_Pooling):
 
     DEFAULT_NAME = "max_pooling2d"
     MODE = "max"
+    ROW_PADDING = -np.inf
     HELP = "Keeps the largest number of each window: a smaller map that still says where a feature was strong."
 
     def provenance(self, x, cell, training):
@@ -125,6 +129,10 @@ class AveragePooling2D(_Pooling):
     DEFAULT_NAME = "average_pooling2d"
     MODE = "average"
     HELP = "Replaces each window by the average of its numbers."
+
+    def rows_reached(self, input_shape, rows):
+        # under `same` a window divides by its real cells, which a crop of padded rows does not know
+        return None if self.padding == "same" else super().rows_reached(input_shape, rows)
 
     def provenance(self, x, cell, training):
         """The mean of the real cells; padded cells are terms with coefficient 0 (drawn, never counted)."""

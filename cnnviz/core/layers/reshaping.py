@@ -44,6 +44,17 @@ class UpSampling2D(Layer):
     def _call(self, x, training):
         return ops.upsample2d(x, self.size, self.interpolation)
 
+    def rows_reached(self, input_shape, rows):
+        n, factor = input_shape[0], self.size[0]
+        if self.interpolation == "nearest":
+            return rows[0] * factor, rows[1] * factor
+        i0, i1, _ = ops.bilinear_weights(n, n * factor)
+        hit = np.flatnonzero(((i0 >= rows[0]) & (i0 < rows[1])) | ((i1 >= rows[0]) & (i1 < rows[1])))
+        return (int(hit[0]), int(hit[-1]) + 1) if len(hit) else (0, 0)
+
+    def call_rows(self, x, rows):
+        return ops.upsample2d(x, self.size, self.interpolation, rows)
+
     def _forward(self, x, training):
         return batch_ops.upsample2d(x, self.size, self.interpolation)
 

@@ -161,27 +161,10 @@ class LevelColumn(QFrame):
         i = len(self.cards) - 1
         self.box.addWidget(card, i // self.across, i % self.across)
 
-    def size_at(self, cell_px: float, across: int, compact: bool, cards: list[QSize] | None = None) -> QSize:
+    def size_at(self, cell_px: float, across: int, compact: bool) -> QSize:
         """The column's size hint with its maps fitted to `cell_px`, `across` in a row, headers compact or not
-        (what its layout would answer, by arithmetic: the fit asks this for many sizes). `cards`: the cards'
-        sizes at `cell_px` when the caller has them."""
-        self.ensurePolished()  # style-sheet fonts decide the headers' widths
-        heads = [self.title.sizeHint(), self.subtitle.sizeHint()] + ([] if compact else [self.detail.sizeHint()])
-        cards = cards or [card.size_for(cell_px) for card in self.cards]
-        widths = [max(c.width() for c in cards[i::across]) for i in range(min(across, len(cards)))]
-        heights = [max(c.height() for c in cards[i:i + across]) for i in range(0, len(cards), across)]
-        maps_w = sum(widths) + MAPS_SPACING * (len(widths) - 1)
-        maps_h = sum(heights) + MAPS_SPACING * (len(heights) - 1)
-        if not self.colorbar.isHidden():
-            maps_w += MAPS_SPACING + COLORBAR_WIDTH
-        inner = max([maps_w] + [h.width() for h in heads])
-        if not compact:  # the wrapped description takes the height it needs at the column's width
-            heads[-1] = QSize(inner, self.detail.heightForWidth(inner))
-        frame = self.contentsMargins()
-        left, top, right, bottom = COLUMN_MARGINS
-        height = sum(h.height() for h in heads) + maps_h + MAPS_SPACING * len(heads)
-        return QSize(inner + left + right + frame.left() + frame.right(),
-                     height + top + bottom + frame.top() + frame.bottom())
+        (what its layout would answer, by arithmetic)."""
+        return QSize(*LevelMeasure(self).size_at(cell_px, across, compact))
 
     def arrange(self, across: int) -> None:
         """The maps in rows of `across` (channel order reads left to right, then down)."""
@@ -215,6 +198,77 @@ class LevelColumn(QFrame):
             if selected
             else "#levelColumn { border: 1px solid transparent; }"
         )
+
+
+class LevelMeasure:
+    """A level's size hint at any cell size, maps across and headers, by arithmetic: the fit asks for many, so
+    the Qt size hints it needs (headers, captions) are read once, cards that look alike are measured once, and
+    every answer is kept for the rest of the fit. Made again for each fit: texts and shapes change between."""
+
+    def __init__(self, column: LevelColumn):
+        column.ensurePolished()  # style-sheet fonts decide the headers' widths
+        self.column = column
+        self.heads = [column.title.sizeHint(), column.subtitle.sizeHint()]
+        self.detail = column.detail.sizeHint()
+        self.legend = 0 if column.colorbar.isHidden() else MAPS_SPACING + COLORBAR_WIDTH
+        frame = column.contentsMargins()
+        left, top, right, bottom = COLUMN_MARGINS
+        self.frame = (left + right + frame.left() + frame.right(), top + bottom + frame.top() + frame.bottom())
+        self.kinds, self._alike = [], {}  # each card's kind; a card standing for each kind
+        for card in column.cards:
+            caption = card.caption
+            kind = (card.heatmap.shape, caption.sizeHint().toTuple(), caption.wordWrap() and caption.text(),
+                    card.colorbar.isHidden()) if isinstance(card, MapCard) else id(card)
+            self.kinds.append(self._alike.setdefault(kind, card))
+        self._cards: dict = {}
+        self._sizes: dict = {}
+        self._one_line: tuple[int, int] | None = None  # (the description's one-line height, a width giving it)
+
+    def cards_at(self, cell_px: float) -> list[tuple[int, int]]:
+        """Every card's (width, height) at `cell_px`."""
+        if cell_px not in self._cards:
+            sizes = {id(card): card.size_for(cell_px).toTuple() for card in self._alike.values()}
+            self._cards[cell_px] = [sizes[id(card)] for card in self.kinds]
+        return self._cards[cell_px]
+
+    def size_at(self, cell_px: float, across: int, compact: bool) -> tuple[int, int]:
+        key = (cell_px, across, compact)
+        if key not in self._sizes:
+            self._sizes[key] = self._measure(cell_px, across, compact)
+        return self._sizes[key]
+
+    def _measure(self, cell_px, across, compact):
+        cards = self.cards_at(cell_px)
+        n = len(cards)
+        if len(self._alike) == 1:  # every map alike (a level's channels): columns and rows of one size
+            (w, h), cols, rows = cards[0], min(across, n), -(-n // across)
+            maps_w, maps_h = cols * w + MAPS_SPACING * (cols - 1), rows * h + MAPS_SPACING * (rows - 1)
+        else:
+            widths = [max(w for w, _ in cards[i::across]) for i in range(min(across, n))]
+            heights = [max(h for _, h in cards[i:i + across]) for i in range(0, n, across)]
+            maps_w = sum(widths) + MAPS_SPACING * (len(widths) - 1)
+            maps_h = sum(heights) + MAPS_SPACING * (len(heights) - 1)
+        maps_w += self.legend
+        heads = self.heads if compact else self.heads + [self.detail]
+        inner = max([maps_w] + [h.width() for h in heads])
+        heads_h = sum(h.height() for h in self.heads) + MAPS_SPACING * len(heads)
+        if not compact:  # the wrapped description takes the height it needs at the column's width
+            heads_h += self._detail_height(inner)
+        return inner + self.frame[0], heads_h + maps_h + self.frame[1]
+
+    def _detail_height(self, width: int) -> int:
+        """The description's height at `width`. A wider label never takes more lines, so every width from one
+        known to hold the text on one line answers that line's height without laying the text out again."""
+        detail = self.column.detail
+        if self._one_line is None:
+            self._one_line = (detail.heightForWidth(1 << 16), 1 << 16)
+        height, fits_from = self._one_line
+        if width >= fits_from:
+            return height
+        at_width = detail.heightForWidth(width)
+        if at_width == height:
+            self._one_line = (height, width)
+        return at_width
 
 
 class LayerViews(QScrollArea):
@@ -277,18 +331,18 @@ class LayerViews(QScrollArea):
         answered by arithmetic (`_size_at`) for `columns` in a viewport of `room`; only the winner is laid out.
         """
         scrollbar = self.verticalScrollBar().sizeHint().width()
-        memo: dict = {}
+        measures = [LevelMeasure(column) for column in columns]
 
-        def largest(arrangement, width, height, above):
-            """The largest cell that fits, if it is above `above` (else None)."""
+        def largest(arrangement, width, height, above, most=MAX_CELL_PX):
+            """The largest cell up to `most` that fits, if it is above `above` (else None)."""
             def fits(cell):
-                hint = self._size_at(arrangement, cell, memo, columns)
-                return hint.width() <= width and hint.height() <= height
+                w, h = self._size_at(arrangement, cell, measures)
+                return w <= width and h <= height
 
             lo = max(MIN_CELL_PX, above + 1)
             if not fits(lo):
                 return None
-            hi = MAX_CELL_PX  # fits at lo; find the largest that fits
+            hi = most  # fits at lo; find the largest that fits
             while lo < hi:
                 mid = (lo + hi + 1) // 2
                 lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
@@ -313,30 +367,20 @@ class LayerViews(QScrollArea):
         # levels further down).
         options = []
         for arrangement in candidates:
-            cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1)
+            cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1, SCROLLED_CELL_PX)
             if cell is not None:
-                cell = min(cell, SCROLLED_CELL_PX)
-                options.append((-cell, self._size_at(arrangement, cell, memo, columns).height(), arrangement))
+                options.append((-cell, self._size_at(arrangement, cell, measures)[1], arrangement))
         if options:
             cell, _, arrangement = min(options, key=lambda o: o[:2])
             return arrangement, -cell
         return candidates[-1], MIN_CELL_PX  # the narrowest: the least to scroll sideways
 
-    def _size_at(self, arrangement, cell_px: float, memo: dict | None = None, columns=None) -> QSize:
-        """The levels' size hint (of `columns`, all by default) in `arrangement` at `cell_px`, by arithmetic (no
-        layout pass). `memo` keeps the cards' and levels' sizes across the tries of one fit (arrangements share
-        most of them)."""
-        memo = {} if memo is None else memo
-        sizes = []
-        for column in self.columns if columns is None else columns:
-            across = arrangement.across(len(column.cards))
-            key = (column.level, cell_px, across, arrangement.compact)
-            if key not in memo:
-                cards = memo.get((column.level, cell_px))
-                if cards is None:
-                    cards = memo[(column.level, cell_px)] = [card.size_for(cell_px) for card in column.cards]
-                memo[key] = column.size_at(cell_px, across, arrangement.compact, cards)
-            sizes.append(memo[key])
+    def _size_at(self, arrangement, cell_px: float, measures: list | None = None) -> tuple[int, int]:
+        """The levels' size hint (width, height) in `arrangement` at `cell_px`, by arithmetic (no layout pass),
+        of the levels `measures` stand for (LevelMeasure; every level by default)."""
+        if measures is None:
+            measures = [LevelMeasure(column) for column in self.columns]
+        sizes = [m.size_at(cell_px, arrangement.across(len(m.kinds)), arrangement.compact) for m in measures]
         return self._content.size_at(sizes, arrangement.rows)
 
     def _lay_out(self, cell_px: float):
@@ -377,7 +421,7 @@ class LayerViews(QScrollArea):
         last = self.columns[-1]
         if len(self.columns) < 2 or not isinstance(last.cards[0], VectorCard):
             return None, 0
-        if self._size_at(arrangement, cell).height() <= room.height():
+        if self._size_at(arrangement, cell)[1] <= room.height():
             return None, 0  # everything is in view anyway
         caption = last.cards[0].caption
         wrapped = caption.wordWrap()

@@ -9,6 +9,8 @@ bigger cells (map_layout).
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
@@ -222,7 +224,7 @@ class LevelMeasure:
             self.kinds.append(self._alike.setdefault(kind, card))
         self._cards: dict = {}
         self._sizes: dict = {}
-        self._one_line: tuple[int, int] | None = None  # (the description's one-line height, a width giving it)
+        self._detail_heights: list[tuple[int, int]] = []
 
     def cards_at(self, cell_px: float) -> list[tuple[int, int]]:
         """Every card's (width, height) at `cell_px`."""
@@ -257,18 +259,23 @@ class LevelMeasure:
         return inner + self.frame[0], heads_h + maps_h + self.frame[1]
 
     def _detail_height(self, width: int) -> int:
-        """The description's height at `width`. A wider label never takes more lines, so every width from one
-        known to hold the text on one line answers that line's height without laying the text out again."""
-        detail = self.column.detail
-        if self._one_line is None:
-            self._one_line = (detail.heightForWidth(1 << 16), 1 << 16)
-        height, fits_from = self._one_line
-        if width >= fits_from:
-            return height
-        at_width = detail.heightForWidth(width)
-        if at_width == height:
-            self._one_line = (height, width)
-        return at_width
+        """The description's height at `width`. A wider label never takes more lines, so a width between two
+        measured ones that gave the same height has that height too: the text is laid out again only where
+        the answer could differ."""
+        known = self._detail_heights  # (width, height), by width
+        if not known:
+            known.append((1 << 16, self.column.detail.heightForWidth(1 << 16)))
+        i = bisect.bisect_left(known, (width,))
+        if i < len(known) and known[i][0] == width:
+            return known[i][1]
+        if 0 < i < len(known) and known[i - 1][1] == known[i][1]:
+            return known[i][1]
+        return self._measure_detail(width, i)
+
+    def _measure_detail(self, width: int, i: int) -> int:
+        height = self.column.detail.heightForWidth(width)
+        self._detail_heights.insert(i, (width, height))
+        return height
 
 
 class LayerViews(QScrollArea):

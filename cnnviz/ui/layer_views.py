@@ -300,9 +300,10 @@ class LayerViews(QScrollArea):
         self.setWidget(self._content)
         self.zoom_control = ZoomControl()
         self.zoom_control.zoomBy.connect(lambda factor: self.set_zoom(self.zoom * factor))
-        document.structureChanged.connect(self._on_structure)
-        document.layerChanged.connect(self._sync_columns)
-        document.outputsChanged.connect(self._on_outputs)
+        self._reshaped_from: int | None = None  # levels from here on may have new shapes: synced with the outputs
+        document.structureChanged.connect(lambda: self._levels_reshaped(0))
+        document.layerChanged.connect(self._levels_reshaped)
+        document.outputsChanged.connect(self._on_recomputed)
         document.probeChanged.connect(self._on_probe)
         document.selectionChanged.connect(self._on_selection)
         self._on_structure()
@@ -484,6 +485,18 @@ class LayerViews(QScrollArea):
 
     def _on_structure(self):
         self._sync_columns(0)
+
+    def _levels_reshaped(self, first: int):
+        """Levels from `first` on may have new shapes. The Document sends the new outputs next (outputsChanged
+        follows every structure and layer change): the columns follow then, with the values, set once."""
+        self._reshaped_from = first if self._reshaped_from is None else min(self._reshaped_from, first)
+
+    def _on_recomputed(self, level: int):
+        if self._reshaped_from is None:
+            self._on_outputs(level)
+            return
+        first, self._reshaped_from = min(self._reshaped_from, level), None
+        self._sync_columns(first)
 
     def _sync_columns(self, first: int):
         """Make the columns match the levels from level `first` on (layerChanged(i): levels i..), reusing every

@@ -155,3 +155,20 @@ def test_edits_of_a_session_that_scrolls_draw_what_a_fresh_window_draws(qtbot, t
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert_views_match_a_fresh_drawing(qtbot, window)
+
+
+def test_a_stride_change_gives_each_map_its_values_once_and_leaves_the_input_alone(qtbot, tmp_path, monkeypatch):
+    """The views followed the layer change with the values, then the outputs that came next set them again."""
+    from cnnviz.ui.heatmap import Heatmap
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    settle()
+    window.document.select_layer(1)
+    settle()
+    given = []
+    set_data = Heatmap.set_data
+    monkeypatch.setattr(Heatmap, "set_data", lambda self, *a, **k: given.append(self) or set_data(self, *a, **k))
+    press_stride(window, True)
+    maps = [card.heatmap for card in window.layer_views.cards()]
+    assert sorted(maps.index(m) for m in given if m in maps) == list(range(1, len(maps)))
+    assert_views_match_a_fresh_drawing(qtbot, window)

@@ -163,8 +163,7 @@ class LevelFlow(QWidget):
         self.columns = list(columns)
         for column in self.columns:
             column.ensurePolished()  # style-sheet fonts decide label widths: measure with them
-        self.rows = 0
-        self.arrange(1)
+        self.arrange(self.rows or 1, again=True)
 
     def remeasure(self) -> None:
         """Make every level measure its height again. A level's place in its row caches the height the level
@@ -177,10 +176,11 @@ class LevelFlow(QWidget):
                     row.removeWidget(column)
                     row.insertWidget(index, column, 0, Qt.AlignmentFlag.AlignTop)
 
-    def arrange(self, rows: int) -> None:
-        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next)."""
+    def arrange(self, rows: int, again: bool = False) -> None:
+        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next);
+        `again`: the columns changed, place them even in as many rows as before."""
         rows = max(1, min(rows, len(self.columns) or 1))
-        if rows == self.rows:
+        if rows == self.rows and not again:
             return
         self.rows = rows
         for widget in self.columns + self._arrows:

@@ -349,11 +349,17 @@ class LayerViews(QScrollArea):
         """
         scrollbar = self.verticalScrollBar().sizeHint().width()
         measures = [LevelMeasure(column) for column in columns]
+        sizes: dict = {}  # (arrangement, cell) -> the levels' size: the passes below try many sizes again
+
+        def size_at(arrangement, cell):
+            if (arrangement, cell) not in sizes:
+                sizes[(arrangement, cell)] = self._size_at(arrangement, cell, measures)
+            return sizes[(arrangement, cell)]
 
         def largest(arrangement, width, height, above, most=MAX_CELL_PX):
             """The largest cell up to `most` that fits, if it is above `above` (else None)."""
             def fits(cell):
-                w, h = self._size_at(arrangement, cell, measures)
+                w, h = size_at(arrangement, cell)
                 return w <= width and h <= height
 
             lo = max(MIN_CELL_PX, above + 1)
@@ -386,7 +392,7 @@ class LayerViews(QScrollArea):
         for arrangement in candidates:
             cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1, SCROLLED_CELL_PX)
             if cell is not None:
-                options.append((-cell, self._size_at(arrangement, cell, measures)[1], arrangement))
+                options.append((-cell, size_at(arrangement, cell)[1], arrangement))
         if options:
             cell, _, arrangement = min(options, key=lambda o: o[:2])
             return arrangement, -cell

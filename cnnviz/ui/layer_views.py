@@ -9,8 +9,11 @@ bigger cells (map_layout).
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QRectF, QSize, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -50,6 +53,7 @@ MIN_MAP_PX = 40  # even a 1×1 map is big enough to point at
 MIN_COLORBAR_PX = 64  # a map's own colour bar (range per map) needs this much height for its three labels
 MAPS_SPACING = 4  # between maps, and between a level's headers
 COLUMN_MARGINS = (6, 6, 6, 6)  # a level's border to its maps: every pixel of width goes to the cells
+SELECTED_FILL, SELECTED_BORDER = QColor("#e8f1fb"), QColor("#8fb4dc")  # the selected layer's level
 
 
 def map_cell_px(shape, cell_px: float) -> float:
@@ -154,34 +158,18 @@ class LevelColumn(QFrame):
         maps.addWidget(self.colorbar)
         outer.addLayout(maps)
         outer.addStretch(1)
-        self.set_selected(False)  # its border counts in the size the layout fit measures
+        self.setContentsMargins(1, 1, 1, 1)  # room for the selected level's border: every level measures alike
+        self.set_selected(False)
 
     def add_card(self, card: MapCard):
         self.cards.append(card)
         i = len(self.cards) - 1
         self.box.addWidget(card, i // self.across, i % self.across)
 
-    def size_at(self, cell_px: float, across: int, compact: bool, cards: list[QSize] | None = None) -> QSize:
+    def size_at(self, cell_px: float, across: int, compact: bool) -> QSize:
         """The column's size hint with its maps fitted to `cell_px`, `across` in a row, headers compact or not
-        (what its layout would answer, by arithmetic: the fit asks this for many sizes). `cards`: the cards'
-        sizes at `cell_px` when the caller has them."""
-        self.ensurePolished()  # style-sheet fonts decide the headers' widths
-        heads = [self.title.sizeHint(), self.subtitle.sizeHint()] + ([] if compact else [self.detail.sizeHint()])
-        cards = cards or [card.size_for(cell_px) for card in self.cards]
-        widths = [max(c.width() for c in cards[i::across]) for i in range(min(across, len(cards)))]
-        heights = [max(c.height() for c in cards[i:i + across]) for i in range(0, len(cards), across)]
-        maps_w = sum(widths) + MAPS_SPACING * (len(widths) - 1)
-        maps_h = sum(heights) + MAPS_SPACING * (len(heights) - 1)
-        if not self.colorbar.isHidden():
-            maps_w += MAPS_SPACING + COLORBAR_WIDTH
-        inner = max([maps_w] + [h.width() for h in heads])
-        if not compact:  # the wrapped description takes the height it needs at the column's width
-            heads[-1] = QSize(inner, self.detail.heightForWidth(inner))
-        frame = self.contentsMargins()
-        left, top, right, bottom = COLUMN_MARGINS
-        height = sum(h.height() for h in heads) + maps_h + MAPS_SPACING * len(heads)
-        return QSize(inner + left + right + frame.left() + frame.right(),
-                     height + top + bottom + frame.top() + frame.bottom())
+        (what its layout would answer, by arithmetic)."""
+        return QSize(*LevelMeasure(self).size_at(cell_px, across, compact))
 
     def arrange(self, across: int) -> None:
         """The maps in rows of `across` (channel order reads left to right, then down)."""
@@ -207,14 +195,96 @@ class LevelColumn(QFrame):
         super().mousePressEvent(ev)
 
     def set_selected(self, selected: bool):
-        if selected == self._selected:
-            return  # a style sheet re-polishes every map in the column: set it only when it changes
-        self._selected = selected
-        self.setStyleSheet(
-            "#levelColumn { background: #e8f1fb; border: 1px solid #8fb4dc; border-radius: 4px; }"
-            if selected
-            else "#levelColumn { border: 1px solid transparent; }"
-        )
+        """The selected layer's level is drawn on a tinted card with a border. Painted here, not by a style
+        sheet: a style sheet re-polishes every widget in the column, which was a sixth of an add-layer edit."""
+        if selected != self._selected:
+            self._selected = selected
+            self.update()
+
+    def paintEvent(self, ev):  # noqa: N802 (Qt name)
+        super().paintEvent(ev)
+        if self._selected:
+            painter = QPainter(self)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(SELECTED_BORDER)
+            painter.setBrush(SELECTED_FILL)
+            painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+
+
+class LevelMeasure:
+    """A level's size hint at any cell size, maps across and headers, by arithmetic: the fit asks for many, so
+    the Qt size hints it needs (headers, captions) are read once, cards that look alike are measured once, and
+    every answer is kept for the rest of the fit. Made again for each fit: texts and shapes change between."""
+
+    def __init__(self, column: LevelColumn):
+        column.ensurePolished()  # style-sheet fonts decide the headers' widths
+        self.column = column
+        self.heads = [column.title.sizeHint(), column.subtitle.sizeHint()]
+        self.detail = column.detail.sizeHint()
+        self.legend = 0 if column.colorbar.isHidden() else MAPS_SPACING + COLORBAR_WIDTH
+        frame = column.contentsMargins()
+        left, top, right, bottom = COLUMN_MARGINS
+        self.frame = (left + right + frame.left() + frame.right(), top + bottom + frame.top() + frame.bottom())
+        self.kinds, self._alike = [], {}  # each card's kind; a card standing for each kind
+        for card in column.cards:
+            caption = card.caption
+            kind = (card.heatmap.shape, caption.sizeHint().toTuple(), caption.wordWrap() and caption.text(),
+                    card.colorbar.isHidden()) if isinstance(card, MapCard) else id(card)
+            self.kinds.append(self._alike.setdefault(kind, card))
+        self._cards: dict = {}
+        self._sizes: dict = {}
+        self._detail_heights: list[tuple[int, int]] = []
+
+    def cards_at(self, cell_px: float) -> list[tuple[int, int]]:
+        """Every card's (width, height) at `cell_px`."""
+        if cell_px not in self._cards:
+            sizes = {id(card): card.size_for(cell_px).toTuple() for card in self._alike.values()}
+            self._cards[cell_px] = [sizes[id(card)] for card in self.kinds]
+        return self._cards[cell_px]
+
+    def size_at(self, cell_px: float, across: int, compact: bool) -> tuple[int, int]:
+        key = (cell_px, across, compact)
+        if key not in self._sizes:
+            self._sizes[key] = self._measure(cell_px, across, compact)
+        return self._sizes[key]
+
+    def _measure(self, cell_px, across, compact):
+        cards = self.cards_at(cell_px)
+        n = len(cards)
+        if len(self._alike) == 1:  # every map alike (a level's channels): columns and rows of one size
+            (w, h), cols, rows = cards[0], min(across, n), -(-n // across)
+            maps_w, maps_h = cols * w + MAPS_SPACING * (cols - 1), rows * h + MAPS_SPACING * (rows - 1)
+        else:
+            widths = [max(w for w, _ in cards[i::across]) for i in range(min(across, n))]
+            heights = [max(h for _, h in cards[i:i + across]) for i in range(0, n, across)]
+            maps_w = sum(widths) + MAPS_SPACING * (len(widths) - 1)
+            maps_h = sum(heights) + MAPS_SPACING * (len(heights) - 1)
+        maps_w += self.legend
+        heads = self.heads if compact else self.heads + [self.detail]
+        inner = max([maps_w] + [h.width() for h in heads])
+        heads_h = sum(h.height() for h in self.heads) + MAPS_SPACING * len(heads)
+        if not compact:  # the wrapped description takes the height it needs at the column's width
+            heads_h += self._detail_height(inner)
+        return inner + self.frame[0], heads_h + maps_h + self.frame[1]
+
+    def _detail_height(self, width: int) -> int:
+        """The description's height at `width`. A wider label never takes more lines, so a width between two
+        measured ones that gave the same height has that height too: the text is laid out again only where
+        the answer could differ."""
+        known = self._detail_heights  # (width, height), by width
+        if not known:
+            known.append((1 << 16, self.column.detail.heightForWidth(1 << 16)))
+        i = bisect.bisect_left(known, (width,))
+        if i < len(known) and known[i][0] == width:
+            return known[i][1]
+        if 0 < i < len(known) and known[i - 1][1] == known[i][1]:
+            return known[i][1]
+        return self._measure_detail(width, i)
+
+    def _measure_detail(self, width: int, i: int) -> int:
+        height = self.column.detail.heightForWidth(width)
+        self._detail_heights.insert(i, (width, height))
+        return height
 
 
 class LayerViews(QScrollArea):
@@ -240,9 +310,10 @@ class LayerViews(QScrollArea):
         self.setWidget(self._content)
         self.zoom_control = ZoomControl()
         self.zoom_control.zoomBy.connect(lambda factor: self.set_zoom(self.zoom * factor))
-        document.structureChanged.connect(self._on_structure)
-        document.layerChanged.connect(self._sync_columns)
-        document.outputsChanged.connect(self._on_outputs)
+        self._reshaped_from: int | None = None  # levels from here on may have new shapes: synced with the outputs
+        document.structureChanged.connect(lambda: self._levels_reshaped(0))
+        document.layerChanged.connect(self._levels_reshaped)
+        document.outputsChanged.connect(self._on_recomputed)
         document.probeChanged.connect(self._on_probe)
         document.selectionChanged.connect(self._on_selection)
         self._on_structure()
@@ -278,18 +349,24 @@ class LayerViews(QScrollArea):
         answered by arithmetic (`_size_at`) for `columns` in a viewport of `room`; only the winner is laid out.
         """
         scrollbar = self.verticalScrollBar().sizeHint().width()
-        memo: dict = {}
+        measures = [LevelMeasure(column) for column in columns]
+        sizes: dict = {}  # (arrangement, cell) -> the levels' size: the passes below try many sizes again
 
-        def largest(arrangement, width, height, above):
-            """The largest cell that fits, if it is above `above` (else None)."""
+        def size_at(arrangement, cell):
+            if (arrangement, cell) not in sizes:
+                sizes[(arrangement, cell)] = self._size_at(arrangement, cell, measures)
+            return sizes[(arrangement, cell)]
+
+        def largest(arrangement, width, height, above, most=MAX_CELL_PX):
+            """The largest cell up to `most` that fits, if it is above `above` (else None)."""
             def fits(cell):
-                hint = self._size_at(arrangement, cell, memo, columns)
-                return hint.width() <= width and hint.height() <= height
+                w, h = size_at(arrangement, cell)
+                return w <= width and h <= height
 
             lo = max(MIN_CELL_PX, above + 1)
             if not fits(lo):
                 return None
-            hi = MAX_CELL_PX  # fits at lo; find the largest that fits
+            hi = most  # fits at lo; find the largest that fits
             while lo < hi:
                 mid = (lo + hi + 1) // 2
                 lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
@@ -314,30 +391,20 @@ class LayerViews(QScrollArea):
         # levels further down).
         options = []
         for arrangement in candidates:
-            cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1)
+            cell = largest(arrangement, scrolled, 1 << 30, MIN_CELL_PX - 1, SCROLLED_CELL_PX)
             if cell is not None:
-                cell = min(cell, SCROLLED_CELL_PX)
-                options.append((-cell, self._size_at(arrangement, cell, memo, columns).height(), arrangement))
+                options.append((-cell, size_at(arrangement, cell)[1], arrangement))
         if options:
             cell, _, arrangement = min(options, key=lambda o: o[:2])
             return arrangement, -cell
         return candidates[-1], MIN_CELL_PX  # the narrowest: the least to scroll sideways
 
-    def _size_at(self, arrangement, cell_px: float, memo: dict | None = None, columns=None) -> QSize:
-        """The levels' size hint (of `columns`, all by default) in `arrangement` at `cell_px`, by arithmetic (no
-        layout pass). `memo` keeps the cards' and levels' sizes across the tries of one fit (arrangements share
-        most of them)."""
-        memo = {} if memo is None else memo
-        sizes = []
-        for column in self.columns if columns is None else columns:
-            across = arrangement.across(len(column.cards))
-            key = (column.level, cell_px, across, arrangement.compact)
-            if key not in memo:
-                cards = memo.get((column.level, cell_px))
-                if cards is None:
-                    cards = memo[(column.level, cell_px)] = [card.size_for(cell_px) for card in column.cards]
-                memo[key] = column.size_at(cell_px, across, arrangement.compact, cards)
-            sizes.append(memo[key])
+    def _size_at(self, arrangement, cell_px: float, measures: list | None = None) -> tuple[int, int]:
+        """The levels' size hint (width, height) in `arrangement` at `cell_px`, by arithmetic (no layout pass),
+        of the levels `measures` stand for (LevelMeasure; every level by default)."""
+        if measures is None:
+            measures = [LevelMeasure(column) for column in self.columns]
+        sizes = [m.size_at(cell_px, arrangement.across(len(m.kinds)), arrangement.compact) for m in measures]
         return self._content.size_at(sizes, arrangement.rows)
 
     def _lay_out(self, cell_px: float):
@@ -378,7 +445,7 @@ class LayerViews(QScrollArea):
         last = self.columns[-1]
         if len(self.columns) < 2 or not isinstance(last.cards[0], VectorCard):
             return None, 0
-        if self._size_at(arrangement, cell).height() <= room.height():
+        if self._size_at(arrangement, cell)[1] <= room.height():
             return None, 0  # everything is in view anyway
         caption = last.cards[0].caption
         wrapped = caption.wordWrap()
@@ -434,6 +501,18 @@ class LayerViews(QScrollArea):
 
     def _on_structure(self):
         self._sync_columns(0)
+
+    def _levels_reshaped(self, first: int):
+        """Levels from `first` on may have new shapes. The Document sends the new outputs next (outputsChanged
+        follows every structure and layer change): the columns follow then, with the values, set once."""
+        self._reshaped_from = first if self._reshaped_from is None else min(self._reshaped_from, first)
+
+    def _on_recomputed(self, level: int):
+        if self._reshaped_from is None:
+            self._on_outputs(level)
+            return
+        first, self._reshaped_from = min(self._reshaped_from, level), None
+        self._sync_columns(first)
 
     def _sync_columns(self, first: int):
         """Make the columns match the levels from level `first` on (layerChanged(i): levels i..), reusing every

@@ -8,7 +8,7 @@ front.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QToolBar
 
@@ -45,6 +45,17 @@ def scrolling(widget) -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     return area
+
+
+class SkipActionChanges(QObject):
+    """An event filter that keeps a widget from hearing that some of its actions changed."""
+
+    def __init__(self, actions, parent=None):
+        super().__init__(parent)
+        self.actions = actions
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt name)
+        return event.type() == QEvent.Type.ActionChanged and any(event.action() is a for a in self.actions)
 
 
 class MainWindow(QMainWindow):
@@ -222,6 +233,19 @@ class MainWindow(QMainWindow):
         tb.addAction(a.training)
         self.addToolBar(tb)
         self.toolbar = tb
+        self._steady_undo_buttons()
+
+    def _steady_undo_buttons(self):
+        """Undo and Redo change their text at every edit (the undo stack names the step), and a toolbar re-lays
+        itself out, and with it the whole window, for any change of one of its actions. Their buttons show the
+        same icon text whatever the step, so their size is fixed and the toolbar skips their changes (the
+        buttons still follow them: enabled state, tooltip)."""
+        steady = (self.action_set.undo, self.action_set.redo)
+        for action in steady:
+            button = self.toolbar.widgetForAction(action)
+            button.setFixedSize(button.sizeHint())
+        self._undo_filter = SkipActionChanges(steady, self.toolbar)
+        self.toolbar.installEventFilter(self._undo_filter)
 
     def _build_status_bar(self):
         self.error_label = QLabel()

@@ -133,18 +133,20 @@ class LevelFlow(QWidget):
         self._arrows: list[QLabel] = []  # made once, reused by every arrangement
         self._arrow_size: QSize | None = None
 
-    def size_at(self, sizes: list[QSize], rows: int) -> QSize:
-        """The size hint of the levels in `rows` rows when the level columns' hints are `sizes`."""
+    def size_at(self, sizes: list[tuple[int, int]], rows: int) -> tuple[int, int]:
+        """The size hint (width, height) of the levels in `rows` rows when the level columns' hints are `sizes`."""
         if self._arrow_size is None:  # every arrow is alike: measure a spare one
             self._arrows.append(_arrow("→", self))
-            self._arrow_size = self._arrows[-1].sizeHint()
-        arrow = self._arrow_size
+            self._arrow_size = self._arrows[-1].sizeHint().toTuple()
+        arrow_w, arrow_h = self._arrow_size
         width = height = 0
         for n, run in enumerate(split_levels(len(sizes), max(1, min(rows, len(sizes) or 1)))):
-            items = [sizes[i] for i in run] + [arrow] * sum(1 for i in run if i > 0)
-            width = max(width, sum(s.width() for s in items) + LEVEL_SPACING * (len(items) - 1))
-            height += max(s.height() for s in items) + (ROW_SPACING if n else 0)
-        return QSize(width + 2 * FLOW_MARGIN, height + 2 * FLOW_MARGIN)
+            arrows = sum(1 for i in run if i > 0)
+            items = len(run) + arrows
+            row_w = sum(sizes[i][0] for i in run) + arrows * arrow_w + LEVEL_SPACING * (items - 1)
+            width = max(width, row_w)
+            height += max([sizes[i][1] for i in run] + ([arrow_h] if arrows else [])) + (ROW_SPACING if n else 0)
+        return width + 2 * FLOW_MARGIN, height + 2 * FLOW_MARGIN
 
     def set_columns(self, columns: list, keep=()) -> None:
         """Take these LevelColumns (old ones not among them are deleted, unless in `keep`: the views show them
@@ -161,8 +163,7 @@ class LevelFlow(QWidget):
         self.columns = list(columns)
         for column in self.columns:
             column.ensurePolished()  # style-sheet fonts decide label widths: measure with them
-        self.rows = 0
-        self.arrange(1)
+        self.arrange(self.rows or 1, again=True)
 
     def remeasure(self) -> None:
         """Make every level measure its height again. A level's place in its row caches the height the level
@@ -175,10 +176,11 @@ class LevelFlow(QWidget):
                     row.removeWidget(column)
                     row.insertWidget(index, column, 0, Qt.AlignmentFlag.AlignTop)
 
-    def arrange(self, rows: int) -> None:
-        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next)."""
+    def arrange(self, rows: int, again: bool = False) -> None:
+        """Put the columns in `rows` rows (a level that ends a row is followed by an arrow starting the next);
+        `again`: the columns changed, place them even in as many rows as before."""
         rows = max(1, min(rows, len(self.columns) or 1))
-        if rows == self.rows:
+        if rows == self.rows and not again:
             return
         self.rows = rows
         for widget in self.columns + self._arrows:

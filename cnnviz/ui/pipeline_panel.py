@@ -40,11 +40,24 @@ ERROR_FILL = QColor("#ffd2d2")  # a refused field's background (a palette tint k
 
 
 def mark_refused(widget: QWidget, refused: bool):
-    """Tint a field (and the boxes inside a PairEdit) that holds a refused value; unmarked it inherits again."""
+    """Tint a field (and the boxes inside a PairEdit) that holds a refused value; unmarked it inherits again.
+    Only a change of the mark touches the palette: a new palette repaints the field and every box in it."""
+    if bool(widget.property("refused")) == refused:
+        return
+    widget.setProperty("refused", refused)
     palette = QPalette()  # an empty palette: the widget follows its parent's again
     if refused:
         palette.setColor(QPalette.ColorRole.Base, ERROR_FILL)
     widget.setPalette(palette)
+
+
+def set_quietly(box, value):
+    """Show `value` in a spin box without its signal; a box that already shows it is left alone (setValue
+    repaints the box even when nothing changes)."""
+    if box.value() != value:
+        box.blockSignals(True)
+        box.setValue(value)
+        box.blockSignals(False)
 
 
 class PairEdit(QWidget):
@@ -74,9 +87,7 @@ class PairEdit(QWidget):
 
     def set_value(self, pair):
         for box, v in zip(self.boxes, pair):
-            box.blockSignals(True)
-            box.setValue(int(v))
-            box.blockSignals(False)
+            set_quietly(box, int(v))
 
     def setToolTip(self, text):  # noqa: N802 (Qt name)
         super().setToolTip(text)
@@ -115,9 +126,7 @@ class SidesEdit(QWidget):
     def set_value(self, sides):
         (t, b), (l, r) = sides
         for box, v in zip(self.boxes, (t, b, l, r)):
-            box.blockSignals(True)
-            box.setValue(int(v))
-            box.blockSignals(False)
+            set_quietly(box, int(v))
 
     def setToolTip(self, text):  # noqa: N802 (Qt name)
         super().setToolTip(text)
@@ -483,15 +492,16 @@ class PipelinePanel(QWidget):
             elif isinstance(widget, (PairEdit, SidesEdit)):
                 widget.set_value(config[key])
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
-                widget.setValue(config[key])
+                set_quietly(widget, config[key])
             elif isinstance(widget, QComboBox):
                 widget.setCurrentIndex(widget.findData(config[key]))
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(config[key]))
             elif isinstance(widget, QLineEdit):
                 value = config.get(key)
-                text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
-                widget.setText("" if value is None else text)
+                text = "" if value is None else ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+                if widget.text() != text:
+                    widget.setText(text)
             widget.blockSignals(False)
 
     def _text_param(self, param, text: str):

@@ -102,6 +102,42 @@ def test_clicking_a_column_selects_its_layer(window, qtbot):
     assert window.filter_editor.slices == []
 
 
+def test_the_selected_layers_level_is_tinted_and_selecting_another_polishes_no_map(window, qtbot):
+    """The tint was a style sheet, and setting one re-polished every widget in the column."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    views = window.layer_views
+    QApplication.processEvents()
+
+    def tint(column):
+        image = column.grab().toImage()
+        return image.pixelColor(column.width() // 2, column.height() - 3).name()
+
+    assert window.document.selected_layer == 1
+    assert tint(views.columns[1]) == layer_views.SELECTED_FILL.name()
+    assert tint(views.columns[2]) != layer_views.SELECTED_FILL.name()
+    polished = []
+
+    class Polishes(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt name)
+            inside = isinstance(watched, QWidget) and views.isAncestorOf(watched)
+            if inside and event.type() in (QEvent.Type.Polish, QEvent.Type.StyleChange):
+                polished.append(type(watched).__name__)
+            return False
+
+    spy = Polishes()
+    QApplication.instance().installEventFilter(spy)
+    try:
+        window.document.select_layer(2)
+        QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert polished == []
+    assert tint(views.columns[2]) == layer_views.SELECTED_FILL.name()
+    assert tint(views.columns[1]) != layer_views.SELECTED_FILL.name()
+
+
 def cell_px(card):
     return card.heatmap.width() / card.heatmap.shape[1]
 

@@ -45,6 +45,40 @@ def test_menus_toolbar_and_standard_shortcuts(window):
     assert a.undo.isEnabled() and "Paint input" in a.undo.text()
 
 
+def test_an_edit_that_names_a_new_undo_step_asks_no_layout_of_the_toolbar(window):
+    """Qt re-lays out a toolbar, and with it the whole window, when one of its actions changes: Undo's text
+    changes at every edit. Its button still follows it."""
+    from PySide6.QtCore import QEvent, QObject
+
+    a, toolbar = window.action_set, window.toolbar
+    undo = toolbar.widgetForAction(a.undo)
+    QApplication.processEvents()
+    size = undo.size()
+    requests = []
+
+    class Requests(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.LayoutRequest and watched in (window, toolbar):
+                requests.append(type(watched).__name__)
+            return False
+
+    spy = Requests()
+    QApplication.instance().installEventFilter(spy)
+    try:
+        window.document.paint_cells([(0, 0, 0)], 5)
+        QApplication.processEvents()
+        window.document.set_layer_param(1, "strides", (1, 2))
+        QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert requests == []
+    assert undo.isEnabled() and undo.text() == "Undo" and undo.size() == size
+    assert "strides" in a.undo.text() and "strides" in undo.toolTip()
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert not undo.isEnabled() and toolbar.widgetForAction(a.redo).isEnabled()
+
+
 def test_settings_remember_layout_and_preferences(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path)
     window.set_range_mode("global")

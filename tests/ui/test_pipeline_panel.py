@@ -272,3 +272,39 @@ def test_a_refused_value_set_back_to_the_current_one_clears_the_message(window, 
     assert not any(tinted(b) for b in panel.fields[key].boxes)
     assert "still in use" not in panel.findChild(QLabel, "layerArithmetic").text()
     assert window.document.undo_stack.count() == 0  # nothing was changed, nothing to undo
+
+
+def test_a_stride_change_repaints_no_other_field_of_the_form_and_a_refusal_still_marks_and_clears(window, qtbot):
+    """Loading the values set every spin box and palette again, and each repainted itself with every box in it."""
+    from PySide6.QtCore import QEvent, QObject
+
+    panel = panel_of(window)
+    window.document.select_layer(1)
+    QApplication.processEvents()
+    strides = panel.fields["strides"]
+    others = [b for key, w in panel.fields.items() if key != "strides" for b in w.findChildren(QWidget)]
+    painted = []
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt name)
+            if event.type() == QEvent.Type.Paint and any(watched is o for o in others):
+                painted.append(watched.objectName() or type(watched).__name__)
+            return False
+
+    spy = Paints()
+    QApplication.instance().installEventFilter(spy)
+    try:
+        strides.boxes[1].setValue(2)
+        QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert window.document.layer(1).strides == (1, 2) and strides.value() == (1, 2)
+    assert painted == []
+    kernel = panel.fields["kernel_size"]
+    kernel.boxes[0].setValue(9)  # larger than the 6×6 input: refused, marked
+    assert kernel.palette().color(QPalette.ColorRole.Base) == ERROR_FILL
+    kernel.boxes[0].setValue(2)
+    assert kernel.palette().color(QPalette.ColorRole.Base) != ERROR_FILL
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert strides.value() == (1, 1) and kernel.value() == (3, 3)

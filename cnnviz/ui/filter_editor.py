@@ -9,6 +9,8 @@ reads. Slices are painted like the input grid; hovering a weight lights every in
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -83,9 +85,17 @@ def held_preset(layer, o: int) -> str | None:
     slices = np.take(layer.get_weights()[0], o, axis=5 - sliding_kernel(layer).in_axis)  # (kh, kw, channels)
     for name in FILTER_PRESETS:
         if name != "random" and np.array_equal(slices, np.broadcast_to(
-                filter_preset(name, layer.kernel_size)[:, :, None], slices.shape)):
+                _preset(name, tuple(layer.kernel_size))[:, :, None], slices.shape)):
             return name
     return None
+
+
+@lru_cache(maxsize=64)
+def _preset(name: str, size: tuple) -> np.ndarray:
+    """filter_preset made once a size: a training run asks after every snapshot (ten presets, 1 ms a time)."""
+    kernel = filter_preset(name, size)
+    kernel.setflags(write=False)
+    return kernel
 
 
 class SliceView(QWidget):

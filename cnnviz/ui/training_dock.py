@@ -111,9 +111,10 @@ class TrainingDock(QWidget):
         self.confusion_title.setWordWrap(True)
         self._layout()
         self._connect()
-        self._redraw = QTimer(self)  # the plot is redrawn at the snapshot rate, not once per step
+        self._redraw = QTimer(self)  # the plot and the progress are redrawn at the snapshot rate, not every step
         self._redraw.setInterval(100)
-        self._redraw.timeout.connect(self.plot.redraw)
+        self._redraw.timeout.connect(self._redraw_progress)
+        self._latest = None  # the last step's Progress, until the labels show it
         self._update_layers()
         self._update_buttons()
 
@@ -448,6 +449,18 @@ class TrainingDock(QWidget):
     def _on_progress(self, p):
         step = self.run.step_offset + p.step
         self.plot.add(step, p)
+        self._latest = step, p
+
+    def _redraw_progress(self):
+        self.plot.redraw()
+        self._show_status()
+
+    def _show_status(self):
+        """The labels of the last step (each text set re-lays the dock out: once a redraw, not once a step)."""
+        latest, self._latest = self._latest, None
+        if latest is None:
+            return
+        step, p = latest
         total = p.steps_per_epoch * self.epochs.value()
         self.status["epoch"].setText(f"{p.epoch} of {self.epochs.value()}")
         self.status["step"].setText(f"{step} (batch {p.batch} of {p.steps_per_epoch})")
@@ -463,6 +476,7 @@ class TrainingDock(QWidget):
         self.status["left"].setText("–" if not math.isfinite(left) else f"{left:.1f} s")
 
     def _on_state(self, state):
+        self._show_status()  # a pause or a single step shows where it stopped at once
         self._update_buttons()
 
     def _update_buttons(self):
@@ -481,7 +495,7 @@ class TrainingDock(QWidget):
     def _on_ended(self, reason, message):
         self._redraw.stop()
         self._optimizer_state = self.run.optimizer_state  # Trainer.optimizer_state() where the run ended
-        self.plot.redraw()
+        self._redraw_progress()
         if reason == "diverged":
             self.show_message(message, error=True)
         elif reason in ("interrupted", "error"):

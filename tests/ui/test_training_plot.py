@@ -89,3 +89,25 @@ def test_labelled_ticks_keep_their_room_on_a_short_plot(qtbot):
             major = axis.tickSpacing(0.0, top, size)[0][0]
             assert major * size / top >= axis.room
             assert major <= finest
+
+
+def test_a_long_run_keeps_every_point_and_its_drawn_line_keeps_each_columns_extremes(qtbot):
+    plot = TrainingPlot()
+    qtbot.addWidget(plot)
+    plot.resize(430, 220)
+    plot.show()
+    qtbot.waitExposed(plot)
+    steps = 3000  # past the series' first growths (256, 512, …) and far more steps than pixel columns
+    losses = [2.0 / s ** 0.5 + (1.5 if s == 1234 else 0.0) for s in range(1, steps + 1)]  # one spike
+    for s, loss in enumerate(losses, start=1):
+        plot.add(s, progress(s, loss, min(1.0, s / steps)))
+        if s % 500 == 0:
+            plot.redraw()  # redraws between growths: views handed out earlier must not see later points
+    plot.redraw()
+    assert plot.count("loss") == steps
+    series = plot.points["loss"]
+    assert series.xs.tolist() == list(range(1, steps + 1)) and series.ys.tolist() == losses
+    assert plot.nearest("loss", 1234, losses[1233])[1:] == (1234, losses[1233])
+    xs, ys = plot.curves["loss"].getData()  # what pyqtgraph draws: a few points per pixel column
+    assert len(xs) <= steps / 2
+    assert max(ys) == max(losses) and min(ys) == min(losses)  # the spike and the last low survive

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz.ui.colormaps import DIVERGING, format_value, input_levels, symmetric_levels
 from cnnviz.ui.heatmap import Heatmap
-from tests.ui.ui_support import make_window, stroke
+from tests.ui.ui_support import make_window, on_screen, stroke
 
 
 class CountingHeatmap(Heatmap):
@@ -73,14 +73,6 @@ def test_a_new_colour_range_repaints_the_whole_map(qtbot):
     assert hm.painted == [hm.rect()]
 
 
-def _on_screen(window, widget):
-    """The widget's pixels as the window's backing store holds them (what partial repaints left)."""
-    shot = window.screen().grabWindow(window.winId()).toImage()
-    top_left = widget.mapTo(window, widget.rect().topLeft())
-    ratio = shot.devicePixelRatio()
-    return shot.copy(QRect(top_left * ratio, widget.size() * ratio))
-
-
 def test_after_a_brush_stroke_every_map_on_screen_equals_a_fresh_drawing_of_its_values(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, size=(1366, 768))
     QApplication.processEvents()
@@ -94,7 +86,7 @@ def test_after_a_brush_stroke_every_map_on_screen_equals_a_fresh_drawing_of_its_
         np.testing.assert_array_equal(hm.image.image, values)
         _, cells = hm.overlay._cell_texts()
         assert [text for _, _, text, _ in cells] == [format_value(v) for v in values.ravel()]
-        assert _on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
+        assert on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
 
 
 def test_a_step_through_hidden_during_an_edit_shows_the_new_numbers_when_shown(qtbot, tmp_path):
@@ -156,7 +148,7 @@ def _assert_maps_equal_fresh_drawings(window):
             assert [text for _, _, text, _ in cells] == [format_value(v) for v in values.ravel()]
         if hm.visibleRegion().boundingRect() == hm.rect():  # wholly in view (not scrolled away)
             in_view += 1
-            assert _on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
+            assert on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
     assert in_view >= len(window.layer_views.cards()) // 2
 
 

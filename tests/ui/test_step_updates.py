@@ -9,10 +9,9 @@ and with what the window's backing store holds (what the last real repaint left 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
-from ui_support import make_window, stroke
+from ui_support import make_window, on_screen, stroke
 
 from cnnviz import core
 from cnnviz.ui.arithmetic import step_painter
@@ -26,14 +25,6 @@ from cnnviz.ui.grid_painter import fit_grids, number_px
 def settle():
     for _ in range(3):
         QApplication.processEvents()
-
-
-def _on_screen(window, widget, rect: QRect):
-    """`rect` of the widget as the window's backing store holds it."""
-    shot = window.screen().grabWindow(window.winId()).toImage()
-    top_left = widget.mapTo(window, rect.topLeft())
-    ratio = shot.devicePixelRatio()
-    return shot.copy(QRect(top_left * ratio, rect.size() * ratio))
 
 
 def assert_as_fresh(qtbot, window, view):
@@ -54,7 +45,7 @@ def assert_as_fresh(qtbot, window, view):
     assert picture == canvas.grab().toImage(), "the step-through differs from a fresh one"
     shown = view.canvas.visibleRegion().boundingRect()
     assert not shown.isEmpty()
-    assert _on_screen(window, view.canvas, shown) == picture.copy(shown), "the screen was not repainted"
+    assert on_screen(window, view.canvas, shown) == picture.copy(shown), "the screen was not repainted"
 
 
 def test_painting_changing_the_step_and_the_stride_leave_the_picture_a_fresh_step_through_draws(qtbot, tmp_path):

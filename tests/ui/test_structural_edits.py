@@ -5,7 +5,7 @@ shapes, titles and captions, and one map per channel with none left over."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QRect
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.core.layers import layer_from_config, layer_to_config
@@ -13,7 +13,7 @@ from cnnviz.core.pipeline import Pipeline
 from cnnviz.ui.document import Document
 from cnnviz.ui.layer_views import LayerViews, MapCard
 from cnnviz.ui.map_layout import LevelCard
-from ui_support import make_window
+from ui_support import make_window, on_screen
 
 
 def settle():
@@ -36,14 +36,6 @@ def copy_document(doc) -> Document:
     fresh = Document(pipeline, doc.input.copy())
     fresh.select_layer(doc.selected_layer)
     return fresh
-
-
-def on_screen(window, widget):
-    """The widget's pixels as the window's backing store holds them (what the partial repaints left)."""
-    shot = window.screen().grabWindow(window.winId()).toImage()
-    top_left = widget.mapTo(window, widget.rect().topLeft())
-    ratio = shot.devicePixelRatio()
-    return shot.copy(QRect(top_left * ratio, widget.size() * ratio))
 
 
 def assert_views_match_a_fresh_drawing(qtbot, window):

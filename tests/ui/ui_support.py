@@ -1,8 +1,9 @@
-"""Helpers for the app's widget tests: a window with private settings, and mouse strokes over map cells."""
+"""Helpers for the app's widget tests: a window with private settings, mouse strokes over map cells, and what
+the window's backing store holds."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.ui import settings
@@ -46,3 +47,13 @@ def lit(mask) -> set:
 def highlighted(heatmap) -> set:
     """The (row, col) cells a Heatmap has lit."""
     return set() if heatmap._highlight is None else lit(heatmap._highlight)
+
+
+def on_screen(window, widget, rect: QRect | None = None):
+    """`rect` of the widget (default: all of it) as the window's backing store holds it: what partial repaints
+    left on screen, to compare with a fresh drawing."""
+    rect = widget.rect() if rect is None else rect
+    shot = window.screen().grabWindow(window.winId()).toImage()
+    top_left = widget.mapTo(window, rect.topLeft())
+    ratio = shot.devicePixelRatio()
+    return shot.copy(QRect(top_left * ratio, rect.size() * ratio))

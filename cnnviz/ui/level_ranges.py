@@ -18,9 +18,6 @@ class LevelRanges:
     def __init__(self):
         self._seen: dict[int, tuple] = {}  # level -> (array, row minima (H,), row maxima (H,))
 
-    def clear(self):
-        self._seen.clear()
-
     def seen(self, level: int):
         """The array of `level` the ranges are of (None: none yet)."""
         return self._seen.get(level, (None,))[0]

@@ -307,9 +307,6 @@ class Conv2DTranspose(_Conv):
                       "multiplied by before it is added into the output.", init="glorot_uniform", in_axis=3), BIAS)
     KERAS_EXTRAS = {k: v for k, v in _CONV_EXTRAS.items() if k != "groups"}  # Keras refuses `groups` here
     IN_AXIS = 3
-
-    def rows_reached(self, input_shape, rows):
-        return None  # a scatter, not windows read: computed whole
     FILTER_AXIS = 2
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
@@ -382,6 +379,9 @@ class Conv2DTranspose(_Conv):
         if out > full:
             return text + f" (full {full}, {out - full} zero {sides[1]})"
         return text + f" (full ({n} − 1)·{s} + {ke} = {full}, crop {top} {sides[0]}, {full - out - top} {sides[1]})"
+
+    def rows_reached(self, input_shape, rows):
+        return None  # a scatter, not windows read: computed whole
 
     def _call(self, x, training):
         return ops.conv2d_transpose(x, self.kernel, self.bias, self.strides, self.padding,

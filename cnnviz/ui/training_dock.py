@@ -243,7 +243,7 @@ class TrainingDock(QWidget):
         # one another, under the progress it took the plot's height. The Backpropagation page states it too.
         self.link.setVisible(arrangement != "narrow")
         self.run_box.setMaximumWidth(420 if arrangement != "narrow" else 16777215)
-        self.run_box.setMinimumWidth(320 if arrangement == "wide" else 0)  # "Step 540 (batch 36 of 45)" whole
+        self.run_box.setMinimumWidth(320 if arrangement == "wide" else 0)  # "Step 540 (36/45)" whole
         if arrangement == "wide":
             grid.addWidget(self.settings_box, 0, 0)
             grid.addWidget(self.run_box, 0, 1, Qt.AlignmentFlag.AlignTop)
@@ -463,7 +463,9 @@ class TrainingDock(QWidget):
         step, p = latest
         total = p.steps_per_epoch * self.epochs.value()
         self.status["epoch"].setText(f"{p.epoch} of {self.epochs.value()}")
-        self.status["step"].setText(f"{step} (batch {p.batch} of {p.steps_per_epoch})")
+        # short enough to read whole beside the plot at 1366 px ("540 (batch 45 of 45)" was cut); the tooltip says it
+        self.status["step"].setText(f"{step} ({p.batch}/{p.steps_per_epoch})")
+        self.status["step"].setToolTip(f"Step {step} of the run: batch {p.batch} of this epoch's {p.steps_per_epoch}")
         val = "" if p.val_loss is None else f"   validation {p.val_loss:.4g}"
         self.status["loss"].setText(f"{p.loss:.4g}{val}")
         acc = p.metrics.get("accuracy")

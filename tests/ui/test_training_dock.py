@@ -81,7 +81,8 @@ def test_training_runs_off_the_gui_thread_reports_every_step_and_is_one_undo_ste
     assert not np.allclose(trained, before)  # the filters changed
     assert dock.plot.count("loss") == 90 and dock.plot.count("val_loss") == 2 and dock.plot.count("val_accuracy") == 2
     assert dock.status["epoch"].text() == "2 of 2"
-    assert dock.status["step"].text().startswith("90 ")
+    assert dock.status["step"].text() == "90 (45/45)"
+    assert dock.status["step"].toolTip() == "Step 90 of the run: batch 45 of this epoch's 45"
     assert doc.undo_stack.count() == undo_count + 1
     assert doc.undo_stack.undoText() == "Train 90 steps (digits)"
     # the validation confusion matrix: 360 samples, rows true classes

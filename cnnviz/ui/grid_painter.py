@@ -129,7 +129,14 @@ def layout_grid(
     colorbar: bool = False,
     max_cell: float | None = None,
 ) -> GridGeometry:
-    """Square cells, as large as fit in `rect` below the title and left of the colour bar, centred."""
+    """Square cells, as large as fit in `rect` below the title and left of the colour bar, centred (kept: a
+    step-through's paint asks for each grid's layout a dozen times while fitting and sizing its numbers)."""
+    return _layout_grid(rect.getRect(), tuple(shape), tuple(pad), title, colorbar, max_cell)
+
+
+@lru_cache(maxsize=1024)
+def _layout_grid(rect, shape, pad, title, colorbar, max_cell) -> GridGeometry:
+    rect = QRectF(*rect)
     rows, cols = shape
     top, bottom, left, right = pad
     title_h = _title_height(rect) if title else 0.0
@@ -222,7 +229,7 @@ def _cell_font(cell: float, texts: list[str]) -> QFont | None:
 def hatch_cell(painter: QPainter, r: QRectF) -> None:
     painter.fillRect(r, PAD_FILL)
     painter.save()
-    painter.setClipRect(r)
+    painter.setClipRect(r, Qt.ClipOperation.IntersectClip)  # within a patch's clip too (GridCache)
     painter.setPen(QPen(PAD_HATCH, max(1.0, r.width() * 0.04)))
     step = r.width() / 3
     for i in range(-3, 4):
@@ -440,6 +447,11 @@ class _Recent:
             self._used -= self._image_of(old).sizeInBytes()
         return value
 
+    def pop(self, key) -> None:
+        """Forget `key` (its value is the caller's now)."""
+        if key in self._values:
+            self._used -= self._image_of(self._values.pop(key)).sizeInBytes()
+
     def clear(self) -> None:
         self._values.clear()
         self._used = 0
@@ -449,48 +461,121 @@ class GridCache:
     """Pictures of grids painted on screen, kept between paints.
 
     A view repaints its whole scene when anything in it changes, but a brush stroke changes one or two of
-    its grids: the others are drawn from their picture instead of cell by cell. Keyed by everything that is
-    drawn (values, levels, decorations, rectangle), so a picture is never stale.
+    its grids, and one or a few cells of each: the others are drawn from their picture instead of cell by
+    cell, and a changed grid is its last picture with the changed cells drawn again (`_patch`). Keyed by
+    everything that is drawn (values, levels, decorations, rectangle), so a picture is never stale.
     """
 
     PADDING = 32  # px around the rectangle: colour bar labels may reach past it
+    LATEST = 64  # frames whose last picture is kept for patching (a view's few grids, an export's)
 
     def __init__(self):
         self._pictures = _Recent(8 * 2**20, lambda entry: entry[1])  # key -> (origin, QImage, GridGeometry)
         # A big grid's coloured cells on their own: a moved highlight redraws the picture, not the colours.
         self._cells = _Recent(2**20, lambda image: image)
+        # frame -> (grid, picture) last drawn in it: what a picture is made from besides the cells' contents
+        self._latest: dict = {}
         self.renders = 0  # grids drawn afresh (tests and benchmarks read it)
+        self.patches = 0  # grids drawn as an earlier picture with some cells drawn again
+        self.patching = True  # tests turn it off to check that a patched picture is a whole one
 
     def clear(self) -> None:
         self._pictures.clear()
         self._cells.clear()
+        self._latest.clear()
 
     def cells_image(self, key, make) -> QImage:
         return self._cells.get(key, make)
 
     def paint(self, painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
         ratio = painter.device().devicePixelRatioF()
-        key = (rect.getRect(), ratio) + tuple(_key_part(getattr(grid, name)) for name in _PICTURE_FIELDS)
+        outline = (rect.getRect(), ratio) + tuple(_key_part(getattr(grid, name)) for name in _FRAME_FIELDS)
+        key = outline + tuple(_key_part(getattr(grid, name)) for name in _CONTENT_FIELDS)
+        made = []
 
         def make():
-            # whole pixels, so the picture's cells land exactly where direct painting puts them
-            left, top = math.floor(rect.left()) - self.PADDING, math.floor(rect.top()) - self.PADDING
-            width = math.ceil(rect.right()) + self.PADDING - left
-            height = math.ceil(rect.bottom()) + self.PADDING - top
-            image = QImage(round(width * ratio), round(height * ratio), QImage.Format.Format_ARGB32_Premultiplied)
-            image.setDevicePixelRatio(ratio)
-            image.fill(Qt.GlobalColor.transparent)
-            picture = QPainter(image)
-            picture.translate(-left, -top)
-            geometry = _paint_grid(picture, rect, grid, marks=False)
-            picture.end()
-            self.renders += 1
-            return QPointF(left, top), image, geometry
+            # the frame adds what the fields decide only through the contents: the numbers' size
+            frame = outline + (np.shape(grid.values), number_px(rect, grid))
+            latest = self._latest.get(frame)
+            patched = self._patch(rect, grid, *latest) if latest is not None and self.patching else None
+            made.append(frame)
+            return patched or self._render(rect, grid, ratio)
 
-        origin, image, geometry = self._pictures.get(key, make)
+        entry = self._pictures.get(key, make)
+        if made:  # a new picture: the one to patch next in its frame
+            if len(self._latest) >= self.LATEST and made[0] not in self._latest:
+                self._latest.clear()  # frames of layouts long gone
+            self._latest[made[0]] = (_contents(grid), key, entry)
+        origin, image, geometry = entry
         painter.drawImage(origin, image)
         _paint_marks(painter, geometry, grid)  # a moved highlight (hover, step) needs no new picture
         return geometry
+
+    def _render(self, rect: QRectF, grid: Grid, ratio: float):
+        # whole pixels, so the picture's cells land exactly where direct painting puts them
+        left, top = math.floor(rect.left()) - self.PADDING, math.floor(rect.top()) - self.PADDING
+        width = math.ceil(rect.right()) + self.PADDING - left
+        height = math.ceil(rect.bottom()) + self.PADDING - top
+        image = QImage(round(width * ratio), round(height * ratio), QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(Qt.GlobalColor.transparent)
+        picture = QPainter(image)
+        picture.translate(-left, -top)
+        geometry = _paint_grid(picture, rect, grid, marks=False)
+        picture.end()
+        self.renders += 1
+        return QPointF(left, top), image, geometry
+
+    def _patch(self, rect: QRectF, grid: Grid, before: Grid, before_key, entry):
+        """The picture of `before` (same frame: rectangle, shape, colours, font, decorations) with the cells
+        whose number, text, blank or veil changed drawn again; None when most of them changed.
+
+        The painter is clipped to the changed cells' box (2 px wider: a grid line's half) and clears it, then
+        draws every cell that box touches (a cell more each side) and the lines, frame and colour bar whole:
+        inside the clip that is what a whole paint draws, outside it the picture is kept."""
+        origin, image, geometry = entry
+        changed = _changed_cells(before, grid)
+        if not changed.any():  # the same cells (values of another dtype): the same picture
+            self._pictures.pop(before_key)  # a picture has one key, so that a patch never changes another's
+            return entry
+        rows, cols = np.nonzero(changed)
+        r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        if geometry.cell < 4 or (r1 - r0) * (c1 - c0) * 2 > changed.size:  # small cells, or most of them
+            return None
+        self._pictures.pop(before_key)  # its picture becomes this one, drawn over in place (no copy)
+        picture = QPainter(image)
+        picture.translate(-origin.x(), -origin.y())
+        clip = geometry.cell_rect(r0, c0).united(geometry.cell_rect(r1 - 1, c1 - 1)).adjusted(-2, -2, 2, 2)
+        picture.setClipRect(clip)
+        picture.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        picture.fillRect(clip.adjusted(-1, -1, 1, 1), Qt.GlobalColor.transparent)  # the clip decides what clears
+        picture.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        _paint_grid(picture, rect, grid, marks=False, box=(int(r0) - 1, int(r1) + 1, int(c0) - 1, int(c1) + 1))
+        picture.end()
+        self.patches += 1
+        return origin, image, geometry
+
+
+def _contents(grid: Grid) -> Grid:
+    """`grid` with copies of what its cells show: the arrays it was given may be a level the Document updates in
+    place."""
+    copies = {name: None if getattr(grid, name) is None else np.array(getattr(grid, name)) for name in _CONTENT_FIELDS}
+    return replace(grid, **copies)
+
+
+def _changed_cells(before: Grid, after: Grid) -> np.ndarray:
+    """Boolean (rows, cols): the cells whose value (bit for bit), text, blank or veil differs."""
+    old, new = np.asarray(before.values, dtype=float), np.asarray(after.values, dtype=float)
+    changed = old.view(np.int64) != new.view(np.int64)
+    for name in ("texts", "blank", "dimmed"):
+        a, b = getattr(before, name), getattr(after, name)
+        if a is None and b is None:
+            continue
+        fill = "" if name == "texts" else False
+        a = np.full(old.shape, fill, object) if a is None else np.asarray(a, object if name == "texts" else bool)
+        b = np.full(new.shape, fill, object) if b is None else np.asarray(b, object if name == "texts" else bool)
+        changed |= a != b
+    return changed
 
 
 # one per thread: an animation export paints its frames in a worker while the window paints its own
@@ -500,8 +585,9 @@ _local = threading.local()
 def _active_cache() -> GridCache | None:
     return getattr(_local, "cache", None)
 
-_MARK_FIELDS = ("highlights", "highlight_color", "highlight_fill", "marked")
-_PICTURE_FIELDS = tuple(f.name for f in fields(Grid) if f.name not in _MARK_FIELDS)
+_MARK_FIELDS = ("highlights", "highlight_color", "highlight_fill", "marked")  # drawn over a picture
+_CONTENT_FIELDS = ("values", "texts", "blank", "dimmed")  # what a picture's cells show, patched cell by cell
+_FRAME_FIELDS = tuple(f.name for f in fields(Grid) if f.name not in _MARK_FIELDS + _CONTENT_FIELDS)
 
 
 @contextmanager
@@ -524,17 +610,23 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     return _paint_grid(painter, rect, grid)
 
 
-def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True) -> GridGeometry:
-    """The grid; its highlights and marked cell too unless `marks` is False (a cached picture gets them apart)."""
+def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True, box=None) -> GridGeometry:
+    """The grid; its highlights and marked cell too unless `marks` is False (a cached picture gets them apart).
+    `box` (rows r0..r1, cols c0..c1, half-open, padding cells counted negative or past the array) limits the
+    cells drawn to those in it; everything else (title, lines, frame, colour bar) is drawn whole, so a painter
+    clipped to the box's cells draws what a whole paint draws there (GridCache patches a picture so)."""
     values = np.asarray(grid.values, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"paint_grid needs a 2-D array, got shape {values.shape}")
     geo = layout_grid(rect, values.shape, grid.pad, grid.title, grid.colorbar, grid.max_cell)
     rows, cols = values.shape
     top, bottom, left, right = grid.pad
+    r0, r1, c0, c1 = (-top, rows + bottom, -left, cols + right) if box is None else box
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    if grid.title:
+    # a patch draws the title and the colour bar only when its cells reach them (they are kept as they were)
+    near = None if box is None else geo.cell_rect(r0, c0).united(geo.cell_rect(r1 - 1, c1 - 1))
+    if grid.title and (near is None or near.intersects(geo.title_rect.adjusted(-4, -4, 4, 4))):
         painter.setPen(QColor(20, 20, 20))
         font = fitted_font(grid.title, geo.title_rect, bold=True)
         if grid.title_px is not None and grid.title_px < font.pixelSize():
@@ -556,8 +648,8 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
     if any(grid.pad) and geo.cell < MIN_HATCH_CELL:  # padding cells too small to hatch one by one: a grey band
         painter.fillRect(geo.grid_rect, PAD_FILL)
     elif any(grid.pad):
-        for r in range(-top, rows + bottom):  # padding cells: hatched
-            for c in range(-left, cols + right):
+        for r in range(max(-top, r0), min(rows + bottom, r1)):  # padding cells: hatched
+            for c in range(max(-left, c0), min(cols + right, c1)):
                 if 0 <= r < rows and 0 <= c < cols:
                     continue
                 cr = geo.cell_rect(r, c)
@@ -569,9 +661,12 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
     as_image = rows * cols > IMAGE_ABOVE and grid.inserted is None
     if as_image:
         _paint_cells_as_image(painter, geo, _cells_image(values, grid))
-    if font is not None or not as_image:
-        rgba = colorize(values, grid.levels, grid.lut)
-        inserted = np.zeros(values.shape, bool) if grid.inserted is None else np.asarray(grid.inserted, bool)
+    (a0, a1), (b0, b1) = (max(r0, 0), min(r1, rows)), (max(c0, 0), min(c1, cols))  # the box's value cells
+    if (font is not None or not as_image) and a0 < a1 and b0 < b1:
+        part = values[a0:a1, b0:b1]
+        rgba = colorize(part, grid.levels, grid.lut)
+        inserted = np.zeros(part.shape, bool) if grid.inserted is None else np.asarray(grid.inserted, bool)[a0:a1,
+                                                                                                             b0:b1]
         rgba[inserted] = INSERTED_FILL.getRgb()
         # every cell's colour, pen and veil read out of numpy once: per-cell indexing was most of a grid's time
         colours = rgba.tolist()
@@ -579,21 +674,22 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
         pens = [[INSERTED_TEXT if ins else (_BLACK if bright else _WHITE) for ins, bright in zip(*row)]
                 for row in zip(inserted.tolist(), light)]  # as colormaps.text_color picks them
         veils = np.zeros(values.shape, bool) if grid.dimmed is None else np.asarray(grid.dimmed, bool)
-        veils = veils.tolist()
+        veils = veils[a0:a1, b0:b1].tolist()
         (x0, y0), cell = (geo.origin.x(), geo.origin.y()), geo.cell
-        xs = [x0 + (c + left) * cell for c in range(cols)]  # as GridGeometry.cell_rect places them
+        xs = [x0 + (c + left) * cell for c in range(b0, b1)]  # as GridGeometry.cell_rect places them
         if font is not None:
             painter.setFont(font)
-        for r in range(rows):
+        for i, r in enumerate(range(a0, a1)):
             y = y0 + (r + top) * cell
-            for c in range(cols):
-                cr = QRectF(xs[c], y, cell, cell)
+            for j, c in enumerate(range(b0, b1)):
+                cr = QRectF(xs[j], y, cell, cell)
                 if not as_image:
-                    painter.fillRect(cr, QColor(*colours[r][c]))
-                if font is not None:
-                    painter.setPen(pens[r][c])
-                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, str(texts[r, c]))
-                if veils[r][c] and not as_image:
+                    painter.fillRect(cr, QColor(*colours[i][j]))
+                text = "" if font is None else str(texts[r, c])
+                if text:  # a blank cell (not computed yet) writes nothing
+                    painter.setPen(pens[i][j])
+                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, text)
+                if veils[i][j] and not as_image:
                     painter.fillRect(cr, DIM)
 
     # Thin grid lines (unless cells are too small to show them), then a firmer frame around the real
@@ -613,9 +709,12 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True)
         painter.setPen(QPen(QColor(40, 40, 40), max(1.5, geo.cell * 0.05)))
         painter.drawRect(geo.array_rect)
 
-    if geo.colorbar_rect is not None:
-        font_px = colorbar_font_px(geo.colorbar_rect.width() / 0.22)
-        paint_colorbar(painter, geo.colorbar_rect, grid.levels, grid.lut, font_px)
+    bar = geo.colorbar_rect
+    if bar is not None:
+        font_px = colorbar_font_px(bar.width() / 0.22)
+        labels = QRectF(bar.left(), bar.top() - font_px, bar.width() * 1.45 + 200, bar.height() + 2 * font_px)
+        if near is None or near.intersects(labels.adjusted(-4, -4, 4, 4)):
+            paint_colorbar(painter, bar, grid.levels, grid.lut, font_px)
     if marks:
         _paint_marks(painter, geo, grid)
     painter.restore()
@@ -635,7 +734,7 @@ def _line_pen(painter: QPainter, color: QColor, width: float) -> QPen:
 
 def _paint_marks(painter: QPainter, geo: GridGeometry, grid: Grid) -> None:
     """The highlighted cells' outlines (and fill) and the marked cell, over the cells."""
-    if geo.cell <= 0:
+    if geo.cell <= 0 or not grid.highlights and grid.marked is None:
         return
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)

@@ -255,3 +255,117 @@ def test_numbers_of_one_pattern_are_equally_wide_so_the_pattern_can_stand_for_th
                 metrics.horizontalAdvance(text))
         assert set(widths) | {"0"} == patterns
         assert all(len(w) == 1 for w in widths.values()), px
+
+
+def _cached_picture(cache: GridCache, rect: QRectF, grid: Grid, size=(420, 330), ratio: float = 1.0) -> QImage:
+    image = QImage(round(size[0] * ratio), round(size[1] * ratio), QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(ratio)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    with cached(cache):
+        paint_grid(painter, rect, grid)
+    painter.end()
+    return image
+
+
+PATCHED_GRIDS = [  # padding and its zeros, veils, blanks, texts, inserted zeros, a colour bar, fractional corners
+    (QRectF(10.3, 7.6, 380, 300), lambda v: Grid(v, (-2.0, 2.0), title="input + padding", pad=(1, 2, 2, 1))),
+    (QRectF(4, 4, 400, 310.5), lambda v: Grid(v, (-2.0, 2.0), GREYS, title="veiled", dimmed=v > 1.2,
+                                               blank=v < -1.5, colorbar=True)),
+    (QRectF(0.5, 20, 300, 250), lambda v: Grid(v, (-2.0, 2.0), pad=(1, 1, 1, 1), pad_text="",
+                                                inserted=np.indices(v.shape).sum(0) % 3 == 0)),
+    (QRectF(8, 8, 390, 300), lambda v: Grid(v, (-2.0, 2.0), texts=np.vectorize(lambda x: f"{x:.1f}")(v),
+                                             highlights=[(1, 1), (2, 2)], marked=(0, 0))),
+]
+
+
+@pytest.mark.parametrize("case", range(len(PATCHED_GRIDS)))
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_a_grid_drawn_again_for_a_few_changed_cells_equals_a_whole_drawing_pixel_for_pixel(case, ratio):
+    """GridCache keeps a grid's last picture and draws only the cells an edit changed (with their neighbours)
+    into it: every picture after random edits of one cell, a row of cells or a block equals one drawn whole."""
+    rect, make = PATCHED_GRIDS[case]
+    rng = np.random.default_rng(case)
+    values = np.round(rng.uniform(-2, 2, (7, 8)), 2)
+    cache = GridCache()
+    _cached_picture(cache, rect, make(values), ratio=ratio)
+    for edit in range(12):
+        r, c = int(rng.integers(7)), int(rng.integers(8))
+        if edit % 3 == 0:
+            values[r, c] = np.round(rng.uniform(-2, 2), 2)  # one cell
+        elif edit % 3 == 1:
+            values[r, : c + 1] = np.round(rng.uniform(-2, 2), 2)  # part of a row (an edge of the grid, too)
+        else:
+            values[r : r + 2, c : c + 2] = -values[r : r + 2, c : c + 2]  # a block
+        patched = _cached_picture(cache, rect, make(values.copy()), ratio=ratio)
+        whole = GridCache()
+        whole.patching = False
+        assert patched == _cached_picture(whole, rect, make(values.copy()), ratio=ratio), (case, edit)
+    assert cache.patches >= 8  # the edits were patched, not drawn whole
+
+
+def test_a_grid_whose_colours_font_or_size_changed_is_drawn_whole():
+    values = np.round(np.random.default_rng(3).uniform(-2, 2, (6, 6)), 2)
+    rect = QRectF(0, 0, 300, 300)
+    cache = GridCache()
+    _cached_picture(cache, rect, Grid(values, (-2.0, 2.0)))
+    values[0, 0] = 1.0
+    for grid, r in [(Grid(values, (-3.0, 3.0)), rect),  # another colour range: every cell's colour
+                    (Grid(values, (-3.0, 3.0), value_px=9), rect),  # smaller numbers
+                    (Grid(values, (-3.0, 3.0), value_px=9), QRectF(0, 0, 250, 300))]:  # another size
+        renders = cache.renders
+        picture = _cached_picture(cache, r, grid)
+        assert cache.renders == renders + 1
+        whole = GridCache()
+        assert picture == _cached_picture(whole, r, grid)
+    narrow = QRectF(0, 0, 250, 300)
+    _cached_picture(cache, narrow, Grid(values, (-3.0, 3.0)))
+    values[0, 0] = -12.25  # a wider number in one cell: every number gets smaller
+    renders = cache.renders
+    picture = _cached_picture(cache, narrow, Grid(values, (-3.0, 3.0)))
+    assert cache.renders == renders + 1
+    assert picture == _cached_picture(GridCache(), narrow, Grid(values, (-3.0, 3.0)))
+
+
+def test_a_grid_whose_veil_blanks_or_texts_alone_changed_is_patched_as_drawn_whole():
+    """The output of a step: cells not computed yet are veiled and blank, and keep their value 0."""
+    values = np.zeros((6, 7))
+    values[:2] = np.round(np.random.default_rng(4).uniform(-2, 2, (2, 7)), 2)
+    texts = np.vectorize(lambda x: f"{x:.2f}")(values)
+    rect = QRectF(3.5, 2, 380, 300)
+    cache = GridCache()
+    for masks in (("blank", "dimmed"), ("blank",), ("dimmed",)):
+        for done in (14, 15, 16, 22):  # the cells up to `done` computed
+            later = np.arange(42).reshape(6, 7) > done
+            grid = Grid(values, (-2.0, 2.0), **dict.fromkeys(masks, later))
+            assert _cached_picture(cache, rect, grid) == _cached_picture(GridCache(), rect, grid), (masks, done)
+    for edit in range(3):
+        texts[edit, edit] = "?"
+        picture = _cached_picture(cache, rect, Grid(values, (-2.0, 2.0), texts=texts.copy()))
+        assert picture == _cached_picture(GridCache(), rect, Grid(values, (-2.0, 2.0), texts=texts.copy()))
+    assert cache.patches >= 10
+
+
+def test_a_patched_picture_follows_the_values_it_was_given_not_an_array_changed_in_place_afterwards():
+    values = np.zeros((5, 5))
+    rect = QRectF(0, 0, 300, 300)
+    cache = GridCache()
+    _cached_picture(cache, rect, Grid(values, (-1.0, 1.0)))
+    values[2, 2] = 0.5  # the same array, changed in place (a level the Document updates by rows)
+    picture = _cached_picture(cache, rect, Grid(values, (-1.0, 1.0)))
+    assert picture == _cached_picture(GridCache(), rect, Grid(values.copy(), (-1.0, 1.0)))
+
+
+def test_pictures_patched_in_place_leave_every_kept_picture_as_its_values_draw_it():
+    """A patch draws over the picture it starts from, which then leaves the cache: going back to earlier values
+    (an undo), or values equal in another dtype, still gives their own picture."""
+    values = np.round(np.random.default_rng(5).uniform(-2, 2, (6, 6)) * 4) / 4  # as exact in float32
+    rect = QRectF(0, 0, 300, 300)
+    edited = values.copy()
+    edited[3, 3] = 1.75
+    cache = GridCache()
+    sequence = [values, values.astype(np.float32), edited, values, edited, edited.astype(np.float32), values]
+    for shown in sequence:
+        picture = _cached_picture(cache, rect, Grid(shown, (-2.0, 2.0), pad=(1, 1, 1, 1)))
+        assert picture == _cached_picture(GridCache(), rect, Grid(shown, (-2.0, 2.0), pad=(1, 1, 1, 1)))
+    assert cache.renders == 1 and cache.patches >= 3

@@ -176,3 +176,83 @@ def test_the_readable_sizes_from_kept_cells_and_number_patterns_are_those_of_the
                 rect = scene_rect(width, height)
                 for k in (0, len(model.steps) // 2, len(model.steps) - 1):
                     assert window_number_px(rect, model, k) == _number_px_laid_out(rect, model, k), (layer, rect, k)
+
+
+def _patches(view) -> int:
+    return view.canvas.grid_cache.patches
+
+
+def test_grids_drawn_again_cell_by_cell_after_edits_of_values_highlights_colours_and_size_equal_a_fresh_drawing(
+        qtbot, tmp_path):
+    """The canvas keeps each grid's last picture and draws into it only the cells an edit changed (GridCache):
+    after every kind of edit its picture is a fresh step-through's, and the screen shows it."""
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    window.show_panel("arithmetic_stepper")
+    settle()
+    doc, view = window.document, window.arithmetic_views["stepper"]
+    view.set_step(7)  # a window inside the input: the input, products and output grids all show painted cells
+    assert_as_fresh(qtbot, window, view)
+
+    patches = _patches(view)
+    window.input_grid.brush.setValue(0)  # numbers as wide as before: the grids keep their font
+    stroke(qtbot, window.input_grid.heatmap, [(2, 3)])  # one input cell under the window (rows 1–3, cols 3–5)
+    assert_as_fresh(qtbot, window, view)
+    assert _patches(view) > patches  # the input grid was patched, not drawn whole
+
+    stroke(qtbot, window.input_grid.heatmap, [(4, 1)])  # outside this window: only the input grid changes
+    assert_as_fresh(qtbot, window, view)
+
+    view.set_step(8)  # the window moves: highlights and the output's next cell
+    assert_as_fresh(qtbot, window, view)
+
+    window.input_grid.brush.setValue(3)  # wider than the input's 0..1: every input cell gets another grey
+    stroke(qtbot, window.input_grid.heatmap, [(0, 5)])
+    assert_as_fresh(qtbot, window, view)
+    window.input_grid.brush.setValue(-12.25)  # one much wider number: every input number gets smaller
+    stroke(qtbot, window.input_grid.heatmap, [(3, 3)])
+    assert_as_fresh(qtbot, window, view)
+    window.input_grid.brush.setValue(1)
+    stroke(qtbot, window.input_grid.heatmap, [(3, 3)])  # and back
+    assert_as_fresh(qtbot, window, view)
+
+    patches = _patches(view)
+    kernel = doc.pipeline.layers[0].kernel[:, :, 0, 0]
+    window.filter_editor.brush.setValue(0)  # one weight: the filter, the products and the output change
+    stroke(qtbot, window.filter_editor.slices[0].heatmap, [tuple(int(i) for i in np.argwhere(kernel != 0)[0])])
+    assert kernel.tolist() != doc.pipeline.layers[0].kernel[:, :, 0, 0].tolist()
+    assert_as_fresh(qtbot, window, view)
+    assert _patches(view) > patches
+
+    doc.undo_stack.undo()  # back to values drawn before
+    doc.undo_stack.undo()
+    assert_as_fresh(qtbot, window, view)
+
+    window.resize(1920, 1080)  # other cells and fonts: every grid drawn anew at its new size
+    assert_as_fresh(qtbot, window, view)
+    stroke(qtbot, window.input_grid.heatmap, [(3, 1)])
+    assert_as_fresh(qtbot, window, view)
+    window.resize(1366, 768)
+    stroke(qtbot, window.input_grid.heatmap, [(4, 1)])
+    assert_as_fresh(qtbot, window, view)
+
+
+def test_a_128_pixel_three_channel_step_through_patched_by_input_and_weight_paints_equals_a_fresh_one(qtbot, tmp_path):
+    """Three channels side by side or stacked, crops of a big input that move with the window."""
+    rng = np.random.default_rng(2)
+    window = make_window(qtbot, tmp_path, size=(1920, 1080))
+    window.show_panel("arithmetic_stepper")
+    doc = window.document
+    doc.set_pipeline(core.Pipeline((40, 40, 3), [core.Conv2D(4, 3, padding="same"), core.ReLU()]),
+                     rng.random((40, 40, 3), dtype=np.float32))
+    doc.select_layer(1)
+    settle()
+    view = window.arithmetic_views["stepper"]
+    view.set_step(45)
+    assert_as_fresh(qtbot, window, view)
+    for k in range(6):
+        cell = (int(rng.integers(0, 4)), int(rng.integers(3, 8)), int(rng.integers(3)))
+        doc.paint_cells([cell], float(rng.choice([0.2, 0.9])))
+        assert_as_fresh(qtbot, window, view)
+        doc.paint_weight(1, (k % 3, (k + 1) % 3, k % 3, 0), float(rng.choice([-0.4, 0.3])))
+        assert_as_fresh(qtbot, window, view)
+    assert _patches(view) > 0

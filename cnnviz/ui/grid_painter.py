@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QRegion
 
 from cnnviz.ui.colormaps import DIVERGING, color_index, colorize, format_value
 
@@ -527,30 +527,43 @@ class GridCache:
         return QPointF(left, top), image, geometry
 
     def _patch(self, rect: QRectF, grid: Grid, before: Grid, before_key, entry):
-        """The picture of `before` (same frame: rectangle, shape, colours, font, decorations) with the cells
-        whose number, text, blank or veil changed drawn again; None when most of them changed.
+        """The picture of `before` (same frame: rectangle, shape, font, decorations) with the cells whose colour,
+        number, text, blank or veil changed drawn again (and the colour bar when the range did); None when
+        most cells changed.
 
         The painter is clipped to the changed cells' box (2 px wider: a grid line's half) and clears it, then
-        draws every cell that box touches (a cell more each side) and the lines, frame and colour bar whole:
-        inside the clip that is what a whole paint draws, outside it the picture is kept."""
+        draws every cell that box touches (a cell more each side) and the lines, frame and (where the clip
+        reaches them) title and colour bar: inside the clip that is what a whole paint draws, outside it the
+        picture is kept."""
         origin, image, geometry = entry
         changed = _changed_cells(before, grid)
-        if not changed.any():  # the same cells (values of another dtype): the same picture
+        recoloured = before.levels != grid.levels or _key_part(before.lut) != _key_part(grid.lut)
+        if not changed.any() and not recoloured:  # the same cells (values of another dtype): the same picture
             self._pictures.pop(before_key)  # a picture has one key, so that a patch never changes another's
             return entry
-        rows, cols = np.nonzero(changed)
-        r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-        if geometry.cell < 4 or (r1 - r0) * (c1 - c0) * 2 > changed.size:  # small cells, or most of them
+        if geometry.cell < 4:
             return None
+        clip = QRegion()
+        box = (0, 0, 0, 0)
+        if changed.any():
+            rows, cols = np.nonzero(changed)
+            r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+            if (r1 - r0) * (c1 - c0) * 2 > changed.size:  # most of them
+                return None
+            cells = geometry.cell_rect(r0, c0).united(geometry.cell_rect(r1 - 1, c1 - 1))
+            clip = QRegion(cells.adjusted(-2, -2, 2, 2).toAlignedRect())
+            box = (r0 - 1, r1 + 1, c0 - 1, c1 + 1)
+        if recoloured and geometry.colorbar_rect is not None:
+            clip = clip.united(QRegion(_colorbar_area(geometry).toAlignedRect()))
         self._pictures.pop(before_key)  # its picture becomes this one, drawn over in place (no copy)
         picture = QPainter(image)
         picture.translate(-origin.x(), -origin.y())
-        clip = geometry.cell_rect(r0, c0).united(geometry.cell_rect(r1 - 1, c1 - 1)).adjusted(-2, -2, 2, 2)
-        picture.setClipRect(clip)
+        picture.setClipRegion(clip)
+        reach = QRectF(clip.boundingRect())
         picture.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        picture.fillRect(clip.adjusted(-1, -1, 1, 1), Qt.GlobalColor.transparent)  # the clip decides what clears
+        picture.fillRect(reach.adjusted(-1, -1, 1, 1), Qt.GlobalColor.transparent)  # the clip decides what clears
         picture.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        _paint_grid(picture, rect, grid, marks=False, box=(int(r0) - 1, int(r1) + 1, int(c0) - 1, int(c1) + 1))
+        _paint_grid(picture, rect, grid, marks=False, box=box, reach=reach)
         picture.end()
         self.patches += 1
         return origin, image, geometry
@@ -559,14 +572,16 @@ class GridCache:
 def _contents(grid: Grid) -> Grid:
     """`grid` with copies of what its cells show: the arrays it was given may be a level the Document updates in
     place."""
-    copies = {name: None if getattr(grid, name) is None else np.array(getattr(grid, name)) for name in _CONTENT_FIELDS}
+    copies = {name: None if getattr(grid, name) is None else np.array(getattr(grid, name)) for name in _CELL_ARRAYS}
     return replace(grid, **copies)
 
 
 def _changed_cells(before: Grid, after: Grid) -> np.ndarray:
-    """Boolean (rows, cols): the cells whose value (bit for bit), text, blank or veil differs."""
+    """Boolean (rows, cols): the cells whose value (bit for bit), colour, text, blank or veil differs."""
     old, new = np.asarray(before.values, dtype=float), np.asarray(after.values, dtype=float)
     changed = old.view(np.int64) != new.view(np.int64)
+    if before.levels != after.levels or _key_part(before.lut) != _key_part(after.lut):  # another range: by colour
+        changed |= (colorize(old, before.levels, before.lut) != colorize(new, after.levels, after.lut)).any(axis=2)
     for name in ("texts", "blank", "dimmed"):
         a, b = getattr(before, name), getattr(after, name)
         if a is None and b is None:
@@ -578,6 +593,13 @@ def _changed_cells(before: Grid, after: Grid) -> np.ndarray:
     return changed
 
 
+def _colorbar_area(geo: GridGeometry) -> QRectF:
+    """Where a grid's colour bar, its ticks and its labels are drawn (not reaching the cells left of it)."""
+    bar = geo.colorbar_rect
+    font_px = colorbar_font_px(bar.width() / 0.22)
+    return QRectF(bar.left() - 1, bar.top() - font_px - 2, bar.width() * 1.45 + 203, bar.height() + 2 * font_px + 4)
+
+
 # one per thread: an animation export paints its frames in a worker while the window paints its own
 _local = threading.local()
 
@@ -586,7 +608,8 @@ def _active_cache() -> GridCache | None:
     return getattr(_local, "cache", None)
 
 _MARK_FIELDS = ("highlights", "highlight_color", "highlight_fill", "marked")  # drawn over a picture
-_CONTENT_FIELDS = ("values", "texts", "blank", "dimmed")  # what a picture's cells show, patched cell by cell
+_CELL_ARRAYS = ("values", "texts", "blank", "dimmed")
+_CONTENT_FIELDS = (*_CELL_ARRAYS, "levels", "lut")  # what a picture's cells show: patched cell by cell
 _FRAME_FIELDS = tuple(f.name for f in fields(Grid) if f.name not in _MARK_FIELDS + _CONTENT_FIELDS)
 
 
@@ -610,11 +633,13 @@ def paint_grid(painter: QPainter, rect: QRectF, grid: Grid) -> GridGeometry:
     return _paint_grid(painter, rect, grid)
 
 
-def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True, box=None) -> GridGeometry:
+def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True, box=None,
+                reach: QRectF | None = None) -> GridGeometry:
     """The grid; its highlights and marked cell too unless `marks` is False (a cached picture gets them apart).
     `box` (rows r0..r1, cols c0..c1, half-open, padding cells counted negative or past the array) limits the
     cells drawn to those in it; everything else (title, lines, frame, colour bar) is drawn whole, so a painter
-    clipped to the box's cells draws what a whole paint draws there (GridCache patches a picture so)."""
+    clipped to the box's cells draws what a whole paint draws there (GridCache patches a picture so). The title
+    and the colour bar are drawn only where they meet `reach` (the clip's bounds; None: everywhere)."""
     values = np.asarray(grid.values, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"paint_grid needs a 2-D array, got shape {values.shape}")
@@ -624,9 +649,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True,
     r0, r1, c0, c1 = (-top, rows + bottom, -left, cols + right) if box is None else box
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    # a patch draws the title and the colour bar only when its cells reach them (they are kept as they were)
-    near = None if box is None else geo.cell_rect(r0, c0).united(geo.cell_rect(r1 - 1, c1 - 1))
-    if grid.title and (near is None or near.intersects(geo.title_rect.adjusted(-4, -4, 4, 4))):
+    if grid.title and (reach is None or reach.intersects(geo.title_rect.adjusted(-4, -4, 4, 4))):
         painter.setPen(QColor(20, 20, 20))
         font = fitted_font(grid.title, geo.title_rect, bold=True)
         if grid.title_px is not None and grid.title_px < font.pixelSize():
@@ -709,12 +732,9 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True,
         painter.setPen(QPen(QColor(40, 40, 40), max(1.5, geo.cell * 0.05)))
         painter.drawRect(geo.array_rect)
 
-    bar = geo.colorbar_rect
-    if bar is not None:
-        font_px = colorbar_font_px(bar.width() / 0.22)
-        labels = QRectF(bar.left(), bar.top() - font_px, bar.width() * 1.45 + 200, bar.height() + 2 * font_px)
-        if near is None or near.intersects(labels.adjusted(-4, -4, 4, 4)):
-            paint_colorbar(painter, bar, grid.levels, grid.lut, font_px)
+    if geo.colorbar_rect is not None and (reach is None or reach.intersects(_colorbar_area(geo))):
+        font_px = colorbar_font_px(geo.colorbar_rect.width() / 0.22)
+        paint_colorbar(painter, geo.colorbar_rect, grid.levels, grid.lut, font_px)
     if marks:
         _paint_marks(painter, geo, grid)
     painter.restore()

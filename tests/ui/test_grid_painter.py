@@ -369,3 +369,20 @@ def test_pictures_patched_in_place_leave_every_kept_picture_as_its_values_draw_i
         picture = _cached_picture(cache, rect, Grid(shown, (-2.0, 2.0), pad=(1, 1, 1, 1)))
         assert picture == _cached_picture(GridCache(), rect, Grid(shown, (-2.0, 2.0), pad=(1, 1, 1, 1)))
     assert cache.renders == 1 and cache.patches >= 3
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_a_new_colour_range_patches_the_cells_whose_colour_changed_and_the_colour_bar(ratio):
+    """A step's output: its cells not computed yet are 0, the middle of a symmetric range whatever the range,
+    so a weight edit that widens the range recolours the computed cells and relabels the bar, nothing else."""
+    values = np.zeros((12, 12))
+    values[0, :5] = [0.5, -1.25, 2.0, 0.75, -0.5]
+    later = np.arange(144).reshape(12, 12) > 4
+    rect = QRectF(6.5, 4, 400, 300)
+    cache = GridCache()
+    for hi, lut in ((2.0, DIVERGING), (2.5, DIVERGING), (3.75, DIVERGING), (3.75, GREYS), (3.75, DIVERGING)):
+        grid = Grid(values.copy(), (-hi, hi), lut, title="Output, filter 1", blank=later, dimmed=later, colorbar=True,
+                    marked=(0, 4))
+        picture = _cached_picture(cache, rect, grid, ratio=ratio)
+        assert picture == _cached_picture(GridCache(), rect, grid, ratio=ratio), (hi, lut is GREYS)
+    assert cache.renders == 2 and cache.patches == 2  # the greys recolour every cell: drawn whole; then kept

@@ -473,7 +473,8 @@ class GridCache:
         self._pictures = _Recent(8 * 2**20, lambda entry: entry[1])  # key -> (origin, QImage, GridGeometry)
         # A big grid's coloured cells on their own: a moved highlight redraws the picture, not the colours.
         self._cells = _Recent(2**20, lambda image: image)
-        # frame -> (grid, picture) last drawn in it: what a picture is made from besides the cells' contents
+        # frame -> (a copy of the grid, its key, its picture) last drawn in it; a frame is what a picture is
+        # made of besides what its cells show (values, texts, blanks, veils, colours)
         self._latest: dict = {}
         self.renders = 0  # grids drawn afresh (tests and benchmarks read it)
         self.patches = 0  # grids drawn as an earlier picture with some cells drawn again

@@ -12,9 +12,10 @@ from __future__ import annotations
 import bisect
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -422,6 +423,12 @@ class LayerViews(QScrollArea):
         _invalidate(self._content.layout())
         self._content.remeasure()
         self._place_pinned()
+        # Lay the levels out top-down, now: the scroll area gives the content its new size, the content places
+        # the levels, each level its maps. Left to the event loop, each level's request came first and laid its
+        # maps out in the level's old size, and again once the content had grown: every map was resized twice.
+        self._content.updateGeometry()  # asks the scroll area (through its viewport) to size the content again
+        QApplication.sendPostedEvents(self.viewport(), QEvent.Type.LayoutRequest)
+        QApplication.sendPostedEvents(self._content, QEvent.Type.LayoutRequest)
 
     def _apply_sizes(self):
         if not self.columns:

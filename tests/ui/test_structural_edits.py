@@ -164,3 +164,50 @@ def test_a_stride_change_gives_each_map_its_values_once_and_leaves_the_input_alo
     maps = [card.heatmap for card in window.layer_views.cards()]
     assert sorted(maps.index(m) for m in given if m in maps) == list(range(1, len(maps)))
     assert_views_match_a_fresh_drawing(qtbot, window)
+
+
+class ResizeCounter:
+    """Counts the Resize events each widget of `widgets` receives while it is installed on the application."""
+
+    def __init__(self, widgets):
+        from PySide6.QtCore import QObject
+
+        self.counts = {id(w): 0 for w in widgets}
+        counts = self.counts
+
+        class Filter(QObject):
+            def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+                if ev.type() == QEvent.Type.Resize and id(obj) in counts:
+                    counts[id(obj)] += 1
+                return False
+
+        self.filter = Filter()
+        QApplication.instance().installEventFilter(self.filter)
+
+    def remove(self):
+        QApplication.instance().removeEventFilter(self.filter)
+
+
+@pytest.mark.parametrize("session", ["seed", "scrolled"])
+def test_a_stride_change_resizes_each_map_at_most_once(qtbot, tmp_path, session):
+    """The levels are laid out top-down: a level laid out in its old size before the content grew resized every
+    map in it twice (once to a wrong size that was never seen)."""
+    from cnnviz import core
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    doc = window.document
+    if session == "scrolled":
+        layers = [core.Conv2D(8, 3, padding="same"), core.ReLU(), core.MaxPooling2D(2),
+                  core.Conv2D(8, 3, padding="same"), core.Activation("tanh"), core.UpSampling2D(2, "bilinear")]
+        doc.set_pipeline(core.Pipeline((32, 32, 3), layers), np.random.default_rng(0).random((32, 32, 3), np.float32))
+    doc.select_layer(1)
+    settle()
+    views = window.layer_views
+    for up in (True, False):
+        widgets = [w for card in views.cards() for w in (card, card.heatmap)]
+        counter = ResizeCounter(widgets)
+        press_stride(window, up)
+        settle()
+        counter.remove()
+        assert max(counter.counts.values()) == 1  # the maps after the Conv2D have new shapes: resized, once
+        assert_views_match_a_fresh_drawing(qtbot, window)

@@ -105,6 +105,13 @@ def _invalidate(layout):
     layout.invalidate()
 
 
+def _set_tip(widget, tip: str) -> None:
+    """Set a tooltip only when it differs: Qt takes a good part of a millisecond for each, and a structural edit
+    would set one on every level twice."""
+    if widget.toolTip() != tip:
+        widget.setToolTip(tip)
+
+
 class MapCard(LevelCard):
     """One channel: caption above, heatmap with its colour bar beside it."""
 
@@ -418,7 +425,7 @@ class LayerViews(QScrollArea):
         for column in self.columns:
             column.arrange(arrangement.across(len(column.cards)))
             column.detail.setVisible(not arrangement.compact)
-            column.subtitle.setToolTip(column.detail.text() if arrangement.compact else "")
+            _set_tip(column.subtitle, column.detail.text() if arrangement.compact else "")
         # a widget's new size hint reaches the layout it sits in, not the nested layouts around that one
         _invalidate(self._content.layout())
         self._content.remeasure()
@@ -483,7 +490,7 @@ class LayerViews(QScrollArea):
         if column is None:
             return
         column.detail.hide()  # its description is its subtitle's tooltip: the column stays narrow
-        column.subtitle.setToolTip(column.detail.text())
+        _set_tip(column.subtitle, column.detail.text())
         hint = column.size_at(self._fitted * self.zoom, 1, True)
         self.setViewportMargins(0, 0, hint.width() + PIN_GAP, 0)
         frame = self.frameWidth()
@@ -543,7 +550,7 @@ class LayerViews(QScrollArea):
             column.subtitle.setText(subtitle)
             column.detail.setText(detail)
             input_help = "The input image, channels-last (rows × cols × channels)."
-            column.setToolTip(type(layer).HELP if layer else input_help)
+            _set_tip(column, type(layer).HELP if layer else input_help)
             reshaped = reshaped or column.shape != shape
             self._sync_cards(column, layer, shape)
             column.shape = shape

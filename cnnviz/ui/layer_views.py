@@ -554,10 +554,10 @@ class LayerViews(QScrollArea):
             reshaped = reshaped or column.shape != shape
             self._sync_cards(column, layer, shape)
             column.shape = shape
-        flowing = [c for c in self.columns if c is not self.pinned]
         if self.pinned is not None and self.pinned not in self.columns:
             self.pinned = None  # dropped with its level
-            self.setViewportMargins(0, 0, 0, 0)
+            self.setViewportMargins(0, 0, 0, 0)  # resizes the view: the fit may pin another level right now
+        flowing = [c for c in self.columns if c is not self.pinned]  # (so after that)
         if self._content.columns != flowing:
             self._content.set_columns(flowing)
         self._update_values(0 if self.range_mode == "global" else first)

@@ -211,3 +211,27 @@ def test_a_stride_change_resizes_each_map_at_most_once(qtbot, tmp_path, session)
         counter.remove()
         assert max(counter.counts.values()) == 1  # the maps after the Conv2D have new shapes: resized, once
         assert_views_match_a_fresh_drawing(qtbot, window)
+
+
+def test_removing_a_layer_before_the_pinned_prediction_keeps_it_pinned(qtbot, tmp_path):
+    """The digits classifier's Dense level is kept beside levels that scroll. Removing a layer drops the last
+    column and hands the prediction to the one before it: that one is pinned, not put back among the levels,
+    and the views look as they did before the layer was added."""
+    from cnnviz.io.session import load_session
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    window.file_actions.open_session(load_session("resources/digits.cnnviz.json"), None)
+    doc, views = window.document, window.layer_views
+    doc.select_layer(1)
+    settle()
+    assert views.pinned is views.columns[-1]
+    opened, place = on_screen(window, views), views.pinned.geometry()
+    window.action_set.add_layer["ReLU"].trigger()
+    settle()
+    window.action_set.remove_layer.trigger()
+    doc.select_layer(1)
+    settle()
+    assert views.pinned is views.columns[-1] and views.pinned.parent() is views
+    assert views.pinned not in views._content.columns and views.pinned.geometry() == place
+    assert on_screen(window, views) == opened
+    window.file_actions._unsaved_edits = False

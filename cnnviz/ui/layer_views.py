@@ -47,6 +47,7 @@ RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
+SPARE_COLUMNS = 2  # removed levels' columns kept for levels added next
 PIN_GAP = 8  # between the scrolled levels and the prediction kept beside them
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)...
 NUMBERED_MAP_CELLS = 16  # ...but one up to this wide keeps cells that write numbers (a 9×9 up-sampled map)
@@ -313,6 +314,7 @@ class LayerViews(QScrollArea):
         self.columns: list[LevelColumn] = []
         self._ranges = LevelRanges()  # the colour ranges, kept per row
         self.pinned: LevelColumn | None = None  # the prediction kept in view beside levels that scroll
+        self._spare: list[LevelColumn] = []  # columns of removed levels, hidden, for the next added level
         self.setWidgetResizable(True)
         self._content = LevelFlow()
         self.setWidget(self._content)
@@ -477,7 +479,7 @@ class LayerViews(QScrollArea):
         if self.pinned is not None:
             self.pinned.cards[0].caption.setWordWrap(False)
         self.pinned = column
-        self._content.set_columns([c for c in self.columns if c is not column], keep=[column])
+        self._content.set_columns([c for c in self.columns if c is not column], keep=[column, *self._spare])
         if column is None:
             self.setViewportMargins(0, 0, 0, 0)
             return
@@ -537,14 +539,12 @@ class LayerViews(QScrollArea):
         first = max(0, min(first, len(self.columns)))
         reshaped = len(self.columns) != len(rows)
         while len(self.columns) > len(rows):
-            self._drop(self.columns.pop())
+            self._put_aside(self.columns.pop())
         for level in range(first, len(rows)):
             title, subtitle, detail, shape = rows[level]
             layer = layers[level - 1] if level else None
             if level == len(self.columns):
-                column = LevelColumn(level, "", "", "", self.document)
-                column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-                self.columns.append(column)
+                self.columns.append(self._new_column(level))
             column = self.columns[level]
             column.title.setText(title)
             column.subtitle.setText(subtitle)
@@ -559,12 +559,33 @@ class LayerViews(QScrollArea):
             self.setViewportMargins(0, 0, 0, 0)  # resizes the view: the fit may pin another level right now
         flowing = [c for c in self.columns if c is not self.pinned]  # (so after that)
         if self._content.columns != flowing:
-            self._content.set_columns(flowing)
+            self._content.set_columns(flowing, keep=self._spare)
         self._update_values(0 if self.range_mode == "global" else first)
         if reshaped:
             self._apply_sizes()  # after the values: they decide which colour bars take room
         self._on_selection(self.document.selected_layer)
         self._on_probe(self.document.probe)
+
+    def _put_aside(self, column: LevelColumn) -> None:
+        """A removed level's column waits hidden for the next added level (adding and removing a layer then
+        builds no widget: a column with its maps took a few milliseconds to build and polish). The pinned
+        prediction's column and more than SPARE_COLUMNS are dropped."""
+        if column is self.pinned or len(self._spare) >= SPARE_COLUMNS:
+            self._drop(column)
+            return
+        column.hide()
+        self._spare.append(column)
+
+    def _new_column(self, level: int) -> LevelColumn:
+        """A column for a new level: one put aside (its maps get the level's number, shape and values as any
+        column's do) or a new one."""
+        if self._spare:
+            column = self._spare.pop()
+            column.level, column.shape = level, None
+            return column
+        column = LevelColumn(level, "", "", "", self.document)
+        column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        return column
 
     def _sync_cards(self, column: LevelColumn, layer, shape):
         """One vector card for a vector level, else one map per channel; the cards already there are kept."""
@@ -587,6 +608,8 @@ class LayerViews(QScrollArea):
             column.add_card(card)
             card.show()
         for card in column.cards:
+            card.level = column.level  # a column put aside and taken again may stand for another level
+            card.heatmap.set_show_values(self.show_values)
             card.caption.setText(vector_caption(layer, shape) if vector
                                  else channel_caption(column.level, layer, card.channel, shape[2]))
 

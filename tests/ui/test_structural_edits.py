@@ -46,7 +46,9 @@ def assert_views_match_a_fresh_drawing(qtbot, window):
     assert [column.level for column in views.columns] == list(range(len(levels)))
     channels = [a.shape[2] if a.ndim == 3 else 1 for a in levels]  # a vector level has one card
     assert [len(column.cards) for column in views.columns] == channels
-    assert len(views.findChildren(LevelCard)) == sum(channels)
+    spare = [card for column in views._spare for card in column.cards]  # removed levels', hidden, for reuse
+    assert all(not column.isVisible() for column in views._spare)
+    assert len(views.findChildren(LevelCard)) == sum(channels) + len(spare)
     for card in views.cards():
         if isinstance(card, MapCard):
             assert card.heatmap.shape == levels[card.level].shape[:2]
@@ -235,3 +237,34 @@ def test_removing_a_layer_before_the_pinned_prediction_keeps_it_pinned(qtbot, tm
     assert views.pinned not in views._content.columns and views.pinned.geometry() == place
     assert on_screen(window, views) == opened
     window.file_actions._unsaved_edits = False
+
+
+def test_adding_and_removing_a_layer_again_builds_no_map_and_probes_the_right_level(qtbot, tmp_path):
+    """A removed level's column waits hidden; the next added level takes it (its maps now that level's): the
+    views equal a fresh drawing, and hovering a reused map probes the level it now shows."""
+    import shiboken6
+
+    from ui_support import hover
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    doc, views, actions = window.document, window.layer_views, window.action_set
+
+    def widgets():
+        return {shiboken6.getCppPointer(w)[0] for w in views.findChildren(LevelCard)}
+
+    doc.select_layer(1)
+    actions.add_layer["ReLU"].trigger()
+    actions.remove_layer.trigger()
+    settle()
+    built = widgets()
+    for kind in ("ReLU", "Conv2D"):  # a level of the last one's shape, then one whose levels get other channels
+        doc.select_layer(1)
+        actions.add_layer[kind].trigger()
+        assert_views_match_a_fresh_drawing(qtbot, window)
+        if kind == "ReLU":
+            assert widgets() == built  # the same maps, no new one
+        last = views.columns[-1]
+        hover(qtbot, last.cards[-1].heatmap, (0, 0))
+        assert doc.probe is not None and doc.probe.level == last.level == len(doc.pipeline.layers)
+        actions.remove_layer.trigger()
+        assert_views_match_a_fresh_drawing(qtbot, window)

@@ -127,6 +127,7 @@ class FilterEditor(QWidget):
         self.slices: list[SliceView] = []
         self.bias_boxes: list[QDoubleSpinBox] = []
         self._key = None
+        self._shown = None  # what the editor last showed (_showing): a layer edit that keeps it refreshes nothing
         self._lines_key = None  # (channels, slices per line) the grid was built for
 
         self.title = QLabel()
@@ -234,14 +235,31 @@ class FilterEditor(QWidget):
         return layer if sliding_kernel(layer) is not None and layer.built else None
 
     def _on_layer(self, index: int):
-        if index == self.layer_index:
+        """Layer `index`'s config changed: the selected layer's own, or an earlier one's that may give it other
+        input channels (and so other filters). A stride, padding or activation leaves the filters as they were:
+        then nothing here is refreshed (the filters, the title, the kernel size and the preset stay right)."""
+        if index > self.layer_index:
+            return
+        self.message.hide()  # a refusal of the edit before is stale
+        if self._shown != self._showing(self.layer()):
             self.refresh()
+
+    def _showing(self, layer):
+        """What the editor shows of `layer`: its filters' layout, title and kernel size, and its weights."""
+        if layer is None:
+            return None
+        return (self.layer_index, layer.label, self._key_of(layer), layer.kernel_size,
+                getattr(layer, "depth_multiplier", None), [(w.shape, w.tobytes()) for w in layer.get_weights()])
+
+    def _key_of(self, layer):
+        return (self.layer_index, type(layer).__name__, layer.get_weights()[0].shape, layer.use_bias)
 
     def _on_weights(self, index: int):
         """A weight edit: the same slices get new values (nothing is rebuilt, the message stays)."""
         layer = self.layer()
         if index == self.layer_index and layer is not None and self.slices:
             self._update_values(layer, layer.get_weights()[0])
+            self._shown = self._showing(layer)
             self._rehover()
             self._show_preset()
 
@@ -255,7 +273,7 @@ class FilterEditor(QWidget):
         channels = filter_channels(layer, kernel)
         n_filters, n_channels = len(channels), kernel.shape[2] if is_depthwise(layer) else len(channels[0])
         self.selected_filter = min(self.selected_filter, n_filters - 1)
-        key = (self.layer_index, type(layer).__name__, kernel.shape, layer.use_bias)
+        key = self._key_of(layer)
         if key != self._key:
             self._build(layer, kernel, channels)
             self._key = key
@@ -280,6 +298,7 @@ class FilterEditor(QWidget):
                     f"input channel ({n_channels}) into each output map")
         self.title.setText(f"{layer.label}: {text}")
         self._update_values(layer, kernel)
+        self._shown = self._showing(layer)
         self._rehover()
 
     def _rehover(self):
@@ -289,7 +308,7 @@ class FilterEditor(QWidget):
 
     def _show_nothing(self):
         self._clear_grid()
-        self._key = None
+        self._key = self._shown = None
         self.controls.hide()
         self.colorbar.hide()
         i = self.layer_index

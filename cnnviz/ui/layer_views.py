@@ -12,9 +12,10 @@ from __future__ import annotations
 import bisect
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -46,6 +47,7 @@ RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
+SPARE_COLUMNS = 2  # removed levels' columns kept for levels added next
 PIN_GAP = 8  # between the scrolled levels and the prediction kept beside them
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)...
 NUMBERED_MAP_CELLS = 16  # ...but one up to this wide keeps cells that write numbers (a 9×9 up-sampled map)
@@ -102,6 +104,13 @@ def _invalidate(layout):
             _invalidate(widget.layout())
             widget.updateGeometry()  # its layout item in the parent caches the old hint otherwise
     layout.invalidate()
+
+
+def _set_tip(widget, tip: str) -> None:
+    """Set a tooltip only when it differs: Qt takes a good part of a millisecond for each, and a structural edit
+    would set one on every level twice."""
+    if widget.toolTip() != tip:
+        widget.setToolTip(tip)
 
 
 class MapCard(LevelCard):
@@ -305,6 +314,7 @@ class LayerViews(QScrollArea):
         self.columns: list[LevelColumn] = []
         self._ranges = LevelRanges()  # the colour ranges, kept per row
         self.pinned: LevelColumn | None = None  # the prediction kept in view beside levels that scroll
+        self._spare: list[LevelColumn] = []  # columns of removed levels, hidden, for the next added level
         self.setWidgetResizable(True)
         self._content = LevelFlow()
         self.setWidget(self._content)
@@ -417,11 +427,17 @@ class LayerViews(QScrollArea):
         for column in self.columns:
             column.arrange(arrangement.across(len(column.cards)))
             column.detail.setVisible(not arrangement.compact)
-            column.subtitle.setToolTip(column.detail.text() if arrangement.compact else "")
+            _set_tip(column.subtitle, column.detail.text() if arrangement.compact else "")
         # a widget's new size hint reaches the layout it sits in, not the nested layouts around that one
         _invalidate(self._content.layout())
         self._content.remeasure()
         self._place_pinned()
+        # Lay the levels out top-down, now: the scroll area gives the content its new size, the content places
+        # the levels, each level its maps. Left to the event loop, each level's request came first and laid its
+        # maps out in the level's old size, and again once the content had grown: every map was resized twice.
+        self._content.updateGeometry()  # asks the scroll area (through its viewport) to size the content again
+        QApplication.sendPostedEvents(self.viewport(), QEvent.Type.LayoutRequest)
+        QApplication.sendPostedEvents(self._content, QEvent.Type.LayoutRequest)
 
     def _apply_sizes(self):
         if not self.columns:
@@ -463,7 +479,7 @@ class LayerViews(QScrollArea):
         if self.pinned is not None:
             self.pinned.cards[0].caption.setWordWrap(False)
         self.pinned = column
-        self._content.set_columns([c for c in self.columns if c is not column], keep=[column])
+        self._content.set_columns([c for c in self.columns if c is not column], keep=[column, *self._spare])
         if column is None:
             self.setViewportMargins(0, 0, 0, 0)
             return
@@ -476,7 +492,7 @@ class LayerViews(QScrollArea):
         if column is None:
             return
         column.detail.hide()  # its description is its subtitle's tooltip: the column stays narrow
-        column.subtitle.setToolTip(column.detail.text())
+        _set_tip(column.subtitle, column.detail.text())
         hint = column.size_at(self._fitted * self.zoom, 1, True)
         self.setViewportMargins(0, 0, hint.width() + PIN_GAP, 0)
         frame = self.frameWidth()
@@ -523,34 +539,53 @@ class LayerViews(QScrollArea):
         first = max(0, min(first, len(self.columns)))
         reshaped = len(self.columns) != len(rows)
         while len(self.columns) > len(rows):
-            self._drop(self.columns.pop())
+            self._put_aside(self.columns.pop())
         for level in range(first, len(rows)):
             title, subtitle, detail, shape = rows[level]
             layer = layers[level - 1] if level else None
             if level == len(self.columns):
-                column = LevelColumn(level, "", "", "", self.document)
-                column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-                self.columns.append(column)
+                self.columns.append(self._new_column(level))
             column = self.columns[level]
             column.title.setText(title)
             column.subtitle.setText(subtitle)
             column.detail.setText(detail)
             input_help = "The input image, channels-last (rows × cols × channels)."
-            column.setToolTip(type(layer).HELP if layer else input_help)
+            _set_tip(column, type(layer).HELP if layer else input_help)
             reshaped = reshaped or column.shape != shape
             self._sync_cards(column, layer, shape)
             column.shape = shape
-        flowing = [c for c in self.columns if c is not self.pinned]
         if self.pinned is not None and self.pinned not in self.columns:
             self.pinned = None  # dropped with its level
-            self.setViewportMargins(0, 0, 0, 0)
+            self.setViewportMargins(0, 0, 0, 0)  # resizes the view: the fit may pin another level right now
+        flowing = [c for c in self.columns if c is not self.pinned]  # (so after that)
         if self._content.columns != flowing:
-            self._content.set_columns(flowing)
+            self._content.set_columns(flowing, keep=self._spare)
         self._update_values(0 if self.range_mode == "global" else first)
         if reshaped:
             self._apply_sizes()  # after the values: they decide which colour bars take room
         self._on_selection(self.document.selected_layer)
         self._on_probe(self.document.probe)
+
+    def _put_aside(self, column: LevelColumn) -> None:
+        """A removed level's column waits hidden for the next added level (adding and removing a layer then
+        builds no widget: a column with its maps took a few milliseconds to build and polish). The pinned
+        prediction's column and more than SPARE_COLUMNS are dropped."""
+        if column is self.pinned or len(self._spare) >= SPARE_COLUMNS:
+            self._drop(column)
+            return
+        column.hide()
+        self._spare.append(column)
+
+    def _new_column(self, level: int) -> LevelColumn:
+        """A column for a new level: one put aside (its maps get the level's number, shape and values as any
+        column's do) or a new one."""
+        if self._spare:
+            column = self._spare.pop()
+            column.level, column.shape = level, None
+            return column
+        column = LevelColumn(level, "", "", "", self.document)
+        column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        return column
 
     def _sync_cards(self, column: LevelColumn, layer, shape):
         """One vector card for a vector level, else one map per channel; the cards already there are kept."""
@@ -573,6 +608,8 @@ class LayerViews(QScrollArea):
             column.add_card(card)
             card.show()
         for card in column.cards:
+            card.level = column.level  # a column put aside and taken again may stand for another level
+            card.heatmap.set_show_values(self.show_values)
             card.caption.setText(vector_caption(layer, shape) if vector
                                  else channel_caption(column.level, layer, card.channel, shape[2]))
 

@@ -256,8 +256,10 @@ class PipelinePanel(QWidget):
         buttons.addStretch(1)
 
         self.form_box = QGroupBox()
-        self.form = QFormLayout(self.form_box)
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self._pages = QVBoxLayout(self.form_box)  # one form per layer type, built once; the selected one shown
+        self._forms: dict = {}  # form key -> (page, its QFormLayout, its fields, its extras' refresh)
+        self._page: QWidget | None = None
+        self.form: QFormLayout | None = None
         self.error = QLabel(objectName="layerError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020; font-weight: bold;")
@@ -384,35 +386,69 @@ class PipelinePanel(QWidget):
     def _refresh_form(self):
         i = self.document.selected_layer
         if i == 0 or i > len(self.document.pipeline.layers):
-            self._rebuild_form(None)
+            self._show_form(None)
             return
         layer = self.document.layer(i)
         key = (i, type(layer).__name__)
         if key != self._form_key:
-            self._rebuild_form(layer)
+            self._show_form(layer)
             self._form_key = key
             self._keep_form_height()
         self._clear_error()  # the pipeline changed since the refused value: its message is stale
         self._load_values(layer)
         self._show_arithmetic(layer)
 
-    def _rebuild_form(self, layer):
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.fields = {}
-        self._extras_refresh = None  # the app's own rows, when their words follow the layer's settings
+    def _form_of(self, layer):
+        """Which form shows `layer`: one per layer type (its fields take the values of whichever layer of that
+        type is selected), but the app's own rows may name the layer and its input (FORM_EXTRAS): those forms
+        are one per layer and input shape. None: the input's (or an empty pipeline's) note."""
+        doc = self.document
+        if layer is None:
+            return ("input", not doc.pipeline.layers)
+        name = type(layer).__name__
+        if name in FORM_EXTRAS:
+            i = doc.selected_layer
+            return (name, i, doc.level_shape(i - 1))
+        return (name,)
+
+    def _show_form(self, layer):
+        """Show the form for `layer` (None: the input), built the first time it is needed. Selecting a layer
+        of a type seen before builds no widget: each spin box built and polished cost about a millisecond."""
+        key = self._form_of(layer)
+        if key not in self._forms:
+            page = QWidget()
+            form = QFormLayout(page)
+            form.setContentsMargins(0, 0, 0, 0)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+            self.form, self.fields, self._extras_refresh = form, {}, None
+            self._build_form(form, layer)
+            for stale in [k for k in self._forms if k[0] == key[0] and key[0] in FORM_EXTRAS]:
+                self._forms.pop(stale)[0].deleteLater()  # another place or input: never shown again
+            self._forms[key] = (page, form, self.fields, self._extras_refresh)
+            page.hide()
+            self._pages.addWidget(page)
+        page, self.form, self.fields, self._extras_refresh = self._forms[key]
+        if page is not self._page:
+            if self._page is not None:
+                self._page.hide()
+            page.show()
+            self._page = page
         self._clear_error()
         if layer is None:
             self._form_key = None
             self.form_box.setTitle("Input")
-            empty = not self.document.pipeline.layers
-            self.form.addRow(QLabel("No layers yet: Add layer puts one after the input." if empty
-                                    else "Select a layer to change its settings."))
             self.arithmetic.setText(f"input {shape_text(self.document.input.shape)}")
             return
-        cls = type(layer)
         self.form_box.setTitle(f"{layer.label} settings")
-        self.form_box.setToolTip(cls.HELP)
+        self.form_box.setToolTip(type(layer).HELP)
+
+    def _build_form(self, form: QFormLayout, layer):
+        if layer is None:
+            empty = not self.document.pipeline.layers
+            form.addRow(QLabel("No layers yet: Add layer puts one after the input." if empty
+                               else "Select a layer to change its settings."))
+            return
+        cls = type(layer)
         for param in cls.PARAMS:
             self._add(param, field_for(param))
         extras = FORM_EXTRAS.get(cls.__name__)

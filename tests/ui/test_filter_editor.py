@@ -239,3 +239,59 @@ def test_the_preset_box_names_a_preset_only_when_the_filter_is_one(window, qtbot
     doc.flush()
     np.testing.assert_array_equal(doc.layer(1).kernel[:, :, 0, 1], core.filter_preset("sobel x"))
     assert box.currentText() == "Sobel x"
+
+
+def fresh_editor_state(editor):
+    """What the editor shows: its title, kernel size, preset, and every slice's place, size and values."""
+    return (editor.title.text(), editor.kernel_size.value(), editor.preset.currentIndex(),
+            [(v.filt, v.channel, v.heatmap.size(), v.heatmap.image.image.tolist()) for v in editor.slices],
+            [box.value() for box in editor.bias_boxes])
+
+
+def test_a_stride_change_leaves_the_filter_editor_alone(window, qtbot, monkeypatch):
+    """The stride changes the maps, not the filters: the editor refreshes nothing and its pixels stay."""
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.ui.filter_editor import FilterEditor
+    from ui_support import on_screen
+
+    doc, editor = window.document, editor_of(window)
+    doc.select_layer(1)
+    QApplication.processEvents()
+    before, shown = on_screen(window, editor), fresh_editor_state(editor)
+    refreshed = []
+    refresh = FilterEditor.refresh
+    monkeypatch.setattr(FilterEditor, "refresh", lambda self: refreshed.append(self) or refresh(self))
+    assert doc.set_layer_param(1, "strides", (2, 1))
+    QApplication.processEvents()
+    assert refreshed == []
+    assert fresh_editor_state(editor) == shown
+    assert on_screen(window, editor) == before
+    doc.undo_stack.undo()
+    assert refreshed == []
+
+
+def test_the_filter_editor_follows_a_kernel_size_and_a_channel_change(window, qtbot):
+    """A new kernel size, and new input channels from an earlier layer's filters, give the selected layer other
+    filters: the editor shows them as an editor opened on that document would."""
+    from cnnviz.ui.filter_editor import FilterEditor
+
+    doc, editor = window.document, editor_of(window)
+    doc.set_pipeline(core.Pipeline((6, 6, 1), [core.Conv2D(2, 3, padding="same"), core.ReLU(),
+                                               core.Conv2D(2, 3, padding="same")]), np.zeros((6, 6, 1), np.float32))
+    doc.select_layer(3)
+    assert len(editor.slices) == 4
+    doc.set_layer_param(3, "kernel_size", (2, 2))
+    assert {v.heatmap.shape for v in editor.slices} == {(2, 2)}
+    doc.set_layer_param(1, "filters", 3)  # layer 3 now reads 3 channels: 2 filters × 3 slices
+    assert len(editor.slices) == 6 and "each 2×2×3" in editor.title.text()
+    fresh = FilterEditor(doc)
+    qtbot.addWidget(fresh)
+    fresh.resize(editor.size())
+    state = fresh_editor_state(fresh)
+    assert fresh_editor_state(editor)[:2] == state[:2]
+    assert [s[:2] + (s[3],) for s in fresh_editor_state(editor)[3]] == [s[:2] + (s[3],) for s in state[3]]
+    doc.undo_stack.undo()  # back to 2 channels while layer 3 stays selected
+    assert len(editor.slices) == 4
+    for view in editor.slices:
+        np.testing.assert_array_equal(view.heatmap.image.image, doc.layer(3).kernel[:, :, view.channel, view.filt])

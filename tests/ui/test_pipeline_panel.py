@@ -308,3 +308,57 @@ def test_a_stride_change_repaints_no_other_field_of_the_form_and_a_refusal_still
     window.document.undo_stack.undo()
     window.document.undo_stack.undo()
     assert strides.value() == (1, 1) and kernel.value() == (3, 3)
+
+
+def form_state(panel):
+    """The shown form: its title, and each row's label and the value its field shows."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QLineEdit
+
+    def shown(widget):
+        if isinstance(widget, QAbstractSpinBox):
+            return widget.text()
+        if isinstance(widget, QComboBox):
+            return widget.currentText()
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QLineEdit):
+            return widget.text()
+        return [shown(w) for w in widget.findChildren(QAbstractSpinBox)]
+
+    rows = []
+    for key, widget in panel.fields.items():
+        assert widget.isVisibleTo(panel), key
+        rows.append((key, panel.form.labelForField(widget).text(), shown(widget)))
+    return panel.form_box.title(), rows
+
+
+def test_selecting_a_layer_of_a_type_seen_before_builds_no_form_and_shows_its_values(window, qtbot):
+    """The form of a layer type is built once: selecting another layer of that type shows its values in the same
+    widgets, as a freshly opened window shows them."""
+    import shiboken6
+
+    from cnnviz import core
+    from cnnviz.ui.pipeline_panel import PipelinePanel
+
+    doc, panel = window.document, panel_of(window)
+    doc.set_pipeline(core.Pipeline((8, 8, 1), [core.Conv2D(2, 3), core.ReLU(), core.Conv2D(3, 2, strides=2),
+                                               core.MaxPooling2D(2)]), np.zeros((8, 8, 1), np.float32))
+    for i in (1, 2, 3, 4, 0):
+        doc.select_layer(i)
+
+    def widgets():  # the C++ objects (a Python wrapper's id may be reused)
+        return {shiboken6.getCppPointer(w)[0] for w in panel.form_box.findChildren(QWidget)}
+
+    built = widgets()
+    for i in (1, 3, 2, 4, 3, 0, 1):
+        doc.select_layer(i)
+        assert widgets() == built, i  # no widget made, none dropped
+        fresh = PipelinePanel(doc)
+        qtbot.addWidget(fresh)
+        assert form_state(panel) == form_state(fresh), i
+        visible = [w for w in panel.form_box.findChildren(QLabel) if w.isVisibleTo(panel)]
+        assert sorted(w.text() for w in visible) == sorted(
+            w.text() for w in fresh.form_box.findChildren(QLabel) if w.isVisibleTo(fresh)), i
+    doc.select_layer(3)
+    panel.fields["strides"].boxes[0].setValue(1)  # an edit through the reused widgets reaches layer 3
+    assert doc.layer(3).strides == (1, 2) and doc.layer(1).strides == (1, 1)

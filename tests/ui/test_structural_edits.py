@@ -46,7 +46,9 @@ def assert_views_match_a_fresh_drawing(qtbot, window):
     assert [column.level for column in views.columns] == list(range(len(levels)))
     channels = [a.shape[2] if a.ndim == 3 else 1 for a in levels]  # a vector level has one card
     assert [len(column.cards) for column in views.columns] == channels
-    assert len(views.findChildren(LevelCard)) == sum(channels)
+    spare = [card for column in views._spare for card in column.cards]  # removed levels', hidden, for reuse
+    assert all(not column.isVisible() for column in views._spare)
+    assert len(views.findChildren(LevelCard)) == sum(channels) + len(spare)
     for card in views.cards():
         if isinstance(card, MapCard):
             assert card.heatmap.shape == levels[card.level].shape[:2]
@@ -164,3 +166,105 @@ def test_a_stride_change_gives_each_map_its_values_once_and_leaves_the_input_alo
     maps = [card.heatmap for card in window.layer_views.cards()]
     assert sorted(maps.index(m) for m in given if m in maps) == list(range(1, len(maps)))
     assert_views_match_a_fresh_drawing(qtbot, window)
+
+
+class ResizeCounter:
+    """Counts the Resize events each widget of `widgets` receives while it is installed on the application."""
+
+    def __init__(self, widgets):
+        from PySide6.QtCore import QObject
+
+        self.counts = {id(w): 0 for w in widgets}
+        counts = self.counts
+
+        class Filter(QObject):
+            def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+                if ev.type() == QEvent.Type.Resize and id(obj) in counts:
+                    counts[id(obj)] += 1
+                return False
+
+        self.filter = Filter()
+        QApplication.instance().installEventFilter(self.filter)
+
+    def remove(self):
+        QApplication.instance().removeEventFilter(self.filter)
+
+
+@pytest.mark.parametrize("session", ["seed", "scrolled"])
+def test_a_stride_change_resizes_each_map_at_most_once(qtbot, tmp_path, session):
+    """The levels are laid out top-down: a level laid out in its old size before the content grew resized every
+    map in it twice (once to a wrong size that was never seen)."""
+    from cnnviz import core
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    doc = window.document
+    if session == "scrolled":
+        layers = [core.Conv2D(8, 3, padding="same"), core.ReLU(), core.MaxPooling2D(2),
+                  core.Conv2D(8, 3, padding="same"), core.Activation("tanh"), core.UpSampling2D(2, "bilinear")]
+        doc.set_pipeline(core.Pipeline((32, 32, 3), layers), np.random.default_rng(0).random((32, 32, 3), np.float32))
+    doc.select_layer(1)
+    settle()
+    views = window.layer_views
+    for up in (True, False):
+        widgets = [w for card in views.cards() for w in (card, card.heatmap)]
+        counter = ResizeCounter(widgets)
+        press_stride(window, up)
+        settle()
+        counter.remove()
+        assert max(counter.counts.values()) == 1  # the maps after the Conv2D have new shapes: resized, once
+        assert_views_match_a_fresh_drawing(qtbot, window)
+
+
+def test_removing_a_layer_before_the_pinned_prediction_keeps_it_pinned(qtbot, tmp_path):
+    """The digits classifier's Dense level is kept beside levels that scroll. Removing a layer drops the last
+    column and hands the prediction to the one before it: that one is pinned, not put back among the levels,
+    and the views look as they did before the layer was added."""
+    from cnnviz.io.session import load_session
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    window.file_actions.open_session(load_session("resources/digits.cnnviz.json"), None)
+    doc, views = window.document, window.layer_views
+    doc.select_layer(1)
+    settle()
+    assert views.pinned is views.columns[-1]
+    opened, place = on_screen(window, views), views.pinned.geometry()
+    window.action_set.add_layer["ReLU"].trigger()
+    settle()
+    window.action_set.remove_layer.trigger()
+    doc.select_layer(1)
+    settle()
+    assert views.pinned is views.columns[-1] and views.pinned.parent() is views
+    assert views.pinned not in views._content.columns and views.pinned.geometry() == place
+    assert on_screen(window, views) == opened
+    window.file_actions._unsaved_edits = False
+
+
+def test_adding_and_removing_a_layer_again_builds_no_map_and_probes_the_right_level(qtbot, tmp_path):
+    """A removed level's column waits hidden; the next added level takes it (its maps now that level's): the
+    views equal a fresh drawing, and hovering a reused map probes the level it now shows."""
+    import shiboken6
+
+    from ui_support import hover
+
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    doc, views, actions = window.document, window.layer_views, window.action_set
+
+    def widgets():
+        return {shiboken6.getCppPointer(w)[0] for w in views.findChildren(LevelCard)}
+
+    doc.select_layer(1)
+    actions.add_layer["ReLU"].trigger()
+    actions.remove_layer.trigger()
+    settle()
+    built = widgets()
+    for kind in ("ReLU", "Conv2D"):  # a level of the last one's shape, then one whose levels get other channels
+        doc.select_layer(1)
+        actions.add_layer[kind].trigger()
+        assert_views_match_a_fresh_drawing(qtbot, window)
+        if kind == "ReLU":
+            assert widgets() == built  # the same maps, no new one
+        last = views.columns[-1]
+        hover(qtbot, last.cards[-1].heatmap, (0, 0))
+        assert doc.probe is not None and doc.probe.level == last.level == len(doc.pipeline.layers)
+        actions.remove_layer.trigger()
+        assert_views_match_a_fresh_drawing(qtbot, window)

@@ -271,6 +271,12 @@ def paint_colorbar(
     painter: QPainter, bar: QRectF, levels: tuple[float, float], lut: np.ndarray, font_px: float
 ) -> None:
     """A vertical legend: high at the top, with the two ends (and 0 when it lies inside) labelled."""
+    paint_colorbar_ramp(painter, bar, levels, lut)
+    paint_colorbar_ticks(painter, bar, levels, font_px)
+
+
+def paint_colorbar_ramp(painter: QPainter, bar: QRectF, levels: tuple[float, float], lut: np.ndarray) -> None:
+    """The legend's colours, high at the top, framed."""
     lo, hi = levels
     steps = max(2, int(bar.height()))
     ramp = np.linspace(hi, lo, steps)[:, None]
@@ -280,6 +286,11 @@ def paint_colorbar(
     painter.drawImage(bar, img.copy())
     painter.setPen(QPen(GRID_LINE, 1))
     painter.drawRect(bar)
+
+
+def paint_colorbar_ticks(painter: QPainter, bar: QRectF, levels: tuple[float, float], font_px: float) -> None:
+    """The legend's labels: its two ends, and 0 where it lies inside."""
+    lo, hi = levels
     painter.setFont(pixel_font(font_px))
     ticks = [(hi, bar.top()), (lo, bar.bottom())]
     if lo < 0 < hi:

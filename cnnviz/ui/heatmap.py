@@ -29,7 +29,8 @@ from cnnviz.ui.grid_painter import (
     MIN_HATCH_CELL,
     PAD_FILL,
     hatch_cell,
-    paint_colorbar,
+    paint_colorbar_ramp,
+    paint_colorbar_ticks,
     pixel_font,
 )
 
@@ -582,8 +583,8 @@ class Heatmap(QWidget):
         ev.accept()  # right-drag erases; no menu
 
 
-_LEGENDS: dict = {}  # (width, height, pixel ratio, levels, lut id) -> (lut, QPixmap)
-MAX_LEGENDS = 128
+_RAMPS: dict = {}  # (width, height, pixel ratio, lut id, flat) -> (lut, QPixmap)
+MAX_RAMPS = 128
 
 
 class ColorBar(QWidget):
@@ -615,23 +616,30 @@ class ColorBar(QWidget):
             self.update()
 
     def paintEvent(self, ev):
-        # Drawn once per size and range into a pixmap shared by every legend alike (a layer's maps and a
-        # rebuilt level show the same legend): its scaled ramp is the slowest thing in a window of many maps.
+        # The ramp runs from the table's last colour to its first whatever the range (only its labels
+        # move), so it is drawn once per size and table into a pixmap shared by every legend alike; its
+        # scaled image is the slowest part of a legend, and a training run moves every range ten times a
+        # second. The labels are written on each paint.
+        font_px = 10.0
+        bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._ramp(bar))
+        paint_colorbar_ticks(painter, bar, self.levels, font_px)
+        painter.end()
+
+    def _ramp(self, bar: QRectF) -> QPixmap:
         ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, self.levels, id(self.lut))
-        pixmap = _LEGENDS.get(key, (None, None))[1]
+        flat = not self.levels[1] > self.levels[0]  # an empty range is one colour
+        key = (self.width(), self.height(), ratio, id(self.lut), flat)
+        pixmap = _RAMPS.get(key, (None, None))[1]
         if pixmap is None:
             pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             pixmap.setDevicePixelRatio(ratio)
             pixmap.fill(Qt.GlobalColor.transparent)
             painter = QPainter(pixmap)
-            font_px = 10.0
-            bar = QRectF(2, font_px * 0.8, 10, max(4.0, self.height() - font_px * 1.6 - 1))
-            paint_colorbar(painter, bar, self.levels, self.lut, font_px)
+            paint_colorbar_ramp(painter, bar, (0.0, 0.0) if flat else (0.0, 1.0), self.lut)
             painter.end()
-            if len(_LEGENDS) >= MAX_LEGENDS:
-                _LEGENDS.pop(next(iter(_LEGENDS)))  # the oldest
-            _LEGENDS[key] = (self.lut, pixmap)  # the table kept alive: its id stays its own
-        painter = QPainter(self)
-        painter.drawPixmap(0, 0, pixmap)
-        painter.end()
+            if len(_RAMPS) >= MAX_RAMPS:
+                _RAMPS.pop(next(iter(_RAMPS)))  # the oldest
+            _RAMPS[key] = (self.lut, pixmap)  # the table kept alive: its id stays its own
+        return pixmap

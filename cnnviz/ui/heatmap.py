@@ -96,10 +96,10 @@ class CellImage:
             self._qimage = self._render()
         return self._qimage
 
-    def set_rows(self, first: int, last: int):
-        """`image` changed in place in rows first..last−1 only: those rows' pixels are made again."""
+    def set_box(self, r0: int, r1: int, c0: int, c1: int):
+        """`image` changed in place in rows r0..r1−1, cols c0..c1−1 only: those cells' pixels are made again."""
         if self._qimage is not None and self.image.dtype != np.uint32:
-            self._buffer[first:last] = self._pixels(self.image[first:last])
+            self._buffer[r0:r1, c0:c1] = self._pixels(self.image[r0:r1, c0:c1])
             self._qimage = self._wrap()  # a new QImage (cache key) on the same pixels
         else:
             self._qimage = None
@@ -221,15 +221,17 @@ class CellOverlay:
                 for c in range(c0, c0 + n_cols):
                     hatch_cell(painter, geo.cell_rect(r, c))
 
-    def change_values(self, values, changed) -> bool:
-        """New values where the 2-D bool `changed` is set, same levels and colours: only those cells' texts are
-        made again. False when the numbers' size changes with them (the whole map must be repainted)."""
+    def change_values(self, values, changed, offset=(0, 0)) -> bool:
+        """New values where the 2-D bool `changed` is set (its [0, 0] is cell `offset`), same levels and
+        colours: only those cells' texts are made again. False when the numbers' size changes with them (the
+        whole map must be repainted)."""
         self.values = values
         if self._texts is None:
             return False
         longest, cells = self._texts
         width = values.shape[1]
         rows, cols = np.nonzero(changed)
+        rows, cols = rows + offset[0], cols + offset[1]
         for (r, c), text, color in zip(zip(rows.tolist(), cols.tolist()), *self._texts_of(values[rows, cols])):
             cells[r * width + c] = (r, c, text, color)
         self._texts = (max(len(text) for _, _, text, _ in cells), cells)
@@ -321,10 +323,14 @@ class MapGeometry:
         c1 = min(cols, math.floor((area.right() + 1 - self.left) / self.cell) + 1)
         return range(r0, max(r0, r1)), range(c0, max(c0, c1))
 
-    def area_of(self, cells: np.ndarray) -> QRect:
+    def area_of(self, cells) -> QRect:
         """The widget rectangle covering these (row, col) cells, with room for outlines drawn on their edges."""
-        (r0, c0), (r1, c1) = cells.min(axis=0), cells.max(axis=0)
-        return self.block_rect(int(r0), int(c0), int(r1 - r0 + 1), int(c1 - c0 + 1)).toAlignedRect().adjusted(-3, -3, 3, 3)
+        rows, cols = [r for r, _ in cells], [c for _, c in cells]
+        return self.box_area(min(rows), max(rows) + 1, min(cols), max(cols) + 1)
+
+    def box_area(self, r0: int, r1: int, c0: int, c1: int) -> QRect:
+        """The widget rectangle covering rows r0..r1−1 × cols c0..c1−1, with room for outlines on their edges."""
+        return self.block_rect(r0, c0, r1 - r0, c1 - c0).toAlignedRect().adjusted(-3, -3, 3, 3)
 
 
 class Heatmap(QWidget):
@@ -359,21 +365,23 @@ class Heatmap(QWidget):
         return self
 
     # ------------------------------------------------------------------ data
-    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING, rows=None, source=None,
-                 since=None):
+    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING, source=None, since=None,
+                 cells=None):
         """Show a 2-D map through `lut`, or an (H, W, 3) RGB array when `lut` is None.
 
-        `source`: the array `values` are a part of (a level), remembered as what the map shows. `rows`
-        (r0, r1) with `since`: the values differ from those of the source `since` in these rows only, so
-        when the map still shows `since` (same shape, levels and colours) only those rows are compared,
-        copied and coloured again."""
+        `source`: the array `values` are a part of (a level), remembered as what the map shows. `cells`
+        with `since`: the values differ from those of the source `since` only in the cells `cells` names
+        (LevelChange.cells: a box and which of its cells changed), so when the map still shows `since` (same
+        shape, levels and colours) only those are copied, coloured and repainted, and nothing when none
+        changed."""
         levels = (float(levels[0]), float(levels[1]))
         old = self.image.image
-        kept = (rows is not None and since is not None and since is self._source and old is not None
+        kept = (cells is not None and since is not None and since is self._source and old is not None
                 and old.ndim == 2 and np.shape(values) == old.shape and levels == self.levels and lut is self._lut)
         self._source = source
         if kept:
-            self._set_rows(values, *rows)
+            if cells[0] < cells[1]:
+                self._set_cells(values, cells)
             return
         values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
         shape = values.shape[:2]
@@ -395,21 +403,16 @@ class Heatmap(QWidget):
         self.overlay.set_values(values if values.ndim == 2 else None, levels, lut)
         self.update()
 
-    def _set_rows(self, values, first: int, last: int):
-        """New values in rows first..last−1 only (set_data): the map's copy, colours and texts of those rows."""
+    def _set_cells(self, values, cells):
+        """New values in the box of `cells` only (set_data): the map's copy, colours and texts of its cells."""
+        r0, r1, c0, c1, changed = cells
         shown = self.image.image
-        band = np.asarray(values[first:last], dtype=np.float32)
-        differs = shown[first:last] != band
-        if not differs.any():
-            return
-        shown[first:last] = band  # the map's own copy of the values, in place
-        self.image.set_rows(first, last)
-        changed = np.zeros(shown.shape, bool)
-        changed[first:last] = differs
+        shown[r0:r1, c0:c1] = values[r0:r1, c0:c1]  # the map's own copy of the values, in place
+        self.image.set_box(r0, r1, c0, c1)
         # no numbers at this size (none to shrink with a longer one): the changed cells' box is all to repaint
         numbers = self.overlay.show_values and self.map_geometry().cell >= MIN_TEXT_CELL_PX
-        if self.overlay.change_values(shown, changed) or not numbers:
-            self._update_cells(changed)
+        if self.overlay.change_values(shown, changed, (r0, c0)) or not numbers:
+            self._update_box(r0, r1, c0, c1)
             return
         self.overlay.set_values(shown, self.levels, self._lut)
         self.update()
@@ -451,8 +454,13 @@ class Heatmap(QWidget):
             rows = np.flatnonzero(mask.any(axis=1)) if mask is not None else ()
             if len(rows):  # the box of the set cells, from two reductions (not a list of every lit cell)
                 cols = np.flatnonzero(mask.any(axis=0))
-                area = area.united(geo.area_of(np.array([[rows[0], cols[0]], [rows[-1], cols[-1]]])))
+                area = area.united(geo.box_area(int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))
         self.update(area)
+
+    def _update_box(self, r0: int, r1: int, c0: int, c1: int):
+        """Repaint only rows r0..r1−1 × cols c0..c1−1."""
+        if self.isVisible():
+            self.update(self.map_geometry().box_area(r0, r1, c0, c1))
 
     def set_hatched(self, pad):
         """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
@@ -467,7 +475,7 @@ class Heatmap(QWidget):
         if old != self.overlay.cursor and self.isVisible():
             geo = self.map_geometry()
             cells = [c for c in (old, self.overlay.cursor) if c is not None]
-            self.update(geo.area_of(np.array(cells)))
+            self.update(geo.area_of(cells))
 
     def size_for(self, cell_px: float) -> QSize:
         """The size at which every cell is `cell_px` pixels square."""

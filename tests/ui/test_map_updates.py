@@ -190,13 +190,16 @@ def test_strokes_on_a_large_input_leave_every_map_as_a_fresh_drawing(qtbot, tmp_
     _assert_maps_equal_fresh_drawings(window)
 
 
-def test_rows_named_since_another_array_than_the_one_shown_compare_the_whole_map(qtbot):
+def test_cells_named_since_another_array_than_the_one_shown_compare_the_whole_map(qtbot):
+    from cnnviz.ui.level_changes import LevelChange
+
     hm = _shown_map(qtbot, np.zeros((6, 6), np.float32))
     a, b = np.zeros((6, 6, 1), np.float32), np.ones((6, 6, 1), np.float32)
     hm.set_data(a[:, :, 0], (-9, 9), DIVERGING, source=a)
-    hm.set_data(b[:, :, 0], (-9, 9), DIVERGING, (0, 1), source=b, since=np.zeros((6, 6, 1)))  # not `a`
+    stale = np.zeros((6, 6, 1), np.float32)  # equal to `a`, but not the array the map shows
+    hm.set_data(b[:, :, 0], (-9, 9), DIVERGING, b, stale, LevelChange(b, stale, (0, 1)).cells(0))
     np.testing.assert_array_equal(hm.image.image, b[:, :, 0])
     c = b.copy()
     c[2, 3] = 4
-    hm.set_data(c[:, :, 0], (-9, 9), DIVERGING, (2, 3), source=c, since=b)  # it shows b: row 2 only
+    hm.set_data(c[:, :, 0], (-9, 9), DIVERGING, c, b, LevelChange(c, b, (2, 3)).cells(0))  # it shows b: one cell
     np.testing.assert_array_equal(hm.image.image, c[:, :, 0])

@@ -631,7 +631,9 @@ class LayerViews(QScrollArea):
             per_map = level > 0 and self.range_mode == "map"
             map_levels = ranges.channels(level) if per_map else None
             band = padding_band(doc.layer(level)) if level else (0, 0, 0, 0)
-            change = level_change(array, before[level], rows[level])  # every channel's changed cells at once
+            # every channel's changed cells at once, for the maps in view (the others take their values later)
+            in_view = any(card.heatmap.in_view() for card in column.cards)
+            change = level_change(array, before[level], rows[level]) if in_view else None
             for card in column.cards:
                 ch = card.channel
                 card.show_map(array[:, :, ch], map_levels[ch] if per_map else layer_levels, lut, array,

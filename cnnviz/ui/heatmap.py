@@ -333,6 +333,16 @@ class MapGeometry:
         return self.block_rect(r0, c0, r1 - r0, c1 - c0).toAlignedRect().adjusted(-3, -3, 3, 3)
 
 
+def _box_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(r0, r1, c0, c1), the box of the set cells of a 2-D bool mask, from two reductions (not a list of every
+    set cell); None when none is set."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 class Heatmap(QWidget):
     """A map of cells that reports the cell under the mouse; editable maps also report strokes."""
 
@@ -422,44 +432,43 @@ class Heatmap(QWidget):
             self._take(values, levels, lut, repaint)
 
     def _take(self, values, levels, lut, repaint: bool = True):
-        """New values compared with the map's whole copy (set_data without `cells`)."""
+        """New values compared with the map's whole copy (set_data without `cells`): with the same shape,
+        range and colours, only the box of the cells that differ is taken (and nothing when none do)."""
         old = self._image.image
-        values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
-        shape = values.shape[:2]
-        changed = None  # the cells whose values changed, when nothing else did
-        if old is not None and old.shape == values.shape and levels == self._levels and lut is self._lut:
+        if old is not None and old.shape == np.shape(values) and levels == self._levels and lut is self._lut:
             changed = old != values
-            changed = changed.any(axis=2) if changed.ndim == 3 else changed
-            if not changed.any():
-                return  # an edit elsewhere in the pipeline: this map shows what it showed
+            box = _box_of(changed.any(axis=2) if changed.ndim == 3 else changed)
+            if box is not None:  # else an edit elsewhere in the pipeline: this map shows what it showed
+                r0, r1, c0, c1 = box
+                self._set_cells(values, (r0, r1, c0, c1, changed[r0:r1, c0:c1]), repaint)
+            return
+        values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
         self._lut = lut
         self._image.set_image(values, levels, lut)
         self._levels = levels
-        if shape != self.shape:
-            self.shape = shape
+        if values.shape[:2] != self.shape:
+            self.shape = values.shape[:2]
             self._apply_highlight()
-        if changed is not None and values.ndim == 2 and self._overlay.change_values(values, changed):
-            if repaint:
-                self._update_cells(changed)  # a brush stroke: the cells it changed, the rest stays on screen
-            return
         self._overlay.set_values(values if values.ndim == 2 else None, levels, lut)
         if repaint:
             self.update()
 
-    def _set_cells(self, values, cells):
-        """New values in the box of `cells` only (set_data): the map's copy, colours and texts of its cells."""
+    def _set_cells(self, values, cells, repaint: bool = True):
+        """New values in the box of `cells` only: the map's copy, colours and texts of its cells."""
         r0, r1, c0, c1, changed = cells
         shown = self._image.image
         shown[r0:r1, c0:c1] = values[r0:r1, c0:c1]  # the map's own copy of the values, in place
         self._image.set_box(r0, r1, c0, c1)
         geo = self.map_geometry()
-        # no numbers at this size (none to shrink with a longer one): the changed cells' box is all to repaint
-        numbers = self._overlay.show_values and geo.cell >= MIN_TEXT_CELL_PX
-        if self._overlay.change_values(shown, changed, (r0, c0)) or not numbers:
-            self.update(geo.box_area(r0, r1, c0, c1))
+        # no numbers at this size or in colour (none to shrink with a longer one): the box is all to repaint
+        numbers = self._overlay.show_values and geo.cell >= MIN_TEXT_CELL_PX and shown.ndim == 2
+        if shown.ndim == 3 or self._overlay.change_values(shown, changed, (r0, c0)) or not numbers:
+            if repaint:
+                self.update(geo.box_area(r0, r1, c0, c1))
             return
         self._overlay.set_values(shown, self._levels, self._lut)
-        self.update()
+        if repaint:
+            self.update()
 
     def set_show_values(self, show: bool):
         if show != self._overlay.show_values:
@@ -495,10 +504,9 @@ class Heatmap(QWidget):
         geo = self.map_geometry()
         area = QRect()
         for mask in masks:
-            rows = np.flatnonzero(mask.any(axis=1)) if mask is not None else ()
-            if len(rows):  # the box of the set cells, from two reductions (not a list of every lit cell)
-                cols = np.flatnonzero(mask.any(axis=0))
-                area = area.united(geo.box_area(int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))
+            box = _box_of(mask) if mask is not None else None
+            if box is not None:
+                area = area.united(geo.box_area(*box))
         self.update(area)
 
 

@@ -509,7 +509,6 @@ class Heatmap(QWidget):
                 area = area.united(geo.box_area(*box))
         self.update(area)
 
-
     def set_hatched(self, pad):
         """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
         pad = tuple(int(v) for v in pad)

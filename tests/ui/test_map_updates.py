@@ -9,7 +9,13 @@ import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.ui.colormaps import DIVERGING, GREYS, format_value, input_levels, symmetric_levels
+from cnnviz.ui.colormaps import (
+    DIVERGING,
+    GREYS,
+    format_value,
+    input_levels,
+    symmetric_levels,
+)
 from cnnviz.ui.heatmap import Heatmap
 from tests.ui.ui_support import make_window, on_screen, stroke
 

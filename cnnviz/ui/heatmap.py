@@ -97,10 +97,10 @@ class CellImage:
             self._qimage = self._render()
         return self._qimage
 
-    def set_rows(self, first: int, last: int):
-        """`image` changed in place in rows first..last−1 only: those rows' pixels are made again."""
+    def set_box(self, r0: int, r1: int, c0: int, c1: int):
+        """`image` changed in place in rows r0..r1−1, cols c0..c1−1 only: those cells' pixels are made again."""
         if self._qimage is not None and self.image.dtype != np.uint32:
-            self._buffer[first:last] = self._pixels(self.image[first:last])
+            self._buffer[r0:r1, c0:c1] = self._pixels(self.image[r0:r1, c0:c1])
             self._qimage = self._wrap()  # a new QImage (cache key) on the same pixels
         else:
             self._qimage = None
@@ -222,15 +222,17 @@ class CellOverlay:
                 for c in range(c0, c0 + n_cols):
                     hatch_cell(painter, geo.cell_rect(r, c))
 
-    def change_values(self, values, changed) -> bool:
-        """New values where the 2-D bool `changed` is set, same levels and colours: only those cells' texts are
-        made again. False when the numbers' size changes with them (the whole map must be repainted)."""
+    def change_values(self, values, changed, offset=(0, 0)) -> bool:
+        """New values where the 2-D bool `changed` is set (its [0, 0] is cell `offset`), same levels and
+        colours: only those cells' texts are made again. False when the numbers' size changes with them (the
+        whole map must be repainted)."""
         self.values = values
         if self._texts is None:
             return False
         longest, cells = self._texts
         width = values.shape[1]
         rows, cols = np.nonzero(changed)
+        rows, cols = rows + offset[0], cols + offset[1]
         for (r, c), text, color in zip(zip(rows.tolist(), cols.tolist()), *self._texts_of(values[rows, cols])):
             cells[r * width + c] = (r, c, text, color)
         self._texts = (max(len(text) for _, _, text, _ in cells), cells)
@@ -322,10 +324,24 @@ class MapGeometry:
         c1 = min(cols, math.floor((area.right() + 1 - self.left) / self.cell) + 1)
         return range(r0, max(r0, r1)), range(c0, max(c0, c1))
 
-    def area_of(self, cells: np.ndarray) -> QRect:
+    def area_of(self, cells) -> QRect:
         """The widget rectangle covering these (row, col) cells, with room for outlines drawn on their edges."""
-        (r0, c0), (r1, c1) = cells.min(axis=0), cells.max(axis=0)
-        return self.block_rect(int(r0), int(c0), int(r1 - r0 + 1), int(c1 - c0 + 1)).toAlignedRect().adjusted(-3, -3, 3, 3)
+        rows, cols = [r for r, _ in cells], [c for _, c in cells]
+        return self.box_area(min(rows), max(rows) + 1, min(cols), max(cols) + 1)
+
+    def box_area(self, r0: int, r1: int, c0: int, c1: int) -> QRect:
+        """The widget rectangle covering rows r0..r1−1 × cols c0..c1−1, with room for outlines on their edges."""
+        return self.block_rect(r0, c0, r1 - r0, c1 - c0).toAlignedRect().adjusted(-3, -3, 3, 3)
+
+
+def _box_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(r0, r1, c0, c1), the box of the set cells of a 2-D bool mask, from two reductions (not a list of every
+    set cell); None when none is set."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 class Heatmap(QWidget):
@@ -342,13 +358,14 @@ class Heatmap(QWidget):
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills every pixel itself
-        self.image = CellImage()
-        self.overlay = CellOverlay()
+        self._image = CellImage()
+        self._overlay = CellOverlay()
         self.mask = CellImage()  # the probe's cells tinted, where the overlay cannot outline them
         self.shape = (0, 0)
-        self.levels = (0.0, 1.0)
+        self._levels = (0.0, 1.0)
         self._lut = None
         self._source = None  # the array the shown values came from (set_data's `source`)
+        self._pending = None  # (values, levels, lut) given while out of view, taken when next painted or read
         self._pressed = False
         self._last_cell = None
         self._highlight: np.ndarray | None = None  # 2-D bool, or None
@@ -360,64 +377,103 @@ class Heatmap(QWidget):
         return self
 
     # ------------------------------------------------------------------ data
-    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING, rows=None, source=None,
-                 since=None):
+    @property
+    def image(self) -> CellImage:
+        """The colours shown (values given while the map was out of view taken first)."""
+        self._catch_up()
+        return self._image
+
+    @property
+    def overlay(self) -> CellOverlay:
+        """The numbers, borders and marks drawn over the colours (values given while out of view taken first)."""
+        self._catch_up()
+        return self._overlay
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """The colour range shown (values given while out of view taken first)."""
+        self._catch_up()
+        return self._levels
+
+    def set_data(self, values: np.ndarray, levels, lut: np.ndarray | None = DIVERGING, source=None, since=None,
+                 cells=None):
         """Show a 2-D map through `lut`, or an (H, W, 3) RGB array when `lut` is None.
 
-        `source`: the array `values` are a part of (a level), remembered as what the map shows. `rows`
-        (r0, r1) with `since`: the values differ from those of the source `since` in these rows only, so
-        when the map still shows `since` (same shape, levels and colours) only those rows are compared,
-        copied and coloured again."""
+        `source`: the array `values` are a part of (a level), remembered as what the map shows; a source is
+        replaced by a new array, never changed in place. So a map wholly out of view (scrolled away, on a
+        hidden page) keeps only a reference to new values of its shape and takes them when it is next painted
+        or read: nothing of it is on screen until then. `cells` with `since`: the values differ from those of
+        the source `since` only in the cells `cells` names (LevelChange.cells: a box and which of its cells
+        changed), so when the map still shows `since` (same shape, levels and colours) only those are copied,
+        coloured and repainted, and nothing when none changed."""
         levels = (float(levels[0]), float(levels[1]))
-        old = self.image.image
-        kept = (rows is not None and since is not None and since is self._source and old is not None
-                and old.ndim == 2 and np.shape(values) == old.shape and levels == self.levels and lut is self._lut)
-        self._source = source
+        old = self._image.image
+        same_shape = old is not None and np.shape(values) == old.shape
+        if source is not None and same_shape and not self.in_view():
+            self._pending, self._source = (values, levels, lut), source
+            return
+        kept = (self._pending is None and cells is not None and since is not None and since is self._source
+                and same_shape and old.ndim == 2 and levels == self._levels and lut is self._lut)
+        self._pending, self._source = None, source
         if kept:
-            self._set_rows(values, *rows)
+            if cells[0] < cells[1]:
+                self._set_cells(values, cells)
+            return
+        self._take(values, levels, lut)
+
+    def in_view(self) -> bool:
+        """Whether any of the map is on screen (not scrolled away, hidden or covered by its parents' edges)."""
+        return not self.visibleRegion().isEmpty()
+
+    def _catch_up(self, repaint: bool = True):
+        """Take the values given while the map was out of view (`repaint`: ask for the cells they change)."""
+        if self._pending is not None:
+            values, levels, lut = self._pending
+            self._pending = None
+            self._take(values, levels, lut, repaint)
+
+    def _take(self, values, levels, lut, repaint: bool = True):
+        """New values compared with the map's whole copy (set_data without `cells`): with the same shape,
+        range and colours, only the box of the cells that differ is taken (and nothing when none do)."""
+        old = self._image.image
+        if old is not None and old.shape == np.shape(values) and levels == self._levels and lut is self._lut:
+            changed = old != values
+            box = _box_of(changed.any(axis=2) if changed.ndim == 3 else changed)
+            if box is not None:  # else an edit elsewhere in the pipeline: this map shows what it showed
+                r0, r1, c0, c1 = box
+                self._set_cells(values, (r0, r1, c0, c1, changed[r0:r1, c0:c1]), repaint)
             return
         values = np.array(values, dtype=np.float32)  # a fresh copy: the caller's array may change later
-        shape = values.shape[:2]
-        changed = None  # the cells whose values changed, when nothing else did
-        if old is not None and old.shape == values.shape and levels == self.levels and lut is self._lut:
-            changed = old != values
-            changed = changed.any(axis=2) if changed.ndim == 3 else changed
-            if not changed.any():
-                return  # an edit elsewhere in the pipeline: this map shows what it showed
         self._lut = lut
-        self.image.set_image(values, levels, lut)
-        self.levels = levels
-        if shape != self.shape:
-            self.shape = shape
+        self._image.set_image(values, levels, lut)
+        self._levels = levels
+        if values.shape[:2] != self.shape:
+            self.shape = values.shape[:2]
             self._apply_highlight()
-        if changed is not None and values.ndim == 2 and self.overlay.change_values(values, changed):
-            self._update_cells(changed)  # a brush stroke: the cells it changed, the rest stays on screen
-            return
-        self.overlay.set_values(values if values.ndim == 2 else None, levels, lut)
-        self.update()
+        self._overlay.set_values(values if values.ndim == 2 else None, levels, lut)
+        if repaint:
+            self.update()
 
-    def _set_rows(self, values, first: int, last: int):
-        """New values in rows first..last−1 only (set_data): the map's copy, colours and texts of those rows."""
-        shown = self.image.image
-        band = np.asarray(values[first:last], dtype=np.float32)
-        differs = shown[first:last] != band
-        if not differs.any():
+    def _set_cells(self, values, cells, repaint: bool = True):
+        """New values in the box of `cells` only: the map's copy, colours and texts of its cells."""
+        r0, r1, c0, c1, changed = cells
+        shown = self._image.image
+        shown[r0:r1, c0:c1] = values[r0:r1, c0:c1]  # the map's own copy of the values, in place
+        self._image.set_box(r0, r1, c0, c1)
+        geo = self.map_geometry()
+        # no numbers at this size or in colour (none to shrink with a longer one): the box is all to repaint
+        numbers = self._overlay.show_values and geo.cell >= MIN_TEXT_CELL_PX and shown.ndim == 2
+        if shown.ndim == 3 or self._overlay.change_values(shown, changed, (r0, c0)) or not numbers:
+            if repaint:
+                self.update(geo.box_area(r0, r1, c0, c1))
             return
-        shown[first:last] = band  # the map's own copy of the values, in place
-        self.image.set_rows(first, last)
-        changed = np.zeros(shown.shape, bool)
-        changed[first:last] = differs
-        # no numbers at this size (none to shrink with a longer one): the changed cells' box is all to repaint
-        numbers = self.overlay.show_values and self.map_geometry().cell >= MIN_TEXT_CELL_PX
-        if self.overlay.change_values(shown, changed) or not numbers:
-            self._update_cells(changed)
-            return
-        self.overlay.set_values(shown, self.levels, self._lut)
-        self.update()
+        self._overlay.set_values(shown, self._levels, self._lut)
+        if repaint:
+            self.update()
 
     def set_show_values(self, show: bool):
-        if show != self.overlay.show_values:
-            self.overlay.show_values = show
+        if show != self._overlay.show_values:
+            self._overlay.show_values = show
             self.update()
 
     def set_highlight(self, mask):
@@ -438,7 +494,7 @@ class Heatmap(QWidget):
             mask = self._highlight = None
         # outlines only for a field small enough to read them (a lit 128×128 field is a fill, not 16k boxes)
         few = mask is not None and np.count_nonzero(mask) <= MAX_OUTLINES
-        self.overlay.highlight = [tuple(rc) for rc in np.argwhere(mask).tolist()] if few else []
+        self._overlay.highlight = [tuple(rc) for rc in np.argwhere(mask).tolist()] if few else []
         if mask is not None:
             self.mask.set_image(mask.astype(np.uint32) * HIGHLIGHT_PIXEL)  # one multiply, no per-cell indexing
 
@@ -449,26 +505,25 @@ class Heatmap(QWidget):
         geo = self.map_geometry()
         area = QRect()
         for mask in masks:
-            rows = np.flatnonzero(mask.any(axis=1)) if mask is not None else ()
-            if len(rows):  # the box of the set cells, from two reductions (not a list of every lit cell)
-                cols = np.flatnonzero(mask.any(axis=0))
-                area = area.united(geo.area_of(np.array([[rows[0], cols[0]], [rows[-1], cols[-1]]])))
+            box = _box_of(mask) if mask is not None else None
+            if box is not None:
+                area = area.united(geo.box_area(*box))
         self.update(area)
 
     def set_hatched(self, pad):
         """Draw these rows/cols (top, bottom, left, right) as padding, hatched."""
         pad = tuple(int(v) for v in pad)
-        if pad != self.overlay.hatched:
-            self.overlay.hatched = pad
+        if pad != self._overlay.hatched:
+            self._overlay.hatched = pad
             self.update()
 
     def set_cursor(self, cell):
-        old = self.overlay.cursor
-        self.overlay.cursor = None if cell is None else tuple(cell)
-        if old != self.overlay.cursor and self.isVisible():
+        old = self._overlay.cursor
+        self._overlay.cursor = None if cell is None else tuple(cell)
+        if old != self._overlay.cursor and self.isVisible():
             geo = self.map_geometry()
-            cells = [c for c in (old, self.overlay.cursor) if c is not None]
-            self.update(geo.area_of(np.array(cells)))
+            cells = [c for c in (old, self._overlay.cursor) if c is not None]
+            self.update(geo.area_of(cells))
 
     def size_for(self, cell_px: float) -> QSize:
         """The size at which every cell is `cell_px` pixels square."""
@@ -519,6 +574,7 @@ class Heatmap(QWidget):
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, ev):
+        self._catch_up(repaint=False)  # what was given out of view: this paint draws it
         painter = QPainter(self)
         area = ev.rect()
         painter.fillRect(area, Qt.GlobalColor.white)
@@ -528,12 +584,12 @@ class Heatmap(QWidget):
         geo = self.map_geometry()
         rows, cols = geo.cells_in(area)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        painter.drawImage(geo.rect, self.image.qimage())
+        painter.drawImage(geo.rect, self._image.qimage())
         if self._highlight is not None and not outlined(geo.cell, np.count_nonzero(self._highlight)):
             painter.drawImage(geo.rect, self.mask.qimage())  # a tint over the lit cells
         if len(rows) and len(cols):
             painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-            self.overlay.paint(painter, geo, rows, cols)
+            self._overlay.paint(painter, geo, rows, cols)
         painter.end()
 
     # ------------------------------------------------------------------ mouse

@@ -32,6 +32,7 @@ from cnnviz.ui.colormaps import (
     symmetric_levels,
 )
 from cnnviz.ui.heatmap import COLORBAR_WIDTH, MIN_TEXT_CELL_PX, ColorBar, Heatmap
+from cnnviz.ui.level_changes import level_change
 from cnnviz.ui.level_ranges import LevelRanges
 from cnnviz.ui.map_layout import (
     Arrangement,
@@ -120,8 +121,8 @@ class MapCard(LevelCard):
         super().__init__(Heatmap(), caption, parent)
         self.level, self.channel = level, channel
 
-    def show_map(self, values, levels, lut, rows=None, source=None, since=None):
-        self.heatmap.set_data(values, levels, lut, rows, source, since)
+    def show_map(self, values, levels, lut, source=None, since=None, cells=None):
+        self.heatmap.set_data(values, levels, lut, source, since, cells)
         self.colorbar.set_levels(levels, lut)
 
     def fit(self, cell_px: float):
@@ -649,7 +650,7 @@ class LayerViews(QScrollArea):
         for level in range(first, len(levels)):  # the rows an input edit changed (Document.changed_rows)
             before[level] = ranges.seen(level)
             rows[level] = doc.changed_rows(level, before[level])
-            ranges.update(level, levels[level], rows[level])
+            ranges.update(level, levels[level], rows[level], channels=level > 0 and self.range_mode == "map")
         global_levels = ranges.symmetric(*range(1, len(levels))) if self.range_mode == "global" else None
         for level in range(first, len(levels)):
             array = levels[level]
@@ -665,11 +666,15 @@ class LayerViews(QScrollArea):
                 lut = DIVERGING
                 layer_levels = global_levels or ranges.symmetric(level)
             per_map = level > 0 and self.range_mode == "map"
+            map_levels = ranges.channels(level) if per_map else None
             band = padding_band(doc.layer(level)) if level else (0, 0, 0, 0)
+            # every channel's changed cells at once, for the maps in view (the others take their values later)
+            in_view = any(card.heatmap.in_view() for card in column.cards)
+            change = level_change(array, before[level], rows[level]) if in_view else None
             for card in column.cards:
                 ch = card.channel
-                card.show_map(array[:, :, ch], symmetric_levels(array[:, :, ch]) if per_map else layer_levels,
-                              lut, rows[level], array, before[level])
+                card.show_map(array[:, :, ch], map_levels[ch] if per_map else layer_levels, lut, array,
+                              before[level], change and change.cells(ch))
                 card.heatmap.set_hatched(band)
             column.show_legend(layer_levels, lut, shared=not per_map)
 

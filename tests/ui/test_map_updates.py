@@ -9,7 +9,13 @@ import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication
 
-from cnnviz.ui.colormaps import DIVERGING, format_value, input_levels, symmetric_levels
+from cnnviz.ui.colormaps import (
+    DIVERGING,
+    GREYS,
+    format_value,
+    input_levels,
+    symmetric_levels,
+)
 from cnnviz.ui.heatmap import Heatmap
 from tests.ui.ui_support import make_window, on_screen, stroke
 
@@ -190,13 +196,128 @@ def test_strokes_on_a_large_input_leave_every_map_as_a_fresh_drawing(qtbot, tmp_
     _assert_maps_equal_fresh_drawings(window)
 
 
-def test_rows_named_since_another_array_than_the_one_shown_compare_the_whole_map(qtbot):
+def test_cells_named_since_another_array_than_the_one_shown_compare_the_whole_map(qtbot):
+    from cnnviz.ui.level_changes import LevelChange
+
     hm = _shown_map(qtbot, np.zeros((6, 6), np.float32))
     a, b = np.zeros((6, 6, 1), np.float32), np.ones((6, 6, 1), np.float32)
     hm.set_data(a[:, :, 0], (-9, 9), DIVERGING, source=a)
-    hm.set_data(b[:, :, 0], (-9, 9), DIVERGING, (0, 1), source=b, since=np.zeros((6, 6, 1)))  # not `a`
+    stale = np.zeros((6, 6, 1), np.float32)  # equal to `a`, but not the array the map shows
+    hm.set_data(b[:, :, 0], (-9, 9), DIVERGING, b, stale, LevelChange(b, stale, (0, 1)).cells(0))
     np.testing.assert_array_equal(hm.image.image, b[:, :, 0])
     c = b.copy()
     c[2, 3] = 4
-    hm.set_data(c[:, :, 0], (-9, 9), DIVERGING, (2, 3), source=c, since=b)  # it shows b: row 2 only
+    hm.set_data(c[:, :, 0], (-9, 9), DIVERGING, c, b, LevelChange(c, b, (2, 3)).cells(0))  # it shows b: one cell
     np.testing.assert_array_equal(hm.image.image, c[:, :, 0])
+
+
+def _expected_levels(views, card):
+    """The colour range a map of `card` must show, from the document's levels read whole."""
+    levels = views.document.levels
+    level = levels[card.level]
+    if card.level == 0:
+        return input_levels(level)
+    if views.range_mode == "map":
+        return symmetric_levels(level[:, :, card.channel])
+    if views.range_mode == "global":
+        return symmetric_levels(*levels[1:])
+    return symmetric_levels(level)
+
+
+def _fresh_drawing(views, card, size):
+    """A new Heatmap given the card's level values whole, drawn at `size` (what the map must look like)."""
+    fresh = Heatmap()
+    fresh.set_show_values(views.show_values)
+    fresh.set_data(views.document.levels[card.level][:, :, card.channel], _expected_levels(views, card),
+                   DIVERGING if card.level else GREYS)
+    fresh.set_hatched(card.heatmap._overlay.hatched)
+    fresh.resize(size)
+    return fresh.grab().toImage()
+
+
+def _assert_on_screen_as_fresh(window, cards):
+    """Each card's map, scrolled into view, is on screen (backing store) what a fresh Heatmap draws. The pixels
+    are read before anything asks the map for its values."""
+    views = window.layer_views
+    for card in cards:
+        views.ensureWidgetVisible(card.heatmap, 0, 0)
+        QApplication.processEvents()
+        hm = card.heatmap
+        assert hm.visibleRegion().boundingRect() == hm.rect(), f"map {card.level}.{card.channel} not in view"
+        shot = on_screen(window, hm)
+        assert shot == _fresh_drawing(views, card, hm.size()), f"map {card.level}.{card.channel} is stale"
+
+
+def _paint_strokes(qtbot, window, strokes):
+    doc = window.document
+    for cells in strokes:
+        stroke(qtbot, window.input_grid.heatmap, cells)
+        doc.flush()
+        QApplication.processEvents()
+
+
+def test_maps_scrolled_away_during_strokes_show_the_new_numbers_when_scrolled_back(qtbot, tmp_path):
+    from cnnviz.core.layers import Activation, Conv2D, MaxPooling2D, UpSampling2D
+
+    window = _window_with(qtbot, tmp_path, (48, 48, 3), [
+        Conv2D(4, 3, padding="same"), Activation("relu"), MaxPooling2D(2), Conv2D(3, 3, padding="same"),
+        UpSampling2D(2), Activation("tanh")], size=(1366, 768))
+    QApplication.processEvents()
+    views = window.layer_views
+    cards = views.cards()
+    away = [card for card in cards if not card.heatmap.in_view()]
+    assert len(away) >= len(cards) // 3  # the case in question: many maps out of view during the edits
+    _paint_strokes(qtbot, window, [[(3, 3), (3, 20)], [(40, 5), (30, 6)], [(47, 47)]])
+    assert any(card.heatmap._pending is not None for card in away)  # they kept only a reference
+    _assert_on_screen_as_fresh(window, cards[::-1])  # from the far end back: each was out of view
+    _paint_strokes(qtbot, window, [[(10, 10), (12, 30)]])  # now the first maps are out of view
+    _assert_on_screen_as_fresh(window, cards)
+
+
+def test_per_map_ranges_after_strokes_equal_each_channel_read_whole(qtbot, tmp_path):
+    from cnnviz.core.layers import Conv2D, MaxPooling2D, ReLU
+
+    window = _window_with(qtbot, tmp_path, (24, 24, 2), [
+        Conv2D(3, 3, padding="same"), ReLU(), MaxPooling2D(2), Conv2D(2, 3)])
+    views = window.layer_views
+    window.set_range_mode("map")
+    QApplication.processEvents()
+    for cells in ([(2, 2), (2, 9)], [(20, 3)], [(11, 11), (13, 20)]):
+        _paint_strokes(qtbot, window, [cells])
+        for card in views.cards():
+            assert card.heatmap.levels == _expected_levels(views, card)
+    _assert_on_screen_as_fresh(window, views.cards())
+    window.set_range_mode("layer")  # back to one range per level: the per-map extremes are dropped
+    _paint_strokes(qtbot, window, [[(5, 5)]])
+    window.set_range_mode("map")
+    _paint_strokes(qtbot, window, [[(6, 7), (8, 7)]])
+    _assert_on_screen_as_fresh(window, views.cards())
+
+
+def test_the_seed_after_strokes_with_numbers_shown_and_hidden_equals_fresh_drawings(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    QApplication.processEvents()
+    views = window.layer_views
+    _paint_strokes(qtbot, window, [[(0, 0), (1, 1), (2, 1)], [(5, 5)]])
+    assert any(card.heatmap.overlay.values_drawn for card in views.cards())
+    _assert_on_screen_as_fresh(window, views.cards())
+    views.set_show_values(False)
+    _paint_strokes(qtbot, window, [[(3, 0), (3, 4)]])
+    _assert_on_screen_as_fresh(window, views.cards())
+    views.set_show_values(True)
+    _paint_strokes(qtbot, window, [[(4, 4), (4, 2)]])
+    _assert_on_screen_as_fresh(window, views.cards())
+
+
+def test_a_weight_paint_recomputing_whole_levels_leaves_every_map_as_a_fresh_drawing(qtbot, tmp_path):
+    from cnnviz.core.layers import Conv2D, MaxPooling2D, ReLU
+
+    window = _window_with(qtbot, tmp_path, (20, 20, 2), [Conv2D(3, 3, padding="same"), ReLU(), MaxPooling2D(2),
+                                                         Conv2D(2, 3, padding="same")])
+    doc = window.document
+    QApplication.processEvents()
+    for filt, value in ((0, 0.5), (2, -1.0), (1, 0.0)):
+        doc.paint_weight(1, (1, 1, 0, filt), value)
+        doc.flush()
+        QApplication.processEvents()
+        _assert_on_screen_as_fresh(window, window.layer_views.cards())

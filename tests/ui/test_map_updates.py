@@ -17,7 +17,12 @@ from cnnviz.ui.colormaps import (
     symmetric_levels,
 )
 from cnnviz.ui.heatmap import Heatmap
-from tests.ui.ui_support import make_window, on_screen, stroke
+from tests.ui.ui_support import (
+    assert_maps_equal_fresh_drawings,
+    make_window,
+    on_screen,
+    stroke,
+)
 
 
 class CountingHeatmap(Heatmap):
@@ -136,28 +141,6 @@ def _window_with(qtbot, tmp_path, shape, layers, size=(1920, 1080)):
     return make_window(qtbot, tmp_path, Document(Pipeline(shape, layers), x), size=size)
 
 
-def _assert_maps_equal_fresh_drawings(window):
-    """Every map holds its level's numbers and colours; every map in view shows them on screen."""
-    doc = window.document
-    in_view = 0
-    for card in window.layer_views.cards():
-        hm = card.heatmap
-        values = doc.levels[card.level][:, :, card.channel]
-        np.testing.assert_array_equal(hm.image.image, values)
-        level = doc.levels[card.level]  # the colour range of the whole level, read whole
-        assert hm.levels == (input_levels(level) if card.level == 0 else symmetric_levels(level))
-        fresh = Heatmap()
-        fresh.set_data(values, hm.levels, hm._lut)
-        assert hm.image.qimage() == fresh.image.qimage()  # the colours re-made by rows are the whole ones
-        if hm.overlay._texts is not None:
-            _, cells = hm.overlay._cell_texts()
-            assert [text for _, _, text, _ in cells] == [format_value(v) for v in values.ravel()]
-        if hm.visibleRegion().boundingRect() == hm.rect():  # wholly in view (not scrolled away)
-            in_view += 1
-            assert on_screen(window, hm) == hm.grab().toImage(), f"map {card.level}.{card.channel} is stale"
-    assert in_view >= len(window.layer_views.cards()) // 2
-
-
 def test_after_strokes_that_recompute_some_rows_every_map_equals_a_fresh_drawing(qtbot, tmp_path):
     from cnnviz.core.layers import Activation, Conv2D, MaxPooling2D, ReLU, UpSampling2D
 
@@ -173,7 +156,7 @@ def test_after_strokes_that_recompute_some_rows_every_map_equals_a_fresh_drawing
         QApplication.processEvents()
         # the recompute went by rows: the painted rows, and the later levels' rows they reach
         assert doc.changed_rows(0, doc._change[0][0]) == (min(r for r, _ in cells), max(r for r, _ in cells) + 1)
-        _assert_maps_equal_fresh_drawings(window)
+        assert_maps_equal_fresh_drawings(window)
 
 
 def test_strokes_on_a_large_input_leave_every_map_as_a_fresh_drawing(qtbot, tmp_path):
@@ -189,11 +172,11 @@ def test_strokes_on_a_large_input_leave_every_map_as_a_fresh_drawing(qtbot, tmp_
         stroke(qtbot, grid, cells)
         doc.flush()
         QApplication.processEvents()
-        _assert_maps_equal_fresh_drawings(window)
+        assert_maps_equal_fresh_drawings(window)
     doc.undo_stack.undo()  # a whole new input: every map compared whole
     doc.flush()
     QApplication.processEvents()
-    _assert_maps_equal_fresh_drawings(window)
+    assert_maps_equal_fresh_drawings(window)
 
 
 def test_cells_named_since_another_array_than_the_one_shown_compare_the_whole_map(qtbot):

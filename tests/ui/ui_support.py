@@ -57,3 +57,37 @@ def on_screen(window, widget, rect: QRect | None = None):
     top_left = widget.mapTo(window, rect.topLeft())
     ratio = shot.devicePixelRatio()
     return shot.copy(QRect(top_left * ratio, rect.size() * ratio))
+
+
+def assert_maps_equal_fresh_drawings(window, least_in_view: float = 0.5):
+    """Every map holds its level's numbers and colours, as a fresh Heatmap given them makes them; every card
+    wholly in view (maps and vector strips) shows them on screen. At least `least_in_view` of the cards must be
+    in view, so that the check is not passed by scrolling everything away."""
+    import numpy as np
+
+    from cnnviz.ui.colormaps import format_value, input_levels, symmetric_levels
+    from cnnviz.ui.heatmap import Heatmap
+    from cnnviz.ui.vector_view import VectorCard
+
+    doc = window.document
+    cards = window.layer_views.cards()
+    in_view = 0
+    for card in cards:
+        hm = card.heatmap
+        if isinstance(card, VectorCard):
+            np.testing.assert_array_equal(hm.values, doc.levels[card.level].reshape(-1))
+        else:
+            values = doc.levels[card.level][:, :, card.channel]
+            np.testing.assert_array_equal(hm.image.image, values)
+            level = doc.levels[card.level]  # the colour range of the whole level, read whole
+            assert hm.levels == (input_levels(level) if card.level == 0 else symmetric_levels(level))
+            fresh = Heatmap()
+            fresh.set_data(values, hm.levels, hm._lut)
+            assert hm.image.qimage() == fresh.image.qimage()  # the colours re-made by rows are the whole ones
+            if hm.overlay._texts is not None:
+                _, cells = hm.overlay._cell_texts()
+                assert [text for _, _, text, _ in cells] == [format_value(v) for v in values.ravel()]
+        if hm.isVisible() and hm.visibleRegion().boundingRect() == hm.rect():  # wholly in view
+            in_view += 1
+            assert on_screen(window, hm) == hm.grab().toImage(), f"card {card.level}.{card.channel} is stale"
+    assert in_view >= int(len(cards) * least_in_view)

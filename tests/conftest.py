@@ -1,5 +1,6 @@
 """Shared test set-up: Qt renders offscreen, and nothing a test does touches the user's own files."""
 
+import gc
 import os
 import re
 import tempfile
@@ -83,4 +84,19 @@ def pytest_runtest_teardown(item):
     for run in list(_STARTED_RUNS):
         if run.active:
             run.stop("cancelled", "")
-    return (yield)
+    result = yield
+    _collect_closed_widgets()
+    return result
+
+
+def _collect_closed_widgets():
+    """The windows a test closed are deleted, and the garbage they leave collected, now, between tests. Left to
+    the collector's own timing, a collection ran in the middle of building the next test's window (inside
+    pyqtgraph's PlotItem, PySide 6.11) and crashed the whole run with a segfault, now and then."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is None or widgets.QApplication.instance() is None:
+        return
+    from PySide6.QtCore import QEvent
+
+    widgets.QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()

@@ -288,6 +288,9 @@ def paint_colorbar_ramp(painter: QPainter, bar: QRectF, levels: tuple[float, flo
     painter.drawRect(bar)
 
 
+COLORBAR_LABEL_W = 200  # px given to each label right of a legend (left-aligned: "-12.25" takes far less)
+
+
 def paint_colorbar_ticks(painter: QPainter, bar: QRectF, levels: tuple[float, float], font_px: float) -> None:
     """The legend's labels: its two ends, and 0 where it lies inside."""
     lo, hi = levels
@@ -298,7 +301,7 @@ def paint_colorbar_ticks(painter: QPainter, bar: QRectF, levels: tuple[float, fl
     painter.setPen(QColor(30, 30, 30))
     for value, y in ticks:
         painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + bar.width() * 0.3, y))
-        text_rect = QRectF(bar.right() + bar.width() * 0.45, y - font_px, 200, 2 * font_px)
+        text_rect = QRectF(bar.right() + bar.width() * 0.45, y - font_px, COLORBAR_LABEL_W, 2 * font_px)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, format_value(value))
 
 
@@ -609,7 +612,9 @@ def _colorbar_area(geo: GridGeometry) -> QRectF:
     """Where a grid's colour bar, its ticks and its labels are drawn (not reaching the cells left of it)."""
     bar = geo.colorbar_rect
     font_px = colorbar_font_px(bar.width() / 0.22)
-    return QRectF(bar.left() - 1, bar.top() - font_px - 2, bar.width() * 1.45 + 203, bar.height() + 2 * font_px + 4)
+    # the bar, its ticks and labels (paint_colorbar_ticks), 1-2 px more for the frame's and the text's edges
+    return QRectF(bar.left() - 1, bar.top() - font_px - 2, bar.width() * 1.45 + COLORBAR_LABEL_W + 3,
+                  bar.height() + 2 * font_px + 4)
 
 
 # one per thread: an animation export paints its frames in a worker while the window paints its own

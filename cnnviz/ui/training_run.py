@@ -136,8 +136,12 @@ class TrainingWorker(QObject):
         self._paused.set()  # an edit waiting for a pause waits no more
         self._receive.close()
         process.join(10)
+        # Back to the GUI thread, which deletes this object (`TrainingRun._finish`): an object left in an
+        # ended thread had two ways to be deleted, Qt's deferred delete and Python's reference count, on
+        # two threads, and a garbage collection on the GUI thread now and then crashed in between.
+        self.moveToThread(QApplication.instance().thread())
         self.finished.emit(reason, message)
-        self.thread().quit()  # the GUI thread may be waiting for this thread (stop): no queued quit
+        QThread.currentThread().quit()  # the GUI thread may be waiting for this thread (stop): no queued quit
 
 
 class SnapshotPacer(QObject):

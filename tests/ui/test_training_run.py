@@ -152,3 +152,23 @@ def test_pause_and_resume_end_where_an_uninterrupted_run_does(dock, qtbot):
     expected, iterations = core_run(start, dock)
     assert_same_weights(weights, expected)
     assert dock.run.optimizer_state["iterations"] == iterations == EPOCHS * 45
+
+
+@pytest.mark.parametrize("how", ["finished", "stopped"])
+def test_a_run_that_ended_leaves_its_worker_and_thread_deleted_by_the_gui_thread(qtbot, dock, how):
+    """The worker comes back to the GUI thread, whose deferred deletes then delete it with its thread: left in
+    the ended thread it could be deleted twice, by Qt and by Python on two threads (a crash now and then)."""
+    import shiboken6
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    dock.epochs.setValue(1)
+    dock.train()
+    run = dock.run
+    worker, thread = run.worker, run.thread
+    if how == "stopped":
+        qtbot.waitUntil(lambda: len(run.history) > 2, timeout=WAIT_MS)
+        assert run.stop()
+    qtbot.waitUntil(lambda: not run.active, timeout=WAIT_MS)
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not shiboken6.isValid(worker) and not shiboken6.isValid(thread)

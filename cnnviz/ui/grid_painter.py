@@ -23,7 +23,14 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QRegion
 
-from cnnviz.ui.colormaps import DIVERGING, color_index, colorize, format_value
+from cnnviz.ui.colormaps import (
+    DIGITS_AS_ZERO,
+    DIVERGING,
+    color_index,
+    colorize,
+    format_shapes,
+    format_value,
+)
 
 ACCENT = QColor(0, 170, 80)  # highlight outline: green reads on blue, white, red and grey cells alike
 MARK = QColor(255, 190, 0)  # the one marked cell (the chosen maximum, the cell being filled)
@@ -366,9 +373,6 @@ def number_px(rect: QRectF, grid: Grid) -> float | None:
     return px if grid.value_px is None else min(px, grid.value_px)
 
 
-_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
-
-
 @lru_cache(maxsize=1)
 def _digits_alike() -> bool:
     """Whether every digit is as wide as every other in the cells' font, next to a point or a minus too
@@ -384,7 +388,7 @@ def _patterns(texts: Iterable[str]) -> frozenset:
     """The distinct `texts`, each with every digit written 0 when the font's digits are equally wide: what
     their widths depend on (painting 0.25 over 0.75 keeps them; −12.25 over 1 does not)."""
     distinct = set(texts)
-    return frozenset(t.translate(_DIGITS_AS_ZERO) for t in distinct) if _digits_alike() else frozenset(distinct)
+    return frozenset(t.translate(DIGITS_AS_ZERO) for t in distinct) if _digits_alike() else frozenset(distinct)
 
 
 _PATTERNS: dict = {}  # (shape, values' bytes, padding text) -> number_patterns: sizing and painting ask per grid
@@ -396,7 +400,10 @@ def number_patterns(grid: Grid) -> frozenset:
     key = (values.shape, values.tobytes(), grid.pad_text) if grid.texts is None and values.size <= MEMO_CELLS else None
     patterns = _PATTERNS.get(key)
     if patterns is None:
-        patterns = _patterns([str(t) for t in np.ravel(_cell_texts(values, grid))] + [grid.pad_text])
+        if grid.texts is None and _digits_alike():  # the shapes of the values' texts, none written out
+            patterns = frozenset(format_shapes(values)) | _patterns([grid.pad_text])
+        else:
+            patterns = _patterns([str(t) for t in np.ravel(_cell_texts(values, grid))] + [grid.pad_text])
         if key is not None:
             if len(_PATTERNS) >= 64:  # grids of edits long done
                 _PATTERNS.clear()

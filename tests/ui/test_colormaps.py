@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cnnviz.ui.colormaps import (
-    DIVERGING, GREYS, colorize, format_value, input_levels, symmetric_levels, text_color,
+    DIVERGING, GREYS, colorize, format_shapes, format_value, input_levels, symmetric_levels, text_color,
 )
 
 
@@ -40,3 +42,27 @@ def test_text_colour_contrasts_with_background():
 )
 def test_format_value(value, text):
     assert format_value(value) == text
+
+
+def _naive_shapes(values):
+    return {format_value(v).translate(str.maketrans("123456789", "000000000")) for v in np.ravel(values).tolist()}
+
+
+# the edges of format_value's cases: near-integers, 100, 0.005, 1e6, halves of hundredths, and their neighbours
+_EDGES = [0.0, -0.0, 5e-5, 4.9999e-5, 0.005, 0.0049999, 0.00995, 0.0995, 0.995, 9.995, 99.995, 99.99499, 100.0,
+          100.5, 999.5, 99999.5, 999999.99996, 1e6, 1.125, 2.675, 0.125, 1e-300, 12.25, 0.3333, 5e-4, 9.5e-4]
+
+
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+                          st.floats(-1e7, 1e7), st.sampled_from(_EDGES + [-e for e in _EDGES]),
+                          st.integers(-10**7, 10**7).map(lambda n: n / 100),
+                          st.integers(-10**5, 10**5).map(lambda n: n / 200)), max_size=60))
+def test_the_shapes_of_a_maps_numbers_are_those_format_value_writes(values):
+    assert format_shapes(np.array(values, dtype=np.float64)) == _naive_shapes(values)
+    as_f32 = np.array(values, dtype=np.float32)
+    assert format_shapes(as_f32) == _naive_shapes(as_f32)
+
+
+def test_the_shapes_of_numbers_name_sign_digits_decimals_and_exponent():
+    assert format_shapes(np.array([3.0, -12.25, 0.5, 0.003, -0.0004, 250.4, 2e7])) == {
+        "0", "−00.00", "0.0", "0e−00", "−0e−00", "000", "0e+00"}

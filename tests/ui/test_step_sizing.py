@@ -5,6 +5,7 @@ small, or scroll a picture that fits)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QApplication
 from ui_support import make_window, stroke
 
@@ -106,9 +107,12 @@ def test_painting_the_input_asks_no_new_layout_of_the_step_through_or_the_window
     assert view.bar.filter_box.prefix() == "filter " and view.bar.row_slider.maximum() == view.model.steps.dims[2] - 1
 
 
-def big_session(window, shape=(128, 128, 3)):
-    """A 3×3 same Conv2D on a random `shape` input, selected, at the step that fills output cell (40, 60)."""
+def big_session(window, shape=(128, 128, 3), decimals=None):
+    """A 3×3 same Conv2D on a random `shape` input (rounded to `decimals` in 0.01..0.99), selected, at the step that
+    fills output cell (40, 60)."""
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    if decimals is not None:
+        x = np.round(0.01 + 0.98 * x, decimals).astype(np.float32)
     window.document.set_pipeline(core.Pipeline(shape, [core.Conv2D(4, 3, padding="same")]), x)
     window.document.select_layer(1)
     window.show_panel("arithmetic_stepper")
@@ -145,10 +149,14 @@ def assert_readable_crop_around_the_window(x, view):
     assert window_number_px(rect, model, view.step) >= READABLE_PX
 
 
-def test_a_128_pixel_three_channel_step_through_at_1366x768_is_a_readable_crop_around_the_window(qtbot, tmp_path):
-    """At 1366×768 a fixed 16×16 crop gave 1 px input cells, bare of numbers."""
-    window = make_window(qtbot, tmp_path, size=(1366, 768))
-    x, view = big_session(window)
+@pytest.mark.parametrize("size, decimals", [((1366, 768), None), ((1920, 1080), None), ((1024, 700), 2)])
+def test_a_128_pixel_three_channel_step_through_is_a_readable_crop_around_the_window(qtbot, tmp_path, size,
+                                                                                      decimals):
+    """A fixed 16×16 crop gave 1–3 px input cells, bare of numbers. At 1024×700 the dock is 391 px wide: no width
+    for the channels and the output in a row, so the output goes under them; numbers of two decimals fit there
+    (a map with a number below 0.005, written 3e−03, needs wider cells than that dock has beside the filter)."""
+    window = make_window(qtbot, tmp_path, size=size)
+    x, view = big_session(window, decimals=decimals)
     assert_readable_crop_around_the_window(x, view)
     assert view.bar.row_slider.value() == 40  # the step shown is the one asked for
 

@@ -176,9 +176,14 @@ def crop_cells(rect: QRectF, model: StepModel, k: int) -> tuple[int, int]:
 
 
 def _crop_fits(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int], need: dict) -> bool:
-    """Whether the grids of step `k` with crops of `cells` get the cell sides `need` asks for in `rect`."""
+    """Whether the grids of step `k` with crops of `cells` get the cell sides `need` asks for in `rect`, and the
+    filter still writes its weights (as window_number_px asks of it: a wide crop must not squeeze it bare)."""
     fitted = _fitted_cells(rect, model, k, cells)
-    return all(fitted[grid] >= side for grid, side in need.items())
+    if not all(fitted[grid] >= side for grid, side in need.items()):
+        return False
+    patterns = _step_patterns(rect, model, k, cells)
+    return all(patterns[grid] is None or cell_number_px(side, patterns[grid]) is not None
+               for grid, side in fitted.items() if grid[0] == "filter")
 
 
 # (model.layout_key, rect, the least cells of the maps' numbers) -> crop_cells' answer
@@ -216,14 +221,14 @@ def _least_cells(model: StepModel, k: int) -> dict:
 
 
 @lru_cache(maxsize=256)
-def _least_cell(patterns: frozenset) -> int:
-    """The smallest whole cell side in which numbers of these patterns are written (grid_painter sizes them:
+def _least_cell(patterns: frozenset) -> float:
+    """The smallest cell side (to 1/32 px) in which numbers of these patterns are written (grid_painter sizes them:
     larger cells never write them smaller)."""
-    low, high = 1, 1000
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (low, middle) if cell_number_px(float(middle), patterns) is not None else (middle + 1, high)
-    return low
+    low, high = 0.0, 1024.0
+    while high - low > 1 / 32:
+        middle = (low + high) / 2
+        low, high = (low, middle) if cell_number_px(middle, patterns) is not None else (middle, high)
+    return high
 
 
 def _step_patterns(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]) -> dict:
@@ -278,17 +283,20 @@ def _best_arrangement(rect: QRectF, model: StepModel, k: int, cells: tuple[int, 
         shown = _shown_channels(model, k)
         hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
         choice = (model.layout_key, *key)
-        across = _CHOICES.get(choice)
-        if across is None:
-            tried = {n: _sliding_arrangement(rect, model, k, cells, shown, n, hidden)
-                     for n in range(1, len(shown) + 1)}
-            across = max(tried, key=lambda n: shared_cell(tried[n][0]))  # the first of equals, as before
+        placing = _CHOICES.get(choice)
+        if placing is None:
+            # a crop may also put the output under the channels: a narrow dock has no width for both in a row
+            unders = (False, True) if _least_cells(model, k) else (False,)
+            tried = {(n, under): _sliding_arrangement(rect, model, k, cells, shown, n, hidden, under)
+                     for under in unders for n in range(1, len(shown) + 1)}
+            placing = max(tried, key=lambda p: shared_cell(tried[p][0]))  # the first of equals, as before
             if len(_CHOICES) >= 256:  # rooms and steps seen long ago: tried again if they return
                 _CHOICES.clear()
-            _CHOICES[choice] = across
-            arrangement = tried[across]
+            _CHOICES[choice] = placing
+            arrangement = tried[placing]
         else:
-            arrangement = _sliding_arrangement(rect, model, k, cells, shown, across, hidden)
+            across, under = placing
+            arrangement = _sliding_arrangement(rect, model, k, cells, shown, across, hidden, under)
         model.arrangements[key] = (*arrangement, hidden)
     return model.arrangements[key]
 
@@ -335,10 +343,10 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
 
 
 def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, crop: tuple[int, int], shown: list[int],
-                         across: int, hidden: int):
+                         across: int, hidden: int, under: bool = False):
     """The grids of a Conv2D or pooling step, large ones cropped to `crop` cells, with the input channels' blocks
-    (input ⊙ filter slice = products) `across` to a row: (placed grids, (rect, symbol)s, (rect, heading)s, note
-    rect).
+    (input ⊙ filter slice = products) `across` to a row, the output beside them or `under` them: (placed grids,
+    (rect, symbol)s, (rect, heading)s, note rect).
 
     Stacked blocks title each grid; side by side a block is too narrow for that and gets one heading."""
     layer, x, y = model.window_layer, model.x, model.y
@@ -366,7 +374,12 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, crop: tuple[int
     else:
         block_weights = [grid_weight(in_w) + 1]
         tail = [1.2, grid_weight(out_map.shape[1]) + 3]
-    blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
+    if under:  # the channels' rows over the output's, each as tall as its cells
+        block_rows = math.ceil(len(shown) / across)
+        blocks_rect, bottom = split_column(rect, [block_rows, 1], gap=6)
+        sum_rect, out_rect = split_row(bottom, tail)
+    else:
+        blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
     # a line under the input channels for each note (channels not drawn, the direct view's legend, ...)
     note_px = NOTE_PX * len(_notes(model, k, hidden))
     block_area = blocks_rect.adjusted(0, 0, 0, -note_px)

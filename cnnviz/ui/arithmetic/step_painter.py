@@ -236,7 +236,7 @@ def _step_patterns(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int
     in every rect."""
     key = (k, cells)
     if key not in model.step_patterns:
-        if len(model.step_patterns) >= 64:  # the steps shown before, the crops tried: done
+        if len(model.step_patterns) >= 16:  # the steps shown before, the crops tried: done
             model.step_patterns.clear()
         model.step_patterns[key] = {grid_key: None if g.show_values is False else number_patterns(g)
                                     for group in _groups(rect, model, k, cells) for grid_key, _, g in group}
@@ -278,7 +278,7 @@ def _best_arrangement(rect: QRectF, model: StepModel, k: int, cells: tuple[int, 
     model: the canvas sizing and the paint that follows it ask for the same one."""
     key = (rect.getRect(), k, cells)
     if key not in model.arrangements:
-        if len(model.arrangements) >= 64:  # a step played or hovered after another, crops tried: done
+        if len(model.arrangements) >= 16:  # a step played or hovered after another, crops tried: done
             model.arrangements.clear()
         shown = _shown_channels(model, k)
         hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)

@@ -374,9 +374,10 @@ def test_a_cropped_cell_probes_the_cell_it_stands_for(seed):
     document.set_input(x)
     document.flush()
     view.set_step(view.steps.index(Step(0, (40, 30))))
-    offset = view.model.offset(view.step, "input", 0)
+    crop = view.crop_cells()
+    offset = view.model.offset(view.step, "input", 0, crop)
     assert offset != (0, 0)  # drawn as a crop around the window
     assert view.probe_target(("input", 0), (1, 2)) == (0, (offset[0] + 1, offset[1] + 2, 0))
-    out = view.model.offset(view.step, "output", 0)
+    out = view.model.offset(view.step, "output", 0, crop)
     assert view.probe_target(("output", 0), (0, 0)) == (1, (out[0], out[1], 0))
     assert view.position.text() == "row 41/62  col 31/62"

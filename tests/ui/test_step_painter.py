@@ -100,18 +100,38 @@ def test_cells_not_computed_yet_show_no_colour(qapp):
     assert image.pixelColor(done).lightness() < 245 or y[0, 0, 0] == 0
 
 
-def test_a_large_input_is_drawn_as_a_readable_crop_around_the_window(qapp):
+def test_the_model_cuts_a_large_input_to_the_cells_it_is_asked_for_around_the_window(qapp):
     x = np.random.default_rng(0).uniform(0, 1, (256, 256, 1)).astype(np.float32)
     model = model_for(core.Conv2D(1, 3), x)
     k = model.steps.index(model.steps[0].__class__(0, (100, 200)))
-    values, pad, offset = model.input_view(k, 0)
-    assert values.shape == (16, 16) and pad == (0, 0, 0, 0)
-    assert offset[0] <= 100 and 102 < offset[0] + 16 and offset[1] <= 200 and 202 < offset[1] + 16
-    np.testing.assert_array_equal(values, x[offset[0] : offset[0] + 16, offset[1] : offset[1] + 16, 0])
-    _, geometries = paint(model, k, 900, 260)
-    assert geometries[("input", 0)].shape == (16, 16)
-    assert geometries[("input", 0)].cell >= 12  # a 256-wide input gave 1 px cells as a thumbnail
-    assert geometries[("output", 0)].shape == (16, 16)
+    values, pad, offset = model.input_view(k, 0, (16, 9))
+    assert values.shape == (16, 9) and pad == (0, 0, 0, 0)
+    assert offset[0] <= 100 and 102 < offset[0] + 16 and offset[1] <= 200 and 202 < offset[1] + 9
+    np.testing.assert_array_equal(values, x[offset[0] : offset[0] + 16, offset[1] : offset[1] + 9, 0])
+    assert model.crop_limits(k) == ((5, 5), (256, 256))  # the 3×3 window and a neighbour each side; the map
+
+
+def test_a_large_input_is_drawn_as_a_crop_as_large_as_the_image_has_readable_room_for(qapp):
+    """A 256-wide input was a 1 px thumbnail, then a fixed 16×16 crop whose cells were too small for their numbers
+    in a short picture; the crop now has as many cells as hold the map's numbers, and more in a larger picture."""
+    from cnnviz.ui.arithmetic.step_painter import crop_cells
+    from cnnviz.ui.grid_painter import Grid, cell_number_px, number_patterns
+
+    x = np.random.default_rng(0).uniform(-1, 1, (256, 256, 1)).astype(np.float32)
+    model = model_for(core.Conv2D(1, 3), x)
+    k = model.steps.index(model.steps[0].__class__(0, (100, 200)))
+    crops = []
+    for size in [(900, 260), (1600, 700)]:
+        _, geometries = paint(model, k, *size)
+        crop = crop_cells(QRectF(0, 0, *size), model, k)
+        crops.append(crop)
+        (r0, c0) = model.input_view(k, 0, crop)[2]
+        assert r0 < 100 and 102 < r0 + crop[0] - 1 and c0 < 200 and 202 < c0 + crop[1] - 1  # window and neighbours
+        for key, values in ((("input", 0), x[:, :, 0]), (("output", 0), model.y[:, :, 0])):
+            geo = geometries[key]
+            assert geo.shape == crop, key
+            assert cell_number_px(geo.cell, number_patterns(Grid(values, (0.0, 1.0)))) is not None, (size, key)
+    assert crops[1][0] >= crops[0][0] and crops[1][1] >= crops[0][1] and crops[1] != crops[0]
 
 
 def test_a_6x6_same_conv_gives_its_filter_and_products_readable_cells(qapp):
@@ -131,3 +151,20 @@ def test_a_6x6_same_conv_output_gets_cells_of_its_own_in_a_short_dock(qapp):
     assert geometries[("output", 0)].cell > geometries[("input", 0)].cell
     _, roomy = paint(model, 0, 1400, 600)  # with room, the lecture's one scale for input and output
     assert roomy[("output", 0)].cell == roomy[("input", 0)].cell
+
+
+@pytest.mark.parametrize("shape", [(6, 6, 1), (14, 14, 3)])  # the lecture's; 14 + padding = CROP_CELLS
+def test_a_grid_of_at_most_16_cells_is_drawn_whole_whatever_the_room(qapp, monkeypatch, shape):
+    """In a picture too short for its numbers (the 1366×768 dock's) a small grid is drawn whole, pixel for pixel as
+    without any crop: the step-through's canvas grows and scrolls for it, as before."""
+    from cnnviz.ui.arithmetic import step_painter
+
+    x = core.seed_input() if shape == (6, 6, 1) else np.random.default_rng(1).random(shape, dtype=np.float32)
+    model = model_for(core.Conv2D(2, 3, padding="same"), x)
+    adaptive, geometries = paint(model, 9, 700, 120)
+    assert geometries[("input", 0)].shape == shape[:2] and geometries[("output", 0)].shape == shape[:2]
+    fresh = StepModel(model.layer, x, model.y, 1)
+    monkeypatch.setattr(step_painter, "crop_cells", lambda rect, m, k: (1000, 1000))  # never cropped
+    for cache in (step_painter._CELLS, step_painter._CHOICES):
+        cache.clear()
+    assert paint(fresh, 9, 700, 120)[0] == adaptive

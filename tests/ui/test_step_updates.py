@@ -156,7 +156,7 @@ def test_the_arrangement_kept_for_a_layout_is_the_one_a_fresh_search_picks_after
 
 def _number_px_laid_out(rect, model, k) -> float:
     """The smallest number of step `k` in `rect`, from the grids laid out and fitted as the paint fits them."""
-    placed = step_painter._best_arrangement(rect, model, k)[0]
+    placed = step_painter._best_arrangement(rect, model, k, step_painter.crop_cells(rect, model, k))[0]
     fitted = [p for group in step_painter._grid_groups(placed) for p in fit_grids(group)]
     sizes = {key: number_px(r, g) for key, r, g in fitted}
     if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):

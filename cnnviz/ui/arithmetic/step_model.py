@@ -31,7 +31,9 @@ from cnnviz.ui.colormaps import level_style
 
 SLIDING_KINDS = (Conv2D, DepthwiseConv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D)
 KERNEL_KINDS = (Conv2D, DepthwiseConv2D)  # sliding layers with a kernel and a dilation (pooling has neither)
-CROP_CELLS = 16  # a grid longer than this per axis is drawn as a crop this long around the current window
+# A grid up to this long per axis is drawn whole (the lecture's; a short dock scrolls it). A longer one is drawn as a
+# crop around the current window, as many cells long as the painter finds readable room for (step_painter.crop_cells)
+CROP_CELLS = 16
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,21 @@ class Crop:
 
 
 def crop_span(length: int, centre: float, n: int = CROP_CELLS) -> tuple[int, int]:
-    """[start, stop) of at most `n` cells of 0..length centred on `centre` as far as the ends allow."""
-    if length <= n:
+    """[start, stop) of the cells of 0..length drawn: all of them up to CROP_CELLS or `n`, else `n` centred on
+    `centre` as far as the ends allow."""
+    if length <= max(n, CROP_CELLS):
         return 0, length
     start = int(round(centre - n / 2))
     start = max(0, min(start, length - n))
     return start, start + n
 
 
-def crop_around(shape, pad, centre) -> Crop:
-    """The crop of a grid of `shape` values with `pad` cells around it, centred on padded cell `centre`."""
+def crop_around(shape, pad, centre, cells: tuple[int, int] = (CROP_CELLS, CROP_CELLS)) -> Crop:
+    """The crop of a grid of `shape` values with `pad` cells around it, centred on padded cell `centre`, at most
+    `cells` (rows, cols) long when longer than CROP_CELLS."""
     rows = shape[0] + pad[0] + pad[1]
     cols = shape[1] + pad[2] + pad[3]
-    (top, bottom), (left, right) = crop_span(rows, centre[0]), crop_span(cols, centre[1])
+    (top, bottom), (left, right) = crop_span(rows, centre[0], cells[0]), crop_span(cols, centre[1], cells[1])
     return Crop(top, bottom, left, right)
 
 
@@ -195,7 +199,8 @@ class StepModel(LayerSteps):
         self.arrangements: dict = {}  # (rect, step) -> how step_painter lays the step out (sizing and painting ask)
         self.step_patterns: dict = {}  # step -> its grids' number patterns (step_painter; the sizing asks often)
         self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
-        self._crop_cache: tuple = (None, None)  # (step, its input crop)
+        self._crop_cache: tuple = (None, None)  # ((step, cells), its input crop)
+        self.least_cells: dict = {}  # grid key -> the cell side its whole map's numbers need (step_painter)
         if self.depthwise:
             self.axis_names = ("map", "in-ch", "row", "col")
 
@@ -311,52 +316,71 @@ class StepModel(LayerSteps):
         top, left = self.direct.before
         return self.direct.source(row + top, col + left)
 
-    def _input_crop(self, k: int) -> tuple[Crop, tuple[int, int, int, int]]:
-        """The part of the input plane drawn at step `k` (all of it, or CROP_CELLS around the window) and the
+    def crop_limits(self, k: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((rows, cols) at least, (rows, cols) at most) of a crop at step `k`: the window (a transpose: the cells
+        the kernel lands on) with a neighbour on every side, and the longest grid a crop cuts (beyond it nothing
+        more is drawn)."""
+        if self.transposed:
+            canvas, _, (top, left), _ = self.transpose_canvas(k)
+            grids = [self.x.shape[:2], canvas.shape]
+            cells = np.array([(r + top, c + left) for _, _, (r, c), _ in self.scatter_targets(k)])
+        else:
+            pad = self.paddings()
+            plane = self.input_plane(0).shape
+            grids = [(plane[0] + pad[0] + pad[1], plane[1] + pad[2] + pad[3]), self.y.shape[:2]]
+            cells = np.array(self.window(k)).reshape(-1, 2)
+        spans = cells.max(axis=0) - cells.min(axis=0) + 1
+        longest = np.max(grids, axis=0)
+        least = np.minimum(spans + 2, longest)
+        return (int(least[0]), int(least[1])), (int(longest[0]), int(longest[1]))
+
+    def _input_crop(self, k: int, cells: tuple[int, int]) -> tuple[Crop, tuple[int, int, int, int]]:
+        """The part of the input plane drawn at step `k` (all of it, or `cells` around the window) and the
         plane's padding (kept for the last step: every channel's grid asks)."""
-        if self._crop_cache[0] != k:
-            self._crop_cache = (k, self._find_input_crop(k))
+        if self._crop_cache[0] != (k, cells):
+            self._crop_cache = ((k, cells), self._find_input_crop(k, cells))
         return self._crop_cache[1]
 
-    def _find_input_crop(self, k: int) -> tuple[Crop, tuple[int, int, int, int]]:
+    def _find_input_crop(self, k: int, cells: tuple[int, int]) -> tuple[Crop, tuple[int, int, int, int]]:
         pad = (0, 0, 0, 0) if self.transposed else self.paddings()
         if self.transposed:
             centre = (self.steps[k].cell[0] + 0.5, self.steps[k].cell[1] + 0.5)
         else:
             window = np.array(self.window(k), dtype=float).reshape(-1, 2)
             centre = (window[:, 0].mean() + pad[0] + 0.5, window[:, 1].mean() + pad[2] + 0.5)
-        return crop_around(self.input_plane(0).shape, pad, centre), pad
+        return crop_around(self.input_plane(0).shape, pad, centre, cells), pad
 
-    def input_view(self, k: int, channel: int):
-        """(values, pad, (row, col) offset) of input plane `channel` as drawn at step `k` (a cropped cell
-        plus the offset is the plane's cell)."""
-        crop, pad = self._input_crop(k)
+    def input_view(self, k: int, channel: int, cells: tuple[int, int]):
+        """(values, pad, (row, col) offset) of input plane `channel` as drawn at step `k` with a crop of `cells`
+        (a cropped cell plus the offset is the plane's cell)."""
+        crop, pad = self._input_crop(k, cells)
         return crop.cut(self.input_plane(channel), pad)
 
-    def inserted_view(self, k: int) -> np.ndarray | None:
+    def inserted_view(self, k: int, cells: tuple[int, int]) -> np.ndarray | None:
         """`inserted()` cut as `input_view` cuts the plane at step `k`."""
         if not self.direct:
             return None
-        crop, pad = self._input_crop(k)
+        crop, pad = self._input_crop(k, cells)
         return crop.cut(self.inserted(), pad)[0]
 
-    def output_view(self, k: int, values: np.ndarray, pad=(0, 0, 0, 0), centre=None):
-        """(values, pad, offset) of an output-sized map as drawn at step `k`: all of it, or a crop around
-        the cell being filled (Conv2DTranspose: around padded cell `centre`, where the kernel lands)."""
+    def output_view(self, k: int, values: np.ndarray, cells: tuple[int, int], pad=(0, 0, 0, 0), centre=None):
+        """(values, pad, offset) of an output-sized map as drawn at step `k`: all of it, or a crop of `cells`
+        around the cell being filled (Conv2DTranspose: around padded cell `centre`, where the kernel lands)."""
         if centre is None:
             centre = (self.steps[k].cell[0] + 0.5, self.steps[k].cell[1] + 0.5)
-        return crop_around(values.shape, pad, centre).cut(values, pad)
+        return crop_around(values.shape, pad, centre, cells).cut(values, pad)
 
-    def offset(self, k: int, which: str, channel: int) -> tuple[int, int]:
-        """What to add to a cell of the drawn "input" or "output" grid at step `k` to get the map's cell."""
+    def offset(self, k: int, which: str, channel: int, cells: tuple[int, int]) -> tuple[int, int]:
+        """What to add to a cell of the drawn "input" or "output" grid at step `k` (crops of `cells`) to get the
+        map's cell."""
         if which == "input":
-            return self.input_view(k, channel)[2]
+            return self.input_view(k, channel, cells)[2]
         if not self.transposed:
-            return self.output_view(k, self.y[:, :, channel])[2]
+            return self.output_view(k, self.y[:, :, channel], cells)[2]
         canvas, _, (top, left), (oh, ow) = self.transpose_canvas(k)
         pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
         region = canvas[top : top + oh, left : left + ow]
-        return self.output_view(k, region, pad, self.transpose_output_centre(k, pad))[2]
+        return self.output_view(k, region, cells, pad, self.transpose_output_centre(k, pad))[2]
 
     def transpose_output_centre(self, k: int, pad) -> tuple[float, float]:
         """The middle of the output cells step `k` adds into, in padded coordinates."""
@@ -484,12 +508,12 @@ class StepModel(LayerSteps):
             return self.steps.index(Step(ch, (r, c)))
         return None
 
-    def probe_target(self, k: int, key, cell):
+    def probe_target(self, k: int, key, cell, cells: tuple[int, int]):
         """Grid keys are ("output", channel) or ("input", channel): the level and cell they stand for at step
-        `k` (a large map is drawn as a crop)."""
+        `k` (a large map is drawn as a crop of `cells`)."""
         if not isinstance(key, tuple) or key[0] not in ("input", "output"):
             return None
-        dr, dc = self.offset(k, key[0], key[1])
+        dr, dc = self.offset(k, key[0], key[1], cells)
         row, col = cell[0] + dr, cell[1] + dc
         if key[0] == "output":
             return self.level, (row, col, key[1])

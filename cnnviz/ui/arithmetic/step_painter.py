@@ -11,6 +11,7 @@ are ("input", channel), ("filter", channel), ("products", channel), ("kernel", 0
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
@@ -23,7 +24,7 @@ from cnnviz.ui.arithmetic.dense_steps import DenseStepModel
 from cnnviz.ui.arithmetic.dense_view import paint_dense_step
 from cnnviz.ui.arithmetic.sides_painter import paint_sides_step
 from cnnviz.ui.arithmetic.sides_steps import SidesStepModel
-from cnnviz.ui.arithmetic.step_model import KERNEL_KINDS, StepModel
+from cnnviz.ui.arithmetic.step_model import CROP_CELLS, KERNEL_KINDS, StepModel
 from cnnviz.ui.colormaps import DIVERGING, symmetric_levels
 from cnnviz.ui.grid_painter import (
     GRID_LINE,
@@ -61,11 +62,12 @@ def _shape(a) -> str:
     return "×".join(map(str, a))
 
 
-def _shown(full_shape, values, offset) -> str:
-    """" (rows 5–20, cols 1–16 shown)" when `values` is a crop of a map of `full_shape`."""
+def _title(whole: str, short: str, full_shape, values, offset) -> str:
+    """`whole`, or `short` with the rows and cols shown when `values` is a crop of a map of `full_shape`: a crop's
+    grid is a few cells wide, and its title as short as it can be (the header gives the shapes)."""
     (h, w), (r0, c0) = full_shape[:2], offset
     n, m = values.shape[:2]
-    return "" if (n, m) == (h, w) else f" (rows {r0 + 1}–{r0 + n}, cols {c0 + 1}–{c0 + m} shown)"
+    return whole if (n, m) == (h, w) else f"{short}: rows {r0 + 1}–{r0 + n}, cols {c0 + 1}–{c0 + m}"
 
 
 def _shift(cells, offset, values, pad):
@@ -115,19 +117,22 @@ def _notes(model: StepModel, k: int, hidden: int) -> list:
 
 def window_number_px(rect: QRectF, model: StepModel, k: int) -> float:
     """The smallest number the input and filter grids write when step `k` is painted into `rect` (0 when one
-    stays bare; inf for the scatter view of a transposed convolution): the step-through grows its canvas
-    until they are readable.
+    stays bare, or a crop's cells are too small for its whole map's numbers; inf for the scatter view of a
+    transposed convolution): the step-through grows its canvas until they are readable.
 
     As paint_grid_groups sizes them, from the grids' cells in `rect` (kept per layout) and their numbers'
     patterns (kept per step model): the readable height's search asks at a dozen heights after an edit that
     makes the numbers wider, and lays out none of them again."""
     if not isinstance(model, StepModel) or model.transposed:  # Dense and padding pictures size themselves
         return math.inf
-    patterns = _step_patterns(rect, model, k)
+    cells = crop_cells(rect, model, k)
+    patterns = _step_patterns(rect, model, k, cells)
     sizes = {key: None if patterns[key] is None else cell_number_px(cell, patterns[key])
-             for key, cell in _fitted_cells(rect, model, k).items()}
+             for key, cell in _fitted_cells(rect, model, k, cells).items()}
     if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
         return 0.0
+    if not _crop_fits(rect, model, k, cells, _least_cells(model, k)):
+        return 0.0  # the crop is as small as it gets: only a taller canvas makes its numbers readable
     return min(px for px in sizes.values() if px is not None)  # the figure's one size of numbers
 
 
@@ -136,27 +141,124 @@ def window_number_patterns(rect: QRectF, model, k: int) -> tuple:
     the numbers each grid writes (the same in every arrangement; () for pictures that size themselves)."""
     if not isinstance(model, StepModel) or model.transposed:
         return ()
-    return tuple(_step_patterns(rect, model, k).items())
+    return tuple(_step_patterns(rect, model, k, crop_cells(rect, model, k)).items())
 
 
-def _step_patterns(rect: QRectF, model: StepModel, k: int) -> dict:
-    """{grid key: the patterns of its numbers (None: it writes none)} at step `k`, the same in every rect."""
-    if k not in model.step_patterns:
-        model.step_patterns.clear()  # the step shown before: done
-        model.step_patterns[k] = {key: None if g.show_values is False else number_patterns(g)
-                                    for key, _, g in _best_arrangement(rect, model, k)[0]}
-    return model.step_patterns[k]
+def crop_cells(rect: QRectF, model: StepModel, k: int) -> tuple[int, int]:
+    """(rows, cols) of the crops of grids longer than CROP_CELLS in `rect`: the most at which the input's and the
+    output's cells still hold every number of their whole maps (grid_painter's own test, cell_number_px), never
+    fewer than the window with a neighbour on every side (the step-through's canvas grows and scrolls then),
+    never more than the longest grid.
+
+    The same at every step (a crop that changed size as the window met a wider number would jump while playing)
+    and kept by the shapes, the room and the maps' number patterns: a square crop as large as fits, then as many
+    more columns, then rows, as fit beside it (a short wide dock gets a wide crop)."""
+    least, most = model.crop_limits(k)
+    need = _least_cells(model, k)
+    if not need:  # every grid is drawn whole, whatever the crop
+        return most
+    key = (model.layout_key, rect.getRect(), tuple(sorted(need.items())))
+    if key not in _CROPS:
+        if len(_CROPS) >= 256:  # rooms and shapes seen long ago: searched again if they return
+            _CROPS.clear()
+
+        def fits(cells: tuple[int, int]) -> bool:
+            return _crop_fits(rect, model, k, cells, need)
+
+        def square(n: int) -> tuple[int, int]:
+            return max(least[0], min(n, most[0])), max(least[1], min(n, most[1]))
+
+        rows, cols = square(_most(max(least), max(most), lambda n: fits(square(n))))
+        cols = _most(cols, most[1], lambda n: fits((rows, n)))
+        rows = _most(rows, most[0], lambda n: fits((n, cols)))
+        _CROPS[key] = rows, cols
+    return _CROPS[key]
 
 
-# (model.layout_key, rect, step) -> {grid key: its cell side as paint_grid_groups fits it}: geometry only
+def _crop_fits(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int], need: dict) -> bool:
+    """Whether the grids of step `k` with crops of `cells` get the cell sides `need` asks for in `rect`, and the
+    filter still writes its weights (as window_number_px asks of it: a wide crop must not squeeze it bare)."""
+    fitted = _fitted_cells(rect, model, k, cells)
+    if not all(fitted[grid] >= side for grid, side in need.items()):
+        return False
+    patterns = _step_patterns(rect, model, k, cells)
+    return all(patterns[grid] is None or cell_number_px(side, patterns[grid]) is not None
+               for grid, side in fitted.items() if grid[0] == "filter")
+
+
+# (model.layout_key, rect, the least cells of the maps' numbers) -> crop_cells' answer
+_CROPS: dict = {}
+
+
+def _most(low: int, high: int, fits) -> int:
+    """The largest n in low..high for which `fits(n)` (bisection: fewer cells never fit worse); low if none."""
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    return low
+
+
+def _least_cells(model: StepModel, k: int) -> dict:
+    """{("input", c) or ("output", o) key of a grid of step `k` longer than CROP_CELLS: the smallest cell side that
+    holds every number of the whole map it crops}. Kept by the model: a 128×128 map's numbers take a few ms to
+    write out."""
+    step = model.steps[k]
+    if model.transposed:
+        inputs, pad = [step.in_channel], (0, 0, 0, 0)
+        output = model.transpose_canvas(k)[0].shape
+    else:
+        inputs, pad = _shown_channels(model, k), model.paddings()
+        output = model.y.shape[:2]
+    rows, cols = model.input_plane(0).shape
+    keys = [("input", c) for c in inputs] if max(rows + pad[0] + pad[1], cols + pad[2] + pad[3]) > CROP_CELLS else []
+    keys += [("output", step.channel)] if max(output) > CROP_CELLS else []
+    for key in keys:
+        if key not in model.least_cells:
+            # the output's final numbers, and the 0 of cells not computed yet (the default padding text)
+            values = model.input_plane(key[1]) if key[0] == "input" else model.y[:, :, key[1]]
+            model.least_cells[key] = _least_cell(number_patterns(Grid(values, (0.0, 1.0))))
+    return {key: model.least_cells[key] for key in keys}
+
+
+@lru_cache(maxsize=256)
+def _least_cell(patterns: frozenset) -> float:
+    """The smallest cell side (to 1/32 px) in which numbers of these patterns are written (grid_painter sizes them:
+    larger cells never write them smaller)."""
+    low, high = 0.0, 1024.0
+    while high - low > 1 / 32:
+        middle = (low + high) / 2
+        low, high = (low, middle) if cell_number_px(middle, patterns) is not None else (middle, high)
+    return high
+
+
+def _step_patterns(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]) -> dict:
+    """{grid key: the patterns of its numbers (None: it writes none)} at step `k` with crops of `cells`, the same
+    in every rect."""
+    key = (k, cells)
+    if key not in model.step_patterns:
+        if len(model.step_patterns) >= 16:  # the steps shown before, the crops tried: done
+            model.step_patterns.clear()
+        model.step_patterns[key] = {grid_key: None if g.show_values is False else number_patterns(g)
+                                    for group in _groups(rect, model, k, cells) for grid_key, _, g in group}
+    return model.step_patterns[key]
+
+
+def _groups(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]) -> list[list]:
+    """The grids of step `k` with crops of `cells`, in the groups that share a cell size."""
+    if model.transposed:
+        return _transpose_layout(rect, model, k, cells)[0]
+    return _grid_groups(_best_arrangement(rect, model, k, cells)[0])
+
+
+# (model.layout_key, rect, step, crop cells) -> {grid key: its cell side as paint_grid_groups fits it}: geometry only
 _CELLS: dict = {}
 
 
-def _fitted_cells(rect: QRectF, model: StepModel, k: int) -> dict:
-    key = (model.layout_key, rect.getRect(), k)
+def _fitted_cells(rect: QRectF, model: StepModel, k: int, crop: tuple[int, int]) -> dict:
+    key = (model.layout_key, rect.getRect(), k, crop)
     cells = _CELLS.get(key)
     if cells is None:
-        fitted = [p for group in _grid_groups(_best_arrangement(rect, model, k)[0]) for p in fit_grids(group)]
+        fitted = [p for group in _groups(rect, model, k, crop) for p in fit_grids(group)]
         cells = {grid_key: grid_cell(r, g) for grid_key, r, g in fitted}
         if len(_CELLS) >= 256:  # rooms and steps seen long ago: laid out again if they return
             _CELLS.clear()
@@ -164,32 +266,37 @@ def _fitted_cells(rect: QRectF, model: StepModel, k: int) -> dict:
     return cells
 
 
-# (model.layout_key, rect, step) -> channels side by side. Which arrangement wins depends on the grids' cells,
-# never on their values: a value edit makes a new model but lays its step out as before without trying the others
+# (model.layout_key, rect, step, crop cells) -> channels side by side. Which arrangement wins depends on the grids'
+# cells, never on their values: a value edit makes a new model but lays its step out as before without trying the
+# others
 _CHOICES: dict = {}
 
 
-def _best_arrangement(rect: QRectF, model: StepModel, k: int):
+def _best_arrangement(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]):
     """The channel blocks stacked, side by side or in between: whichever gives the smallest grid the
     largest cells (a short wide dock puts three channels side by side; a tall one stacks them). Kept by the
     model: the canvas sizing and the paint that follows it ask for the same one."""
-    key = (rect.getRect(), k)
+    key = (rect.getRect(), k, cells)
     if key not in model.arrangements:
-        if len(model.arrangements) >= 16:  # a step played or hovered after another: the old ones are done
+        if len(model.arrangements) >= 16:  # a step played or hovered after another, crops tried: done
             model.arrangements.clear()
         shown = _shown_channels(model, k)
         hidden = (model.x.shape[2] if isinstance(model.window_layer, KERNEL_KINDS) else 1) - len(shown)
         choice = (model.layout_key, *key)
-        across = _CHOICES.get(choice)
-        if across is None:
-            tried = {n: _sliding_arrangement(rect, model, k, shown, n, hidden) for n in range(1, len(shown) + 1)}
-            across = max(tried, key=lambda n: shared_cell(tried[n][0]))  # the first of equals, as before
+        placing = _CHOICES.get(choice)
+        if placing is None:
+            # a crop may also put the output under the channels: a narrow dock has no width for both in a row
+            unders = (False, True) if _least_cells(model, k) else (False,)
+            tried = {(n, under): _sliding_arrangement(rect, model, k, cells, shown, n, hidden, under)
+                     for under in unders for n in range(1, len(shown) + 1)}
+            placing = max(tried, key=lambda p: shared_cell(tried[p][0]))  # the first of equals, as before
             if len(_CHOICES) >= 256:  # rooms and steps seen long ago: tried again if they return
                 _CHOICES.clear()
-            _CHOICES[choice] = across
-            arrangement = tried[across]
+            _CHOICES[choice] = placing
+            arrangement = tried[placing]
         else:
-            arrangement = _sliding_arrangement(rect, model, k, shown, across, hidden)
+            across, under = placing
+            arrangement = _sliding_arrangement(rect, model, k, cells, shown, across, hidden, under)
         model.arrangements[key] = (*arrangement, hidden)
     return model.arrangements[key]
 
@@ -210,7 +317,7 @@ def _grid_groups(placed) -> list[list]:
 
 
 def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
-    placed, symbols, headings, note_rect, hidden = _best_arrangement(rect, model, k)
+    placed, symbols, headings, note_rect, hidden = _best_arrangement(rect, model, k, crop_cells(rect, model, k))
     geometries = paint_grid_groups(painter, _grid_groups(placed))
     for sym_rect, sym in symbols:
         draw_symbol(painter, sym_rect, sym)
@@ -235,9 +342,11 @@ def _paint_sliding(painter: QPainter, rect: QRectF, model: StepModel, k: int) ->
     return geometries
 
 
-def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int], across: int, hidden: int):
-    """The grids of a Conv2D or pooling step with the input channels' blocks (input ⊙ filter slice =
-    products) `across` to a row: (placed grids, (rect, symbol)s, (rect, heading)s, note rect).
+def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, crop: tuple[int, int], shown: list[int],
+                         across: int, hidden: int, under: bool = False):
+    """The grids of a Conv2D or pooling step, large ones cropped to `crop` cells, with the input channels' blocks
+    (input ⊙ filter slice = products) `across` to a row, the output beside them or `under` them: (placed grids,
+    (rect, symbol)s, (rect, heading)s, note rect).
 
     Stacked blocks title each grid; side by side a block is too narrow for that and gets one heading."""
     layer, x, y = model.window_layer, model.x, model.y
@@ -252,18 +361,25 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     side = across > 1
     # cells not computed yet are drawn as 0 (white): their colour would tell the result before its step
     not_yet = model.not_yet(k)
-    out_map, _, out_offset = model.output_view(k, np.where(not_yet, 0.0, y[:, :, step.channel]))
-    not_yet = model.output_view(k, not_yet)[0]
+    out_map, _, out_offset = model.output_view(k, np.where(not_yet, 0.0, y[:, :, step.channel]), crop)
+    not_yet = model.output_view(k, not_yet, crop)[0]
 
-    in_w = plane_w + pad[2] + pad[3]
+    # the widths go by the cells drawn: a crop's, not the whole map's
+    drawn, drawn_pad, _ = model.input_view(k, shown[0], crop)
+    in_h, in_w = drawn.shape[0] + drawn_pad[0] + drawn_pad[1], drawn.shape[1] + drawn_pad[2] + drawn_pad[3]
     if is_conv:
         kw = layer.kernel_size[1]
         block_weights = [grid_weight(in_w) + 1, 1.0, kw + 1.5, 1.0, kw + 1.5]
-        tail = [3.0 if across > 1 else 1.4, grid_weight(y.shape[1]) + 3]
+        tail = [3.0 if across > 1 else 1.4, grid_weight(out_map.shape[1]) + 3]
     else:
         block_weights = [grid_weight(in_w) + 1]
-        tail = [1.2, grid_weight(y.shape[1]) + 3]
-    blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
+        tail = [1.2, grid_weight(out_map.shape[1]) + 3]
+    if under:  # the channels' rows over the output's, each as tall as its cells
+        block_rows = math.ceil(len(shown) / across)
+        blocks_rect, bottom = split_column(rect, [block_rows, 1], gap=6)
+        sum_rect, out_rect = split_row(bottom, tail)
+    else:
+        blocks_rect, sum_rect, out_rect = split_row(rect, [sum(block_weights) * across, *tail])
     # a line under the input channels for each note (channels not drawn, the direct view's legend, ...)
     note_px = NOTE_PX * len(_notes(model, k, hidden))
     block_area = blocks_rect.adjusted(0, 0, 0, -note_px)
@@ -271,7 +387,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     blocks = [b for row in rows for b in split_row(row, [1] * across, gap=BLOCK_GAP)][: len(shown)]
     heading_h = max(10.0, min(20.0, block_area.height() * 0.1)) if side else 0.0
     # side by side the input is as tall as a block allows: the width it cannot use goes to the filter
-    cells_h = (blocks[0].height() - heading_h) / (plane_h + pad[0] + pad[1]) if side else None
+    cells_h = (blocks[0].height() - heading_h) / in_h if side else None
 
     # the 2-D weights each input channel meets: (kh, kw, C)
     kernel = np.stack([model.filter_slice(k, c) for c in range(x.shape[2])], axis=2) if is_conv else None
@@ -283,7 +399,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
     multiplier = layer.depth_multiplier if depthwise else 1
     placed, symbols, headings = [], [], []
     for block, c in zip(blocks, shown):
-        values, in_pad, offset = model.input_view(k, c)
+        values, in_pad, offset = model.input_view(k, c, crop)
         veiled = depthwise and c != read  # goes to a map of its own: not part of this step's number
         dim = np.ones(values.shape, bool) if veiled else None
         goes_to = f" → map {c * multiplier + filt + 1}" if depthwise else ""
@@ -293,12 +409,13 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
             heading = f"Channel {c + 1}: x·w sum {formulas.format_value(products[:, :, c].sum())}{goes_to}"
             headings.append((QRectF(block.left(), block.top(), block.width(), heading_h), heading + bias_note))
         cells = split_row(block.adjusted(0, heading_h, 0, 0), _block_weights(block_weights, cells_h, block))
-        title = "" if side else f"Input {_shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
-        if model.direct and not side:
+        title = f"Input {_shape(x.shape)}" + (f", channel {c + 1}" if x.shape[2] > 1 else "")
+        if model.direct:
             title += ", zeros inserted"
-        if any(pad) and not side:
+        if any(pad):
             title += " + padding"
-        title += "" if side else _shown((plane_h, plane_w), values, offset)
+        short = f"Channel {c + 1}" if x.shape[2] > 1 else "Input"
+        title = "" if side else _title(title, short, (plane_h, plane_w), values, offset)
         placed.append(
             (
                 ("input", c),
@@ -312,7 +429,7 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
                     pad_text="0" if is_conv else "",
                     highlights=_shift(model.window(k), offset, values, in_pad),
                     marked=None if marked is None else _shift([marked], offset, values, in_pad)[0],
-                    inserted=model.inserted_view(k),
+                    inserted=model.inserted_view(k, crop),
                     dimmed=dim,
                 ),
             )
@@ -341,12 +458,11 @@ def _sliding_arrangement(rect: QRectF, model: StepModel, k: int, shown: list[int
         )
         symbols += [(cells[1], "⊙"), (cells[3], "=")]
     if depthwise:
-        out_title = f"Output map {step.channel + 1}" + (f" of {y.shape[2]}" if y.shape[2] > 1 else "")
+        out_title = short = f"Output map {step.channel + 1}" + (f" of {y.shape[2]}" if y.shape[2] > 1 else "")
     else:
-        out_title = f"Output {_shape(y.shape)}" + (
-            f", {'filter' if is_conv else 'channel'} {step.channel + 1}" if y.shape[2] > 1 else ""
-        )
-    out_title += _shown(y.shape, out_map, out_offset)
+        short = f"{'Filter' if is_conv else 'Channel'} {step.channel + 1}" if y.shape[2] > 1 else "Output"
+        out_title = f"Output {_shape(y.shape)}" + (f", {short.lower()}" if y.shape[2] > 1 else "")
+    out_title = _title(out_title, short, y.shape, out_map, out_offset)
     placed.append(
         (
             ("output", step.channel),
@@ -412,6 +528,16 @@ def _block_weights(weights: list[float], input_cell: float | None, block: QRectF
 
 
 def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) -> dict:
+    groups, columns = _transpose_layout(rect, model, k, crop_cells(rect, model, k))
+    geometries = paint_grid_groups(painter, groups)
+    draw_symbol(painter, columns[1], "×")
+    draw_symbol(painter, columns[3], "→")
+    return geometries
+
+
+def _transpose_layout(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]):
+    """The grids of a Conv2DTranspose's scatter step, large ones cropped to `cells`, in groups that share a cell
+    size, and the columns they and the symbols between them take."""
     layer, x, y = model.layer, model.x, model.y
     step = model.steps[k]
     canvas, touched, (top, left), (oh, ow) = model.transpose_canvas(k)
@@ -420,18 +546,20 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
     kernel = layer.kernel[:, :, step.channel, step.in_channel]
     full_pad = (top, canvas.shape[0] - top - oh, left, canvas.shape[1] - left - ow)
     centre = model.transpose_output_centre(k, full_pad)
-    region, pad, out_offset = model.output_view(k, canvas[top : top + oh, left : left + ow], full_pad, centre)
-    region_touched = model.output_view(k, touched[top : top + oh, left : left + ow], full_pad, centre)[0]
-    in_values, _, in_offset = model.input_view(k, step.in_channel)
+    region, pad, out_offset = model.output_view(k, canvas[top : top + oh, left : left + ow], cells, full_pad, centre)
+    region_touched = model.output_view(k, touched[top : top + oh, left : left + ow], cells, full_pad, centre)[0]
+    in_values, _, in_offset = model.input_view(k, step.in_channel, cells)
     weights = [grid_weight(in_values.shape[1]) + 1, 1.2, layer.kernel_size[1] + 1, 1.2]
     columns = split_row(rect, [*weights, grid_weight(region.shape[1] + pad[2] + pad[3]) + 3])
+    in_short = f"INPUT channel {step.in_channel + 1}" if x.shape[2] > 1 else "INPUT"
     in_title = f"INPUT {_shape(x.shape)}" + (f", channel {step.in_channel + 1}" if x.shape[2] > 1 else "")
-    in_title += _shown(x.shape, in_values, in_offset)
+    in_title = _title(in_title, in_short, x.shape, in_values, in_offset)
     k_title = f"Kernel (filter {step.channel + 1}" + (f", in-ch {step.in_channel + 1})" if x.shape[2] > 1 else ")")
+    out_short = f"OUTPUT filter {step.channel + 1}" if y.shape[2] > 1 else "OUTPUT"
     out_title = f"OUTPUT {_shape(y.shape)} being built" + (f", filter {step.channel + 1}" if y.shape[2] > 1 else "")
     if any(pad):
         out_title += " (hatched: cropped)"
-    out_title += _shown(y.shape, region, out_offset)
+    out_title = _title(out_title, out_short, y.shape, region, out_offset)
     placed = [
         (
             ("input", step.in_channel),
@@ -475,7 +603,4 @@ def _paint_transpose(painter: QPainter, rect: QRectF, model: StepModel, k: int) 
     # the kernel is stamped onto the output, so they share a scale while its cells stay readable; the
     # small input gets its own cells
     groups = [placed[:1], placed[1:]] if shared_cell(placed[1:]) >= MIN_SHARED_CELL else [[p] for p in placed]
-    geometries = paint_grid_groups(painter, groups)
-    draw_symbol(painter, columns[1], "×")
-    draw_symbol(painter, columns[3], "→")
-    return geometries
+    return groups, columns

@@ -18,7 +18,7 @@ from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, scene_rect
 from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, STEPPED_KINDS, step_model_for
 from cnnviz.ui.arithmetic.step_model import LayerSteps, Step, StepModel
-from cnnviz.ui.arithmetic.step_painter import paint_step, window_number_patterns, window_number_px
+from cnnviz.ui.arithmetic.step_painter import crop_cells, paint_step, window_number_patterns, window_number_px
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
 from cnnviz.ui.grid_painter import MIN_TEXT_PX
 
@@ -104,7 +104,7 @@ class StepperView(ArithmeticView):
         geo = next((g for key, g in self.canvas.geometries.items() if key[0] == "input"), None)
         if geo is None:
             return
-        _, _, (r0, c0) = self.model.input_view(self.step, 0)
+        _, _, (r0, c0) = self.model.input_view(self.step, 0, self.crop_cells())
         cells = [geo.cell_rect(r - r0, c - c0) for r, c in self.model.window(self.step)]
         if cells:
             self.scroll_to(cells[0].united(cells[-1]))
@@ -208,8 +208,15 @@ class StepperView(ArithmeticView):
         return self.model.step_for_cell(level, cell, self.step) if self.model else None
 
     def probe_target(self, key, cell):
-        """The level and cell a grid cell of the picture stands for (the model knows its grids)."""
+        """The level and cell a grid cell of the picture stands for (the model knows its grids; a sliding layer's
+        through the crops the canvas draws)."""
+        if isinstance(self.model, StepModel):
+            return self.model.probe_target(self.step, key, cell, self.crop_cells())
         return self.model.probe_target(self.step, key, cell) if self.model else None
+
+    def crop_cells(self) -> tuple[int, int]:
+        """(rows, cols) of the crops the canvas draws a large sliding layer's grids with now."""
+        return crop_cells(scene_rect(self.canvas.width(), self.canvas.height()), self.model, self.step)
 
     # ------------------------------------------------------------------ what one step shows
     def provenance(self):

@@ -97,10 +97,15 @@ def _format(v: float) -> str:
 
 def format_shapes(values) -> set[str]:
     """The texts format_value writes for `values` with every digit written 0 ("−0.00", "0e−00"): a map's numbers
-    need cells as wide as these. Worked out with numpy from each value's sign, digits and decimals, so a
-    128×128 map costs a few ms less than writing its 16,384 numbers out; the values whose text numpy cannot
-    settle (not finite, 1e6 or more, a hundredth's half within rounding) are written out as format_value does."""
+    need cells as wide as these. Worked out with numpy from each value's sign, digits and decimals: a 128×128 map
+    takes about 1.5 ms, writing its 16,384 numbers out about 60."""
     v = np.asarray(values, dtype=np.float64).ravel()
+    return coded_shapes(shape_codes(v), v)
+
+
+def shape_codes(v: np.ndarray) -> np.ndarray:
+    """Per value of the 1-D float64 `v`, a number for the shape of its text (coded_shapes reads it), or −1 where
+    numpy cannot settle the text (not finite, 1e6 or more, a hundredth's half within rounding)."""
     a = np.abs(v)
     with np.errstate(invalid="ignore"):
         whole = np.round(v)
@@ -112,18 +117,23 @@ def format_shapes(values) -> set[str]:
     kinds = np.select([integer | (a >= 100), a >= 0.005], [0, 1], 2)  # digits alone, hundredths, exponent
     q = np.where(mid & fast, np.round(hundredths), 0).astype(np.int64)
     number = np.where(kinds == 1, q // 100, np.abs(np.where(fast, whole, 0))).astype(np.int64)
-    digits = 1 + sum((number >= 10**k).astype(np.int64) for k in range(1, 8))
+    digits = 1 + np.searchsorted(_TENS, number, side="right")
     decimals = np.where(kinds == 1, np.where(q % 100 == 0, 0, np.where(q % 10 == 0, 1, 2)), 0)
     negative = (v < 0) & ~(integer & (whole == 0))  # a near-zero writes "0", never "−0"
-    codes = np.unique((((negative * 3 + kinds) * 10 + digits) * 3 + decimals)[fast])
-    shapes = {format_value(x).translate(DIGITS_AS_ZERO) for x in v[slow].tolist()}
-    for code in codes.tolist():
-        code, decimals_ = divmod(code, 3)
-        code, digits_ = divmod(code, 10)
+    return np.where(fast, (((negative * 3 + kinds) * 10 + digits) * 3 + decimals), -1)
+
+
+def coded_shapes(codes: np.ndarray, v: np.ndarray) -> set[str]:
+    """The shapes of the texts of `v`, whose shape_codes are `codes`."""
+    shapes = {format_value(x).translate(DIGITS_AS_ZERO) for x in v[codes < 0].tolist()}
+    for code in np.flatnonzero(np.bincount(codes[codes >= 0])).tolist():
+        code, decimals = divmod(code, 3)
+        code, digits = divmod(code, 10)
         sign, kind = divmod(code, 3)
-        body = "0e−00" if kind == 2 else "0" * digits_ + ("." + "0" * decimals_ if decimals_ else "")
+        body = "0e−00" if kind == 2 else "0" * digits + ("." + "0" * decimals if decimals else "")
         shapes.add("−" * sign + body)
     return shapes
 
 
+_TENS = 10 ** np.arange(1, 8)  # a number of k digits is at least the (k-1)th of these
 DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")  # a text's shape: its width in a font of tabular digits

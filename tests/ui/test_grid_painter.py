@@ -4,6 +4,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 
@@ -386,3 +388,18 @@ def test_a_new_colour_range_patches_the_cells_whose_colour_changed_and_the_colou
         picture = _cached_picture(cache, rect, grid, ratio=ratio)
         assert picture == _cached_picture(GridCache(), rect, grid, ratio=ratio), (hi, lut is GREYS)
     assert cache.renders == 2 and cache.patches == 2  # the greys recolour every cell: drawn whole; then kept
+
+
+@given(st.lists(st.tuples(st.integers(0, 63), st.one_of(st.floats(-1e7, 1e7, width=32),
+                                                         st.sampled_from([0.125, -0.005, 3e-3, 12.25, 1e6, 99.995]))),
+                min_size=1, max_size=12))
+def test_a_maps_patterns_kept_across_edits_are_those_of_its_values_now(qapp, edits):
+    """Wider numbers painted in and painted over again: after each edit the patterns are the whole map's own."""
+    from cnnviz.ui.grid_painter import MapPatterns, number_patterns
+
+    values = np.random.default_rng(5).normal(0, 3, (8, 8)).astype(np.float32)
+    kept = MapPatterns()
+    assert kept.of(values) == number_patterns(Grid(values, (0.0, 1.0)))
+    for cell, value in edits:
+        values.flat[cell] = value
+        assert kept.of(values) == number_patterns(Grid(values.copy(), (0.0, 1.0)))

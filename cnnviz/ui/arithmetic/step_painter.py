@@ -19,7 +19,12 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 
 from cnnviz.core.layers import MaxPooling2D
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, draw_symbol, split_column, split_row
+from cnnviz.ui.arithmetic.base import (
+    MAX_CHANNEL_ROWS,
+    draw_symbol,
+    split_column,
+    split_row,
+)
 from cnnviz.ui.arithmetic.dense_steps import DenseStepModel
 from cnnviz.ui.arithmetic.dense_view import paint_dense_step
 from cnnviz.ui.arithmetic.sides_painter import paint_sides_step
@@ -30,12 +35,12 @@ from cnnviz.ui.grid_painter import (
     GRID_LINE,
     INSERTED_FILL,
     Grid,
+    MapPatterns,
+    cell_number_px,
     fit_grids,
     fitted_font,
-    hatch_cell,
-    cell_number_px,
     grid_cell,
-    layout_grid,
+    hatch_cell,
     number_patterns,
     paint_grid_groups,
     pixel_font,
@@ -46,6 +51,7 @@ BIG_GRID_COLUMNS = 20  # a wider input or output gets no more width than 20 cell
 MIN_SHARED_CELL = 22.0  # below this the filter and products get cells of their own (their numbers readable)
 BLOCK_GAP = 14.0  # between input channels' blocks side by side
 NOTE_PX = 18.0  # height of a line of text under the input channels
+CROP_ROOM_STEP = 32.0  # crop_cells searches heights in steps of this
 
 
 def grid_weight(cells: int) -> float:
@@ -157,13 +163,16 @@ def crop_cells(rect: QRectF, model: StepModel, k: int) -> tuple[int, int]:
     need = _least_cells(model, k)
     if not need:  # every grid is drawn whole, whatever the crop
         return most
-    key = (model.layout_key, rect.getRect(), tuple(sorted(need.items())))
+    # searched in the height rounded down to CROP_ROOM_STEP px: the canvas's readable-height search probes a dozen
+    # heights after an edit, and nearby ones share one crop (a few px less room: a crop as large, or a row smaller)
+    room = QRectF(rect.x(), rect.y(), rect.width(), max(CROP_ROOM_STEP, rect.height() // CROP_ROOM_STEP * CROP_ROOM_STEP))
+    key = (model.layout_key, room.getRect(), tuple(sorted(need.items())))
     if key not in _CROPS:
         if len(_CROPS) >= 256:  # rooms and shapes seen long ago: searched again if they return
             _CROPS.clear()
 
         def fits(cells: tuple[int, int]) -> bool:
-            return _crop_fits(rect, model, k, cells, need)
+            return _crop_fits(room, model, k, cells, need)
 
         def square(n: int) -> tuple[int, int]:
             return max(least[0], min(n, most[0])), max(least[1], min(n, most[1]))
@@ -200,8 +209,7 @@ def _most(low: int, high: int, fits) -> int:
 
 def _least_cells(model: StepModel, k: int) -> dict:
     """{("input", c) or ("output", o) key of a grid of step `k` longer than CROP_CELLS: the smallest cell side that
-    holds every number of the whole map it crops}. Kept by the model: a 128×128 map's numbers take a few ms to
-    write out."""
+    holds every number of the whole map it crops}. Kept by the model (every sizing of a step asks)."""
     step = model.steps[k]
     if model.transposed:
         inputs, pad = [step.in_channel], (0, 0, 0, 0)
@@ -216,8 +224,23 @@ def _least_cells(model: StepModel, k: int) -> dict:
         if key not in model.least_cells:
             # the output's final numbers, and the 0 of cells not computed yet (the default padding text)
             values = model.input_plane(key[1]) if key[0] == "input" else model.y[:, :, key[1]]
-            model.least_cells[key] = _least_cell(number_patterns(Grid(values, (0.0, 1.0))))
+            model.least_cells[key] = _least_cell(_map_shapes((model.layout_key, model.level, key), values))
     return {key: model.least_cells[key] for key in keys}
+
+
+# (layout_key, level, grid key) -> the number patterns of the whole map that grid crops, kept across edits
+_MAP_PATTERNS: dict = {}
+
+
+def _map_shapes(store, values: np.ndarray) -> frozenset:
+    """number_patterns of a whole map a crop cuts. A value edit makes a new step model but changes a few cells of
+    most maps: their patterns are kept by layout and only the changed cells' worked out again."""
+    patterns = _MAP_PATTERNS.get(store)
+    if patterns is None:
+        if len(_MAP_PATTERNS) >= 64:  # maps of layouts long gone
+            _MAP_PATTERNS.clear()
+        patterns = _MAP_PATTERNS[store] = MapPatterns()
+    return patterns.of(values)
 
 
 @lru_cache(maxsize=256)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 # (key, plot, colour, dashed): training solid, validation dashed with dots at each epoch's end
 CURVES = (
@@ -18,6 +18,7 @@ CURVES = (
 )
 NAMES = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
          "val_accuracy": "validation accuracy"}
+READOUT_ROOM = "step 00000: validation accuracy −0.0000"  # as wide as a readout gets (show_point's format)
 
 
 def nice_end(value: float, now: float) -> float:
@@ -98,15 +99,17 @@ class TrainingPlot(QWidget):
             # a long run has thousands of steps on a few hundred pixels: each pixel column's lowest and highest
             # point draw the same line as all of them (a 9,000-step curve was 4 ms of the GUI thread's time)
             self.curves[key].setDownsampling(auto=True, method="peak")
-        # the key and the readout share one line under the plot: on a 768-pixel screen the plot needs the height
+        # the key and the readout share one line under the plot where it is wide enough (on a 768-pixel screen
+        # the plot needs the height); a narrower plot puts the readout under the key, where it is read whole
         self.key = QLabel("<span style='color:#1f5fbf'>━ loss</span> <span style='color:#c25400'>━ accuracy</span>"
                           " by step (dashed ●: validation)")
         self.key.setToolTip("Solid: the training loss and accuracy of this epoch so far. Dashed, with a dot: the "
                             "validation set's, at the end of each epoch.")
         self.readout = QLabel("Move the mouse over the plot to read a point.")
         self.readout.setObjectName("plotReadout")
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long readouts elide
-        under = QHBoxLayout()
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.hide()  # nothing to read before the first point (and the settings take the room then)
+        self.under = under = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         under.addWidget(self.key)
         under.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
@@ -116,12 +119,23 @@ class TrainingPlot(QWidget):
         layout.addLayout(under)
         self._mouse = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
 
+    def resizeEvent(self, event):  # noqa: N802 (Qt name)
+        one_line = self.key.sizeHint().width() + self.under.spacing() + self.readout.fontMetrics().horizontalAdvance(
+            READOUT_ROOM)
+        direction = (QBoxLayout.Direction.LeftToRight if event.size().width() >= one_line
+                     else QBoxLayout.Direction.TopToBottom)
+        if direction != self.under.direction():
+            self.under.setDirection(direction)
+            self.updateGeometry()  # a line more or less: the dock lays the plot out again at its new minimum
+        super().resizeEvent(event)
+
     def clear(self):
         for key in self.points:
             self.points[key] = Series()
             self.curves[key].setData([], [])
         self._drawn = {}
         self._set_ranges(1.0, 1.0)
+        self.readout.hide()
 
     def add(self, step: int, progress):
         """One Progress at global step `step`: the epoch's running loss and accuracy; validation at an
@@ -133,6 +147,8 @@ class TrainingPlot(QWidget):
         for key, value in values.items():
             if value is not None and math.isfinite(value):
                 self.points[key].append(step, value)
+        if self.readout.isHidden():
+            self.readout.show()
 
     def redraw(self):
         """Hand pyqtgraph the curves that have new points (validation gets one an epoch; a scatter costs), and

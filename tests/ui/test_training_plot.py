@@ -111,3 +111,24 @@ def test_a_long_run_keeps_every_point_and_its_drawn_line_keeps_each_columns_extr
     xs, ys = plot.curves["loss"].getData()  # what pyqtgraph draws: a few points per pixel column
     assert len(xs) <= steps / 2
     assert max(ys) == max(losses) and min(ys) == min(losses)  # the spike and the last low survive
+
+
+def test_a_readout_is_written_whole_beside_the_key_or_under_it_when_the_plot_is_narrow(qtbot):
+    """On a 1366×768 screen the plot is about 440 px wide: beside the key the readout was cut ("Move the mouse
+    over th", "step 40: validation accu")."""
+    plot = TrainingPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert plot.readout.isHidden()  # no point to read yet
+    plot.add(1, progress(1, 2.0, 0.1))
+    assert not plot.readout.isHidden()
+    for width, one_line in ((440, False), (1000, True)):
+        plot.resize(width, 260)
+        qtbot.wait(30)
+        for text in ("Move the mouse over the plot to read a point.", "step 12345: validation accuracy 0.8125"):
+            plot.readout.setText(text)
+            qtbot.wait(10)
+            assert plot.readout.width() >= plot.readout.fontMetrics().horizontalAdvance(text), (width, text)
+        same_line = abs(plot.readout.geometry().center().y() - plot.key.geometry().center().y()) < 4
+        assert same_line == one_line

@@ -162,7 +162,7 @@ def test_a_run_that_ended_leaves_its_worker_and_thread_deleted_by_the_gui_thread
     from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
-    dock.epochs.setValue(1)
+    dock.epochs.setValue(1 if how == "finished" else EPOCHS)  # a stopped run: long enough to be stopped
     dock.train()
     run = dock.run
     worker, thread = run.worker, run.thread

@@ -190,9 +190,18 @@ def _crop_fits(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int], n
     fitted = _fitted_cells(rect, model, k, cells)
     if not all(fitted[grid] >= side for grid, side in need.items()):
         return False
-    patterns = _step_patterns(rect, model, k, cells)
-    return all(patterns[grid] is None or cell_number_px(side, patterns[grid]) is not None
-               for grid, side in fitted.items() if grid[0] == "filter")
+    return all(patterns is None or cell_number_px(fitted[grid], patterns) is not None
+               for grid, patterns in _filter_patterns(rect, model, k, cells).items())
+
+
+def _filter_patterns(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]) -> dict:
+    """{("filter", c): the patterns of its numbers} at step `k`: the kernel's, the same in every room and crop, so
+    a crop search after a weight paint takes them once instead of laying out the step's grids at each probe."""
+    if k not in model.filter_patterns:
+        model.filter_patterns.clear()  # the step shown before: done
+        model.filter_patterns[k] = {grid: patterns for grid, patterns in _step_patterns(rect, model, k, cells).items()
+                                    if grid[0] == "filter"}
+    return model.filter_patterns[k]
 
 
 # (model.layout_key, rect, the least cells of the maps' numbers) -> crop_cells' answer

@@ -168,3 +168,18 @@ def test_a_grid_of_at_most_16_cells_is_drawn_whole_whatever_the_room(qapp, monke
     for cache in (step_painter._CELLS, step_painter._CHOICES):
         cache.clear()
     assert paint(fresh, 9, 700, 120)[0] == adaptive
+
+
+@pytest.mark.parametrize("size", [(728, 117), (1252, 152)])  # the scatter view at 1366×768 and 1920×1080
+def test_a_cropped_transposed_convolution_writes_its_kernels_weights(qapp, size):
+    """The kernel shares the output's cells only while they still write its weights: with a 5-cell crop of a
+    large output the shared cells were 23.5 px, too small for "−0.38", and the kernel stood bare at 1920×1080."""
+    from cnnviz.ui.grid_painter import Grid, cell_number_px, number_patterns
+
+    x = np.random.default_rng(0).random((40, 40, 2), dtype=np.float32)
+    model = model_for(core.Conv2DTranspose(2, 3, strides=2, padding="same"), x)
+    k = len(model.steps) // 3
+    _, geometries = paint(model, k, *size)
+    kernel = model.layer.kernel[:, :, model.steps[k].channel, model.steps[k].in_channel]
+    assert geometries[("output", 0)].shape[0] < 16  # cropped
+    assert cell_number_px(geometries[("kernel", 0)].cell, number_patterns(Grid(kernel, (0.0, 1.0)))) is not None

@@ -19,12 +19,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 
 from cnnviz.core.layers import MaxPooling2D
 from cnnviz.ui.arithmetic import formulas
-from cnnviz.ui.arithmetic.base import (
-    MAX_CHANNEL_ROWS,
-    draw_symbol,
-    split_column,
-    split_row,
-)
+from cnnviz.ui.arithmetic.base import MAX_CHANNEL_ROWS, draw_symbol, split_column, split_row
 from cnnviz.ui.arithmetic.dense_steps import DenseStepModel
 from cnnviz.ui.arithmetic.dense_view import paint_dense_step
 from cnnviz.ui.arithmetic.sides_painter import paint_sides_step
@@ -165,7 +160,8 @@ def crop_cells(rect: QRectF, model: StepModel, k: int) -> tuple[int, int]:
         return most
     # searched in the height rounded down to CROP_ROOM_STEP px: the canvas's readable-height search probes a dozen
     # heights after an edit, and nearby ones share one crop (a few px less room: a crop as large, or a row smaller)
-    room = QRectF(rect.x(), rect.y(), rect.width(), max(CROP_ROOM_STEP, rect.height() // CROP_ROOM_STEP * CROP_ROOM_STEP))
+    height = max(CROP_ROOM_STEP, rect.height() // CROP_ROOM_STEP * CROP_ROOM_STEP)
+    room = QRectF(rect.x(), rect.y(), rect.width(), height)
     key = (model.layout_key, room.getRect(), tuple(sorted(need.items())))
     if key not in _CROPS:
         if len(_CROPS) >= 256:  # rooms and shapes seen long ago: searched again if they return
@@ -591,6 +587,7 @@ def _transpose_layout(rect: QRectF, model: StepModel, k: int, cells: tuple[int, 
     out_title = f"OUTPUT {_shape(y.shape)} being built" + (f", filter {step.channel + 1}" if y.shape[2] > 1 else "")
     if any(pad):
         out_title += " (hatched: cropped)"
+        out_short += " (hatched: cropped)"
     out_title = _title(out_title, out_short, y.shape, region, out_offset)
     placed = [
         (
@@ -632,7 +629,10 @@ def _transpose_layout(rect: QRectF, model: StepModel, k: int, cells: tuple[int, 
             ),
         ),
     ]
-    # the kernel is stamped onto the output, so they share a scale while its cells stay readable; the
-    # small input gets its own cells
-    groups = [placed[:1], placed[1:]] if shared_cell(placed[1:]) >= MIN_SHARED_CELL else [[p] for p in placed]
+    # the kernel is stamped onto the output, so they share a scale while the kernel's cells still write its
+    # weights (a 5-cell crop of the output leaves shared cells too small for "−0.38"); the small input gets its
+    # own cells
+    shared = shared_cell(placed[1:])
+    readable = shared >= MIN_SHARED_CELL and cell_number_px(shared, number_patterns(placed[1][2])) is not None
+    groups = [placed[:1], placed[1:]] if readable else [[p] for p in placed]
     return groups, columns

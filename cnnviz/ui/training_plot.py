@@ -7,14 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import (
-    QBoxLayout,
-    QGraphicsItem,
-    QLabel,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QBoxLayout, QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 # (key, plot, colour, dashed): training solid, validation dashed with dots at each epoch's end
 CURVES = (

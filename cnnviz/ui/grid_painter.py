@@ -432,12 +432,12 @@ class MapPatterns:
     def of(self, values) -> frozenset:
         if not _digits_alike():
             return number_patterns(Grid(values, (0.0, 1.0)))
-        flat = np.array(values).ravel()  # a copy in the map's own dtype: the next call's "before"
+        flat = np.array(values, dtype=np.float64).ravel()
         if self.codes is None or self.codes.shape != flat.shape:
-            self.codes = shape_codes(flat.astype(np.float64)).astype(np.int16)  # codes are below 200
+            self.codes = shape_codes(flat)
         else:
             changed = self.values != flat
-            self.codes[changed] = shape_codes(flat[changed].astype(np.float64))
+            self.codes[changed] = shape_codes(flat[changed])
         self.values = flat
         return frozenset(coded_shapes(self.codes, flat)) | _patterns([Grid.pad_text])
 

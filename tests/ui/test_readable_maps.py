@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
-from ui_support import make_window
+from ui_support import make_window, step_number_px
 
 from cnnviz.ui.heatmap import MIN_TEXT_CELL_PX, Heatmap
 
@@ -170,7 +170,6 @@ def test_the_seed_step_through_fits_its_dock_with_numbers_above_the_minimum_at_1
     """The seed's step-through scrolled a few pixels at 1366×768 and wrote its numbers at the 7 px minimum:
     the view's chrome (margins, a three-line header) took the height its picture needed."""
     from cnnviz.ui.arithmetic.base import scene_rect
-    from cnnviz.ui.arithmetic.step_painter import window_number_px
 
     window = open_window(qtbot, tmp_path, (1366, 768))
     window.show_panel("arithmetic_stepper")
@@ -179,6 +178,6 @@ def test_the_seed_step_through_fits_its_dock_with_numbers_above_the_minimum_at_1
     view = window.arithmetic_views["stepper"]
     assert view.scroll.verticalScrollBar().maximum() == 0
     canvas = view.canvas
-    assert window_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= 9
+    assert step_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= 9
     window.grab()  # painted: the input's 6×6 cells carry their numbers
     assert view.canvas.geometries[("input", 0)].shape == (6, 6)

@@ -134,7 +134,7 @@ def test_at_1366x768_the_direct_view_writes_its_numbers(qtbot, tmp_path):
     """At 1366×768 the direct view's cells were about 12 px: colours without numbers."""
     from PySide6.QtWidgets import QApplication
 
-    from cnnviz.ui.arithmetic.stepper import READABLE_PX
+    from cnnviz.ui.grid_painter import MIN_TEXT_PX
     from tests.ui.ui_support import make_window
 
     window = make_window(qtbot, tmp_path)
@@ -150,7 +150,7 @@ def test_at_1366x768_the_direct_view_writes_its_numbers(qtbot, tmp_path):
     image = view.canvas.grab().toImage()  # the whole picture, scrolled part included
     inputs, kernel = view.canvas.geometries[("input", 0)], view.canvas.geometries[("filter", 0)]
     for key in (("input", 0), ("filter", 0)):  # what the last paint drew: cells large enough for numbers
-        assert view.canvas.geometries[key].cell * 0.4 >= READABLE_PX, key
+        assert view.canvas.geometries[key].cell * 0.4 >= MIN_TEXT_PX, key
     three = inputs.cell_rect(2, 2)
     assert ink(image, three) > 10  # the "3" is written in its cell
     assert ink(image, inputs.cell_rect(1, 1)) > 5  # so is an inserted zero's "0"

@@ -7,13 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
-from ui_support import make_window, stroke
+from ui_support import make_window, step_number_px, stroke
 
 from cnnviz import core
 from cnnviz.ui.arithmetic.base import CANVAS_MIN_HEIGHT, scene_rect
 from cnnviz.ui.arithmetic.step_model import Step
-from cnnviz.ui.arithmetic.step_painter import window_number_px
-from cnnviz.ui.arithmetic.stepper import READABLE_PX
+from cnnviz.ui.grid_painter import MIN_TEXT_PX
 
 
 def settle():
@@ -51,7 +50,7 @@ def test_a_kernel_or_stride_change_resizes_the_step_through_and_a_painted_cell_d
     window.grab()
     assert view.canvas.geometries[("filter", 0)].shape == (5, 5)
     canvas = view.canvas
-    assert window_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= READABLE_PX
+    assert step_number_px(scene_rect(canvas.width(), canvas.height()), view.model, view.step) >= MIN_TEXT_PX
 
     # a stride changes the output's shape: searched again, and the picture shows the 3×3 output
     assert doc.set_layer_param(1, "strides", (2, 2))
@@ -146,7 +145,7 @@ def assert_readable_crop_around_the_window(x, view):
     for key, geo in geometries.items():  # side by side, the channels' blocks have headings instead
         assert geo.title_rect.isEmpty() or canvas.contains(geo.title_rect), key
     rect = scene_rect(view.canvas.width(), view.canvas.height())
-    assert window_number_px(rect, model, view.step) >= READABLE_PX
+    assert step_number_px(rect, model, view.step) >= MIN_TEXT_PX
 
 
 @pytest.mark.parametrize("size, decimals", [((1366, 768), None), ((1920, 1080), None), ((1024, 700), 2)])

@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
-from ui_support import make_window, on_screen, stroke
+from ui_support import make_window, on_screen, step_number_px, stroke
 
 from cnnviz import core
 from cnnviz.ui.arithmetic import step_painter
 from cnnviz.ui.arithmetic.base import CANVAS_MIN_HEIGHT, SceneCanvas, scene_rect
 from cnnviz.ui.arithmetic.step_model import StepModel
-from cnnviz.ui.arithmetic.step_painter import paint_step, window_number_px
+from cnnviz.ui.arithmetic.step_painter import paint_step, window_readable
 from cnnviz.ui.arithmetic.stepper import StepperView
-from cnnviz.ui.grid_painter import fit_grids, number_px
+from cnnviz.ui.grid_painter import MIN_TEXT_PX, Grid, cell_number_px, fit_grids, grid_cell, number_patterns
 
 
 def settle():
@@ -154,28 +154,48 @@ def test_the_arrangement_kept_for_a_layout_is_the_one_a_fresh_search_picks_after
     assert after_stride == _picture(_model(strided, x))
 
 
-def _number_px_laid_out(rect, model, k) -> float:
-    """The smallest number of step `k` in `rect`, from the grids laid out and fitted as the paint fits them."""
-    placed = step_painter._best_arrangement(rect, model, k, step_painter.crop_cells(rect, model, k))[0]
-    fitted = [p for group in step_painter._grid_groups(placed) for p in fit_grids(group)]
-    sizes = {key: number_px(r, g) for key, r, g in fitted}
-    if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
-        return 0.0
-    return min(px for px in sizes.values() if px is not None)
+def _readable_laid_out(rect, model, k) -> bool:
+    """Whether step `k` in `rect`, laid out and fitted as the paint does it, writes the input's and the filter's
+    numbers, and each crop's cells hold every number of the whole map it cuts."""
+    if step_number_px(rect, model, k) < MIN_TEXT_PX:
+        return False
+    crop = step_painter.crop_cells(rect, model, k)
+    placed = step_painter._best_arrangement(rect, model, k, crop)[0]
+    for key, r, g in [p for group in step_painter._grid_groups(placed) for p in fit_grids(group)]:
+        if key[0] not in ("input", "output"):
+            continue
+        whole = model.input_plane(key[1]) if key[0] == "input" else model.y[:, :, key[1]]
+        if whole.shape != g.values.shape:  # a crop: its cells hold every number of the whole map
+            if cell_number_px(grid_cell(r, g), number_patterns(Grid(whole, (0.0, 1.0)))) is None:
+                return False
+    return True
 
 
-def test_the_readable_sizes_from_kept_cells_and_number_patterns_are_those_of_the_laid_out_grids(qtbot):
+def test_whether_a_step_is_readable_as_worked_out_from_the_cells_its_numbers_need_is_what_the_laid_out_grids_say(
+        qtbot):
+    """window_readable asks the least crop's kept cells against the cell sides the numbers need; the laid-out
+    grids of the crop the paint draws must say the same, small maps and cropped ones, in rooms that fit and not."""
     rng = np.random.default_rng(1)
-    layers = [core.Conv2D(2, 3, padding="same"), core.Conv2D(1, 5, strides=2), core.MaxPooling2D(2),
-              core.DepthwiseConv2D(3, padding="same")]
-    for layer in layers:
-        x = rng.random((9, 9, 3)).astype(np.float32)
-        for scale in (1, 30, -0.01):  # every step model anew, cells kept from the scales before
-            model = _model(layer, (x - 0.5) * scale)
-            for width, height in ((400, 130), (731, 300), (731, 500), (1100, 900)):
-                rect = scene_rect(width, height)
-                for k in (0, len(model.steps) // 2, len(model.steps) - 1):
-                    assert window_number_px(rect, model, k) == _number_px_laid_out(rect, model, k), (layer, rect, k)
+    # (layer, a factor of its kernel): weights like −123.45 may stay bare where the input's numbers are written
+    layers = [(lambda: core.Conv2D(2, 3, padding="same"), 1), (lambda: core.Conv2D(1, 5, strides=2), 1),
+              (lambda: core.MaxPooling2D(2), None), (lambda: core.DepthwiseConv2D(3, padding="same"), 1),
+              (lambda: core.Conv2D(1, 5), -321)]
+    answers = set()
+    for make, factor in layers:
+        for shape in ((9, 9, 1), (9, 9, 3), (40, 36, 2)):
+            layer, x = make(), rng.random(shape).astype(np.float32)
+            if factor is not None:
+                layer(x)  # built: a kernel to scale
+                layer.kernel = layer.kernel * factor
+            for scale in (1, 30, -0.01):  # every step model anew, cells kept from the scales before
+                model = _model(layer, (x - 0.5) * scale)
+                for width, height in ((400, 130), (731, 300), (731, 500), (860, 420), (1100, 900)):
+                    rect = scene_rect(width, height)
+                    for k in (0, len(model.steps) // 2, len(model.steps) - 1):
+                        readable = window_readable(rect, model, k)
+                        assert readable == _readable_laid_out(rect, model, k), (layer, shape, scale, rect, k)
+                        answers.add(readable)
+    assert answers == {True, False}
 
 
 def _patches(view) -> int:

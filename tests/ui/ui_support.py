@@ -91,3 +91,17 @@ def assert_maps_equal_fresh_drawings(window, least_in_view: float = 0.5):
             in_view += 1
             assert on_screen(window, hm) == hm.grab().toImage(), f"card {card.level}.{card.channel} is stale"
     assert in_view >= int(len(cards) * least_in_view)
+
+
+def step_number_px(rect, model, k: int) -> float:
+    """The smallest number step `k` of a sliding layer writes in `rect`, from its grids laid out and fitted as the
+    paint fits them (0 when a grid of the input or the filter stays bare)."""
+    from cnnviz.ui.arithmetic import step_painter
+    from cnnviz.ui.grid_painter import fit_grids, number_px
+
+    placed = step_painter._best_arrangement(rect, model, k, step_painter.crop_cells(rect, model, k))[0]
+    fitted = [p for group in step_painter._grid_groups(placed) for p in fit_grids(group)]
+    sizes = {key: number_px(r, g) for key, r, g in fitted}
+    if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
+        return 0.0
+    return min(px for px in sizes.values() if px is not None)

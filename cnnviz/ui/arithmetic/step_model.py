@@ -201,7 +201,7 @@ class StepModel(LayerSteps):
         self._products_cache: dict = {}  # DepthwiseConv2D: the last step's products of every channel
         self._crop_cache: tuple = (None, None)  # ((step, cells), its input crop)
         self.least_cells: dict = {}  # grid key -> the cell side its whole map's numbers need (step_painter)
-        self.filter_patterns: dict = {}  # step -> the patterns of its filter grids' numbers (step_painter)
+        self.needs: dict = {}  # step -> the cell sides its grids' numbers need (step_painter)
         if self.depthwise:
             self.axis_names = ("map", "in-ch", "row", "col")
 

@@ -47,6 +47,9 @@ MIN_SHARED_CELL = 22.0  # below this the filter and products get cells of their 
 BLOCK_GAP = 14.0  # between input channels' blocks side by side
 NOTE_PX = 18.0  # height of a line of text under the input channels
 CROP_ROOM_STEP = 32.0  # crop_cells searches heights in steps of this
+# layouts kept (a few floats each): the readable height's search and the crop search probe a few hundred rooms and
+# crops of one layout, and every one laid out again costs the layouts of all the arrangements it tries
+CACHED_LAYOUTS = 2048
 
 
 def grid_weight(cells: int) -> float:
@@ -116,91 +119,88 @@ def _notes(model: StepModel, k: int, hidden: int) -> list:
     return notes
 
 
-def window_number_px(rect: QRectF, model: StepModel, k: int) -> float:
-    """The smallest number the input and filter grids write when step `k` is painted into `rect` (0 when one
-    stays bare, or a crop's cells are too small for its whole map's numbers; inf for the scatter view of a
-    transposed convolution): the step-through grows its canvas until they are readable.
+def window_readable(rect: QRectF, model: StepModel, k: int) -> bool:
+    """Whether step `k` painted into `rect` writes the numbers of its input and filter grids, with a crop's cells
+    holding every number of the whole map it cuts (True for the pictures that size themselves: Dense, padding,
+    the scatter view of a transposed convolution): the step-through grows its canvas until it does.
 
-    As paint_grid_groups sizes them, from the grids' cells in `rect` (kept per layout) and their numbers'
-    patterns (kept per step model): the readable height's search asks at a dozen heights after an edit that
-    makes the numbers wider, and lays out none of them again."""
-    if not isinstance(model, StepModel) or model.transposed:  # Dense and padding pictures size themselves
-        return math.inf
-    cells = crop_cells(rect, model, k)
-    patterns = _step_patterns(rect, model, k, cells)
-    sizes = {key: None if patterns[key] is None else cell_number_px(cell, patterns[key])
-             for key, cell in _fitted_cells(rect, model, k, cells).items()}
-    if any(sizes[key] is None for key in sizes if key[0] in ("input", "filter")):
-        return 0.0
-    if not _crop_fits(rect, model, k, cells, _least_cells(model, k)):
-        return 0.0  # the crop is as small as it gets: only a taller canvas makes its numbers readable
-    return min(px for px in sizes.values() if px is not None)  # the figure's one size of numbers
+    A crop as large as the room allows never has smaller cells than the least crop has, so this asks the least crop
+    only: one layout per room, kept by the layout (the readable height's search probes a dozen heights after an
+    edit that makes the numbers wider), instead of a crop search at each."""
+    if not isinstance(model, StepModel) or model.transposed:
+        return True
+    fitted = _fitted_cells(rect, model, k, _least_crop(model, k))
+    return all(fitted[grid] >= side for grid, side in _needs(rect, model, k).items())
 
 
-def window_number_patterns(rect: QRectF, model, k: int) -> tuple:
-    """What `window_number_px` depends on besides the rectangle, the step and `model.layout_key`: the patterns of
-    the numbers each grid writes (the same in every arrangement; () for pictures that size themselves)."""
+def window_needs(rect: QRectF, model, k: int) -> tuple:
+    """What `window_readable` depends on besides the rectangle, the step and `model.layout_key`: the least cell side
+    of every grid whose numbers must be written (() for pictures that size themselves). Painting 0.25 over 0.75
+    keeps them all; −12.25 over 1 makes the input's larger."""
     if not isinstance(model, StepModel) or model.transposed:
         return ()
-    return tuple(_step_patterns(rect, model, k, crop_cells(rect, model, k)).items())
+    return tuple(sorted(_needs(rect, model, k).items()))
+
+
+def _needs(rect: QRectF, model: StepModel, k: int) -> dict:
+    """{grid key: the least cell side in which it writes its numbers} of the grids step `k` must write: the filter's
+    weights, the input's numbers and a cropped output's. A cropped map asks room for every number of its whole map
+    (_least_cells), so its crop writes them wherever it sits. The same in every room and crop: kept by the model."""
+    if k not in model.needs:
+        model.needs.clear()  # the step shown before: done
+        needs = _least_cells(model, k)
+        for grid, patterns in _step_patterns(rect, model, k, _least_crop(model, k)).items():
+            if grid[0] == "filter" or (grid[0] == "input" and grid not in needs):
+                needs[grid] = math.inf if patterns is None else _least_cell(patterns)
+        model.needs[k] = needs
+    return model.needs[k]
+
+
+def _square(n: int, least: tuple[int, int], most: tuple[int, int]) -> tuple[int, int]:
+    """A crop n cells square, as far as the limits allow."""
+    return max(least[0], min(n, most[0])), max(least[1], min(n, most[1]))
+
+
+def _least_crop(model: StepModel, k: int) -> tuple[int, int]:
+    """The crop crop_cells gives step `k` when no larger one fits (the longest grid's cells when none is cut)."""
+    least, most = model.crop_limits(k)
+    return _square(max(least), least, most) if _least_cells(model, k) else most
 
 
 def crop_cells(rect: QRectF, model: StepModel, k: int) -> tuple[int, int]:
     """(rows, cols) of the crops of grids longer than CROP_CELLS in `rect`: the most at which the input's and the
-    output's cells still hold every number of their whole maps (grid_painter's own test, cell_number_px), never
-    fewer than the window with a neighbour on every side (the step-through's canvas grows and scrolls then),
-    never more than the longest grid.
+    output's cells still hold every number of their whole maps and the filter still writes its weights
+    (grid_painter's own test, cell_number_px), never fewer than the window with a neighbour on every side (the
+    step-through's canvas grows and scrolls then), never more than the longest grid.
 
     The same at every step (a crop that changed size as the window met a wider number would jump while playing)
-    and kept by the shapes, the room and the maps' number patterns: a square crop as large as fits, then as many
-    more columns, then rows, as fit beside it (a short wide dock gets a wide crop)."""
+    and kept by the shapes, the room and the cell sides the numbers need: a square crop as large as fits, then as
+    many more columns, then rows, as fit beside it (a short wide dock gets a wide crop)."""
     least, most = model.crop_limits(k)
-    need = _least_cells(model, k)
-    if not need:  # every grid is drawn whole, whatever the crop
+    if not _least_cells(model, k):  # every grid is drawn whole, whatever the crop
         return most
-    # searched in the height rounded down to CROP_ROOM_STEP px: the canvas's readable-height search probes a dozen
-    # heights after an edit, and nearby ones share one crop (a few px less room: a crop as large, or a row smaller)
+    need = _needs(rect, model, k)
+    # searched in the height rounded down to CROP_ROOM_STEP px: nearby heights share one crop (a few px less room:
+    # a crop as large, or a row smaller)
     height = max(CROP_ROOM_STEP, rect.height() // CROP_ROOM_STEP * CROP_ROOM_STEP)
     room = QRectF(rect.x(), rect.y(), rect.width(), height)
     key = (model.layout_key, room.getRect(), tuple(sorted(need.items())))
     if key not in _CROPS:
-        if len(_CROPS) >= 256:  # rooms and shapes seen long ago: searched again if they return
+        if len(_CROPS) >= CACHED_LAYOUTS:  # rooms and shapes seen long ago: searched again if they return
             _CROPS.clear()
 
         def fits(cells: tuple[int, int]) -> bool:
-            return _crop_fits(room, model, k, cells, need)
+            fitted = _fitted_cells(room, model, k, cells)
+            return all(fitted[grid] >= side for grid, side in need.items())
 
-        def square(n: int) -> tuple[int, int]:
-            return max(least[0], min(n, most[0])), max(least[1], min(n, most[1]))
-
-        rows, cols = square(_most(max(least), max(most), lambda n: fits(square(n))))
+        rows, cols = _square(_most(max(least), max(most), lambda n: fits(_square(n, least, most))), least, most)
         cols = _most(cols, most[1], lambda n: fits((rows, n)))
         rows = _most(rows, most[0], lambda n: fits((n, cols)))
         _CROPS[key] = rows, cols
     return _CROPS[key]
 
 
-def _crop_fits(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int], need: dict) -> bool:
-    """Whether the grids of step `k` with crops of `cells` get the cell sides `need` asks for in `rect`, and the
-    filter still writes its weights (as window_number_px asks of it: a wide crop must not squeeze it bare)."""
-    fitted = _fitted_cells(rect, model, k, cells)
-    if not all(fitted[grid] >= side for grid, side in need.items()):
-        return False
-    return all(patterns is None or cell_number_px(fitted[grid], patterns) is not None
-               for grid, patterns in _filter_patterns(rect, model, k, cells).items())
-
-
-def _filter_patterns(rect: QRectF, model: StepModel, k: int, cells: tuple[int, int]) -> dict:
-    """{("filter", c): the patterns of its numbers} at step `k`: the kernel's, the same in every room and crop, so
-    a crop search after a weight paint takes them once instead of laying out the step's grids at each probe."""
-    if k not in model.filter_patterns:
-        model.filter_patterns.clear()  # the step shown before: done
-        model.filter_patterns[k] = {grid: patterns for grid, patterns in _step_patterns(rect, model, k, cells).items()
-                                    if grid[0] == "filter"}
-    return model.filter_patterns[k]
-
-
-# (model.layout_key, rect, the least cells of the maps' numbers) -> crop_cells' answer
+# (model.layout_key, room, the cell sides the numbers need) -> crop_cells' answer
 _CROPS: dict = {}
 
 
@@ -288,7 +288,7 @@ def _fitted_cells(rect: QRectF, model: StepModel, k: int, crop: tuple[int, int])
     if cells is None:
         fitted = [p for group in _groups(rect, model, k, crop) for p in fit_grids(group)]
         cells = {grid_key: grid_cell(r, g) for grid_key, r, g in fitted}
-        if len(_CELLS) >= 256:  # rooms and steps seen long ago: laid out again if they return
+        if len(_CELLS) >= CACHED_LAYOUTS:  # rooms and steps seen long ago: laid out again if they return
             _CELLS.clear()
         _CELLS[key] = cells
     return cells
@@ -318,7 +318,7 @@ def _best_arrangement(rect: QRectF, model: StepModel, k: int, cells: tuple[int, 
             tried = {(n, under): _sliding_arrangement(rect, model, k, cells, shown, n, hidden, under)
                      for under in unders for n in range(1, len(shown) + 1)}
             placing = max(tried, key=lambda p: shared_cell(tried[p][0]))  # the first of equals, as before
-            if len(_CHOICES) >= 256:  # rooms and steps seen long ago: tried again if they return
+            if len(_CHOICES) >= CACHED_LAYOUTS:  # rooms and steps seen long ago: tried again if they return
                 _CHOICES.clear()
             _CHOICES[choice] = placing
             arrangement = tried[placing]

@@ -18,16 +18,13 @@ from cnnviz.core.layers import Conv2DTranspose
 from cnnviz.ui.arithmetic.base import ArithmeticView, find_layer, scene_rect
 from cnnviz.ui.arithmetic.step_kinds import KIND_NAMES, STEPPED_KINDS, step_model_for
 from cnnviz.ui.arithmetic.step_model import LayerSteps, Step, StepModel
-from cnnviz.ui.arithmetic.step_painter import crop_cells, paint_step, window_number_patterns, window_number_px
+from cnnviz.ui.arithmetic.step_painter import crop_cells, paint_step, window_needs, window_readable
 from cnnviz.ui.arithmetic.step_playback import PlaybackBar, StepPlayback
-from cnnviz.ui.grid_painter import MIN_TEXT_PX
 
 __all__ = ["Step", "StepperView"]
 
-# the input's and the filter's cells hold numbers (grid_painter writes none below MIN_TEXT_PX), or the picture
-# scrolls; the figure's one size of numbers is often set by a wide output's, so no larger size is asked for
-READABLE_PX = MIN_TEXT_PX
 MAX_CANVAS_HEIGHT = 900  # a taller picture would not fit any screen: beyond it the cells stay as they are
+HEIGHT_STEP = 4  # the readable height, to this many px
 
 
 class StepperView(ArithmeticView):
@@ -65,18 +62,17 @@ class StepperView(ArithmeticView):
         self.start()
 
     def readable_height(self, width: int, height: int) -> int:
-        """Tall enough for READABLE_PX numbers in the input and filter cells (found by bisection: they grow with
-        the height until the width stops them), or 0 when the view's height will do or more would not help.
+        """Tall enough for the input's and the filter's numbers (window_readable; found by bisection: the cells
+        grow with the height until the width stops them), or 0 when the view's height will do or more would not
+        help.
 
-        Kept by the layer's parameters and shapes, the step, the room and the patterns of the numbers: painting
-        0.25 over 0.75 keeps every cell and every number's width, so it does not search again (laying out
-        every channel arrangement a dozen times per edit was half of an input paint's time), while −12.25 over
-        1 makes the numbers wider and searches again."""
+        Kept by the layer's parameters and shapes, the step, the room and the cell sides the numbers need: painting
+        0.25 over 0.75 keeps them, so it does not search again (laying out every channel arrangement a dozen times
+        per edit was half of an input paint's time), while −12.25 over 1 needs larger cells and searches again."""
         if self.model is None:
             return 0
         model = self.model
-        patterns = window_number_patterns(scene_rect(width, height), model, self.step)
-        key = (model.layout_key, self.step, width, height, patterns)
+        key = (model.layout_key, self.step, width, height, window_needs(scene_rect(width, height), model, self.step))
         if key not in self._readable:
             if len(self._readable) >= 16:  # shapes and rooms seen long ago: search them again if they return
                 self._readable.clear()
@@ -84,16 +80,18 @@ class StepperView(ArithmeticView):
         return self._readable[key]
 
     def _search_readable_height(self, width: int, height: int) -> int:
-        def number(h: int) -> float:
-            return window_number_px(scene_rect(width, h), self.model, self.step)
+        def readable(step: int) -> bool:
+            return window_readable(scene_rect(width, step * HEIGHT_STEP), self.model, self.step)
 
-        if number(height) >= READABLE_PX or number(MAX_CANVAS_HEIGHT) < READABLE_PX:
+        # bisected over multiples of HEIGHT_STEP, the same in every room: the heights probed after one edit are
+        # mostly those probed after another, and their layouts are kept
+        low, high = height // HEIGHT_STEP, MAX_CANVAS_HEIGHT // HEIGHT_STEP
+        if window_readable(scene_rect(width, height), self.model, self.step) or not readable(high):
             return 0
-        low, high = height, MAX_CANVAS_HEIGHT
-        while high - low > 4:
+        while high - low > 1:  # low: unreadable, high: readable
             middle = (low + high) // 2
-            low, high = (low, middle) if number(middle) >= READABLE_PX else (middle, high)
-        return high
+            low, high = (low, middle) if readable(middle) else (middle, high)
+        return high * HEIGHT_STEP
 
     def _follow_window(self) -> None:
         """Keep the current window of a scrolled picture in view (as it was last painted)."""

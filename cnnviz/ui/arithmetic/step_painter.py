@@ -149,9 +149,14 @@ def _needs(rect: QRectF, model: StepModel, k: int) -> dict:
     if k not in model.needs:
         model.needs.clear()  # the step shown before: done
         needs = _least_cells(model, k)
-        for grid, patterns in _step_patterns(rect, model, k, _least_crop(model, k)).items():
-            if grid[0] == "filter" or (grid[0] == "input" and grid not in needs):
-                needs[grid] = math.inf if patterns is None else _least_cell(patterns)
+        if needs:  # cropped: the filter grids write the kernel's weights (_sliding_arrangement), no layout needed
+            filters = {("filter", c): model.filter_slice(k, c) for c in _shown_channels(model, k)
+                       if isinstance(model.window_layer, KERNEL_KINDS)}
+            needs |= {grid: _least_cell(number_patterns(Grid(w, (0.0, 1.0)))) for grid, w in filters.items()}
+        else:
+            for grid, patterns in _step_patterns(rect, model, k, _least_crop(model, k)).items():
+                if grid[0] in ("filter", "input"):
+                    needs[grid] = math.inf if patterns is None else _least_cell(patterns)
         model.needs[k] = needs
     return model.needs[k]
 

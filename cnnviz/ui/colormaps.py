@@ -66,11 +66,9 @@ def colorize(values: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -
     return lut[color_index(values, levels, lut)]
 
 
-def text_color(rgb) -> tuple[int, int, int]:
-    """Black or white, whichever reads better on the background colour `rgb`."""
-    r, g, b = (float(c) for c in rgb[:3])
-    luminance = 0.299 * r + 0.587 * g + 0.114 * b
-    return (0, 0, 0) if luminance > 140 else (255, 255, 255)
+def light_cells(rgba: np.ndarray) -> np.ndarray:
+    """Where black text reads better than white on these colours (the last axis RGB or RGBA)."""
+    return 0.299 * rgba[..., 0].astype(float) + 0.587 * rgba[..., 1] + 0.114 * rgba[..., 2] > 140
 
 
 def format_value(v: float) -> str:

@@ -32,8 +32,10 @@ from cnnviz.ui.colormaps import (
     colorize,
     format_shapes,
     format_value,
+    light_cells,
     shape_codes,
 )
+from cnnviz.ui.laid_out_text import TextWriter
 
 ACCENT = QColor(0, 170, 80)  # highlight outline: green reads on blue, white, red and grey cells alike
 MARK = QColor(255, 190, 0)  # the one marked cell (the chosen maximum, the cell being filled)
@@ -43,7 +45,8 @@ GRID_LINE = QColor(120, 120, 120)
 DIM = QColor(255, 255, 255, 200)  # veil over cells not reached yet
 INSERTED_FILL = QColor(255, 236, 179)  # zeros that are not data (a transposed convolution's stretched input)
 INSERTED_TEXT = QColor(140, 110, 40)
-_BLACK, _WHITE = QColor(0, 0, 0), QColor(255, 255, 255)  # a number's colour on light and on dark cells
+# a number's colour on light and on dark cells (light_cells), one QColor each: pens change only between them
+BLACK_TEXT, WHITE_TEXT = QColor(0, 0, 0), QColor(255, 255, 255)
 
 MIN_HATCH_CELL = 6  # px: smaller padding cells are drawn as a plain grey band
 MIN_TEXT_PX = 7  # smaller cell text is unreadable: leave the cells bare
@@ -748,15 +751,14 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True,
         rgba[inserted] = INSERTED_FILL.getRgb()
         # every cell's colour, pen and veil read out of numpy once: per-cell indexing was most of a grid's time
         colours = rgba.tolist()
-        light = (0.299 * rgba[..., 0].astype(float) + 0.587 * rgba[..., 1] + 0.114 * rgba[..., 2] > 140).tolist()
-        pens = [[INSERTED_TEXT if ins else (_BLACK if bright else _WHITE) for ins, bright in zip(*row)]
-                for row in zip(inserted.tolist(), light)]  # as colormaps.text_color picks them
+        light = light_cells(rgba).tolist()
+        pens = [[INSERTED_TEXT if ins else (BLACK_TEXT if bright else WHITE_TEXT) for ins, bright in zip(*row)]
+                for row in zip(inserted.tolist(), light)]
         veils = np.zeros(values.shape, bool) if grid.dimmed is None else np.asarray(grid.dimmed, bool)
         veils = veils[a0:a1, b0:b1].tolist()
         (x0, y0), cell = (geo.origin.x(), geo.origin.y()), geo.cell
         xs = [x0 + (c + left) * cell for c in range(b0, b1)]  # as GridGeometry.cell_rect places them
-        if font is not None:
-            painter.setFont(font)
+        write = None if font is None else TextWriter(painter, font)
         for i, r in enumerate(range(a0, a1)):
             y = y0 + (r + top) * cell
             for j, c in enumerate(range(b0, b1)):
@@ -766,7 +768,7 @@ def _paint_grid(painter: QPainter, rect: QRectF, grid: Grid, marks: bool = True,
                 text = "" if font is None else str(texts[r, c])
                 if text:  # a blank cell (not computed yet) writes nothing
                     painter.setPen(pens[i][j])
-                    painter.drawText(cr, Qt.AlignmentFlag.AlignCenter, text)
+                    write(cr, text)
                 if veils[i][j] and not as_image:
                     painter.fillRect(cr, DIM)
 

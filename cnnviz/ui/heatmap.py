@@ -10,7 +10,6 @@ touches, and the colour image is rebuilt only when the values change.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -23,16 +22,19 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, text_color
+from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, light_cells
 from cnnviz.ui.grid_painter import (
     ACCENT,
+    BLACK_TEXT,
     MIN_HATCH_CELL,
     PAD_FILL,
+    WHITE_TEXT,
     hatch_cell,
     paint_colorbar_ramp,
     paint_colorbar_ticks,
     pixel_font,
 )
+from cnnviz.ui.laid_out_text import TextWriter
 
 MIN_TEXT_CELL_PX = 14  # below this a number (at MIN_TEXT_PX) would not be readable
 MIN_TEXT_PX = 7.0  # smallest cell text drawn
@@ -242,9 +244,9 @@ class CellOverlay:
         """The texts of these values and their contrasting colours on the cells' own colours."""
         texts = [format_value(v) for v in values.tolist()]
         if self.lut is None:
-            return texts, [_text_color((255, 255, 255))] * len(texts)
-        rgb = colorize(values, self.levels, self.lut)[:, :3].tolist()
-        return texts, [_text_color(tuple(key)) for key in rgb]
+            return texts, [WHITE_TEXT] * len(texts)
+        light = light_cells(colorize(values, self.levels, self.lut)).tolist()
+        return texts, [BLACK_TEXT if bright else WHITE_TEXT for bright in light]
 
     def _cell_texts(self):
         """The numbers and their contrasting colours, made once per new set of values."""
@@ -261,7 +263,7 @@ class CellOverlay:
         size = min(cell * TEXT_SHARE, cell * 0.92 / (0.6 * max(longest, 1)))
         if size < MIN_TEXT_PX:
             return False
-        painter.setFont(pixel_font(size))
+        write = TextWriter(painter, pixel_font(size))
         pen = None
         width = geo.shape[1]
         for r in rows:
@@ -269,14 +271,8 @@ class CellOverlay:
                 if color is not pen:
                     painter.setPen(color)
                     pen = color
-                painter.drawText(geo.cell_rect(r_, c), Qt.AlignmentFlag.AlignCenter, text)
+                write(geo.cell_rect(r_, c), text)
         return True
-
-
-@lru_cache(maxsize=512)
-def _text_color(rgb: tuple) -> QColor:
-    """Black or white on this background (one QColor per colour: the painter changes pen only between them)."""
-    return QColor(*text_color(rgb))
 
 
 class MapGeometry:

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cnnviz.ui.colormaps import (
-    DIVERGING, GREYS, colorize, format_shapes, format_value, input_levels, symmetric_levels, text_color,
+    DIVERGING, GREYS, colorize, format_shapes, format_value, input_levels, light_cells, symmetric_levels,
 )
 
 
@@ -30,8 +30,8 @@ def test_greys_clip_outside_levels():
 
 
 def test_text_colour_contrasts_with_background():
-    assert text_color((0, 0, 0)) == (255, 255, 255)
-    assert text_color((255, 255, 255)) == (0, 0, 0)
+    assert light_cells(np.array([[0, 0, 0], [255, 255, 255], [120, 150, 140], [120, 160, 140]])).tolist() == [
+        False, True, False, True]  # white text on dark cells, black on light ones: luminance 140 between
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 A map writes the same few numbers at every paint ("0", "0.25", ...). `painter.drawText(rect, flags, text)` lays
 each one out again on every call; a QStaticText keeps the layout, and drawing it takes about half the time
 (benchmarks/bench_text.py). The writer here places it where drawText would, pixel for pixel, and falls back to
-drawText where the two differ: a text wider or taller than its rect (drawText clips it), and painters that are
-not raster ones (an SVG or PDF keeps its numbers as text).
+drawText where the two differ: a text wider or taller than its rect (drawText clips it), a painter that scales,
+and painters that are not raster ones (an SVG or PDF keeps its numbers as text).
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ class TextWriter:
     def __init__(self, painter: QPainter, font: QFont):
         painter.setFont(font)
         self.painter, self.font = painter, font
-        self.raster = painter.paintEngine().type() == QPaintEngine.Type.Raster
+        # a scaled painter (an export at 2×, a 2× screen) hints the glyphs at another size, so a text near its
+        # cell's width may be clipped by drawText and not here: there drawText writes every text
+        self.raster = (painter.paintEngine().type() == QPaintEngine.Type.Raster
+                       and painter.deviceTransform().type().value <= QTransform.TransformationType.TxTranslate.value)
         texts, self.metrics, self.height = _texts_for(font)
         self.texts = texts if self.raster else {}
 

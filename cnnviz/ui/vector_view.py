@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.ui.colormaps import DIVERGING, colorize, format_value, light_cells
 from cnnviz.ui.grid_painter import ACCENT, BLACK_TEXT, GRID_LINE, MARK, WHITE_TEXT, pixel_font
-from cnnviz.ui.laid_out_text import LEFT, RIGHT, TextWriter
+from cnnviz.ui.laid_out_text import RIGHT, TextWriter
 from cnnviz.ui.map_layout import LevelCard
 
 STRIP_ROWS = 8  # cells in one column of a strip before it wraps into the next (height is what a screen lacks)
@@ -180,24 +180,19 @@ def _paint_bars(painter, layout, values, texts, origin, lit, marked):
     bold = pixel_font(layout.cell_h * BAR_TEXT, bold=True)
     top = max(1.0, float(np.max(values))) if values.size else 1.0  # probabilities: a full bar is 1
     best = int(np.argmax(values)) if values.size else -1
-    texts_at = []
     for i, v in enumerate(values):
         row = layout.row_rect(i, origin)
         cell = layout.cell_rect(i, origin)
+        painter.setFont(bold if i == best else font)
+        painter.setPen(QColor(30, 30, 30))
         label = QRectF(row.x(), row.y(), layout.label_w - layout.cell_h * 0.3, row.height())
+        painter.drawText(label, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, texts[i])
         track = cell.adjusted(0, cell.height() * 0.15, 0, -cell.height() * 0.15)
         painter.fillRect(track, QColor(238, 238, 238))
         bar = QRectF(track.x(), track.y(), track.width() * max(0.0, float(v)) / top, track.height())
         painter.fillRect(bar, BAR_BEST if i == best else BAR)
         value = QRectF(cell.right() + layout.cell_h * 0.3, row.y(), layout.value_w, row.height())
-        texts_at.append((i == best, (label, texts[i], RIGHT), (value, probability_text(v), LEFT)))
-    painter.setPen(QColor(30, 30, 30))
-    for in_bold in (False, True):  # the texts after the bars, a font at a time: the best class's in bold
-        write = TextWriter(painter, bold if in_bold else font)
-        for texts_bold, *pieces in texts_at:
-            if texts_bold == in_bold:
-                for piece in pieces:
-                    write(*piece)
+        painter.drawText(value, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, probability_text(v))
     _paint_marks(painter, layout, origin, lit, marked, layout.row_rect)
 
 

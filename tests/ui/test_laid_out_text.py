@@ -42,7 +42,7 @@ pieces = st.lists(st.tuples(
     st.sampled_from([CENTRE, RIGHT, LEFT])), min_size=1, max_size=6)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=pieces, px=st.integers(6, 28), bold=st.booleans(), scale=st.sampled_from([1.0, 1.5, 2.0]))
 def test_the_writer_draws_what_draw_text_draws(qapp, pieces, px, bold, scale):
     font = pixel_font(px, bold)

@@ -7,7 +7,7 @@ fresh process.
     python benchmarks/bench_ui.py --against /work/main # the same cases on another checkout, interleaved
     python benchmarks/bench_ui.py --clock cpu          # the process's CPU time: steadier on a shared machine
 
-Edit kinds: input paint (a drag on the input grid), weight paint (a drag on a filter slice), hover over a
+Edit kinds: input paint (a click that paints an input cell), weight paint (one on a filter slice), hover over a
 map (mouse moves over a layer output), hover over a weight (mouse moves over a filter slice), a parameter
 change (Up/Down on the stride box of the first Conv2D), add/remove a layer (Layer menu actions), and the
 autosave (how long the GUI thread is blocked by one). Sessions: the lecture's seed; 128×128×3 × 6 layers ×
@@ -115,10 +115,11 @@ class Case:
         self.window, self.idle, self.rng, self.clock = window, idle, rng, clock
 
     def timed(self, step, n, warmup=3):
+        """`step(i)` may return its own start time, to leave out its untimed preparation."""
         times = []
         for i in range(n + warmup):
             t0 = self.clock()
-            step(i)
+            t0 = step(i) or t0
             self.idle()
             if i >= warmup:
                 times.append((self.clock() - t0) * 1000)
@@ -130,11 +131,21 @@ def _random_cell(rng, heatmap):
     return int(rng.integers(rows)), int(rng.integers(cols))
 
 
-def drag_over(case, heatmap, n):
-    """A press, then moves to n random cells with the button held, then a release (not timed)."""
-    _mouse(heatmap, "press", heatmap.cell_center(0, 0), True)
-    case.idle()
-    times = case.timed(lambda i: _mouse(heatmap, "move", heatmap.cell_center(*_random_cell(case.rng, heatmap)), True), n)
+def paint_clicks(case, heatmap, brush, n):
+    """n clicks on random cells, each painting a brush value no cell holds yet, so that every click is an
+    edit (a drag keeps the value it pressed with: over a 3×3 filter it stops changing anything after nine
+    cells). Setting the brush and the previous click's release are not timed."""
+
+    def step(i):
+        if i:
+            _mouse(heatmap, "release", heatmap.cell_center(0, 0), False)
+        brush.setValue(round(1.0 + 0.001 * (i + 1), 3))  # the sessions' values lie below 1
+        case.idle()
+        t0 = case.clock()
+        _mouse(heatmap, "press", heatmap.cell_center(*_random_cell(case.rng, heatmap)), True)
+        return t0
+
+    times = case.timed(step, n)
     _mouse(heatmap, "release", heatmap.cell_center(0, 0), False)
     case.idle()
     return times
@@ -229,8 +240,9 @@ def run_session(name: str, repeat: int, kinds=KINDS, clock: str = "wall") -> dic
         return blocked
 
     cases = {
-        "input_paint": lambda: drag_over(case, window.input_grid.heatmap, repeat),
-        "weight_paint": lambda: drag_over(case, window.filter_editor.slices[0].heatmap, repeat),
+        "input_paint": lambda: paint_clicks(case, window.input_grid.heatmap, window.input_grid.brush, repeat),
+        "weight_paint": lambda: paint_clicks(case, window.filter_editor.slices[0].heatmap, window.filter_editor.brush,
+                                          repeat),
         "map_hover": lambda: hover_over(case, first_and_last_maps(window), repeat),
         "weight_hover": lambda: hover_over(case, [window.filter_editor.slices[0].heatmap], repeat),
         "param_change": lambda: case.timed(stride, repeat + repeat % 2),  # back to the stride it started with

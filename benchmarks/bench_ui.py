@@ -136,18 +136,24 @@ def paint_clicks(case, heatmap, brush, n):
     edit (a drag keeps the value it pressed with: over a 3×3 filter it stops changing anything after nine
     cells). Setting the brush and the previous click's release are not timed."""
 
+    pressed = []
+
+    def release():
+        if pressed:  # where it was pressed: a release elsewhere would paint the line to there
+            _mouse(heatmap, "release", heatmap.cell_center(*pressed.pop()), False)
+            case.idle()
+
     def step(i):
-        if i:
-            _mouse(heatmap, "release", heatmap.cell_center(0, 0), False)
+        release()
         brush.setValue(round(1.0 + 0.001 * (i + 1), 3))  # the sessions' values lie below 1
         case.idle()
+        pressed.append(_random_cell(case.rng, heatmap))
         t0 = case.clock()
-        _mouse(heatmap, "press", heatmap.cell_center(*_random_cell(case.rng, heatmap)), True)
+        _mouse(heatmap, "press", heatmap.cell_center(*pressed[-1]), True)
         return t0
 
     times = case.timed(step, n)
-    _mouse(heatmap, "release", heatmap.cell_center(0, 0), False)
-    case.idle()
+    release()
     return times
 
 

@@ -7,7 +7,7 @@ fresh process.
     python benchmarks/bench_ui.py --against /work/main # the same cases on another checkout, interleaved
     python benchmarks/bench_ui.py --clock cpu          # the process's CPU time: steadier on a shared machine
 
-Edit kinds: input paint (a click that paints an input cell), weight paint (one on a filter slice), hover over a
+Edit kinds: input paint (a drag on the input grid), weight paint (a drag on a filter slice), hover over a
 map (mouse moves over a layer output), hover over a weight (mouse moves over a filter slice), a parameter
 change (Up/Down on the stride box of the first Conv2D), add/remove a layer (Layer menu actions), and the
 autosave (how long the GUI thread is blocked by one). Sessions: the lecture's seed; 128×128×3 × 6 layers ×
@@ -131,25 +131,40 @@ def _random_cell(rng, heatmap):
     return int(rng.integers(rows)), int(rng.integers(cols))
 
 
-def paint_clicks(case, heatmap, brush, n):
-    """n clicks on random cells, each painting a brush value no cell holds yet, so that every click is an
-    edit (a drag keeps the value it pressed with: over a 3×3 filter it stops changing anything after nine
-    cells). Setting the brush and the previous click's release are not timed."""
+def paint_drags(case, heatmap, brush, n):
+    """n mouse moves with the button held, each to a cell the stroke has not painted yet, so that every move
+    is an edit (a stroke keeps the value it was pressed with). A stroke that has painted every cell (nine
+    on a 3×3 filter) is released and a new one pressed with a new brush value; presses and releases are
+    not timed."""
+    from cnnviz.ui.cell_editing import line_cells
 
-    pressed = []
+    rows, cols = heatmap.shape
+    stroke = {"painted": set(), "last": None, "count": 0}
 
     def release():
-        if pressed:  # where it was pressed: a release elsewhere would paint the line to there
-            _mouse(heatmap, "release", heatmap.cell_center(*pressed.pop()), False)
+        if stroke["last"] is not None:  # where the mouse is: a release elsewhere would paint a line to there
+            _mouse(heatmap, "release", heatmap.cell_center(*stroke["last"]), False)
             case.idle()
 
-    def step(i):
+    def press():
         release()
-        brush.setValue(round(1.0 + 0.001 * (i + 1), 3))  # the sessions' values lie below 1
+        stroke["count"] += 1
+        brush.setValue(round(1.0 + 0.001 * stroke["count"], 3))  # the sessions' values lie below 1
+        cell = _random_cell(case.rng, heatmap)
+        stroke.update(painted={cell}, last=cell)
+        _mouse(heatmap, "press", heatmap.cell_center(*cell), True)
         case.idle()
-        pressed.append(_random_cell(case.rng, heatmap))
+
+    def step(i):
+        if stroke["last"] is None or len(stroke["painted"]) == rows * cols:
+            press()
+        cell = _random_cell(case.rng, heatmap)
+        while cell in stroke["painted"]:
+            cell = _random_cell(case.rng, heatmap)
+        stroke["painted"].update(line_cells(stroke["last"], cell))
+        stroke["last"] = cell
         t0 = case.clock()
-        _mouse(heatmap, "press", heatmap.cell_center(*pressed[-1]), True)
+        _mouse(heatmap, "move", heatmap.cell_center(*cell), True)
         return t0
 
     times = case.timed(step, n)
@@ -246,8 +261,8 @@ def run_session(name: str, repeat: int, kinds=KINDS, clock: str = "wall") -> dic
         return blocked
 
     cases = {
-        "input_paint": lambda: paint_clicks(case, window.input_grid.heatmap, window.input_grid.brush, repeat),
-        "weight_paint": lambda: paint_clicks(case, window.filter_editor.slices[0].heatmap, window.filter_editor.brush,
+        "input_paint": lambda: paint_drags(case, window.input_grid.heatmap, window.input_grid.brush, repeat),
+        "weight_paint": lambda: paint_drags(case, window.filter_editor.slices[0].heatmap, window.filter_editor.brush,
                                           repeat),
         "map_hover": lambda: hover_over(case, first_and_last_maps(window), repeat),
         "weight_hover": lambda: hover_over(case, [window.filter_editor.slices[0].heatmap], repeat),

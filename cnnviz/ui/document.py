@@ -1,7 +1,7 @@
 """The Document: the only owner of cnnviz's state (input, pipeline, outputs, selection, probe).
 
 Widgets never own state: they render the Document and send edits back through its intent methods
-(`set_layer_param`, `add_layer`, `remove_layer`, `move_layer`, `paint_weight`, `set_bias`, ...), each of
+(`set_layer_param`, `add_layer`, `remove_layer`, `move_layer`, `paint_weights`, `set_bias`, ...), each of
 which validates once (ConfigError, nothing changed) and pushes one QUndoCommand on the one QUndoStack.
 Value edits (painting) recompute lazily through a zero-timer, so many edits within one event-loop turn cost
 one recompute, starting at the first changed layer; layer edits recompute at once so `pipeline` and
@@ -210,12 +210,16 @@ class Document(QObject):
         _check_weights(layer, new)
         self.undo_stack.push(SetWeightsCommand(self, layer_index, old, new, stroke_id, text))
 
-    def paint_weight(self, layer_index: int, weight_index, value: float, stroke_id=None, text="Paint weight"):
+    def paint_weights(self, layer_index: int, weight_indices, value: float, stroke_id=None, text="Paint weight"):
+        """`value` into the kernel at each index: one command, as paint_cells (a drag's line of cells)."""
         kernel = self.layer(layer_index).get_weights()[0]
-        widx = tuple(int(i) for i in weight_index)
-        old = float(kernel[widx])
-        if old != float(value):
-            changes = {widx: (old, float(np.float32(value)))}
+        changes = {}
+        for weight_index in weight_indices:
+            widx = tuple(int(i) for i in weight_index)
+            old = float(kernel[widx])
+            if old != float(value):
+                changes[widx] = (old, float(np.float32(value)))
+        if changes:
             self.undo_stack.push(PaintWeightsCommand(self, layer_index, changes, stroke_id, text))
 
     def set_bias(self, layer_index: int, o: int, value: float):

@@ -418,9 +418,8 @@ class FilterEditor(QWidget):
 
         def write(cells, value, stroke_id, view=view):
             layer = self.layer()
-            for r, c in cells:
-                self.document.paint_weight(self.layer_index, weight_index(layer, view.filt, view.channel, r, c),
-                                           value, stroke_id)
+            self.document.paint_weights(self.layer_index, [weight_index(layer, view.filt, view.channel, r, c)
+                                                           for r, c in cells], value, stroke_id)
 
         def read(r, c, view=view):
             return filter_slice(self.layer().get_weights()[0], self.layer(), view.filt, view.channel)[r, c]

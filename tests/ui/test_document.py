@@ -84,7 +84,7 @@ def test_recompute_starts_at_the_first_changed_layer(doc, monkeypatch):
     doc.set_weights(3, [])  # upsampling has no weights: level 3 changes only
     doc.flush()
     kernel, bias = doc.layer(1).get_weights()
-    doc.paint_weight(1, (0, 0, 0, 1), 5.0)
+    doc.paint_weights(1, [(0, 0, 0, 1)], 5.0)
     doc.paint_cells([(0, 0, 0)], 2.0)  # with a weight edit: everything from the input
     doc.flush()
     assert starts == [(1, 4), 2, 0]
@@ -94,8 +94,8 @@ def test_recompute_starts_at_the_first_changed_layer(doc, monkeypatch):
 def test_paint_weight_and_set_weights_undo(doc):
     kernel0 = doc.layer(1).kernel.copy()
     sid = new_stroke_id()
-    doc.paint_weight(1, (0, 0, 0, 0), 4.0, sid)
-    doc.paint_weight(1, (1, 1, 0, 0), 4.0, sid)
+    doc.paint_weights(1, [(0, 0, 0, 0)], 4.0, sid)
+    doc.paint_weights(1, [(1, 1, 0, 0)], 4.0, sid)
     doc.flush()
     assert doc.undo_stack.count() == 1
     assert doc.layer(1).kernel[0, 0, 0, 0] == 4.0 and doc.layer(1).kernel[1, 1, 0, 0] == 4.0
@@ -214,7 +214,7 @@ def test_random_edit_sequences_match_a_full_recompute(qapp, edits, weight):
     for r, c, v in edits:
         doc.paint_cells([(r, c, 0)], v, sid)
     a, b, o, w = weight
-    doc.paint_weight(1, (a, b, 0, o), w)
+    doc.paint_weights(1, [(a, b, 0, o)], w)
     doc.flush()
     assert_consistent(doc)
     doc.undo_stack.undo()

@@ -28,11 +28,24 @@ def heard(doc):
 
 
 def test_a_weight_paint_says_only_weights_and_then_outputs(doc, heard):
-    doc.paint_weight(1, (0, 0, 0, 1), 2.0, new_stroke_id())
+    doc.paint_weights(1, [(0, 0, 0, 1)], 2.0, new_stroke_id())
     assert heard == [("weightsChanged", 1)]
     doc.flush()
     assert heard == [("weightsChanged", 1), ("outputsChanged", 1)]
     assert doc.layer(1).kernel[0, 0, 0, 1] == 2.0
+
+
+def test_a_line_of_weights_is_one_command_and_one_weights_signal(doc, heard):
+    """A fast drag paints the line of cells between two mouse moves: one change, not one per cell."""
+    before = doc.layer(1).kernel[0, :, 0, 0].copy()
+    sid = new_stroke_id()
+    doc.paint_weights(1, [(0, 0, 0, 0), (0, 1, 0, 0), (0, 2, 0, 0), (0, 2, 0, 0)], 3.0, sid)
+    assert heard == [("weightsChanged", 1)] and doc.undo_stack.count() == 1
+    assert list(doc.layer(1).kernel[0, :, 0, 0]) == [3.0, 3.0, 3.0]
+    doc.paint_weights(1, [(0, 0, 0, 0)], 3.0, sid)  # the value it holds: nothing to do
+    assert heard == [("weightsChanged", 1)]
+    doc.undo_stack.undo()
+    assert list(doc.layer(1).kernel[0, :, 0, 0]) == list(before)
 
 
 def test_an_input_paint_says_only_input(doc, heard):

@@ -300,7 +300,7 @@ def test_a_weight_paint_recomputing_whole_levels_leaves_every_map_as_a_fresh_dra
     doc = window.document
     QApplication.processEvents()
     for filt, value in ((0, 0.5), (2, -1.0), (1, 0.0)):
-        doc.paint_weight(1, (1, 1, 0, filt), value)
+        doc.paint_weights(1, [(1, 1, 0, filt)], value)
         doc.flush()
         QApplication.processEvents()
         _assert_on_screen_as_fresh(window, window.layer_views.cards())

@@ -273,6 +273,6 @@ def test_a_128_pixel_three_channel_step_through_patched_by_input_and_weight_pain
         cell = (int(rng.integers(0, 4)), int(rng.integers(3, 8)), int(rng.integers(3)))
         doc.paint_cells([cell], float(rng.choice([0.2, 0.9])))
         assert_as_fresh(qtbot, window, view)
-        doc.paint_weight(1, (k % 3, (k + 1) % 3, k % 3, 0), float(rng.choice([-0.4, 0.3])))
+        doc.paint_weights(1, [(k % 3, (k + 1) % 3, k % 3, 0)], float(rng.choice([-0.4, 0.3])))
         assert_as_fresh(qtbot, window, view)
     assert _patches(view) > 0

@@ -93,7 +93,7 @@ def test_a_weight_painted_during_a_pause_is_trained_on_with_the_momentum_kept(do
     dock.momentum.setValue(0.9)
     dock.learning_rate.setValue(0.05)
     start = doc.pipeline.copy()
-    at = pause_by_edit(qtbot, dock, lambda: doc.paint_weight(1, (0, 0, 0, 0), 2.5))
+    at = pause_by_edit(qtbot, dock, lambda: doc.paint_weights(1, [(0, 0, 0, 0)], 2.5))
     assert doc.layer(1).get_weights()[0][0, 0, 0, 0] == 2.5
     weights = finish(qtbot, dock)
 

@@ -177,13 +177,14 @@ class Document(QObject):
     # ----------------------------------------------------------------- value edits
     def paint_cells(self, cells, value: float, stroke_id=None, text="Paint input"):
         h, w, c = self._input.shape
+        value = float(np.float32(value))  # what a cell holds: 0.1 over a painted 0.1 is no edit
         changes = {}
         for cell in cells:
             r, col, ch = (int(v) for v in cell)
             if 0 <= r < h and 0 <= col < w and 0 <= ch < c:
                 old = float(self._input[r, col, ch])
-                if old != float(value):
-                    changes[(r, col, ch)] = (old, float(np.float32(value)))
+                if old != value:
+                    changes[(r, col, ch)] = (old, value)
         if changes:
             self.undo_stack.push(PaintCellsCommand(self, changes, stroke_id, text))
 
@@ -213,12 +214,13 @@ class Document(QObject):
     def paint_weights(self, layer_index: int, weight_indices, value: float, stroke_id=None, text="Paint weight"):
         """`value` into the kernel at each index: one command, as paint_cells (a drag's line of cells)."""
         kernel = self.layer(layer_index).get_weights()[0]
+        value = float(np.float32(value))  # what the kernel holds, as paint_cells
         changes = {}
         for weight_index in weight_indices:
             widx = tuple(int(i) for i in weight_index)
             old = float(kernel[widx])
-            if old != float(value):
-                changes[widx] = (old, float(np.float32(value)))
+            if old != value:
+                changes[widx] = (old, value)
         if changes:
             self.undo_stack.push(PaintWeightsCommand(self, layer_index, changes, stroke_id, text))
 

@@ -44,6 +44,9 @@ def test_a_line_of_weights_is_one_command_and_one_weights_signal(doc, heard):
     assert list(doc.layer(1).kernel[0, :, 0, 0]) == [3.0, 3.0, 3.0]
     doc.paint_weights(1, [(0, 0, 0, 0)], 3.0, sid)  # the value it holds: nothing to do
     assert heard == [("weightsChanged", 1)]
+    doc.paint_weights(1, [(0, 0, 0, 0)], 0.1, sid)
+    doc.paint_weights(1, [(0, 0, 0, 0)], 0.1, sid)  # 0.1 is held as float32(0.1): the same value again
+    assert heard == [("weightsChanged", 1)] * 2
     doc.undo_stack.undo()
     assert list(doc.layer(1).kernel[0, :, 0, 0]) == list(before)
 
@@ -52,6 +55,16 @@ def test_an_input_paint_says_only_input(doc, heard):
     doc.paint_cells([(0, 0, 0)], 0.5)
     doc.flush()
     assert heard == [("inputChanged",), ("outputsChanged", 0)]
+
+
+def test_painting_a_cell_with_the_value_it_holds_is_no_edit(doc, heard):
+    """0.1 is held as float32(0.1): a drag back over a cell it painted changes nothing and recomputes nothing."""
+    doc.paint_cells([(0, 0, 0)], 0.1)
+    doc.flush()
+    heard.clear()
+    doc.paint_cells([(0, 0, 0), (0, 0, 0)], 0.1)
+    doc.flush()
+    assert heard == [] and doc.undo_stack.count() == 1
 
 
 def test_a_parameter_says_which_layer(doc, heard):

@@ -48,6 +48,7 @@ RANGE_MODES = ("map", "layer", "global")
 MAX_CELL_PX = 64  # bigger cells only spread the same numbers further apart
 MIN_CELL_PX = 12  # smaller cells are hard to point at: the view scrolls instead
 SCROLLED_CELL_PX = 24  # cells when the levels scroll anyway: room for a number like −0.25
+FITS_KEPT = 16  # fits kept for levels measured alike again (a stride changed back and forth, undo/redo)
 SPARE_COLUMNS = 2  # removed levels' columns kept for levels added next
 PIN_GAP = 8  # between the scrolled levels and the prediction kept beside them
 BIG_MAP_CELLS = 8  # a map wider than this many cells is drawn as wide as this many (its cells smaller)...
@@ -224,7 +225,10 @@ class LevelColumn(QFrame):
 class LevelMeasure:
     """A level's size hint at any cell size, maps across and headers, by arithmetic: the fit asks for many, so
     the Qt size hints it needs (headers, captions) are read once, cards that look alike are measured once, and
-    every answer is kept for the rest of the fit. Made again for each fit: texts and shapes change between."""
+    every answer is kept for the rest of the fit. Made again for each fit: texts and shapes change between.
+
+    `signature` holds everything the answers depend on (the hints, texts and shapes read here), so two measures
+    with equal signatures answer alike; None for a level with a vector, whose strip sizes itself by its values."""
 
     def __init__(self, column: LevelColumn):
         column.ensurePolished()  # style-sheet fonts decide the headers' widths
@@ -236,11 +240,16 @@ class LevelMeasure:
         left, top, right, bottom = COLUMN_MARGINS
         self.frame = (left + right + frame.left() + frame.right(), top + bottom + frame.top() + frame.bottom())
         self.kinds, self._alike = [], {}  # each card's kind; a card standing for each kind
+        keys = []
         for card in column.cards:
             caption = card.caption
             kind = (card.heatmap.shape, caption.sizeHint().toTuple(), caption.wordWrap() and caption.text(),
                     card.colorbar.isHidden()) if isinstance(card, MapCard) else id(card)
+            keys.append(kind)
             self.kinds.append(self._alike.setdefault(kind, card))
+        maps_only = all(isinstance(card, MapCard) for card in column.cards)
+        self.signature = (tuple(h.toTuple() for h in self.heads), self.detail.toTuple(), column.detail.text(),
+                          self.legend, self.frame, tuple(keys)) if maps_only else None
         self._cards: dict = {}
         self._sizes: dict = {}
         self._detail_heights: list[tuple[int, int]] = []
@@ -311,6 +320,7 @@ class LayerViews(QScrollArea):
         self.zoom = 1.0  # the user's factor on top of the fitted cell size
         self._fitted = MAX_CELL_PX
         self._arrangement = None  # the one the fit chose
+        self._fits: dict = {}  # (room, scroll bar width, the levels' measure signatures) -> the fit's answer
         self._room = None  # the viewport size the cells were fitted to
         self.columns: list[LevelColumn] = []
         self._ranges = LevelRanges()  # the colour ranges, kept per row
@@ -361,6 +371,19 @@ class LayerViews(QScrollArea):
         """
         scrollbar = self.verticalScrollBar().sizeHint().width()
         measures = [LevelMeasure(column) for column in columns]
+        # levels measured as in a fit before (a stride changed back, an undo): its answer, without the ~100
+        # tries (most of a 128×128 stride change's fit)
+        signatures = tuple(m.signature for m in measures)
+        if None in signatures:  # a vector level: its strip's size follows its values
+            return self._search_fit(measures, room, scrollbar)
+        key = (room.toTuple(), scrollbar, signatures)
+        if key not in self._fits:
+            if len(self._fits) >= FITS_KEPT:  # levels long changed
+                self._fits.clear()
+            self._fits[key] = self._search_fit(measures, room, scrollbar)
+        return self._fits[key]
+
+    def _search_fit(self, measures: list, room: QSize, scrollbar: int) -> tuple[Arrangement, int]:
         sizes: dict = {}  # (arrangement, cell) -> the levels' size: the passes below try many sizes again
 
         def size_at(arrangement, cell):
@@ -383,8 +406,8 @@ class LayerViews(QScrollArea):
                 lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
             return lo
 
-        channels = max(len(column.cards) for column in columns)
-        candidates = arrangements(len(columns), channels)
+        channels = max(len(m.column.cards) for m in measures)
+        candidates = arrangements(len(measures), channels)
         # without scrolling if anything fits; else scrolling down only (a horizontal bar hides the last level),
         # first at most a second screenful
         scrolled = room.width() - scrollbar

@@ -215,6 +215,37 @@ def test_a_stride_change_resizes_each_map_at_most_once(qtbot, tmp_path, session)
         assert_views_match_a_fresh_drawing(qtbot, window)
 
 
+def test_a_stride_changed_back_fits_as_before_without_searching_and_a_new_shape_searches(qtbot, tmp_path, monkeypatch):
+    """The fit of levels measured as before (the same texts, shapes and room) is the one found then: a stride
+    changed back, or undone, lays the levels out without the search, and the same as a fresh window."""
+    window = make_window(qtbot, tmp_path, size=(1366, 768))
+    doc, views = window.document, window.layer_views
+    doc.select_layer(1)
+    settle()
+    searches = []
+    search = views._search_fit
+    monkeypatch.setattr(views, "_search_fit", lambda *args: searches.append(args) or search(*args))
+    press_stride(window, True)  # (1, 2): levels never measured so
+    settle()
+    assert len(searches) == 1
+    press_stride(window, False)  # (1, 1): as at the start
+    settle()
+    assert len(searches) == 1
+    assert_views_match_a_fresh_drawing(qtbot, window)
+    doc.undo_stack.undo()  # (1, 2) again
+    settle()
+    assert len(searches) == 1
+    assert_views_match_a_fresh_drawing(qtbot, window)
+    doc.set_layer_param(1, "padding", "same")  # 6×3 maps: new shapes
+    settle()
+    assert len(searches) == 2
+    assert_views_match_a_fresh_drawing(qtbot, window)
+    window.resize(1300, 740)  # another room
+    settle()
+    assert len(searches) == 3
+    assert_views_match_a_fresh_drawing(qtbot, window)
+
+
 def test_removing_a_layer_before_the_pinned_prediction_keeps_it_pinned(qtbot, tmp_path):
     """The digits classifier's Dense level is kept beside levels that scroll. Removing a layer drops the last
     column and hands the prediction to the one before it: that one is pinned, not put back among the levels,

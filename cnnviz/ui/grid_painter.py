@@ -431,6 +431,7 @@ class MapPatterns:
     def __init__(self):
         self.values: np.ndarray | None = None
         self.codes: np.ndarray | None = None
+        self.patterns: frozenset | None = None  # of `values`
 
     def of(self, values) -> frozenset:
         if not _digits_alike():
@@ -440,9 +441,12 @@ class MapPatterns:
             self.codes = shape_codes(flat)
         else:
             changed = self.values != flat
+            if not changed.any():  # the input's maps after a weight edit: the patterns as before
+                return self.patterns
             self.codes[changed] = shape_codes(flat[changed])
         self.values = flat
-        return frozenset(coded_shapes(self.codes, flat)) | _patterns([Grid.pad_text])
+        self.patterns = frozenset(coded_shapes(self.codes, flat)) | _patterns([Grid.pad_text])
+        return self.patterns
 
 
 def share_number_size(placed: list[tuple[object, QRectF, Grid]]) -> list[tuple[object, QRectF, Grid]]:

@@ -408,3 +408,4 @@ def test_a_maps_patterns_kept_across_edits_are_those_of_its_values_now(qapp, edi
     for cell, value in edits:
         values.flat[cell] = value
         assert kept.of(values) == number_patterns(Grid(values.copy(), (0.0, 1.0)))
+        assert kept.of(values) == number_patterns(Grid(values.copy(), (0.0, 1.0)))  # asked again, unchanged

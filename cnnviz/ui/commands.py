@@ -8,10 +8,12 @@ would otherwise lose its weights on undo.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
+from shiboken6 import Shiboken
 
 PAINT_CELLS_ID = 1001
 PAINT_WEIGHTS_ID = 1002
@@ -29,12 +31,26 @@ class Snapshot:
     seed: int
 
 
-class PaintCellsCommand(QUndoCommand):
+class DocumentCommand(QUndoCommand):
+    """An edit of a Document, which it holds weakly. The Document owns its undo stack and the stack its commands:
+    a strong reference back was a cycle that only the garbage collector freed, and freeing it there let the
+    stack's destructor delete commands whose Python objects the collector was tearing down (a segfault in
+    QUndoStack::clear, now and then, between tests). Held weakly, a Document goes when its last user lets go."""
+
+    def __init__(self, doc, text: str):
+        super().__init__(text)
+        self._doc_ref = weakref.ref(doc)
+
+    @property
+    def _doc(self):
+        return self._doc_ref()
+
+
+class PaintCellsCommand(DocumentCommand):
     """Set input cells to values; merges with the next paint of the same stroke."""
 
     def __init__(self, doc, changes: dict, stroke_id=None, text="Paint input"):
-        super().__init__(text)
-        self._doc = doc
+        super().__init__(doc, text)
         self._changes = changes  # cell -> (old, new)
         self._stroke_id = stroke_id
 
@@ -57,12 +73,11 @@ class PaintCellsCommand(QUndoCommand):
         self._doc._write_cells({c: old for c, (old, _) in self._changes.items()})
 
 
-class PaintWeightsCommand(QUndoCommand):
+class PaintWeightsCommand(DocumentCommand):
     """Set single kernel weights of one layer; merges within a stroke."""
 
     def __init__(self, doc, layer_index: int, changes: dict, stroke_id=None, text="Paint weight"):
-        super().__init__(text)
-        self._doc = doc
+        super().__init__(doc, text)
         self._layer_index = layer_index
         self._changes = changes  # weight index -> (old, new)
         self._stroke_id = stroke_id
@@ -90,12 +105,11 @@ class PaintWeightsCommand(QUndoCommand):
         self._doc._write_kernel(self._layer_index, {w: old for w, (old, _) in self._changes.items()})
 
 
-class SetWeightsCommand(QUndoCommand):
+class SetWeightsCommand(DocumentCommand):
     """Replace all weights of one layer (bias edits, presets, filter reorder); merges within a stroke."""
 
     def __init__(self, doc, layer_index: int, old: list, new: list, stroke_id=None, text="Set weights"):
-        super().__init__(text)
-        self._doc = doc
+        super().__init__(doc, text)
         self._layer_index = layer_index
         self._old = old
         self._new = new
@@ -121,12 +135,11 @@ class SetWeightsCommand(QUndoCommand):
         self._doc._write_weights(self._layer_index, self._old)
 
 
-class SnapshotCommand(QUndoCommand):
+class SnapshotCommand(DocumentCommand):
     """Swap between two complete snapshots (layer insert/remove/move/replace, resize, open)."""
 
     def __init__(self, doc, before: Snapshot, after: Snapshot, first_level: int, text: str):
-        super().__init__(text)
-        self._doc = doc
+        super().__init__(doc, text)
         self._before = before
         self._after = after
         self._first_level = first_level
@@ -139,30 +152,30 @@ class SnapshotCommand(QUndoCommand):
         self._doc._restore(self._before, self._first_level)
 
 
-class CallCommand(QUndoCommand):
-    """A small edit given as two callables (training toggle, dropout mask)."""
+class CallCommand(DocumentCommand):
+    """A small edit given as two functions of the Document (training toggle, dropout mask)."""
 
-    def __init__(self, do, undo, text: str):
-        super().__init__(text)
+    def __init__(self, doc, do, undo, text: str):
+        super().__init__(doc, text)
         self._do = do
         self._undo = undo
 
     def redo(self):
-        self._do()
+        self._do(self._doc)
 
     def undo(self):
-        self._undo()
+        self._undo(self._doc)
 
 
-class TrainedWeightsCommand(QUndoCommand):
+class TrainedWeightsCommand(DocumentCommand):
     """A whole training run as one undo step: every layer's weights before the run and after it.
 
     The weights are already in the layers when it is pushed (the run showed them as it went), so the
     first redo writes nothing."""
 
     def __init__(self, doc, before: list, after: list, text: str):
-        super().__init__(text)
-        self._doc, self._before, self._after = doc, before, after
+        super().__init__(doc, text)
+        self._before, self._after = before, after
         self._applied = True
 
     def redo(self):
@@ -181,6 +194,12 @@ class EditStack(QUndoStack):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.guard = None
+
+    @staticmethod
+    def release(stack: "EditStack") -> None:
+        """Delete the commands now, while every object they reach is whole (the Document's finaliser)."""
+        if Shiboken.isValid(stack):
+            stack.clear()
 
     def push(self, command):
         if self.guard is not None:

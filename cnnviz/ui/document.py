@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,6 +99,7 @@ class Document(QObject):
         if input is None:
             input = np.zeros(pipeline.input_shape, np.float32)
         self.undo_stack = EditStack(self)
+        weakref.finalize(self, EditStack.release, self.undo_stack)
         self._input = _as_input(input)
         self._pipeline = pipeline
         self._pipeline.build()
@@ -326,8 +328,9 @@ class Document(QObject):
         if training != self._training:
             self.undo_stack.push(
                 CallCommand(
-                    lambda: self._apply_training(training),
-                    lambda: self._apply_training(not training),
+                    self,
+                    lambda doc: doc._apply_training(training),
+                    lambda doc: doc._apply_training(not training),
                     "Training mode" if training else "Inference mode",
                 )
             )
@@ -340,8 +343,9 @@ class Document(QObject):
         self._set_mask(layer_index, old)
         self.undo_stack.push(
             CallCommand(
-                lambda: self._set_mask(layer_index, new),
-                lambda: self._set_mask(layer_index, old),
+                self,
+                lambda doc: doc._set_mask(layer_index, new),
+                lambda doc: doc._set_mask(layer_index, old),
                 f"New mask for {layer.label}",
             )
         )

@@ -93,7 +93,8 @@ def pytest_runtest_teardown(item):
 def _collect_closed_widgets():
     """The windows a test closed are deleted, and the garbage they leave collected, now, between tests. Left to
     the collector's own timing, a collection ran in the middle of building the next test's window (inside
-    pyqtgraph's PlotItem, PySide 6.11) and crashed the whole run with a segfault, now and then."""
+    pyqtgraph's PlotItem, PySide 6.11) and crashed the whole run with a segfault, now and then. (One cause was
+    a Document freed by the collector: its undo stack now deletes its commands first, docs/architecture.md.)"""
     widgets = sys.modules.get("PySide6.QtWidgets")
     if widgets is None or widgets.QApplication.instance() is None:
         return

@@ -17,8 +17,9 @@ a busy machine slows both alike.
 - Latency while a run goes on: a real mouse press and release on an input cell (paint), then a move over
   a map cell of the first layer (hover), each timed until the event loop is idle again (bench_ui.Idle:
   every recompute done, every widget painted, and whatever snapshot of the run arrived meanwhile
-  applied). Between two probes the hand rests REST_S while the event loop runs, as a window's does; a
-  press is timed from the moment it was due, so a press that had to wait for a snapshot being drawn
+  applied). Between two probes the hand rests REST_S while the event loop runs as a window's does, asleep
+  whenever it has nothing to do (a loop spinning processEvents never sleeps, and the window's pacer then
+  never sees the pause after a stroke that it shows snapshots in); a press is timed from the moment it was due, so a press that had to wait for a snapshot being drawn
   counts that wait. Target: p95 under 16 ms. The same probes without a run are printed for comparison,
   and how many snapshots (maps, filters, prediction) were shown a second meanwhile, with what each cost
   the GUI thread (issue 10: at least 10 a second).
@@ -92,11 +93,16 @@ def run_idle(app, dock):
 
 
 def rest(app, seconds) -> float:
-    """Run the event loop for `seconds` (the hand rests); the moment the next event is due."""
+    """Run the event loop for `seconds` as a window's runs, asleep whenever it has nothing to do (the hand
+    rests); the moment the next event is due."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
     due = time.perf_counter() + seconds
-    while time.perf_counter() < due:
-        app.processEvents()
-        time.sleep(0.001)
+    loop = QEventLoop()
+    wake = QTimer(singleShot=True, timerType=Qt.TimerType.PreciseTimer)
+    wake.timeout.connect(loop.quit)
+    wake.start(round(1000 * seconds))
+    loop.exec()
     return due
 
 

@@ -4,8 +4,8 @@ The core's Trainer.fit runs in a process of its own (ui/training_process.py) on 
 the window never waits for a step, never shares Python's GIL with one, and a step never sees a half-made
 edit. `TrainingWorker`, in a QThread, starts it and turns its messages into signals: the progress of every
 step, and the weights training changes at most SNAPSHOTS_PER_S times a second, each only once the window
-has shown the last (SnapshotPacer decides when: within a share of the GUI's time, riding along with a paint
-stroke's recompute).
+has shown the last (SnapshotPacer decides when: within a share of the GUI's time, early in a pause of the
+window's own work).
 Document.show_trained_weights shows them, pushing no undo step and recomputing from the first trained
 layer only. When the run ends the Document gets one undo step for it
 (Document.commit_training).
@@ -24,7 +24,7 @@ import multiprocessing
 import threading
 import time
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QAbstractEventDispatcher, QEvent, QObject, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.core import ConfigError
@@ -34,8 +34,12 @@ from cnnviz.ui.training_process import SNAPSHOTS_PER_S, changing_weights, train_
 
 PAUSE_WAIT_S = 30.0  # an edit waits this long at most for the step under way (a big network's step: ~0.4 s)
 SHARE = 1 / 3  # of the GUI thread's time at most for showing snapshots: the rest is the user's
-QUIET_S = 0.03  # between strokes a snapshot waits for the hand to rest this long (a hover is not delayed)...
-MAX_WAIT_S = 1 / 10 - 0.03  # ...but no longer: with a snapshot costing up to 30 ms, 10 a second
+QUIET_S = 0.003  # a snapshot starts once the window has slept this long with nothing to do after the hand's last
+# event (that event's frame is drawn)...
+GAP_S = 0.004  # ...and no later in that pause than this, or it waits for the pause after the hand's next event: a
+# hand moving 60 times a second leaves some 10 ms between two frames, which a later start runs into
+RESTED_S = 0.05  # a pause this long: the hand has stopped, any moment will do
+MIN_PER_S = 10  # a window never pausing (or only briefly) still shows this many a second (while one costs < SHARE/10 s)
 INPUT = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove, QEvent.Type.Wheel,
          QEvent.Type.KeyPress, QEvent.Type.KeyRelease}
 
@@ -146,32 +150,42 @@ class TrainingWorker(QObject):
 
 class SnapshotPacer(QObject):
     """When the window shows the run's snapshots: as they come, as long as showing them takes at most SHARE of
-    the GUI thread's time. Each one's cost is measured (applying it, the recompute it schedules, the repaints
-    that follow: until the event loop comes back twice to a zero timer); the next is shown no sooner than
-    cost / SHARE after the last one began, and asked for as soon as that one is shown, so that it is here
-    when the budget allows it. Showing a snapshot only schedules the Document's recompute: one that rides
-    along with a paint stroke (a press, a drag) costs one recompute for both. Between strokes it waits for
-    the hand to rest QUIET_S, but never more than MAX_WAIT_S once the budget allows it (10 a second)."""
+    the GUI thread's time, and in the pause after the hand's events. Each one's cost is measured (applying it,
+    the recompute it schedules, the repaints that follow: until the event loop comes back twice to a zero
+    timer); the next is shown no sooner than cost / SHARE after the last one began, and asked for as soon as
+    that one is shown, so that it is here when the budget allows it.
+
+    It then waits for the first pause after the hand's last event (a press, a drag, a hover, a key): once the
+    event loop has gone to sleep and stayed asleep QUIET_S, that event is drawn, and the snapshot goes into the
+    time before the next. Allowed by the budget only later in that pause (past GAP_S), it waits for the pause
+    after the hand's next event, unless the hand rests RESTED_S; and a window that never pauses still shows
+    MIN_PER_S a second. Shown with a stroke instead (before its press, sharing its recompute), in the digits window half the
+    presses made while training waited for a whole snapshot (bench_training_ui.py)."""
 
     def __init__(self, show, ask, parent=None):
         super().__init__(parent)
         self._show, self._ask = show, ask  # show(snapshot) applies it; ask() requests the next one
         self._pending, self._showing, self._since = None, False, 0.0  # _since: when the pending one came
-        self._next, self._input = 0.0, float("-inf")  # when the budget allows the next; the last input event
+        self._next, self._began = 0.0, float("-inf")  # when the budget allows the next; when the last began
+        now = time.monotonic()
+        self._busy = self._asleep = now  # the last event handled (but this pacer's timer's); the loop's last sleep
+        self._input, self._paused = float("-inf"), now  # the hand's last event; the last pause seen here
         self.shown, self.costs = 0, []  # snapshots shown and what each cost the GUI thread (s), for benchmarks
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._try)
         QApplication.instance().installEventFilter(self)
+        self._dispatcher = QAbstractEventDispatcher.instance()
+        self._dispatcher.aboutToBlock.connect(self._going_to_sleep)
 
-    def eventFilter(self, obj, event):
-        kind = event.type()
-        if kind in INPUT:
-            self._input = time.monotonic()
-            if self._pending is not None and not self._showing and self._input >= self._next and (
-                    kind == QEvent.Type.MouseButtonPress or (
-                        kind == QEvent.Type.MouseMove and event.buttons() != Qt.MouseButton.NoButton)):
-                self._show_pending()  # before the stroke's edit: its recompute covers both
+    def eventFilter(self, obj, event):  # every event of the application: kept to a few comparisons
+        if obj is not self._timer:
+            self._busy = time.monotonic()
+            if event.type() in INPUT:
+                self._input = self._busy
         return False
+
+    def _going_to_sleep(self):  # every time the event loop has nothing left to do
+        self._asleep = time.monotonic()
 
     def offer(self, snapshot):
         if self._pending is None:
@@ -186,28 +200,42 @@ class SnapshotPacer(QObject):
     def close(self):
         self.drop()
         QApplication.instance().removeEventFilter(self)
+        self._dispatcher.aboutToBlock.disconnect(self._going_to_sleep)
 
     def _try(self):
         if self._pending is None or self._showing:
             return
         now = time.monotonic()
-        allowed, latest = max(self._next, self._input + QUIET_S), max(self._next, self._since) + MAX_WAIT_S
-        if now < allowed and now < latest:
-            self._timer.start(int(1000 * (min(allowed, latest) - now)) + 1)
+        # MIN_PER_S a second, whatever the window does; one that came late (a slow step) waits RESTED_S at most
+        latest = max(self._next, self._began + 1 / MIN_PER_S, self._since + RESTED_S)
+        asleep = self._asleep >= self._busy  # no event since the loop last went to sleep
+        paused = now - self._asleep if asleep else 0.0
+        after_hand = False  # early in the first pause since the hand's last event
+        if paused >= QUIET_S:
+            after_hand = self._input > self._paused and paused <= QUIET_S + GAP_S
+            self._paused = self._asleep
+        if now >= latest or (now >= self._next and (after_hand or now - self._input >= RESTED_S)):
+            self._show_pending()
             return
-        self._show_pending()
+        if now < self._next:
+            due = self._next
+        elif paused < QUIET_S:
+            due = (self._asleep if asleep else now) + QUIET_S
+        else:  # a pause that is not the hand's: look again for the pause after the hand's next event
+            due = now + QUIET_S
+        self._timer.start(max(0, round(1000 * (min(due, latest) - now))))
 
     def _show_pending(self):
         self._timer.stop()
         snapshot, self._pending = self._pending, None
-        self._showing, start = True, time.monotonic()
+        self._showing, self._began = True, time.monotonic()
         self._show(snapshot)
         self._ask()  # the next one comes while this one draws and the budget runs: one in flight at most
+        start = self._began
         QTimer.singleShot(0, lambda: QTimer.singleShot(0, lambda: self._painted(start)))
 
     def _painted(self, start):
-        now = time.monotonic()
-        cost = now - start
+        cost = time.monotonic() - start
         self.shown += 1
         self.costs.append(cost)
         self._showing, self._next = False, start + max(1 / SNAPSHOTS_PER_S, cost / SHARE)

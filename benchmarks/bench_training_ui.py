@@ -19,10 +19,11 @@ a busy machine slows both alike.
   every recompute done, every widget painted, and whatever snapshot of the run arrived meanwhile
   applied). Between two probes the hand rests REST_S while the event loop runs as a window's does, asleep
   whenever it has nothing to do (a loop spinning processEvents never sleeps, and the window's pacer then
-  never sees the pause after a stroke that it shows snapshots in); a press is timed from the moment it was due, so a press that had to wait for a snapshot being drawn
-  counts that wait. Target: p95 under 16 ms. The same probes without a run are printed for comparison,
-  and how many snapshots (maps, filters, prediction) were shown a second meanwhile, with what each cost
-  the GUI thread (issue 10: at least 10 a second).
+  never sees the pause after a stroke that it shows snapshots in); a press is timed from the moment it was
+  due, so a press that had to wait for a snapshot being drawn counts that wait. Target: p95 under 16 ms.
+  The same probes without a run are printed for comparison, and how many snapshots (maps, filters,
+  prediction) were shown a second meanwhile, with what each cost the GUI thread (issue 10: at least 10 a
+  second).
 """
 
 from __future__ import annotations

@@ -159,8 +159,8 @@ class SnapshotPacer(QObject):
     event loop has gone to sleep and stayed asleep QUIET_S, that event is drawn, and the snapshot goes into the
     time before the next. Allowed by the budget only later in that pause (past GAP_S), it waits for the pause
     after the hand's next event, unless the hand rests RESTED_S; and a window that never pauses still shows
-    MIN_PER_S a second. Shown with a stroke instead (before its press, sharing its recompute), in the digits window half the
-    presses made while training waited for a whole snapshot (bench_training_ui.py)."""
+    MIN_PER_S a second. Shown with a stroke instead (before its press, sharing its recompute), it made half the
+    presses made while training in the digits window wait for a whole snapshot (bench_training_ui.py)."""
 
     def __init__(self, show, ask, parent=None):
         super().__init__(parent)

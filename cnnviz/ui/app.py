@@ -11,12 +11,14 @@ from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import cnnviz
+from cnnviz.core.allocator import keep_freed_memory
 from cnnviz.ui.pyqtgraph_setup import configure_pyqtgraph
 
 log = logging.getLogger("cnnviz")
 
 
 def create_app(argv=None) -> QApplication:
+    keep_freed_memory()  # every edit makes its levels' arrays anew
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(sys.argv if argv is None else argv))

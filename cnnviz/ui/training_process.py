@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from cnnviz.core import ConfigError
+from cnnviz.core.allocator import keep_freed_memory
 from cnnviz.core.training import Trainer
 
 SNAPSHOTS_PER_S = 20  # the maps, the filters and the prediction follow at this rate, or as fast as they draw
@@ -45,6 +46,7 @@ def changing_weights(pipeline) -> dict[int, list[np.ndarray]]:
 def train_in_process(commands, reply, pipeline, data, settings, metrics):
     """The run (its own GIL: the window's painting never waits for a step, nor a step for a repaint)."""
     _own_scheduling_group()
+    keep_freed_memory()  # every step makes its batch's arrays anew
     reason, message, confusion = "done", "", None
     trainer = None
     try:

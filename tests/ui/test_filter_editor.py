@@ -67,6 +67,35 @@ def test_paint_a_weight_and_the_conv_output_follows(window, qtbot):
     np.testing.assert_array_equal(doc.layer(1).kernel[1, :, 0, 1], before)
 
 
+def test_after_every_weight_edit_each_slice_shows_its_kernel_slice_and_the_probes_weights(window, qtbot):
+    """A weight edit gives only the slices that differ their new values: the others, the colours after a stroke
+    that widens the range, an undo, and the weights the probe lights must all still be right."""
+    doc = window.document
+    editor = editor_of(window)
+    window.input_grid.resize_input((6, 6, 3), answer="spread")  # 2 filters × 3 channels
+
+    def shown_as_kernel():
+        kernel = doc.layer(1).kernel
+        levels = (-np.abs(kernel).max(), np.abs(kernel).max())
+        used = doc.probe.weights.get(1) if doc.probe is not None else None
+        for v in editor.slices:
+            np.testing.assert_array_equal(v.heatmap.image.image, kernel[:, :, v.channel, v.filt])
+            assert v.heatmap.levels == pytest.approx(levels)
+            expected = set() if used is None else {(a, b) for a, b in np.argwhere(used[:, :, v.channel, v.filt])}
+            assert highlighted(v.heatmap) == expected
+
+    hover(qtbot, window.layer_views.cards(1)[1].heatmap, (2, 2))  # lights filter 2's weights, every channel
+    shown_as_kernel()
+    for value, cells in ((0.5, [(0, 0)]), (7.0, [(2, 2), (2, 1)]), (-0.25, [(1, 1)])):  # 7: a wider range
+        editor.brush.setValue(value)
+        stroke(qtbot, slice_view(editor, 1, 2).heatmap, cells)
+        doc.flush()
+        shown_as_kernel()
+    window.action_set.undo.trigger()  # back to the range before the 7s: every slice recoloured
+    doc.flush()
+    shown_as_kernel()
+
+
 def test_exact_weight_by_keyboard_and_bias(window, qtbot):
     doc = window.document
     editor = editor_of(window)

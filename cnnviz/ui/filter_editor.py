@@ -501,8 +501,10 @@ class FilterEditor(QWidget):
         if used is not None and used.shape != np.shape(getattr(layer, sliding_kernel(layer).name)):
             used = None
         index = None if used is None else kernel_indexer(layer)  # 64 slices at 8×8: the layout read once
+        lit = None if used is None else used.any(axis=(0, 1))  # per slice, in one pass (the slices' axes follow)
         for view in self.slices:
-            view.heatmap.set_highlight(None if used is None else used[index(view.filt, view.channel)])
+            at = None if used is None else index(view.filt, view.channel)
+            view.heatmap.set_highlight(used[at] if at is not None and lit[at[2:]] else None)
 
     # ------------------------------------------------------------------ edits
     def _edit(self, action) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -432,10 +433,19 @@ class MapPatterns:
         self.values: np.ndarray | None = None
         self.codes: np.ndarray | None = None
         self.patterns: frozenset | None = None  # of `values`
+        self._part = None  # (weakref to the array `values` was a view of, its data address, shape, strides)
 
     def of(self, values) -> frozenset:
         if not _digits_alike():
             return number_patterns(Grid(values, (0.0, 1.0)))
+        # The same part of the same level as last time: the patterns as before, nothing copied or compared (a
+        # weight edit asks again for every input channel a step-through crops). A level is replaced by a new
+        # array, never changed in place (Heatmap.set_data relies on it too).
+        base = values.base if isinstance(values, np.ndarray) and isinstance(values.base, np.ndarray) else None
+        part = None if base is None else (values.__array_interface__["data"][0], values.shape, values.strides)
+        if part is not None and self._part is not None and self._part[0]() is base and self._part[1:] == part:
+            return self.patterns
+        self._part = None if part is None else (weakref.ref(base), *part)
         flat = np.array(values).ravel()  # a copy in the map's own dtype: compared at the next edit
         if self.codes is None or self.codes.shape != flat.shape or self.values.dtype != flat.dtype:
             self.codes = shape_codes(flat.astype(np.float64))
@@ -630,8 +640,8 @@ class GridCache:
 
 
 def _contents(grid: Grid) -> Grid:
-    """`grid` with copies of what its cells show: the arrays it was given may be a level the Document updates in
-    place."""
+    """`grid` with copies of what its cells show: the arrays it was given are the caller's, who may change them
+    in place after the paint."""
     copies = {name: None if getattr(grid, name) is None else np.array(getattr(grid, name)) for name in _CELL_ARRAYS}
     return replace(grid, **copies)
 

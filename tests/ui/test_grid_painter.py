@@ -409,3 +409,26 @@ def test_a_maps_patterns_kept_across_edits_are_those_of_its_values_now(qapp, edi
         values.flat[cell] = value
         assert kept.of(values) == number_patterns(Grid(values.copy(), (0.0, 1.0)))
         assert kept.of(values) == number_patterns(Grid(values.copy(), (0.0, 1.0)))  # asked again, unchanged
+
+
+def test_a_part_of_a_level_asked_again_keeps_its_patterns_and_a_new_level_gets_its_own(qapp, monkeypatch):
+    """A step-through asks for each cropped channel of a level after every edit; a level is replaced, never
+    changed in place, so the same channel of the same level is not read again, while a new level is."""
+    from cnnviz.ui import grid_painter
+    from cnnviz.ui.grid_painter import MapPatterns, number_patterns
+
+    worked = []
+    codes = grid_painter.shape_codes
+    monkeypatch.setattr(grid_painter, "shape_codes", lambda v: worked.append(v.size) or codes(v))
+    level = np.random.default_rng(7).normal(0, 3, (16, 16, 2)).astype(np.float32)
+    kept = MapPatterns()
+    assert kept.of(level[:, :, 0]) == number_patterns(Grid(level[:, :, 0].copy(), (0.0, 1.0)))
+    assert worked == [256]
+    assert kept.of(level[:, :, 0]) == number_patterns(Grid(level[:, :, 0].copy(), (0.0, 1.0)))
+    assert worked == [256]  # nothing read again
+    wider = level.copy()
+    wider[3, 4, 0] = -123.25
+    assert "−000.00" not in kept.of(level[:, :, 0])
+    assert kept.of(wider[:, :, 0]) == number_patterns(Grid(wider[:, :, 0].copy(), (0.0, 1.0)))
+    assert worked == [256, 1]  # the new level: compared, and its one changed cell worked out
+    assert kept.of(wider[:, :, 1]) == number_patterns(Grid(wider[:, :, 1].copy(), (0.0, 1.0)))

@@ -2,9 +2,9 @@
 
 An edit recomputes every level after the one it changed, and each level is a new array: about 13 MB for the
 256×256×8 session of benchmarks/bench_ui.py. By default glibc gives large freed blocks back to the system and
-the next array asks for new pages, which the kernel zeroes on first touch. Measured on that session's pipeline
-(2 cores): a ReLU over 2 MB took 1.3 ms, of which 1.0 ms was faulting in fresh pages; the whole run took 20.6 ms
-of CPU (15.6 ms wall) by default and 12.4 ms (8.8 ms wall) with the memory kept.
+the next array asks for new pages, which the kernel zeroes on first touch: a ReLU over 2 MB took 1.3 ms, of which
+1.0 ms was faulting in fresh pages. benchmarks/bench_memory.py measures the whole run each way (2 cores): 19.9 ms
+of CPU (15.0 ms wall) by default, 12.5 ms (8.9 ms wall) with the memory kept.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import timing  # noqa: E402
 from bench_core import six_layer_pipeline  # noqa: E402
 
 from cnnviz.core import Conv2D, Dense, Flatten, MaxPooling2D, Pipeline, ReLU  # noqa: E402
@@ -110,7 +111,8 @@ def digits_benchmark() -> None:
         print("  torch not importable: no ratio")
 
 
-def six_layer_step() -> None:
+def six_layer_trainer() -> tuple[Trainer, np.ndarray, np.ndarray]:
+    """(trainer, x, y): bench_core's 6-layer pipeline, MSE and Adam, on a batch of 8; one step already taken."""
     pipeline = six_layer_pipeline()
     pipeline.build()
     rng = np.random.default_rng(0)
@@ -118,17 +120,23 @@ def six_layer_step() -> None:
     y = rng.standard_normal((8, *pipeline.output_shapes()[-1])).astype(np.float32)
     trainer = Trainer(pipeline, "mse", "adam")
     trainer.train_on_batch(x, y)
-    steps = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        trainer.train_on_batch(x, y)
-        steps.append(time.perf_counter() - t0)
+    return trainer, x, y
+
+
+def step_ms(trainer, x, y, steps: int = 10) -> float:
+    """The median wall time of one train_on_batch(x, y), in ms."""
+    return timing.median_ms(lambda: trainer.train_on_batch(x, y), repeat=steps, warmup=0)
+
+
+def six_layer_step() -> None:
+    trainer, x, y = six_layer_trainer()
+    median = step_ms(trainer, x, y)
     tracemalloc.start()
     trainer.train_on_batch(x, y)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"6-layer 128×128×3 pipeline, batch 8, one train_on_batch (MSE, Adam): median "
-          f"{statistics.median(steps) * 1e3:.1f} ms; peak memory allocated during the step {peak / 2**20:.1f} MiB "
+          f"{median:.1f} ms; peak memory allocated during the step {peak / 2**20:.1f} MiB "
           f"(the batch itself is {x.nbytes / 2**20:.1f} MiB)")
 
 

@@ -3,8 +3,8 @@
 An edit recomputes every level after the one it changed, and each level is a new array: about 13 MB for the
 256×256×8 session of benchmarks/bench_ui.py. By default glibc gives large freed blocks back to the system and
 the next array asks for new pages, which the kernel zeroes on first touch: a ReLU over 2 MB took 1.3 ms, of which
-1.0 ms was faulting in fresh pages. benchmarks/bench_memory.py measures the whole run each way (2 cores): 19.9 ms
-of CPU (15.0 ms wall) by default, 12.5 ms (8.9 ms wall) with the memory kept.
+1.0 ms was faulting in fresh pages. benchmarks/bench_memory.py measures the whole run each way (2 cores): about
+20 ms of CPU (15 ms wall) by default, 13 ms (9 ms wall) with the memory kept (docs/architecture.md).
 """
 
 from __future__ import annotations

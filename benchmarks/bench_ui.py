@@ -253,6 +253,12 @@ def run_session(name: str, repeat: int, kinds=KINDS, clock: str = "wall") -> dic
         else:
             window.action_set.remove_layer.trigger()  # the new layer is selected: remove it again
 
+    def add_remove_edits(n):
+        times = case.timed(add_remove, n, warmup=2)
+        doc.select_layer(1)  # the removal selected another layer: kinds run after this one expect the first
+        idle()
+        return times
+
     def autosave(n):
         blocked = []
         for _ in range(n):
@@ -271,7 +277,7 @@ def run_session(name: str, repeat: int, kinds=KINDS, clock: str = "wall") -> dic
         "map_hover": lambda: hover_over(case, first_and_last_maps(window), repeat),
         "weight_hover": lambda: hover_over(case, [window.filter_editor.slices[0].heatmap], repeat),
         "param_change": lambda: case.timed(stride, repeat + repeat % 2),  # back to the stride it started with
-        "add_remove": lambda: case.timed(add_remove, max(6, repeat // 2 * 2), warmup=2),
+        "add_remove": lambda: add_remove_edits(max(6, repeat // 2 * 2)),
         "autosave": lambda: autosave(5),
     }
     out = {kind: cases[kind]() for kind in kinds}

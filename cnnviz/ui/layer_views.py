@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, QSize, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -20,9 +20,11 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
+    QWidget,
 )
 
 from cnnviz.ui.colormaps import (
@@ -96,15 +98,18 @@ def channel_caption(level: int, layer, ch: int, channels: int) -> str:
 
 
 def _invalidate(layout):
-    """Drop the cached size hints of `layout` and of every layout nested in it (through widgets too)."""
-    for i in range(layout.count()):
-        item = layout.itemAt(i)
-        widget = item.widget()
-        if item.layout() is not None:
-            _invalidate(item.layout())
-        elif widget is not None and widget.layout() is not None:
+    """Drop the cached size hints of `layout`, a widget's top layout, of every layout nested in it, and of the
+    layouts of the widgets they hold (the widget's children), all the way down.
+
+    Walked through QObjects, never `layout.itemAt()`: PySide keeps the wrapper of every layout item it hands out
+    alive with the layout, and Qt deletes items without telling it, so an object made later at a freed item's
+    address came back to Python as that stale QWidgetItem."""
+    for widget in layout.parentWidget().findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        if widget.layout() is not None:
             _invalidate(widget.layout())
             widget.updateGeometry()  # its layout item in the parent caches the old hint otherwise
+    for nested in layout.findChildren(QLayout):
+        nested.invalidate()
     layout.invalidate()
 
 

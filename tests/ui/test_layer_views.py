@@ -230,3 +230,31 @@ def test_a_hovered_cell_keeps_its_colour_and_gets_an_outline(window):
         assert (got.red(), got.green(), got.blue()) == tuple(int(v) for v in expected[r, c, :3]), (r, c)
         edge = hm.cell_rect(r, c).topLeft().toPoint() + QPoint(1, int(hm.cell_rect(r, c).height() // 2))
         assert image.pixelColor(edge).green() > image.pixelColor(edge).red()  # the outline is there
+
+
+
+def test_refreshing_size_hints_hands_no_layout_item_to_python(qtbot):
+    """PySide keeps the wrapper of a layout item it hands out (layout.itemAt) alive with the layout, and Qt deletes
+    the item without telling it when its widget moves to another layout (the level columns and rows do): an object
+    made later at the freed item's address came back to Python as that stale QWidgetItem (`QMenu.addActions`
+    raised AttributeError in CI, and the worker segfaulted next)."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+    from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayoutItem, QVBoxLayout
+
+    def items_held():
+        wrappers = shiboken6.getAllValidWrappers()
+        return {id(w) for w in wrappers if isinstance(w, QLayoutItem) and not isinstance(w, QObject)}
+
+    top = QWidget()
+    qtbot.addWidget(top)
+    outer = QVBoxLayout(top)
+    row = QHBoxLayout()
+    outer.addLayout(row)  # attached while empty: Qt walks no items of it here
+    inner = QWidget()
+    QVBoxLayout(inner).addWidget(QLabel("a map", inner))
+    for w in (QLabel("a title"), inner):
+        row.addWidget(w)
+    held = items_held()
+    layer_views._invalidate(outer)
+    assert items_held() == held

@@ -258,3 +258,25 @@ def test_refreshing_size_hints_hands_no_layout_item_to_python(qtbot):
     held = items_held()
     layer_views._invalidate(outer)
     assert items_held() == held
+
+
+def test_re_arranged_levels_leave_no_stale_layout_item_wrapper(window, qtbot):
+    """The same trap through the real window: levels re-arranged by resizes and edits. Every layout-item wrapper
+    Python holds must still stand for an item of a live layout (before the fix 40-odd stood for freed items)."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+    from PySide6.QtWidgets import QApplication, QLayout, QLayoutItem
+
+    doc = window.document
+    for size in ((700, 500), (1900, 1050), (1000, 700)):
+        window.resize(*size)
+        qtbot.wait(20)
+        for strides, filters in (((2, 2), 4), ((1, 1), 2)):
+            doc.set_layer_param(1, "strides", strides)
+            doc.set_layer_param(1, "filters", filters)
+            qtbot.wait(20)
+    held = {shiboken6.getCppPointer(w)[0] for w in shiboken6.getAllValidWrappers()
+            if isinstance(w, QLayoutItem) and not isinstance(w, QObject)}
+    live = {shiboken6.getCppPointer(layout.itemAt(i))[0] for top in QApplication.topLevelWidgets()
+            for layout in top.findChildren(QLayout) for i in range(layout.count())}
+    assert held <= live

@@ -248,7 +248,10 @@ class Layer:
         if not np.isfinite(y).all():
             raise self._error("output overflows float32 (a value beyond ±3.4·10³⁸): the input or the weights "
                               "are too large", "weights" if self.get_weights() else "input")
-        return y
+        # in C order, whatever order the maths left it in (a DepthwiseConv2D's is channels-first): numpy sums a
+        # mean or a softmax in an order that follows the memory layout, so the same numbers laid out another way
+        # gave another last bit, and Pipeline.rerun_rows (which writes into C-ordered copies) differed from run
+        return np.ascontiguousarray(y)
 
     def _check_input(self, x) -> np.ndarray:
         x = np.asarray(x)

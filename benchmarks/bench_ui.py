@@ -247,11 +247,12 @@ def run_session(name: str, repeat: int, kinds=KINDS, clock: str = "wall") -> dic
 
     def add_remove(i):
         if i % 2 == 0:
-            doc.select_layer(1)
+            doc.select_layer(1)  # untimed: the removal selected another layer; the ReLU goes after the Conv2D
             idle()
+            t0 = case.clock()
             window.action_set.add_layer["ReLU"].trigger()
-        else:
-            window.action_set.remove_layer.trigger()  # the new layer is selected: remove it again
+            return t0
+        window.action_set.remove_layer.trigger()  # the new layer is selected: remove it again
 
     def add_remove_edits(n):
         times = case.timed(add_remove, n, warmup=2)

@@ -130,6 +130,9 @@ class FilterEditor(QWidget):
         self._shown = None  # what the editor last showed (_showing): a layer edit that keeps it refreshes nothing
         self._values_shown = None  # (kernel, levels) the slices were last given
         self._lines_key = None  # (channels, slices per line) the grid was built for
+        # (key, slices, bias boxes) of the grid hidden while a layer without filters is selected: selecting the
+        # same convolution again shows it instead of building it anew (its widgets took two thirds of a selection)
+        self._hidden_grid = None
 
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -199,7 +202,7 @@ class FilterEditor(QWidget):
         self.grid = QGridLayout(self.grid_widget)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.grid.setHorizontalSpacing(6)
-        scroll = QScrollArea()
+        self.grid_scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.grid_widget)
@@ -275,7 +278,7 @@ class FilterEditor(QWidget):
         n_filters, n_channels = len(channels), kernel.shape[2] if is_depthwise(layer) else len(channels[0])
         self.selected_filter = min(self.selected_filter, n_filters - 1)
         key = self._key_of(layer)
-        if key != self._key:
+        if key != self._key and not self._show_hidden_grid(key, layer, len(channels[0])):
             self._build(layer, kernel, channels)
             self._key = key
         self.controls.show()
@@ -288,8 +291,8 @@ class FilterEditor(QWidget):
         plural = "s" if n_filters > 1 else ""
         if is_depthwise(layer):
             m = layer.depth_multiplier
-            text = (f"{n_filters} filter{plural}, each {kh}×{kw}×1: one 2-D filter per input channel ({m} per channel), "
-                    f"map k reads input channel ⌊k/{m}⌋ only, and nothing is added across channels. "
+            text = (f"{n_filters} filter{plural}, each {kh}×{kw}×1: one 2-D filter per input channel "
+                    f"({m} per channel), map k reads input channel ⌊k/{m}⌋ only, and nothing is added across channels. "
                     f"(A Conv2D filter is {kh}×{kw}×{n_channels}: its {n_channels} slices' inner products are added "
                     f"into one map.)")
         elif sliding_kernel(layer).in_axis == 2:  # a Conv2D filter: its slices are added
@@ -307,8 +310,22 @@ class FilterEditor(QWidget):
         if hovered is not None and hovered[0] in self.slices:  # the status bar says the value just painted
             self._hover(*hovered)
 
+    def _show_hidden_grid(self, key, layer, n_channels: int) -> bool:
+        """Show the grid hidden for a layer without filters if it was built for `key` and still wraps alike."""
+        hidden, self._hidden_grid = self._hidden_grid, None
+        if hidden is None or hidden[0] != key or self._lines_key != (n_channels, self._per_line(layer, n_channels)):
+            return False
+        self._key, self.slices, self.bias_boxes = hidden
+        for view in self.slices:  # the dock may have been resized meanwhile
+            view.heatmap.fit(self._cell_px(layer, self._lines_key[1]))
+        self.grid_scroll.show()
+        return True
+
     def _show_nothing(self):
-        self._clear_grid()
+        if self.slices:  # kept hidden: selecting this layer again shows it as it was
+            self._hidden_grid = (self._key, self.slices, self.bias_boxes)
+            self.grid_scroll.hide()  # with its scroll bar: the hidden grid keeps its size
+            self.slices, self.bias_boxes = [], []
         self._key = self._shown = None
         self.controls.hide()
         self.colorbar.hide()
@@ -327,6 +344,8 @@ class FilterEditor(QWidget):
                                    "Select a Conv2D or Conv2DTranspose layer to see its filters.")
 
     def _clear_grid(self):
+        self._hidden_grid = None
+        self.grid_scroll.show()
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget() is not None:

@@ -233,7 +233,8 @@ def test_a_depthwise_layer_has_one_2d_filter_per_input_channel(window, qtbot):
     assert [(v.filt, v.channel) for v in editor.slices] == [(0, 0), (1, 0), (2, 1), (3, 1)]
     for view in editor.slices:
         np.testing.assert_array_equal(view.heatmap.image.image, kernel[:, :, view.channel, view.filt % 2])
-    assert "nothing is added across channels" in editor.title.text() and "A Conv2D filter is 3×3×2" in editor.title.text()
+    title = editor.title.text()
+    assert "nothing is added across channels" in title and "A Conv2D filter is 3×3×2" in title
     assert not editor.filter_tools.isVisible()  # depth_multiplier sets the count, not Add / Remove
     editor.brush.setValue(5.0)
     stroke(qtbot, slice_view(editor, 3, 1).heatmap, [(0, 0)])  # map 4 = channel 2's second filter
@@ -324,3 +325,26 @@ def test_the_filter_editor_follows_a_kernel_size_and_a_channel_change(window, qt
     assert len(editor.slices) == 4
     for view in editor.slices:
         np.testing.assert_array_equal(view.heatmap.image.image, doc.layer(3).kernel[:, :, view.channel, view.filt])
+
+
+def test_selecting_the_convolution_again_shows_its_slices_without_building_them_anew(window, qtbot):
+    """Conv2D → ReLU → Conv2D: the slices are hidden meanwhile and shown again with the layer's values now (building
+    them was two thirds of selecting a Conv2D at 128×128×3); a layer whose filters changed meanwhile gets new ones."""
+    doc = window.document
+    editor = editor_of(window)
+    views = list(editor.slices)
+    doc.select_layer(2)
+    assert editor.slices == [] and not editor.grid_widget.isVisible() and "no weights" in editor.title.text()
+    kernel = doc.layer(1).kernel.copy()
+    kernel[0, 0, 0, 1] = 0.5
+    doc.set_weights(1, [kernel, doc.layer(1).bias])  # an undo or a file could change them meanwhile
+    doc.select_layer(1)
+    assert editor.slices == views and editor.grid_widget.isVisible()
+    np.testing.assert_array_equal(slice_view(editor, 1, 0).heatmap.image.image, kernel[:, :, 0, 1])
+    assert [bool(hm.isVisible()) for hm in (v.heatmap for v in editor.slices)] == [True] * len(views)
+    doc.select_layer(2)
+    doc.set_layer_param(1, "filters", 3)
+    doc.select_layer(1)
+    assert len(editor.slices) == 3 and not set(editor.slices) & set(views)
+    for view in editor.slices:
+        np.testing.assert_array_equal(view.heatmap.image.image, doc.layer(1).kernel[:, :, 0, view.filt])

@@ -316,8 +316,9 @@ class FilterEditor(QWidget):
         if hidden is None or hidden[0] != key or self._lines_key != (n_channels, self._per_line(layer, n_channels)):
             return False
         self._key, self.slices, self.bias_boxes = hidden
-        for view in self.slices:  # the dock may have been resized meanwhile
-            view.heatmap.fit(self._cell_px(layer, self._lines_key[1]))
+        px = self._cell_px(layer, self._lines_key[1])  # the dock may have been resized meanwhile
+        for view in self.slices:
+            view.heatmap.fit(px)
         self.grid_scroll.show()
         return True
 
